@@ -1,0 +1,68 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// One settings list for every Veilgate target (see ../shared/STYLE.md): Swift 6 mode, explicit
+// existentials, imports that are internal unless a public API needs them, and warnings as errors.
+let veilSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Veilgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "veilgate", targets: ["veilgate"]),
+        .library(name: "VeilCore", targets: ["VeilCore"]),
+        .library(name: "VeilPolicy", targets: ["VeilPolicy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Domain vocabulary shared by every feature target. No I/O, no dependencies.
+        .target(name: "VeilCore", swiftSettings: veilSettings),
+        // The declarative GDPR policy language: parser, linter, compiler, pure evaluator, reports.
+        .target(
+            name: "VeilPolicy",
+            dependencies: [
+                "VeilCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: veilSettings
+        ),
+        // The only place where targets are wired together.
+        .executableTarget(
+            name: "veilgate",
+            dependencies: [
+                "VeilCore",
+                "VeilPolicy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: veilSettings
+        ),
+        // `make bench`: performance goals measured against a baseline in the same run.
+        .executableTarget(
+            name: "VeilBench",
+            dependencies: ["VeilCore", "VeilPolicy"],
+            swiftSettings: veilSettings
+        ),
+        .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
+        .testTarget(
+            name: "VeilPolicyTests",
+            dependencies: ["VeilCore", "VeilPolicy"],
+            swiftSettings: veilSettings
+        ),
+        .testTarget(
+            name: "VeilgateCLITests",
+            dependencies: ["veilgate"],
+            swiftSettings: veilSettings
+        ),
+    ]
+)

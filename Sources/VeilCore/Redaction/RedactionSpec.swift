@@ -1,0 +1,91 @@
+/// What a redaction covers.
+public enum RedactionClass: String, Sendable, CaseIterable, Codable, Comparable {
+    case faces
+    case plates
+    /// Whole persons (bodies), for audiences that must not even see clothing or gait.
+    case persons
+    /// Screens and legible text (phone displays, documents, shop tills).
+    case screens
+
+    public static func < (lhs: RedactionClass, rhs: RedactionClass) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// How a covered region is made unrecognisable, from least to most destructive.
+public enum RedactionMode: String, Sendable, CaseIterable, Codable, Comparable {
+    case blur
+    case pixelate
+    case solid
+
+    /// Higher is less revealing. A solid fill hides more than a mosaic, a mosaic more than a blur.
+    public var strength: Int {
+        switch self {
+        case .blur: 0
+        case .pixelate: 1
+        case .solid: 2
+        }
+    }
+
+    public static func < (lhs: RedactionMode, rhs: RedactionMode) -> Bool { lhs.strength < rhs.strength }
+}
+
+/// The outline painted over a covered object.
+public enum RedactionShape: String, Sendable, CaseIterable, Codable, Comparable {
+    case ellipse
+    case box
+
+    /// A box covers the ellipse and the corners, so it reveals less.
+    public var strength: Int { self == .ellipse ? 0 : 1 }
+    public static func < (lhs: RedactionShape, rhs: RedactionShape) -> Bool { lhs.strength < rhs.strength }
+}
+
+/// The redaction to apply to one output: what is covered and how.
+///
+/// Specs combine by ``merged(with:)``: when several rules apply to the same output, the least revealing
+/// combination wins, so adding a rule can only ever hide more.
+public struct RedactionSpec: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var classes: Set<RedactionClass>
+    public var mode: RedactionMode
+    public var shape: RedactionShape
+    /// Extra border around each detected box, as a fraction of the box size (0.1 = 10 % on each side).
+    public var margin: Double
+
+    public init(classes: Set<RedactionClass>, mode: RedactionMode = .blur, shape: RedactionShape = .ellipse,
+                margin: Double = 0.1)
+    {
+        self.classes = classes
+        self.mode = mode
+        self.shape = shape
+        self.margin = margin
+    }
+
+    /// Nothing covered: only lawful with a stated legal ground (the linter enforces it).
+    public static let unredacted = RedactionSpec(classes: [], mode: .blur, shape: .ellipse, margin: 0)
+
+    /// Whether the spec leaves faces and plates visible, i.e. shares identifiable footage.
+    public var isUnredacted: Bool { !classes.contains(.faces) || !classes.contains(.plates) }
+
+    /// The least revealing combination of two specs: every class either covers, the stronger mode and
+    /// shape, the larger margin.
+    public func merged(with other: RedactionSpec) -> RedactionSpec {
+        RedactionSpec(
+            classes: classes.union(other.classes),
+            mode: max(mode, other.mode),
+            shape: max(shape, other.shape),
+            margin: max(margin, other.margin)
+        )
+    }
+
+    /// Whether this spec hides at least everything `other` hides.
+    public func isAtLeastAsProtective(as other: RedactionSpec) -> Bool {
+        classes.isSuperset(of: other.classes) && mode >= other.mode && shape >= other.shape
+            && margin >= other.margin
+    }
+
+    public var description: String {
+        if classes.isEmpty { return "none (unredacted)" }
+        let covered = classes.sorted().map(\.rawValue).joined(separator: ", ")
+        return "\(covered): \(mode.rawValue), \(shape.rawValue), margin \(Int((margin * 100).rounded())) %"
+    }
+}

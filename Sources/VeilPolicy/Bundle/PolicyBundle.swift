@@ -1,0 +1,205 @@
+import Foundation
+import Crypto
+
+/// A signed policy bundle: the policy and test files of a folder (or one file), listed with their SHA-256
+/// digests in a manifest that the DPO signs with an Ed25519 key.
+///
+/// The server later loads only bundles that verify, and keeps the last good one when a new one does not
+/// (as OPA does with its bundles). Verification fails on any changed, added or removed file, naming it.
+public enum PolicyBundle {
+    /// The signature file written beside the bundle's files.
+    public static let signatureFileName = "bundle.sig"
+    static let format = "veilgate-policy-bundle/v1"
+
+    /// What a signature file holds. The signature covers ``manifest(of:)`` of `files`.
+    public struct Signature: Codable, Sendable, Equatable {
+        public struct Entry: Codable, Sendable, Equatable {
+            public var path: String
+            public var sha256: String
+        }
+
+        public var format: String
+        public var files: [Entry]
+        /// SHA-256 of the signer's public key, hex: which key signed, without revealing anything secret.
+        public var signer: String
+        public var signature: String
+    }
+
+    /// What verification established.
+    public struct Verified: Sendable {
+        public var files: [String]
+        public var signer: String
+    }
+
+    // MARK: Keys
+
+    /// Creates a new DPO signing key: the private key file (mode 0600) and the public key file beside it.
+    public static func generateKey(privateKeyPath: String, publicKeyPath: String) throws {
+        let key = Curve25519.Signing.PrivateKey()
+        var raw = key.rawRepresentation
+        defer { raw.wipe() }
+        guard !FileManager.default.fileExists(atPath: privateKeyPath) else {
+            throw PolicyError(.invalidKey, "\(privateKeyPath) already exists; refusing to overwrite a key")
+        }
+        var pem = Data(KeyFile.pem(raw, label: KeyFile.privateLabel).utf8)
+        defer { pem.wipe() }
+        guard FileManager.default.createFile(atPath: privateKeyPath, contents: nil,
+                                             attributes: [.posixPermissions: 0o600])
+        else { throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot create the key file") }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: privateKeyPath))
+        try handle.write(contentsOf: pem)
+        try handle.close()
+        try Data(KeyFile.pem(key.publicKey.rawRepresentation, label: KeyFile.publicLabel).utf8)
+            .write(to: URL(fileURLWithPath: publicKeyPath))
+    }
+
+    // MARK: Signing
+
+    /// Signs every policy and test file of `path` (a folder, or one file) and writes the signature file.
+    /// - Returns: the path of the signature file.
+    @discardableResult
+    public static func sign(_ path: String, privateKeyPath: String) throws -> String {
+        let key = try KeyFile.readPrivateKey(privateKeyPath)
+        let (root, names) = try bundleFiles(path)
+        let entries = try names.map { Signature.Entry(path: $0, sha256: try digest(of: root, $0)) }
+        let signatureBytes = try key.signature(for: Data(manifest(of: entries).utf8))
+        let signature = Signature(format: format, files: entries, signer: signerID(key.publicKey),
+                                  signature: signatureBytes.base64EncodedString())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let output = signaturePath(for: path)
+        try encoder.encode(signature).write(to: URL(fileURLWithPath: output))
+        return output
+    }
+
+    /// Checks the signature and every file of the bundle at `path` against the public key.
+    public static func verify(_ path: String, publicKeyPath: String) throws -> Verified {
+        let publicKey = try KeyFile.readPublicKey(publicKeyPath)
+        let signatureFile = signaturePath(for: path)
+        guard let data = FileManager.default.contents(atPath: signatureFile) else {
+            throw PolicyError(.invalidBundle, "\(signatureFile): no signature file; sign the bundle first")
+        }
+        guard let signature = try? JSONDecoder().decode(Signature.self, from: data), signature.format == format,
+            let signatureBytes = Data(base64Encoded: signature.signature)
+        else { throw PolicyError(.invalidBundle, "\(signatureFile): not a Veilgate policy bundle signature") }
+        guard publicKey.isValidSignature(signatureBytes, for: Data(manifest(of: signature.files).utf8)) else {
+            throw PolicyError(.signatureMismatch,
+                              "\(signatureFile): the signature does not verify with \(publicKeyPath) (signed by key \(signature.signer.prefix(16)))")
+        }
+        let (root, names) = try bundleFiles(path)
+        let signed = Set(signature.files.map(\.path))
+        if let added = names.first(where: { !signed.contains($0) }) {
+            throw PolicyError(.bundleChanged, "\(added): file was added after the bundle was signed")
+        }
+        for entry in signature.files {
+            guard names.contains(entry.path) else {
+                throw PolicyError(.bundleChanged, "\(entry.path): file was removed after the bundle was signed")
+            }
+            guard try digest(of: root, entry.path) == entry.sha256 else {
+                throw PolicyError(.bundleChanged, "\(entry.path): file was changed after the bundle was signed")
+            }
+        }
+        return Verified(files: signature.files.map(\.path), signer: signature.signer)
+    }
+
+    // MARK: Helpers
+
+    /// The exact bytes that are signed: the format line, then `sha256  path` per file, sorted by path.
+    static func manifest(of entries: [Signature.Entry]) -> String {
+        ([format] + entries.sorted { $0.path < $1.path }.map { "\($0.sha256)  \($0.path)" }).joined(separator: "\n") + "\n"
+    }
+
+    static func signaturePath(for path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return (path as NSString).appendingPathComponent(signatureFileName)
+        }
+        return path + ".sig"
+    }
+
+    /// The folder and the names of the files a bundle holds: every `*.yaml`/`*.yml` of a folder, or one file.
+    static func bundleFiles(_ path: String) throws -> (root: String, names: [String]) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw PolicyError(.unreadableFile, "\(path): no such file or folder")
+        }
+        if !isDirectory.boolValue {
+            return ((path as NSString).deletingLastPathComponent, [(path as NSString).lastPathComponent])
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        guard !names.isEmpty else { throw PolicyError(.unreadableFile, "\(path): no policy files to sign") }
+        return (path, names)
+    }
+
+    static func digest(of root: String, _ name: String) throws -> String {
+        let path = root.isEmpty ? name : (root as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PolicyError(.unreadableFile, "\(path): cannot read the file")
+        }
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func signerID(_ key: Curve25519.Signing.PublicKey) -> String {
+        SHA256.hash(data: key.rawRepresentation).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Reading and writing Ed25519 keys as small PEM-style text files.
+enum KeyFile {
+    static let privateLabel = "VEILGATE ED25519 PRIVATE KEY"
+    static let publicLabel = "VEILGATE ED25519 PUBLIC KEY"
+
+    static func pem(_ raw: Data, label: String) -> String {
+        "-----BEGIN \(label)-----\n\(raw.base64EncodedString())\n-----END \(label)-----\n"
+    }
+
+    static func readPrivateKey(_ path: String) throws -> Curve25519.Signing.PrivateKey {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let mode = (attributes?[.posixPermissions] as? NSNumber)?.intValue else {
+            throw PolicyError(.unreadableFile, "\(path): cannot read the private key")
+        }
+        guard mode & 0o077 == 0 else {
+            throw PolicyError(.invalidKey,
+                              "\(path): private key is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
+        }
+        var raw = try decode(path, label: privateLabel)
+        defer { raw.wipe() }
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            throw PolicyError(.invalidKey, "\(path): not an Ed25519 private key")
+        }
+        return key
+    }
+
+    static func readPublicKey(_ path: String) throws -> Curve25519.Signing.PublicKey {
+        let raw = try decode(path, label: publicLabel)
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+            throw PolicyError(.invalidKey, "\(path): not an Ed25519 public key")
+        }
+        return key
+    }
+
+    private static func decode(_ path: String, label: String) throws -> Data {
+        guard var file = FileManager.default.contents(atPath: path) else {
+            throw PolicyError(.unreadableFile, "\(path): cannot read the key file")
+        }
+        defer { file.wipe() }
+        let text = String(decoding: file, as: UTF8.self)
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard lines.count == 3, lines[0] == "-----BEGIN \(label)-----", lines[2] == "-----END \(label)-----",
+            let raw = Data(base64Encoded: lines[1]), raw.count == 32
+        else { throw PolicyError(.invalidKey, "\(path): not a Veilgate key file (\(label))") }
+        return raw
+    }
+}
+
+extension Data {
+    /// Overwrites the buffer with zeros before it is released, so key bytes do not linger in freed memory.
+    mutating func wipe() {
+        withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            // memset through a volatile-like opaque call so the compiler cannot drop it as a dead store.
+            _ = memset(base, 0, buffer.count)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+public import Foundation
+public import VeilCore
+
+/// A linted policy, indexed for evaluation: immutable, `Sendable`, and cheap to share between requests.
+///
+/// Ids are mapped to dense integers once; a decision is then a few array look-ups, which is what lets the
+/// gateway decide every request and every alert without caching decisions.
+public struct CompiledPolicy: Sendable {
+    /// The document it was compiled from, for reports and `explain`.
+    public let document: PolicyDocument
+    public let timeZone: TimeZone
+    public let defaultRedaction: RedactionSpec
+    /// Every profile, resolved through `extends`.
+    public let profiles: [RuleID: RedactionSpec]
+
+    let cameraIndex: [CameraID: Int]
+    let partnerIndex: [PartnerID: Int]
+    let grants: [CompiledGrant]
+    let denies: [CompiledDeny]
+    /// `(partner × action kind × camera) → grant indices`, flattened.
+    let grantTable: [[Int32]]
+    /// `(partner × action kind × camera) → deny-rule indices`, flattened.
+    let denyTable: [[Int32]]
+    /// `(camera × category) → retention rule indices`, flattened.
+    let retentionTable: [[Int32]]
+    let retentionRules: [PolicyDocument.RetentionRule]
+    let partnersByURI: [String: PartnerID]
+    let partnersByFingerprint: [String: PartnerID]
+
+    static let actionCount = SharingActionKind.allCases.count
+    static let categoryCount = DataCategory.allCases.count
+
+    /// Compiles a document. Throws ``PolicyError/Code/invalidPolicy`` with the diagnostics when the
+    /// linter finds errors: a policy with errors is never evaluated.
+    public init(_ document: PolicyDocument, lintedAt now: Date) throws {
+        let diagnostics = PolicyLinter(now: now).lint(document)
+        guard !diagnostics.containsErrors else {
+            throw PolicyError(.invalidPolicy, "\(document.file): the policy has errors",
+                              diagnostics: diagnostics.filter { $0.severity == .error })
+        }
+        self.init(validated: document)
+    }
+
+    /// Compiles a document the linter has accepted.
+    init(validated document: PolicyDocument) {
+        self.document = document
+        timeZone = document.metadata.timeZone
+        let cameras = document.cameras.map(\.id)
+        let partners = document.partners.map(\.id)
+        let cameraIndex = Dictionary(uniqueKeysWithValues: cameras.enumerated().map { ($1, $0) })
+        let partnerIndex = Dictionary(uniqueKeysWithValues: partners.enumerated().map { ($1, $0) })
+        self.cameraIndex = cameraIndex
+        self.partnerIndex = partnerIndex
+        let resolver = ProfileResolver(profiles: Dictionary(uniqueKeysWithValues: document.redaction.profiles.map { ($0.id, $0) }))
+        var profiles: [RuleID: RedactionSpec] = [:]
+        for profile in document.redaction.profiles { profiles[profile.id] = resolver.resolve(profile.id) }
+        self.profiles = profiles
+        let defaultSpec = document.redaction.defaultProfile.flatMap { profiles[$0.value] }
+            ?? RedactionSpec(classes: Set(RedactionClass.allCases), mode: .solid, shape: .box, margin: 0.2)
+        defaultRedaction = defaultSpec
+
+        let tableSize = partners.count * Self.actionCount * cameras.count
+        var grantTable = [[Int32]](repeating: [], count: tableSize)
+        var compiledGrants: [CompiledGrant] = []
+        for (partnerNumber, partner) in document.partners.enumerated() {
+            for grant in partner.grants {
+                let index = Int32(compiledGrants.count)
+                compiledGrants.append(CompiledGrant(grant, partner: partner.id, document: document, profiles: profiles,
+                                                    defaultRedaction: defaultSpec))
+                for camera in Self.cameraNumbers(grant.cameras, cameraIndex, cameras.count) {
+                    grantTable[(partnerNumber * Self.actionCount + grant.action.index) * cameras.count + camera]
+                        .append(index)
+                }
+            }
+        }
+        var denyTable = [[Int32]](repeating: [], count: tableSize)
+        var compiledDenies: [CompiledDeny] = []
+        for rule in document.denies {
+            let index = Int32(compiledDenies.count)
+            compiledDenies.append(CompiledDeny(id: rule.id, windows: rule.windows))
+            let partnerNumbers: [Int] = switch rule.partners {
+            case .all: Array(0..<partners.count)
+            case .ids(let ids): ids.compactMap { partnerIndex[$0.value] }
+            }
+            for partnerNumber in partnerNumbers {
+                for action in rule.actions {
+                    for camera in Self.cameraNumbers(rule.cameras, cameraIndex, cameras.count) {
+                        denyTable[(partnerNumber * Self.actionCount + action.index) * cameras.count + camera].append(index)
+                    }
+                }
+            }
+        }
+        var retentionTable = [[Int32]](repeating: [], count: cameras.count * Self.categoryCount)
+        for (number, rule) in document.retention.rules.enumerated() {
+            let category = DataCategory.allCases.firstIndex(of: rule.category)!
+            for camera in Self.cameraNumbers(rule.cameras, cameraIndex, cameras.count) {
+                retentionTable[camera * Self.categoryCount + category].append(Int32(number))
+            }
+        }
+        grants = compiledGrants
+        denies = compiledDenies
+        self.grantTable = grantTable
+        self.denyTable = denyTable
+        self.retentionTable = retentionTable
+        retentionRules = document.retention.rules
+        var byURI: [String: PartnerID] = [:]
+        var byFingerprint: [String: PartnerID] = [:]
+        for partner in document.partners {
+            if let uri = partner.identity.uri { byURI[uri] = partner.id }
+            if let fingerprint = partner.identity.fingerprint { byFingerprint[fingerprint] = partner.id }
+        }
+        partnersByURI = byURI
+        partnersByFingerprint = byFingerprint
+    }
+
+    private static func cameraNumbers(_ selector: Selector<CameraID>, _ index: [CameraID: Int], _ count: Int) -> [Int] {
+        switch selector {
+        case .all: Array(0..<count)
+        case .ids(let ids): ids.compactMap { index[$0.value] }
+        }
+    }
+
+    // MARK: Identity
+
+    /// The partner a verified client certificate belongs to, by its SAN URI.
+    public func partner(forCertificateURI uri: String) -> PartnerID? { partnersByURI[uri] }
+
+    /// The partner a verified client certificate belongs to, by its SHA-256 fingerprint (hex, any case).
+    public func partner(forFingerprint fingerprint: String) -> PartnerID? {
+        DocumentBuilder.normalisedFingerprint(fingerprint).flatMap { partnersByFingerprint[$0] }
+    }
+
+    public var version: String { document.metadata.version }
+}
+
+/// A grant with its references resolved.
+struct CompiledGrant: Sendable {
+    let id: RuleID
+    let partner: PartnerID
+    let purpose: PurposeID?
+    let redaction: RedactionSpec
+    let windows: [TimeWindow]
+    /// The first instant at which the grant no longer applies.
+    let expiresAt: Date?
+    let expiryDate: CalendarDate?
+    let maxAge: PolicyDuration?
+    let justificationRequired: Bool
+    let kinds: Set<AlertKind>
+    let zones: Set<ZoneID>
+    let fields: [AlertField]
+    let reshare: Bool
+
+    /// Fields sent when a grant names none: what happened, where and when, never images or tracks.
+    static let defaultAlertFields: [AlertField] = [.kind, .camera, .zone, .time, .count]
+
+    init(_ grant: PolicyDocument.Grant, partner: PartnerID, document: PolicyDocument,
+         profiles: [RuleID: RedactionSpec], defaultRedaction: RedactionSpec)
+    {
+        id = grant.id
+        self.partner = partner
+        purpose = grant.purpose?.value
+        redaction = grant.redaction.flatMap { profiles[$0.value] } ?? defaultRedaction
+        windows = grant.windows
+        expiryDate = grant.expires
+        expiresAt = grant.expires?.endOfDay(in: document.metadata.timeZone)
+        maxAge = grant.maxAge
+        justificationRequired = grant.justificationRequired
+        kinds = Set(grant.kinds)
+        zones = Set(grant.zones)
+        fields = grant.fields.isEmpty ? Self.defaultAlertFields : grant.fields.sorted()
+        reshare = grant.reshare
+    }
+}
+
+struct CompiledDeny: Sendable {
+    let id: RuleID
+    let windows: [TimeWindow]
+}

@@ -1,0 +1,276 @@
+public import Foundation
+public import VeilCore
+
+/// A policy exactly as a DPO wrote it, with the source position of every element, before compilation.
+///
+/// The parser fills it leniently (collecting every error rather than stopping at the first); the linter
+/// checks it; ``CompiledPolicy`` indexes it for evaluation.
+public struct PolicyDocument: Sendable {
+    public var file: String
+    public var metadata: Metadata
+    public var purposes: [Purpose] = []
+    public var cameras: [Camera] = []
+    public var retention = RetentionSection()
+    public var redaction = RedactionSection()
+    public var partners: [Partner] = []
+    public var denies: [DenyRule] = []
+
+    public init(file: String, metadata: Metadata) {
+        self.file = file
+        self.metadata = metadata
+    }
+}
+
+extension PolicyDocument {
+    public struct Metadata: Sendable {
+        public var controller = ""
+        public var dpoName = ""
+        public var dpoEmail = ""
+        /// Reference of the data-protection impact assessment (Art. 35).
+        public var dpia: String?
+        public var version = ""
+        public var effective: CalendarDate?
+        public var site = ""
+        /// The time zone that time windows and expiry dates are read in (IANA name).
+        public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
+        /// Technical and organisational measures (Art. 32) for the record of processing.
+        public var securityMeasures: [String] = []
+        public var location: SourceLocation
+
+        public init(location: SourceLocation) { self.location = location }
+    }
+
+    public struct Purpose: Sendable {
+        public var id: PurposeID
+        public var description = ""
+        public var basis: LawfulBasis?
+        /// For legitimate interests: the balancing test, or where it is documented.
+        public var assessment: String?
+        /// The Art. 9(2) exception that allows special-category processing under this purpose.
+        public var specialCategory: SpecialCategoryException?
+        public var location: SourceLocation
+    }
+
+    public struct Camera: Sendable {
+        public var id: CameraID
+        public var site = ""
+        public var description = ""
+        /// Where the feed comes from, without credentials.
+        public var source = ""
+        public var credentials: CredentialReference?
+        public var purposes: [Located<PurposeID>] = []
+        public var produces: [DataCategory] = []
+        public var analytics: [Analytic] = []
+        public var audio = false
+        public var zones: [Zone] = []
+        public var lines: [CountingLine] = []
+        public var location: SourceLocation
+        public var keyLocations: [String: SourceLocation] = [:]
+    }
+
+    /// Where a camera's credentials are read from at run time. Never the secret itself.
+    public enum CredentialReference: Sendable, Hashable {
+        case file(String)
+        case environment(String)
+    }
+
+    public struct Zone: Sendable {
+        public var id: ZoneID
+        /// Normalised image coordinates (0–1), in order.
+        public var polygon: [NormalisedPoint]
+        public var location: SourceLocation
+    }
+
+    public struct CountingLine: Sendable {
+        public var id: ZoneID
+        public var from: NormalisedPoint
+        public var to: NormalisedPoint
+        public var location: SourceLocation
+    }
+
+    public struct RetentionSection: Sendable {
+        public var rules: [RetentionRule] = []
+        public var legalHold = LegalHoldRules()
+    }
+
+    public struct RetentionRule: Sendable {
+        public var id: RuleID
+        public var cameras: Selector<CameraID> = .all
+        public var category: DataCategory = .redactedVideo
+        /// When set, the rule is for events of these kinds only.
+        public var eventKinds: [AlertKind] = []
+        public var duration = PolicyDuration(seconds: 0)
+        public var justification: String?
+        public var location: SourceLocation
+        public var keyLocations: [String: SourceLocation] = [:]
+    }
+
+    /// What a legal hold (evidence lock) does to retention.
+    public struct LegalHoldRules: Sendable {
+        /// A hold needs a case reference when it is placed.
+        public var requiresCaseReference = true
+        /// A hold ends by itself after this long unless renewed; nil means it lasts until released.
+        public var maxDuration: PolicyDuration?
+        /// Who may place and release holds (roles of the operators, for the record).
+        public var approvers: [String] = ["dpo"]
+    }
+
+    public struct RedactionSection: Sendable {
+        /// The profile that applies wherever a rule names none: to everything stored or shared.
+        public var defaultProfile: Located<RuleID>?
+        public var profiles: [RedactionProfile] = []
+    }
+
+    public struct RedactionProfile: Sendable {
+        public var id: RuleID
+        public var extends: Located<RuleID>?
+        public var classes: [RedactionClass]?
+        public var mode: RedactionMode?
+        public var shape: RedactionShape?
+        public var margin: Double?
+        public var location: SourceLocation
+    }
+
+    public struct Partner: Sendable {
+        public var id: PartnerID
+        public var organisation = ""
+        public var role: PartnerRole = .agency
+        public var identity = PartnerIdentity()
+        /// The data-sharing agreement (Art. 26 joint controllers or Art. 28 processors).
+        public var agreement: String?
+        public var grants: [Grant] = []
+        public var location: SourceLocation
+    }
+
+    /// How a partner proves who it is: the identity inside its client certificate.
+    public struct PartnerIdentity: Sendable {
+        /// A SAN URI such as `spiffe://city.example/partner/police`.
+        public var uri: String?
+        /// The SHA-256 fingerprint of the certificate, as lower-case hex.
+        public var fingerprint: String?
+        /// A partner's own CA, trusted for this partner only (a PEM file path).
+        public var trustedCA: String?
+    }
+
+    public struct Grant: Sendable {
+        public var id: RuleID
+        public var action: SharingActionKind = .live
+        public var purpose: Located<PurposeID>?
+        public var cameras: Selector<CameraID> = .ids([])
+        public var redaction: Located<RuleID>?
+        public var windows: [TimeWindow] = []
+        public var expires: CalendarDate?
+        /// Clip grants: the oldest footage the partner may fetch.
+        public var maxAge: PolicyDuration?
+        /// Clip grants: each request must carry a justification (a case or warrant reference).
+        public var justificationRequired = false
+        /// Alert grants: the kinds of alert.
+        public var kinds: [AlertKind] = []
+        /// Alert grants: only alerts from these zones (empty: any zone).
+        public var zones: [ZoneID] = []
+        /// Alert grants: the fields the partner receives.
+        public var fields: [AlertField] = []
+        /// Why sharing unredacted footage is lawful (statute, warrant procedure).
+        public var legalGround: String?
+        /// Peer sites: whether the peer may pass this on to its own partners.
+        public var reshare = false
+        public var location: SourceLocation
+        public var keyLocations: [String: SourceLocation] = [:]
+    }
+
+    /// An explicit prohibition; it overrides every grant it overlaps.
+    public struct DenyRule: Sendable {
+        public var id: RuleID
+        public var partners: Selector<PartnerID> = .all
+        public var actions: [SharingActionKind] = SharingActionKind.allCases
+        public var cameras: Selector<CameraID> = .all
+        public var windows: [TimeWindow] = []
+        public var reason = ""
+        public var location: SourceLocation
+    }
+}
+
+/// `"*"` (everything) or a list of ids.
+public enum Selector<ID: Hashable & Sendable>: Sendable {
+    case all
+    case ids([Located<ID>])
+
+    public func contains(_ id: ID) -> Bool {
+        switch self {
+        case .all: true
+        case .ids(let ids): ids.contains { $0.value == id }
+        }
+    }
+}
+
+/// A value with the position it was written at, so a dangling reference can be reported where it stands.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var location: SourceLocation
+    public init(_ value: Value, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+}
+
+extension Located: Equatable where Value: Equatable {}
+extension Located: Hashable where Value: Hashable {}
+
+/// A point in normalised image coordinates: (0, 0) top left, (1, 1) bottom right.
+public struct NormalisedPoint: Hashable, Sendable {
+    public var x: Double
+    public var y: Double
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+}
+
+/// A date without a time, read in the policy's time zone.
+public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        let daysInMonth = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30,
+                           31, 31, 30, 31, 30, 31]
+        guard day <= daysInMonth[month - 1] else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    public var description: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    /// The first instant of the day after this date, in the given time zone: the moment an
+    /// `expires: DATE` grant stops applying (the date itself is included).
+    public func endOfDay(in timeZone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!
+        return calendar.date(byAdding: .day, value: 1, to: start)!
+    }
+
+    /// The first instant of this date in the given time zone.
+    public func startOfDay(in timeZone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar.date(from: DateComponents(year: year, month: month, day: day))!
+    }
+
+    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+}

@@ -1,0 +1,404 @@
+public import Foundation
+public import VeilCore
+
+/// The semantic checks on a parsed policy: references, cycles, and the GDPR rules of `docs/policy-language.md`.
+///
+/// Pure: `now` is an input, so a lint at a given date gives the same findings everywhere.
+public struct PolicyLinter: Sendable {
+    /// Identifiable data kept longer than this needs a written justification (EDPB Guidelines 3/2019).
+    public static let justificationThreshold = PolicyDuration.hours(72)
+
+    public var now: Date
+
+    public init(now: Date) { self.now = now }
+
+    public func lint(_ document: PolicyDocument) -> [PolicyDiagnostic] {
+        var run = LintRun(document: document, now: now)
+        run.checkUniqueness()
+        run.checkPurposes()
+        run.checkCameras()
+        run.checkRetention()
+        run.checkRedaction()
+        run.checkPartners()
+        run.checkDenies()
+        return run.diagnostics
+    }
+}
+
+/// One lint pass: the document's id tables, built once, and the findings so far.
+private struct LintRun {
+    let document: PolicyDocument
+    let now: Date
+    var diagnostics: [PolicyDiagnostic] = []
+    let purposes: [PurposeID: PolicyDocument.Purpose]
+    let cameras: [CameraID: PolicyDocument.Camera]
+    let profiles: [RuleID: PolicyDocument.RedactionProfile]
+    let partners: Set<PartnerID>
+
+    init(document: PolicyDocument, now: Date) {
+        self.document = document
+        self.now = now
+        purposes = Dictionary(document.purposes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        cameras = Dictionary(document.cameras.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        profiles = Dictionary(document.redaction.profiles.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        partners = Set(document.partners.map(\.id))
+    }
+
+    mutating func error(_ rule: LintRule, _ message: String, at location: SourceLocation) {
+        diagnostics.append(PolicyDiagnostic(.error, rule, message, at: location))
+    }
+
+    mutating func warning(_ rule: LintRule, _ message: String, at location: SourceLocation) {
+        diagnostics.append(PolicyDiagnostic(.warning, rule, message, at: location))
+    }
+
+    // MARK: Ids
+
+    mutating func checkUniqueness() {
+        func duplicates<ID: Hashable & CustomStringConvertible>(_ items: [(ID, SourceLocation)], _ kind: String,
+                                                                 into run: inout LintRun)
+        {
+            var seen: [ID: SourceLocation] = [:]
+            for (id, location) in items {
+                if let first = seen[id] {
+                    run.error(.duplicateID, "\(kind) id '\(id)' is already defined at line \(first.line)", at: location)
+                } else {
+                    seen[id] = location
+                }
+            }
+        }
+        duplicates(document.purposes.map { ($0.id, $0.location) }, "purpose", into: &self)
+        duplicates(document.cameras.map { ($0.id, $0.location) }, "camera", into: &self)
+        duplicates(document.partners.map { ($0.id, $0.location) }, "partner", into: &self)
+        // Grants, deny rules, retention rules and profiles share one namespace: decisions and the audit log
+        // cite them by id alone.
+        let rules = document.retention.rules.map { ($0.id, $0.location) }
+            + document.redaction.profiles.map { ($0.id, $0.location) }
+            + document.partners.flatMap { $0.grants.map { ($0.id, $0.location) } }
+            + document.denies.map { ($0.id, $0.location) }
+        duplicates(rules, "rule", into: &self)
+        for camera in document.cameras {
+            duplicates(camera.zones.map { ($0.id, $0.location) } + camera.lines.map { ($0.id, $0.location) },
+                       "zone or line of camera '\(camera.id)'", into: &self)
+        }
+        var identities: [String: PartnerID] = [:]
+        for partner in document.partners {
+            for identity in [partner.identity.uri, partner.identity.fingerprint].compactMap({ $0 }) {
+                if let other = identities[identity], other != partner.id {
+                    error(.duplicateID, "partner '\(partner.id)' has the same certificate identity as '\(other)'",
+                          at: partner.location)
+                }
+                identities[identity] = partner.id
+            }
+        }
+    }
+
+    func dangling<ID: CustomStringConvertible>(_ reference: Located<ID>, _ kind: String) -> PolicyDiagnostic {
+        PolicyDiagnostic(.error, .danglingReference, "\(kind) '\(reference.value)' is not defined", at: reference.location)
+    }
+
+    // MARK: Purposes
+
+    mutating func checkPurposes() {
+        let vaguePhrases = ["for your safety", "for your security", "security", "safety", "crime", "surveillance"]
+        for purpose in document.purposes {
+            let description = purpose.description.lowercased().trimmingCharacters(in: .punctuationCharacters)
+            let words = description.split(whereSeparator: { $0 == " " }).count
+            if !purpose.description.isEmpty, vaguePhrases.contains(description) || words < 5 {
+                warning(.vaguePurpose,
+                        "purpose '\(purpose.id)' is described too vaguely; say what is monitored, where, and why",
+                        at: purpose.location)
+            }
+            if purpose.basis == .legitimateInterests, purpose.assessment == nil {
+                warning(.legitimateInterestWithoutAssessment,
+                        "purpose '\(purpose.id)' relies on legitimate interests without an 'assessment' (balancing test)",
+                        at: purpose.location)
+            }
+            if purpose.basis == .consent {
+                warning(.consentForSurveillance,
+                        "purpose '\(purpose.id)' relies on consent, which passers-by cannot give to a camera",
+                        at: purpose.location)
+            }
+        }
+    }
+
+    // MARK: Cameras
+
+    mutating func checkCameras() {
+        for camera in document.cameras {
+            if camera.purposes.isEmpty {
+                error(.cameraWithoutPurpose, "camera '\(camera.id)' has no purpose; name at least one under 'purposes'",
+                      at: camera.keyLocations["purposes"] ?? camera.location)
+            }
+            for reference in camera.purposes where purposes[reference.value] == nil {
+                diagnostics.append(dangling(reference, "purpose"))
+            }
+            if let components = URLComponents(string: camera.source), components.user != nil || components.password != nil {
+                error(.credentialsInSource,
+                      "camera '\(camera.id)' has credentials in its source URL; move them to 'credentials: {file: …}'",
+                      at: camera.keyLocations["source"] ?? camera.location)
+            } else if camera.source.contains("@"), camera.source.contains("://") {
+                error(.credentialsInSource, "camera '\(camera.id)' source looks like it carries credentials ('user@host')",
+                      at: camera.keyLocations["source"] ?? camera.location)
+            }
+            let at = camera.keyLocations["analytics"] ?? camera.location
+            for analytic in camera.analytics {
+                if analytic.needsZones, camera.zones.isEmpty {
+                    error(.analyticWithoutGeometry, "camera '\(camera.id)' runs \(analytic.rawValue) but has no zones", at: at)
+                }
+                if analytic.needsLines, camera.lines.isEmpty {
+                    error(.analyticWithoutGeometry, "camera '\(camera.id)' runs line-crossing but has no lines", at: at)
+                }
+                if analytic == .loudSound, !camera.audio {
+                    error(.analyticWithoutGeometry, "camera '\(camera.id)' runs loud-sound but 'audio' is false", at: at)
+                }
+            }
+            if camera.audio, !camera.produces.contains(.audio), !camera.analytics.contains(.loudSound) {
+                warning(.dataNotProduced, "camera '\(camera.id)' takes audio but neither records nor analyses it", at: at)
+            }
+            if camera.analytics.contains(.plateRecognition), !camera.produces.contains(.plateText) {
+                error(.dataNotProduced, "camera '\(camera.id)' runs plate-recognition; list 'plate-text' under 'produces'",
+                      at: camera.keyLocations["produces"] ?? camera.location)
+            }
+            let biometric = camera.analytics.contains(.faceRecognition) || camera.produces.contains(.biometricTemplates)
+            if biometric {
+                let excepted = camera.purposes.contains { purposes[$0.value]?.specialCategory != nil }
+                if !excepted {
+                    error(.biometricWithoutException,
+                          "camera '\(camera.id)' processes biometric data but none of its purposes states an Art. 9(2) exception ('special-category')",
+                          at: camera.location)
+                }
+                if document.metadata.dpia == nil {
+                    error(.biometricWithoutException,
+                          "camera '\(camera.id)' processes biometric data but the policy has no DPIA reference ('metadata.dpia')",
+                          at: camera.location)
+                }
+            }
+            var covered = Set<DataCategory>()
+            for rule in document.retention.rules where rule.cameras.contains(camera.id) { covered.insert(rule.category) }
+            for category in camera.produces where !covered.contains(category) {
+                error(.missingRetention,
+                      "camera '\(camera.id)' produces \(category.rawValue) but no retention rule covers it",
+                      at: camera.keyLocations["produces"] ?? camera.location)
+            }
+        }
+    }
+
+    // MARK: Retention
+
+    mutating func checkRetention() {
+        for rule in document.retention.rules {
+            if case .ids(let ids) = rule.cameras {
+                for reference in ids where cameras[reference.value] == nil {
+                    diagnostics.append(dangling(reference, "camera"))
+                }
+            }
+            if rule.category.isPersonalData, rule.duration > PolicyLinter.justificationThreshold, rule.justification == nil {
+                error(.longRetentionWithoutJustification,
+                      "retention rule '\(rule.id)' keeps \(rule.category.rawValue) for \(rule.duration.spelledOut); beyond 72 hours a 'justification' is required",
+                      at: rule.keyLocations["duration"] ?? rule.location)
+            }
+        }
+    }
+
+    // MARK: Redaction
+
+    mutating func checkRedaction() {
+        let section = document.redaction
+        if let reference = section.defaultProfile, profiles[reference.value] == nil {
+            diagnostics.append(dangling(reference, "redaction profile"))
+        }
+        if section.defaultProfile == nil, !document.cameras.isEmpty {
+            error(.missingKey, "the policy needs 'redaction: default:' — the profile applied to everything stored or shared",
+                  at: document.metadata.location)
+        }
+        for profile in section.profiles {
+            guard let parent = profile.extends else { continue }
+            if profiles[parent.value] == nil {
+                diagnostics.append(dangling(parent, "redaction profile"))
+                continue
+            }
+            // Follow the chain; a cycle comes back to this profile.
+            var chain: [RuleID] = [profile.id]
+            var next = profiles[parent.value]
+            while let current = next {
+                if chain.contains(current.id) {
+                    if current.id == profile.id {
+                        let cycle = (chain + [profile.id]).map(\.rawValue).joined(separator: " → ")
+                        error(.referenceCycle, "redaction profiles extend each other in a cycle: \(cycle)",
+                              at: parent.location)
+                    }
+                    break
+                }
+                chain.append(current.id)
+                next = current.extends.flatMap { profiles[$0.value] }
+            }
+        }
+        if let reference = section.defaultProfile, let spec = resolvedProfile(reference.value), spec.isUnredacted {
+            error(.unredactedWithoutLegalGround,
+                  "the default redaction profile '\(reference.value)' leaves faces or plates visible; the default must cover both",
+                  at: reference.location)
+        }
+    }
+
+    /// The spec a profile resolves to, or nil if it (or an ancestor) is undefined or cyclic.
+    func resolvedProfile(_ id: RuleID) -> RedactionSpec? {
+        ProfileResolver(profiles: profiles).resolve(id)
+    }
+
+    // MARK: Partners and grants
+
+    mutating func checkPartners() {
+        for partner in document.partners {
+            if !partner.grants.isEmpty, partner.agreement == nil {
+                error(.grantWithoutAgreement,
+                      "partner '\(partner.id)' has grants but no 'agreement' (the data-sharing agreement reference)",
+                      at: partner.location)
+            }
+            for grant in partner.grants { check(grant, of: partner) }
+        }
+    }
+
+    mutating func check(_ grant: PolicyDocument.Grant, of partner: PolicyDocument.Partner) {
+        var purpose: PolicyDocument.Purpose?
+        if let reference = grant.purpose {
+            purpose = purposes[reference.value]
+            if purpose == nil { diagnostics.append(dangling(reference, "purpose")) }
+        } else {
+            error(.grantWithoutAgreement, "grant '\(grant.id)' has no 'purpose'", at: grant.location)
+        }
+        let grantedCameras: [PolicyDocument.Camera]
+        switch grant.cameras {
+        case .all:
+            grantedCameras = document.cameras
+        case .ids(let ids):
+            if ids.isEmpty { error(.impossibleValue, "grant '\(grant.id)' names no camera", at: grant.location) }
+            for reference in ids where cameras[reference.value] == nil { diagnostics.append(dangling(reference, "camera")) }
+            grantedCameras = ids.compactMap { cameras[$0.value] }
+        }
+        for camera in grantedCameras {
+            if let purpose, !camera.purposes.contains(where: { $0.value == purpose.id }) {
+                error(.purposeMismatch,
+                      "grant '\(grant.id)' shares camera '\(camera.id)' for purpose '\(purpose.id)', which is not one of that camera's purposes",
+                      at: grant.keyLocations["purpose"] ?? grant.location)
+            }
+            checkProduces(grant, camera)
+        }
+        if grant.action == .alert {
+            let zoneIDs = Set(grantedCameras.flatMap { $0.zones.map(\.id) + $0.lines.map(\.id) })
+            for zone in grant.zones where !zoneIDs.contains(zone) {
+                error(.danglingReference, "grant '\(grant.id)' names zone '\(zone)', which none of its cameras defines",
+                      at: grant.keyLocations["zones"] ?? grant.location)
+            }
+        }
+        var spec: RedactionSpec?
+        if let reference = grant.redaction {
+            if profiles[reference.value] == nil {
+                diagnostics.append(dangling(reference, "redaction profile"))
+            } else {
+                spec = resolvedProfile(reference.value)
+            }
+        }
+        let sharesVideo = grant.action == .live || grant.action == .clip
+        if sharesVideo, let spec, spec.isUnredacted {
+            if grant.legalGround == nil {
+                error(.unredactedWithoutLegalGround,
+                      "grant '\(grant.id)' shares footage with faces or plates visible but states no 'legal-ground'",
+                      at: grant.keyLocations["redaction"] ?? grant.location)
+            }
+            if partner.role == .police, grant.action == .clip, !grant.justificationRequired {
+                error(.unredactedWithoutLegalGround,
+                      "grant '\(grant.id)' gives the police unredacted clips without 'justification: required' (a case or warrant reference per request)",
+                      at: grant.keyLocations["redaction"] ?? grant.location)
+            }
+            if grant.action == .live, partner.role != .police {
+                warning(.unredactedWithoutLegalGround,
+                        "grant '\(grant.id)' gives a \(partner.role.rawValue) an unredacted live view",
+                        at: grant.keyLocations["redaction"] ?? grant.location)
+            }
+        }
+        if let expires = grant.expires {
+            if expires.endOfDay(in: document.metadata.timeZone) <= now {
+                warning(.expiredGrant, "grant '\(grant.id)' expired on \(expires)",
+                        at: grant.keyLocations["expires"] ?? grant.location)
+            }
+            if let effective = document.metadata.effective, expires < effective {
+                error(.impossibleValue, "grant '\(grant.id)' expires (\(expires)) before the policy takes effect (\(effective))",
+                      at: grant.keyLocations["expires"] ?? grant.location)
+            }
+        }
+        if grant.reshare, partner.role == .peerSite, grant.legalGround == nil {
+            warning(.peerReshare, "grant '\(grant.id)' lets peer '\(partner.id)' re-share; state the basis in 'legal-ground'",
+                    at: grant.keyLocations["reshare"] ?? grant.location)
+        }
+    }
+
+    mutating func checkProduces(_ grant: PolicyDocument.Grant, _ camera: PolicyDocument.Camera) {
+        let at = grant.keyLocations["cameras"] ?? grant.location
+        switch grant.action {
+        case .live:
+            break
+        case .clip:
+            if !camera.produces.contains(.redactedVideo), !camera.produces.contains(.rawVideo) {
+                error(.dataNotProduced, "grant '\(grant.id)' shares clips of camera '\(camera.id)', which records no video",
+                      at: at)
+            }
+        case .alert:
+            let kinds = Set(camera.analytics.compactMap(\.alertKind))
+            for kind in grant.kinds where !kinds.contains(kind) {
+                error(.dataNotProduced,
+                      "grant '\(grant.id)' shares \(kind) alerts of camera '\(camera.id)', which does not run that analytic",
+                      at: at)
+            }
+        case .counts:
+            if !camera.produces.contains(.counts) {
+                error(.dataNotProduced, "grant '\(grant.id)' shares counts of camera '\(camera.id)', which produces none",
+                      at: at)
+            }
+        }
+    }
+
+    // MARK: Deny rules
+
+    mutating func checkDenies() {
+        for rule in document.denies {
+            if case .ids(let ids) = rule.partners {
+                for reference in ids where !partners.contains(reference.value) {
+                    diagnostics.append(dangling(reference, "partner"))
+                }
+            }
+            if case .ids(let ids) = rule.cameras {
+                for reference in ids where cameras[reference.value] == nil {
+                    diagnostics.append(dangling(reference, "camera"))
+                }
+            }
+            if rule.actions.isEmpty { error(.impossibleValue, "deny rule '\(rule.id)' names no action", at: rule.location) }
+        }
+    }
+}
+
+/// Resolves `extends` chains of redaction profiles into concrete specs.
+struct ProfileResolver {
+    let profiles: [RuleID: PolicyDocument.RedactionProfile]
+
+    /// The spec of a profile: its own settings over its parent's, with blur/ellipse/10 % as the base.
+    func resolve(_ id: RuleID) -> RedactionSpec? {
+        var chain: [PolicyDocument.RedactionProfile] = []
+        var seen: Set<RuleID> = []
+        var next: RuleID? = id
+        while let current = next {
+            guard let profile = profiles[current], seen.insert(current).inserted else { return nil }
+            chain.append(profile)
+            next = profile.extends?.value
+        }
+        var spec = RedactionSpec(classes: [], mode: .blur, shape: .ellipse, margin: 0.1)
+        for profile in chain.reversed() {
+            if let classes = profile.classes { spec.classes = Set(classes) }
+            if let mode = profile.mode { spec.mode = mode }
+            if let shape = profile.shape { spec.shape = shape }
+            if let margin = profile.margin { spec.margin = margin }
+        }
+        if spec.classes.isEmpty { spec.margin = 0 }
+        return spec
+    }
+}

@@ -1,0 +1,432 @@
+public import Foundation
+import VeilCore
+internal import Yams
+
+/// Turns a policy file into a ``PolicyDocument`` and the structural diagnostics found on the way.
+///
+/// The parser is total: whatever the bytes, it returns (possibly partial) document and diagnostics,
+/// never traps. The fuzz test in `VeilPolicyTests` holds it to that.
+public enum PolicyParser {
+    /// The header every policy file starts with.
+    public static let header = "policy/v1"
+
+    public static func parse(_ data: Data, file: String) -> (PolicyDocument?, [PolicyDiagnostic]) {
+        let reader = YAMLReader(file: file)
+        guard let root = reader.compose(data) else { return (nil, reader.diagnostics) }
+        let document = DocumentBuilder(reader: reader).build(root)
+        return (document, reader.diagnostics)
+    }
+}
+
+/// Reads each section of the policy language; the key lists here are the language's grammar and are
+/// mirrored in `docs/policy-language.md`.
+struct DocumentBuilder {
+    let reader: YAMLReader
+
+    static let topKeys = ["veilgate", "metadata", "purposes", "cameras", "retention", "redaction", "partners", "deny"]
+    static let metadataKeys = ["controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security"]
+    static let dpoKeys = ["name", "email"]
+    static let purposeKeys = ["id", "description", "basis", "assessment", "special-category"]
+    static let cameraKeys = [
+        "id", "site", "description", "source", "credentials", "purposes", "produces", "analytics", "audio",
+        "zones", "lines",
+    ]
+    static let credentialKeys = ["file", "env"]
+    static let zoneKeys = ["id", "polygon"]
+    static let lineKeys = ["id", "from", "to"]
+    static let retentionKeys = ["rules", "legal-hold"]
+    static let retentionRuleKeys = ["id", "cameras", "category", "event-kinds", "duration", "justification"]
+    static let legalHoldKeys = ["requires-case-reference", "max-duration", "approvers"]
+    static let redactionKeys = ["default", "profiles"]
+    static let profileKeys = ["id", "extends", "classes", "mode", "shape", "margin"]
+    static let partnerKeys = ["id", "organisation", "role", "identity", "agreement", "grants"]
+    static let identityKeys = ["uri", "fingerprint", "trusted-ca"]
+    static let grantKeys = [
+        "id", "action", "purpose", "cameras", "redaction", "windows", "expires", "max-age", "justification",
+        "kinds", "zones", "fields", "legal-ground", "reshare",
+    ]
+    static let windowKeys = ["days", "from", "to"]
+    static let denyKeys = ["id", "partners", "actions", "cameras", "windows", "reason"]
+
+    /// Grant keys that only make sense for one action.
+    static let actionSpecificGrantKeys: [String: SharingActionKind] = [
+        "max-age": .clip, "justification": .clip, "kinds": .alert, "zones": .alert, "fields": .alert,
+    ]
+
+    func build(_ root: Node) -> PolicyDocument? {
+        guard let top = reader.mapping(root, "the policy", keys: Self.topKeys) else { return nil }
+        guard let versionNode = reader.required(top, "veilgate", "a policy file") else { return nil }
+        guard let version = reader.string(versionNode, "veilgate"), version == PolicyParser.header else {
+            reader.error(.unsupportedVersion,
+                         "expected 'veilgate: \(PolicyParser.header)'; this Veilgate reads version 1 policies",
+                         at: versionNode)
+            return nil
+        }
+        var document = PolicyDocument(file: reader.file, metadata: .init(location: top.location))
+        if let node = reader.required(top, "metadata", "a policy") { document.metadata = metadata(node) }
+        document.purposes = list(top["purposes"], "purposes", purpose)
+        document.cameras = list(top["cameras"], "cameras", camera)
+        if let node = top["retention"] { document.retention = retention(node) }
+        if let node = top["redaction"] { document.redaction = redaction(node) }
+        document.partners = list(top["partners"], "partners", partner)
+        document.denies = list(top["deny"], "deny", deny)
+        return document
+    }
+
+    private func list<T>(_ node: Node?, _ what: String, _ element: (Node) -> T?) -> [T] {
+        guard let node, let items = reader.sequence(node, what) else { return [] }
+        return items.compactMap(element)
+    }
+
+    // MARK: Sections
+
+    private func metadata(_ node: Node) -> PolicyDocument.Metadata {
+        var metadata = PolicyDocument.Metadata(location: reader.location(node))
+        guard let map = reader.mapping(node, "metadata", keys: Self.metadataKeys) else { return metadata }
+        metadata.controller = reader.required(map, "controller", "metadata").flatMap { reader.string($0, "controller") } ?? ""
+        if let dpoNode = reader.required(map, "dpo", "metadata"),
+            let dpo = reader.mapping(dpoNode, "dpo", keys: Self.dpoKeys)
+        {
+            metadata.dpoName = reader.required(dpo, "name", "dpo").flatMap { reader.string($0, "dpo name") } ?? ""
+            metadata.dpoEmail = reader.required(dpo, "email", "dpo").flatMap { reader.string($0, "dpo email") } ?? ""
+        }
+        metadata.dpia = map["dpia"].flatMap { reader.string($0, "dpia") }
+        metadata.version = reader.required(map, "version", "metadata").flatMap { reader.string($0, "version") } ?? ""
+        metadata.effective = reader.required(map, "effective", "metadata").flatMap { reader.date($0, "effective") }
+        metadata.site = reader.required(map, "site", "metadata").flatMap { reader.string($0, "site") } ?? ""
+        if let zoneNode = map["timezone"], let name = reader.string(zoneNode, "timezone") {
+            if let zone = TimeZone(identifier: name) {
+                metadata.timeZone = zone
+            } else {
+                reader.error(.invalidValue, "timezone '\(name.prefix(64))' is not an IANA time zone such as Europe/Berlin",
+                             at: zoneNode)
+            }
+        }
+        if let node = map["security"], let items = reader.sequence(node, "security") {
+            metadata.securityMeasures = items.compactMap { reader.string($0, "security measure") }
+        }
+        return metadata
+    }
+
+    private func purpose(_ node: Node) -> PolicyDocument.Purpose? {
+        guard let map = reader.mapping(node, "a purpose", keys: Self.purposeKeys),
+            let id = reader.required(map, "id", "a purpose").flatMap({ reader.identifier($0, "purpose id", as: PurposeID.self) })
+        else { return nil }
+        var purpose = PolicyDocument.Purpose(id: id, location: map.location)
+        purpose.description = reader.required(map, "description", "purpose '\(id)'").flatMap {
+            reader.string($0, "description")
+        } ?? ""
+        if let basis = map["basis"] {
+            purpose.basis = reader.enumeration(basis, "basis", as: LawfulBasis.self)
+        } else {
+            reader.error(.purposeWithoutBasis,
+                         "purpose '\(id)' has no lawful basis; add 'basis:' (one of \(LawfulBasis.allCases.map(\.rawValue).joined(separator: ", ")))",
+                         at: map.location)
+        }
+        purpose.assessment = map["assessment"].flatMap { reader.string($0, "assessment") }
+        purpose.specialCategory = map["special-category"].flatMap {
+            reader.enumeration($0, "special-category", as: SpecialCategoryException.self)
+        }
+        return purpose
+    }
+
+    private func camera(_ node: Node) -> PolicyDocument.Camera? {
+        guard let map = reader.mapping(node, "a camera", keys: Self.cameraKeys),
+            let id = reader.required(map, "id", "a camera").flatMap({ reader.identifier($0, "camera id", as: CameraID.self) })
+        else { return nil }
+        var camera = PolicyDocument.Camera(id: id, location: map.location)
+        for key in Self.cameraKeys where map.has(key) { camera.keyLocations[key] = map.keyLocation(key, reader: reader) }
+        camera.site = map["site"].flatMap { reader.string($0, "site") } ?? ""
+        camera.description = map["description"].flatMap { reader.string($0, "description") } ?? ""
+        camera.source = reader.required(map, "source", "camera '\(id)'").flatMap { reader.string($0, "source") } ?? ""
+        if let node = map["credentials"], let credentials = reader.mapping(node, "credentials", keys: Self.credentialKeys) {
+            if let file = credentials["file"].flatMap({ reader.string($0, "credentials file") }) {
+                camera.credentials = .file(file)
+            } else if let name = credentials["env"].flatMap({ reader.string($0, "credentials env") }) {
+                camera.credentials = .environment(name)
+            } else {
+                reader.error(.missingKey, "credentials need 'file' or 'env'", at: credentials.location)
+            }
+        }
+        camera.purposes = map["purposes"].map { reader.identifiers($0, "purpose", as: PurposeID.self) } ?? []
+        camera.produces = map["produces"].map { reader.enumerations($0, "data category", as: DataCategory.self) }
+            ?? [.redactedVideo]
+        camera.analytics = map["analytics"].map { reader.enumerations($0, "analytic", as: Analytic.self) } ?? []
+        camera.audio = map["audio"].flatMap { reader.bool($0, "audio") } ?? false
+        camera.zones = list(map["zones"], "zones", zone)
+        camera.lines = list(map["lines"], "lines", line)
+        return camera
+    }
+
+    private func zone(_ node: Node) -> PolicyDocument.Zone? {
+        guard let map = reader.mapping(node, "a zone", keys: Self.zoneKeys),
+            let id = reader.required(map, "id", "a zone").flatMap({ reader.identifier($0, "zone id", as: ZoneID.self) }),
+            let polygonNode = reader.required(map, "polygon", "zone '\(id)'"),
+            let points = reader.sequence(polygonNode, "polygon")
+        else { return nil }
+        let polygon = points.compactMap { reader.point($0, "polygon point") }
+        guard polygon.count == points.count else { return nil }
+        guard polygon.count >= 3 else {
+            reader.error(.impossibleValue, "zone '\(id)' needs a polygon of at least 3 points", at: polygonNode)
+            return nil
+        }
+        return PolicyDocument.Zone(id: id, polygon: polygon, location: map.location)
+    }
+
+    private func line(_ node: Node) -> PolicyDocument.CountingLine? {
+        guard let map = reader.mapping(node, "a line", keys: Self.lineKeys),
+            let id = reader.required(map, "id", "a line").flatMap({ reader.identifier($0, "line id", as: ZoneID.self) }),
+            let from = reader.required(map, "from", "line '\(id)'").flatMap({ reader.point($0, "from") }),
+            let to = reader.required(map, "to", "line '\(id)'").flatMap({ reader.point($0, "to") })
+        else { return nil }
+        guard from != to else {
+            reader.error(.impossibleValue, "line '\(id)' starts and ends at the same point", at: map.location)
+            return nil
+        }
+        return PolicyDocument.CountingLine(id: id, from: from, to: to, location: map.location)
+    }
+
+    private func retention(_ node: Node) -> PolicyDocument.RetentionSection {
+        var section = PolicyDocument.RetentionSection()
+        guard let map = reader.mapping(node, "retention", keys: Self.retentionKeys) else { return section }
+        section.rules = list(map["rules"], "retention rules", retentionRule)
+        if let node = map["legal-hold"], let hold = reader.mapping(node, "legal-hold", keys: Self.legalHoldKeys) {
+            if let value = hold["requires-case-reference"].flatMap({ reader.bool($0, "requires-case-reference") }) {
+                section.legalHold.requiresCaseReference = value
+            }
+            section.legalHold.maxDuration = hold["max-duration"].flatMap { reader.duration($0, "max-duration") }
+            if let node = hold["approvers"], let items = reader.sequence(node, "approvers") {
+                section.legalHold.approvers = items.compactMap { reader.string($0, "approver") }
+            }
+        }
+        return section
+    }
+
+    private func retentionRule(_ node: Node) -> PolicyDocument.RetentionRule? {
+        guard let map = reader.mapping(node, "a retention rule", keys: Self.retentionRuleKeys),
+            let id = reader.required(map, "id", "a retention rule").flatMap({ reader.identifier($0, "rule id", as: RuleID.self) })
+        else { return nil }
+        var rule = PolicyDocument.RetentionRule(id: id, location: map.location)
+        for key in Self.retentionRuleKeys where map.has(key) { rule.keyLocations[key] = map.keyLocation(key, reader: reader) }
+        rule.cameras = map["cameras"].map { reader.selector($0, "camera", as: CameraID.self) } ?? .all
+        guard let category = reader.required(map, "category", "retention rule '\(id)'").flatMap({
+            reader.enumeration($0, "category", as: DataCategory.self)
+        }), let duration = reader.required(map, "duration", "retention rule '\(id)'").flatMap({
+            reader.duration($0, "duration")
+        }) else { return nil }
+        rule.category = category
+        rule.duration = duration
+        if let node = map["event-kinds"], let items = reader.sequence(node, "event-kinds") {
+            rule.eventKinds = items.compactMap { reader.string($0, "event kind").map(AlertKind.init) }
+            if category != .events {
+                reader.error(.misplacedKey, "event-kinds applies only to rules for the 'events' category",
+                             at: map.keyLocation("event-kinds", reader: reader))
+            }
+        }
+        rule.justification = map["justification"].flatMap { reader.string($0, "justification") }
+        return rule
+    }
+
+    private func redaction(_ node: Node) -> PolicyDocument.RedactionSection {
+        var section = PolicyDocument.RedactionSection()
+        guard let map = reader.mapping(node, "redaction", keys: Self.redactionKeys) else { return section }
+        section.defaultProfile = reader.required(map, "default", "redaction").flatMap {
+            reader.located($0, "default profile", as: RuleID.self)
+        }
+        section.profiles = list(map["profiles"], "redaction profiles", profile)
+        return section
+    }
+
+    private func profile(_ node: Node) -> PolicyDocument.RedactionProfile? {
+        guard let map = reader.mapping(node, "a redaction profile", keys: Self.profileKeys),
+            let id = reader.required(map, "id", "a redaction profile").flatMap({ reader.identifier($0, "profile id", as: RuleID.self) })
+        else { return nil }
+        var profile = PolicyDocument.RedactionProfile(id: id, location: map.location)
+        profile.extends = map["extends"].flatMap { reader.located($0, "extends", as: RuleID.self) }
+        profile.classes = map["classes"].map { reader.enumerations($0, "redaction class", as: RedactionClass.self) }
+        profile.mode = map["mode"].flatMap { reader.enumeration($0, "mode", as: RedactionMode.self) }
+        profile.shape = map["shape"].flatMap { reader.enumeration($0, "shape", as: RedactionShape.self) }
+        if let marginNode = map["margin"], let margin = reader.number(marginNode, "margin") {
+            if (0...1).contains(margin) {
+                profile.margin = margin
+            } else {
+                reader.error(.impossibleValue, "margin \(margin) must be between 0 and 1 (a fraction of the box)",
+                             at: marginNode)
+            }
+        }
+        if profile.extends == nil, profile.classes == nil {
+            reader.error(.missingKey, "redaction profile '\(id)' needs 'classes' (or 'extends')", at: map.location)
+        }
+        return profile
+    }
+
+    private func partner(_ node: Node) -> PolicyDocument.Partner? {
+        guard let map = reader.mapping(node, "a partner", keys: Self.partnerKeys),
+            let id = reader.required(map, "id", "a partner").flatMap({ reader.identifier($0, "partner id", as: PartnerID.self) })
+        else { return nil }
+        var partner = PolicyDocument.Partner(id: id, location: map.location)
+        partner.organisation = reader.required(map, "organisation", "partner '\(id)'").flatMap {
+            reader.string($0, "organisation")
+        } ?? ""
+        partner.role = reader.required(map, "role", "partner '\(id)'").flatMap {
+            reader.enumeration($0, "role", as: PartnerRole.self)
+        } ?? .agency
+        if let node = reader.required(map, "identity", "partner '\(id)'"),
+            let identity = reader.mapping(node, "identity", keys: Self.identityKeys)
+        {
+            partner.identity.uri = identity["uri"].flatMap { reader.string($0, "identity uri") }
+            if let uri = partner.identity.uri, let uriNode = identity["uri"], !Self.isCertificateURI(uri) {
+                reader.error(.invalidValue, "identity uri must be an absolute URI such as spiffe://city.example/partner/x",
+                             at: uriNode)
+            }
+            if let node = identity["fingerprint"], let text = reader.string(node, "fingerprint") {
+                if let normalised = Self.normalisedFingerprint(text) {
+                    partner.identity.fingerprint = normalised
+                } else {
+                    reader.error(.invalidValue, "fingerprint must be a SHA-256 digest: 64 hex digits (colons allowed)",
+                                 at: node)
+                }
+            }
+            partner.identity.trustedCA = identity["trusted-ca"].flatMap { reader.string($0, "trusted-ca") }
+            if partner.identity.uri == nil, partner.identity.fingerprint == nil {
+                reader.error(.missingKey, "identity of partner '\(id)' needs 'uri' or 'fingerprint'",
+                             at: identity.location)
+            }
+        }
+        partner.agreement = map["agreement"].flatMap { reader.string($0, "agreement") }
+        partner.grants = list(map["grants"], "grants") { grant($0, partner: partner) }
+        return partner
+    }
+
+    private func grant(_ node: Node, partner: PolicyDocument.Partner) -> PolicyDocument.Grant? {
+        guard let map = reader.mapping(node, "a grant", keys: Self.grantKeys),
+            let id = reader.required(map, "id", "a grant").flatMap({ reader.identifier($0, "grant id", as: RuleID.self) }),
+            let action = reader.required(map, "action", "grant '\(id)'").flatMap({
+                reader.enumeration($0, "action", as: SharingActionKind.self)
+            })
+        else { return nil }
+        var grant = PolicyDocument.Grant(id: id, action: action, location: map.location)
+        for key in Self.grantKeys where map.has(key) { grant.keyLocations[key] = map.keyLocation(key, reader: reader) }
+        for (key, only) in Self.actionSpecificGrantKeys where map.has(key) && only != action {
+            reader.error(.misplacedKey, "'\(key)' applies only to \(only.rawValue) grants; grant '\(id)' is for \(action.rawValue)",
+                         at: map.keyLocation(key, reader: reader))
+        }
+        grant.purpose = map["purpose"].flatMap { reader.located($0, "purpose", as: PurposeID.self) }
+        grant.cameras = reader.required(map, "cameras", "grant '\(id)'").map {
+            reader.selector($0, "camera", as: CameraID.self)
+        } ?? .ids([])
+        grant.redaction = map["redaction"].flatMap { reader.located($0, "redaction profile", as: RuleID.self) }
+        grant.windows = list(map["windows"], "windows", window)
+        grant.expires = map["expires"].flatMap { reader.date($0, "expires") }
+        grant.maxAge = map["max-age"].flatMap { reader.duration($0, "max-age") }
+        if let node = map["justification"], let text = reader.string(node, "justification") {
+            switch text {
+            case "required": grant.justificationRequired = true
+            case "optional": grant.justificationRequired = false
+            default: reader.error(.invalidValue, "justification must be 'required' or 'optional'", at: node)
+            }
+        }
+        if let node = map["kinds"], let items = reader.sequence(node, "kinds") {
+            grant.kinds = items.compactMap { reader.string($0, "alert kind").map(AlertKind.init) }
+        }
+        grant.zones = map["zones"].map { reader.identifiers($0, "zone", as: ZoneID.self).map(\.value) } ?? []
+        grant.fields = map["fields"].map { reader.enumerations($0, "alert field", as: AlertField.self) } ?? []
+        grant.legalGround = map["legal-ground"].flatMap { reader.string($0, "legal-ground") }
+        if let node = map["reshare"], let reshare = reader.bool(node, "reshare") {
+            grant.reshare = reshare
+            if reshare, partner.role != .peerSite {
+                reader.error(.misplacedKey, "'reshare' applies only to grants for peer-site partners",
+                             at: map.keyLocation("reshare", reader: reader))
+            }
+        }
+        if action == .clip, grant.maxAge == nil {
+            reader.error(.missingKey, "clip grant '\(id)' needs 'max-age': the oldest footage the partner may fetch",
+                         at: map.location)
+        }
+        if action == .alert, grant.kinds.isEmpty {
+            reader.error(.missingKey, "alert grant '\(id)' needs 'kinds': the alert kinds shared", at: map.location)
+        }
+        return grant
+    }
+
+    private func window(_ node: Node) -> TimeWindow? {
+        guard let map = reader.mapping(node, "a time window", keys: Self.windowKeys) else { return nil }
+        var days = Set(TimeWindow.Weekday.allCases)
+        if let daysNode = map["days"] {
+            guard let items = reader.sequence(daysNode, "days") else { return nil }
+            days = []
+            for item in items {
+                guard let name = reader.string(item, "day") else { continue }
+                switch name {
+                case "weekdays": days.formUnion([.mon, .tue, .wed, .thu, .fri])
+                case "weekends": days.formUnion([.sat, .sun])
+                default:
+                    if let day = TimeWindow.Weekday.allCases.first(where: { $0.name == name }) {
+                        days.insert(day)
+                    } else {
+                        reader.error(.invalidValue, "day '\(name.prefix(16))' is not one of mon, tue, wed, thu, fri, sat, sun, weekdays, weekends",
+                                     at: item)
+                    }
+                }
+            }
+        }
+        guard let fromNode = reader.required(map, "from", "a time window"),
+            let toNode = reader.required(map, "to", "a time window"),
+            let fromText = reader.string(fromNode, "from"), let toText = reader.string(toNode, "to")
+        else { return nil }
+        guard let from = TimeWindow.minutes(parsing: fromText), from < 24 * 60 else {
+            reader.error(.invalidValue, "from '\(fromText.prefix(16))' is not a time HH:MM (quote it: \"08:00\")", at: fromNode)
+            return nil
+        }
+        guard let to = TimeWindow.minutes(parsing: toText) else {
+            reader.error(.invalidValue, "to '\(toText.prefix(16))' is not a time HH:MM (quote it: \"18:00\")", at: toNode)
+            return nil
+        }
+        guard from != to % (24 * 60) || (from == 0 && to == 24 * 60) else {
+            reader.error(.impossibleValue, "a time window from \(fromText) to \(toText) is empty", at: map.location)
+            return nil
+        }
+        guard !days.isEmpty else {
+            reader.error(.impossibleValue, "a time window needs at least one day", at: map.location)
+            return nil
+        }
+        return TimeWindow(days: days, fromMinute: from, toMinute: to)
+    }
+
+    private func deny(_ node: Node) -> PolicyDocument.DenyRule? {
+        guard let map = reader.mapping(node, "a deny rule", keys: Self.denyKeys),
+            let id = reader.required(map, "id", "a deny rule").flatMap({ reader.identifier($0, "rule id", as: RuleID.self) })
+        else { return nil }
+        var rule = PolicyDocument.DenyRule(id: id, location: map.location)
+        rule.partners = map["partners"].map { reader.selector($0, "partner", as: PartnerID.self) } ?? .all
+        if let node = map["actions"] {
+            if case .scalar(let scalar) = node, scalar.string == "*" {
+                rule.actions = SharingActionKind.allCases
+            } else {
+                rule.actions = reader.enumerations(node, "action", as: SharingActionKind.self)
+            }
+        }
+        rule.cameras = map["cameras"].map { reader.selector($0, "camera", as: CameraID.self) } ?? .all
+        rule.windows = list(map["windows"], "windows", window)
+        rule.reason = reader.required(map, "reason", "deny rule '\(id)'").flatMap { reader.string($0, "reason") } ?? ""
+        return rule
+    }
+
+    // MARK: Identity helpers
+
+    static func isCertificateURI(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, !scheme.isEmpty,
+            components.host?.isEmpty == false
+        else { return false }
+        return components.user == nil && components.password == nil
+    }
+
+    /// Lower-case hex without separators, or nil when the text is not a SHA-256 digest.
+    static func normalisedFingerprint(_ text: String) -> String? {
+        var hex = text.lowercased()
+        if hex.hasPrefix("sha256:") { hex.removeFirst("sha256:".count) }
+        hex.removeAll { $0 == ":" }
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else { return nil }
+        return hex
+    }
+}

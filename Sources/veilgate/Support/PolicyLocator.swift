@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import VeilPolicy
+
+/// `--policy PATH`: the policy file, or a folder holding exactly one policy file.
+struct PolicyLocation: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The policy file, or a folder with one policy file.", valueName: "path"))
+    var policy: String = "policies"
+
+    func load(at now: Date) throws -> CompiledPolicy {
+        try PolicyLocation.load(policy, at: now)
+    }
+
+    static func load(_ path: String, at now: Date) throws -> CompiledPolicy {
+        let files = try PolicyLoader.policyFiles(at: path)
+        guard let file = files.first else {
+            throw ValidationError("\(path) holds no policy file (a YAML file starting with 'veilgate: policy/v1')")
+        }
+        guard files.count == 1 else {
+            throw ValidationError("\(path) holds \(files.count) policy files; name one with --policy")
+        }
+        return try PolicyLoader.load(file: file, now: now)
+    }
+}
+
+/// Parses `--at` times: ISO 8601 with a zone (`2026-12-01T20:00:00Z`, `2026-12-01T21:00:00+01:00`).
+func parseTime(_ text: String?, option: String = "--at") throws -> Date {
+    guard let text else { return Date() }
+    let formatter = ISO8601DateFormatter()
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let date = formatter.date(from: text) { return date }
+    throw ValidationError("\(option) '\(text)' is not an ISO 8601 time such as 2026-12-01T20:00:00Z")
+}
+
+/// Output formats shared by the commands that print results.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Writes to standard error, for diagnostics and progress that must not mix with a command's output.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Renders a ``PolicyError`` for a terminal and exits non-zero, instead of ArgumentParser's generic text.
+func reportPolicyError(_ error: PolicyError) -> ExitCode {
+    printError("error: \(error.message)")
+    for diagnostic in error.diagnostics { printError(diagnostic.description) }
+    return ExitCode(1)
+}
