@@ -3,11 +3,14 @@ public struct PolicyDuration: Hashable, Sendable, Comparable, CustomStringConver
     public let seconds: Int64
 
     public init(seconds: Int64) { self.seconds = seconds }
+
+    /// The longest duration a policy may state: a century. Anything longer is a typo, not a retention period.
+    public static let maximum = PolicyDuration(seconds: 100 * 366 * 86_400)
     public static func hours(_ hours: Int64) -> PolicyDuration { PolicyDuration(seconds: hours * 3600) }
     public static func days(_ days: Int64) -> PolicyDuration { PolicyDuration(seconds: days * 86_400) }
 
     /// Parses a whole number followed by one unit: `s`, `m`, `h`, `d` or `w`. Returns nil for anything
-    /// else, including overflow, so that a typo never becomes a surprising retention period.
+    /// else, including more than ``maximum``, so that a typo never becomes a surprising retention period.
     public init?(parsing text: String) {
         guard let unit = text.last, text.count >= 2, text.count <= 12 else { return nil }
         let digits = text.dropLast()
@@ -22,26 +25,34 @@ public struct PolicyDuration: Hashable, Sendable, Comparable, CustomStringConver
         }
         guard multiplier > 0 else { return nil }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { return nil }
+        guard !overflow, product <= Self.maximum.seconds else { return nil }
         seconds = product
     }
 
-    /// The shortest exact spelling: `72h` stays `3d`, `36h` stays `36h`.
-    public var description: String {
-        for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)]
-        where seconds != 0 && seconds % size == 0 {
-            return "\(seconds / size)\(unit)"
+    /// The unit a person would write: weeks from two weeks on, days from a week on, hours below that
+    /// (so the GDPR-relevant `72h` reads as 72 hours, not 3 days).
+    private var naturalUnit: (symbol: String, name: String, size: Int64) {
+        let units: [(String, String, Int64, Int64)] = [
+            ("w", "week", 604_800, 1_209_600), ("d", "day", 86_400, 604_800), ("h", "hour", 3600, 0),
+            ("m", "minute", 60, 0),
+        ]
+        for (symbol, name, size, minimum) in units where seconds != 0 && seconds % size == 0 && seconds >= minimum {
+            return (symbol, name, size)
         }
-        return "\(seconds)s"
+        return ("s", "second", 1)
+    }
+
+    /// The policy spelling: `72h`, `7d`, `52w`.
+    public var description: String {
+        let unit = naturalUnit
+        return "\(seconds / unit.size)\(unit.symbol)"
     }
 
     /// A reader's spelling for reports: `72 hours`, `30 days`.
     public var spelledOut: String {
-        func plural(_ value: Int64, _ unit: String) -> String { "\(value) \(unit)\(value == 1 ? "" : "s")" }
-        if seconds != 0, seconds % 86_400 == 0 { return plural(seconds / 86_400, "day") }
-        if seconds != 0, seconds % 3600 == 0 { return plural(seconds / 3600, "hour") }
-        if seconds != 0, seconds % 60 == 0 { return plural(seconds / 60, "minute") }
-        return plural(seconds, "second")
+        let unit = naturalUnit
+        let value = seconds / unit.size
+        return "\(value) \(unit.name)\(value == 1 ? "" : "s")"
     }
 
     public static func < (lhs: PolicyDuration, rhs: PolicyDuration) -> Bool { lhs.seconds < rhs.seconds }

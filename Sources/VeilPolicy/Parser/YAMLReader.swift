@@ -44,9 +44,11 @@ final class YAMLReader {
             return nil
         }
         let root: Node?
+        // Yams holds anchors weakly; the parser owns them, so it must outlive the shape check below.
+        var parser: Yams.Parser?
         do {
-            let parser = try Yams.Parser(yaml: text)
-            root = try parser.singleRoot()
+            parser = try Yams.Parser(yaml: text)
+            root = try parser?.singleRoot()
         } catch let yamlError as YamlError {
             let (message, line, column) = Self.describe(yamlError)
             error(.yamlSyntax, message, at: SourceLocation(file: file, line: line, column: column))
@@ -59,8 +61,8 @@ final class YAMLReader {
             error(.missingKey, "the file is empty", at: start)
             return nil
         }
-        guard checkShape(root) else { return nil }
-        return root
+        let shapeIsAcceptable = withExtendedLifetime(parser) { checkShape(root) }
+        return shapeIsAcceptable ? root : nil
     }
 
     /// Walks the tree once, iteratively, stopping at the first anchored node: an alias resolves to an
@@ -253,7 +255,7 @@ final class YAMLReader {
     func duration(_ node: Node, _ what: String) -> PolicyDuration? {
         guard let text = string(node, what) else { return nil }
         guard let duration = PolicyDuration(parsing: text) else {
-            error(.invalidValue, "\(what) '\(text.prefix(32))' is not a duration such as 90s, 15m, 72h, 30d or 2w",
+            error(.invalidValue, "\(what) '\(text.prefix(32))' is not a duration such as 90s, 15m, 72h, 30d or 2w (at most a century)",
                   at: node)
             return nil
         }
@@ -302,7 +304,9 @@ final class YAMLReader {
     /// The allowed word closest to a misspelt one, if it is close enough to be a typo.
     static func nearest(_ word: String, in candidates: [String]) -> String? {
         let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
-        guard let (best, distance) = scored, distance <= max(1, min(3, best.count / 3)) else { return nil }
+        // Short words tolerate one slip, longer ones two or three: `sight` → `site`, `retension` → `retention`.
+        guard let (best, distance) = scored, distance <= (best.count <= 3 ? 1 : min(3, max(2, best.count / 3)))
+        else { return nil }
         return best
     }
 

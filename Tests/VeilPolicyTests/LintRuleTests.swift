@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import VeilCore
+@testable import VeilPolicy
+
+@Suite("Lint rules")
+struct LintRuleTests {
+    /// One mutation of the valid fixture per rule: applying it must produce that rule's finding.
+    struct Case: CustomTestStringConvertible, Sendable {
+        let rule: LintRule
+        let old: String
+        let new: String
+        var testDescription: String { "\(rule.code) \(rule.name)" }
+    }
+
+    static let cases: [Case] = [
+        Case(rule: .yamlSyntax, old: "  site: test", new: "  site: [test"),
+        Case(rule: .unknownKey, old: "  site: test", new: "  site: test\n  stie: x"),
+        Case(rule: .wrongType, old: "  dpia: DPIA-1", new: "  dpia: [DPIA-1]"),
+        Case(rule: .missingKey, old: "  version: \"1\"\n", new: ""),
+        Case(rule: .invalidValue, old: "basis: public-task", new: "basis: public-tasks"),
+        Case(rule: .duplicateID, old: "- id: cam-b", new: "- id: cam-a"),
+        Case(rule: .danglingReference, old: "default: standard", new: "default: nonexistent"),
+        Case(rule: .impossibleValue, old: "[0.5, 0.5]]", new: "[1.5, 0.5]]"),
+        Case(rule: .referenceCycle, old: "- id: strict\n      classes", new: "- id: strict\n      extends: strict\n      classes"),
+        Case(rule: .documentTooLarge, old: "  dpia: DPIA-1",
+             new: "  dpia: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70)),
+        Case(rule: .unsupportedVersion, old: "veilgate: policy/v1", new: "veilgate: policy/v2"),
+        Case(rule: .misplacedKey, old: "purpose: safety\n        cameras: \"*\"",
+             new: "purpose: safety\n        cameras: \"*\"\n        max-age: 3h"),
+        Case(rule: .anchorsNotAllowed, old: "dpia: DPIA-1", new: "dpia: &ref DPIA-1"),
+        Case(rule: .purposeWithoutBasis, old: "    basis: public-task\n", new: ""),
+        Case(rule: .cameraWithoutPurpose, old: "purposes: [safety]\n", new: "purposes: []\n"),
+        Case(rule: .vaguePurpose, old: "Detect fights and falls on the test square so that help arrives quickly",
+             new: "for your safety"),
+        Case(rule: .longRetentionWithoutJustification, old: "duration: 48h", new: "duration: 96h"),
+        Case(rule: .biometricWithoutException, old: "analytics: [crowd-count]\n",
+             new: "analytics: [crowd-count, face-recognition]\n"),
+        Case(rule: .grantWithoutAgreement, old: "    agreement: DSA-1\n", new: ""),
+        Case(rule: .unredactedWithoutLegalGround, old: "purpose: safety\n        cameras: \"*\"",
+             new: "purpose: safety\n        cameras: \"*\"\n        redaction: open"),
+        Case(rule: .expiredGrant, old: "purpose: safety\n        cameras: \"*\"",
+             new: "purpose: safety\n        cameras: \"*\"\n        expires: 2026-02-01"),
+        Case(rule: .purposeMismatch, old: "purpose: safety\n        cameras: \"*\"",
+             new: "purpose: investigation\n        cameras: \"*\""),
+        Case(rule: .missingRetention, old: "    - id: counts-1y\n      cameras: \"*\"\n      category: counts\n      duration: 365d\n",
+             new: ""),
+        Case(rule: .legitimateInterestWithoutAssessment, old: "basis: public-task", new: "basis: legitimate-interests"),
+        Case(rule: .credentialsInSource, old: "rtsp://10.0.0.1/stream", new: "rtsp://admin:pw@10.0.0.1/stream"),
+        Case(rule: .analyticWithoutGeometry, old: "analytics: [crowd-count]\n", new: "analytics: [crowd-count, line-crossing]\n"),
+        Case(rule: .peerReshare, old: "role: retailer", new: "role: peer-site"),
+        Case(rule: .dataNotProduced, old: "cameras: [cam-a]\n        kinds", new: "cameras: [cam-b]\n        kinds"),
+        Case(rule: .consentForSurveillance, old: "basis: public-task", new: "basis: consent"),
+    ]
+
+    @Test("the fixture and the example policy lint clean")
+    func cleanPolicies() throws {
+        #expect(PolicyFixture.lint(PolicyFixture.base).diagnostics == [])
+        let example = PolicyFixture.repositoryRoot.appendingPathComponent("policies/city-centre.yaml").path
+        let outcome = PolicyLoader.lint(file: example, now: PolicyFixture.now)
+        #expect(outcome.document != nil)
+        #expect(outcome.diagnostics == [])
+    }
+
+    @Test("each rule fires on its mutation", arguments: cases)
+    func ruleFires(_ testCase: Case) {
+        var text = PolicyFixture.replacing(testCase.old, with: testCase.new)
+        if testCase.rule == .peerReshare {
+            text = PolicyFixture.replacing("zones: [zone-1]", with: "zones: [zone-1]\n        reshare: true", in: text)
+        }
+        let diagnostics = PolicyFixture.lint(text).diagnostics
+        #expect(diagnostics.contains { $0.rule == testCase.rule }, "got \(diagnostics)")
+        for diagnostic in diagnostics {
+            #expect(diagnostic.location.file == "test.yaml")
+            #expect(diagnostic.location.line >= 1 && diagnostic.location.column >= 1)
+        }
+    }
+
+    @Test("every rule in the catalogue has a test case")
+    func everyRuleTested() {
+        let tested = Set(Self.cases.map(\.rule.code))
+        let missing = LintRule.all.map(\.code).filter { !tested.contains($0) }
+        #expect(missing.isEmpty, "rules without a test: \(missing)")
+    }
+
+    @Test("errors point at the offending line and column")
+    func positions() throws {
+        let text = PolicyFixture.replacing("  site: test", with: "  site: test\n  stie: x")
+        let diagnostic = try #require(PolicyFixture.lint(text).diagnostics.first { $0.rule == .unknownKey })
+        #expect(diagnostic.location.line == 9)
+        #expect(diagnostic.location.column == 3)
+        #expect(diagnostic.description.hasPrefix("test.yaml:9:3: error: unknown key 'stie' in metadata; did you mean 'site'?"))
+
+        let dangling = PolicyFixture.replacing("cameras: [cam-a]\n        max-age", with: "cameras: [cam-z]\n        max-age")
+        let reference = try #require(PolicyFixture.lint(dangling).diagnostics.first { $0.rule == .danglingReference })
+        let line = dangling.split(separator: "\n", omittingEmptySubsequences: false)[reference.location.line - 1]
+        #expect(line.contains("cam-z"))
+        #expect(line.dropFirst(reference.location.column - 1).hasPrefix("cam-z"))
+    }
+
+    @Test("warnings do not stop a policy from compiling; errors do")
+    func errorsStopCompilation() throws {
+        let warned = PolicyFixture.replacing("basis: public-task", with: "basis: legitimate-interests")
+        _ = try CompiledPolicy(#require(PolicyFixture.lint(warned).document), lintedAt: PolicyFixture.now)
+
+        let broken = PolicyFixture.replacing("duration: 48h", with: "duration: 96h")
+        #expect(throws: PolicyError(.invalidPolicy, "")) {
+            try CompiledPolicy(#require(PolicyFixture.lint(broken).document), lintedAt: PolicyFixture.now)
+        }
+    }
+
+    @Test("a justification makes long retention of raw video acceptable")
+    func justifiedRetention() {
+        let text = PolicyFixture.replacing("duration: 48h", with: "duration: 96h\n      justification: Weekend gap in staffing, see DPIA-1 §4")
+        #expect(!PolicyFixture.lint(text).diagnostics.contains { $0.rule == .longRetentionWithoutJustification })
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import VeilCore
+@testable import VeilPolicy
+
+@Suite("Reports: record of processing, diff, policy tests")
+struct ReportTests {
+    @Test("the record of processing covers every Art. 30(1) item from the policy")
+    func ropaMarkdown() throws {
+        let policy = try PolicyFixture.compile()
+        let markdown = RecordOfProcessing(policy).render(.markdown)
+        for heading in ["Art. 30(1)(a)", "Art. 30(1)(b)", "Art. 30(1)(c)", "Art. 30(1)(d)", "Art. 30(1)(f)", "Art. 30(1)(g)"] {
+            #expect(markdown.contains(heading), "missing \(heading)")
+        }
+        #expect(markdown.contains("| safety | Detect fights and falls"))
+        #expect(markdown.contains("Public task — Art. 6(1)(e)"))
+        #expect(markdown.contains("Test Police (police) | DSA-1 | investigation | clip, footage up to 48 hours old | cam-a | none (unredacted)"))
+        #expect(markdown.contains("| raw-48h | cam-a | Original video (identifiable) | 48 hours |"))
+    }
+
+    @Test("HTML output escapes the policy's text")
+    func ropaHTMLEscapes() throws {
+        let text = PolicyFixture.replacing("controller: Test City", with: "controller: \"<script>alert(1)</script> & Co\"")
+        let html = RecordOfProcessing(try PolicyFixture.compile(text)).render(.html)
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"))
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+    }
+
+    @Test("diff names what each partner gains, loses and what changes")
+    func diff() throws {
+        let old = try PolicyFixture.compile()
+        var text = PolicyFixture.replacing("cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a]\n        max-age: 24h")
+        text = PolicyFixture.replacing("kinds: [loitering]", with: "kinds: [loitering, crowd-count]", in: text)
+        text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: "purpose: safety\n        cameras: [cam-a]", in: text)
+        let new = try PolicyFixture.compile(text)
+        let diff = PolicyDiff(old: old, new: new)
+        let rendered = diff.render()
+        #expect(rendered.contains("partner police:"))
+        #expect(rendered.contains("  - live on cam-b"))
+        #expect(rendered.contains("  ~ clip on cam-a"))
+        #expect(rendered.contains("max-age 48h"))
+        #expect(rendered.contains("max-age 24h"))
+        #expect(rendered.contains("partner shop:\n  + alert:crowd-count on cam-a"))
+        #expect(PolicyDiff(old: old, new: old).isEmpty)
+    }
+
+    @Test("policy tests report passes and failures with positions")
+    func policyTests() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(PolicyFixture.base.utf8).write(to: folder.appendingPathComponent("policy.yaml"))
+        try Data("""
+            veilgate: policy-tests/v1
+            policy: policy.yaml
+            tests:
+              - name: police live
+                request: {partner: police, camera: cam-b, action: live, at: 2026-06-01T12:00:00Z}
+                expect: {decision: allow, redaction: standard, rules: [police-live]}
+              - name: wrong expectation
+                request: {partner: shop, camera: cam-b, action: live, at: 2026-06-01T12:00:00Z}
+                expect: {decision: allow}
+            """.utf8).write(to: folder.appendingPathComponent("policy.test.yaml"))
+        let suite = try PolicyTestSuite.load(file: folder.appendingPathComponent("policy.test.yaml").path)
+        let results = suite.run(against: try PolicyLoader.load(file: suite.policyFile, now: PolicyFixture.now))
+        #expect(results.map(\.passed) == [true, false])
+        #expect(results[1].location.line == 7)
+        #expect(results[1].failures.first?.hasPrefix("expected allow, got deny") == true)
+    }
+
+    @Test("malformed test files are errors with positions")
+    func malformedTests() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-bad-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("veilgate: policy-tests/v1\npolicy: p.yaml\ntests:\n  - name: x\n    request: {partner: a, camera: b, action: watch, at: now}\n    expect: {decision: maybe}\n".utf8)
+            .write(to: file)
+        let error = try #require(throws: PolicyError.self) { try PolicyTestSuite.load(file: file.path) }
+        #expect(error.code == .invalidTests)
+        #expect(error.diagnostics.contains { $0.location.line == 6 && $0.message.contains("decision 'maybe'") })
+    }
+}
