@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+
+/// The `veilgate` binary as a user runs it: arguments in, text and exit code out.
+@Suite("veilgate CLI")
+struct VeilgateCLITests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary built beside this test bundle (SwiftPM builds it first: this target depends on it).
+    static let binary: URL = {
+        if let path = ProcessInfo.processInfo.environment["VEILGATE_BIN"] { return URL(fileURLWithPath: path) }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("veilgate").path), folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("veilgate")
+    }()
+
+    struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["COLUMNS"] = "100"
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                   errors: String(decoding: errorData, as: UTF8.self))
+    }
+
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test("help texts match their snapshots", arguments: [
+        ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"],
+    ])
+    func helpSnapshots(_ arguments: [String]) throws {
+        let run = try Self.run(arguments)
+        #expect(run.status == 0)
+        let name = arguments.filter { $0 != "--help" }.joined(separator: "-")
+        let snapshot = Self.repositoryRoot.appendingPathComponent(
+            "Tests/VeilgateCLITests/Snapshots/help\(name.isEmpty ? "" : "-" + name).txt")
+        if ProcessInfo.processInfo.environment["VEILGATE_RECORD_SNAPSHOTS"] == "1" {
+            try Data(run.output.utf8).write(to: snapshot)
+        }
+        let expected = try String(contentsOf: snapshot, encoding: .utf8)
+        #expect(run.output == expected, "help changed; rerun with VEILGATE_RECORD_SNAPSHOTS=1 if intended")
+    }
+
+    @Test("lint: clean example exits 0; errors exit 1 as file:line:col")
+    func lint() throws {
+        let clean = try Self.run(["policy", "lint", "policies"])
+        #expect(clean.status == 0)
+        #expect(clean.output == "1 file checked: 0 errors, 0 warnings\n")
+
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let broken = folder.appendingPathComponent("broken.yaml")
+        try Data("veilgate: policy/v1\nmetadata:\n  controler: x\n".utf8).write(to: broken)
+        let run = try Self.run(["policy", "lint", broken.path])
+        #expect(run.status == 1)
+        #expect(run.output.contains("\(broken.path):3:3: error: unknown key 'controler' in metadata; did you mean 'controller'? [VG101 unknown-key]"))
+
+        let json = try Self.run(["policy", "lint", broken.path, "--format", "json"])
+        let findings = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+        #expect(findings?.first?["rule"] as? String == "VG101")
+    }
+
+    @Test("explain: allow exits 0, deny exits 2, JSON carries the rule ids")
+    func explain() throws {
+        let allow = try Self.run(["policy", "explain", "--partner", "police", "--camera", "market-square",
+                                  "--action", "live", "--at", "2026-12-04T21:30:00Z"])
+        #expect(allow.status == 0)
+        #expect(allow.output.hasPrefix("ALLOW  police → market-square  live"))
+        #expect(allow.output.contains("decided by:     police-live"))
+        #expect(allow.output.contains("redaction:      faces, plates, screens — blur, ellipse, margin 15 %"))
+
+        let deny = try Self.run(["policy", "explain", "--partner", "bakerstreet-mall", "--camera", "market-square",
+                                 "--action", "live", "--at", "2026-12-04T21:30:00Z", "--format", "json"])
+        #expect(deny.status == 2)
+        let report = try JSONSerialization.jsonObject(with: Data(deny.output.utf8)) as? [String: Any]
+        #expect(report?["decision"] as? String == "deny")
+        #expect(report?["rules"] as? [String] == ["no-live-during-demonstrations"])
+
+        let bad = try Self.run(["policy", "explain", "--partner", "police", "--camera", "x", "--action", "watch"])
+        #expect(bad.status != 0)
+        #expect(bad.errors.contains("--action must be live, clip, counts or alert:KIND"))
+    }
+
+    @Test("test: the example's policy tests pass; a failing test exits 1")
+    func policyTests() throws {
+        let run = try Self.run(["policy", "test", "policies"])
+        #expect(run.status == 0)
+        #expect(run.output.contains(" passed, 0 failed"))
+
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"),
+                                         to: folder.appendingPathComponent("city-centre.yaml"))
+        try Data("""
+            veilgate: policy-tests/v1
+            policy: city-centre.yaml
+            tests:
+              - name: the mall watches the market square
+                request: {partner: bakerstreet-mall, camera: market-square, action: live, at: 2026-12-04T21:30:00Z}
+                expect: {decision: allow}
+            """.utf8).write(to: folder.appendingPathComponent("wrong.test.yaml"))
+        let failing = try Self.run(["policy", "test", folder.path])
+        #expect(failing.status == 1)
+        #expect(failing.output.contains("FAIL  the mall watches the market square"))
+        #expect(failing.output.contains("policy tests: 0 passed, 1 failed"))
+    }
+
+    @Test("ropa and diff")
+    func reports() throws {
+        let html = try Self.run(["policy", "ropa", "policies", "--format", "html"])
+        #expect(html.status == 0)
+        #expect(html.output.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.output.contains("Baker Street Mall Management GmbH"))
+
+        let same = try Self.run(["policy", "diff", "policies/city-centre.yaml", "policies/city-centre.yaml"])
+        #expect(same.status == 0)
+        #expect(same.output.contains("No partner gains or loses anything."))
+
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        let changed = original.replacingOccurrences(of: "kinds: [unattended-object]\n        fields: [kind, camera, zone, time]",
+                                                    with: "kinds: [unattended-object, restricted-zone]\n        fields: [kind, camera, zone, time]")
+        #expect(changed != original)
+        try Data(changed.utf8).write(to: folder.appendingPathComponent("new.yaml"))
+        let diff = try Self.run(["policy", "diff", "policies/city-centre.yaml", folder.appendingPathComponent("new.yaml").path])
+        #expect(diff.status == 1)
+        #expect(diff.output.contains("partner northtown-gateway:\n  + alert:restricted-zone on station-forecourt"))
+    }
+
+    @Test("keygen, sign and verify; a changed byte fails verification by name")
+    func signing() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bundle = folder.appendingPathComponent("policies")
+        try FileManager.default.copyItem(at: Self.repositoryRoot.appendingPathComponent("policies"), to: bundle)
+        try? FileManager.default.removeItem(at: bundle.appendingPathComponent("bundle.sig"))
+        let keygen = try Self.run(["policy", "keygen", "--out", "dpo"], in: folder)
+        #expect(keygen.status == 0)
+        #expect(try Self.run(["policy", "sign", "policies", "--key", "dpo.key"], in: folder).status == 0)
+        let verified = try Self.run(["policy", "verify", "policies", "--public-key", "dpo.pub"], in: folder)
+        #expect(verified.status == 0)
+        #expect(verified.output.hasPrefix("verified policies:"))
+
+        let policy = bundle.appendingPathComponent("city-centre.yaml")
+        var data = try Data(contentsOf: policy)
+        data[100] ^= 0x20
+        try data.write(to: policy)
+        let tampered = try Self.run(["policy", "verify", "policies", "--public-key", "dpo.pub"], in: folder)
+        #expect(tampered.status == 1)
+        #expect(tampered.errors.contains("city-centre.yaml: file was changed after the bundle was signed"))
+    }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make demo`: Veilgate's policy engine at work on the example city-centre policy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-demo-output}
+veilgate=.build/debug/veilgate
+mkdir -p "$out"
+
+step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. Lint the example policy (policies/city-centre.yaml)"
+show "$veilgate" policy lint policies
+
+step "2. The DPO's own policy tests"
+show "$veilgate" policy test policies
+
+step "3. Explain decisions"
+show "$veilgate" policy explain --partner police --camera market-square --action live --at 2026-12-04T21:30:00Z
+echo
+show "$veilgate" policy explain --partner police --camera station-forecourt --action clip \
+  --footage-age 24h --justification --at 2026-12-04T21:30:00Z
+echo
+show "$veilgate" policy explain --partner bakerstreet-mall --camera market-square --action live \
+  --at 2026-12-04T21:30:00Z || true
+echo
+show "$veilgate" policy explain --partner northtown-gateway --camera station-forecourt --action live \
+  --at 2026-12-07T14:00:00Z || true
+
+step "4. What a policy change would give or take: the mall asks for loitering alerts"
+sed 's/        kinds: \[crowd-count\]/        kinds: [crowd-count, loitering]/' policies/city-centre.yaml > "$out/proposed.yaml"
+show "$veilgate" policy diff policies/city-centre.yaml "$out/proposed.yaml" || true
+
+step "5. The record of processing activities (GDPR Art. 30)"
+"$veilgate" policy ropa policies --format markdown -o "$out/record-of-processing.md"
+"$veilgate" policy ropa policies --format html -o "$out/record-of-processing.html"
+sed -n '1,12p' "$out/record-of-processing.md"
+echo "…"
+
+step "6. Sign the bundle with a DPO key, verify it, then tamper with it"
+rm -rf "$out/bundle" "$out/dpo.key" "$out/dpo.pub"
+mkdir -p "$out/bundle" && cp policies/*.yaml "$out/bundle/"
+show "$veilgate" policy keygen --out "$out/dpo"
+show "$veilgate" policy sign "$out/bundle" --key "$out/dpo.key"
+show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub"
+sed -i 's/duration: 72h/duration: 96h/' "$out/bundle/city-centre.yaml"
+show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub" || echo "(refused, as it must be)"
+
+step "Done"
+echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser)."
+echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."
