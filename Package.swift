@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Domain vocabulary shared by every feature target. No I/O, no dependencies.
@@ -37,12 +38,21 @@ let package = Package(
             ],
             swiftSettings: veilSettings
         ),
+        // libsodium, imported by VeilVault alone.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // Encrypted retention: segments under libsodium secretstream, SQLite index, sweeper, audit log, exports.
+        .target(
+            name: "VeilVault",
+            dependencies: ["VeilCore", "CSodium", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: veilSettings
+        ),
         // The only place where targets are wired together.
         .executableTarget(
             name: "veilgate",
             dependencies: [
                 "VeilCore",
                 "VeilPolicy",
+                "VeilVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: veilSettings
@@ -50,7 +60,7 @@ let package = Package(
         // `make bench`: performance goals measured against a baseline in the same run.
         .executableTarget(
             name: "VeilBench",
-            dependencies: ["VeilCore", "VeilPolicy"],
+            dependencies: ["VeilCore", "VeilPolicy", "VeilVault"],
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
@@ -60,8 +70,14 @@ let package = Package(
             swiftSettings: veilSettings
         ),
         .testTarget(
+            name: "VeilVaultTests",
+            dependencies: ["VeilCore", "VeilVault", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: veilSettings
+        ),
+        .testTarget(
             name: "VeilgateCLITests",
             dependencies: ["veilgate"],
+            exclude: ["Snapshots"],
             swiftSettings: veilSettings
         ),
     ]

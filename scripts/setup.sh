@@ -6,6 +6,7 @@ set -euo pipefail
 # Debian 12 packages. Keep this list the single place where system dependencies are named.
 APT_PACKAGES=(
   git make pkg-config ca-certificates
+  libsodium-dev libsqlite3-dev
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -1,0 +1,202 @@
+public import Foundation
+internal import GRDB
+
+/// The append-only, hash-chained audit log: each entry commits to the one before it, and signed
+/// checkpoints (Ed25519, the gateway's key) pin the chain at intervals so that rewriting it needs the key.
+///
+/// Entries carry ids and counts only — partner, camera, rule, segment and hold ids — never personal data,
+/// plate text, case references or justifications.
+public final class AuditLog: Sendable {
+    /// What happened. Open-ended; the gateway's own actions are the static members.
+    public struct Action: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let decision = Action("decision")
+        public static let view = Action("view")
+        public static let export = Action("export")
+        public static let share = Action("share")
+        public static let store = Action("store")
+        public static let holdPlaced = Action("hold-placed")
+        public static let holdReleased = Action("hold-released")
+        public static let erasure = Action("erasure")
+        public static let retentionSweep = Action("retention-sweep")
+        public static let keyDestroyed = Action("key-destroyed")
+        public static let policyLoaded = Action("policy-loaded")
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var seq: Int64
+        public var time: Date
+        public var action: String
+        public var actor: String
+        public var subject: String
+        public var rules: [String]
+        /// Ids and counts only, as sorted key=value pairs.
+        public var details: [String: String]
+        public var hash: String
+    }
+
+    /// A checkpoint is signed every this many entries.
+    public static let checkpointInterval: Int64 = 100
+    static let genesis = String(repeating: "0", count: 64)
+
+    private let pool: DatabasePool
+    private let signingKey: GatewaySigningKey?
+
+    init(pool: DatabasePool, signingKey: GatewaySigningKey?) {
+        self.pool = pool
+        self.signingKey = signingKey
+    }
+
+    /// Appends an entry and, at every ``checkpointInterval``, a signed checkpoint.
+    @discardableResult
+    public func append(_ action: Action, actor: String, subject: String, rules: [String] = [],
+                       details: [String: String] = [:], at time: Date = Date()) throws -> Entry
+    {
+        do {
+            return try pool.write { db in try append(db, action, actor: actor, subject: subject, rules: rules, details: details, at: time) }
+        } catch let error as VaultError { throw error } catch {
+            throw VaultError(.database, "cannot append to the audit log", underlying: error)
+        }
+    }
+
+    /// Appends inside a caller's transaction, so an action and its audit entry commit together.
+    func append(_ db: Database, _ action: Action, actor: String, subject: String, rules: [String] = [],
+                details: [String: String] = [:], at time: Date = Date()) throws -> Entry
+    {
+        let last = try AuditRow.order(Column("seq").desc).fetchOne(db)
+        let seq = (last?.seq ?? 0) + 1
+        let previous = last?.hash ?? Self.genesis
+        let detailText = Self.encode(details)
+        let ruleText = rules.joined(separator: ",")
+        let stamp = (time.timeIntervalSince1970 * 1000).rounded() / 1000
+        let hash = Self.hash(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
+                             rules: ruleText, details: detailText, previous: previous)
+        try AuditRow(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
+                     details: detailText, previousHash: previous, hash: hash).insert(db)
+        if seq % Self.checkpointInterval == 0 { try checkpoint(db, seq: seq, hash: hash, at: time) }
+        return Entry(seq: seq, time: Date(timeIntervalSince1970: stamp), action: action.rawValue, actor: actor,
+                     subject: subject, rules: rules, details: details, hash: hash)
+    }
+
+    /// Signs a checkpoint at the newest entry now (for example before a backup or at shutdown).
+    public func checkpoint(at time: Date = Date()) throws {
+        try pool.write { db in
+            guard let last = try AuditRow.order(Column("seq").desc).fetchOne(db) else { return }
+            if try CheckpointRow.fetchOne(db, key: last.seq) == nil {
+                try checkpoint(db, seq: last.seq, hash: last.hash, at: time)
+            }
+        }
+    }
+
+    private func checkpoint(_ db: Database, seq: Int64, hash: String, at time: Date) throws {
+        guard let signingKey else { return }
+        let signature = signingKey.sign(Self.checkpointMessage(seq: seq, hash: hash))
+        try CheckpointRow(seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
+                          signature: signature.hex).insert(db)
+    }
+
+    public func entries(after seq: Int64 = 0, limit: Int = 1000) throws -> [Entry] {
+        try pool.read { db in
+            try AuditRow.filter(Column("seq") > seq).order(Column("seq")).limit(limit).fetchAll(db).map { row in
+                Entry(seq: row.seq, time: Date(timeIntervalSince1970: row.time), action: row.action, actor: row.actor,
+                      subject: row.subject, rules: row.rules.isEmpty ? [] : row.rules.split(separator: ",").map(String.init),
+                      details: Self.decode(row.details), hash: row.hash)
+            }
+        }
+    }
+
+    // MARK: Verification
+
+    /// One thing wrong with the log, located by sequence number.
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: String, Sendable {
+            case modified, deleted, insertedOrReordered = "inserted-or-reordered", checkpointInvalid = "checkpoint-invalid",
+                truncated
+        }
+        public var kind: Kind
+        public var seq: Int64
+        public var message: String
+        public var description: String { "entry \(seq): \(kind.rawValue): \(message)" }
+    }
+
+    public struct Verification: Sendable {
+        public var entries: Int
+        public var checkpoints: Int
+        public var problems: [Problem]
+        public var isIntact: Bool { problems.isEmpty }
+    }
+
+    /// Walks the whole chain and every checkpoint; reports every modified, deleted, inserted or reordered entry.
+    public func verify(publicKey: GatewayPublicKey) throws -> Verification {
+        try pool.read { db in
+            var problems: [Problem] = []
+            var expected: Int64 = 1
+            var previous = Self.genesis
+            var hashes: [Int64: String] = [:]
+            var count = 0
+            let cursor = try AuditRow.order(Column("seq")).fetchCursor(db)
+            while let row = try cursor.next() {
+                count += 1
+                if row.seq > expected {
+                    problems.append(Problem(kind: .deleted, seq: expected,
+                                            message: row.seq - expected == 1 ? "entry is missing" : "entries \(expected)–\(row.seq - 1) are missing"))
+                }
+                let recomputed = Self.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor,
+                                           subject: row.subject, rules: row.rules, details: row.details, previous: row.previousHash)
+                if recomputed != row.hash {
+                    problems.append(Problem(kind: .modified, seq: row.seq, message: "content does not match its hash"))
+                } else if row.previousHash != previous, row.seq == expected {
+                    problems.append(Problem(kind: .insertedOrReordered, seq: row.seq,
+                                            message: "does not follow entry \(row.seq - 1) in the chain"))
+                }
+                hashes[row.seq] = row.hash
+                previous = row.hash
+                expected = row.seq + 1
+            }
+            let checkpoints = try CheckpointRow.order(Column("seq")).fetchAll(db)
+            for checkpoint in checkpoints {
+                let signature = [UInt8](hex: checkpoint.signature) ?? []
+                if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(seq: checkpoint.seq, hash: checkpoint.hash)) {
+                    problems.append(Problem(kind: .checkpointInvalid, seq: checkpoint.seq,
+                                            message: "checkpoint signature does not verify with key \(publicKey.fingerprint)"))
+                } else if let hash = hashes[checkpoint.seq], hash != checkpoint.hash {
+                    problems.append(Problem(kind: .modified, seq: checkpoint.seq,
+                                            message: "chain up to here was rewritten after it was checkpointed"))
+                } else if hashes[checkpoint.seq] == nil, checkpoint.seq >= expected {
+                    problems.append(Problem(kind: .truncated, seq: checkpoint.seq,
+                                            message: "the log ends at entry \(expected - 1) but was checkpointed at \(checkpoint.seq)"))
+                }
+            }
+            problems.sort { ($0.seq, $0.kind.rawValue) < ($1.seq, $1.kind.rawValue) }
+            return Verification(entries: count, checkpoints: checkpoints.count, problems: problems)
+        }
+    }
+
+    // MARK: Canonical form
+
+    static func hash(seq: Int64, time: Double, action: String, actor: String, subject: String, rules: String,
+                     details: String, previous: String) -> String
+    {
+        let milliseconds = Int64((time * 1000).rounded())
+        let canonical = ["veilgate-audit/v1", String(seq), String(milliseconds), action, actor, subject, rules, details, previous]
+            .map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
+            .joined(separator: "\n")
+        return Sodium.sha256(Array(canonical.utf8)).hex
+    }
+
+    static func checkpointMessage(seq: Int64, hash: String) -> [UInt8] {
+        Array("veilgate-audit-checkpoint/v1\n\(seq)\n\(hash)".utf8)
+    }
+
+    static func encode(_ details: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [String: String] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+    }
+}

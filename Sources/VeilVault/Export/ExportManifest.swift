@@ -1,0 +1,80 @@
+import Foundation
+
+/// The signed description of an export bundle: what it holds, from where and when, under which policy and
+/// redaction, with the SHA-256 of every part, so a receiving partner can check the chain of custody.
+public struct ExportManifest: Codable, Sendable, Equatable {
+    public struct Part: Codable, Sendable, Equatable {
+        public var file: String
+        public var segment: String
+        public var start: String
+        public var end: String
+        public var category: String
+        public var redaction: String
+        public var policyVersion: String
+        public var size: Int
+        public var sha256: String
+    }
+
+    public static let currentFormat = "veilgate-export/v1"
+    public static let manifestName = "manifest.json"
+    public static let signatureName = "manifest.sig"
+
+    public var format: String
+    public var exportID: String
+    public var camera: String
+    public var from: String
+    public var to: String
+    public var createdAt: String
+    /// Who asked (an operator or partner id) and the policy version in force at export time.
+    public var requestedBy: String
+    public var policyVersion: String
+    /// A transform applied on the way out (e.g. the subject-access redaction), or nil.
+    public var transform: String?
+    /// The fingerprint of the gateway key that signed the manifest.
+    public var signer: String
+    public var parts: [Part]
+}
+
+/// Verification of a bundle received from another gateway or handed to a partner.
+public enum ExportVerifier {
+    /// Checks the manifest's signature with the gateway's public key, then every part's size and digest, and
+    /// that no file was added. Throws ``VaultError/Code/exportInvalid`` naming the first failure.
+    public static func verify(bundle: String, publicKey: GatewayPublicKey) throws -> ExportManifest {
+        let manifestPath = bundle + "/" + ExportManifest.manifestName
+        let signaturePath = bundle + "/" + ExportManifest.signatureName
+        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
+            throw VaultError(.exportInvalid, "\(manifestPath): missing")
+        }
+        guard let signatureData = FileManager.default.contents(atPath: signaturePath),
+            let signature = [UInt8](hex: String(decoding: signatureData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else { throw VaultError(.exportInvalid, "\(signaturePath): missing or malformed") }
+        guard publicKey.isValidSignature(signature, for: [UInt8](manifestData)) else {
+            throw VaultError(.exportInvalid, "\(manifestPath): signature does not verify with gateway key \(publicKey.fingerprint)")
+        }
+        let manifest: ExportManifest
+        do { manifest = try JSONDecoder().decode(ExportManifest.self, from: manifestData) } catch {
+            throw VaultError(.exportInvalid, "\(manifestPath): malformed manifest")
+        }
+        guard manifest.format == ExportManifest.currentFormat else {
+            throw VaultError(.exportInvalid, "\(manifestPath): unknown format \(manifest.format.prefix(40))")
+        }
+        var listed = Set<String>()
+        for part in manifest.parts {
+            guard !part.file.contains(".."), part.file.hasPrefix("video/") else {
+                throw VaultError(.exportInvalid, "\(manifestPath): part path \(part.file.prefix(80)) is not inside the bundle")
+            }
+            listed.insert(part.file)
+            guard let data = FileManager.default.contents(atPath: bundle + "/" + part.file) else {
+                throw VaultError(.exportInvalid, "\(part.file): missing from the bundle")
+            }
+            guard data.count == part.size, Sodium.sha256(data).hex == part.sha256 else {
+                throw VaultError(.exportInvalid, "\(part.file): does not match the signed manifest (changed after export)")
+            }
+        }
+        let present = ((try? FileManager.default.contentsOfDirectory(atPath: bundle + "/video")) ?? []).map { "video/" + $0 }
+        if let extra = present.sorted().first(where: { !listed.contains($0) }) {
+            throw VaultError(.exportInvalid, "\(extra): not listed in the signed manifest (added after export)")
+        }
+        return manifest
+    }
+}

@@ -1,0 +1,309 @@
+public import Foundation
+public import VeilCore
+internal import GRDB
+
+/// The encrypted retention vault: segments in, segments out, only under the policy's retention.
+///
+/// Each segment is encrypted with its own data key; segment keys are wrapped by a key per camera, category
+/// and UTC day (the *bucket*), and bucket keys by the key-encryption key. Expiry and erasure destroy keys
+/// (crypto-shredding) before they delete files.
+///
+/// Writes are crash-safe: a segment is recorded as pending, written to a temporary file, synced, renamed
+/// into place and only then marked complete; on open, anything pending is rolled back. Readers see complete
+/// segments only.
+public actor Vault {
+    public let configuration: VaultConfiguration
+    /// The audit log shares the index database, so actions and their entries commit together.
+    public nonisolated let audit: AuditLog
+    let index: VaultIndex
+    let keystore: Keystore
+    let schedule: (any RetentionSchedule)?
+    let signingKey: GatewaySigningKey?
+    private var bucketKeys: [String: SecretKey] = [:]
+
+    /// What opening the vault had to repair after a crash.
+    public private(set) var recovery = RecoveryReport()
+
+    public struct RecoveryReport: Sendable, Equatable {
+        /// Segments whose write was interrupted and that were rolled back.
+        public var rolledBack = 0
+        /// Stray temporary files removed.
+        public var strayFiles = 0
+    }
+
+    /// Creates the folders, a key-encryption key file (when the KEK comes from a file) and the gateway's
+    /// signing key, leaving whatever exists untouched.
+    /// - Returns: the paths created.
+    @discardableResult
+    public static func initialise(_ configuration: VaultConfiguration) throws -> [String] {
+        var created: [String] = []
+        for directory in [configuration.vaultDirectory, configuration.keystoreDirectory, configuration.segmentsDirectory,
+                          configuration.temporaryDirectory]
+        where !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch { throw VaultError(.io, "\(directory): cannot create", underlying: error) }
+            created.append(directory)
+        }
+        if case .file(let path) = configuration.keyEncryptionKey, !FileManager.default.fileExists(atPath: path) {
+            try KeyEncryptionKeySource.createFile(at: path)
+            created.append(path)
+        }
+        if !FileManager.default.fileExists(atPath: configuration.signingKeyPath) {
+            try GatewaySigningKey.generate().write(to: configuration.signingKeyPath)
+            created += [configuration.signingKeyPath, configuration.signingPublicKeyPath]
+        }
+        return created
+    }
+
+    /// Opens an initialised vault and recovers from any interrupted write.
+    /// - Parameters:
+    ///   - schedule: the policy's retention schedule; without one, nothing may be stored or swept.
+    public init(configuration: VaultConfiguration, schedule: (any RetentionSchedule)?) throws {
+        self.configuration = configuration
+        guard FileManager.default.fileExists(atPath: configuration.segmentsDirectory) else {
+            throw VaultError(.notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
+        }
+        let kek = try configuration.keyEncryptionKey.load()
+        keystore = try Keystore(path: configuration.keystorePath, kek: kek)
+        index = try VaultIndex(path: configuration.indexPath)
+        signingKey = FileManager.default.fileExists(atPath: configuration.signingKeyPath)
+            ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
+        audit = AuditLog(pool: index.pool, signingKey: signingKey)
+        self.schedule = schedule
+        recovery = try Self.recover(index: index, keystore: keystore, configuration: configuration)
+    }
+
+    private static func recover(index: VaultIndex, keystore: Keystore, configuration: VaultConfiguration) throws -> RecoveryReport {
+        var report = RecoveryReport()
+        let pending = try index.pool.read { db in
+            try SegmentRow.filter(Column("state") == SegmentRow.pending).fetchAll(db)
+        }
+        for row in pending {
+            unlink(configuration.vaultDirectory + "/" + row.path)
+            unlink(configuration.temporaryDirectory + "/\(row.id).part")
+        }
+        try keystore.destroy(ids: pending.map { segmentKeyID($0.id) })
+        try index.pool.write { db in
+            for row in pending { _ = try SegmentRow.deleteOne(db, key: row.id) }
+        }
+        report.rolledBack = pending.count
+        let stray = (try? FileManager.default.contentsOfDirectory(atPath: configuration.temporaryDirectory)) ?? []
+        for name in stray { unlink(configuration.temporaryDirectory + "/" + name) }
+        report.strayFiles = stray.count
+        return report
+    }
+
+    // MARK: Writing
+
+    /// Stores a segment encrypted. Refuses categories the policy does not let this camera store.
+    @discardableResult
+    public func store(_ plaintext: [UInt8], as descriptor: SegmentDescriptor) throws -> StoredSegment {
+        guard let schedule, schedule.permitsStorage(camera: descriptor.camera, category: descriptor.category) else {
+            throw VaultError(.storageNotAllowed,
+                             "the policy does not allow storing \(descriptor.category.rawValue) for camera \(descriptor.camera)")
+        }
+        guard descriptor.end > descriptor.start else { throw VaultError(.invalidArgument, "a segment must end after it starts") }
+        guard descriptor.container.allSatisfy({ $0.isLetter || $0.isNumber }), !descriptor.container.isEmpty else {
+            throw VaultError(.invalidArgument, "container '\(descriptor.container.prefix(16))' must be letters and digits")
+        }
+        let id = UUID().uuidString.lowercased()
+        let bucket = Self.bucket(for: descriptor)
+        let (bucketID, bucketKey) = try activeBucket(bucket)
+        let segmentKey = try keystore.createKey(id: Self.segmentKeyID(id), parent: (bucketID, bucketKey))
+        let relative = "segments/\(descriptor.camera)/\(bucket.day)/\(id).vgs"
+        var row = SegmentRow(
+            id: id, camera: descriptor.camera.rawValue, category: descriptor.category.rawValue,
+            start: descriptor.start.timeIntervalSince1970, end: descriptor.end.timeIntervalSince1970, bucket: bucketID,
+            path: relative, container: descriptor.container, size: 0, sha256: "", state: SegmentRow.pending,
+            policyVersion: descriptor.policyVersion, redaction: descriptor.redaction, createdAt: Date().timeIntervalSince1970)
+        try write { db in try row.insert(db) }
+
+        let file = try SegmentCipher.encrypt(Data(plaintext), key: segmentKey, binding: Self.binding(row))
+        let temporary = configuration.temporaryDirectory + "/\(id).part"
+        let final = configuration.vaultDirectory + "/" + relative
+        try Self.writeDurably(file, to: temporary)
+        let folder = (final as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch { throw VaultError(.io, "\(folder): cannot create", underlying: error) }
+        guard rename(temporary, final) == 0 else { throw VaultError(.io, "segment \(id): cannot move into place") }
+        Self.syncDirectory(folder)
+        row.size = Int64(file.count)
+        row.sha256 = Sodium.sha256(file).hex
+        row.state = SegmentRow.complete
+        try write { db in try row.update(db) }
+        return StoredSegment(row)
+    }
+
+    // MARK: Reading
+
+    /// Decrypts a segment after checking its size, digest and authentication; returns nothing partial.
+    public func read(_ id: String) throws -> [UInt8] {
+        guard let row = try readIndex({ db in try SegmentRow.fetchOne(db, key: id) }), row.state == SegmentRow.complete else {
+            throw VaultError(.notFound, "segment \(id) is not in the vault")
+        }
+        return try decrypt(row)
+    }
+
+    func decrypt(_ row: SegmentRow) throws -> [UInt8] {
+        let path = configuration.vaultDirectory + "/" + row.path
+        guard let file = FileManager.default.contents(atPath: path) else {
+            throw VaultError(.notFound, "segment \(row.id): its file is missing")
+        }
+        guard Int64(file.count) == row.size else {
+            throw VaultError(.truncated, "segment \(row.id): file is \(file.count) bytes, the index says \(row.size)")
+        }
+        guard Sodium.equal(Sodium.sha256(file), [UInt8](hex: row.sha256) ?? []) else {
+            throw VaultError(.authenticationFailed, "segment \(row.id): file does not match its recorded digest")
+        }
+        let bucketKey = try bucketKey(id: row.bucket)
+        let segmentKey = try keystore.key(id: Self.segmentKeyID(row.id), parent: bucketKey)
+        return [UInt8](try SegmentCipher.decrypt(file, key: segmentKey, binding: Self.binding(row), segment: row.id))
+    }
+
+    /// The complete segments of a camera overlapping a time range, oldest first.
+    public func segments(camera: CameraID, from: Date, to: Date) throws -> [StoredSegment] {
+        try readIndex { db in
+            try SegmentRow.filter(Column("camera") == camera.rawValue && Column("state") == SegmentRow.complete
+                                  && Column("start") < to.timeIntervalSince1970 && Column("end") > from.timeIntervalSince1970)
+                .order(Column("start")).fetchAll(db).map(StoredSegment.init)
+        }
+    }
+
+    /// Counts of complete segments per camera and category, for `vault list`.
+    public func summary() throws -> [(camera: CameraID, category: DataCategory, count: Int, from: Date, to: Date)] {
+        try readIndex { db in
+            try Row.fetchAll(db, sql: """
+                SELECT camera, category, COUNT(*) AS n, MIN(start) AS first, MAX("end") AS last FROM segment
+                WHERE state = ? GROUP BY camera, category ORDER BY camera, category
+                """, arguments: [SegmentRow.complete]).map { row in
+                (CameraID(row["camera"]), DataCategory(rawValue: row["category"]) ?? .redactedVideo, row["n"],
+                 Date(timeIntervalSince1970: row["first"]), Date(timeIntervalSince1970: row["last"]))
+            }
+        }
+    }
+
+    // MARK: Events
+
+    /// Records an analytics event (metadata only: kind, zone, time, counts; never identities).
+    public func recordEvent(camera: CameraID, kind: AlertKind, at time: Date, zone: ZoneID?, payload: [String: String]) throws {
+        let text = AuditLog.encode(payload)
+        try write { db in
+            try EventRow(id: UUID().uuidString.lowercased(), camera: camera.rawValue, kind: kind.rawValue,
+                         time: time.timeIntervalSince1970, zone: zone?.rawValue, payload: text).insert(db)
+        }
+    }
+
+    public func eventCount(camera: CameraID? = nil) throws -> Int {
+        try readIndex { db in
+            if let camera { return try EventRow.filter(Column("camera") == camera.rawValue).fetchCount(db) }
+            return try EventRow.fetchCount(db)
+        }
+    }
+
+    // MARK: Keys
+
+    struct Bucket {
+        let id: String
+        let camera: CameraID
+        let category: DataCategory
+        let day: String
+        let dayStart: Double
+    }
+
+    static func bucket(for descriptor: SegmentDescriptor) -> Bucket {
+        let dayStart = (descriptor.start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let day = formatter.string(from: Date(timeIntervalSince1970: dayStart))
+        return Bucket(id: "bucket:\(descriptor.camera)/\(descriptor.category.rawValue)/\(day)", camera: descriptor.camera,
+                      category: descriptor.category, day: day, dayStart: dayStart)
+    }
+
+    static func segmentKeyID(_ segment: String) -> String { "segment:\(segment)" }
+
+    /// The active bucket for a camera, category and day, created with its key when there is none. A day whose
+    /// bucket was destroyed (erased while still recording) gets a new generation, `…#2`, under a new key.
+    private func activeBucket(_ bucket: Bucket) throws -> (id: String, key: SecretKey) {
+        let rows = try readIndex { db in
+            try BucketRow.filter(Column("camera") == bucket.camera.rawValue && Column("category") == bucket.category.rawValue
+                                 && Column("dayStart") == bucket.dayStart).fetchAll(db)
+        }
+        if let active = rows.first(where: { $0.state == BucketRow.active }) {
+            return (active.id, try bucketKey(id: active.id))
+        }
+        let id = rows.isEmpty ? bucket.id : "\(bucket.id)#\(rows.count + 1)"
+        let key = try keystore.createKey(id: id, parent: nil)
+        try write { db in
+            try BucketRow(id: id, camera: bucket.camera.rawValue, category: bucket.category.rawValue,
+                          dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
+                          createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil).insert(db)
+        }
+        cache(key, for: id)
+        return (id, key)
+    }
+
+    private func bucketKey(id: String) throws -> SecretKey {
+        if let cached = bucketKeys[id] { return cached }
+        let key = try keystore.key(id: id, parent: nil)
+        cache(key, for: id)
+        return key
+    }
+
+    private func cache(_ key: SecretKey, for id: String) {
+        // A handful of buckets are live at a time (one per camera and category today); keep the cache small.
+        if bucketKeys.count >= 64 { bucketKeys.removeAll() }
+        bucketKeys[id] = key
+    }
+
+    func forgetBucketKeys(_ ids: [String]) {
+        for id in ids { bucketKeys[id] = nil }
+    }
+
+    // MARK: Helpers
+
+    /// Binds a segment's ciphertext to its identity and metadata (the first chunk's associated data).
+    static func binding(_ row: SegmentRow) -> [UInt8] {
+        let text = ["veilgate-segment/v1", row.id, row.camera, row.category, String(Int64((row.start * 1000).rounded())),
+                    String(Int64((row.end * 1000).rounded())), row.container].joined(separator: "\n")
+        return Sodium.sha256(Array(text.utf8))
+    }
+
+    static func writeDurably(_ data: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw VaultError(.io, "\(path): cannot create") }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { buffer -> Int in
+            var offset = 0
+            while offset < buffer.count {
+                let count = Glibc.write(descriptor, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+                if count <= 0 { return offset }
+                offset += count
+            }
+            return offset
+        }
+        guard written == data.count, fsync(descriptor) == 0 else { throw VaultError(.io, "\(path): cannot write") }
+    }
+
+    static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try index.pool.write(body) } catch let error as VaultError { throw error } catch {
+            throw VaultError(.database, "vault index write failed", underlying: error)
+        }
+    }
+
+    func readIndex<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try index.pool.read(body) } catch let error as VaultError { throw error } catch {
+            throw VaultError(.database, "vault index read failed", underlying: error)
+        }
+    }
+}

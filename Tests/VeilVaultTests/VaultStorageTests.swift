@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+import Testing
+import VeilCore
+@testable import VeilVault
+
+@Suite("Vault storage and tamper resistance")
+struct VaultStorageTests {
+    @Test("segments round-trip; files hold no plaintext", arguments: [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 3_000_000])
+    func roundTrip(_ size: Int) async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let plaintext = VaultFixture.payload(size)
+        let stored = try await vault.store(plaintext, as: VaultFixture.descriptor(start: VaultFixture.noon))
+        #expect(try await vault.read(stored.id) == plaintext)
+        let file = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(stored)))
+        #expect(Int64(file.count) == stored.size)
+        if size >= 16 { #expect(file.range(of: Data("PLAINTEXT-MARKER".utf8)) == nil) }
+        let listed = try await vault.segments(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60))
+        #expect(listed.map(\.id) == [stored.id])
+    }
+
+    @Test("the policy decides what may be stored")
+    func storageNotAllowed() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open(FixedSchedule(stored: [.redactedVideo]))
+        await #expect(throws: VaultError(.storageNotAllowed, "")) {
+            try await vault.store([1, 2, 3], as: VaultFixture.descriptor("cam-a", .rawVideo, start: VaultFixture.noon))
+        }
+        let unscheduled = try Vault(configuration: fixture.configuration, schedule: nil)
+        await #expect(throws: VaultError(.storageNotAllowed, "")) {
+            try await unscheduled.store([1], as: VaultFixture.descriptor(start: VaultFixture.noon))
+        }
+    }
+
+    @Test("a flipped byte, a truncated file, a moved file or an edited index row is refused by segment id")
+    func tampering() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let first = try await vault.store(VaultFixture.payload(600_000), as: VaultFixture.descriptor(start: VaultFixture.noon))
+        let second = try await vault.store(VaultFixture.payload(1000), as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
+        let path = fixture.segmentFile(first)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        // 1. A flipped byte, with the index digest updated too so that the AEAD itself must catch it.
+        let flipped = { var data = original; data[data.count / 2] ^= 0x01; return data }()
+        try flipped.write(to: URL(fileURLWithPath: path))
+        let digestError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
+        #expect(digestError.code == .authenticationFailed && digestError.message.contains(first.id))
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET sha256 = ? WHERE id = ?", arguments: [Sodium.sha256(flipped).hex, first.id])
+        }
+        let aeadError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
+        #expect(aeadError.code == .authenticationFailed)
+        #expect(aeadError.message.contains("segment \(first.id): chunk 1 failed authentication"))
+
+        // 2. Truncated after the first chunk (index made consistent), so only the missing FINAL tag betrays it.
+        let truncated = original.prefix(8 + 24 + 4 + 256 * 1024 + 17)
+        try truncated.write(to: URL(fileURLWithPath: path))
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET sha256 = ?, size = ? WHERE id = ?",
+                           arguments: [Sodium.sha256(truncated).hex, truncated.count, first.id])
+        }
+        let truncation = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
+        #expect(truncation.code == .truncated)
+
+        // 3. The second segment's file copied over the first, index row made to match: the binding fails.
+        let secondFile = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(second)))
+        try secondFile.write(to: URL(fileURLWithPath: path))
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET sha256 = ?, size = ? WHERE id = ?",
+                           arguments: [Sodium.sha256(secondFile).hex, secondFile.count, first.id])
+        }
+        await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(first.id) }
+
+        // 4. An index row edited to move a segment in time: its binding no longer matches.
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET start = start - 3600 WHERE id = ?", arguments: [second.id])
+        }
+        let moved = try await #require(throws: VaultError.self) { try await vault.read(second.id) }
+        #expect(moved.code == .authenticationFailed && moved.message.contains(second.id))
+    }
+
+    @Test("a wrong key-encryption key is refused before anything is read; an insecure key file too")
+    func wrongKEK() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        _ = try fixture.open()
+        let otherKEK = fixture.state.appendingPathComponent("other.key").path
+        try KeyEncryptionKeySource.createFile(at: otherKEK)
+        var wrong = fixture.configuration
+        wrong.keyEncryptionKey = .file(otherKEK)
+        #expect(throws: VaultError(.wrongKeyEncryptionKey, "")) { try Vault(configuration: wrong, schedule: FixedSchedule()) }
+
+        guard case .file(let kekPath) = fixture.configuration.keyEncryptionKey else { Issue.record("expected a KEK file"); return }
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: kekPath)
+        let insecure = try #require(throws: VaultError.self) { try fixture.open() }
+        #expect(insecure.code == .keyFileInsecure)
+        #expect(insecure.message.contains("chmod 600"))
+        // The key's bytes never appear in the message.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: kekPath)
+        let kekText = try String(contentsOfFile: kekPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!insecure.description.contains(kekText))
+
+        // The same key from the environment opens the vault.
+        setenv("VEILGATE_TEST_KEK", kekText, 1)
+        defer { unsetenv("VEILGATE_TEST_KEK") }
+        var fromEnvironment = fixture.configuration
+        fromEnvironment.keyEncryptionKey = .environment("VEILGATE_TEST_KEK")
+        _ = try Vault(configuration: fromEnvironment, schedule: FixedSchedule())
+        setenv("VEILGATE_TEST_KEK", "not-hex", 1)
+        #expect(throws: VaultError(.keyFileInvalid, "")) { try Vault(configuration: fromEnvironment, schedule: FixedSchedule()) }
+    }
+}
