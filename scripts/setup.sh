@@ -27,19 +27,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Swift is not packaged for Debian 12; Veilgate expects the swift.org toolchain (6.1 or newer).
+# Swift is not packaged for Debian 12; Veilgate expects the swift.org toolchain (6.2 or newer: Package.swift uses
+# swift-tools-version 6.2).
 if ! command -v swift >/dev/null 2>&1; then
   if [ -x /opt/swift/usr/bin/swift ]; then
     export PATH="/opt/swift/usr/bin:$PATH"
   else
-    say "no Swift toolchain found. Install Swift 6.1+ for Debian 12 from swift.org into /opt/swift"
+    say "no Swift toolchain found. Install Swift 6.2+ for Debian 12 from swift.org into /opt/swift"
     say "(so that /opt/swift/usr/bin/swift exists), then run this command again."
     exit 1
   fi
 fi
 version=$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9]*\)\.\([0-9]*\).*/\1.\2/p' | head -1)
 major=${version%%.*}; minor=${version#*.}
-if [ -z "$version" ] || [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 1 ]; }; then
-  say "Swift ${version:-unknown} found; Veilgate needs Swift 6.1 or newer"
+if [ -z "$version" ] || [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 2 ]; }; then
+  say "Swift ${version:-unknown} found; Veilgate needs Swift 6.2 or newer"
   exit 1
 fi

@@ -63,13 +63,14 @@ struct DecisionTests {
 
     @Test("when grants overlap, the least revealing redaction wins")
     func leastRevealing() throws {
-        let text = PolicyFixture.replacing("        cameras: \"*\"\n", with: """
-                    cameras: "*"
+        let text = PolicyFixture.replacing("        expires: 2027-12-31\n", with: """
+                    expires: 2027-12-31
                   - id: police-live-strict
                     action: live
                     purpose: safety
                     cameras: [cam-b]
                     redaction: strict
+                    expires: 2027-12-31
 
             """)
         let policy = try PolicyFixture.compile(text)
@@ -84,8 +85,7 @@ struct DecisionTests {
 
     @Test("grants stop applying after their expiry date, read in the policy's time zone")
     func expiry() throws {
-        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"",
-                                           with: "purpose: safety\n        cameras: \"*\"\n        expires: 2026-06-30")
+        let text = PolicyFixture.replacing("expires: 2027-12-31", with: "expires: 2026-06-30")
         let policy = try PolicyFixture.compile(text)
         // The last minute of 30 June in Berlin (CEST, UTC+2) is 21:59 UTC.
         #expect(decide("police", "cam-b", .live, at: "2026-06-30T21:59:00Z", in: policy).effect == .allow)
@@ -133,6 +133,67 @@ struct DecisionTests {
         #expect(tooOld.reasons.contains(.footageTooOld("police-clips", .hours(48))))
 
         #expect(decide("police", "cam-b", .clip, footageAge: .hours(1), justification: true).effect == .deny)
+    }
+
+    @Test("clips must name their footage; clips of cameras without raw video stay redacted")
+    func clipSafety() throws {
+        let noStart = decide("police", "cam-a", .clip, justification: true)
+        #expect(noStart.effect == .deny)
+        #expect(noStart.reasons.contains(.footageStartMissing("police-clips")))
+
+        // Defence in depth behind lint rule VG215: even if a policy promised unredacted clips of a camera that
+        // keeps only redacted video, the decision redacts as stored.
+        let text = PolicyFixture.replacing("cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a, cam-b]\n        max-age: 48h")
+        let document = try #require(PolicyFixture.lint(text).document)
+        let policy = CompiledPolicy(validated: document)
+        let clip = decide("police", "cam-b", .clip, footageAge: .hours(1), justification: true, in: policy)
+        #expect(clip.effect == .allow)
+        #expect(clip.redaction == policy.defaultRedaction)
+        #expect(clip.retention?.category == .redactedVideo)
+        #expect(decide("police", "cam-a", .clip, footageAge: .hours(1), justification: true, in: policy).redaction == .unredacted)
+    }
+
+    @Test("time windows follow daylight saving time in the policy's zone", arguments: [
+        // Berlin leaves summer time on 2026-10-25 at 03:00 CEST (01:00 UTC): 22:00 local is 20:00 UTC before, 21:00 UTC after.
+        ("2026-10-23T20:00:00Z", true), ("2026-10-23T19:59:00Z", false),
+        ("2026-10-30T21:00:00Z", true), ("2026-10-30T20:30:00Z", false),
+        // It enters summer time on 2027-03-28: Friday 2027-03-26 is still winter time, 2027-04-02 is summer time.
+        ("2027-03-26T21:00:00Z", true), ("2027-04-02T20:00:00Z", true), ("2027-04-02T19:30:00Z", false),
+    ])
+    func daylightSaving(_ time: String, _ open: Bool) throws {
+        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: """
+            purpose: safety
+                    cameras: "*"
+                    windows: [{days: [fri], from: "22:00", to: "04:00"}]
+            """)
+        let policy = try PolicyFixture.compile(text)
+        #expect(decide("police", "cam-b", .live, at: time, in: policy).isAllowed == open)
+    }
+
+    @Test("live grants can require a justification per request")
+    func liveJustification() throws {
+        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: """
+            purpose: safety
+                    cameras: "*"
+                    justification: required
+            """)
+        let policy = try PolicyFixture.compile(text)
+        #expect(decide("police", "cam-b", .live, in: policy).reasons.contains(.justificationMissing("police-live")))
+        #expect(decide("police", "cam-b", .live, justification: true, in: policy).isAllowed)
+    }
+
+    @Test("memory grows with rules, not with partners × cameras")
+    func sparseTables() throws {
+        var text = "veilgate: policy/v1\nmetadata: {controller: c, dpo: {name: n, email: e}, version: '1', effective: 2026-01-01, site: s}\n"
+        text += "purposes: [{id: p, description: Detect incidents endangering people on the large test site, basis: public-task}]\n"
+        text += "redaction: {default: std, profiles: [{id: std, classes: [faces, plates]}]}\n"
+        text += "retention: {rules: [{id: r, category: redacted-video, duration: 7d}]}\ncameras:\n"
+        for camera in 0..<3000 { text += "  - {id: c\(camera), source: rtsp://h/\(camera), purposes: [p]}\n" }
+        text += "partners:\n"
+        for partner in 0..<3000 { text += "  - {id: p\(partner), organisation: o, role: agency, identity: {uri: 'spiffe://x/\(partner)'}}\n" }
+        let policy = try PolicyLoader.compile(data: Data(text.utf8), file: "big.yaml", now: PolicyFixture.now)
+        #expect(policy.grantTable.isEmpty && policy.denyTable.isEmpty)
+        #expect(!policy.decide(AccessRequest(partner: "p1", camera: "c1", action: .live, at: PolicyFixture.now)).isAllowed)
     }
 
     @Test("alerts: kinds, zones and fields")

@@ -29,8 +29,8 @@ struct DocumentationSyncTests {
         #expect(!Self.reference.isEmpty, "docs/policy-language.md is missing")
         for (section, keys) in Self.grammar {
             for key in keys {
-                let documented = Self.reference.contains("`\(key)`") || Self.reference.contains(".\(key)`")
-                    || Self.reference.contains("`\(key)[") || Self.reference.contains("\(key):")
+                // The key must appear as code: `key`, `parent.key`, `key[]…` or `key.child`.
+                let documented = ["`\(key)`", ".\(key)`", "`\(key)[]", "`\(key).", ".\(key),"].contains { Self.reference.contains($0) }
                 #expect(documented, "key '\(key)' of \(section) is not in docs/policy-language.md")
             }
         }
@@ -44,12 +44,14 @@ struct DocumentationSyncTests {
     @Test("every decision reason code is documented")
     func reasonsDocumented() {
         let codes = ["granted", "denied-by-rule", "unknown-partner", "unknown-camera", "grant-expired",
-                     "outside-time-window", "justification-missing", "footage-too-old", "zone-not-granted", "default-deny"]
+                     "outside-time-window", "justification-missing", "footage-too-old", "footage-start-missing",
+                     "zone-not-granted", "default-deny"]
         for code in codes { #expect(Self.reference.contains("`\(code)`"), "reason \(code) is not documented") }
         // The list above must be every code the evaluator produces.
         let produced: [Decision.Reason] = [.granted("r"), .deniedByRule("r"), .unknownPartner, .unknownCamera,
                                            .grantExpired("r", CalendarDate(parsing: "2026-01-01")!), .outsideTimeWindow("r"),
-                                           .justificationMissing("r"), .footageTooOld("r", .hours(1)), .zoneNotGranted("r"),
+                                           .justificationMissing("r"), .footageTooOld("r", .hours(1)),
+                                           .footageStartMissing("r"), .zoneNotGranted("r"),
                                            .defaultDeny]
         #expect(produced.map { Decision.code(of: $0).code } == codes)
     }

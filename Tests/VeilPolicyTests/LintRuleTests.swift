@@ -39,8 +39,7 @@ struct LintRuleTests {
         Case(rule: .grantWithoutAgreement, old: "    agreement: DSA-1\n", new: ""),
         Case(rule: .unredactedWithoutLegalGround, old: "purpose: safety\n        cameras: \"*\"",
              new: "purpose: safety\n        cameras: \"*\"\n        redaction: open"),
-        Case(rule: .expiredGrant, old: "purpose: safety\n        cameras: \"*\"",
-             new: "purpose: safety\n        cameras: \"*\"\n        expires: 2026-02-01"),
+        Case(rule: .expiredGrant, old: "expires: 2027-12-31", new: "expires: 2026-02-01"),
         Case(rule: .purposeMismatch, old: "purpose: safety\n        cameras: \"*\"",
              new: "purpose: investigation\n        cameras: \"*\""),
         Case(rule: .missingRetention, old: "    - id: counts-1y\n      cameras: \"*\"\n      category: counts\n      duration: 365d\n",
@@ -107,6 +106,40 @@ struct LintRuleTests {
         #expect(throws: PolicyError(.invalidPolicy, "")) {
             try CompiledPolicy(#require(PolicyFixture.lint(broken).document), lintedAt: PolicyFixture.now)
         }
+    }
+
+    @Test("findings from review: each is an error now", arguments: [
+        // An alert snapshot is an image: sharing it unredacted needs a legal ground like a clip does.
+        ("unredacted alert snapshots", "zones: [zone-1]", "zones: [zone-1]\n        fields: [kind, snapshot]\n        redaction: open", LintRule.unredactedWithoutLegalGround),
+        // A profile weaker than the default profile needs a stated reason.
+        ("weaker than default", "purpose: safety\n        cameras: \"*\"", "purpose: safety\n        cameras: \"*\"\n        redaction: weak", .unredactedWithoutLegalGround),
+        // Unredacted clips of a camera that keeps no raw video cannot exist.
+        ("unredacted clip without raw video", "cameras: [cam-a]\n        max-age: 48h", "cameras: [cam-a, cam-b]\n        max-age: 48h", .dataNotProduced),
+        // Police unredacted live view needs a case reference per request.
+        ("unredacted police live", "purpose: safety\n        cameras: \"*\"", "purpose: safety\n        cameras: \"*\"\n        redaction: open\n        legal-ground: Police Act", .unredactedWithoutLegalGround),
+        ("grant without expiry", "        expires: 2027-12-31\n", "", .missingKey),
+        ("empty alert fields", "zones: [zone-1]", "zones: [zone-1]\n        fields: []", .impossibleValue),
+        ("redaction on counts", "        expires: 2027-12-29\n",
+         "        expires: 2027-12-29\n      - {id: shop-counts, action: counts, purpose: safety, cameras: [cam-a], redaction: standard, expires: 2027-12-01}\n",
+         .misplacedKey),
+        ("credentials in a query", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream?user=admin&password=x", .credentialsInSource),
+        ("credentials after a semicolon", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream;pwd=x", .credentialsInSource),
+        ("credentials without a scheme", "rtsp://10.0.0.1/stream", "admin:pw@10.0.0.1/stream", .credentialsInSource),
+    ])
+    func reviewFindings(_ name: String, _ old: String, _ new: String, _ rule: LintRule) {
+        var text = PolicyFixture.replacing(old, with: new)
+        text = PolicyFixture.replacing("    - id: open\n", with: "    - id: weak\n      classes: [faces]\n    - id: open\n", in: text)
+        let diagnostics = PolicyFixture.lint(text).diagnostics
+        #expect(diagnostics.contains { $0.rule == rule && $0.severity == .error }, "\(name): \(diagnostics)")
+    }
+
+    @Test("deny rules that name no partner or camera are errors")
+    func emptyDenySelectors() {
+        let text = PolicyFixture.replacing("deny: []", with: """
+            deny:
+              - {id: nobody, partners: [], cameras: [cam-a], reason: x}
+            """)
+        #expect(PolicyFixture.lint(text).diagnostics.contains { $0.rule == .impossibleValue })
     }
 
     @Test("a justification makes long retention of raw video acceptable")

@@ -92,6 +92,25 @@ struct PolicyBundleTests {
         }
     }
 
+    @Test("file names cannot forge manifest lines, and the signer field is covered by the signature")
+    func manifestForgery() throws {
+        let workspace = try Workspace()
+        defer { try? FileManager.default.removeItem(at: workspace.root) }
+        try Data("x".utf8).write(to: workspace.file("evil\nname.yaml"))
+        #expect(throws: PolicyError(.invalidBundle, "")) {
+            try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
+        }
+        try FileManager.default.removeItem(at: workspace.file("evil\nname.yaml"))
+        try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
+        let signatureURL = workspace.file("bundle.sig")
+        var signature = try JSONDecoder().decode(PolicyBundle.Signature.self, from: Data(contentsOf: signatureURL))
+        signature.signer = "deadbeef" + signature.signer.dropFirst(8)
+        try JSONEncoder().encode(signature).write(to: signatureURL)
+        #expect(throws: PolicyError(.signatureMismatch, "")) {
+            try PolicyBundle.verify(workspace.bundle, publicKeyPath: workspace.publicKey)
+        }
+    }
+
     @Test("a private key readable by others is refused, and keys are never overwritten")
     func keyHygiene() throws {
         let workspace = try Workspace()

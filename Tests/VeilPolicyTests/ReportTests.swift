@@ -14,7 +14,8 @@ struct ReportTests {
         }
         #expect(markdown.contains("| safety | Detect fights and falls"))
         #expect(markdown.contains("Public task — Art. 6(1)(e)"))
-        #expect(markdown.contains("Test Police (police) | DSA-1 | investigation | clip, footage up to 48 hours old | cam-a | none (unredacted)"))
+        #expect(markdown.contains("Test Police (police) | DSA-1 | investigation | clip, footage up to 48 hours old | cam-a | none (unredacted) | 2027-12-30 |"))
+        #expect(markdown.contains("None declared in the policy (metadata.transfers)."))
         #expect(markdown.contains("| raw-48h | cam-a | Original video (identifiable) | 48 hours |"))
     }
 
@@ -43,6 +44,10 @@ struct ReportTests {
         #expect(rendered.contains("max-age 24h"))
         #expect(rendered.contains("partner shop:\n  + alert:crowd-count on cam-a"))
         #expect(PolicyDiff(old: old, new: old).isEmpty)
+
+        // Handing a partner's grants to another certificate is a change the DPO must see.
+        let moved = try PolicyFixture.compile(PolicyFixture.replacing("spiffe://test.example/police", with: "spiffe://elsewhere.example/x"))
+        #expect(PolicyDiff(old: old, new: moved).render().contains("partner police:\n  ~ identity\n      was: uri spiffe://test.example/police"))
     }
 
     @Test("policy tests report passes and failures with positions")

@@ -66,9 +66,9 @@ struct VeilgateCLITests {
 
     @Test("lint: clean example exits 0; errors exit 1 as file:line:col")
     func lint() throws {
-        let clean = try Self.run(["policy", "lint", "policies"])
+        let clean = try Self.run(["policy", "lint", "policies", "--at", "2026-12-01T00:00:00Z"])
         #expect(clean.status == 0)
-        #expect(clean.output == "1 file checked: 0 errors, 0 warnings\n")
+        #expect(clean.output == "2 files checked: 0 errors, 0 warnings\n")
 
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -81,6 +81,28 @@ struct VeilgateCLITests {
         let json = try Self.run(["policy", "lint", broken.path, "--format", "json"])
         let findings = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
         #expect(findings?.first?["rule"] as? String == "VG101")
+    }
+
+    @Test("lint finds every file of a folder: a quoted header or CRLF lines cannot hide a policy; strangers are errors")
+    func lintDiscovery() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("veilgate: \"policy/v1\"\r\nmetadata:\r\n  controler: x\r\n".utf8).write(to: folder.appendingPathComponent("quoted.yaml"))
+        try Data("# a long comment\n\(String(repeating: "#", count: 5000))\nveilgate: policy/v1\nmetadata: {}\n".utf8)
+            .write(to: folder.appendingPathComponent("late.yaml"))
+        try Data("name: something else\n".utf8).write(to: folder.appendingPathComponent("other.yml"))
+        let run = try Self.run(["policy", "lint", folder.path])
+        #expect(run.status == 1)
+        #expect(run.output.contains("quoted.yaml:3:3: error: unknown key 'controler'"))
+        #expect(run.output.contains("late.yaml:"))
+        #expect(run.output.contains("other.yml:1:1: error: not a Veilgate file"))
+        #expect(run.output.contains("3 files checked"))
+
+        // The same folder cannot be signed.
+        #expect(try Self.run(["policy", "keygen", "--out", "k"], in: folder).status == 0)
+        let sign = try Self.run(["policy", "sign", folder.path, "--key", folder.appendingPathComponent("k.key").path])
+        #expect(sign.status == 1)
+        #expect(sign.errors.contains("refusing to sign a bundle with errors"))
     }
 
     @Test("explain: allow exits 0, deny exits 2, JSON carries the rule ids")

@@ -38,19 +38,22 @@ public enum PolicyBundle {
         let key = Curve25519.Signing.PrivateKey()
         var raw = key.rawRepresentation
         defer { raw.wipe() }
-        guard !FileManager.default.fileExists(atPath: privateKeyPath) else {
-            throw PolicyError(.invalidKey, "\(privateKeyPath) already exists; refusing to overwrite a key")
+        for path in [privateKeyPath, publicKeyPath] where FileManager.default.fileExists(atPath: path) {
+            throw PolicyError(.invalidKey, "\(path) already exists; refusing to overwrite a key")
         }
         var pem = Data(KeyFile.pem(raw, label: KeyFile.privateLabel).utf8)
         defer { pem.wipe() }
-        guard FileManager.default.createFile(atPath: privateKeyPath, contents: nil,
-                                             attributes: [.posixPermissions: 0o600])
-        else { throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot create the key file") }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: privateKeyPath))
-        try handle.write(contentsOf: pem)
-        try handle.close()
+        // O_EXCL: created here with mode 0600, or not at all (no window in which another file could be used).
+        let descriptor = open(privateKeyPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot create the key file") }
+        let written = pem.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == pem.count, synced else {
+            throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot write the key file")
+        }
         try Data(KeyFile.pem(key.publicKey.rawRepresentation, label: KeyFile.publicLabel).utf8)
-            .write(to: URL(fileURLWithPath: publicKeyPath))
+            .write(to: URL(fileURLWithPath: publicKeyPath), options: .withoutOverwriting)
     }
 
     // MARK: Signing
@@ -62,8 +65,9 @@ public enum PolicyBundle {
         let key = try KeyFile.readPrivateKey(privateKeyPath)
         let (root, names) = try bundleFiles(path)
         let entries = try names.map { Signature.Entry(path: $0, sha256: try digest(of: root, $0)) }
-        let signatureBytes = try key.signature(for: Data(manifest(of: entries).utf8))
-        let signature = Signature(format: format, files: entries, signer: signerID(key.publicKey),
+        let signer = signerID(key.publicKey)
+        let signatureBytes = try key.signature(for: Data(manifest(of: entries, signer: signer).utf8))
+        let signature = Signature(format: format, files: entries, signer: signer,
                                   signature: signatureBytes.base64EncodedString())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -82,9 +86,13 @@ public enum PolicyBundle {
         guard let signature = try? JSONDecoder().decode(Signature.self, from: data), signature.format == format,
             let signatureBytes = Data(base64Encoded: signature.signature)
         else { throw PolicyError(.invalidBundle, "\(signatureFile): not a Veilgate policy bundle signature") }
-        guard publicKey.isValidSignature(signatureBytes, for: Data(manifest(of: signature.files).utf8)) else {
+        let expectedSigner = signerID(publicKey)
+        guard signature.signer == expectedSigner,
+            signature.files.allSatisfy({ isSafeName($0.path) }),
+            publicKey.isValidSignature(signatureBytes, for: Data(manifest(of: signature.files, signer: expectedSigner).utf8))
+        else {
             throw PolicyError(.signatureMismatch,
-                              "\(signatureFile): the signature does not verify with \(publicKeyPath) (signed by key \(signature.signer.prefix(16)))")
+                              "\(signatureFile): the signature does not verify with \(publicKeyPath) (key \(expectedSigner.prefix(16)))")
         }
         let (root, names) = try bundleFiles(path)
         let signed = Set(signature.files.map(\.path))
@@ -104,9 +112,20 @@ public enum PolicyBundle {
 
     // MARK: Helpers
 
-    /// The exact bytes that are signed: the format line, then `sha256  path` per file, sorted by path.
-    static func manifest(of entries: [Signature.Entry]) -> String {
-        ([format] + entries.sorted { $0.path < $1.path }.map { "\($0.sha256)  \($0.path)" }).joined(separator: "\n") + "\n"
+    /// The exact bytes that are signed: the format line, the signer, then `sha256  path` per file, sorted by
+    /// path. File names are restricted (``isSafeName(_:)``) so that no name can forge a line.
+    static func manifest(of entries: [Signature.Entry], signer: String) -> String {
+        ([format, "signer \(signer)"] + entries.sorted { $0.path < $1.path }.map { "\($0.sha256)  \($0.path)" })
+            .joined(separator: "\n") + "\n"
+    }
+
+    /// Bundle file names are plain: letters, digits, `.`, `-` and `_`, not starting with a dot.
+    static func isSafeName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first != ".", name.count <= 128 else { return false }
+        return name.unicodeScalars.allSatisfy {
+            ($0.value >= 0x30 && $0.value <= 0x39) || ($0.value >= 0x41 && $0.value <= 0x5A)
+                || ($0.value >= 0x61 && $0.value <= 0x7A) || $0 == "." || $0 == "-" || $0 == "_"
+        }
     }
 
     static func signaturePath(for path: String) -> String {
@@ -124,11 +143,18 @@ public enum PolicyBundle {
             throw PolicyError(.unreadableFile, "\(path): no such file or folder")
         }
         if !isDirectory.boolValue {
-            return ((path as NSString).deletingLastPathComponent, [(path as NSString).lastPathComponent])
+            let name = (path as NSString).lastPathComponent
+            guard isSafeName(name) else {
+                throw PolicyError(.invalidBundle, "file name \(name.debugDescription.prefix(80)) is not allowed in a bundle")
+            }
+            return ((path as NSString).deletingLastPathComponent, [name])
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         guard !names.isEmpty else { throw PolicyError(.unreadableFile, "\(path): no policy files to sign") }
+        if let unsafe = names.first(where: { !isSafeName($0) }) {
+            throw PolicyError(.invalidBundle, "\(path): file name \(unsafe.debugDescription.prefix(80)) is not allowed in a bundle (letters, digits, '.', '-', '_')")
+        }
         return (path, names)
     }
 

@@ -17,10 +17,13 @@ public struct CompiledPolicy: Sendable {
     let partnerIndex: [PartnerID: Int]
     let grants: [CompiledGrant]
     let denies: [CompiledDeny]
-    /// `(partner × action kind × camera) → grant indices`, flattened.
-    let grantTable: [[Int32]]
-    /// `(partner × action kind × camera) → deny-rule indices`, flattened.
-    let denyTable: [[Int32]]
+    /// `(partner × action kind × camera) → grant indices`, sparse: only slots some rule names are stored, so a
+    /// policy's memory grows with its rules, not with partners × cameras.
+    let grantTable: [Int: [Int32]]
+    /// `(partner × action kind × camera) → deny-rule indices`, sparse.
+    let denyTable: [Int: [Int32]]
+    /// Per camera: whether it keeps original footage. Clips of a camera that does not are redacted as stored.
+    let storesRawVideo: [Bool]
     /// `(camera × category) → retention rule indices`, flattened.
     let retentionTable: [[Int32]]
     let retentionRules: [PolicyDocument.RetentionRule]
@@ -31,8 +34,9 @@ public struct CompiledPolicy: Sendable {
     static let categoryCount = DataCategory.allCases.count
 
     /// Compiles a document. Throws ``PolicyError/Code/invalidPolicy`` with the diagnostics when the
-    /// linter finds errors: a policy with errors is never evaluated.
-    public init(_ document: PolicyDocument, lintedAt now: Date) throws {
+    /// linter finds errors: a policy with errors is never evaluated. Internal: a document alone does not say
+    /// what the parser dropped, so callers go through ``PolicyLoader`` which checks both.
+    init(_ document: PolicyDocument, lintedAt now: Date) throws {
         let diagnostics = PolicyLinter(now: now).lint(document)
         guard !diagnostics.containsErrors else {
             throw PolicyError(.invalidPolicy, "\(document.file): the policy has errors",
@@ -59,8 +63,7 @@ public struct CompiledPolicy: Sendable {
             ?? RedactionSpec(classes: Set(RedactionClass.allCases), mode: .solid, shape: .box, margin: 0.2)
         defaultRedaction = defaultSpec
 
-        let tableSize = partners.count * Self.actionCount * cameras.count
-        var grantTable = [[Int32]](repeating: [], count: tableSize)
+        var grantTable: [Int: [Int32]] = [:]
         var compiledGrants: [CompiledGrant] = []
         for (partnerNumber, partner) in document.partners.enumerated() {
             for grant in partner.grants {
@@ -68,12 +71,12 @@ public struct CompiledPolicy: Sendable {
                 compiledGrants.append(CompiledGrant(grant, partner: partner.id, document: document, profiles: profiles,
                                                     defaultRedaction: defaultSpec))
                 for camera in Self.cameraNumbers(grant.cameras, cameraIndex, cameras.count) {
-                    grantTable[(partnerNumber * Self.actionCount + grant.action.index) * cameras.count + camera]
+                    grantTable[(partnerNumber * Self.actionCount + grant.action.index) * cameras.count + camera, default: []]
                         .append(index)
                 }
             }
         }
-        var denyTable = [[Int32]](repeating: [], count: tableSize)
+        var denyTable: [Int: [Int32]] = [:]
         var compiledDenies: [CompiledDeny] = []
         for rule in document.denies {
             let index = Int32(compiledDenies.count)
@@ -85,7 +88,8 @@ public struct CompiledPolicy: Sendable {
             for partnerNumber in partnerNumbers {
                 for action in rule.actions {
                     for camera in Self.cameraNumbers(rule.cameras, cameraIndex, cameras.count) {
-                        denyTable[(partnerNumber * Self.actionCount + action.index) * cameras.count + camera].append(index)
+                        denyTable[(partnerNumber * Self.actionCount + action.index) * cameras.count + camera, default: []]
+                            .append(index)
                     }
                 }
             }
@@ -97,6 +101,7 @@ public struct CompiledPolicy: Sendable {
                 retentionTable[camera * Self.categoryCount + category].append(Int32(number))
             }
         }
+        storesRawVideo = document.cameras.map { $0.produces.contains(.rawVideo) }
         grants = compiledGrants
         denies = compiledDenies
         self.grantTable = grantTable
@@ -149,6 +154,7 @@ struct CompiledGrant: Sendable {
     let zones: Set<ZoneID>
     let fields: [AlertField]
     let reshare: Bool
+    let legalGround: String?
 
     /// Fields sent when a grant names none: what happened, where and when, never images or tracks.
     static let defaultAlertFields: [AlertField] = [.kind, .camera, .zone, .time, .count]
@@ -169,6 +175,7 @@ struct CompiledGrant: Sendable {
         zones = Set(grant.zones)
         fields = grant.fields.isEmpty ? Self.defaultAlertFields : grant.fields.sorted()
         reshare = grant.reshare
+        legalGround = grant.legalGround
     }
 }
 

@@ -35,6 +35,8 @@ extension PolicyDocument {
         public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
         /// Technical and organisational measures (Art. 32) for the record of processing.
         public var securityMeasures: [String] = []
+        /// Transfers to third countries or international organisations (Art. 30(1)(e)), with their safeguards.
+        public var transfers: [String] = []
         public var location: SourceLocation
 
         public init(location: SourceLocation) { self.location = location }
@@ -162,7 +164,7 @@ extension PolicyDocument {
         public var expires: CalendarDate?
         /// Clip grants: the oldest footage the partner may fetch.
         public var maxAge: PolicyDuration?
-        /// Clip grants: each request must carry a justification (a case or warrant reference).
+        /// Live and clip grants: each request must carry a justification (a case or warrant reference).
         public var justificationRequired = false
         /// Alert grants: the kinds of alert.
         public var kinds: [AlertKind] = []
@@ -200,6 +202,12 @@ public enum Selector<ID: Hashable & Sendable>: Sendable {
         case .all: true
         case .ids(let ids): ids.contains { $0.value == id }
         }
+    }
+
+    /// An explicit empty list: selects nothing.
+    public var isEmpty: Bool {
+        if case .ids(let ids) = self { return ids.isEmpty }
+        return false
     }
 }
 

@@ -34,8 +34,7 @@ extension CompiledPolicy {
         let slot = (resolved.partner * Self.actionCount + request.action.kind.index) * cameraIndex.count + resolved.camera
         var clock = LocalClock(at: request.at, timeZone: timeZone)
 
-        let denyRules = denyTable[slot]
-        if !denyRules.isEmpty {
+        if let denyRules = denyTable[slot] {
             var matched: [Decision.Reason] = []
             for number in denyRules {
                 let rule = denies[Int(number)]
@@ -46,7 +45,7 @@ extension CompiledPolicy {
 
         var allowing: [Int32] = []
         var missed: [Decision.Reason] = []
-        for number in grantTable[slot] {
+        for number in grantTable[slot] ?? [] {
             let grant = grants[Int(number)]
             if case .alert(let kind) = request.action, !grant.kinds.contains(kind) { continue }
             if let expiresAt = grant.expiresAt, request.at >= expiresAt {
@@ -61,11 +60,16 @@ extension CompiledPolicy {
                 missed.append(.zoneNotGranted(grant.id))
                 continue
             }
-            if let maxAge = grant.maxAge, let start = request.footageStart,
-                request.at.timeIntervalSince(start) > Double(maxAge.seconds)
-            {
-                missed.append(.footageTooOld(grant.id, maxAge))
-                continue
+            if let maxAge = grant.maxAge {
+                // A clip request must say which footage it wants: without a start, the age cannot be checked.
+                guard let start = request.footageStart else {
+                    missed.append(.footageStartMissing(grant.id))
+                    continue
+                }
+                if request.at.timeIntervalSince(start) > Double(maxAge.seconds) {
+                    missed.append(.footageTooOld(grant.id, maxAge))
+                    continue
+                }
             }
             if grant.justificationRequired, !request.hasJustification {
                 missed.append(.justificationMissing(grant.id))
@@ -91,6 +95,10 @@ extension CompiledPolicy {
             decision.reshareAllowed = decision.reshareAllowed && firstGrant.reshare
         }
         decision.reasons.append(contentsOf: missed)
+        // Footage a camera never kept unredacted cannot be shared unredacted: clips are at least as redacted as stored.
+        if request.action == .clip, !storesRawVideo[resolved.camera] {
+            decision.redaction = decision.redaction!.merged(with: defaultRedaction)
+        }
         decision.retention = retention(for: request, camera: resolved.camera, redaction: decision.redaction!)
         return decision
     }

@@ -31,6 +31,8 @@ extension Decision {
                 return "grant '\(id)' would apply but requires a justification (case or warrant reference)"
             case .footageTooOld(let id, let maxAge):
                 return "grant '\(id)' would apply but only to footage at most \(maxAge.spelledOut) old"
+            case .footageStartMissing(let id):
+                return "grant '\(id)' would apply but the request names no footage start (its max-age cannot be checked)"
             case .zoneNotGranted(let id):
                 return "grant '\(id)' would apply but not to this zone"
             case .defaultDeny:
@@ -50,6 +52,7 @@ extension Decision {
         case .outsideTimeWindow(let id): ("outside-time-window", id)
         case .justificationMissing(let id): ("justification-missing", id)
         case .footageTooOld(let id, _): ("footage-too-old", id)
+        case .footageStartMissing(let id): ("footage-start-missing", id)
         case .zoneNotGranted(let id): ("zone-not-granted", id)
         case .defaultDeny: ("default-deny", nil)
         }

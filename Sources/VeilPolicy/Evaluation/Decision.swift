@@ -28,6 +28,8 @@ public struct Decision: Hashable, Sendable {
         case justificationMissing(RuleID)
         /// The footage asked for is older than the grant's `max-age`.
         case footageTooOld(RuleID, PolicyDuration)
+        /// A clip request named no footage start, so the grant's `max-age` cannot be checked.
+        case footageStartMissing(RuleID)
         /// The alert's zone is not among the grant's zones.
         case zoneNotGranted(RuleID)
         /// Nothing allows the request: the default.

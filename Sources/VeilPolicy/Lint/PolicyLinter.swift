@@ -93,6 +93,23 @@ private struct LintRun {
         }
     }
 
+    /// Whether a camera source names a user or secret: `user:pw@host`, `?password=`, `;pwd=`, `&token=`, ….
+    static func sourceCarriesCredentials(_ source: String) -> Bool {
+        let lower = source.lowercased()
+        let authority = lower.components(separatedBy: "://").dropFirst().first ?? lower
+        let host = authority.split(separator: "/", maxSplits: 1).first.map(String.init) ?? authority
+        if host.contains("@") { return true }
+        let secretWords = ["password", "passwd", "pwd", "pass", "user", "username", "token", "secret", "apikey",
+                           "api_key", "auth", "key", "sig", "signature", "credentials"]
+        for separator in ["?", "&", ";"] {
+            for part in lower.components(separatedBy: separator).dropFirst() {
+                let name = part.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+                if part.contains("="), secretWords.contains(name) { return true }
+            }
+        }
+        return false
+    }
+
     func dangling<ID: CustomStringConvertible>(_ reference: Located<ID>, _ kind: String) -> PolicyDiagnostic {
         PolicyDiagnostic(.error, .danglingReference, "\(kind) '\(reference.value)' is not defined", at: reference.location)
     }
@@ -133,12 +150,9 @@ private struct LintRun {
             for reference in camera.purposes where purposes[reference.value] == nil {
                 diagnostics.append(dangling(reference, "purpose"))
             }
-            if let components = URLComponents(string: camera.source), components.user != nil || components.password != nil {
+            if Self.sourceCarriesCredentials(camera.source) {
                 error(.credentialsInSource,
-                      "camera '\(camera.id)' has credentials in its source URL; move them to 'credentials: {file: …}'",
-                      at: camera.keyLocations["source"] ?? camera.location)
-            } else if camera.source.contains("@"), camera.source.contains("://") {
-                error(.credentialsInSource, "camera '\(camera.id)' source looks like it carries credentials ('user@host')",
+                      "camera '\(camera.id)' has credentials in its source; move them to 'credentials: {file: …}' or '{env: …}'",
                       at: camera.keyLocations["source"] ?? camera.location)
             }
             let at = camera.keyLocations["analytics"] ?? camera.location
@@ -241,6 +255,11 @@ private struct LintRun {
         }
     }
 
+    /// The default profile, resolved; nil when missing or broken (reported elsewhere).
+    var defaultRedaction: RedactionSpec? {
+        document.redaction.defaultProfile.flatMap { resolvedProfile($0.value) }
+    }
+
     /// The spec a profile resolves to, or nil if it (or an ancestor) is undefined or cyclic.
     func resolvedProfile(_ id: RuleID) -> RedactionSpec? {
         ProfileResolver(profiles: profiles).resolve(id)
@@ -299,22 +318,36 @@ private struct LintRun {
                 spec = resolvedProfile(reference.value)
             }
         }
-        let sharesVideo = grant.action == .live || grant.action == .clip
-        if sharesVideo, let spec, spec.isUnredacted {
-            if grant.legalGround == nil {
+        // Images leave the site through live views, clips and alert snapshots.
+        let sharesImages = grant.action == .live || grant.action == .clip
+            || (grant.action == .alert && grant.fields.contains(.snapshot))
+        let at = grant.keyLocations["redaction"] ?? grant.location
+        if sharesImages, let spec {
+            if spec.isUnredacted {
+                if grant.legalGround == nil {
+                    error(.unredactedWithoutLegalGround,
+                          "grant '\(grant.id)' shares images with faces or plates visible but states no 'legal-ground'", at: at)
+                }
+                if partner.role == .police, grant.action != .alert, !grant.justificationRequired {
+                    error(.unredactedWithoutLegalGround,
+                          "grant '\(grant.id)' gives the police unredacted \(grant.action.rawValue) without 'justification: required' (a case or warrant reference per request)",
+                          at: at)
+                }
+                if partner.role != .police {
+                    warning(.unredactedWithoutLegalGround,
+                            "grant '\(grant.id)' gives a \(partner.role.rawValue) unredacted \(grant.action.rawValue)", at: at)
+                }
+            } else if let defaultSpec = defaultRedaction, !spec.isAtLeastAsProtective(as: defaultSpec), grant.legalGround == nil {
                 error(.unredactedWithoutLegalGround,
-                      "grant '\(grant.id)' shares footage with faces or plates visible but states no 'legal-ground'",
-                      at: grant.keyLocations["redaction"] ?? grant.location)
+                      "grant '\(grant.id)' uses a profile that hides less than the default profile; state why in 'legal-ground'",
+                      at: at)
             }
-            if partner.role == .police, grant.action == .clip, !grant.justificationRequired {
-                error(.unredactedWithoutLegalGround,
-                      "grant '\(grant.id)' gives the police unredacted clips without 'justification: required' (a case or warrant reference per request)",
-                      at: grant.keyLocations["redaction"] ?? grant.location)
-            }
-            if grant.action == .live, partner.role != .police {
-                warning(.unredactedWithoutLegalGround,
-                        "grant '\(grant.id)' gives a \(partner.role.rawValue) an unredacted live view",
-                        at: grant.keyLocations["redaction"] ?? grant.location)
+            if grant.action == .clip, spec.isUnredacted {
+                for camera in grantedCameras where !camera.produces.contains(.rawVideo) {
+                    error(.dataNotProduced,
+                          "grant '\(grant.id)' promises unredacted clips of camera '\(camera.id)', which keeps no raw-video",
+                          at: at)
+                }
             }
         }
         if let expires = grant.expires {

@@ -24,7 +24,9 @@ struct DocumentBuilder {
     let reader: YAMLReader
 
     static let topKeys = ["veilgate", "metadata", "purposes", "cameras", "retention", "redaction", "partners", "deny"]
-    static let metadataKeys = ["controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security"]
+    static let metadataKeys = [
+        "controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security", "transfers",
+    ]
     static let dpoKeys = ["name", "email"]
     static let purposeKeys = ["id", "description", "basis", "assessment", "special-category"]
     static let cameraKeys = [
@@ -49,8 +51,9 @@ struct DocumentBuilder {
     static let denyKeys = ["id", "partners", "actions", "cameras", "windows", "reason"]
 
     /// Grant keys that only make sense for one action.
-    static let actionSpecificGrantKeys: [String: SharingActionKind] = [
-        "max-age": .clip, "justification": .clip, "kinds": .alert, "zones": .alert, "fields": .alert,
+    static let actionSpecificGrantKeys: [String: Set<SharingActionKind>] = [
+        "max-age": [.clip], "justification": [.live, .clip], "kinds": [.alert], "zones": [.alert], "fields": [.alert],
+        "redaction": [.live, .clip, .alert], "legal-ground": [.live, .clip, .alert],
     ]
 
     func build(_ root: Node) -> PolicyDocument? {
@@ -104,6 +107,9 @@ struct DocumentBuilder {
         }
         if let node = map["security"], let items = reader.sequence(node, "security") {
             metadata.securityMeasures = items.compactMap { reader.string($0, "security measure") }
+        }
+        if let node = map["transfers"], let items = reader.sequence(node, "transfers") {
+            metadata.transfers = items.compactMap { reader.string($0, "transfer") }
         }
         return metadata
     }
@@ -307,8 +313,10 @@ struct DocumentBuilder {
         else { return nil }
         var grant = PolicyDocument.Grant(id: id, action: action, location: map.location)
         for key in Self.grantKeys where map.has(key) { grant.keyLocations[key] = map.keyLocation(key, reader: reader) }
-        for (key, only) in Self.actionSpecificGrantKeys where map.has(key) && only != action {
-            reader.error(.misplacedKey, "'\(key)' applies only to \(only.rawValue) grants; grant '\(id)' is for \(action.rawValue)",
+        for (key, actions) in Self.actionSpecificGrantKeys.sorted(by: { $0.key < $1.key })
+        where map.has(key) && !actions.contains(action) {
+            let names = actions.sorted().map(\.rawValue).joined(separator: " and ")
+            reader.error(.misplacedKey, "'\(key)' applies only to \(names) grants; grant '\(id)' is for \(action.rawValue)",
                          at: map.keyLocation(key, reader: reader))
         }
         grant.purpose = map["purpose"].flatMap { reader.located($0, "purpose", as: PurposeID.self) }
@@ -317,7 +325,7 @@ struct DocumentBuilder {
         } ?? .ids([])
         grant.redaction = map["redaction"].flatMap { reader.located($0, "redaction profile", as: RuleID.self) }
         grant.windows = list(map["windows"], "windows", window)
-        grant.expires = map["expires"].flatMap { reader.date($0, "expires") }
+        grant.expires = reader.required(map, "expires", "grant '\(id)'").flatMap { reader.date($0, "expires") }
         grant.maxAge = map["max-age"].flatMap { reader.duration($0, "max-age") }
         if let node = map["justification"], let text = reader.string(node, "justification") {
             switch text {
@@ -331,6 +339,9 @@ struct DocumentBuilder {
         }
         grant.zones = map["zones"].map { reader.identifiers($0, "zone", as: ZoneID.self).map(\.value) } ?? []
         grant.fields = map["fields"].map { reader.enumerations($0, "alert field", as: AlertField.self) } ?? []
+        if let node = map["fields"], grant.fields.isEmpty, reader.sequence(node, "fields")?.isEmpty == true {
+            reader.error(.impossibleValue, "grant '\(id)' lists no alert fields; leave 'fields' out for the default", at: node)
+        }
         grant.legalGround = map["legal-ground"].flatMap { reader.string($0, "legal-ground") }
         if let node = map["reshare"], let reshare = reader.bool(node, "reshare") {
             grant.reshare = reshare
@@ -409,6 +420,10 @@ struct DocumentBuilder {
         rule.cameras = map["cameras"].map { reader.selector($0, "camera", as: CameraID.self) } ?? .all
         rule.windows = list(map["windows"], "windows", window)
         rule.reason = reader.required(map, "reason", "deny rule '\(id)'").flatMap { reader.string($0, "reason") } ?? ""
+        for (key, selector) in [("partners", rule.partners.isEmpty), ("cameras", rule.cameras.isEmpty)] where selector {
+            reader.error(.impossibleValue, "deny rule '\(id)' lists no \(key); use \"*\" for all or name them",
+                         at: map.keyLocation(key, reader: reader))
+        }
         return rule
     }
 

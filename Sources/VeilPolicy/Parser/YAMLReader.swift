@@ -140,7 +140,7 @@ final class YAMLReader {
                 continue
             }
             guard allowed.contains(scalar.string) else {
-                var message = "unknown key '\(scalar.string)' in \(what)"
+                var message = "unknown key '\(scalar.string.prefix(64))' in \(what)"
                 if let suggestion = Self.nearest(scalar.string, in: allowed) {
                     message += "; did you mean '\(suggestion)'?"
                 } else {

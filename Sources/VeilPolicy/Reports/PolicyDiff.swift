@@ -10,6 +10,9 @@ public struct PolicyDiff: Sendable {
         /// `live`, `clip`, `counts` or `alert:KIND`.
         public var action: String
 
+        /// `live on market-square`, or the partner attribute's name (`identity`, `agreement`).
+        public var label: String { camera == "*" ? action : "\(action) on \(camera)" }
+
         public static func < (lhs: Capability, rhs: Capability) -> Bool {
             (lhs.camera.rawValue, lhs.action) < (rhs.camera.rawValue, rhs.action)
         }
@@ -56,9 +59,9 @@ public struct PolicyDiff: Sendable {
             for action in SharingActionKind.allCases {
                 for (cameraNumber, camera) in cameras.enumerated() {
                     let slot = (partnerNumber * CompiledPolicy.actionCount + action.index) * cameras.count + cameraNumber
-                    let denies = policy.denyTable[slot].map { policy.denies[Int($0)] }
+                    let denies = (policy.denyTable[slot] ?? []).map { policy.denies[Int($0)] }
                     if denies.contains(where: \.windows.isEmpty) { continue }
-                    let grants = policy.grantTable[slot].map { policy.grants[Int($0)] }
+                    let grants = (policy.grantTable[slot] ?? []).map { policy.grants[Int($0)] }
                     let keys: [(String, [CompiledGrant])] = action == .alert
                         ? Set(grants.flatMap(\.kinds)).sorted().map { kind in ("alert:\(kind)", grants.filter { $0.kinds.contains(kind) }) }
                         : [(action.rawValue, grants)]
@@ -72,13 +75,20 @@ public struct PolicyDiff: Sendable {
                     }
                 }
             }
+            // Who the partner is counts as much as what it may do: a changed certificate identity hands every
+            // grant to someone else.
+            let identity = [partner.identity.uri.map { "uri \($0)" }, partner.identity.fingerprint.map { "fingerprint \($0)" },
+                            partner.identity.trustedCA.map { "trusted CA \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            own[Capability(camera: "*", action: "identity")] = identity
+            own[Capability(camera: "*", action: "organisation")] = "\(partner.organisation) (\(partner.role.rawValue))"
+            own[Capability(camera: "*", action: "agreement")] = partner.agreement ?? "none"
             result[partner.id] = own
         }
         return result
     }
 
     static func describe(_ grant: CompiledGrant, _ action: SharingActionKind) -> String {
-        var parts: [String] = []
+        var parts: [String] = ["purpose \(grant.purpose?.rawValue ?? "none")"]
         if action == .live || action == .clip { parts.append("redaction \(grant.redaction)") }
         if let maxAge = grant.maxAge { parts.append("max-age \(maxAge)") }
         if grant.justificationRequired { parts.append("justification required") }
@@ -87,6 +97,7 @@ public struct PolicyDiff: Sendable {
         if !grant.windows.isEmpty { parts.append("during \(grant.windows.map(\.description).joined(separator: "; "))") }
         if let expiry = grant.expiryDate { parts.append("until \(expiry)") }
         if grant.reshare { parts.append("may re-share") }
+        if let legalGround = grant.legalGround { parts.append("legal ground: \(legalGround)") }
         return parts.joined(separator: ", ")
     }
 
@@ -99,11 +110,11 @@ public struct PolicyDiff: Sendable {
             for change in changes {
                 switch change {
                 case .gained(let capability, let conditions):
-                    lines.append("  + \(capability.action) on \(capability.camera) (\(conditions))")
+                    lines.append("  + \(capability.label) (\(conditions))")
                 case .lost(let capability, let conditions):
-                    lines.append("  - \(capability.action) on \(capability.camera) (was: \(conditions))")
+                    lines.append("  - \(capability.label) (was: \(conditions))")
                 case .changed(let capability, let from, let to):
-                    lines.append("  ~ \(capability.action) on \(capability.camera)")
+                    lines.append("  ~ \(capability.label)")
                     lines.append("      was: \(from)")
                     lines.append("      now: \(to)")
                 }

@@ -12,13 +12,12 @@ public struct RecordOfProcessing: Sendable {
 
     public init(_ policy: CompiledPolicy) { self.policy = policy }
 
-    /// The measures listed when a policy names none of its own: what Veilgate itself guarantees.
+    /// What Veilgate itself enforces for every policy, beside the measures the policy lists. Only measures
+    /// that the gateway actually implements belong here: this is a legal record (Art. 30(1)(g)).
     static let builtInMeasures = [
-        "Faces and licence plates redacted before storage or sharing (tracked redaction that fails closed)",
-        "Recordings encrypted at rest (XChaCha20-Poly1305) under per-camera, per-period keys; expiry destroys the key",
-        "Partners authenticated by mutual TLS with certificate-bound identities; default-deny sharing policy",
-        "Tamper-evident, hash-chained audit log of every decision, access, export and erasure",
-        "Policy bundles signed by the DPO (Ed25519); unsigned or altered policies are not loaded",
+        "Sharing decided per request by this policy: default deny, explicit deny overrides every grant, least revealing redaction wins",
+        "Policy bundles signed by the DPO (Ed25519); verification fails on any changed, added or removed file",
+        "Camera credentials kept out of the policy (read from files or the environment at run time)",
     ]
 
     public func render(_ format: Format) -> String {
@@ -79,7 +78,12 @@ public struct RecordOfProcessing: Sendable {
             }
         }
         report.table(["Recipient", "Agreement", "Purpose", "What", "Cameras", "Redaction", "Until"], recipients)
-        report.paragraph("Transfers to third countries or international organisations — Art. 30(1)(e): none are configured; Veilgate shares only with the partners above.")
+        report.heading(3, "Transfers to third countries or international organisations — Art. 30(1)(e)")
+        if metadata.transfers.isEmpty {
+            report.paragraph("None declared in the policy (metadata.transfers).")
+        } else {
+            report.list(metadata.transfers)
+        }
 
         report.heading(2, "5. Retention schedule — Art. 30(1)(f)")
         report.table(["Rule", "Cameras", "Category", "Kept for", "Justification"], source.retention.rules.map { rule in

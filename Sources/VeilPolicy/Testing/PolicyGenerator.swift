@@ -52,11 +52,11 @@ public enum PolicyGenerator {
                 "    identity: {uri: \"spiffe://bench.example/partner/\(partner)\"}",
                 "    agreement: DSA-\(partner)",
                 "    grants:",
-                "      - {id: p\(partner)-live, action: live, purpose: safety, cameras: [\(own)]}",
-                "      - {id: p\(partner)-live-night, action: live, purpose: safety, cameras: [\(own)], redaction: strict, windows: [{days: [fri, sat], from: \"22:00\", to: \"04:00\"}]}",
+                "      - {id: p\(partner)-live, action: live, purpose: safety, cameras: [\(own)], expires: 2030-12-31}",
+                "      - {id: p\(partner)-live-night, action: live, purpose: safety, cameras: [\(own)], redaction: strict, windows: [{days: [fri, sat], from: \"22:00\", to: \"04:00\"}], expires: 2030-12-31}",
                 "      - {id: p\(partner)-clips, action: clip, purpose: safety, cameras: [\(own)], max-age: 72h, expires: 2030-12-31}",
-                "      - {id: p\(partner)-alerts, action: alert, purpose: safety, cameras: [\(own)], kinds: [loitering, crowd-count]}",
-                "      - {id: p\(partner)-counts, action: counts, purpose: safety, cameras: \"*\"}",
+                "      - {id: p\(partner)-alerts, action: alert, purpose: safety, cameras: [\(own)], kinds: [loitering, crowd-count], expires: 2030-12-31}",
+                "      - {id: p\(partner)-counts, action: counts, purpose: safety, cameras: \"*\", expires: 2030-12-31}",
             ]
         }
         lines += [

@@ -28,13 +28,17 @@ struct PolicyLintCommand: ParsableCommand {
     func run() throws {
         let now = try parseTime(at)
         var outcomes: [PolicyLoader.Outcome] = []
-        for path in paths {
-            let files: [String]
-            do { files = try PolicyLoader.policyFiles(at: path) } catch let error as PolicyError {
-                throw reportPolicyError(error)
+        do {
+            for path in paths {
+                let files = try PolicyLoader.yamlFiles(at: path)
+                if files.isEmpty { printError("warning: \(path) holds no YAML file") }
+                let named = files == [path]
+                for file in files {
+                    outcomes.append(PolicyLoader.check(file, kind: named ? .policy : PolicyLoader.kind(of: file), now: now))
+                }
             }
-            if files.isEmpty { printError("warning: \(path) holds no policy file") }
-            outcomes += files.map { PolicyLoader.lint(file: $0, now: now) }
+        } catch let error as PolicyError {
+            throw reportPolicyError(error)
         }
         let diagnostics = outcomes.flatMap(\.diagnostics)
         let errors = diagnostics.filter { $0.severity == .error }.count

@@ -36,10 +36,12 @@ struct PolicySignCommand: ParsableCommand {
 
     func run() throws {
         do {
-            for file in try PolicyLoader.policyFiles(at: path) {
-                let outcome = PolicyLoader.lint(file: file, now: Date())
-                if outcome.hasErrors {
-                    throw PolicyError(.invalidPolicy, "\(file): refusing to sign a policy with errors",
+            let files = try PolicyLoader.yamlFiles(at: path)
+            let named = files == [path]
+            for file in files {
+                let outcome = PolicyLoader.check(file, kind: named ? .policy : PolicyLoader.kind(of: file), now: Date())
+                if outcome.diagnostics.containsErrors {
+                    throw PolicyError(.invalidPolicy, "\(file): refusing to sign a bundle with errors",
                                       diagnostics: outcome.diagnostics.filter { $0.severity == .error })
                 }
             }

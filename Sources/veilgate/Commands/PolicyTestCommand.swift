@@ -22,7 +22,7 @@ struct PolicyTestCommand: ParsableCommand {
         var suites: [PolicyTestSuite] = []
         do {
             for path in paths {
-                for file in try PolicyLoader.policyFiles(at: path, header: PolicyTestSuite.header) {
+                for file in try PolicyLoader.files(at: path, of: .tests) {
                     suites.append(try PolicyTestSuite.load(file: file))
                 }
             }

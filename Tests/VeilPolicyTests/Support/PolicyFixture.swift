@@ -75,6 +75,7 @@ enum PolicyFixture {
                 action: live
                 purpose: safety
                 cameras: "*"
+                expires: 2027-12-31
               - id: police-clips
                 action: clip
                 purpose: investigation
@@ -83,6 +84,7 @@ enum PolicyFixture {
                 justification: required
                 redaction: open
                 legal-ground: "Police Act § 1"
+                expires: 2027-12-30
           - id: shop
             organisation: Test Shop
             role: retailer
@@ -95,6 +97,7 @@ enum PolicyFixture {
                 cameras: [cam-a]
                 kinds: [loitering]
                 zones: [zone-1]
+                expires: 2027-12-29
         deny: []
 
         """
