@@ -6,14 +6,15 @@ import VeilPolicy
 /// Prints figures; asserts nothing (tests never assert wall-clock times).
 @main
 enum VeilBench {
-    static func main() throws {
+    static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let selected = arguments.isEmpty ? ["policy"] : arguments
+        let selected = arguments.isEmpty ? ["policy", "vault"] : arguments
         for name in selected {
             switch name {
             case "policy": try PolicyBenchmark.run()
+            case "vault": try await VaultBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy\n".utf8))
+                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault\n".utf8))
                 exit(2)
             }
         }

@@ -51,7 +51,7 @@ struct VaultStorageTests {
         let digestError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(digestError.code == .authenticationFailed && digestError.message.contains(first.id))
         try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET sha256 = ? WHERE id = ?", arguments: [Sodium.sha256(flipped).hex, first.id])
+            try db.execute(sql: "UPDATE segment SET fingerprint = ? WHERE id = ?", arguments: [try SegmentCipher.fingerprint(of: flipped, segment: "x").hex, first.id])
         }
         let aeadError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(aeadError.code == .authenticationFailed)
@@ -61,8 +61,8 @@ struct VaultStorageTests {
         let truncated = original.prefix(8 + 24 + 4 + 256 * 1024 + 17)
         try truncated.write(to: URL(fileURLWithPath: path))
         try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET sha256 = ?, size = ? WHERE id = ?",
-                           arguments: [Sodium.sha256(truncated).hex, truncated.count, first.id])
+            try db.execute(sql: "UPDATE segment SET fingerprint = ?, size = ? WHERE id = ?",
+                           arguments: [try SegmentCipher.fingerprint(of: truncated, segment: "x").hex, truncated.count, first.id])
         }
         let truncation = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(truncation.code == .truncated)
@@ -71,8 +71,8 @@ struct VaultStorageTests {
         let secondFile = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(second)))
         try secondFile.write(to: URL(fileURLWithPath: path))
         try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET sha256 = ?, size = ? WHERE id = ?",
-                           arguments: [Sodium.sha256(secondFile).hex, secondFile.count, first.id])
+            try db.execute(sql: "UPDATE segment SET fingerprint = ?, size = ? WHERE id = ?",
+                           arguments: [try SegmentCipher.fingerprint(of: secondFile, segment: "x").hex, secondFile.count, first.id])
         }
         await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(first.id) }
 

@@ -69,6 +69,19 @@ final class Keystore: Sendable {
         return key
     }
 
+    /// Creates several keys under one parent in a single transaction (segment keys are made ahead in batches).
+    func createKeys(ids: [String], parent: (id: String, key: SecretKey)) throws -> [SecretKey] {
+        let keys = try ids.map { _ in try SecretKey() }
+        let wrapped = try zip(ids, keys).map { id, key in try KeyWrapping.wrap(key, under: parent.key, id: id) }
+        try write { db in
+            for (id, bytes) in zip(ids, wrapped) {
+                try db.execute(sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, ?, ?)",
+                               arguments: [id, parent.id, Data(bytes)])
+            }
+        }
+        return keys
+    }
+
     /// Loads a key, unwrapping it with its parent. Throws ``VaultError/Code/keyDestroyed`` when it is gone.
     func key(id: String, parent: SecretKey?) throws -> SecretKey {
         guard let wrapped = try read({ db in
@@ -86,11 +99,10 @@ final class Keystore: Sendable {
     /// Destroys keys and every key wrapped under them.
     func destroy(ids: [String]) throws {
         guard !ids.isEmpty else { return }
+        let list = String(decoding: (try? JSONSerialization.data(withJSONObject: ids)) ?? Data("[]".utf8), as: UTF8.self)
         try write { db in
-            for id in ids {
-                try db.execute(sql: "DELETE FROM wrapped_key WHERE parent = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM wrapped_key WHERE id = ?", arguments: [id])
-            }
+            try db.execute(sql: "DELETE FROM wrapped_key WHERE parent IN (SELECT value FROM json_each(?))", arguments: [list])
+            try db.execute(sql: "DELETE FROM wrapped_key WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
         }
     }
 
@@ -99,6 +111,8 @@ final class Keystore: Sendable {
             throw VaultError(.database, "keystore read failed", underlying: error)
         }
     }
+
+    func queueWrite<T>(_ body: (Database) throws -> T) throws -> T { try write(body) }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try queue.write(body) } catch let error as VaultError { throw error } catch {

@@ -46,7 +46,7 @@ final class VaultIndex: Sendable {
                 table.column("path", .text).notNull()
                 table.column("container", .text).notNull()
                 table.column("size", .integer).notNull()
-                table.column("sha256", .text).notNull()
+                table.column("fingerprint", .text).notNull()
                 table.column("state", .text).notNull()
                 table.column("policyVersion", .text).notNull()
                 table.column("redaction", .text).notNull()
@@ -112,13 +112,15 @@ struct SegmentRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var path: String
     var container: String
     var size: Int64
-    var sha256: String
+    /// SHA-256 over the file's header and every chunk's authentication tag: cheap to check, and any change to
+    /// the file that survives it fails authentication anyway.
+    var fingerprint: String
     var state: String
     var policyVersion: String
     var redaction: String
     var createdAt: Double
 
-    static let pending = "pending"
+    /// Every row written today is complete: a segment is recorded only once its file is whole on disk.
     static let complete = "complete"
 }
 

@@ -119,7 +119,8 @@ extension Vault {
                                         "category": group.category.rawValue, "segments": String(group.segmentIDs.count),
                                         "from": Self.timestamp(group.oldest), "to": Self.timestamp(group.newest),
                                         "policy": plan.policyVersion, "held": String(group.held),
-                                     ], at: plan.now)
+                                        "judged-at": Self.timestamp(plan.now),
+                                     ])
             }
         }
         for group in plan.events {
@@ -130,12 +131,12 @@ extension Vault {
                                                 && Column("time") <= cutoff).deleteAll(db)
                 _ = try audit.append(db, .retentionSweep, actor: actor, subject: group.camera.rawValue, rules: [group.rule.rawValue],
                                      details: ["category": "events", "kind": group.kind.rawValue, "events": String(count),
-                                               "policy": plan.policyVersion], at: plan.now)
+                                               "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now)])
                 return count
             }
             report.eventsDeleted += deleted
         }
-        report.keysDestroyed = try destroyBuckets(plan.buckets, actor: actor, reason: "retention", at: plan.now)
+        report.keysDestroyed = try destroyBuckets(plan.buckets, actor: actor, reason: "retention", at: Date())
         return report
     }
 

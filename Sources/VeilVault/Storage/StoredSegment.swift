@@ -33,8 +33,8 @@ public struct StoredSegment: Sendable, Hashable {
     public var descriptor: SegmentDescriptor
     /// Size of the encrypted file in bytes.
     public var size: Int64
-    /// SHA-256 of the encrypted file, hex.
-    public var sha256: String
+    /// The file's fingerprint: SHA-256 over its header and chunk tags, hex.
+    public var fingerprint: String
 
     init(_ row: SegmentRow) {
         id = row.id
@@ -43,7 +43,7 @@ public struct StoredSegment: Sendable, Hashable {
             start: Date(timeIntervalSince1970: row.start), end: Date(timeIntervalSince1970: row.end),
             container: row.container, policyVersion: row.policyVersion, redaction: row.redaction)
         size = row.size
-        sha256 = row.sha256
+        fingerprint = row.fingerprint
     }
 }
 

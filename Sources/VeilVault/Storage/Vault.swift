@@ -8,9 +8,9 @@ internal import GRDB
 /// and UTC day (the *bucket*), and bucket keys by the key-encryption key. Expiry and erasure destroy keys
 /// (crypto-shredding) before they delete files.
 ///
-/// Writes are crash-safe: a segment is recorded as pending, written to a temporary file, synced, renamed
-/// into place and only then marked complete; on open, anything pending is rolled back. Readers see complete
-/// segments only.
+/// Writes are crash-safe: a segment is written whole to a temporary file and synced, then recorded in the
+/// index, then moved into place; on open, recorded segments still in `tmp/` are moved, unrecorded ones deleted.
+/// The index never names a segment that is not completely on disk.
 public actor Vault {
     public let configuration: VaultConfiguration
     /// The audit log shares the index database, so actions and their entries commit together.
@@ -20,14 +20,15 @@ public actor Vault {
     let schedule: (any RetentionSchedule)?
     let signingKey: GatewaySigningKey?
     private var bucketKeys: [String: SecretKey] = [:]
+    private var segmentKeyPool: [String: [(String, SecretKey)]] = [:]
 
     /// What opening the vault had to repair after a crash.
     public private(set) var recovery = RecoveryReport()
 
     public struct RecoveryReport: Sendable, Equatable {
-        /// Segments whose write was interrupted and that were rolled back.
-        public var rolledBack = 0
-        /// Stray temporary files removed.
+        /// Segments recorded but not yet moved into place when the process stopped: moved now.
+        public var completed = 0
+        /// Interrupted writes: temporary files no index row refers to, removed.
         public var strayFiles = 0
     }
 
@@ -77,21 +78,20 @@ public actor Vault {
 
     private static func recover(index: VaultIndex, keystore: Keystore, configuration: VaultConfiguration) throws -> RecoveryReport {
         var report = RecoveryReport()
-        let pending = try index.pool.read { db in
-            try SegmentRow.filter(Column("state") == SegmentRow.pending).fetchAll(db)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: configuration.temporaryDirectory)) ?? []
+        for name in names {
+            let path = configuration.temporaryDirectory + "/" + name
+            let id = name.hasSuffix(".part") ? String(name.dropLast(5)) : name
+            if let row = try index.pool.read({ db in try SegmentRow.fetchOne(db, key: id) }) {
+                // Written and recorded, not yet moved: finish the move.
+                try moveIntoPlace(path, configuration.vaultDirectory + "/" + row.path)
+                report.completed += 1
+            } else {
+                // Never recorded: the write was interrupted. Nothing refers to it.
+                unlink(path)
+                report.strayFiles += 1
+            }
         }
-        for row in pending {
-            unlink(configuration.vaultDirectory + "/" + row.path)
-            unlink(configuration.temporaryDirectory + "/\(row.id).part")
-        }
-        try keystore.destroy(ids: pending.map { segmentKeyID($0.id) })
-        try index.pool.write { db in
-            for row in pending { _ = try SegmentRow.deleteOne(db, key: row.id) }
-        }
-        report.rolledBack = pending.count
-        let stray = (try? FileManager.default.contentsOfDirectory(atPath: configuration.temporaryDirectory)) ?? []
-        for name in stray { unlink(configuration.temporaryDirectory + "/" + name) }
-        report.strayFiles = stray.count
         return report
     }
 
@@ -108,35 +108,61 @@ public actor Vault {
         guard descriptor.container.allSatisfy({ $0.isLetter || $0.isNumber }), !descriptor.container.isEmpty else {
             throw VaultError(.invalidArgument, "container '\(descriptor.container.prefix(16))' must be letters and digits")
         }
-        let id = UUID().uuidString.lowercased()
         let bucket = Self.bucket(for: descriptor)
         let (bucketID, bucketKey) = try activeBucket(bucket)
-        let segmentKey = try keystore.createKey(id: Self.segmentKeyID(id), parent: (bucketID, bucketKey))
+        let (id, segmentKey) = try reservedSegmentKey(bucket: bucketID, bucketKey: bucketKey)
         let relative = "segments/\(descriptor.camera)/\(bucket.day)/\(id).vgs"
         var row = SegmentRow(
             id: id, camera: descriptor.camera.rawValue, category: descriptor.category.rawValue,
             start: descriptor.start.timeIntervalSince1970, end: descriptor.end.timeIntervalSince1970, bucket: bucketID,
-            path: relative, container: descriptor.container, size: 0, sha256: "", state: SegmentRow.pending,
+            path: relative, container: descriptor.container, size: 0, fingerprint: "", state: SegmentRow.complete,
             policyVersion: descriptor.policyVersion, redaction: descriptor.redaction, createdAt: Date().timeIntervalSince1970)
-        try write { db in try row.insert(db) }
+        let file = try SegmentCipher.encrypt(plaintext, key: segmentKey, binding: Self.binding(row))
+        row.size = Int64(file.count)
+        row.fingerprint = try SegmentCipher.fingerprint(of: file, segment: id).hex
 
-        let file = try SegmentCipher.encrypt(Data(plaintext), key: segmentKey, binding: Self.binding(row))
+        // 1. The whole file, synced, under tmp/. 2. Its row, complete, in one transaction. 3. Into place.
+        // A crash before 2 leaves a stray temporary file (removed on open); after 2, the open finishes the move.
         let temporary = configuration.temporaryDirectory + "/\(id).part"
         let final = configuration.vaultDirectory + "/" + relative
         try Self.writeDurably(file, to: temporary)
-        let folder = (final as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch { throw VaultError(.io, "\(folder): cannot create", underlying: error) }
-        guard rename(temporary, final) == 0 else { throw VaultError(.io, "segment \(id): cannot move into place") }
-        Self.syncDirectory(folder)
-        row.size = Int64(file.count)
-        row.sha256 = Sodium.sha256(file).hex
-        row.state = SegmentRow.complete
-        try write { db in try row.update(db) }
+        try write { db in try row.insert(db) }
+        try Self.moveIntoPlace(temporary, final)
         return StoredSegment(row)
     }
+
+    /// Moves a written segment from `tmp/` into its folder and syncs the folder.
+    static func moveIntoPlace(_ temporary: String, _ final: String) throws {
+        let folder = (final as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch { throw VaultError(.io, "\(folder): cannot create", underlying: error) }
+        }
+        guard rename(temporary, final) == 0 else {
+            throw VaultError(.io, "\((final as NSString).lastPathComponent): cannot move into place")
+        }
+        syncDirectory(folder)
+    }
+
+    /// Segment keys are created ahead, a batch per keystore transaction, and handed out one per segment; a key
+    /// never used is destroyed with its bucket. The segment takes its key's id.
+    private func reservedSegmentKey(bucket: String, bucketKey: SecretKey) throws -> (String, SecretKey) {
+        if var pool = segmentKeyPool[bucket], let next = pool.popLast() {
+            segmentKeyPool[bucket] = pool
+            return next
+        }
+        if segmentKeyPool.count > 64 { segmentKeyPool.removeAll() }
+        let ids = (0..<Self.segmentKeyBatch).map { _ in UUID().uuidString.lowercased() }
+        let keys = try keystore.createKeys(ids: ids.map(Self.segmentKeyID), parent: (bucket, bucketKey))
+        var pool = Array(zip(ids, keys))
+        let next = pool.popLast()!
+        segmentKeyPool[bucket] = pool
+        return next
+    }
+
+    static let segmentKeyBatch = 32
 
     // MARK: Reading
 
@@ -150,13 +176,16 @@ public actor Vault {
 
     func decrypt(_ row: SegmentRow) throws -> [UInt8] {
         let path = configuration.vaultDirectory + "/" + row.path
-        guard let file = FileManager.default.contents(atPath: path) else {
+        // A segment recorded a moment ago may still be on its way out of tmp/.
+        guard let file = FileManager.default.contents(atPath: path)
+            ?? FileManager.default.contents(atPath: configuration.temporaryDirectory + "/\(row.id).part")
+        else {
             throw VaultError(.notFound, "segment \(row.id): its file is missing")
         }
         guard Int64(file.count) == row.size else {
             throw VaultError(.truncated, "segment \(row.id): file is \(file.count) bytes, the index says \(row.size)")
         }
-        guard Sodium.equal(Sodium.sha256(file), [UInt8](hex: row.sha256) ?? []) else {
+        guard Sodium.equal(try SegmentCipher.fingerprint(of: file, segment: row.id), [UInt8](hex: row.fingerprint) ?? []) else {
             throw VaultError(.authenticationFailed, "segment \(row.id): file does not match its recorded digest")
         }
         let bucketKey = try bucketKey(id: row.bucket)
@@ -260,7 +289,10 @@ public actor Vault {
     }
 
     func forgetBucketKeys(_ ids: [String]) {
-        for id in ids { bucketKeys[id] = nil }
+        for id in ids {
+            bucketKeys[id] = nil
+            segmentKeyPool[id] = nil
+        }
     }
 
     // MARK: Helpers

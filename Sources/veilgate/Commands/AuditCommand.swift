@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import VeilVault
+
+/// `veilgate audit …`: the tamper-evident audit log.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Show and verify the hash-chained audit log.",
+        subcommands: [Verify.self, Show.self, Checkpoint.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Detect any modified, deleted, inserted or reordered entry, and say where."
+        )
+        @OptionGroup var location: VaultLocation
+        @Option(name: .customLong("public-key"), help: ArgumentHelp("The gateway public key (default: the state folder's).", valueName: "file"))
+        var publicKey: String?
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            let keyPath = publicKey ?? location.configuration.signingKeyPath.replacingOccurrences(of: ".key", with: ".pub")
+            let verification = try await vaultOperation {
+                try vault.audit.verify(publicKey: GatewayPublicKey.load(from: keyPath))
+            }
+            for problem in verification.problems { print("TAMPERED  \(problem)") }
+            print("\(verification.entries) entries, \(verification.checkpoints) signed checkpoint(s): "
+                + (verification.isIntact ? "intact" : "\(verification.problems.count) problem(s)"))
+            if !verification.isIntact { throw ExitCode(1) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print entries (ids only, no personal data).")
+        @OptionGroup var location: VaultLocation
+        @Option(help: "Start after this sequence number.") var after: Int64 = 0
+        @Option(help: "At most this many entries.") var limit: Int = 50
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            let entries = try await vaultOperation { try vault.audit.entries(after: after, limit: limit) }
+            for entry in entries {
+                let details = entry.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let rules = entry.rules.isEmpty ? "" : " rules=\(entry.rules.joined(separator: ","))"
+                print("\(entry.seq)  \(ISO8601DateFormatter.veilgate(entry.time))  \(entry.action)  \(entry.actor) → \(entry.subject)\(rules)  \(details)")
+            }
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint", abstract: "Sign a checkpoint at the newest entry (before a backup, at shutdown).")
+        @OptionGroup var location: VaultLocation
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            try await vaultOperation { try vault.audit.checkpoint() }
+            print("checkpoint signed")
+        }
+    }
+}

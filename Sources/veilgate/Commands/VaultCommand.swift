@@ -1,0 +1,303 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+import VeilPolicy
+import VeilVault
+
+/// `veilgate vault …`: the encrypted retention vault.
+struct VaultCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vault",
+        abstract: "Keep recordings encrypted, only as long as the policy allows; holds, erasure and signed exports.",
+        discussion: """
+            Segments are encrypted with libsodium under per-segment keys, wrapped per camera, category and day, \
+            wrapped again by the key-encryption key. Expiry and erasure destroy keys (crypto-shredding). \
+            See docs/vault.md.
+            """,
+        subcommands: [
+            VaultInitCommand.self, VaultIngestCommand.self, VaultListCommand.self, VaultReadCommand.self,
+            VaultRetentionCommand.self, VaultHoldCommand.self, VaultExportCommand.self, VaultVerifyExportCommand.self,
+            VaultEraseCommand.self,
+        ]
+    )
+}
+
+struct VaultInitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the vault folders, the key-encryption key and the gateway signing key (idempotent)."
+    )
+
+    @Option(help: ArgumentHelp("The gateway's state folder.", valueName: "dir"))
+    var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
+
+    func run() async throws {
+        let configuration = VaultConfiguration.standard(stateDirectory: state, environment: ProcessInfo.processInfo.environment)
+        let created = try await vaultOperation { try Vault.initialise(configuration) }
+        if created.isEmpty { print("vault at \(state) is already initialised") }
+        for path in created { print("created \(path)") }
+        print("keep \(configuration.keystoreDirectory) out of backups of \(configuration.vaultDirectory): expiry destroys its keys")
+    }
+}
+
+struct VaultIngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Store a media file as a segment (what the pipeline does for each recorded segment)."
+    )
+
+    @OptionGroup var location: VaultLocation
+
+    @Argument(help: ArgumentHelp("The media file.", valueName: "file"))
+    var file: String
+
+    @Option(help: "The camera id.")
+    var camera: String
+
+    @Option(help: "The data category: redacted-video or raw-video.")
+    var category: String = DataCategory.redactedVideo.rawValue
+
+    @Option(help: ArgumentHelp("When the segment starts (ISO 8601); default now.", valueName: "time"))
+    var start: String?
+
+    @Option(help: ArgumentHelp("How long the segment lasts.", valueName: "duration"))
+    var duration: String = "6s"
+
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("Store the file this many times as consecutive segments.", valueName: "n"))
+    var repeatCount: Int = 1
+
+    func run() async throws {
+        guard let category = DataCategory(rawValue: category) else {
+            throw ValidationError("--category must be one of: \(DataCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let length = PolicyDuration(parsing: duration) else { throw ValidationError("--duration '\(duration)' is not a duration") }
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read") }
+        let (vault, policy) = try await location.open()
+        let container = (file as NSString).pathExtension.isEmpty ? "bin" : (file as NSString).pathExtension.lowercased()
+        var startTime = try parseTime(start, option: "--start")
+        let redaction = category == .rawVideo ? "none (original footage)" : policy.defaultRedaction.description
+        for _ in 0..<max(1, repeatCount) {
+            let descriptor = SegmentDescriptor(
+                camera: CameraID(camera), category: category, start: startTime,
+                end: startTime.addingTimeInterval(Double(length.seconds)), container: container,
+                policyVersion: policy.version, redaction: redaction)
+            let stored = try await vaultOperation { try await vault.store([UInt8](data), as: descriptor) }
+            print("stored segment \(stored.id) (\(stored.size) bytes encrypted)")
+            startTime = descriptor.end
+        }
+    }
+}
+
+struct VaultListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Summarise what the vault holds.")
+
+    @OptionGroup var location: VaultLocation
+
+    @Option(help: "List the segments of this camera.")
+    var camera: String?
+
+    func run() async throws {
+        let (vault, _) = try await location.open()
+        if let camera {
+            let segments = try await vaultOperation {
+                try await vault.segments(camera: CameraID(camera), from: .distantPast, to: .distantFuture)
+            }
+            for segment in segments {
+                print("\(segment.id)  \(ISO8601DateFormatter.veilgate(segment.descriptor.start))  \(segment.descriptor.category.rawValue)  \(segment.size) bytes")
+            }
+            print("\(segments.count) segment(s)")
+            return
+        }
+        let summary = try await vaultOperation { try await vault.summary() }
+        if summary.isEmpty { print("the vault is empty") }
+        for row in summary {
+            print("\(row.camera)  \(row.category.rawValue)  \(row.count) segment(s)  \(ISO8601DateFormatter.veilgate(row.from)) – \(ISO8601DateFormatter.veilgate(row.to))")
+        }
+        let holds = try await vaultOperation { try await vault.holds() }
+        if !holds.isEmpty { print("\(holds.count) active legal hold(s): veilgate vault hold list") }
+    }
+}
+
+struct VaultReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Decrypt one segment to a file (audited as a view).")
+
+    @OptionGroup var location: VaultLocation
+
+    @Argument(help: "The segment id.")
+    var segment: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the plaintext.", valueName: "file"))
+    var output: String
+
+    @Option(help: "Who is reading, for the audit log.")
+    var actor: String = "operator"
+
+    func run() async throws {
+        let (vault, _) = try await location.open()
+        let plaintext = try await vaultOperation { try await vault.read(segment) }
+        try Data(plaintext).write(to: URL(fileURLWithPath: output))
+        _ = try await vaultOperation { try vault.audit.append(.view, actor: actor, subject: segment) }
+        print("wrote \(output) (\(plaintext.count) bytes)")
+    }
+}
+
+struct VaultRetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Apply the policy's retention rules: destroy what is past retention (keys first).",
+        discussion: "With --dry-run, shows what would be destroyed and by which rule, changing nothing."
+    )
+
+    @OptionGroup var location: VaultLocation
+
+    @Flag(help: "Show what would be destroyed, and why, without destroying anything.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Judge retention at this time instead of now (ISO 8601).", valueName: "time"))
+    var at: String?
+
+    func run() async throws {
+        let now = try parseTime(at)
+        let (vault, _) = try await location.open()
+        let plan = try await vaultOperation { try await vault.retentionPlan(at: now) }
+        print("retention at \(ISO8601DateFormatter.veilgate(now)) under policy \(plan.policyVersion):")
+        for group in plan.groups {
+            let held = group.held > 0 ? ", \(group.held) kept under legal hold" : ""
+            print("  \(group.camera)  \(group.category.rawValue): \(group.segmentIDs.count) segment(s) past \(group.duration) (rule \(group.rule))\(held)")
+        }
+        for group in plan.events {
+            print("  \(group.camera)  events \(group.kind): \(group.count) event(s) (rule \(group.rule))")
+        }
+        for bucket in plan.buckets { print("  key \(bucket) will be destroyed") }
+        for item in plan.unscheduled {
+            print("  warning: \(item.camera) \(item.category.rawValue): \(item.count) segment(s) with no retention rule in the policy; kept")
+        }
+        if plan.groups.isEmpty && plan.events.isEmpty && plan.buckets.isEmpty { print("  nothing is past retention") }
+        guard !dryRun else {
+            print("dry run: nothing destroyed")
+            return
+        }
+        let report = try await vaultOperation { try await vault.apply(plan) }
+        print("destroyed \(report.segmentsDestroyed) segment(s), \(report.eventsDeleted) event(s), \(report.keysDestroyed) bucket key(s)")
+    }
+}
+
+struct VaultHoldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold", abstract: "Legal holds (evidence lock): exempt footage from expiry until released.",
+        subcommands: [Place.self, Release.self, List.self])
+
+    struct Place: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "place", abstract: "Place a hold on a camera's footage.")
+        @OptionGroup var location: VaultLocation
+        @Option(help: "The camera id.") var camera: String
+        @Option(help: ArgumentHelp("Start of the held range (ISO 8601).", valueName: "time")) var from: String
+        @Option(help: ArgumentHelp("End of the held range (ISO 8601).", valueName: "time")) var to: String
+        @Option(name: .customLong("case"), help: ArgumentHelp("The case reference (stored with the hold, never logged).", valueName: "reference"))
+        var caseReference: String?
+        @Option(help: "Who places the hold.") var actor: String = "operator"
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
+            let hold = try await vaultOperation {
+                try await vault.placeHold(camera: CameraID(camera), from: start, to: end, caseReference: caseReference, by: actor)
+            }
+            let expiry = hold.expiresAt.map { ", lapses \(ISO8601DateFormatter.veilgate($0)) unless renewed" } ?? ""
+            print("placed \(hold.id) on \(camera) \(from) – \(to)\(expiry)")
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a hold.")
+        @OptionGroup var location: VaultLocation
+        @Argument(help: "The hold id.") var hold: String
+        @Option(help: "Who releases the hold.") var actor: String = "operator"
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            try await vaultOperation { try await vault.releaseHold(hold, by: actor) }
+            print("released \(hold)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List active holds.")
+        @OptionGroup var location: VaultLocation
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            let holds = try await vaultOperation { try await vault.holds() }
+            for hold in holds {
+                print("\(hold.id)  \(hold.camera)  \(ISO8601DateFormatter.veilgate(hold.start)) – \(ISO8601DateFormatter.veilgate(hold.end))  placed by \(hold.placedBy)")
+            }
+            print("\(holds.count) active hold(s)")
+        }
+    }
+}
+
+struct VaultExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a camera's footage in a range as a signed bundle a partner can verify."
+    )
+
+    @OptionGroup var location: VaultLocation
+    @Option(help: "The camera id.") var camera: String
+    @Option(help: ArgumentHelp("Start (ISO 8601).", valueName: "time")) var from: String
+    @Option(help: ArgumentHelp("End (ISO 8601).", valueName: "time")) var to: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle folder to create.", valueName: "dir")) var output: String
+    @Option(name: .customLong("requested-by"), help: "The operator or partner id the export is for (audited).")
+    var requestedBy: String = "operator"
+
+    func run() async throws {
+        let (vault, _) = try await location.open()
+        let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
+        let manifest = try await vaultOperation {
+            try await vault.export(camera: CameraID(camera), from: start, to: end, into: output, requestedBy: requestedBy)
+        }
+        print("exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)")
+        print("the receiving partner checks it with: veilgate vault verify-export \(output) --public-key gateway-signing.pub")
+    }
+}
+
+struct VaultVerifyExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-export",
+        abstract: "Check an export bundle's signature and every part (chain of custody)."
+    )
+
+    @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var bundle: String
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
+    var publicKey: String
+
+    func run() async throws {
+        let manifest = try await vaultOperation {
+            try ExportVerifier.verify(bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey))
+        }
+        print("verified \(bundle): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
+        print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
+        if let transform = manifest.transform { print("  transform: \(transform)") }
+    }
+}
+
+struct VaultEraseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase",
+        abstract: "Erase a camera's footage in a range (GDPR Art. 17): destroy its keys and files, and record it."
+    )
+
+    @OptionGroup var location: VaultLocation
+    @Option(help: "The camera id.") var camera: String
+    @Option(help: ArgumentHelp("Start (ISO 8601).", valueName: "time")) var from: String
+    @Option(help: ArgumentHelp("End (ISO 8601).", valueName: "time")) var to: String
+    @Option(help: "Who erases, for the audit log.") var actor: String = "operator"
+
+    func run() async throws {
+        let (vault, _) = try await location.open()
+        let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
+        let count = try await vaultOperation { try await vault.erase(camera: CameraID(camera), from: start, to: end, by: actor) }
+        print("erased \(count) segment(s) of \(camera); their keys are destroyed")
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+import VeilPolicy
+import VeilVault
+
+/// `--state DIR` and `--policy PATH`: where the vault lives and which policy governs it.
+struct VaultLocation: ParsableArguments {
+    @Option(help: ArgumentHelp("The gateway's state folder (vault/, keystore/, keys/). Default: $VEILGATE_STATE or ./state.",
+                               valueName: "dir"))
+    var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
+
+    @OptionGroup var policyLocation: PolicyLocation
+
+    var configuration: VaultConfiguration {
+        .standard(stateDirectory: state, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The compiled policy, the vault's retention schedule.
+    func policy() throws -> CompiledPolicy {
+        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+    }
+
+    /// Opens the vault under the policy, reporting any crash recovery it did.
+    func open() async throws -> (Vault, CompiledPolicy) {
+        let policy = try policy()
+        do {
+            let vault = try Vault(configuration: configuration, schedule: policy)
+            let recovery = await vault.recovery
+            if recovery.completed > 0 || recovery.strayFiles > 0 {
+                printError("vault: recovered from an interrupted write (\(recovery.completed) segment(s) moved into place, \(recovery.strayFiles) unrecorded file(s) removed)")
+            }
+            return (vault, policy)
+        } catch let error as VaultError {
+            throw reportVaultError(error)
+        }
+    }
+}
+
+func reportVaultError(_ error: VaultError) -> ExitCode {
+    printError("error: \(error.description)")
+    return ExitCode(1)
+}
+
+/// Runs a vault operation, turning a ``VaultError`` into a clear message and exit code 1.
+func vaultOperation<T>(_ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch let error as VaultError { throw reportVaultError(error) }
+}
+
+extension ISO8601DateFormatter {
+    static func veilgate(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+}

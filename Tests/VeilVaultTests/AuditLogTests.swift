@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Testing
+import VeilCore
+@testable import VeilVault
+
+@Suite("Audit log: hash chain and signed checkpoints")
+struct AuditLogTests {
+    /// A vault whose log holds `count` decision entries.
+    func populated(_ count: Int) async throws -> (VaultFixture, Vault) {
+        let fixture = try VaultFixture()
+        let vault = try fixture.open()
+        for number in 1...count {
+            try vault.audit.append(.decision, actor: "police", subject: "market-square", rules: ["police-live"],
+                                   details: ["effect": number % 3 == 0 ? "deny" : "allow", "n": String(number)],
+                                   at: VaultFixture.noon.addingTimeInterval(Double(number)))
+        }
+        return (fixture, vault)
+    }
+
+    func problems(_ vault: Vault) throws -> [AuditLog.Problem] {
+        try vault.audit.verify(publicKey: #require(vault.publicKey)).problems
+    }
+
+    func sql(_ vault: Vault, _ statement: String) async throws {
+        try await vault.index.pool.write { db in try db.execute(sql: statement) }
+    }
+
+    @Test("an untouched log verifies, with a checkpoint every 100 entries")
+    func intact() async throws {
+        let (fixture, vault) = try await populated(250)
+        defer { fixture.remove() }
+        let verification = try vault.audit.verify(publicKey: #require(vault.publicKey))
+        #expect(verification.isIntact)
+        #expect(verification.entries == 250)
+        #expect(verification.checkpoints == 2)
+    }
+
+    @Test("a modified entry is found by its sequence number")
+    func modified() async throws {
+        let (fixture, vault) = try await populated(120)
+        defer { fixture.remove() }
+        try await sql(vault, "UPDATE audit SET rules = 'police-evidence-clips' WHERE seq = 42")
+        #expect(try problems(vault) == [AuditLog.Problem(kind: .modified, seq: 42, message: "content does not match its hash")])
+    }
+
+    @Test("a deleted entry is found")
+    func deleted() async throws {
+        let (fixture, vault) = try await populated(120)
+        defer { fixture.remove() }
+        try await sql(vault, "DELETE FROM audit WHERE seq = 110")
+        let found = try problems(vault)
+        #expect(found.first?.kind == .deleted)
+        #expect(found.first?.seq == 110)
+    }
+
+    @Test("swapped (reordered) entries are found")
+    func reordered() async throws {
+        let (fixture, vault) = try await populated(20)
+        defer { fixture.remove() }
+        // Swap the contents of entries 7 and 8, keeping their sequence numbers.
+        try await sql(vault, """
+            UPDATE audit SET time = (SELECT time FROM audit a WHERE a.seq = 15 - audit.seq),
+              action = (SELECT action FROM audit a WHERE a.seq = 15 - audit.seq),
+              actor = (SELECT actor FROM audit a WHERE a.seq = 15 - audit.seq),
+              subject = (SELECT subject FROM audit a WHERE a.seq = 15 - audit.seq),
+              rules = (SELECT rules FROM audit a WHERE a.seq = 15 - audit.seq),
+              details = (SELECT details FROM audit a WHERE a.seq = 15 - audit.seq),
+              previousHash = (SELECT previousHash FROM audit a WHERE a.seq = 15 - audit.seq),
+              hash = (SELECT hash FROM audit a WHERE a.seq = 15 - audit.seq)
+            WHERE seq IN (7, 8)
+            """)
+        let found = try problems(vault)
+        #expect(!found.isEmpty)
+        #expect(found.allSatisfy { (7...9).contains($0.seq) })
+    }
+
+    @Test("an inserted entry with a recomputed chain is caught by the signed checkpoint")
+    func rewrittenChain() async throws {
+        let (fixture, vault) = try await populated(150)
+        defer { fixture.remove() }
+        // An attacker without the signing key inserts an entry at 50 and re-chains everything after it.
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE audit SET seq = seq + 1000 WHERE seq >= 50")
+            try db.execute(sql: "UPDATE audit SET seq = seq - 999 WHERE seq >= 1000")
+            let forged = AuditRow(seq: 50, time: 1, action: "view", actor: "x", subject: "y", rules: "", details: "{}",
+                                  previousHash: "", hash: "")
+            try forged.insert(db)
+            var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 49")!
+            for var row in try AuditRow.filter(Column("seq") >= 50).order(Column("seq")).fetchAll(db) {
+                row.previousHash = previous
+                row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
+                                         rules: row.rules, details: row.details, previous: previous)
+                try row.update(db)
+                previous = row.hash
+            }
+        }
+        let found = try problems(vault)
+        #expect(found.contains { $0.seq == 100 && $0.kind == .modified && $0.message.contains("rewritten after it was checkpointed") })
+    }
+
+    @Test("truncating the log after a checkpoint is found; a forged checkpoint does not verify")
+    func truncationAndForgery() async throws {
+        let (fixture, vault) = try await populated(130)
+        defer { fixture.remove() }
+        try await sql(vault, "DELETE FROM audit WHERE seq > 90")
+        #expect(try problems(vault).contains { $0.kind == .truncated && $0.seq == 100 })
+
+        let (other, otherVault) = try await populated(100)
+        defer { other.remove() }
+        let foreign = try #require(otherVault.publicKey)
+        let verification = try vault.audit.verify(publicKey: foreign)
+        #expect(verification.problems.contains { $0.kind == .checkpointInvalid })
+    }
+}

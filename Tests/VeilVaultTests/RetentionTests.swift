@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import VeilCore
+@testable import VeilVault
+
+@Suite("Retention, legal holds, erasure and crypto-shredding")
+struct RetentionTests {
+    let day: TimeInterval = 86_400
+
+    @Test("a sweep destroys exactly what is past retention and never what a hold covers")
+    func sweep() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let now = VaultFixture.noon
+        // Raw video is kept 72 h, redacted video 7 d (FixedSchedule).
+        let oldRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-4 * day)))
+        let heldRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-4 * day)))
+        let freshRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-2 * day)))
+        let redacted = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
+        let hold = try await vault.placeHold(camera: "cam-b", from: now.addingTimeInterval(-5 * day), to: now.addingTimeInterval(-3 * day),
+                                             caseReference: "CASE-2026-0042", by: "duty-officer", at: now)
+
+        let plan = try await vault.retentionPlan(at: now)
+        #expect(plan.segmentCount == 1)
+        let rawGroups = plan.groups.filter { $0.category == .rawVideo }
+        #expect(rawGroups.flatMap(\.segmentIDs) == [oldRaw.id])
+        #expect(rawGroups.first { $0.camera == "cam-b" }?.held == 1)
+        #expect(rawGroups.first?.rule == "raw-video-rule")
+        // Nothing changed by planning.
+        #expect(try await vault.read(oldRaw.id).count == 100)
+
+        let report = try await vault.apply(plan, actor: "test")
+        #expect(report.segmentsDestroyed == 1)
+        await #expect(throws: VaultError(.notFound, "")) { try await vault.read(oldRaw.id) }
+        #expect(!FileManager.default.fileExists(atPath: fixture.segmentFile(oldRaw)))
+        #expect(try await vault.read(heldRaw.id).count == 100)
+        #expect(try await vault.read(freshRaw.id).count == 100)
+        #expect(try await vault.read(redacted.id).count == 100)
+
+        // Released, the held footage goes at the next sweep, and its bucket key with it.
+        try await vault.releaseHold(hold.id, by: "dpo", at: now)
+        let second = try await vault.retentionPlan(at: now)
+        #expect(second.groups.flatMap(\.segmentIDs) == [heldRaw.id])
+        #expect(second.buckets.contains { $0.hasPrefix("bucket:cam-b/raw-video/") })
+        let secondReport = try await vault.apply(second, actor: "test")
+        #expect(secondReport.keysDestroyed >= 1)
+    }
+
+    @Test("expired footage cannot be recovered from a backup of the vault folder")
+    func cryptoShredding() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let now = VaultFixture.noon
+        let old = try await vault.store(VaultFixture.payload(5000), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+
+        // Back up the vault folder (segments and index) before the sweep.
+        let backup = fixture.state.appendingPathComponent("vault-backup")
+        try FileManager.default.copyItem(atPath: fixture.configuration.vaultDirectory, toPath: backup.path)
+        try await vault.apply(try await vault.retentionPlan(at: now), actor: "test")
+
+        // Restore the backup in place of the vault: the ciphertext and index rows are back, the keys are not.
+        try FileManager.default.removeItem(atPath: fixture.configuration.vaultDirectory)
+        try FileManager.default.copyItem(at: backup, to: URL(fileURLWithPath: fixture.configuration.vaultDirectory))
+        let restored = try fixture.open()
+        let error = try await #require(throws: VaultError.self) { try await restored.read(old.id) }
+        #expect(error.code == .keyDestroyed)
+        // The keystore file no longer holds the wrapped key bytes.
+        let keystore = try Data(contentsOf: URL(fileURLWithPath: fixture.configuration.keystorePath))
+        #expect(keystore.range(of: Data("segment:\(old.id)".utf8)) == nil)
+    }
+
+    @Test("erasure (Art. 17) destroys keys and files, is refused under a hold, and leaves the day recordable")
+    func erasure() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let now = VaultFixture.noon
+        let first = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: now))
+        let second = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: now.addingTimeInterval(6)))
+        let hold = try await vault.placeHold(camera: "cam-a", from: now, to: now.addingTimeInterval(3), caseReference: "C-1", by: "dpo", at: now)
+        await #expect(throws: VaultError(.onHold, "")) {
+            try await vault.erase(camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
+        }
+        try await vault.releaseHold(hold.id, by: "dpo", at: now)
+        let erased = try await vault.erase(camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
+        #expect(erased == 2)
+        for segment in [first, second] {
+            await #expect(throws: VaultError(.notFound, "")) { try await vault.read(segment.id) }
+        }
+        // The day's bucket key went with the last segment; recording continues under a new generation.
+        let later = try await vault.store(VaultFixture.payload(10), as: VaultFixture.descriptor(start: now.addingTimeInterval(120)))
+        #expect(try await vault.read(later.id).count == 10)
+        let actions = try vault.audit.entries().map(\.action)
+        #expect(actions == ["hold-placed", "hold-released", "erasure", "key-destroyed"])
+    }
+
+    @Test("holds need a case reference when the policy says so; the reference never reaches the audit log")
+    func holdCaseReference() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        await #expect(throws: VaultError(.invalidArgument, "")) {
+            try await vault.placeHold(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
+                                      caseReference: " ", by: "dpo")
+        }
+        let hold = try await vault.placeHold(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
+                                             caseReference: "CASE-SECRET-7", by: "dpo", at: VaultFixture.noon)
+        #expect(hold.expiresAt == VaultFixture.noon.addingTimeInterval(180 * 86_400))
+        let entries = try vault.audit.entries()
+        #expect(!entries.contains { "\($0)".contains("CASE-SECRET-7") })
+    }
+
+    @Test("events expire by kind")
+    func events() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        var schedule = FixedSchedule()
+        schedule.eventKinds = [.unattendedObject: .days(90)]
+        let vault = try fixture.open(schedule)
+        let now = VaultFixture.noon
+        try await vault.recordEvent(camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-40 * day), zone: "z", payload: ["count": "2"])
+        try await vault.recordEvent(camera: "cam-a", kind: .unattendedObject, at: now.addingTimeInterval(-40 * day), zone: nil, payload: [:])
+        try await vault.recordEvent(camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-1 * day), zone: "z", payload: [:])
+        let plan = try await vault.retentionPlan(at: now)
+        #expect(plan.events.map(\.kind) == [.loitering])
+        let report = try await vault.apply(plan)
+        #expect(report.eventsDeleted == 1)
+        #expect(try await vault.eventCount() == 2)
+    }
+}
