@@ -46,6 +46,28 @@ show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub"
 sed -i 's/duration: 72h/duration: 96h/' "$out/bundle/city-centre.yaml"
 show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub" || echo "(refused, as it must be)"
 
+step "7. The encrypted retention vault"
+rm -rf "$out/state" "$out/export"
+export VEILGATE_STATE="$out/state"
+show "$veilgate" vault init
+# Until the media pipeline (issue 3) records real segments, stand-in 6-second segments of random bytes.
+head -c 1500000 /dev/urandom > "$out/segment.bin"
+show "$veilgate" vault ingest "$out/segment.bin" --camera market-square --category raw-video \
+  --start 2026-11-20T10:00:00Z --repeat 3
+show "$veilgate" vault ingest "$out/segment.bin" --camera market-square --category redacted-video \
+  --start 2026-11-24T10:00:00Z --repeat 2
+show "$veilgate" vault list
+show "$veilgate" vault hold place --camera market-square --from 2026-11-20T10:00:00Z --to 2026-11-20T10:00:06Z \
+  --case CASE-2026-0815 --actor duty-officer
+show "$veilgate" vault retention --dry-run --at 2026-11-25T12:00:00Z
+show "$veilgate" vault retention --at 2026-11-25T12:00:00Z
+show "$veilgate" vault export --camera market-square --from 2026-11-20T00:00:00Z --to 2026-11-25T00:00:00Z \
+  -o "$out/export" --requested-by police
+show "$veilgate" vault verify-export "$out/export" --public-key "$out/state/keys/gateway-signing.pub"
+show "$veilgate" audit show
+show "$veilgate" audit verify
+
 step "Done"
-echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser)."
+echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
+echo "the vault is in $out/state, the signed export in $out/export."
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."
