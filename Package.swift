@@ -46,6 +46,13 @@ let package = Package(
             dependencies: ["VeilCore", "CSodium", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: veilSettings
         ),
+        // FFmpeg 5.1 (Debian 12), imported by VeilMedia alone.
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        // Ingest, decode, re-encode and segment video with FFmpeg's libraries.
+        .target(name: "VeilMedia", dependencies: ["VeilCore", "CFFmpeg"], swiftSettings: veilSettings),
         // The only place where targets are wired together.
         .executableTarget(
             name: "veilgate",
@@ -53,6 +60,7 @@ let package = Package(
                 "VeilCore",
                 "VeilPolicy",
                 "VeilVault",
+                "VeilMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: veilSettings
@@ -60,7 +68,7 @@ let package = Package(
         // `make bench`: performance goals measured against a baseline in the same run.
         .executableTarget(
             name: "VeilBench",
-            dependencies: ["VeilCore", "VeilPolicy", "VeilVault"],
+            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia"],
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
@@ -74,6 +82,7 @@ let package = Package(
             dependencies: ["VeilCore", "VeilVault", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: veilSettings
         ),
+        .testTarget(name: "VeilMediaTests", dependencies: ["VeilCore", "VeilMedia"], swiftSettings: veilSettings),
         .testTarget(
             name: "VeilgateCLITests",
             dependencies: ["veilgate"],

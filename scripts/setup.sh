@@ -7,6 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   git make pkg-config ca-certificates
   libsodium-dev libsqlite3-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -1,0 +1,196 @@
+import Foundation
+internal import CFFmpeg
+
+/// Options for opening a source.
+public struct SourceOptions: Sendable {
+    /// For RTSP: interleave over the TCP control connection (reliable, the default) or use UDP.
+    public enum RTSPTransport: String, Sendable { case tcp, udp }
+
+    public var rtspTransport: RTSPTransport
+    /// Give up on a silent network source after this long.
+    public var ioTimeout: Duration
+    /// Decoder threads; 0 lets FFmpeg choose one per core.
+    public var decoderThreads: Int
+
+    public init(rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0) {
+        self.rtspTransport = rtspTransport
+        self.ioTimeout = ioTimeout
+        self.decoderThreads = decoderThreads
+    }
+}
+
+/// A video source opened with libavformat and decoded with libavcodec: a file (MP4, MKV, AVI, MPEG-TS), an
+/// RTSP camera or an HTTP(S) stream. Pull frames with ``nextFrame()``; each is YUV 4:2:0.
+///
+/// Corrupt packets are counted (``decodeErrors``) and skipped, never fatal. `@unchecked Sendable`: one task
+/// owns the source and pulls from it; the pointers are never shared.
+public final class MediaSource: @unchecked Sendable {
+    public let address: String
+    public let width: Int
+    public let height: Int
+    /// Frames per second as the container declares it (0 when unknown).
+    public let frameRate: Double
+    /// The codec's name, e.g. `h264`, `msmpeg4v3`.
+    public let codecName: String
+    /// Packets or frames the decoder rejected; reported, never fatal.
+    public private(set) var decodeErrors = 0
+    public private(set) var framesDecoded = 0
+
+    private var format: UnsafeMutablePointer<AVFormatContext>?
+    private var decoder: UnsafeMutablePointer<AVCodecContext>?
+    private let streamIndex: Int32
+    private let timeBase: AVRational
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var scaler: OpaquePointer?
+    private var draining = false
+    private var finished = false
+
+    public init(address: String, options: SourceOptions = SourceOptions()) throws {
+        veil_silence_ffmpeg_logs()
+        self.address = address
+        let printable = redactedAddress(address)
+        var dictionary: OpaquePointer?
+        defer { av_dict_free(&dictionary) }
+        let timeout = String(options.ioTimeout.components.seconds * 1_000_000)
+        if address.lowercased().hasPrefix("rtsp") {
+            av_dict_set(&dictionary, "rtsp_transport", options.rtspTransport.rawValue, 0)
+            av_dict_set(&dictionary, "timeout", timeout, 0)
+        } else if address.contains("://") {
+            av_dict_set(&dictionary, "rw_timeout", timeout, 0)
+        }
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        var status = avformat_open_input(&context, address, nil, &dictionary)
+        guard status >= 0, let context else {
+            throw MediaError(.openFailed, "cannot open \(printable)", ffmpeg: status)
+        }
+        format = context
+        status = avformat_find_stream_info(context, nil)
+        guard status >= 0 else {
+            avformat_close_input(&format)
+            throw MediaError(.openFailed, "cannot read the streams of \(printable)", ffmpeg: status)
+        }
+        var codec: UnsafePointer<AVCodec>?
+        let index = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
+        guard index >= 0, let stream = veil_stream(context, UInt32(index)) else {
+            avformat_close_input(&format)
+            throw MediaError(.noVideoStream, "\(printable) has no video stream")
+        }
+        guard let codec else {
+            avformat_close_input(&format)
+            throw MediaError(.unsupportedCodec, "\(printable): no decoder for its video codec")
+        }
+        guard let decoder = avcodec_alloc_context3(codec) else {
+            avformat_close_input(&format)
+            throw MediaError(.decodeFailed, "cannot allocate a decoder")
+        }
+        self.decoder = decoder
+        avcodec_parameters_to_context(decoder, stream.pointee.codecpar)
+        decoder.pointee.thread_count = Int32(options.decoderThreads)
+        status = avcodec_open2(decoder, codec, nil)
+        guard status >= 0 else {
+            avcodec_free_context(&self.decoder)
+            avformat_close_input(&format)
+            throw MediaError(.unsupportedCodec, "\(printable): cannot open the decoder", ffmpeg: status)
+        }
+        streamIndex = index
+        timeBase = stream.pointee.time_base
+        width = Int(decoder.pointee.width)
+        height = Int(decoder.pointee.height)
+        let rate = stream.pointee.avg_frame_rate.den != 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
+        frameRate = rate.den != 0 ? Double(rate.num) / Double(rate.den) : 0
+        codecName = String(cString: codec.pointee.name)
+        packet = av_packet_alloc()
+        guard width > 0, height > 0 else {
+            throw MediaError(.decodeFailed, "\(printable): the video has no size")
+        }
+    }
+
+    deinit {
+        av_packet_free(&packet)
+        avcodec_free_context(&decoder)
+        avformat_close_input(&format)
+        if let scaler { sws_freeContext(scaler) }
+    }
+
+    /// The next decoded frame, or nil at the end of the source. Corrupt data is skipped and counted.
+    /// Throws only when the source fails in a way reading on cannot fix (a network source that went away).
+    public func nextFrame() throws -> VideoFrame? {
+        guard !finished, let decoder, let format, let packet else { return nil }
+        while true {
+            guard let raw = av_frame_alloc() else { throw MediaError(.decodeFailed, "out of memory") }
+            let received = avcodec_receive_frame(decoder, raw)
+            if received >= 0 {
+                framesDecoded += 1
+                return try frame(from: raw)
+            }
+            var pointer: UnsafeMutablePointer<AVFrame>? = raw
+            av_frame_free(&pointer)
+            if received == veil_averror_eof() {
+                finished = true
+                return nil
+            }
+            if received != veil_averror_eagain() {
+                decodeErrors += 1
+            }
+            if draining { 
+                finished = true
+                return nil
+            }
+            let read = av_read_frame(format, packet)
+            if read < 0 {
+                // End of file, or a truncated one: drain what the decoder holds. A network error ends the source
+                // too; the live wrapper reconnects.
+                if read != veil_averror_eof() { decodeErrors += 1 }
+                draining = true
+                avcodec_send_packet(decoder, nil)
+                if read != veil_averror_eof(), address.contains("://"), !address.hasPrefix("file:") {
+                    throw MediaError(.endOfStream, "\(redactedAddress(address)) stopped", ffmpeg: read)
+                }
+                continue
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == streamIndex else { continue }
+            if avcodec_send_packet(decoder, packet) < 0 { decodeErrors += 1 }
+        }
+    }
+
+    /// Wraps a decoded frame, converting it to YUV 4:2:0 when the codec produced another layout.
+    private func frame(from raw: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
+        let pts = raw.pointee.best_effort_timestamp
+        let time = pts == veil_nopts_value() ? Double(framesDecoded - 1) / max(frameRate, 1)
+            : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
+        let layout = AVPixelFormat(rawValue: raw.pointee.format)
+        if layout == AV_PIX_FMT_YUV420P || layout == AV_PIX_FMT_YUVJ420P, raw.pointee.width == Int32(width),
+            raw.pointee.height == Int32(height)
+        {
+            return VideoFrame(taking: raw, time: time, index: framesDecoded - 1)
+        }
+        defer {
+            var pointer: UnsafeMutablePointer<AVFrame>? = raw
+            av_frame_free(&pointer)
+        }
+        let converted = try VideoFrame(width: width - width % 2, height: height - height % 2, time: time, index: framesDecoded - 1)
+        scaler = sws_getCachedContext(scaler, raw.pointee.width, raw.pointee.height, layout, Int32(converted.width),
+                                      Int32(converted.height), AV_PIX_FMT_YUV420P, Int32(SWS_BILINEAR), nil, nil, nil)
+        guard let scaler else { throw MediaError(.decodeFailed, "cannot convert the decoder's pixel format") }
+        withUnsafePointer(to: raw.pointee.data) { data in
+            data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { source in
+                withUnsafePointer(to: raw.pointee.linesize) { lines in
+                    lines.withMemoryRebound(to: Int32.self, capacity: 8) { sourceStrides in
+                        withUnsafeMutablePointer(to: &converted.frame.pointee.data) { target in
+                            target.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { destination in
+                                withUnsafePointer(to: converted.frame.pointee.linesize) { targetLines in
+                                    targetLines.withMemoryRebound(to: Int32.self, capacity: 8) { destinationStrides in
+                                        _ = sws_scale(scaler, source, sourceStrides, 0, raw.pointee.height, destination,
+                                                      destinationStrides)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return converted
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import VeilMedia
+
+@Suite("Media: decode, encode, segment")
+struct MediaTests {
+    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let vtest = data.appendingPathComponent("video/vtest.avi").path
+    static let megamind = data.appendingPathComponent("video/Megamind.avi").path
+
+    static func temporaryFolder() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-media-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test("vtest.avi decodes completely: 795 frames of 768×576 at 10 fps, in time order")
+    func decodeVtest() async throws {
+        let source = try MediaSource(address: Self.vtest)
+        #expect(source.width == 768 && source.height == 576)
+        #expect(source.frameRate == 10)
+        #expect(source.codecName == "msmpeg4")  // FFmpeg's decoder for MS-MPEG4 v3
+        var count = 0
+        var previous = -1.0
+        for try await frame in source.frames {
+            #expect(frame.time > previous)
+            previous = frame.time
+            count += 1
+        }
+        #expect(count == 795)
+        #expect(source.decodeErrors == 0)
+    }
+
+    @Test("encode to MP4 and decode again: same frames, size and timing")
+    func roundTrip() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = try MediaSource(address: Self.megamind)
+        let output = folder + "/megamind.mp4"
+        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: source.frameRate)
+        for try await frame in source.frames { try writer.write(frame) }
+        try writer.finish()
+        let reread = try MediaSource(address: output)
+        #expect(reread.codecName == "h264")
+        #expect(reread.width == source.width && reread.height == source.height)
+        var count = 0
+        for try await _ in reread.frames { count += 1 }
+        #expect(count == writer.framesWritten)
+        #expect(count == 270)
+    }
+
+    @Test("segments: independently decodable fragmented MP4, each 2–10 s, covering the whole clip")
+    func segments() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = try MediaSource(address: Self.vtest)
+        let segmenter = try SegmentWriter(folder: folder, width: source.width, height: source.height, frameRate: source.frameRate,
+                                          segmentDuration: 6, settings: EncoderSettings(preset: "ultrafast"))
+        var segments: [SegmentWriter.Segment] = []
+        var frames = 0
+        for try await frame in source.frames.prefix(200) {
+            frames += 1
+            if let closed = try segmenter.write(frame) { segments.append(closed) }
+        }
+        if let last = try segmenter.finish() { segments.append(last) }
+        #expect(segments.count == 4)  // 20 s at 6 s each
+        #expect(segments.reduce(0) { $0 + $1.frames } == frames)
+        for segment in segments.dropLast() { #expect(abs(segment.end - segment.start - 6) < 0.15) }
+        for segment in segments {
+            let reread = try MediaSource(address: segment.path)
+            var count = 0
+            for try await _ in reread.frames { count += 1 }
+            #expect(count == segment.frames, "\(segment.path)")
+        }
+        // Fragmented: the movie header comes first, before any media data.
+        let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: segments[0].path)).read(upToCount: 4096) ?? Data()
+        #expect(head.range(of: Data("moov".utf8)) != nil)
+        #expect(head.range(of: Data("moof".utf8)) != nil || head.range(of: Data("mvex".utf8)) != nil)
+    }
+
+    @Test("a truncated file decodes what it can and reports the damage; garbage is a clear error")
+    func badInput() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Self.vtest))
+        let truncated = folder + "/truncated.avi"
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let source = try MediaSource(address: truncated)
+        var count = 0
+        for try await _ in source.frames { count += 1 }
+        #expect(count > 300 && count < 795)
+
+        // Corrupt bytes in the middle: decoding goes on past them.
+        var corrupt = whole
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 { corrupt[Int.random(in: 20_000..<corrupt.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+        let corruptPath = folder + "/corrupt.avi"
+        try corrupt.write(to: URL(fileURLWithPath: corruptPath))
+        let damaged = try MediaSource(address: corruptPath)
+        var decoded = 0
+        for try await _ in damaged.frames { decoded += 1 }
+        #expect(decoded > 700)
+
+        let garbage = folder + "/garbage.mp4"
+        try Data((0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: garbage))
+        let error = try #require(throws: MediaError.self) { try MediaSource(address: garbage) }
+        #expect(error.code == .openFailed || error.code == .noVideoStream)
+        #expect(throws: MediaError(.openFailed, "")) { try MediaSource(address: folder + "/missing.mp4") }
+    }
+
+    @Test("addresses are printed without credentials")
+    func redaction() {
+        #expect(redactedAddress("rtsp://admin:secret@10.0.0.1:554/stream1?token=abc") == "rtsp://10.0.0.1:554/stream1")
+        // Nothing listens on port 1: the open fails, and its message must not repeat the credentials.
+        let error = #expect(throws: MediaError.self) {
+            try MediaSource(address: "rtsp://admin:secret@127.0.0.1:1/none", options: SourceOptions(ioTimeout: .seconds(1)))
+        }
+        #expect(error?.code == .openFailed)
+        #expect(error.map { !"\($0)".contains("secret") && !"\($0)".contains("admin") } == true)
+    }
+}
