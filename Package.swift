@@ -53,6 +53,15 @@ let package = Package(
         ),
         // Ingest, decode, re-encode and segment video with FFmpeg's libraries.
         .target(name: "VeilMedia", dependencies: ["VeilCore", "CFFmpeg"], swiftSettings: veilSettings),
+        // OpenCV 4.6 (Debian 12: core, imgproc, dnn, objdetect only) behind a plain C header.
+        .target(
+            name: "CVeilVision",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-O2"])],
+            linkerSettings: [
+                .linkedLibrary("opencv_core"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_dnn"),
+                .linkedLibrary("opencv_objdetect"), .linkedLibrary("stdc++"), .linkedLibrary("m"),
+            ]
+        ),
         // The only place where targets are wired together.
         .executableTarget(
             name: "veilgate",

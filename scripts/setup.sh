@@ -8,6 +8,7 @@ APT_PACKAGES=(
   git make pkg-config ca-certificates
   libsodium-dev libsqlite3-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev opencv-data
 )
 
 say() { printf 'setup: %s\n' "$*"; }

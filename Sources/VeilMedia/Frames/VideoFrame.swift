@@ -1,11 +1,12 @@
 internal import CFFmpeg
+public import VeilCore
 
 /// One decoded picture in planar YUV 4:2:0, owned by this object and freed with it.
 ///
 /// Redaction works in place on the planes (``withPlanes(_:)``), so a frame flows from decoder to redactor to
 /// encoder without a full-frame copy. `@unchecked Sendable`: a frame has one owner at a time — the pipeline
 /// hands it on and never touches it again.
-public final class VideoFrame: @unchecked Sendable {
+public final class VideoFrame: YUVImage, @unchecked Sendable {
     let frame: UnsafeMutablePointer<AVFrame>
 
     /// Presentation time in seconds from the start of the source.
@@ -54,22 +55,10 @@ public final class VideoFrame: @unchecked Sendable {
         av_frame_free(&pointer)
     }
 
-    /// The three planes, writable. The chroma planes are half the width and height of the luma plane.
-    public struct Planes {
-        public let y: UnsafeMutablePointer<UInt8>
-        public let u: UnsafeMutablePointer<UInt8>
-        public let v: UnsafeMutablePointer<UInt8>
-        public let yStride: Int
-        public let uStride: Int
-        public let vStride: Int
-        public let width: Int
-        public let height: Int
-    }
-
-    public func withPlanes<T>(_ body: (Planes) throws -> T) rethrows -> T {
+    public func withPlanes<T>(_ body: (YUVPlanes) throws -> T) rethrows -> T {
         // A decoder may share buffers between frames; make this one writable before anyone changes it.
         _ = av_frame_make_writable(frame)
-        let planes = Planes(
+        let planes = YUVPlanes(
             y: frame.pointee.data.0!, u: frame.pointee.data.1!, v: frame.pointee.data.2!,
             yStride: Int(frame.pointee.linesize.0), uStride: Int(frame.pointee.linesize.1),
             vStride: Int(frame.pointee.linesize.2), width: width, height: height)

@@ -1,0 +1,56 @@
+#ifndef VEILGATE_VISION_H
+#define VEILGATE_VISION_H
+// A plain C face over the OpenCV 4.6 C++ detectors VeilVision uses: opaque handles, no C++ types, every
+// exception caught and turned into an error message. Images come in as YUV 4:2:0 planes.
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct veil_image {
+    const uint8_t *y;
+    const uint8_t *u;
+    const uint8_t *v;
+    int y_stride;
+    int u_stride;
+    int v_stride;
+    int width;
+    int height;
+} veil_image;
+
+/// One detection in image pixels: corners and confidence.
+typedef struct veil_box {
+    float x1, y1, x2, y2, score;
+} veil_box;
+
+/// CenterFace (ONNX) through cv::dnn. One network per input size is kept (OpenCV 4.6 fixes layer shapes on the
+/// first forward pass).
+typedef struct veil_face_net veil_face_net;
+veil_face_net *veil_face_net_open(const char *onnx_path, char *error, size_t error_size);
+void veil_face_net_close(veil_face_net *net);
+/// Detects faces; `input_width` is the network's input width (a multiple of 32; height follows the aspect).
+/// Returns the number of boxes written (at most `capacity`), or -1 with `error` set.
+int veil_face_net_detect(veil_face_net *net, veil_image image, int input_width, float threshold, veil_box *boxes,
+                         int capacity, char *error, size_t error_size);
+
+/// OpenCV's built-in HOG people detector (no model file).
+typedef struct veil_people_detector veil_people_detector;
+veil_people_detector *veil_people_detector_open(char *error, size_t error_size);
+void veil_people_detector_close(veil_people_detector *detector);
+/// `scale` < 1 downsamples before detecting (faster, misses smaller people).
+int veil_people_detector_detect(veil_people_detector *detector, veil_image image, float scale, veil_box *boxes,
+                                int capacity, char *error, size_t error_size);
+
+/// A Haar cascade (e.g. licence plates from Debian's opencv-data).
+typedef struct veil_cascade veil_cascade;
+veil_cascade *veil_cascade_open(const char *xml_path, char *error, size_t error_size);
+void veil_cascade_close(veil_cascade *cascade);
+int veil_cascade_detect(veil_cascade *cascade, veil_image image, int min_width, veil_box *boxes, int capacity,
+                        char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

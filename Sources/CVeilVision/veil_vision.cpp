@@ -1,0 +1,237 @@
+// OpenCV behind a C header (see include/veil_vision.h). Every entry point catches every exception.
+#include "veil_vision.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+void set_error(char *error, size_t size, const char *message) {
+    if (error && size > 0) {
+        std::snprintf(error, size, "%s", message);
+    }
+}
+
+/// The image's luma plane as a Mat without copying.
+cv::Mat luma(const veil_image &image) {
+    return cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t *>(image.y), image.y_stride);
+}
+
+/// The image as packed RGB, scaled to `size` (one conversion per detection call).
+cv::Mat rgb_scaled(const veil_image &image, cv::Size size) {
+    cv::Mat i420(image.height * 3 / 2, image.width, CV_8UC1);
+    for (int row = 0; row < image.height; ++row) {
+        std::memcpy(i420.ptr(row), image.y + row * image.y_stride, image.width);
+    }
+    const int half_width = image.width / 2, half_height = image.height / 2;
+    uint8_t *u = i420.ptr(image.height);
+    uint8_t *v = u + half_width * half_height;
+    for (int row = 0; row < half_height; ++row) {
+        std::memcpy(u + row * half_width, image.u + row * image.u_stride, half_width);
+        std::memcpy(v + row * half_width, image.v + row * image.v_stride, half_width);
+    }
+    cv::Mat rgb;
+    cv::cvtColor(i420, rgb, cv::COLOR_YUV2RGB_I420);
+    if (rgb.size() != size) {
+        cv::Mat scaled;
+        cv::resize(rgb, scaled, size, 0, 0, cv::INTER_AREA);
+        return scaled;
+    }
+    return rgb;
+}
+
+int copy_boxes(const std::vector<veil_box> &found, veil_box *boxes, int capacity) {
+    const int count = std::min<int>(capacity, static_cast<int>(found.size()));
+    for (int index = 0; index < count; ++index) boxes[index] = found[index];
+    return count;
+}
+
+float iou(const veil_box &a, const veil_box &b) {
+    const float x1 = std::max(a.x1, b.x1), y1 = std::max(a.y1, b.y1);
+    const float x2 = std::min(a.x2, b.x2), y2 = std::min(a.y2, b.y2);
+    const float overlap = std::max(0.f, x2 - x1) * std::max(0.f, y2 - y1);
+    const float total = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - overlap;
+    return total > 0 ? overlap / total : 0;
+}
+
+std::vector<veil_box> non_maximum_suppression(std::vector<veil_box> boxes, float threshold) {
+    std::sort(boxes.begin(), boxes.end(), [](const veil_box &a, const veil_box &b) { return a.score > b.score; });
+    std::vector<veil_box> kept;
+    for (const auto &box : boxes) {
+        bool overlaps = false;
+        for (const auto &other : kept) {
+            if (iou(box, other) >= threshold) { overlaps = true; break; }
+        }
+        if (!overlaps) kept.push_back(box);
+    }
+    return kept;
+}
+
+}  // namespace
+
+struct veil_face_net {
+    std::string path;
+    std::map<std::pair<int, int>, cv::dnn::Net> networks;
+};
+
+extern "C" veil_face_net *veil_face_net_open(const char *onnx_path, char *error, size_t error_size) {
+    try {
+        auto *net = new veil_face_net{onnx_path, {}};
+        // Load once now so a missing or broken model is reported at open, not at the first frame.
+        net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);
+        return net;
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return nullptr;
+}
+
+extern "C" void veil_face_net_close(veil_face_net *net) { delete net; }
+
+extern "C" int veil_face_net_detect(veil_face_net *net, veil_image image, int input_width, float threshold,
+                                    veil_box *boxes, int capacity, char *error, size_t error_size) {
+    try {
+        if (!net || image.width <= 0 || image.height <= 0) {
+            set_error(error, error_size, "invalid arguments");
+            return -1;
+        }
+        const int width = std::max(32, (input_width + 31) / 32 * 32);
+        const int height = std::max(32, static_cast<int>(std::ceil(width * double(image.height) / image.width / 32.0)) * 32);
+        const float scale_x = float(width) / image.width, scale_y = float(height) / image.height;
+        auto key = std::make_pair(width, height);
+        auto found = net->networks.find(key);
+        if (found == net->networks.end()) {
+            found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
+        }
+        cv::dnn::Net &dnn = found->second;
+        cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
+        cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0, cv::Size(width, height), cv::Scalar(0, 0, 0), false, false);
+        dnn.setInput(blob);
+        std::vector<cv::Mat> outputs;
+        dnn.forward(outputs, std::vector<cv::String>{"537", "538", "539", "540"});
+        const cv::Mat &heatmap = outputs[0], &scale = outputs[1], &offset = outputs[2];
+        const int rows = heatmap.size[2], columns = heatmap.size[3];
+        const float *heat = heatmap.ptr<float>();
+        const float *scale0 = scale.ptr<float>(), *scale1 = scale0 + rows * columns;
+        const float *offset0 = offset.ptr<float>(), *offset1 = offset0 + rows * columns;
+        std::vector<veil_box> candidates;
+        for (int row = 0; row < rows; ++row) {
+            for (int column = 0; column < columns; ++column) {
+                const int at = row * columns + column;
+                if (heat[at] <= threshold) continue;
+                const float s0 = std::exp(scale0[at]) * 4, s1 = std::exp(scale1[at]) * 4;
+                const float x1 = std::max(0.f, (column + offset1[at] + 0.5f) * 4 - s1 / 2);
+                const float y1 = std::max(0.f, (row + offset0[at] + 0.5f) * 4 - s0 / 2);
+                veil_box box{std::min(x1, float(width)), std::min(y1, float(height)), std::min(x1 + s1, float(width)),
+                             std::min(y1 + s0, float(height)), heat[at]};
+                box.x1 /= scale_x; box.x2 /= scale_x; box.y1 /= scale_y; box.y2 /= scale_y;
+                candidates.push_back(box);
+            }
+        }
+        return copy_boxes(non_maximum_suppression(candidates, 0.3f), boxes, capacity);
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return -1;
+}
+
+struct veil_people_detector {
+    cv::HOGDescriptor hog;
+};
+
+extern "C" veil_people_detector *veil_people_detector_open(char *error, size_t error_size) {
+    try {
+        auto *detector = new veil_people_detector{};
+        detector->hog.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+        return detector;
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return nullptr;
+}
+
+extern "C" void veil_people_detector_close(veil_people_detector *detector) { delete detector; }
+
+extern "C" int veil_people_detector_detect(veil_people_detector *detector, veil_image image, float scale,
+                                           veil_box *boxes, int capacity, char *error, size_t error_size) {
+    try {
+        cv::Mat gray = luma(image);
+        cv::Mat input = gray;
+        if (scale > 0 && scale < 1) cv::resize(gray, input, cv::Size(), scale, scale, cv::INTER_AREA);
+        const float factor = (scale > 0 && scale < 1) ? scale : 1.f;
+        std::vector<cv::Rect> found;
+        std::vector<double> weights;
+        detector->hog.detectMultiScale(input, found, weights, 0, cv::Size(4, 4), cv::Size(8, 8), 1.05, 2);
+        std::vector<veil_box> result;
+        for (size_t index = 0; index < found.size(); ++index) {
+            const cv::Rect &r = found[index];
+            result.push_back({r.x / factor, r.y / factor, (r.x + r.width) / factor, (r.y + r.height) / factor,
+                              index < weights.size() ? float(weights[index]) : 1.f});
+        }
+        return copy_boxes(result, boxes, capacity);
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return -1;
+}
+
+struct veil_cascade {
+    cv::CascadeClassifier classifier;
+};
+
+extern "C" veil_cascade *veil_cascade_open(const char *xml_path, char *error, size_t error_size) {
+    try {
+        auto *cascade = new veil_cascade{};
+        if (!cascade->classifier.load(xml_path)) {
+            delete cascade;
+            set_error(error, error_size, "cannot load the cascade file");
+            return nullptr;
+        }
+        return cascade;
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return nullptr;
+}
+
+extern "C" void veil_cascade_close(veil_cascade *cascade) { delete cascade; }
+
+extern "C" int veil_cascade_detect(veil_cascade *cascade, veil_image image, int min_width, veil_box *boxes,
+                                   int capacity, char *error, size_t error_size) {
+    try {
+        cv::Mat gray = luma(image);
+        cv::Mat equalised;
+        cv::equalizeHist(gray, equalised);
+        std::vector<cv::Rect> found;
+        cascade->classifier.detectMultiScale(equalised, found, 1.1, 3, 0, cv::Size(std::max(8, min_width), std::max(4, min_width / 4)));
+        std::vector<veil_box> result;
+        for (const auto &r : found) result.push_back({float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height), 1.f});
+        return copy_boxes(result, boxes, capacity);
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return -1;
+}
