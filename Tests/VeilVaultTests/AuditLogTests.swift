@@ -99,6 +99,28 @@ struct AuditLogTests {
         #expect(found.contains { $0.seq == 100 && $0.kind == .modified && $0.message.contains("rewritten after it was checkpointed") })
     }
 
+    @Test("deleting the checkpoints to rewrite the chain is found")
+    func deletedCheckpoints() async throws {
+        let (fixture, vault) = try await populated(230)
+        defer { fixture.remove() }
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "DELETE FROM checkpoint")
+            try db.execute(sql: "DELETE FROM audit WHERE seq = 5")
+            // Renumber and re-chain everything after the deleted entry, as a careful attacker would.
+            try db.execute(sql: "UPDATE audit SET seq = seq - 1 WHERE seq > 5")
+            var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 4")!
+            for var row in try AuditRow.filter(Column("seq") >= 5).order(Column("seq")).fetchAll(db) {
+                row.previousHash = previous
+                row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
+                                         rules: row.rules, details: row.details, previous: previous)
+                try row.update(db)
+                previous = row.hash
+            }
+        }
+        let found = try problems(vault)
+        #expect(found.filter { $0.kind == .checkpointInvalid }.map(\.seq) == [100, 200])
+    }
+
     @Test("truncating the log after a checkpoint is found; a forged checkpoint does not verify")
     func truncationAndForgery() async throws {
         let (fixture, vault) = try await populated(130)

@@ -56,7 +56,7 @@ struct ExportTests {
             expected = manifest.parts[1].file + ": does not match"
         case 1:
             try Data("extra".utf8).write(to: URL(fileURLWithPath: bundle + "/video/9999-extra.mp4"))
-            expected = "video/9999-extra.mp4: not listed"
+            expected = "video/9999-extra.mp4: not part of the signed export"
         case 2:
             let path = bundle + "/manifest.json"
             let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"police\"", with: "\"nobody\"")
@@ -71,6 +71,22 @@ struct ExportTests {
         let error = try #require(throws: VaultError.self) { try ExportVerifier.verify(bundle: bundle, publicKey: key) }
         #expect(error.code == .exportInvalid)
         #expect(error.message.contains(expected), "\(error.message)")
+    }
+
+    @Test("files added beside the video folder, and links, are refused")
+    func extraFilesAndLinks() async throws {
+        let (fixture, vault, bundle, _) = try await exported()
+        defer { fixture.remove() }
+        let key = try #require(vault.publicKey)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: bundle + "/evil.exe"))
+        #expect(throws: VaultError(.exportInvalid, "")) { try ExportVerifier.verify(bundle: bundle, publicKey: key) }
+        try FileManager.default.removeItem(atPath: bundle + "/evil.exe")
+        let manifest = try ExportVerifier.verify(bundle: bundle, publicKey: key)
+        let part = bundle + "/" + manifest.parts[1].file
+        try FileManager.default.removeItem(atPath: part)
+        try FileManager.default.createSymbolicLink(atPath: part, withDestinationPath: "/dev/zero")
+        let error = try #require(throws: VaultError.self) { try ExportVerifier.verify(bundle: bundle, publicKey: key) }
+        #expect(error.message.contains("not a plain file"))
     }
 
     @Test("the subject-access transform is applied and declared in the signed manifest")

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import VeilCore
 @testable import VeilVault
@@ -45,6 +46,37 @@ struct RetentionTests {
         #expect(second.buckets.contains { $0.hasPrefix("bucket:cam-b/raw-video/") })
         let secondReport = try await vault.apply(second, actor: "test")
         #expect(secondReport.keysDestroyed >= 1)
+    }
+
+    @Test("editing the index cannot keep footage past retention, and a forged hold protects nothing")
+    func indexEditsCannotPreserve() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let now = VaultFixture.noon
+        let old = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+        let other = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+        // Move one segment far into the future, and forge a hold over the other, both by editing SQLite directly.
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET \"end\" = 4102444800 WHERE id = ?", arguments: [old.id])
+            try db.execute(sql: "INSERT INTO hold (id, camera, start, \"end\", placedAt, placedBy, mac) VALUES ('hold-forged', 'cam-b', 0, 4102444800, 0, 'x', '00')")
+        }
+        let plan = try await vault.retentionPlan(at: now)
+        #expect(plan.tampered.contains("hold hold-forged"))
+        // The whole day's bucket keys go regardless of what the rows say.
+        #expect(plan.buckets.contains { $0.hasPrefix("bucket:cam-a/raw-video/") })
+        #expect(plan.buckets.contains { $0.hasPrefix("bucket:cam-b/raw-video/") })
+        await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.apply(plan) }
+        // Once the forged hold is removed (investigated), the sweep runs and both are gone for good.
+        try await vault.index.pool.write { db in try db.execute(sql: "DELETE FROM hold WHERE id = 'hold-forged'") }
+        try await vault.apply(try await vault.retentionPlan(at: now))
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET \"end\" = start + 6")
+        }
+        for segment in [old, other] {
+            let error = try await #require(throws: VaultError.self) { try await vault.read(segment.id) }
+            #expect(error.code == .notFound || error.code == .keyDestroyed)
+        }
     }
 
     @Test("expired footage cannot be recovered from a backup of the vault folder")
@@ -94,6 +126,7 @@ struct RetentionTests {
         #expect(try await vault.read(later.id).count == 10)
         let actions = try vault.audit.entries().map(\.action)
         #expect(actions == ["hold-placed", "hold-released", "erasure", "key-destroyed"])
+        #expect(try vault.audit.entries()[1].details["reason"] == "released")
     }
 
     @Test("holds need a case reference when the policy says so; the reference never reaches the audit log")

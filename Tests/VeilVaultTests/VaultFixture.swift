@@ -58,4 +58,6 @@ struct VaultFixture {
                                               formatOptions: [.withFullDate])
         return configuration.vaultDirectory + "/segments/\(segment.descriptor.camera)/\(day)/\(segment.id).vgs"
     }
+
+    var indexPath: String { configuration.vaultDirectory + "/index.sqlite" }
 }

@@ -6,6 +6,18 @@ import VeilCore
 
 @Suite("Vault storage and tamper resistance")
 struct VaultStorageTests {
+    /// Edits an index row the way an attacker who also holds the index key would: the row still authenticates,
+    /// so only the segment's own encryption can catch the change.
+    func forge(_ vault: Vault, _ id: String, _ change: @escaping @Sendable (inout SegmentRow) -> Void) async throws {
+        let authenticator = vault.authenticator
+        try await vault.index.pool.write { db in
+            var row = try #require(try SegmentRow.fetchOne(db, key: id))
+            change(&row)
+            row.mac = authenticator.mac(row.authenticatedFields)
+            try row.update(db)
+        }
+    }
+
     @Test("segments round-trip; files hold no plaintext", arguments: [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 3_000_000])
     func roundTrip(_ size: Int) async throws {
         let fixture = try VaultFixture()
@@ -29,7 +41,9 @@ struct VaultStorageTests {
         await #expect(throws: VaultError(.storageNotAllowed, "")) {
             try await vault.store([1, 2, 3], as: VaultFixture.descriptor("cam-a", .rawVideo, start: VaultFixture.noon))
         }
-        let unscheduled = try Vault(configuration: fixture.configuration, schedule: nil)
+        let second = try VaultFixture()
+        defer { second.remove() }
+        let unscheduled = try Vault(configuration: second.configuration, schedule: nil)
         await #expect(throws: VaultError(.storageNotAllowed, "")) {
             try await unscheduled.store([1], as: VaultFixture.descriptor(start: VaultFixture.noon))
         }
@@ -50,9 +64,8 @@ struct VaultStorageTests {
         try flipped.write(to: URL(fileURLWithPath: path))
         let digestError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(digestError.code == .authenticationFailed && digestError.message.contains(first.id))
-        try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET fingerprint = ? WHERE id = ?", arguments: [try SegmentCipher.fingerprint(of: flipped, segment: "x").hex, first.id])
-        }
+        let flippedPrint = try SegmentCipher.fingerprint(of: flipped, segment: "x").hex
+        try await forge(vault, first.id) { $0.fingerprint = flippedPrint }
         let aeadError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(aeadError.code == .authenticationFailed)
         #expect(aeadError.message.contains("segment \(first.id): chunk 1 failed authentication"))
@@ -60,28 +73,64 @@ struct VaultStorageTests {
         // 2. Truncated after the first chunk (index made consistent), so only the missing FINAL tag betrays it.
         let truncated = original.prefix(8 + 24 + 4 + 256 * 1024 + 17)
         try truncated.write(to: URL(fileURLWithPath: path))
-        try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET fingerprint = ?, size = ? WHERE id = ?",
-                           arguments: [try SegmentCipher.fingerprint(of: truncated, segment: "x").hex, truncated.count, first.id])
-        }
+        let truncatedPrint = try SegmentCipher.fingerprint(of: truncated, segment: "x").hex
+        try await forge(vault, first.id) { $0.fingerprint = truncatedPrint; $0.size = Int64(truncated.count) }
         let truncation = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(truncation.code == .truncated)
 
         // 3. The second segment's file copied over the first, index row made to match: the binding fails.
         let secondFile = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(second)))
         try secondFile.write(to: URL(fileURLWithPath: path))
-        try await vault.index.pool.write { db in
-            try db.execute(sql: "UPDATE segment SET fingerprint = ?, size = ? WHERE id = ?",
-                           arguments: [try SegmentCipher.fingerprint(of: secondFile, segment: "x").hex, secondFile.count, first.id])
-        }
+        let secondPrint = try SegmentCipher.fingerprint(of: secondFile, segment: "x").hex
+        try await forge(vault, first.id) { $0.fingerprint = secondPrint; $0.size = Int64(secondFile.count) }
         await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(first.id) }
 
-        // 4. An index row edited to move a segment in time: its binding no longer matches.
+        // 4. An index row edited by hand (no index key): refused before any decryption.
         try await vault.index.pool.write { db in
             try db.execute(sql: "UPDATE segment SET start = start - 3600 WHERE id = ?", arguments: [second.id])
         }
+        let edited = try await #require(throws: VaultError.self) { try await vault.read(second.id) }
+        #expect(edited.code == .authenticationFailed && edited.message == "segment \(second.id): its index row was altered")
+
+        // 5. The same edit by someone holding the index key: the segment's binding still refuses it.
+        try await forge(vault, second.id) { $0.start -= 3600 }
         let moved = try await #require(throws: VaultError.self) { try await vault.read(second.id) }
-        #expect(moved.code == .authenticationFailed && moved.message.contains(second.id))
+        #expect(moved.code == .authenticationFailed && moved.message.contains("chunk 0 failed authentication"))
+
+        // 6. Absurd numbers written into the index are errors, not crashes.
+        try await vault.index.pool.write { db in
+            try db.execute(sql: "UPDATE segment SET start = 1e300 WHERE id = ?", arguments: [second.id])
+        }
+        await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(second.id) }
+    }
+
+    @Test("one writer at a time; readers open beside it without touching its files")
+    func locking() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let writer = try fixture.open()
+        let stored = try await writer.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: VaultFixture.noon))
+        #expect(throws: VaultError(.invalidArgument, "")) { try fixture.open() }
+        // A stray temporary file is the writer's business: a reader must not "recover" it away.
+        let stray = fixture.configuration.temporaryDirectory + "/in-progress.part"
+        #expect(FileManager.default.createFile(atPath: stray, contents: Data([1])))
+        let reader = try Vault(configuration: fixture.configuration, schedule: FixedSchedule(), mode: .readOnly)
+        #expect(try await reader.read(stored.id).count == 100)
+        #expect(FileManager.default.fileExists(atPath: stray))
+        await #expect(throws: VaultError(.invalidArgument, "")) {
+            try await reader.store([1], as: VaultFixture.descriptor(start: VaultFixture.noon))
+        }
+    }
+
+    @Test("index and keystore files are readable by their owner only")
+    func permissions() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        _ = try fixture.open()
+        for path in [fixture.configuration.indexPath, fixture.configuration.keystorePath] {
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber
+            #expect(mode?.intValue == 0o600, "\(path)")
+        }
     }
 
     @Test("a wrong key-encryption key is refused before anything is read; an insecure key file too")

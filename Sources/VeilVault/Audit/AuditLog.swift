@@ -72,6 +72,7 @@ public final class AuditLog: Sendable {
         let detailText = Self.encode(details)
         let ruleText = rules.joined(separator: ",")
         let stamp = (time.timeIntervalSince1970 * 1000).rounded() / 1000
+        let actor = Vault.plainActor(actor), subject = Vault.plainActor(subject)
         let hash = Self.hash(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
                              rules: ruleText, details: detailText, previous: previous)
         try AuditRow(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
@@ -93,9 +94,10 @@ public final class AuditLog: Sendable {
 
     private func checkpoint(_ db: Database, seq: Int64, hash: String, at time: Date) throws {
         guard let signingKey else { return }
-        let signature = signingKey.sign(Self.checkpointMessage(seq: seq, hash: hash))
-        try CheckpointRow(seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
-                          signature: signature.hex).insert(db)
+        var row = CheckpointRow(seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
+                                signature: "")
+        row.signature = signingKey.sign(Self.checkpointMessage(row)).hex
+        try row.insert(db)
     }
 
     public func entries(after seq: Int64 = 0, limit: Int = 1000) throws -> [Entry] {
@@ -157,9 +159,19 @@ public final class AuditLog: Sendable {
                 expected = row.seq + 1
             }
             let checkpoints = try CheckpointRow.order(Column("seq")).fetchAll(db)
+            // A checkpoint is signed at every interval: one missing means someone deleted it, most likely to
+            // rewrite the chain beneath it.
+            let checkpointed = Set(checkpoints.map(\.seq))
+            var required = Self.checkpointInterval
+            while required < expected {
+                if !checkpointed.contains(required) {
+                    problems.append(Problem(kind: .checkpointInvalid, seq: required, message: "the signed checkpoint due here is missing"))
+                }
+                required += Self.checkpointInterval
+            }
             for checkpoint in checkpoints {
                 let signature = [UInt8](hex: checkpoint.signature) ?? []
-                if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(seq: checkpoint.seq, hash: checkpoint.hash)) {
+                if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(checkpoint)) {
                     problems.append(Problem(kind: .checkpointInvalid, seq: checkpoint.seq,
                                             message: "checkpoint signature does not verify with key \(publicKey.fingerprint)"))
                 } else if let hash = hashes[checkpoint.seq], hash != checkpoint.hash {
@@ -180,15 +192,14 @@ public final class AuditLog: Sendable {
     static func hash(seq: Int64, time: Double, action: String, actor: String, subject: String, rules: String,
                      details: String, previous: String) -> String
     {
-        let milliseconds = Int64((time * 1000).rounded())
-        let canonical = ["veilgate-audit/v1", String(seq), String(milliseconds), action, actor, subject, rules, details, previous]
+        let canonical = ["veilgate-audit/v1", String(seq), Canonical.number(time), action, actor, subject, rules, details, previous]
             .map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
             .joined(separator: "\n")
         return Sodium.sha256(Array(canonical.utf8)).hex
     }
 
-    static func checkpointMessage(seq: Int64, hash: String) -> [UInt8] {
-        Array("veilgate-audit-checkpoint/v1\n\(seq)\n\(hash)".utf8)
+    static func checkpointMessage(_ row: CheckpointRow) -> [UInt8] {
+        Array("veilgate-audit-checkpoint/v2\n\(row.seq)\n\(row.hash)\n\(Canonical.number(row.time))\n\(row.signer)".utf8)
     }
 
     static func encode(_ details: [String: String]) -> String {

@@ -92,6 +92,13 @@ final class Keystore: Sendable {
         return try KeyWrapping.unwrap([UInt8](wrapped), under: parent ?? kek, id: id)
     }
 
+    /// The ids of every bucket key (keys wrapped directly by the KEK, other than the check value).
+    func bucketKeyIDs() throws -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM wrapped_key WHERE parent IS NULL AND id LIKE 'bucket:%' ORDER BY id")
+        }
+    }
+
     func contains(id: String) throws -> Bool {
         try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM wrapped_key WHERE id = ?", arguments: [id]) ?? false }
     }

@@ -64,6 +64,10 @@ public enum ExportVerifier {
                 throw VaultError(.exportInvalid, "\(manifestPath): part path \(part.file.prefix(80)) is not inside the bundle")
             }
             listed.insert(part.file)
+            var status = stat()
+            guard lstat(bundle + "/" + part.file, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+                status.st_size == part.size
+            else { throw VaultError(.exportInvalid, "\(part.file): missing, not a plain file, or not the signed size") }
             guard let data = FileManager.default.contents(atPath: bundle + "/" + part.file) else {
                 throw VaultError(.exportInvalid, "\(part.file): missing from the bundle")
             }
@@ -71,9 +75,17 @@ public enum ExportVerifier {
                 throw VaultError(.exportInvalid, "\(part.file): does not match the signed manifest (changed after export)")
             }
         }
-        let present = ((try? FileManager.default.contentsOfDirectory(atPath: bundle + "/video")) ?? []).map { "video/" + $0 }
-        if let extra = present.sorted().first(where: { !listed.contains($0) }) {
-            throw VaultError(.exportInvalid, "\(extra): not listed in the signed manifest (added after export)")
+        // Everything in the bundle must be the manifest, its signature, or a listed part: a regular file, no links.
+        let expected = listed.union([ExportManifest.manifestName, ExportManifest.signatureName, "video"])
+        let present = (FileManager.default.enumerator(atPath: bundle)?.compactMap { $0 as? String } ?? []).sorted()
+        for item in present {
+            var status = stat()
+            guard lstat(bundle + "/" + item, &status) == 0 else { throw VaultError(.exportInvalid, "\(item): unreadable") }
+            let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
+            let isRegular = (status.st_mode & S_IFMT) == S_IFREG
+            guard expected.contains(item), isRegular || (isDirectory && item == "video") else {
+                throw VaultError(.exportInvalid, "\(item): not part of the signed export (added after export, or not a plain file)")
+            }
         }
         return manifest
     }

@@ -35,6 +35,7 @@ final class VaultIndex: Sendable {
                 table.column("createdAt", .double).notNull()
                 table.column("destroyedAt", .double)
                 table.column("destroyedBy", .text)
+                table.column("mac", .text).notNull()
             }
             try db.create(table: "segment") { table in
                 table.primaryKey("id", .text)
@@ -43,7 +44,6 @@ final class VaultIndex: Sendable {
                 table.column("start", .double).notNull()
                 table.column("end", .double).notNull()
                 table.column("bucket", .text).notNull().references("bucket")
-                table.column("path", .text).notNull()
                 table.column("container", .text).notNull()
                 table.column("size", .integer).notNull()
                 table.column("fingerprint", .text).notNull()
@@ -51,6 +51,7 @@ final class VaultIndex: Sendable {
                 table.column("policyVersion", .text).notNull()
                 table.column("redaction", .text).notNull()
                 table.column("createdAt", .double).notNull()
+                table.column("mac", .text).notNull()
             }
             try db.create(index: "segment_camera_start", on: "segment", columns: ["camera", "start"])
             try db.create(index: "segment_category_end", on: "segment", columns: ["camera", "category", "end"])
@@ -75,6 +76,7 @@ final class VaultIndex: Sendable {
                 table.column("expiresAt", .double)
                 table.column("releasedAt", .double)
                 table.column("releasedBy", .text)
+                table.column("mac", .text).notNull()
             }
             try db.create(table: "audit") { table in
                 table.primaryKey("seq", .integer)
@@ -109,7 +111,6 @@ struct SegmentRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var start: Double
     var end: Double
     var bucket: String
-    var path: String
     var container: String
     var size: Int64
     /// SHA-256 over the file's header and every chunk's authentication tag: cheap to check, and any change to
@@ -119,6 +120,19 @@ struct SegmentRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var policyVersion: String
     var redaction: String
     var createdAt: Double
+    var mac = ""
+
+    /// The fields the row's MAC covers: everything the vault acts on.
+    var authenticatedFields: [String] {
+        ["segment", id, camera, category, Canonical.number(start), Canonical.number(end), bucket, container, String(size),
+         fingerprint, state, policyVersion, redaction]
+    }
+
+    /// Where the file lives, derived from authenticated fields (never stored, so never redirected).
+    var relativePath: String {
+        let day = bucket.split(separator: "/").last.map { String($0.prefix(10)) } ?? "unknown"
+        return "segments/\(camera)/\(day)/\(id).vgs"
+    }
 
     /// Every row written today is complete: a segment is recorded only once its file is whole on disk.
     static let complete = "complete"
@@ -135,6 +149,12 @@ struct BucketRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var createdAt: Double
     var destroyedAt: Double?
     var destroyedBy: String?
+    var mac = ""
+
+    var authenticatedFields: [String] {
+        ["bucket", id, camera, category, Canonical.number(dayStart), Canonical.number(dayEnd), state,
+         Canonical.number(destroyedAt), destroyedBy ?? "-"]
+    }
 
     static let active = "active"
     static let destroyed = "destroyed"
@@ -162,6 +182,12 @@ struct HoldRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var expiresAt: Double?
     var releasedAt: Double?
     var releasedBy: String?
+    var mac = ""
+
+    var authenticatedFields: [String] {
+        ["hold", id, camera, Canonical.number(start), Canonical.number(end), caseReference ?? "-", Canonical.number(placedAt),
+         placedBy, Canonical.number(expiresAt), Canonical.number(releasedAt), releasedBy ?? "-"]
+    }
 }
 
 struct AuditRow: Codable, FetchableRecord, PersistableRecord, Sendable {

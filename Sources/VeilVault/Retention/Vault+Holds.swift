@@ -12,11 +12,12 @@ extension Vault {
         if schedule?.legalHoldRequiresCaseReference ?? true, (caseReference ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw VaultError(.invalidArgument, "the policy requires a case reference to place a hold")
         }
-        let row = HoldRow(id: "hold-" + UUID().uuidString.lowercased().prefix(8), camera: camera.rawValue,
+        var row = HoldRow(id: "hold-" + UUID().uuidString.lowercased().prefix(8), camera: camera.rawValue,
                           start: from.timeIntervalSince1970, end: to.timeIntervalSince1970, caseReference: caseReference,
-                          placedAt: now.timeIntervalSince1970, placedBy: actor,
+                          placedAt: now.timeIntervalSince1970, placedBy: Self.plainActor(actor),
                           expiresAt: schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) },
                           releasedAt: nil, releasedBy: nil)
+        row.mac = authenticator.mac(row.authenticatedFields)
         try write { db in
             try row.insert(db)
             _ = try audit.append(db, .holdPlaced, actor: actor, subject: row.id, details: [
@@ -28,55 +29,87 @@ extension Vault {
 
     /// Releases a hold; its footage expires at the next sweep if past retention.
     public func releaseHold(_ id: String, by actor: String, at now: Date = Date()) throws {
+        try endHold(id, by: actor, at: now, reason: "released")
+    }
+
+    /// Marks a hold that reached its maximum duration as ended, with an audit entry.
+    func lapseHold(_ id: String, actor: String) throws {
+        try endHold(id, by: actor, at: Date(), reason: "lapsed")
+    }
+
+    private func endHold(_ id: String, by actor: String, at now: Date, reason: String) throws {
         try write { db in
-            guard var row = try HoldRow.fetchOne(db, key: id), row.releasedAt == nil else {
-                throw VaultError(.notFound, "no active hold \(id)")
-            }
+            guard var row = try HoldRow.fetchOne(db, key: id), row.releasedAt == nil,
+                authenticator.isValid(row.mac, row.authenticatedFields)
+            else { throw VaultError(.notFound, "no active hold \(id)") }
             row.releasedAt = now.timeIntervalSince1970
-            row.releasedBy = actor
+            row.releasedBy = Self.plainActor(actor)
+            row.mac = authenticator.mac(row.authenticatedFields)
             try row.update(db)
-            _ = try audit.append(db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera], at: now)
+            _ = try audit.append(db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
+                                 at: now)
         }
+    }
+
+    /// Active holds whose rows authenticate, as time ranges per camera. Holds past their maximum duration go to
+    /// `plan.lapsedHolds`; rows that fail authentication go to `plan.tampered` and protect nothing.
+    func activeHolds(at now: Date, plan: inout RetentionPlan) throws -> [CameraID: [(start: Double, end: Double)]] {
+        let rows = try readIndex { db in try HoldRow.filter(Column("releasedAt") == nil).fetchAll(db) }
+        var holds: [CameraID: [(start: Double, end: Double)]] = [:]
+        for row in rows {
+            guard authenticator.isValid(row.mac, row.authenticatedFields) else {
+                plan.tampered.append("hold \(row.id)")
+                continue
+            }
+            if let expiresAt = row.expiresAt, expiresAt <= now.timeIntervalSince1970 {
+                plan.lapsedHolds.append(row.id)
+                continue
+            }
+            holds[CameraID(row.camera), default: []].append((row.start, row.end))
+        }
+        return holds
     }
 
     public func holds(includeReleased: Bool = false) throws -> [LegalHold] {
         try readIndex { db in
             let request = includeReleased ? HoldRow.all() : HoldRow.filter(Column("releasedAt") == nil)
-            return try request.order(Column("placedAt")).fetchAll(db).map(LegalHold.init)
+            return try request.order(Column("placedAt")).fetchAll(db)
+                .filter { authenticator.isValid($0.mac, $0.authenticatedFields) }.map(LegalHold.init)
         }
     }
 
     /// Erases a camera's footage in a range (GDPR Art. 17): destroys the segment keys, the files and the
     /// rows, and the keys of buckets left empty; records it. Refuses footage under a legal hold.
     public func erase(camera: CameraID, from: Date, to: Date, by actor: String, at now: Date = Date()) throws -> Int {
-        let (ids, held, buckets) = try readIndex { db -> ([String], [String], [String]) in
+        var scratch = RetentionPlan(now: now, policyVersion: schedule?.policyVersion ?? "")
+        let holds = try activeHolds(at: now, plan: &scratch)
+        let overlapping = holds[camera]?.filter { $0.start < to.timeIntervalSince1970 && $0.end > from.timeIntervalSince1970 } ?? []
+        guard overlapping.isEmpty else {
+            throw VaultError(.onHold, "footage of \(camera) in this range is under a legal hold; release it first (veilgate vault hold list)")
+        }
+        let (ids, buckets) = try readIndex { db -> ([String], [String]) in
             let arguments: StatementArguments = ["camera": camera.rawValue, "from": from.timeIntervalSince1970,
-                                                 "to": to.timeIntervalSince1970, "now": now.timeIntervalSince1970]
+                                                 "to": to.timeIntervalSince1970]
             let ids = try String.fetchAll(db, sql: """
                 SELECT id FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
-                """, arguments: arguments)
-            let held = try String.fetchAll(db, sql: """
-                SELECT id FROM hold WHERE camera = :camera AND releasedAt IS NULL AND (expiresAt IS NULL OR expiresAt > :now)
-                AND start < :to AND "end" > :from
                 """, arguments: arguments)
             let buckets = try String.fetchAll(db, sql: """
                 SELECT DISTINCT bucket FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
                 """, arguments: arguments)
-            return (ids, held, buckets)
+            return (ids, buckets)
         }
-        guard held.isEmpty else {
-            throw VaultError(.onHold, "footage of \(camera) in this range is under legal hold \(held.joined(separator: ", ")); release it first")
-        }
-        try destroySegments(ids)
-        try write { db in
-            _ = try audit.append(db, .erasure, actor: actor, subject: camera.rawValue, details: [
-                "from": Self.timestamp(from), "to": Self.timestamp(to), "segments": String(ids.count),
-            ], at: now)
-        }
+        try destroySegments(ids, audit: (.erasure, actor, camera.rawValue, [], [
+            "from": Self.timestamp(from), "to": Self.timestamp(to), "segments": String(ids.count),
+        ]))
         let empty = try readIndex { db in
             try buckets.filter { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM segment WHERE bucket = ?", arguments: [$0]) == 0 }
         }
-        _ = try destroyBuckets(empty, actor: actor, reason: "erasure", at: now)
+        _ = try destroyBuckets(empty, actor: actor, reason: "erasure")
         return ids.count
+    }
+
+    /// Actor names go into rows and audit lines: one printable line, bounded.
+    static func plainActor(_ actor: String) -> String {
+        String(actor.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(64).map(Character.init))
     }
 }

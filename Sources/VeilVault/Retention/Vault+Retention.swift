@@ -30,10 +30,17 @@ public struct RetentionPlan: Sendable {
     public var policyVersion: String
     public var groups: [Group] = []
     public var events: [EventGroup] = []
-    /// Buckets whose every segment is gone and whose day is past retention: their keys will be destroyed.
+    /// Bucket keys whose day is past retention and that no hold covers: destroyed, and with them every segment
+    /// of that day whatever its index row says. Taken from the keystore's key ids, which the key wrapping
+    /// authenticates, so editing the index cannot keep a day alive.
     public var buckets: [String] = []
-    /// Camera and category pairs the policy gives no retention rule: kept and reported, never destroyed silently.
-    public var unscheduled: [(camera: CameraID, category: DataCategory, count: Int)] = []
+    /// Holds that reached their maximum duration: they lapse (and are audited) when the plan is applied.
+    public var lapsedHolds: [String] = []
+    /// Index rows (segments or holds) whose authentication failed: reported, never trusted.
+    public var tampered: [String] = []
+    /// Camera and category pairs (and event kinds) the policy gives no retention rule: kept and reported, never
+    /// destroyed silently.
+    public var unscheduled: [(camera: CameraID, category: String, count: Int)] = []
 
     public var segmentCount: Int { groups.reduce(0) { $0 + $1.segmentIDs.count } }
 }
@@ -50,10 +57,7 @@ extension Vault {
     public func retentionPlan(at now: Date) throws -> RetentionPlan {
         guard let schedule else { throw VaultError(.invalidArgument, "no policy loaded: retention cannot be planned") }
         var plan = RetentionPlan(now: now, policyVersion: schedule.policyVersion)
-        let heldClause = """
-            EXISTS (SELECT 1 FROM hold h WHERE h.camera = segment.camera AND h.releasedAt IS NULL
-                    AND (h.expiresAt IS NULL OR h.expiresAt > :now) AND h.start < segment."end" AND h."end" > segment.start)
-            """
+        let holds = try activeHolds(at: now, plan: &plan)
         try readIndex { db in
             let pairs = try Row.fetchAll(db, sql: "SELECT camera, category, COUNT(*) AS n FROM segment WHERE state = 'complete' GROUP BY camera, category ORDER BY camera, category")
             for pair in pairs {
@@ -61,67 +65,74 @@ extension Vault {
                 guard let category = DataCategory(rawValue: pair["category"]),
                     let period = schedule.retention(camera: camera, category: category, eventKind: nil)
                 else {
-                    plan.unscheduled.append((camera, DataCategory(rawValue: pair["category"]) ?? .redactedVideo, pair["n"]))
+                    plan.unscheduled.append((camera, pair["category"], pair["n"]))
                     continue
                 }
                 let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
-                let arguments: StatementArguments = ["camera": camera.rawValue, "category": category.rawValue,
-                                                     "cutoff": cutoff, "now": now.timeIntervalSince1970]
-                let expired = try Row.fetchAll(db, sql: """
-                    SELECT id, start, "end" FROM segment WHERE camera = :camera AND category = :category
-                    AND state = 'complete' AND "end" <= :cutoff AND NOT \(heldClause) ORDER BY start
-                    """, arguments: arguments)
-                let held = try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM segment WHERE camera = :camera AND category = :category
-                    AND state = 'complete' AND "end" <= :cutoff AND \(heldClause)
-                    """, arguments: arguments) ?? 0
+                let candidates = try SegmentRow.filter(Column("camera") == camera.rawValue && Column("category") == category.rawValue
+                                                       && Column("state") == SegmentRow.complete && Column("end") <= cutoff)
+                    .order(Column("start")).fetchAll(db)
+                var expired: [SegmentRow] = []
+                var held = 0
+                for row in candidates {
+                    guard authenticator.isValid(row.mac, row.authenticatedFields) else {
+                        plan.tampered.append("segment \(row.id)")
+                        continue
+                    }
+                    if holds[camera]?.contains(where: { $0.start < row.end && $0.end > row.start }) == true {
+                        held += 1
+                    } else {
+                        expired.append(row)
+                    }
+                }
                 guard !expired.isEmpty || held > 0 else { continue }
                 plan.groups.append(RetentionPlan.Group(
                     camera: camera, category: category, rule: period.rule, duration: period.duration,
-                    segmentIDs: expired.map { $0["id"] },
-                    oldest: Date(timeIntervalSince1970: expired.first?["start"] ?? cutoff),
-                    newest: Date(timeIntervalSince1970: expired.last?["end"] ?? cutoff), held: held))
+                    segmentIDs: expired.map(\.id), oldest: Date(timeIntervalSince1970: expired.first?.start ?? cutoff),
+                    newest: Date(timeIntervalSince1970: expired.last?.end ?? cutoff), held: held))
             }
             let kinds = try Row.fetchAll(db, sql: "SELECT camera, kind, COUNT(*) AS n FROM event GROUP BY camera, kind ORDER BY camera, kind")
             for pair in kinds {
                 let camera = CameraID(pair["camera"] as String), kind = AlertKind(pair["kind"] as String)
-                guard let period = schedule.retention(camera: camera, category: .events, eventKind: kind) else { continue }
+                guard let period = schedule.retention(camera: camera, category: .events, eventKind: kind) else {
+                    plan.unscheduled.append((camera, "events (\(kind))", pair["n"]))
+                    continue
+                }
                 let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
                 let count = try EventRow.filter(Column("camera") == camera.rawValue && Column("kind") == kind.rawValue
                                                 && Column("time") <= cutoff).fetchCount(db)
                 if count > 0 { plan.events.append(.init(camera: camera, kind: kind, rule: period.rule, count: count)) }
             }
-            // A bucket's key goes once its day is past retention and no segment of it survives this sweep.
-            let expiring = Set(plan.groups.flatMap(\.segmentIDs))
-            for bucket in try BucketRow.filter(Column("state") == BucketRow.active).fetchAll(db) {
-                guard let category = DataCategory(rawValue: bucket.category),
-                    let period = schedule.retention(camera: CameraID(bucket.camera), category: category, eventKind: nil),
-                    bucket.dayEnd + Double(period.duration.seconds) <= now.timeIntervalSince1970
-                else { continue }
-                let remaining = try String.fetchAll(db, sql: "SELECT id FROM segment WHERE bucket = ?", arguments: [bucket.id])
-                if remaining.allSatisfy(expiring.contains) { plan.buckets.append(bucket.id) }
-            }
+        }
+        for id in try keystore.bucketKeyIDs() {
+            guard let bucket = Self.parseBucketID(id),
+                let period = schedule.retention(camera: bucket.camera, category: bucket.category, eventKind: nil),
+                bucket.dayEnd + Double(period.duration.seconds) <= now.timeIntervalSince1970,
+                holds[bucket.camera]?.contains(where: { $0.start < bucket.dayEnd && $0.end > bucket.dayStart }) != true
+            else { continue }
+            plan.buckets.append(id)
         }
         return plan
     }
 
-    /// Carries out a plan: destroys segment keys first (so the footage is unreadable even if the process
-    /// dies before the files go), then files and index rows, then bucket keys; audits each group.
+    /// Carries out a plan: destroys segment keys first (so the footage is unreadable even if the process dies
+    /// before the files go), then files and index rows, then bucket keys and whatever their day still held;
+    /// audits each step in the same transaction as its index change.
     @discardableResult
     public func apply(_ plan: RetentionPlan, actor: String = "retention-sweeper") throws -> RetentionReport {
+        guard plan.tampered.isEmpty else {
+            throw VaultError(.authenticationFailed,
+                             "the index has altered rows (\(plan.tampered.prefix(3).joined(separator: ", "))…); sweep refused until they are investigated")
+        }
         var report = RetentionReport()
+        for id in plan.lapsedHolds { try lapseHold(id, actor: actor) }
         for group in plan.groups where !group.segmentIDs.isEmpty {
-            try destroySegments(group.segmentIDs)
+            try destroySegments(group.segmentIDs, audit: (.retentionSweep, actor, group.camera.rawValue, [group.rule.rawValue], [
+                "category": group.category.rawValue, "segments": String(group.segmentIDs.count),
+                "from": Self.timestamp(group.oldest), "to": Self.timestamp(group.newest),
+                "policy": plan.policyVersion, "held": String(group.held), "judged-at": Self.timestamp(plan.now),
+            ]))
             report.segmentsDestroyed += group.segmentIDs.count
-            try write { db in
-                _ = try audit.append(db, .retentionSweep, actor: actor, subject: group.camera.rawValue,
-                                     rules: [group.rule.rawValue], details: [
-                                        "category": group.category.rawValue, "segments": String(group.segmentIDs.count),
-                                        "from": Self.timestamp(group.oldest), "to": Self.timestamp(group.newest),
-                                        "policy": plan.policyVersion, "held": String(group.held),
-                                        "judged-at": Self.timestamp(plan.now),
-                                     ])
-            }
         }
         for group in plan.events {
             let cutoff = plan.now.timeIntervalSince1970
@@ -136,40 +147,75 @@ extension Vault {
             }
             report.eventsDeleted += deleted
         }
-        report.keysDestroyed = try destroyBuckets(plan.buckets, actor: actor, reason: "retention", at: Date())
+        let (keys, segments) = try destroyBuckets(plan.buckets, actor: actor, reason: "retention")
+        report.keysDestroyed = keys
+        report.segmentsDestroyed += segments
         return report
     }
 
-    /// Destroys segment keys, files and rows, in that order.
-    func destroySegments(_ ids: [String]) throws {
+    /// Destroys segment keys, then files, then rows with their audit entry in one transaction.
+    func destroySegments(_ ids: [String],
+                         audit entry: (AuditLog.Action, String, String, [String], [String: String])) throws
+    {
         let batchSize = 10_000
+        var first = true
         for start in stride(from: 0, to: ids.count, by: batchSize) {
             let batch = Array(ids[start..<min(ids.count, start + batchSize)])
             try keystore.destroy(ids: batch.map(Self.segmentKeyID))
-            let paths = try readIndex { db in
-                try String.fetchAll(db, sql: "SELECT path FROM segment WHERE id IN (SELECT value FROM json_each(?))",
-                                    arguments: [Self.jsonArray(batch)])
+            let rows = try readIndex { db in
+                try SegmentRow.fetchAll(db, sql: "SELECT * FROM segment WHERE id IN (SELECT value FROM json_each(?))",
+                                        arguments: [Self.jsonArray(batch)])
             }
-            for path in paths { unlink(configuration.vaultDirectory + "/" + path) }
+            for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
+            let isFirst = first
             try write { db in
                 try db.execute(sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))", arguments: [Self.jsonArray(batch)])
+                if isFirst { _ = try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4) }
             }
+            first = false
+        }
+        if ids.isEmpty {
+            _ = try write { db in try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4) }
         }
     }
 
-    /// Destroys bucket keys (and any segment key still under them) and records each destruction.
-    func destroyBuckets(_ ids: [String], actor: String, reason: String, at time: Date) throws -> Int {
-        guard !ids.isEmpty else { return 0 }
+    /// Destroys bucket keys (and every segment key under them), then the files and rows of their segments, and
+    /// records each destruction. Returns the keys destroyed and the segments removed with them.
+    func destroyBuckets(_ ids: [String], actor: String, reason: String) throws -> (Int, Int) {
+        guard !ids.isEmpty else { return (0, 0) }
         try keystore.destroy(ids: ids)
         forgetBucketKeys(ids)
-        try write { db in
-            for id in ids {
-                try db.execute(sql: "UPDATE bucket SET state = ?, destroyedAt = ?, destroyedBy = ? WHERE id = ?",
-                               arguments: [BucketRow.destroyed, time.timeIntervalSince1970, actor, id])
-                _ = try audit.append(db, .keyDestroyed, actor: actor, subject: id, details: ["reason": reason], at: time)
+        var removed = 0
+        for id in ids {
+            let rows = try readIndex { db in try SegmentRow.filter(Column("bucket") == id).fetchAll(db) }
+            for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
+            removed += rows.count
+            try write { db in
+                try SegmentRow.filter(Column("bucket") == id).deleteAll(db)
+                if var bucket = try BucketRow.fetchOne(db, key: id) {
+                    bucket.state = BucketRow.destroyed
+                    bucket.destroyedAt = Date().timeIntervalSince1970
+                    bucket.destroyedBy = actor
+                    bucket.mac = authenticator.mac(bucket.authenticatedFields)
+                    try bucket.update(db)
+                }
+                _ = try audit.append(db, .keyDestroyed, actor: actor, subject: id,
+                                     details: ["reason": reason, "segments": String(rows.count)])
             }
         }
-        return ids.count
+        return (ids.count, removed)
+    }
+
+    /// A bucket key id's camera, category and day: `bucket:CAMERA/CATEGORY/YYYY-MM-DD[#generation]`.
+    static func parseBucketID(_ id: String) -> (camera: CameraID, category: DataCategory, dayStart: Double, dayEnd: Double)? {
+        guard id.hasPrefix("bucket:") else { return nil }
+        let parts = id.dropFirst("bucket:".count).split(separator: "/")
+        guard parts.count == 3, let category = DataCategory(rawValue: String(parts[1])) else { return nil }
+        let day = String(parts[2].prefix(10))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        guard let start = formatter.date(from: day) else { return nil }
+        return (CameraID(String(parts[0])), category, start.timeIntervalSince1970, start.timeIntervalSince1970 + 86_400)
     }
 
     static func timestamp(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }

@@ -16,20 +16,30 @@ extension Vault {
                 for number in 0..<perCamera {
                     let start = end.timeIntervalSince1970 - Double(perCamera - number) * segmentSeconds
                     let dayStart = (start / 86_400).rounded(.down) * 86_400
-                    let bucket = "bucket:bench-\(camera)/redacted-video/\(Int(dayStart))"
+                    let bucket = "bucket:bench-\(camera)/redacted-video/" + Self.day(dayStart)
                     if buckets.insert(bucket).inserted {
-                        try BucketRow(id: bucket, camera: "bench-\(camera)", category: "redacted-video", dayStart: dayStart,
-                                      dayEnd: dayStart + 86_400, state: BucketRow.active, createdAt: start).insert(db)
+                        var row = BucketRow(id: bucket, camera: "bench-\(camera)", category: "redacted-video", dayStart: dayStart,
+                                            dayEnd: dayStart + 86_400, state: BucketRow.active, createdAt: start)
+                        row.mac = authenticator.mac(row.authenticatedFields)
+                        try row.insert(db)
                     }
-                    try SegmentRow(id: "bench-\(camera)-\(number)", camera: "bench-\(camera)", category: "redacted-video",
-                                   start: start, end: start + segmentSeconds, bucket: bucket, path: "segments/none/\(camera)-\(number).vgs",
-                                   container: "mp4", size: 0, fingerprint: "", state: SegmentRow.complete, policyVersion: "bench",
-                                   redaction: "bench", createdAt: start).insert(db)
+                    var row = SegmentRow(id: "bench-\(camera)-\(number)", camera: "bench-\(camera)", category: "redacted-video",
+                                         start: start, end: start + segmentSeconds, bucket: bucket, container: "mp4", size: 0,
+                                         fingerprint: "", state: SegmentRow.complete, policyVersion: "bench", redaction: "bench",
+                                         createdAt: start)
+                    row.mac = authenticator.mac(row.authenticatedFields)
+                    try row.insert(db)
                 }
             }
         }
         try keystore.insertSynthetic(ids: (0..<cameras).flatMap { camera in (0..<perCamera).map { "segment:bench-\(camera)-\($0)" } },
                                      wrapped: wrapped)
+    }
+
+    static func day(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 
     /// The baseline for write throughput: libsodium secretstream alone, written and synced to one file, as a

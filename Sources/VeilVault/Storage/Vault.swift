@@ -19,8 +19,20 @@ public actor Vault {
     let keystore: Keystore
     let schedule: (any RetentionSchedule)?
     let signingKey: GatewaySigningKey?
+    nonisolated let authenticator: IndexAuthenticator
+    /// Held for the vault's lifetime in read-write mode: one writer per vault, and recovery only by it.
+    private let lock: VaultLock?
     private var bucketKeys: [String: SecretKey] = [:]
     private var segmentKeyPool: [String: [(String, SecretKey)]] = [:]
+
+    /// How a process uses the vault.
+    public enum Mode: Sendable {
+        /// Stores, sweeps, erases, audits: takes the vault's lock (one such process at a time) and recovers
+        /// interrupted writes.
+        case readWrite
+        /// Lists, reads and verifies without the lock and without touching files; safe beside a running writer.
+        case readOnly
+    }
 
     /// What opening the vault had to repair after a crash.
     public private(set) var recovery = RecoveryReport()
@@ -40,12 +52,16 @@ public actor Vault {
         var created: [String] = []
         for directory in [configuration.vaultDirectory, configuration.keystoreDirectory, configuration.segmentsDirectory,
                           configuration.temporaryDirectory]
-        where !FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch { throw VaultError(.io, "\(directory): cannot create", underlying: error) }
-            created.append(directory)
+        {
+            if !FileManager.default.fileExists(atPath: directory) {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                            attributes: [.posixPermissions: 0o700])
+                } catch { throw VaultError(.io, "\(directory): cannot create", underlying: error) }
+                created.append(directory)
+            }
+            // Folders made by hand beforehand get the same protection.
+            chmod(directory, 0o700)
         }
         if case .file(let path) = configuration.keyEncryptionKey, !FileManager.default.fileExists(atPath: path) {
             try KeyEncryptionKeySource.createFile(at: path)
@@ -61,30 +77,43 @@ public actor Vault {
     /// Opens an initialised vault and recovers from any interrupted write.
     /// - Parameters:
     ///   - schedule: the policy's retention schedule; without one, nothing may be stored or swept.
-    public init(configuration: VaultConfiguration, schedule: (any RetentionSchedule)?) throws {
+    public init(configuration: VaultConfiguration, schedule: (any RetentionSchedule)?, mode: Mode = .readWrite) throws {
         self.configuration = configuration
         guard FileManager.default.fileExists(atPath: configuration.segmentsDirectory) else {
             throw VaultError(.notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
         }
+        lock = mode == .readWrite ? try VaultLock(path: configuration.vaultDirectory + "/.lock") : nil
         let kek = try configuration.keyEncryptionKey.load()
+        authenticator = try IndexAuthenticator(deriving: kek)
         keystore = try Keystore(path: configuration.keystorePath, kek: kek)
         index = try VaultIndex(path: configuration.indexPath)
+        for file in [configuration.indexPath, configuration.indexPath + "-wal", configuration.indexPath + "-shm",
+                     configuration.keystorePath]
+        {
+            chmod(file, 0o600)
+        }
         signingKey = FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
-        audit = AuditLog(pool: index.pool, signingKey: signingKey)
+        audit = AuditLog(pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil)
         self.schedule = schedule
-        recovery = try Self.recover(index: index, keystore: keystore, configuration: configuration)
+        if mode == .readWrite {
+            recovery = try Self.recover(index: index, configuration: configuration, authenticator: authenticator)
+        }
     }
 
-    private static func recover(index: VaultIndex, keystore: Keystore, configuration: VaultConfiguration) throws -> RecoveryReport {
+    private static func recover(index: VaultIndex, configuration: VaultConfiguration,
+                                authenticator: IndexAuthenticator) throws -> RecoveryReport
+    {
         var report = RecoveryReport()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: configuration.temporaryDirectory)) ?? []
         for name in names {
             let path = configuration.temporaryDirectory + "/" + name
             let id = name.hasSuffix(".part") ? String(name.dropLast(5)) : name
-            if let row = try index.pool.read({ db in try SegmentRow.fetchOne(db, key: id) }) {
+            if let row = try index.pool.read({ db in try SegmentRow.fetchOne(db, key: id) }),
+                authenticator.isValid(row.mac, row.authenticatedFields)
+            {
                 // Written and recorded, not yet moved: finish the move.
-                try moveIntoPlace(path, configuration.vaultDirectory + "/" + row.path)
+                try moveIntoPlace(path, configuration.vaultDirectory + "/" + row.relativePath)
                 report.completed += 1
             } else {
                 // Never recorded: the write was interrupted. Nothing refers to it.
@@ -105,27 +134,35 @@ public actor Vault {
                              "the policy does not allow storing \(descriptor.category.rawValue) for camera \(descriptor.camera)")
         }
         guard descriptor.end > descriptor.start else { throw VaultError(.invalidArgument, "a segment must end after it starts") }
-        guard descriptor.container.allSatisfy({ $0.isLetter || $0.isNumber }), !descriptor.container.isEmpty else {
+        guard CameraID.isWellFormed(descriptor.camera.rawValue) else {
+            throw VaultError(.invalidArgument, "camera id '\(descriptor.camera.rawValue.prefix(64))' is not a valid id")
+        }
+        guard lock != nil else { throw VaultError(.invalidArgument, "the vault is open read-only") }
+        guard descriptor.container.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }), !descriptor.container.isEmpty,
+            descriptor.container.count <= 8
+        else {
             throw VaultError(.invalidArgument, "container '\(descriptor.container.prefix(16))' must be letters and digits")
         }
         let bucket = Self.bucket(for: descriptor)
         let (bucketID, bucketKey) = try activeBucket(bucket)
         let (id, segmentKey) = try reservedSegmentKey(bucket: bucketID, bucketKey: bucketKey)
-        let relative = "segments/\(descriptor.camera)/\(bucket.day)/\(id).vgs"
         var row = SegmentRow(
             id: id, camera: descriptor.camera.rawValue, category: descriptor.category.rawValue,
             start: descriptor.start.timeIntervalSince1970, end: descriptor.end.timeIntervalSince1970, bucket: bucketID,
-            path: relative, container: descriptor.container, size: 0, fingerprint: "", state: SegmentRow.complete,
+            container: descriptor.container, size: 0, fingerprint: "", state: SegmentRow.complete,
             policyVersion: descriptor.policyVersion, redaction: descriptor.redaction, createdAt: Date().timeIntervalSince1970)
         let file = try SegmentCipher.encrypt(plaintext, key: segmentKey, binding: Self.binding(row))
         row.size = Int64(file.count)
         row.fingerprint = try SegmentCipher.fingerprint(of: file, segment: id).hex
+        row.mac = authenticator.mac(row.authenticatedFields)
 
         // 1. The whole file, synced, under tmp/. 2. Its row, complete, in one transaction. 3. Into place.
         // A crash before 2 leaves a stray temporary file (removed on open); after 2, the open finishes the move.
         let temporary = configuration.temporaryDirectory + "/\(id).part"
-        let final = configuration.vaultDirectory + "/" + relative
+        let final = configuration.vaultDirectory + "/" + row.relativePath
         try Self.writeDurably(file, to: temporary)
+        // The new name in tmp/ must survive a power cut before the index may point at it.
+        Self.syncDirectory(configuration.temporaryDirectory)
         try write { db in try row.insert(db) }
         try Self.moveIntoPlace(temporary, final)
         return StoredSegment(row)
@@ -144,6 +181,7 @@ public actor Vault {
             throw VaultError(.io, "\((final as NSString).lastPathComponent): cannot move into place")
         }
         syncDirectory(folder)
+        syncDirectory((temporary as NSString).deletingLastPathComponent)
     }
 
     /// Segment keys are created ahead, a batch per keystore transaction, and handed out one per segment; a key
@@ -175,7 +213,10 @@ public actor Vault {
     }
 
     func decrypt(_ row: SegmentRow) throws -> [UInt8] {
-        let path = configuration.vaultDirectory + "/" + row.path
+        guard authenticator.isValid(row.mac, row.authenticatedFields) else {
+            throw VaultError(.authenticationFailed, "segment \(row.id): its index row was altered")
+        }
+        let path = configuration.vaultDirectory + "/" + row.relativePath
         // A segment recorded a moment ago may still be on its way out of tmp/.
         guard let file = FileManager.default.contents(atPath: path)
             ?? FileManager.default.contents(atPath: configuration.temporaryDirectory + "/\(row.id).part")
@@ -265,12 +306,13 @@ public actor Vault {
             return (active.id, try bucketKey(id: active.id))
         }
         let id = rows.isEmpty ? bucket.id : "\(bucket.id)#\(rows.count + 1)"
-        let key = try keystore.createKey(id: id, parent: nil)
-        try write { db in
-            try BucketRow(id: id, camera: bucket.camera.rawValue, category: bucket.category.rawValue,
-                          dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
-                          createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil).insert(db)
-        }
+        // A crash between the keystore and the index (two databases) may have left the key without its row.
+        let key = try keystore.contains(id: id) ? keystore.key(id: id, parent: nil) : keystore.createKey(id: id, parent: nil)
+        var row = BucketRow(id: id, camera: bucket.camera.rawValue, category: bucket.category.rawValue,
+                            dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
+                            createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil)
+        row.mac = authenticator.mac(row.authenticatedFields)
+        try write { db in try row.insert(db) }
         cache(key, for: id)
         return (id, key)
     }
@@ -299,8 +341,8 @@ public actor Vault {
 
     /// Binds a segment's ciphertext to its identity and metadata (the first chunk's associated data).
     static func binding(_ row: SegmentRow) -> [UInt8] {
-        let text = ["veilgate-segment/v1", row.id, row.camera, row.category, String(Int64((row.start * 1000).rounded())),
-                    String(Int64((row.end * 1000).rounded())), row.container].joined(separator: "\n")
+        let text = ["veilgate-segment/v1", row.id, row.camera, row.category, Canonical.number(row.start),
+                    Canonical.number(row.end), row.container].joined(separator: "\n")
         return Sodium.sha256(Array(text.utf8))
     }
 

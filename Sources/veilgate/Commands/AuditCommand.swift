@@ -19,15 +19,25 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(name: .customLong("public-key"), help: ArgumentHelp("The gateway public key (default: the state folder's).", valueName: "file"))
         var publicKey: String?
 
+        @Option(help: ArgumentHelp(
+            "The signing key's fingerprint, as recorded outside the gateway. Without it, someone who can write the state folder could replace the key.",
+            valueName: "hex"))
+        var fingerprint: String?
+
         func run() async throws {
-            let (vault, _) = try await location.open()
-            let keyPath = publicKey ?? location.configuration.signingKeyPath.replacingOccurrences(of: ".key", with: ".pub")
-            let verification = try await vaultOperation {
-                try vault.audit.verify(publicKey: GatewayPublicKey.load(from: keyPath))
+            let (vault, _) = try await location.open(mode: .readOnly)
+            let defaultPath = location.configuration.signingKeyPath
+            let keyPath = publicKey ?? (defaultPath.hasSuffix(".key") ? String(defaultPath.dropLast(4)) + ".pub" : defaultPath + ".pub")
+            let key = try await vaultOperation { try GatewayPublicKey.load(from: keyPath) }
+            if let fingerprint, fingerprint.lowercased() != key.fingerprint {
+                printError("error: \(keyPath) has fingerprint \(key.fingerprint), not the expected \(fingerprint)")
+                throw ExitCode(1)
             }
+            let verification = try await vaultOperation { try vault.audit.verify(publicKey: key) }
             for problem in verification.problems { print("TAMPERED  \(problem)") }
-            print("\(verification.entries) entries, \(verification.checkpoints) signed checkpoint(s): "
+            print("\(verification.entries) entries, \(verification.checkpoints) signed checkpoint(s), key \(key.fingerprint): "
                 + (verification.isIntact ? "intact" : "\(verification.problems.count) problem(s)"))
+            if fingerprint == nil { print("(pin the key with --fingerprint \(key.fingerprint) from a copy kept off this machine)") }
             if !verification.isIntact { throw ExitCode(1) }
         }
     }
@@ -39,7 +49,7 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "At most this many entries.") var limit: Int = 50
 
         func run() async throws {
-            let (vault, _) = try await location.open()
+            let (vault, _) = try await location.open(mode: .readOnly)
             let entries = try await vaultOperation { try vault.audit.entries(after: after, limit: limit) }
             for entry in entries {
                 let details = entry.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

@@ -97,7 +97,7 @@ struct VaultListCommand: AsyncParsableCommand {
     var camera: String?
 
     func run() async throws {
-        let (vault, _) = try await location.open()
+        let (vault, _) = try await location.open(mode: .readOnly)
         if let camera {
             let segments = try await vaultOperation {
                 try await vault.segments(camera: CameraID(camera), from: .distantPast, to: .distantFuture)
@@ -135,9 +135,12 @@ struct VaultReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (vault, _) = try await location.open()
-        let plaintext = try await vaultOperation { try await vault.read(segment) }
-        try Data(plaintext).write(to: URL(fileURLWithPath: output))
+        // The view is recorded before any plaintext leaves the vault.
         _ = try await vaultOperation { try vault.audit.append(.view, actor: actor, subject: segment) }
+        let plaintext = try await vaultOperation { try await vault.read(segment) }
+        guard FileManager.default.createFile(atPath: output, contents: Data(plaintext), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("\(output): cannot write")
+        }
         print("wrote \(output) (\(plaintext.count) bytes)")
     }
 }
@@ -169,11 +172,15 @@ struct VaultRetentionCommand: AsyncParsableCommand {
         for group in plan.events {
             print("  \(group.camera)  events \(group.kind): \(group.count) event(s) (rule \(group.rule))")
         }
-        for bucket in plan.buckets { print("  key \(bucket) will be destroyed") }
+        for bucket in plan.buckets { print("  key \(bucket) will be destroyed with whatever its day still holds") }
+        for hold in plan.lapsedHolds { print("  hold \(hold) reached its maximum duration and lapses") }
+        for item in plan.tampered { print("  ALTERED: \(item): its index row fails authentication") }
         for item in plan.unscheduled {
-            print("  warning: \(item.camera) \(item.category.rawValue): \(item.count) segment(s) with no retention rule in the policy; kept")
+            print("  warning: \(item.camera) \(item.category): \(item.count) item(s) with no retention rule in the policy; kept")
         }
-        if plan.groups.isEmpty && plan.events.isEmpty && plan.buckets.isEmpty { print("  nothing is past retention") }
+        if plan.groups.isEmpty && plan.events.isEmpty && plan.buckets.isEmpty && plan.lapsedHolds.isEmpty {
+            print("  nothing is past retention")
+        }
         guard !dryRun else {
             print("dry run: nothing destroyed")
             return
@@ -227,7 +234,7 @@ struct VaultHoldCommand: AsyncParsableCommand {
         @OptionGroup var location: VaultLocation
 
         func run() async throws {
-            let (vault, _) = try await location.open()
+            let (vault, _) = try await location.open(mode: .readOnly)
             let holds = try await vaultOperation { try await vault.holds() }
             for hold in holds {
                 print("\(hold.id)  \(hold.camera)  \(ISO8601DateFormatter.veilgate(hold.start)) – \(ISO8601DateFormatter.veilgate(hold.end))  placed by \(hold.placedBy)")

@@ -22,10 +22,10 @@ struct VaultLocation: ParsableArguments {
     }
 
     /// Opens the vault under the policy, reporting any crash recovery it did.
-    func open() async throws -> (Vault, CompiledPolicy) {
+    func open(mode: Vault.Mode = .readWrite) async throws -> (Vault, CompiledPolicy) {
         let policy = try policy()
         do {
-            let vault = try Vault(configuration: configuration, schedule: policy)
+            let vault = try Vault(configuration: configuration, schedule: policy, mode: mode)
             let recovery = await vault.recovery
             if recovery.completed > 0 || recovery.strayFiles > 0 {
                 printError("vault: recovered from an interrupted write (\(recovery.completed) segment(s) moved into place, \(recovery.strayFiles) unrecorded file(s) removed)")
