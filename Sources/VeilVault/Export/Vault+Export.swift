@@ -27,6 +27,12 @@ extension Vault {
             if let transform { plaintext = try await transform.transform(plaintext, container: segment.descriptor.container) }
             contents.append((segment, plaintext))
         }
+        // Recorded before anything leaves the vault: an export that fails half-way is still on the record.
+        let exportID = UUID().uuidString.lowercased()
+        _ = try audit.append(.export, actor: actor, subject: camera.rawValue, details: [
+            "export": exportID, "segments": String(contents.count), "from": Self.timestamp(from), "to": Self.timestamp(to),
+            "transform": transform == nil ? "none" : "applied",
+        ], at: now)
         let video = bundle + "/video"
         do {
             try FileManager.default.createDirectory(atPath: video, withIntermediateDirectories: true,
@@ -43,7 +49,7 @@ extension Vault {
                 size: plaintext.count, sha256: Sodium.sha256(plaintext).hex))
         }
         let manifest = ExportManifest(
-            format: ExportManifest.currentFormat, exportID: UUID().uuidString.lowercased(), camera: camera.rawValue,
+            format: ExportManifest.currentFormat, exportID: exportID, camera: camera.rawValue,
             from: Self.timestamp(from), to: Self.timestamp(to), createdAt: Self.timestamp(now), requestedBy: actor,
             policyVersion: schedule?.policyVersion ?? "unknown", transform: transform?.summary,
             signer: signingKey.publicKey.fingerprint, parts: parts)
@@ -53,10 +59,6 @@ extension Vault {
         do { data = try encoder.encode(manifest) } catch { throw VaultError(.io, "cannot encode the manifest", underlying: error) }
         try Self.writeDurably(data, to: bundle + "/" + ExportManifest.manifestName)
         try Self.writeDurably(Data((signingKey.sign([UInt8](data)).hex + "\n").utf8), to: bundle + "/" + ExportManifest.signatureName)
-        _ = try audit.append(.export, actor: actor, subject: camera.rawValue, details: [
-            "export": manifest.exportID, "segments": String(parts.count), "from": manifest.from, "to": manifest.to,
-            "manifest-sha256": Sodium.sha256(data).hex, "transform": transform == nil ? "none" : "applied",
-        ], at: now)
         return manifest
     }
 

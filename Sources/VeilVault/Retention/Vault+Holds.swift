@@ -32,6 +32,21 @@ extension Vault {
         try endHold(id, by: actor, at: now, reason: "released")
     }
 
+    /// Renews a hold for another maximum duration from now (a hold with no maximum needs no renewal).
+    public func renewHold(_ id: String, by actor: String, at now: Date = Date()) throws -> LegalHold {
+        try write { db in
+            guard var row = try HoldRow.fetchOne(db, key: id), row.releasedAt == nil,
+                authenticator.isValid(row.mac, row.authenticatedFields)
+            else { throw VaultError(.notFound, "no active hold \(id)") }
+            row.expiresAt = schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) }
+            row.mac = authenticator.mac(row.authenticatedFields)
+            try row.update(db)
+            _ = try audit.append(db, AuditLog.Action("hold-renewed"), actor: actor, subject: id,
+                                 details: ["camera": row.camera], at: now)
+            return LegalHold(row)
+        }
+    }
+
     /// Marks a hold that reached its maximum duration as ended, with an audit entry.
     func lapseHold(_ id: String, actor: String) throws {
         try endHold(id, by: actor, at: Date(), reason: "lapsed")

@@ -193,7 +193,7 @@ struct VaultRetentionCommand: AsyncParsableCommand {
 struct VaultHoldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hold", abstract: "Legal holds (evidence lock): exempt footage from expiry until released.",
-        subcommands: [Place.self, Release.self, List.self])
+        subcommands: [Place.self, Renew.self, Release.self, List.self])
 
     struct Place: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "place", abstract: "Place a hold on a camera's footage.")
@@ -213,6 +213,20 @@ struct VaultHoldCommand: AsyncParsableCommand {
             }
             let expiry = hold.expiresAt.map { ", lapses \(ISO8601DateFormatter.veilgate($0)) unless renewed" } ?? ""
             print("placed \(hold.id) on \(camera) \(from) – \(to)\(expiry)")
+        }
+    }
+
+    struct Renew: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "renew", abstract: "Extend a hold by the policy's maximum duration from now.")
+        @OptionGroup var location: VaultLocation
+        @Argument(help: "The hold id.") var hold: String
+        @Option(help: "Who renews the hold.") var actor: String = "operator"
+
+        func run() async throws {
+            let (vault, _) = try await location.open()
+            let renewed = try await vaultOperation { try await vault.renewHold(hold, by: actor) }
+            print("renewed \(hold)" + (renewed.expiresAt.map { " until \(ISO8601DateFormatter.veilgate($0))" } ?? ""))
         }
     }
 
