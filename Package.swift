@@ -62,6 +62,8 @@ let package = Package(
                 .linkedLibrary("opencv_objdetect"), .linkedLibrary("stdc++"), .linkedLibrary("m"),
             ]
         ),
+        // Detectors, the fail-closed tracker and in-place redaction.
+        .target(name: "VeilVision", dependencies: ["VeilCore", "CVeilVision"], swiftSettings: veilSettings),
         // The only place where targets are wired together.
         .executableTarget(
             name: "veilgate",
@@ -70,6 +72,7 @@ let package = Package(
                 "VeilPolicy",
                 "VeilVault",
                 "VeilMedia",
+                "VeilVision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: veilSettings
@@ -92,6 +95,9 @@ let package = Package(
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilMediaTests", dependencies: ["VeilCore", "VeilMedia"], swiftSettings: veilSettings),
+        .testTarget(
+            name: "VeilVisionTests", dependencies: ["VeilCore", "VeilVision", "VeilMedia"], swiftSettings: veilSettings
+        ),
         .testTarget(
             name: "VeilgateCLITests",
             dependencies: ["veilgate"],

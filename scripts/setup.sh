@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Debian 12 packages. Keep this list the single place where system dependencies are named.
 APT_PACKAGES=(
-  git make pkg-config ca-certificates
+  git make pkg-config ca-certificates python3 python3-pip
   libsodium-dev libsqlite3-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev opencv-data
@@ -46,3 +46,6 @@ if [ -z "$version" ] || [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor"
   say "Swift ${version:-unknown} found; Veilgate needs Swift 6.2 or newer"
   exit 1
 fi
+
+# Detector models (outside git, pinned digests).
+"$(dirname "$0")/fetch-models.sh"

@@ -1,0 +1,63 @@
+public import VeilCore
+
+/// A rectangle in image pixels.
+public struct Box: Hashable, Sendable, Codable {
+    public var x1: Double, y1: Double, x2: Double, y2: Double
+
+    public init(x1: Double, y1: Double, x2: Double, y2: Double) {
+        self.x1 = min(x1, x2)
+        self.y1 = min(y1, y2)
+        self.x2 = max(x1, x2)
+        self.y2 = max(y1, y2)
+    }
+
+    public var width: Double { x2 - x1 }
+    public var height: Double { y2 - y1 }
+    public var area: Double { max(0, width) * max(0, height) }
+    public var centreX: Double { (x1 + x2) / 2 }
+    public var centreY: Double { (y1 + y2) / 2 }
+
+    public func intersectionOverUnion(_ other: Box) -> Double {
+        let overlap = Box(x1: max(x1, other.x1), y1: max(y1, other.y1), x2: min(x2, other.x2), y2: min(y2, other.y2))
+        let shared = (overlap.x2 > overlap.x1 && overlap.y2 > overlap.y1) ? overlap.area : 0
+        let total = area + other.area - shared
+        return total > 0 ? shared / total : 0
+    }
+
+    /// Whether `other` lies inside this box (up to `tolerance` pixels).
+    public func contains(_ other: Box, tolerance: Double = 0) -> Bool {
+        other.x1 >= x1 - tolerance && other.y1 >= y1 - tolerance && other.x2 <= x2 + tolerance && other.y2 <= y2 + tolerance
+    }
+
+    /// Grown by `fraction` of its size on every side.
+    public func expanded(by fraction: Double) -> Box {
+        Box(x1: x1 - width * fraction, y1: y1 - height * fraction, x2: x2 + width * fraction, y2: y2 + height * fraction)
+    }
+
+    public func offset(dx: Double, dy: Double) -> Box { Box(x1: x1 + dx, y1: y1 + dy, x2: x2 + dx, y2: y2 + dy) }
+
+    public func clamped(width: Int, height: Int) -> Box {
+        Box(x1: min(max(0, x1), Double(width)), y1: min(max(0, y1), Double(height)),
+            x2: min(max(0, x2), Double(width)), y2: min(max(0, y2), Double(height)))
+    }
+}
+
+/// Something a detector found: what it is, where, and how sure the detector is.
+public struct Detection: Hashable, Sendable, Codable {
+    public var kind: RedactionClass
+    public var box: Box
+    public var score: Double
+
+    public init(kind: RedactionClass, box: Box, score: Double) {
+        self.kind = kind
+        self.box = box
+        self.score = score
+    }
+}
+
+/// A detector of one or more redaction classes. Implementations own their native resources.
+public protocol ObjectDetector: AnyObject, Sendable {
+    /// The classes this detector finds.
+    var classes: Set<RedactionClass> { get }
+    func detect(in image: any YUVImage) throws -> [Detection]
+}

@@ -1,0 +1,66 @@
+public import VeilCore
+
+/// Detect → track → redact, one frame at a time: the building block the gateway runs once per camera and
+/// audience, and that `veilgate redact` drives over files.
+///
+/// `@unchecked Sendable`: a pipeline belongs to one camera task; its detectors are not shared.
+public final class RedactionPipeline: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Run the detectors on every Nth frame; the tracker carries boxes in between.
+        public var detectEvery: Int
+        /// Cover the heads of detected people, for faces too small for the face detector (wide CCTV shots).
+        public var coverHeadsOfPeople: Bool
+        public var tracker: RedactionTracker.Configuration
+
+        public init(detectEvery: Int = 1, coverHeadsOfPeople: Bool = true,
+                    tracker: RedactionTracker.Configuration = RedactionTracker.Configuration())
+        {
+            self.detectEvery = max(1, detectEvery)
+            self.coverHeadsOfPeople = coverHeadsOfPeople
+            self.tracker = tracker
+        }
+    }
+
+    public let redactor: Redactor
+    public let options: Options
+    private let detectors: [any ObjectDetector]
+    private var tracker: RedactionTracker
+    public private(set) var framesProcessed = 0
+    public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
+    public var tracksStarted: Int { tracker.tracksStarted }
+
+    public init(spec: RedactionSpec, detectors: [any ObjectDetector], options: Options = Options()) {
+        redactor = Redactor(spec: spec)
+        self.detectors = detectors
+        self.options = options
+        tracker = RedactionTracker(configuration: options.tracker)
+    }
+
+    /// Redacts a frame in place; returns the boxes covered in it.
+    @discardableResult
+    public func process(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
+        defer { framesProcessed += 1 }
+        let covered: [RedactionTracker.Covered]
+        if framesProcessed % options.detectEvery == 0 {
+            var detections: [Detection] = []
+            for detector in detectors { detections += try detector.detect(in: frame) }
+            for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }
+            if options.coverHeadsOfPeople, redactor.spec.classes.contains(.faces), !redactor.spec.classes.contains(.persons) {
+                detections += detections.filter { $0.kind == .persons }.map(Self.head)
+            }
+            covered = tracker.update(with: detections, at: frame.time)
+        } else {
+            covered = tracker.covered(at: frame.time)
+        }
+        redactor.apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
+        return covered.filter { redactor.spec.classes.contains($0.kind) }
+    }
+
+    /// The head region of a person box from the HOG detector (which pads the body): top quarter, middle half.
+    static func head(of person: Detection) -> Detection {
+        let box = person.box
+        return Detection(kind: .faces, box: Box(x1: box.x1 + box.width * 0.22, y1: box.y1 + box.height * 0.04,
+                                                x2: box.x2 - box.width * 0.22, y2: box.y1 + box.height * 0.30),
+                         score: person.score)
+    }
+}

@@ -1,0 +1,26 @@
+/// The one error type of VeilVision. Codes can grow; equality compares codes.
+public struct VisionError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable { case modelMissing, modelInvalid, detectionFailed, invalidArgument }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// A model file is not where it should be; `make setup` (scripts/fetch-models.sh) fetches it.
+        public static let modelMissing = Code(.modelMissing)
+        public static let modelInvalid = Code(.modelInvalid)
+        public static let detectionFailed = Code(.detectionFailed)
+        public static let invalidArgument = Code(.invalidArgument)
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+    public static func == (lhs: VisionError, rhs: VisionError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
