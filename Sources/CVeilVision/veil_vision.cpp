@@ -174,14 +174,19 @@ extern "C" int veil_people_detector_detect(veil_people_detector *detector, veil_
     try {
         cv::Mat gray = luma(image);
         cv::Mat input = gray;
-        if (scale > 0 && scale < 1) cv::resize(gray, input, cv::Size(), scale, scale, cv::INTER_AREA);
-        const float factor = (scale > 0 && scale < 1) ? scale : 1.f;
+        // Below 1 downsamples (faster); above 1 upsamples, so people shorter than the 128-px window are found.
+        if (scale > 0 && scale != 1) {
+            cv::resize(gray, input, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+        }
+        const float factor = (scale > 0) ? scale : 1.f;
         std::vector<cv::Rect> found;
         std::vector<double> weights;
         detector->hog.detectMultiScale(input, found, weights, 0, cv::Size(4, 4), cv::Size(8, 8), 1.05, 2);
         std::vector<veil_box> result;
         for (size_t index = 0; index < found.size(); ++index) {
             const cv::Rect &r = found[index];
+            // Weak SVM responses are mostly windows and railings, not people.
+            if (index < weights.size() && weights[index] < 0.3) continue;
             result.push_back({r.x / factor, r.y / factor, (r.x + r.width) / factor, (r.y + r.height) / factor,
                               index < weights.size() ? float(weights[index]) : 1.f});
         }

@@ -14,7 +14,7 @@ struct Veilgate: AsyncParsableCommand {
             Start with the policy tools: `veilgate policy lint policies/`.
             """,
         version: VeilgateVersion.current,
-        subcommands: [PolicyCommand.self, VaultCommand.self, AuditCommand.self]
+        subcommands: [PolicyCommand.self, RedactCommand.self, VaultCommand.self, AuditCommand.self]
     )
 }
 

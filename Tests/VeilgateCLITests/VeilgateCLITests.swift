@@ -49,7 +49,8 @@ struct VeilgateCLITests {
     }
 
     @Test("help texts match their snapshots", arguments: [
-        ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"],
+        ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"], ["vault", "--help"],
+        ["redact", "--help"],
     ])
     func helpSnapshots(_ arguments: [String]) throws {
         let run = try Self.run(arguments)
@@ -171,6 +172,25 @@ struct VeilgateCLITests {
         let diff = try Self.run(["policy", "diff", "policies/city-centre.yaml", folder.appendingPathComponent("new.yaml").path])
         #expect(diff.status == 1)
         #expect(diff.output.contains("partner northtown-gateway:\n  + alert:restricted-zone on station-forecourt"))
+    }
+
+    @Test("redact: an image comes out redacted, with a JSON line of boxes; a missing input is a clear error")
+    func redact() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let output = folder.appendingPathComponent("city.jpg").path
+        let boxes = folder.appendingPathComponent("boxes.jsonl").path
+        let run = try Self.run(["redact", city, "-o", output, "--detections", boxes, "--classes", "faces", "--no-heads"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("redacted 1 frame(s)"))
+        #expect(FileManager.default.fileExists(atPath: output))
+        let lines = try String(contentsOfFile: boxes, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines[0].components(separatedBy: "\"kind\":\"faces\"").count - 1 >= 14)
+        let missing = try Self.run(["redact", folder.appendingPathComponent("none.mp4").path, "-o", output, "--classes", "faces"])
+        #expect(missing.status == 1)
+        #expect(missing.errors.contains("error: cannot open"))
     }
 
     @Test("keygen, sign and verify; a changed byte fails verification by name")

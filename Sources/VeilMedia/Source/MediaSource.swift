@@ -30,7 +30,9 @@ public final class MediaSource: @unchecked Sendable {
     public let height: Int
     /// Frames per second as the container declares it (0 when unknown).
     public let frameRate: Double
-    /// The codec's name, e.g. `h264`, `msmpeg4v3`.
+    /// The source's length in seconds, when the container knows it (files); nil for live streams.
+    public let duration: Double?
+    /// The codec's name, e.g. `h264`, `msmpeg4`.
     public let codecName: String
     /// Packets or frames the decoder rejected; reported, never fatal.
     public private(set) var decodeErrors = 0
@@ -99,6 +101,7 @@ public final class MediaSource: @unchecked Sendable {
         let rate = stream.pointee.avg_frame_rate.den != 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
         frameRate = rate.den != 0 ? Double(rate.num) / Double(rate.den) : 0
         codecName = String(cString: codec.pointee.name)
+        duration = context.pointee.duration > 0 ? Double(context.pointee.duration) / 1_000_000 : nil
         packet = av_packet_alloc()
         guard width > 0, height > 0 else {
             throw MediaError(.decodeFailed, "\(printable): the video has no size")
