@@ -9,8 +9,8 @@ public import VeilCore
 public final class VideoFrame: YUVImage, @unchecked Sendable {
     let frame: UnsafeMutablePointer<AVFrame>
 
-    /// Presentation time in seconds from the start of the source.
-    public let time: Double
+    /// Presentation time in seconds from the start of the source (kept increasing across reconnects).
+    public internal(set) var time: Double
     /// The frame's number in decode order, from 0.
     public let index: Int
 
