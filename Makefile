@@ -35,7 +35,8 @@ test: setup
 
 bench: setup
 	$(SWIFT) build -c release --product VeilBench
-	.build/release/VeilBench policy
+	@echo "(benchmarks run pinned to one core: taskset -c 0)"
+	taskset -c 0 .build/release/VeilBench policy vault media
 
 clean:
 	rm -rf .build "$(DEMO_OUTPUT)"

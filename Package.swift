@@ -80,7 +80,7 @@ let package = Package(
         // `make bench`: performance goals measured against a baseline in the same run.
         .executableTarget(
             name: "VeilBench",
-            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia"],
+            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision"],
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),

@@ -46,15 +46,21 @@ show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub"
 sed -i 's/duration: 72h/duration: 96h/' "$out/bundle/city-centre.yaml"
 show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub" || echo "(refused, as it must be)"
 
-step "7. The encrypted retention vault"
+step "7. Redact a CCTV clip: faces, and the heads of people too small for the face detector"
+scripts/fetch-samples.sh
+show "$veilgate" redact .cache/samples/vtest.avi -o "$out/vtest-redacted.mp4" --seconds 6 --detect-every 3 \
+  --detections "$out/vtest-boxes.jsonl"
+echo "(the first 6 seconds; play $out/vtest-redacted.mp4 to look at the result)"
+
+step "8. The encrypted retention vault"
 rm -rf "$out/state" "$out/export"
 export VEILGATE_STATE="$out/state"
 show "$veilgate" vault init
-# Until the media pipeline (issue 3) records real segments, stand-in 6-second segments of random bytes.
-head -c 1500000 /dev/urandom > "$out/segment.bin"
-show "$veilgate" vault ingest "$out/segment.bin" --camera market-square --category raw-video \
+# Until the gateway records segments itself, the redacted clip stands in for 6-second segments.
+cp "$out/vtest-redacted.mp4" "$out/segment.mp4"
+show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --category raw-video \
   --start 2026-11-20T10:00:00Z --repeat 3
-show "$veilgate" vault ingest "$out/segment.bin" --camera market-square --category redacted-video \
+show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --category redacted-video \
   --start 2026-11-24T10:00:00Z --repeat 2
 show "$veilgate" vault list
 show "$veilgate" vault hold place --camera market-square --from 2026-11-20T10:00:00Z --to 2026-11-20T10:00:06Z \
@@ -69,5 +75,5 @@ show "$veilgate" audit verify
 
 step "Done"
 echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
-echo "the vault is in $out/state, the signed export in $out/export."
+echo "the redacted clip is $out/vtest-redacted.mp4; the vault is in $out/state, the signed export in $out/export."
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."

@@ -8,13 +8,14 @@ import VeilPolicy
 enum VeilBench {
     static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let selected = arguments.isEmpty ? ["policy", "vault"] : arguments
+        let selected = arguments.isEmpty ? ["policy", "vault", "media"] : arguments
         for name in selected {
             switch name {
             case "policy": try PolicyBenchmark.run()
             case "vault": try await VaultBenchmark.run()
+            case "media": try await MediaBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault\n".utf8))
+                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media\n".utf8))
                 exit(2)
             }
         }

@@ -1,0 +1,75 @@
+import Foundation
+import VeilCore
+import VeilMedia
+import VeilVision
+
+/// Issue goal: one 720p 25 fps camera redacted in real time on one core (≥ 25 fps), at ≥ 0.5 of the
+/// decode+encode-only rate. The baseline is FFmpeg's own command-line decode+encode of the same clip with the
+/// same encoder settings, on one thread, in the same run.
+enum MediaBenchmark {
+    static func run() async throws {
+        let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+        let models = ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-media-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (name, width, height) in [("720p", 1280, 720), ("1080p", 1920, 1080)] {
+            let clip = folder + "/\(name).mp4"
+            // 12 s of the real CCTV clip at 25 fps, scaled up: the same people, at camera resolution.
+            try ffmpeg(["-i", shared, "-t", "12", "-vf", "fps=25,scale=\(width):\(height)", "-c:v", "libx264", "-preset", "veryfast",
+                        "-crf", "23", "-an", clip])
+            let frames = 300.0
+            print("== media pipeline: \(name) (\(width)×\(height), 25 fps, \(Int(frames)) frames), one core, libx264 veryfast crf 23 ==")
+            let baselineStart = ContinuousClock.now
+            try ffmpeg(["-threads", "1", "-i", clip, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1",
+                        "-an", folder + "/ffmpeg-out.mp4"])
+            let baseline = frames / seconds(ContinuousClock.now - baselineStart)
+            print(String(format: "baseline: ffmpeg decode+encode                          %7.1f fps", baseline))
+
+            let plain = try await measure(clip, output: folder + "/plain.mp4", pipeline: nil)
+            print(String(format: "VeilMedia decode+encode (no analysis)                   %7.1f fps  (%.2f of baseline)", plain, plain / baseline))
+            let spec = RedactionSpec(classes: [.faces], mode: .blur, shape: .ellipse, margin: 0.2)
+            for every in [5, 10] {
+                let faces = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx")],
+                                              options: .init(detectEvery: every, coverHeadsOfPeople: false))
+                let rate = try await measure(clip, output: folder + "/faces.mp4", pipeline: faces)
+                print(String(format: "redaction: faces (CenterFace every %2d frames) + tracker %7.1f fps  (%.2f of baseline; goal ≥ 25 fps and ≥ 0.5: %@)",
+                             every, rate, rate / baseline, rate >= 25 && rate / baseline >= 0.5 ? "met" : "NOT met"))
+            }
+            let heads = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx"),
+                                                                  try PersonDetector(scale: 1)],
+                                          options: .init(detectEvery: 10, coverHeadsOfPeople: true))
+            let rate = try await measure(clip, output: folder + "/heads.mp4", pipeline: heads)
+            print(String(format: "redaction: faces + people's heads (HOG) every 10 frames  %7.1f fps  (%.2f of baseline)", rate, rate / baseline))
+        }
+    }
+
+    static func measure(_ clip: String, output: String, pipeline: RedactionPipeline?) async throws -> Double {
+        let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
+        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: source.frameRate,
+                                   settings: EncoderSettings(preset: "veryfast", crf: 23))
+        let start = ContinuousClock.now
+        var frames = 0
+        for try await frame in source.frames {
+            if let pipeline { try pipeline.process(frame) }
+            try writer.write(frame)
+            frames += 1
+        }
+        try writer.finish()
+        return Double(frames) / seconds(ContinuousClock.now - start)
+    }
+
+    static func ffmpeg(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = ["-loglevel", "error", "-y"] + arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw MediaError(.encodeFailed, "ffmpeg \(arguments.joined(separator: " ")) failed") }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
