@@ -51,6 +51,19 @@ cv::Mat rgb_scaled(const veil_image &image, cv::Size size) {
     return rgb;
 }
 
+/// Runs `body`, turning any exception into `fallback` and an error message: nothing C++ crosses the C header.
+template <typename Result, typename Body>
+Result guarded(char *error, size_t error_size, Result fallback, Body body) {
+    try {
+        return body();
+    } catch (const std::exception &exception) {
+        set_error(error, error_size, exception.what());
+    } catch (...) {
+        set_error(error, error_size, "unknown OpenCV error");
+    }
+    return fallback;
+}
+
 int copy_boxes(const std::vector<veil_box> &found, veil_box *boxes, int capacity) {
     const int count = std::min<int>(capacity, static_cast<int>(found.size()));
     for (int index = 0; index < count; ++index) boxes[index] = found[index];
@@ -86,68 +99,58 @@ struct veil_face_net {
 };
 
 extern "C" veil_face_net *veil_face_net_open(const char *onnx_path, char *error, size_t error_size) {
-    try {
-        auto *net = new veil_face_net{onnx_path, {}};
-        // Load once now so a missing or broken model is reported at open, not at the first frame.
-        net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);
-        return net;
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return nullptr;
+    return guarded(error, error_size, static_cast<veil_face_net *>(nullptr), [&]() -> veil_face_net * {
+            auto *net = new veil_face_net{onnx_path, {}};
+            // Load once now so a missing or broken model is reported at open, not at the first frame.
+            net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);
+            return net;
+    });
 }
 
 extern "C" void veil_face_net_close(veil_face_net *net) { delete net; }
 
 extern "C" int veil_face_net_detect(veil_face_net *net, veil_image image, int input_width, float threshold,
                                     veil_box *boxes, int capacity, char *error, size_t error_size) {
-    try {
-        if (!net || image.width <= 0 || image.height <= 0) {
-            set_error(error, error_size, "invalid arguments");
-            return -1;
-        }
-        const int width = std::max(32, (input_width + 31) / 32 * 32);
-        const int height = std::max(32, static_cast<int>(std::ceil(width * double(image.height) / image.width / 32.0)) * 32);
-        const float scale_x = float(width) / image.width, scale_y = float(height) / image.height;
-        auto key = std::make_pair(width, height);
-        auto found = net->networks.find(key);
-        if (found == net->networks.end()) {
-            found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
-        }
-        cv::dnn::Net &dnn = found->second;
-        cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
-        cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0, cv::Size(width, height), cv::Scalar(0, 0, 0), false, false);
-        dnn.setInput(blob);
-        std::vector<cv::Mat> outputs;
-        dnn.forward(outputs, std::vector<cv::String>{"537", "538", "539", "540"});
-        const cv::Mat &heatmap = outputs[0], &scale = outputs[1], &offset = outputs[2];
-        const int rows = heatmap.size[2], columns = heatmap.size[3];
-        const float *heat = heatmap.ptr<float>();
-        const float *scale0 = scale.ptr<float>(), *scale1 = scale0 + rows * columns;
-        const float *offset0 = offset.ptr<float>(), *offset1 = offset0 + rows * columns;
-        std::vector<veil_box> candidates;
-        for (int row = 0; row < rows; ++row) {
-            for (int column = 0; column < columns; ++column) {
-                const int at = row * columns + column;
-                if (heat[at] <= threshold) continue;
-                const float s0 = std::exp(scale0[at]) * 4, s1 = std::exp(scale1[at]) * 4;
-                const float x1 = std::max(0.f, (column + offset1[at] + 0.5f) * 4 - s1 / 2);
-                const float y1 = std::max(0.f, (row + offset0[at] + 0.5f) * 4 - s0 / 2);
-                veil_box box{std::min(x1, float(width)), std::min(y1, float(height)), std::min(x1 + s1, float(width)),
-                             std::min(y1 + s0, float(height)), heat[at]};
-                box.x1 /= scale_x; box.x2 /= scale_x; box.y1 /= scale_y; box.y2 /= scale_y;
-                candidates.push_back(box);
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!net || image.width <= 0 || image.height <= 0) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
             }
-        }
-        return copy_boxes(non_maximum_suppression(candidates, 0.3f), boxes, capacity);
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return -1;
+            const int width = std::max(32, (input_width + 31) / 32 * 32);
+            const int height = std::max(32, static_cast<int>(std::ceil(width * double(image.height) / image.width / 32.0)) * 32);
+            const float scale_x = float(width) / image.width, scale_y = float(height) / image.height;
+            auto key = std::make_pair(width, height);
+            auto found = net->networks.find(key);
+            if (found == net->networks.end()) {
+                found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
+            }
+            cv::dnn::Net &dnn = found->second;
+            cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
+            cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0, cv::Size(width, height), cv::Scalar(0, 0, 0), false, false);
+            dnn.setInput(blob);
+            std::vector<cv::Mat> outputs;
+            dnn.forward(outputs, std::vector<cv::String>{"537", "538", "539", "540"});
+            const cv::Mat &heatmap = outputs[0], &scale = outputs[1], &offset = outputs[2];
+            const int rows = heatmap.size[2], columns = heatmap.size[3];
+            const float *heat = heatmap.ptr<float>();
+            const float *scale0 = scale.ptr<float>(), *scale1 = scale0 + rows * columns;
+            const float *offset0 = offset.ptr<float>(), *offset1 = offset0 + rows * columns;
+            std::vector<veil_box> candidates;
+            for (int row = 0; row < rows; ++row) {
+                for (int column = 0; column < columns; ++column) {
+                    const int at = row * columns + column;
+                    if (heat[at] <= threshold) continue;
+                    const float s0 = std::exp(scale0[at]) * 4, s1 = std::exp(scale1[at]) * 4;
+                    const float x1 = std::max(0.f, (column + offset1[at] + 0.5f) * 4 - s1 / 2);
+                    const float y1 = std::max(0.f, (row + offset0[at] + 0.5f) * 4 - s0 / 2);
+                    veil_box box{std::min(x1, float(width)), std::min(y1, float(height)), std::min(x1 + s1, float(width)),
+                                 std::min(y1 + s0, float(height)), heat[at]};
+                    box.x1 /= scale_x; box.x2 /= scale_x; box.y1 /= scale_y; box.y2 /= scale_y;
+                    candidates.push_back(box);
+                }
+            }
+            return copy_boxes(non_maximum_suppression(candidates, 0.3f), boxes, capacity);
+    });
 }
 
 struct veil_people_detector {
@@ -155,48 +158,38 @@ struct veil_people_detector {
 };
 
 extern "C" veil_people_detector *veil_people_detector_open(char *error, size_t error_size) {
-    try {
-        auto *detector = new veil_people_detector{};
-        detector->hog.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
-        return detector;
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return nullptr;
+    return guarded(error, error_size, static_cast<veil_people_detector *>(nullptr), [&]() -> veil_people_detector * {
+            auto *detector = new veil_people_detector{};
+            detector->hog.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+            return detector;
+    });
 }
 
 extern "C" void veil_people_detector_close(veil_people_detector *detector) { delete detector; }
 
 extern "C" int veil_people_detector_detect(veil_people_detector *detector, veil_image image, float scale,
                                            veil_box *boxes, int capacity, char *error, size_t error_size) {
-    try {
-        cv::Mat gray = luma(image);
-        cv::Mat input = gray;
-        // Below 1 downsamples (faster); above 1 upsamples, so people shorter than the 128-px window are found.
-        if (scale > 0 && scale != 1) {
-            cv::resize(gray, input, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-        }
-        const float factor = (scale > 0) ? scale : 1.f;
-        std::vector<cv::Rect> found;
-        std::vector<double> weights;
-        detector->hog.detectMultiScale(input, found, weights, 0, cv::Size(4, 4), cv::Size(8, 8), 1.05, 2);
-        std::vector<veil_box> result;
-        for (size_t index = 0; index < found.size(); ++index) {
-            const cv::Rect &r = found[index];
-            // Weak SVM responses are mostly windows and railings, not people.
-            if (index < weights.size() && weights[index] < 0.3) continue;
-            result.push_back({r.x / factor, r.y / factor, (r.x + r.width) / factor, (r.y + r.height) / factor,
-                              index < weights.size() ? float(weights[index]) : 1.f});
-        }
-        return copy_boxes(result, boxes, capacity);
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return -1;
+    return guarded(error, error_size, -1, [&]() -> int {
+            cv::Mat gray = luma(image);
+            cv::Mat input = gray;
+            // Below 1 downsamples (faster); above 1 upsamples, so people shorter than the 128-px window are found.
+            if (scale > 0 && scale != 1) {
+                cv::resize(gray, input, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+            }
+            const float factor = (scale > 0) ? scale : 1.f;
+            std::vector<cv::Rect> found;
+            std::vector<double> weights;
+            detector->hog.detectMultiScale(input, found, weights, 0, cv::Size(4, 4), cv::Size(8, 8), 1.05, 2);
+            std::vector<veil_box> result;
+            for (size_t index = 0; index < found.size(); ++index) {
+                const cv::Rect &r = found[index];
+                // Weak SVM responses are mostly windows and railings, not people.
+                if (index < weights.size() && weights[index] < 0.3) continue;
+                result.push_back({r.x / factor, r.y / factor, (r.x + r.width) / factor, (r.y + r.height) / factor,
+                                  index < weights.size() ? float(weights[index]) : 1.f});
+            }
+            return copy_boxes(result, boxes, capacity);
+    });
 }
 
 struct veil_cascade {
@@ -204,39 +197,29 @@ struct veil_cascade {
 };
 
 extern "C" veil_cascade *veil_cascade_open(const char *xml_path, char *error, size_t error_size) {
-    try {
-        auto *cascade = new veil_cascade{};
-        if (!cascade->classifier.load(xml_path)) {
-            delete cascade;
-            set_error(error, error_size, "cannot load the cascade file");
-            return nullptr;
-        }
-        return cascade;
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return nullptr;
+    return guarded(error, error_size, static_cast<veil_cascade *>(nullptr), [&]() -> veil_cascade * {
+            auto *cascade = new veil_cascade{};
+            if (!cascade->classifier.load(xml_path)) {
+                delete cascade;
+                set_error(error, error_size, "cannot load the cascade file");
+                return nullptr;
+            }
+            return cascade;
+    });
 }
 
 extern "C" void veil_cascade_close(veil_cascade *cascade) { delete cascade; }
 
 extern "C" int veil_cascade_detect(veil_cascade *cascade, veil_image image, int min_width, veil_box *boxes,
                                    int capacity, char *error, size_t error_size) {
-    try {
-        cv::Mat gray = luma(image);
-        cv::Mat equalised;
-        cv::equalizeHist(gray, equalised);
-        std::vector<cv::Rect> found;
-        cascade->classifier.detectMultiScale(equalised, found, 1.1, 3, 0, cv::Size(std::max(8, min_width), std::max(4, min_width / 4)));
-        std::vector<veil_box> result;
-        for (const auto &r : found) result.push_back({float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height), 1.f});
-        return copy_boxes(result, boxes, capacity);
-    } catch (const std::exception &exception) {
-        set_error(error, error_size, exception.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown OpenCV error");
-    }
-    return -1;
+    return guarded(error, error_size, -1, [&]() -> int {
+            cv::Mat gray = luma(image);
+            cv::Mat equalised;
+            cv::equalizeHist(gray, equalised);
+            std::vector<cv::Rect> found;
+            cascade->classifier.detectMultiScale(equalised, found, 1.1, 3, 0, cv::Size(std::max(8, min_width), std::max(4, min_width / 4)));
+            std::vector<veil_box> result;
+            for (const auto &r : found) result.push_back({float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height), 1.f});
+            return copy_boxes(result, boxes, capacity);
+    });
 }

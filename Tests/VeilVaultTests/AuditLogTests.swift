@@ -26,6 +26,18 @@ struct AuditLogTests {
         try await vault.index.pool.write { db in try db.execute(sql: statement) }
     }
 
+    /// Recomputes the chain from `seq` on, as an attacker without the signing key can.
+    static func rechain(_ db: Database, from seq: Int64) throws {
+        var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [seq - 1])!
+        for var row in try AuditRow.filter(Column("seq") >= seq).order(Column("seq")).fetchAll(db) {
+            row.previousHash = previous
+            row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
+                                     rules: row.rules, details: row.details, previous: previous)
+            try row.update(db)
+            previous = row.hash
+        }
+    }
+
     @Test("an untouched log verifies, with a checkpoint every 100 entries")
     func intact() async throws {
         let (fixture, vault) = try await populated(250)
@@ -86,14 +98,7 @@ struct AuditLogTests {
             let forged = AuditRow(seq: 50, time: 1, action: "view", actor: "x", subject: "y", rules: "", details: "{}",
                                   previousHash: "", hash: "")
             try forged.insert(db)
-            var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 49")!
-            for var row in try AuditRow.filter(Column("seq") >= 50).order(Column("seq")).fetchAll(db) {
-                row.previousHash = previous
-                row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
-                                         rules: row.rules, details: row.details, previous: previous)
-                try row.update(db)
-                previous = row.hash
-            }
+            try Self.rechain(db, from: 50)
         }
         let found = try problems(vault)
         #expect(found.contains { $0.seq == 100 && $0.kind == .modified && $0.message.contains("rewritten after it was checkpointed") })
@@ -108,14 +113,7 @@ struct AuditLogTests {
             try db.execute(sql: "DELETE FROM audit WHERE seq = 5")
             // Renumber and re-chain everything after the deleted entry, as a careful attacker would.
             try db.execute(sql: "UPDATE audit SET seq = seq - 1 WHERE seq > 5")
-            var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 4")!
-            for var row in try AuditRow.filter(Column("seq") >= 5).order(Column("seq")).fetchAll(db) {
-                row.previousHash = previous
-                row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
-                                         rules: row.rules, details: row.details, previous: previous)
-                try row.update(db)
-                previous = row.hash
-            }
+            try Self.rechain(db, from: 5)
         }
         let found = try problems(vault)
         #expect(found.filter { $0.kind == .checkpointInvalid }.map(\.seq) == [100, 200])
