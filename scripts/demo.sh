@@ -48,9 +48,9 @@ show "$veilgate" policy verify "$out/bundle" --public-key "$out/dpo.pub" || echo
 
 step "7. Redact a CCTV clip: faces, and the heads of people too small for the face detector"
 scripts/fetch-samples.sh
-show "$veilgate" redact .cache/samples/vtest.avi -o "$out/vtest-redacted.mp4" --seconds 6 --detect-every 3 \
+show "$veilgate" redact .cache/samples/vtest.avi -o "$out/vtest-redacted.mp4" --seconds 5 --detect-every 5 \
   --detections "$out/vtest-boxes.jsonl"
-echo "(the first 6 seconds; play $out/vtest-redacted.mp4 to look at the result)"
+echo "(the first 5 seconds; play $out/vtest-redacted.mp4 to look at the result)"
 
 step "8. The encrypted retention vault"
 rm -rf "$out/state" "$out/export"

@@ -90,7 +90,8 @@ struct RedactCommand: AsyncParsableCommand {
             } else {
                 let writer = try MP4Writer(path: output, width: source.width - source.width % 2, height: source.height - source.height % 2,
                                            frameRate: source.frameRate, settings: EncoderSettings(preset: preset, crf: crf))
-                var progress = Progress(total: source.duration.map { Int($0 * source.frameRate) })
+                let length = [source.duration, seconds].compactMap { $0 }.min()
+                var progress = Progress(total: length.map { Int($0 * source.frameRate) })
                 for try await frame in source.frames {
                     if let seconds, frame.time > seconds { break }
                     let covered = try pipeline.process(frame)
