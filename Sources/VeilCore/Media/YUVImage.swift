@@ -30,5 +30,8 @@ public protocol YUVImage: AnyObject, Sendable {
     var height: Int { get }
     /// Seconds from the start of the source.
     var time: Double { get }
+    /// The planes, for reading (detectors). Must not be written through.
     func withPlanes<T>(_ body: (YUVPlanes) throws -> T) rethrows -> T
+    /// The planes, for writing in place (redaction). May first make the picture's buffers its own.
+    func withWritablePlanes<T>(_ body: (YUVPlanes) throws -> T) rethrows -> T
 }

@@ -41,7 +41,7 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
         self.frame = frame
         self.time = time
         self.index = index
-        withPlanes { planes in
+        withWritablePlanes { planes in
             for row in 0..<height { planes.y.advanced(by: row * planes.yStride).initialize(repeating: 16, count: width) }
             for row in 0..<height / 2 {
                 planes.u.advanced(by: row * planes.uStride).initialize(repeating: 128, count: width / 2)
@@ -55,14 +55,23 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
         av_frame_free(&pointer)
     }
 
+    /// The planes for reading: no copy, whoever else shares the decoder's buffer.
     public func withPlanes<T>(_ body: (YUVPlanes) throws -> T) rethrows -> T {
-        // A decoder may share buffers between frames; make this one writable before anyone changes it.
+        try body(planes)
+    }
+
+    /// The planes for writing. A decoder may still reference this picture's buffer (as a reference frame), so
+    /// it is made this frame's own first — a copy only when it is shared, and only for frames that get painted.
+    public func withWritablePlanes<T>(_ body: (YUVPlanes) throws -> T) rethrows -> T {
         _ = av_frame_make_writable(frame)
-        let planes = YUVPlanes(
+        return try body(planes)
+    }
+
+    private var planes: YUVPlanes {
+        YUVPlanes(
             y: frame.pointee.data.0!, u: frame.pointee.data.1!, v: frame.pointee.data.2!,
             yStride: Int(frame.pointee.linesize.0), uStride: Int(frame.pointee.linesize.1),
             vStride: Int(frame.pointee.linesize.2), width: width, height: height)
-        return try body(planes)
     }
 
     /// Packed RGB (3 bytes per pixel, rows without padding), for detectors. This is a conversion, not part of the

@@ -14,7 +14,7 @@ public struct Redactor: Sendable {
             .map { $0.box.expanded(by: spec.margin).clamped(width: image.width, height: image.height) }
             .filter { $0.width >= 1 && $0.height >= 1 }
         guard !selected.isEmpty else { return [] }
-        image.withPlanes { planes in
+        image.withWritablePlanes { planes in
             for box in selected {
                 let x1 = Int(box.x1.rounded(.down)) & ~1, y1 = Int(box.y1.rounded(.down)) & ~1
                 let x2 = min(planes.width, (Int(box.x2.rounded(.up)) + 1) & ~1)
