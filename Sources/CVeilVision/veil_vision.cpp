@@ -93,6 +93,13 @@ std::vector<veil_box> non_maximum_suppression(std::vector<veil_box> boxes, float
 
 }  // namespace
 
+extern "C" void veil_vision_set_threads(int threads) {
+    try {
+        cv::setNumThreads(threads > 0 ? threads : -1);
+    } catch (...) {
+    }
+}
+
 struct veil_face_net {
     std::string path;
     std::map<std::pair<int, int>, cv::dnn::Net> networks;

@@ -11,6 +11,8 @@ enum MediaBenchmark {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
         let models = ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models"
+        // One core means one thread for OpenCV too (two threads on one pinned core only thrash).
+        VisionRuntime.setThreads(1)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-media-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -20,6 +20,9 @@ typedef struct veil_image {
     int height;
 } veil_image;
 
+/// How many threads OpenCV may use (1 for a pipeline that must stay on one core; 0 for OpenCV's default).
+void veil_vision_set_threads(int threads);
+
 /// One detection in image pixels: corners and confidence.
 typedef struct veil_box {
     float x1, y1, x2, y2, score;

