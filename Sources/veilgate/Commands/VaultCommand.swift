@@ -198,21 +198,19 @@ struct VaultHoldCommand: AsyncParsableCommand {
     struct Place: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "place", abstract: "Place a hold on a camera's footage.")
         @OptionGroup var location: VaultLocation
-        @Option(help: "The camera id.") var camera: String
-        @Option(help: ArgumentHelp("Start of the held range (ISO 8601).", valueName: "time")) var from: String
-        @Option(help: ArgumentHelp("End of the held range (ISO 8601).", valueName: "time")) var to: String
+        @OptionGroup var range: CameraRange
         @Option(name: .customLong("case"), help: ArgumentHelp("The case reference (stored with the hold, never logged).", valueName: "reference"))
         var caseReference: String?
         @Option(help: "Who places the hold.") var actor: String = "operator"
 
         func run() async throws {
             let (vault, _) = try await location.open()
-            let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
+            let (camera, start, end) = try range.parsed()
             let hold = try await vaultOperation {
-                try await vault.placeHold(camera: CameraID(camera), from: start, to: end, caseReference: caseReference, by: actor)
+                try await vault.placeHold(camera: camera, from: start, to: end, caseReference: caseReference, by: actor)
             }
             let expiry = hold.expiresAt.map { ", lapses \(ISO8601DateFormatter.veilgate($0)) unless renewed" } ?? ""
-            print("placed \(hold.id) on \(camera) \(from) – \(to)\(expiry)")
+            print("placed \(hold.id) on \(camera) \(range.from) – \(range.to)\(expiry)")
         }
     }
 
@@ -265,18 +263,16 @@ struct VaultExportCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var location: VaultLocation
-    @Option(help: "The camera id.") var camera: String
-    @Option(help: ArgumentHelp("Start (ISO 8601).", valueName: "time")) var from: String
-    @Option(help: ArgumentHelp("End (ISO 8601).", valueName: "time")) var to: String
+    @OptionGroup var range: CameraRange
     @Option(name: .shortAndLong, help: ArgumentHelp("The bundle folder to create.", valueName: "dir")) var output: String
     @Option(name: .customLong("requested-by"), help: "The operator or partner id the export is for (audited).")
     var requestedBy: String = "operator"
 
     func run() async throws {
         let (vault, _) = try await location.open()
-        let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
+        let (camera, start, end) = try range.parsed()
         let manifest = try await vaultOperation {
-            try await vault.export(camera: CameraID(camera), from: start, to: end, into: output, requestedBy: requestedBy)
+            try await vault.export(camera: camera, from: start, to: end, into: output, requestedBy: requestedBy)
         }
         print("exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)")
         print("the receiving partner checks it with: veilgate vault verify-export \(output) --public-key gateway-signing.pub")
@@ -310,15 +306,13 @@ struct VaultEraseCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var location: VaultLocation
-    @Option(help: "The camera id.") var camera: String
-    @Option(help: ArgumentHelp("Start (ISO 8601).", valueName: "time")) var from: String
-    @Option(help: ArgumentHelp("End (ISO 8601).", valueName: "time")) var to: String
+    @OptionGroup var range: CameraRange
     @Option(help: "Who erases, for the audit log.") var actor: String = "operator"
 
     func run() async throws {
         let (vault, _) = try await location.open()
-        let start = try parseTime(from, option: "--from"), end = try parseTime(to, option: "--to")
-        let count = try await vaultOperation { try await vault.erase(camera: CameraID(camera), from: start, to: end, by: actor) }
+        let (camera, start, end) = try range.parsed()
+        let count = try await vaultOperation { try await vault.erase(camera: camera, from: start, to: end, by: actor) }
         print("erased \(count) segment(s) of \(camera); their keys are destroyed")
     }
 }

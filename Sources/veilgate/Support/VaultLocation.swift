@@ -37,6 +37,17 @@ struct VaultLocation: ParsableArguments {
     }
 }
 
+/// `--camera C --from T1 --to T2`: the footage a hold, an export or an erasure is about.
+struct CameraRange: ParsableArguments {
+    @Option(help: "The camera id.") var camera: String
+    @Option(help: ArgumentHelp("Start of the range (ISO 8601).", valueName: "time")) var from: String
+    @Option(help: ArgumentHelp("End of the range (ISO 8601).", valueName: "time")) var to: String
+
+    func parsed() throws -> (CameraID, Date, Date) {
+        (CameraID(camera), try parseTime(from, option: "--from"), try parseTime(to, option: "--to"))
+    }
+}
+
 func reportVaultError(_ error: VaultError) -> ExitCode {
     printError("error: \(error.description)")
     return ExitCode(1)
