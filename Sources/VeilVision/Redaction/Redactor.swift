@@ -87,28 +87,29 @@ public struct Redactor: Sendable {
         return output
     }
 
-    /// A separable box blur with running sums: O(pixels) whatever the radius.
+    /// A separable box blur with running sums: O(pixels) whatever the radius. One 1-D pass along the rows,
+    /// one along the columns.
     static func boxBlur(_ pixels: inout [UInt8], width: Int, height: Int, radius: Int) {
         var temporary = pixels
         for row in 0..<height {
-            var sum = 0, count = 0
-            for column in 0..<min(width, radius + 1) { sum += Int(pixels[row * width + column]); count += 1 }
-            for column in 0..<width {
-                temporary[row * width + column] = UInt8(sum / count)
-                let add = column + radius + 1, remove = column - radius
-                if add < width { sum += Int(pixels[row * width + add]); count += 1 }
-                if remove >= 0 { sum -= Int(pixels[row * width + remove]); count -= 1 }
-            }
+            blurLine(from: pixels, into: &temporary, start: row * width, step: 1, length: width, radius: radius)
         }
         for column in 0..<width {
-            var sum = 0, count = 0
-            for row in 0..<min(height, radius + 1) { sum += Int(temporary[row * width + column]); count += 1 }
-            for row in 0..<height {
-                pixels[row * width + column] = UInt8(sum / count)
-                let add = row + radius + 1, remove = row - radius
-                if add < height { sum += Int(temporary[add * width + column]); count += 1 }
-                if remove >= 0 { sum -= Int(temporary[remove * width + column]); count -= 1 }
-            }
+            blurLine(from: temporary, into: &pixels, start: column, step: width, length: height, radius: radius)
+        }
+    }
+
+    /// Averages each of `length` samples, `step` apart from `start`, over a window of `radius` on either side.
+    private static func blurLine(from source: [UInt8], into target: inout [UInt8], start: Int, step: Int, length: Int,
+                                 radius: Int)
+    {
+        var sum = 0, count = 0
+        for index in 0..<min(length, radius + 1) { sum += Int(source[start + index * step]); count += 1 }
+        for index in 0..<length {
+            target[start + index * step] = UInt8(sum / count)
+            let add = index + radius + 1, remove = index - radius
+            if add < length { sum += Int(source[start + add * step]); count += 1 }
+            if remove >= 0 { sum -= Int(source[start + remove * step]); count -= 1 }
         }
     }
 }
