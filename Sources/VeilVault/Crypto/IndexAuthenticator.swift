@@ -36,13 +36,3 @@ final class IndexAuthenticator: Sendable {
         Sodium.equal(Array(self.mac(fields).utf8), Array(mac.utf8))
     }
 }
-
-/// Numbers in canonical text for MACs and bindings, without trapping on values an attacker wrote into the index.
-enum Canonical {
-    static func number(_ value: Double) -> String {
-        guard value.isFinite, abs(value) < 1e15 else { return "invalid" }
-        return String(Int64((value * 1000).rounded()))
-    }
-
-    static func number(_ value: Double?) -> String { value.map(number) ?? "-" }
-}

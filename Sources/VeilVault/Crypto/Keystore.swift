@@ -106,7 +106,7 @@ final class Keystore: Sendable {
     /// Destroys keys and every key wrapped under them.
     func destroy(ids: [String]) throws {
         guard !ids.isEmpty else { return }
-        let list = String(decoding: (try? JSONSerialization.data(withJSONObject: ids)) ?? Data("[]".utf8), as: UTF8.self)
+        let list = Canonical.jsonList(ids)
         try write { db in
             try db.execute(sql: "DELETE FROM wrapped_key WHERE parent IN (SELECT value FROM json_each(?))", arguments: [list])
             try db.execute(sql: "DELETE FROM wrapped_key WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])

@@ -14,7 +14,7 @@ extension Vault {
         }
         var row = HoldRow(id: "hold-" + UUID().uuidString.lowercased().prefix(8), camera: camera.rawValue,
                           start: from.timeIntervalSince1970, end: to.timeIntervalSince1970, caseReference: caseReference,
-                          placedAt: now.timeIntervalSince1970, placedBy: Self.plainActor(actor),
+                          placedAt: now.timeIntervalSince1970, placedBy: Canonical.plainLine(actor),
                           expiresAt: schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) },
                           releasedAt: nil, releasedBy: nil)
         row.mac = authenticator.mac(row.authenticatedFields)
@@ -58,7 +58,7 @@ extension Vault {
                 authenticator.isValid(row.mac, row.authenticatedFields)
             else { throw VaultError(.notFound, "no active hold \(id)") }
             row.releasedAt = now.timeIntervalSince1970
-            row.releasedBy = Self.plainActor(actor)
+            row.releasedBy = Canonical.plainLine(actor)
             row.mac = authenticator.mac(row.authenticatedFields)
             try row.update(db)
             _ = try audit.append(db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
@@ -123,8 +123,4 @@ extension Vault {
         return ids.count
     }
 
-    /// Actor names go into rows and audit lines: one printable line, bounded.
-    static func plainActor(_ actor: String) -> String {
-        String(actor.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(64).map(Character.init))
-    }
 }

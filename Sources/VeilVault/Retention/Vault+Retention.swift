@@ -164,12 +164,12 @@ extension Vault {
             try keystore.destroy(ids: batch.map(Self.segmentKeyID))
             let rows = try readIndex { db in
                 try SegmentRow.fetchAll(db, sql: "SELECT * FROM segment WHERE id IN (SELECT value FROM json_each(?))",
-                                        arguments: [Self.jsonArray(batch)])
+                                        arguments: [Canonical.jsonList(batch)])
             }
             for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
             let isFirst = first
             try write { db in
-                try db.execute(sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))", arguments: [Self.jsonArray(batch)])
+                try db.execute(sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))", arguments: [Canonical.jsonList(batch)])
                 if isFirst { _ = try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4) }
             }
             first = false
@@ -220,7 +220,4 @@ extension Vault {
 
     static func timestamp(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
-    static func jsonArray(_ strings: [String]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: strings)) ?? Data("[]".utf8), as: UTF8.self)
-    }
 }
