@@ -24,9 +24,8 @@ public struct CompiledPolicy: Sendable {
     let denyTable: [Int: [Int32]]
     /// Per camera: whether it keeps original footage. Clips of a camera that does not are redacted as stored.
     let storesRawVideo: [Bool]
-    /// `(camera × category) → retention rule indices`, flattened.
-    let retentionTable: [[Int32]]
-    let retentionRules: [PolicyDocument.RetentionRule]
+    /// `(camera × category) → the retention that applies`, resolved once so a decision does no searching.
+    let retentionTable: [RetentionSlot]
     let partnersByURI: [String: PartnerID]
     let partnersByFingerprint: [String: PartnerID]
 
@@ -94,11 +93,11 @@ public struct CompiledPolicy: Sendable {
                 }
             }
         }
-        var retentionTable = [[Int32]](repeating: [], count: cameras.count * Self.categoryCount)
-        for (number, rule) in document.retention.rules.enumerated() {
+        var retentionTable = [RetentionSlot](repeating: RetentionSlot(), count: cameras.count * Self.categoryCount)
+        for rule in document.retention.rules {
             let category = DataCategory.allCases.firstIndex(of: rule.category)!
             for camera in Self.cameraNumbers(rule.cameras, cameraIndex, cameras.count) {
-                retentionTable[camera * Self.categoryCount + category].append(Int32(number))
+                retentionTable[camera * Self.categoryCount + category].add(rule)
             }
         }
         storesRawVideo = document.cameras.map { $0.produces.contains(.rawVideo) }
@@ -107,7 +106,6 @@ public struct CompiledPolicy: Sendable {
         self.grantTable = grantTable
         self.denyTable = denyTable
         self.retentionTable = retentionTable
-        retentionRules = document.retention.rules
         var byURI: [String: PartnerID] = [:]
         var byFingerprint: [String: PartnerID] = [:]
         for partner in document.partners {
@@ -176,6 +174,27 @@ struct CompiledGrant: Sendable {
         fields = grant.fields.isEmpty ? Self.defaultAlertFields : grant.fields.sorted()
         reshare = grant.reshare
         legalGround = grant.legalGround
+    }
+}
+
+/// The retention of one camera's category: the shortest general rule, and per event kind the shortest rule
+/// naming that kind (a kind-specific rule beats a general one).
+struct RetentionSlot: Sendable {
+    var general: RetentionOutcome?
+    var byKind: [AlertKind: RetentionOutcome] = [:]
+
+    mutating func add(_ rule: PolicyDocument.RetentionRule) {
+        let outcome = RetentionOutcome(rule: rule.id, category: rule.category, duration: rule.duration)
+        if rule.eventKinds.isEmpty {
+            if general.map({ rule.duration < $0.duration }) ?? true { general = outcome }
+        }
+        for kind in rule.eventKinds where byKind[kind].map({ rule.duration < $0.duration }) ?? true {
+            byKind[kind] = outcome
+        }
+    }
+
+    func outcome(for kind: AlertKind?) -> RetentionOutcome? {
+        kind.flatMap { byKind[$0] } ?? general
     }
 }
 

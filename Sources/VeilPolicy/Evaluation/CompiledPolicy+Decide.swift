@@ -120,12 +120,7 @@ extension CompiledPolicy {
     }
 
     func retention(camera: Int, category: DataCategory, kind: AlertKind?) -> RetentionOutcome? {
-        let rules = retentionTable[camera * Self.categoryCount + DataCategory.allCases.firstIndex(of: category)!]
-            .map { retentionRules[Int($0)] }
-        let specific = kind.map { kind in rules.filter { $0.eventKinds.contains(kind) } } ?? []
-        let candidates = specific.isEmpty ? rules.filter(\.eventKinds.isEmpty) : specific
-        guard let best = candidates.min(by: { $0.duration < $1.duration }) else { return nil }
-        return RetentionOutcome(rule: best.id, category: category, duration: best.duration)
+        retentionTable[camera * Self.categoryCount + DataCategory.allCases.firstIndex(of: category)!].outcome(for: kind)
     }
 
     /// The retention that applies to a camera's category (for reports and the vault's sweeper).

@@ -122,5 +122,4 @@ extension Vault {
         _ = try destroyBuckets(empty, actor: actor, reason: "erasure")
         return ids.count
     }
-
 }
