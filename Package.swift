@@ -24,6 +24,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // Federation: the partner API over mutual TLS, its PKI and the alert outbox's client. Hummingbird's
+        // default traits (swift-configuration, full Foundation) are not needed and cost build time.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Domain vocabulary shared by every feature target. No I/O, no dependencies.
@@ -64,6 +74,26 @@ let package = Package(
         ),
         // Detectors, the fail-closed tracker and in-place redaction.
         .target(name: "VeilVision", dependencies: ["VeilCore", "CVeilVision"], swiftSettings: veilSettings),
+        // The partner API over mutual TLS, the site PKI, SSE alerts, the push outbox and peer gateways.
+        .target(
+            name: "VeilFederation",
+            dependencies: [
+                "VeilCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: veilSettings
+        ),
         // The only place where targets are wired together.
         .executableTarget(
             name: "veilgate",
@@ -73,14 +103,17 @@ let package = Package(
                 "VeilVault",
                 "VeilMedia",
                 "VeilVision",
+                "VeilFederation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: veilSettings
         ),
         // `make bench`: performance goals measured against a baseline in the same run.
         .executableTarget(
             name: "VeilBench",
-            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision"],
+            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilFederation"],
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
@@ -97,6 +130,21 @@ let package = Package(
         .testTarget(name: "VeilMediaTests", dependencies: ["VeilCore", "VeilMedia"], swiftSettings: veilSettings),
         .testTarget(
             name: "VeilVisionTests", dependencies: ["VeilCore", "VeilVision", "VeilMedia"], swiftSettings: veilSettings
+        ),
+        .testTarget(
+            name: "VeilFederationTests",
+            dependencies: [
+                "VeilCore", "VeilFederation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: veilSettings
         ),
         .testTarget(
             name: "VeilgateCLITests",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a redaction covers.
 public enum RedactionClass: String, Sendable, CaseIterable, Codable, Comparable {
     case faces
@@ -87,5 +89,30 @@ public struct RedactionSpec: Hashable, Sendable, Codable, CustomStringConvertibl
         if classes.isEmpty { return "none (unredacted)" }
         let covered = classes.sorted().map(\.rawValue).joined(separator: ", ")
         return "\(covered): \(mode.rawValue), \(shape.rawValue), margin \(Int((margin * 100).rounded())) %"
+    }
+}
+
+extension RedactionSpec {
+    /// Reads back what ``description`` writes (the vault records a segment's redaction that way), so a
+    /// stored segment can be compared with what a partner must get. Nil for anything else: callers treat an
+    /// unreadable redaction as unknown and fail closed.
+    public init?(parsingDescription text: String) {
+        if text.hasPrefix("none") {
+            self = .unredacted
+            return
+        }
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        var classes = Set<RedactionClass>()
+        for name in parts[0].split(separator: ",") {
+            guard let covered = RedactionClass(rawValue: name.trimmingCharacters(in: .whitespaces)) else { return nil }
+            classes.insert(covered)
+        }
+        let fields = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard fields.count == 3, let mode = RedactionMode(rawValue: fields[0]), let shape = RedactionShape(rawValue: fields[1]),
+              fields[2].hasPrefix("margin "), fields[2].hasSuffix(" %"),
+              let percent = Int(fields[2].dropFirst("margin ".count).dropLast(2)), (0...100).contains(percent)
+        else { return nil }
+        self.init(classes: classes, mode: mode, shape: shape, margin: Double(percent) / 100)
     }
 }

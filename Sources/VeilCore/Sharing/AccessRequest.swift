@@ -1,5 +1,4 @@
 public import Foundation
-public import VeilCore
 
 /// A partner's request, as the federation API or `policy explain` puts it to the policy.
 public struct AccessRequest: Hashable, Sendable {

@@ -1,0 +1,57 @@
+public import Foundation
+
+/// An analytics alert as raised on site, before any partner sees it. What a partner receives is the
+/// subset its grant names (``fields(granted:)``); nothing identifying is ever part of an alert.
+public struct Alert: Hashable, Sendable, Codable {
+    public var kind: AlertKind
+    public var camera: CameraID
+    public var zone: ZoneID?
+    public var time: Date
+    /// People or objects counted (crowd counts, line crossings).
+    public var count: Int?
+    /// Boxes of the objects involved, in frame fractions (x, y, width, height), without identity.
+    public var boxes: [[Double]]?
+    /// The camera-local track id linking alerts about the same object.
+    public var track: Int?
+    /// A redacted still of the moment, JPEG, base64.
+    public var snapshot: String?
+
+    public init(kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
+                boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil)
+    {
+        self.kind = kind
+        self.camera = camera
+        self.zone = zone
+        self.time = time
+        self.count = count
+        self.boxes = boxes
+        self.track = track
+        self.snapshot = snapshot
+    }
+
+    /// The alert with every field the grant does not name removed.
+    public func fields(granted: [AlertField]) -> GrantedAlert {
+        let granted = Set(granted)
+        return GrantedAlert(
+            kind: granted.contains(.kind) ? kind : nil,
+            camera: granted.contains(.camera) ? camera : nil,
+            zone: granted.contains(.zone) ? zone : nil,
+            time: granted.contains(.time) ? time : nil,
+            count: granted.contains(.count) ? count : nil,
+            boxes: granted.contains(.boxes) ? boxes : nil,
+            track: granted.contains(.track) ? track : nil,
+            snapshot: granted.contains(.snapshot) ? snapshot : nil)
+    }
+}
+
+/// The part of an alert a partner may receive; absent fields are not encoded at all.
+public struct GrantedAlert: Hashable, Sendable, Codable {
+    public var kind: AlertKind?
+    public var camera: CameraID?
+    public var zone: ZoneID?
+    public var time: Date?
+    public var count: Int?
+    public var boxes: [[Double]]?
+    public var track: Int?
+    public var snapshot: String?
+}

@@ -1,0 +1,89 @@
+public import Foundation
+import GRDB
+public import VeilCore
+
+/// Every alert the site raised, numbered, so a partner that reconnects with `Last-Event-ID` gets exactly
+/// what it missed. SQLite (WAL) through GRDB; alerts hold ids, kinds, zones, counts and boxes, never identity.
+public final class AlertJournal: Sendable {
+    private let pool: DatabasePool
+
+    /// One journaled alert and its sequence number (the SSE event id).
+    public struct Entry: Sendable, Hashable {
+        public var sequence: Int64
+        public var alert: Alert
+    }
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("alerts-v1") { db in
+                try db.create(table: "alert") { table in
+                    table.autoIncrementedPrimaryKey("sequence")
+                    table.column("time", .double).notNull().indexed()
+                    table.column("camera", .text).notNull()
+                    table.column("kind", .text).notNull()
+                    table.column("payload", .blob).notNull()
+                }
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw FederationError(.server, "\(path): cannot open the alert journal (\(error))")
+        }
+    }
+
+    @discardableResult
+    public func append(_ alert: Alert) throws -> Entry {
+        let payload = try JSONEncoder.sorted.encode(alert)
+        let sequence = try pool.write { db in
+            try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
+                           arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue, payload])
+            return db.lastInsertedRowID
+        }
+        return Entry(sequence: sequence, alert: alert)
+    }
+
+    /// Alerts after a sequence number, oldest first.
+    public func entries(after sequence: Int64, limit: Int = 1000) throws -> [Entry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, payload FROM alert WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                             arguments: [sequence, limit])
+                .compactMap { row in
+                    let data: Data = row["payload"]
+                    guard let alert = try? JSONDecoder.iso8601.decode(Alert.self, from: data) else { return nil }
+                    return Entry(sequence: row["sequence"], alert: alert)
+                }
+        }
+    }
+
+    /// Counts by kind for a camera since a moment, and the newest crowd count.
+    public func statistics(camera: CameraID, since: Date) throws -> (byKind: [String: Int], latestCount: Int?) {
+        try pool.read { db in
+            var byKind: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM alert WHERE camera = ? AND time >= ? GROUP BY kind",
+                                        arguments: [camera.rawValue, since.timeIntervalSince1970])
+            {
+                byKind[row["kind"]] = row["n"]
+            }
+            let latest = try Data.fetchOne(db, sql: "SELECT payload FROM alert WHERE camera = ? AND kind = ? ORDER BY sequence DESC LIMIT 1",
+                                           arguments: [camera.rawValue, AlertKind.crowdCount.rawValue])
+                .flatMap { try? JSONDecoder.iso8601.decode(Alert.self, from: $0) }?.count
+            return (byKind, latest)
+        }
+    }
+
+    /// Drops alerts older than a moment (the events retention the policy sets). Returns how many.
+    @discardableResult
+    public func prune(before: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM alert WHERE time < ?", arguments: [before.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    public var lastSequence: Int64 {
+        get throws { try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM alert") ?? 0 } }
+    }
+}

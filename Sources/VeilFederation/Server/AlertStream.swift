@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VeilCore
+
+/// One partner's Server-Sent Events stream: the journal's alerts after `Last-Event-ID`, then live ones,
+/// each decided against the current policy (kind, camera, zone) and cut down to the granted fields.
+struct AlertStream: Sendable {
+    let partner: PartnerID
+    let actor: String
+    let after: Int64
+    let api: PartnerAPI
+
+    private enum Event: Sendable {
+        case alert(AlertJournal.Entry)
+        case keepAlive
+    }
+
+    func run(_ writer: inout any ResponseBodyWriter) async throws {
+        // Subscribe before replaying, so nothing published during the replay is missed; duplicates are
+        // skipped by sequence number.
+        let live = api.broker.subscribe()
+        let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(api.broker.bufferLimit))
+        let forward = Task {
+            for await entry in live {
+                if case .dropped = continuation.yield(.alert(entry)) { break }
+            }
+            continuation.finish()
+        }
+        let keepAlive = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: PartnerAPI.keepAlive)
+                continuation.yield(.keepAlive)
+            }
+        }
+        defer {
+            forward.cancel()
+            keepAlive.cancel()
+            continuation.finish()
+        }
+
+        try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+        var last = after
+        var replayed = 0
+        while true {
+            let batch = try api.broker.journal.entries(after: last, limit: 500)
+            if batch.isEmpty { break }
+            for entry in batch {
+                if try await send(entry, &writer) { replayed += 1 }
+                last = entry.sequence
+            }
+        }
+        if replayed > 0 {
+            try await api.audit.record(AccessAuditEntry(action: .share, actor: actor, subject: "alerts/replay", rules: [],
+                                                        details: ["after": String(after), "through": String(last),
+                                                                  "alerts": String(replayed)], at: api.clock()))
+        }
+        for await event in events {
+            switch event {
+            case .keepAlive:
+                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+            case .alert(let entry):
+                guard entry.sequence > last else { continue }
+                last = entry.sequence
+                _ = try await send(entry, &writer)
+            }
+        }
+        try await writer.finish(nil)
+    }
+
+    /// Sends one alert if the policy allows it now; returns whether it was sent.
+    private func send(_ entry: AlertJournal.Entry, _ writer: inout any ResponseBodyWriter) async throws -> Bool {
+        let alert = entry.alert
+        let verdict = api.authority.verdict(for: AccessRequest(partner: partner, camera: alert.camera, action: .alert(alert.kind),
+                                                               at: api.clock(), zone: alert.zone))
+        guard verdict.isAllowed else { return false }
+        let data = try JSONEncoder.compact.encode(alert.fields(granted: verdict.alertFields))
+        var buffer = ByteBuffer(string: "id: \(entry.sequence)\nevent: alert\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        try await writer.write(buffer)
+        try await api.audit.record(AccessAuditEntry(action: .share, actor: actor, subject: "camera:\(alert.camera.rawValue)/alert:\(entry.sequence)",
+                                                    rules: verdict.rules, details: ["kind": alert.kind.rawValue], at: api.clock()))
+        return true
+    }
+}
+
+extension JSONEncoder {
+    static var compact: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}

@@ -1,0 +1,140 @@
+public import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOSSL
+public import ServiceLifecycle
+public import VeilCore
+
+/// Where and how the partner API listens.
+public struct FederationServerConfiguration: Sendable {
+    /// The TLS listener (partners connect here).
+    public var host: String
+    public var port: Int
+    public var certificatePath: String
+    public var keyPath: String
+    /// The plain-HTTP health check; always bound to 127.0.0.1, nil for none.
+    public var healthPort: Int?
+    /// Per-partner rate limit: sustained requests per second and burst.
+    public var requestsPerSecond: Double = 20
+    public var burst: Double = 40
+    /// A connection that sends nothing (headers or body) for this long is closed (slowloris).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Failed handshakes wait a random time in this range before the failure is sent.
+    public var authenticationFailureDelay: ClosedRange<Double> = 0.1...0.3
+
+    public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, healthPort: Int? = nil) {
+        self.host = host
+        self.port = port
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.healthPort = healthPort
+    }
+}
+
+/// The partner API over mutual TLS, as a `Service` with graceful shutdown.
+///
+/// Only clients whose certificate passes ``PeerVerifier`` complete the handshake; every request is then
+/// decided by the policy (``SharingAuthority``) and audited (``AccessAuditTrail``).
+public final class FederationServer: Service, Sendable {
+    public let configuration: FederationServerConfiguration
+    public let verifier: PeerVerifier
+    let api: PartnerAPI
+    let logger: Logger
+    let onListening: @Sendable (_ tlsPort: Int) async -> Void
+
+    public init(configuration: FederationServerConfiguration, verifier: PeerVerifier, archive: (any FootageArchive)?,
+                audit: any AccessAuditTrail, broker: AlertBroker, logger: Logger,
+                clock: @escaping @Sendable () -> Date = { Date() },
+                onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in })
+    {
+        self.configuration = configuration
+        self.verifier = verifier
+        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, clock: clock)
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let tls = try makeTLSConfiguration()
+        let router = Router(context: PartnerRequestContext.self)
+        router.add(middleware: PartnerIdentification(
+            verifier: verifier, limiter: RateLimiter(perSecond: configuration.requestsPerSecond, burst: configuration.burst)))
+        api.register(on: router)
+
+        let verifier = self.verifier, logger = self.logger, delay = configuration.authenticationFailureDelay
+        let channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls) { chain in
+            switch await verifier.verify(chain) {
+            case .trusted:
+                return .certificateVerified
+            case .refused(let reason):
+                logger.notice("TLS client refused", metadata: ["reason": "\(reason)"])
+                // A random pause so timing tells a prober nothing about why.
+                try? await Task.sleep(for: .milliseconds(Int(Double.random(in: delay) * 1000)))
+                return .failed
+            }
+        }
+        let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
+        let onListening = self.onListening
+        let partnerApp = Application(
+            router: router,
+            server: try .tls(.http1(configuration: .init(idleTimeout: idle)), configuration: channelConfiguration),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+
+        var services: [any Service] = [partnerApp]
+        if let healthPort = configuration.healthPort {
+            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger))
+        }
+        let broker = api.broker
+        // Open alert streams would hold a graceful shutdown until their next keep-alive; end them first.
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                for service in services {
+                    group.addTask { try await service.run() }
+                }
+            }
+        } onGracefulShutdown: {
+            broker.finishAll()
+        }
+        broker.finishAll()
+    }
+
+    func makeTLSConfiguration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            try SecureFile.requirePrivate(configuration.keyPath)
+            chain = try NIOSSLCertificate.fromPEMFile(configuration.certificatePath)
+            key = try NIOSSLPrivateKey(file: configuration.keyPath, format: .pem)
+        } catch let error as FederationError {
+            throw error
+        } catch {
+            throw FederationError(.invalidConfiguration, "cannot load the server certificate \(configuration.certificatePath) or its key")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        // Requests and requires a client certificate; the chain itself is checked by PeerVerifier.
+        tls.certificateVerification = .noHostnameVerification
+        let roots = verifier.current.siteRoots.compactMap { try? NIOSSLCertificate(bytes: $0.derBytes, format: .der) }
+        tls.trustRoots = .certificates(roots)
+        return tls
+    }
+}
+
+/// `GET /health` on 127.0.0.1 over plain HTTP, for the host's own monitoring. Nothing else is served
+/// without TLS, and nothing here names a partner, a camera or a count.
+enum HealthCheck {
+    static func application(port: Int, api: PartnerAPI, logger: Logger) -> some Service {
+        let router = Router()
+        router.get("health") { _, _ -> Response in
+            let body = #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
+                           logger: logger)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOSSL
+import SwiftASN1
+import Synchronization
+import VeilCore
+import X509
+
+/// Maps the verified client certificate to a policy partner, applies the per-partner rate limit and adds
+/// the security headers to every response.
+struct PartnerIdentification: RouterMiddleware {
+    typealias Context = PartnerRequestContext
+    let verifier: PeerVerifier
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        // The handshake only completes with a verified chain (see PeerVerifier), so this is the verified leaf.
+        guard let peer = try? await context.channel.nioSSL_peerCertificate().get(),
+              let certificate = try? Certificate(derEncoded: peer.toDERBytes())
+        else {
+            return SecurityHeaders.apply(to: Response.forbidden)
+        }
+        let partner = verifier.current.partner(for: certificate)
+        context.partner = partner
+        context.actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
+        guard limiter.allow(context.actor) else {
+            var response = Response(status: .tooManyRequests, headers: [.retryAfter: "1"], body: .init())
+            response = SecurityHeaders.apply(to: response)
+            return response
+        }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as HTTPError {
+            // Router errors (no such route, wrong method) look exactly like a denial.
+            response = error.status == .notFound || error.status == .methodNotAllowed ? .forbidden : Response(status: error.status)
+        }
+        return SecurityHeaders.apply(to: response)
+    }
+}
+
+enum SecurityHeaders {
+    static func apply(to response: Response) -> Response {
+        var response = response
+        response.headers[.strictTransportSecurity] = "max-age=31536000"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        return response
+    }
+}
+
+extension Response {
+    /// The one answer to anything not allowed: the same status and body whether the camera exists or not.
+    static var forbidden: Response {
+        Response(status: .forbidden, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"forbidden"}"#)))
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder.sorted.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func badRequest(_ message: String) -> Response {
+        let body = (try? JSONEncoder.sorted.encode(["error": message])) ?? Data()
+        return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// A token bucket per caller: `burst` requests at once, refilled at `perSecond`. Bounded: at most
+/// `maxCallers` buckets are kept (callers are partners, so the bound is generous).
+final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    let perSecond: Double
+    let burst: Double
+    private let maxCallers = 10_000
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    init(perSecond: Double, burst: Double) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    func allow(_ caller: String) -> Bool {
+        let now = ContinuousClock.now
+        return buckets.withLock { buckets in
+            if buckets.count >= maxCallers, buckets[caller] == nil { buckets.removeAll(keepingCapacity: true) }
+            var bucket = buckets[caller] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = bucket.updated.duration(to: now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + seconds * perSecond)
+            bucket.updated = now
+            guard bucket.tokens >= 1 else {
+                buckets[caller] = bucket
+                return false
+            }
+            bucket.tokens -= 1
+            buckets[caller] = bucket
+            return true
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import VeilCore
+
+/// The partner API, version 1 (docs/federation.md, docs/openapi.yaml). Every handler asks the policy
+/// first, audits the decision with its rule ids, and answers a denial with the same bare 403 whether or not
+/// the thing asked for exists.
+struct PartnerAPI: Sendable {
+    let verifier: PeerVerifier
+    let archive: (any FootageArchive)?
+    let audit: any AccessAuditTrail
+    let broker: AlertBroker
+    let clock: @Sendable () -> Date
+
+    static let justificationHeader = HTTPField.Name("Veilgate-Justification")!
+    /// A clip request spans at most a day: longer ranges are several requests, each audited.
+    static let maxClipSpan: TimeInterval = 86400
+    /// SSE keep-alive comment interval, so idle proxies and clients keep the stream open.
+    static let keepAlive: Duration = .seconds(15)
+
+    var authority: any SharingAuthority { verifier.current.authority }
+
+    func register(on router: Router<PartnerRequestContext>) {
+        let v1 = router.group("v1")
+        v1.get("cameras") { request, context in try await listCameras(request, context) }
+        v1.get("cameras/:camera/clip") { request, context in try await clip(request, context) }
+        v1.get("cameras/:camera/segments/:segment") { request, context in try await segment(request, context) }
+        v1.get("cameras/:camera/counts") { request, context in try await counts(request, context) }
+        v1.get("alerts") { request, context in try await alerts(request, context) }
+    }
+
+    // MARK: Cameras
+
+    struct CameraList: Codable {
+        struct Camera: Codable {
+            var id: String
+            var sharing: [String]
+        }
+
+        var policyVersion: String
+        var cameras: [Camera]
+    }
+
+    func listCameras(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let authority = self.authority
+        guard let partner = context.partner else {
+            try await record(.decision, context, subject: "cameras", verdict: .denied, extra: ["reason": "unknown-partner"])
+            return .forbidden
+        }
+        let shared = authority.cameras(sharedWith: partner)
+        let list = CameraList(
+            policyVersion: authority.policyVersion,
+            cameras: shared.keys.sorted().map { camera in
+                CameraList.Camera(id: camera.rawValue, sharing: shared[camera]!.sorted().map(\.rawValue))
+            })
+        try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "cameras", rules: [],
+                                                details: ["effect": "allow", "cameras": String(list.cameras.count),
+                                                          "policy": authority.policyVersion], at: clock()))
+        return try .json(list)
+    }
+
+    // MARK: Clips
+
+    struct ClipManifest: Codable {
+        struct Segment: Codable {
+            var id: String
+            var start: Date
+            var end: Date
+            var size: Int64
+            var url: String
+        }
+
+        var camera: String
+        var from: Date
+        var to: Date
+        var redaction: String
+        var segments: [Segment]
+    }
+
+    func clip(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let camera = CameraID(context.parameters.get("camera") ?? "")
+        guard let from = Self.time(request.uri.queryParameters["from"]), let to = Self.time(request.uri.queryParameters["to"]),
+              from < to, to.timeIntervalSince(from) <= Self.maxClipSpan
+        else {
+            return .badRequest("from and to must be ISO 8601 times, from before to, at most a day apart")
+        }
+        let (verdict, allowed) = try await decide(.clip, camera: camera, footageStart: from, request, context,
+                                                  subject: "camera:\(camera.rawValue)/clip")
+        guard allowed, let redaction = verdict.redaction, let archive else { return .forbidden }
+        let segments = try await archive.footage(camera: camera, from: from, to: to)
+            .filter { Self.mayShare($0, as: redaction) }
+        let manifest = ClipManifest(
+            camera: camera.rawValue, from: from, to: to, redaction: redaction.description,
+            segments: segments.map {
+                .init(id: $0.id, start: $0.start, end: $0.end, size: $0.size,
+                      url: "/v1/cameras/\(camera.rawValue)/segments/\($0.id)")
+            })
+        return try .json(manifest)
+    }
+
+    func segment(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let camera = CameraID(context.parameters.get("camera") ?? "")
+        let id = context.parameters.get("segment") ?? ""
+        guard id.count <= 128, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { return .forbidden }
+        // The segment's own start is the footage start the grant's max-age is checked against, so the
+        // archive is asked for its description first; an unknown id is decided like any other request.
+        let described = try await archive?.footage(camera: camera, id: id)
+        let (verdict, allowed) = try await decide(.clip, camera: camera, footageStart: described?.start ?? .distantPast,
+                                                  request, context, subject: "camera:\(camera.rawValue)/segment:\(id)")
+        guard allowed, let redaction = verdict.redaction, let archive, let described, Self.mayShare(described, as: redaction) else {
+            return .forbidden
+        }
+        let bytes = try await archive.contents(of: described)
+        try await audit.record(AccessAuditEntry(action: .share, actor: context.actor, subject: "camera:\(camera.rawValue)/segment:\(id)",
+                                                rules: verdict.rules, details: ["bytes": String(bytes.count)], at: clock()))
+        return Response(status: .ok, headers: [.contentType: described.container == "m4s" ? "video/iso.segment" : "video/mp4"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A stored segment may go to a partner only if it is at least as redacted as the partner's grant
+    /// demands; original footage only where the grant is unredacted. Unknown redaction: never.
+    static func mayShare(_ segment: FootageSegment, as required: RedactionSpec) -> Bool {
+        guard let stored = segment.redaction else { return false }
+        switch segment.category {
+        case .rawVideo: return required.classes.isEmpty
+        case .redactedVideo: return stored.isAtLeastAsProtective(as: required)
+        default: return false
+        }
+    }
+
+    // MARK: Counts
+
+    struct Counts: Codable {
+        var camera: String
+        var since: Date
+        var alerts: [String: Int]
+        var latestCrowdCount: Int?
+    }
+
+    func counts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        let camera = CameraID(context.parameters.get("camera") ?? "")
+        let now = clock()
+        let since = Self.time(request.uri.queryParameters["since"]) ?? now.addingTimeInterval(-3600)
+        let (_, allowed) = try await decide(.counts, camera: camera, footageStart: nil, request, context,
+                                            subject: "camera:\(camera.rawValue)/counts")
+        guard allowed else { return .forbidden }
+        let statistics = try broker.journal.statistics(camera: camera, since: since)
+        return try .json(Counts(camera: camera.rawValue, since: since, alerts: statistics.byKind, latestCrowdCount: statistics.latestCount))
+    }
+
+    // MARK: Alerts (Server-Sent Events)
+
+    func alerts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
+        guard let partner = context.partner else {
+            try await record(.decision, context, subject: "alerts", verdict: .denied, extra: ["reason": "unknown-partner"])
+            return .forbidden
+        }
+        let shared = authority.cameras(sharedWith: partner).filter { $0.value.contains(.alert) }
+        guard !shared.isEmpty else {
+            try await record(.decision, context, subject: "alerts", verdict: .denied, extra: [:])
+            return .forbidden
+        }
+        let newest = try broker.journal.lastSequence
+        let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+            ?? request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? newest
+        try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "alerts", rules: [],
+                                                details: ["effect": "allow", "after": String(lastEventID),
+                                                          "policy": authority.policyVersion], at: clock()))
+        let stream = AlertStream(partner: partner, actor: context.actor, after: lastEventID, api: self)
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                        body: .init { writer in try await stream.run(&writer) })
+    }
+
+    // MARK: Deciding and auditing
+
+    /// Decides a request for a camera and audits the decision (rule ids, reason codes, policy version and,
+    /// when given, a digest of the justification — never its text).
+    func decide(_ action: SharingAction, camera: CameraID, footageStart: Date?, _ request: Request,
+                _ context: PartnerRequestContext, subject: String) async throws -> (SharingVerdict, Bool)
+    {
+        let justification = request.headers[Self.justificationHeader].map { String($0.prefix(512)) }
+        guard let partner = context.partner else {
+            try await record(.decision, context, subject: subject, verdict: .denied, extra: ["reason": "unknown-partner"])
+            return (.denied, false)
+        }
+        let accessRequest = AccessRequest(partner: partner, camera: camera, action: action, at: clock(), footageStart: footageStart,
+                                          hasJustification: !(justification ?? "").trimmingCharacters(in: .whitespaces).isEmpty)
+        let verdict = authority.verdict(for: accessRequest)
+        var extra: [String: String] = [:]
+        if let justification, !justification.isEmpty {
+            extra["justification-sha256"] = SHA256.hash(data: Data(justification.utf8)).map { String(format: "%02x", $0) }.joined()
+        }
+        try await record(.decision, context, subject: subject, verdict: verdict, extra: extra)
+        return (verdict, verdict.isAllowed)
+    }
+
+    func record(_ action: AccessAuditEntry.Action, _ context: PartnerRequestContext, subject: String, verdict: SharingVerdict,
+                extra: [String: String]) async throws
+    {
+        var details = extra
+        details["effect"] = verdict.isAllowed ? "allow" : "deny"
+        details["reasons"] = verdict.reasons.joined(separator: ",")
+        details["policy"] = authority.policyVersion
+        try await audit.record(AccessAuditEntry(action: action, actor: context.actor, subject: subject, rules: verdict.rules,
+                                                details: details, at: clock()))
+    }
+
+    static func time(_ text: Substring?) -> Date? {
+        guard let text else { return nil }
+        return try? Date(String(text), strategy: .iso8601)
+    }
+}

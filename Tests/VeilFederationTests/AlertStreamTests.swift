@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import NIOCore
+import Testing
+import VeilCore
+@testable import VeilFederation
+
+@Suite("Alerts over Server-Sent Events", .serialized)
+struct AlertStreamTests {
+    struct Event: Equatable {
+        var id: Int64
+        var data: String
+    }
+
+    /// Reads `count` alert events from an SSE endpoint, or fails after a timeout.
+    static func readEvents(_ server: RunningServer, as certificate: IssuedCertificate, count: Int, lastEventID: Int64? = nil,
+                           whileReading: @escaping @Sendable () async throws -> Void = {}) async throws -> [Event]
+    {
+        let client = try server.client(certificate)
+        var request = HTTPClientRequest(url: server.url(lastEventID == nil ? "/v1/alerts?after=0" : "/v1/alerts"))
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
+        let response = try await client.execute(request, timeout: .seconds(20))
+        #expect(response.status == .ok)
+        #expect(response.headers.first(name: "Content-Type") == "text/event-stream")
+        let publisher = Task { try await whileReading() }
+        var events: [Event] = []
+        var text = ""
+        do {
+            for try await buffer in response.body {
+                text += String(buffer: buffer)
+                while let end = text.range(of: "\n\n") {
+                    let block = String(text[..<end.lowerBound])
+                    text.removeSubrange(..<end.upperBound)
+                    var id: Int64?
+                    var data: String?
+                    for line in block.split(separator: "\n") {
+                        if line.hasPrefix("id: ") { id = Int64(line.dropFirst(4)) }
+                        if line.hasPrefix("data: ") { data = String(line.dropFirst(6)) }
+                    }
+                    if let id, let data { events.append(Event(id: id, data: data)) }
+                }
+                if events.count >= count { break }
+            }
+        } catch {}
+        publisher.cancel()
+        try? await client.shutdown()
+        return events
+    }
+
+    static func alerts(now: Date) -> [Alert] {
+        [
+            Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: now, boxes: [[0.1, 0.2, 0.1, 0.3]],
+                  track: 7, snapshot: "c25hcHNob3Q="),
+            Alert(kind: .crowdCount, camera: "mall-entrance", time: now, count: 41),
+            Alert(kind: .loitering, camera: "market-square", zone: "fountain", time: now, track: 9),
+            Alert(kind: .loitering, camera: "station-forecourt", zone: "tracks", time: now),
+        ]
+    }
+
+    @Test("Each partner gets only its granted alerts, cut to its granted fields")
+    func filtering() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        for alert in Self.alerts(now: Date()) { try server.broker.publish(alert) }
+
+        let police = try await Self.readEvents(server, as: pki.police, count: 3)
+        #expect(police.map(\.id) == [1, 3, 4])
+        #expect(police[0].data.contains(#""zone":"tracks""#))
+        #expect(police[0].data.contains(#""boxes""#))
+        #expect(!police[0].data.contains("snapshot"), "snapshot is not among the police grant's fields")
+        #expect(!police[0].data.contains(#""track":"#))
+
+        let northtown = try await Self.readEvents(server, as: pki.northtown, count: 1)
+        #expect(northtown.map(\.id) == [1])
+        #expect(northtown[0].data == #"{"camera":"station-forecourt","kind":"restricted-zone"}"#)
+
+        let mall = try await server.get("/v1/alerts", as: pki.retailer)
+        #expect(mall.status == 403, "no alert grant, no stream")
+        let shares = await server.audit.entries.filter { $0.action == .share && $0.subject.contains("/alert:") }
+        #expect(shares.count == 4, "three alerts to the police and one to northtown, each audited")
+        await server.stop()
+    }
+
+    @Test("Live alerts arrive after the replay; Last-Event-ID resumes exactly after the last one seen")
+    func replay() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let now = Date()
+        try server.broker.publish(Self.alerts(now: now)[0])
+
+        let broker = server.broker
+        let first = try await Self.readEvents(server, as: pki.police, count: 2) {
+            // Published while the stream is open: delivered live.
+            while broker.subscriberCount == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            try broker.publish(Alert(kind: .loitering, camera: "market-square", time: now))
+        }
+        #expect(first.map(\.id) == [1, 2])
+
+        try server.broker.publish(Alert(kind: .unattendedObject, camera: "market-square", zone: "fountain", time: now))
+        try server.broker.publish(Alert(kind: .crowdCount, camera: "mall-entrance", time: now, count: 3))
+        try server.broker.publish(Alert(kind: .restrictedZone, camera: "market-square", time: now))
+        let resumed = try await Self.readEvents(server, as: pki.police, count: 2, lastEventID: 2)
+        #expect(resumed.map(\.id) == [3, 5], "the mall's alert (4) is skipped, nothing before 3 repeats")
+        await server.stop()
+    }
+
+    @Test("The journal survives a restart of the gateway")
+    func journalRestart() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let path = pki.root + "/journal.sqlite"
+        do {
+            let server = try await RunningServer.start(pki: pki, journalPath: path)
+            try server.broker.publish(Self.alerts(now: Date())[0])
+            await server.stop()
+        }
+        let restarted = try await RunningServer.start(pki: pki, journalPath: path)
+        let events = try await Self.readEvents(restarted, as: pki.police, count: 1, lastEventID: 0)
+        #expect(events.map(\.id) == [1])
+        await restarted.stop()
+    }
+}

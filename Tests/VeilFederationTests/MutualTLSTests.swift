@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import VeilCore
+@testable import VeilFederation
+
+/// The partner API on real TLS sockets on loopback: who completes the handshake, and what each partner sees.
+@Suite("Mutual TLS and the partner API", .serialized)
+struct MutualTLSTests {
+    @Test("Partners see exactly their own cameras; a stranger with a valid certificate sees nothing")
+    func cameraLists() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+
+        let police = try await server.get("/v1/cameras", as: pki.police)
+        #expect(police.status == 200)
+        #expect(police.body.contains(#""id" : "market-square""#))
+        #expect(police.body.contains(#""id" : "station-forecourt""#))
+        #expect(!police.body.contains("mall-entrance"))
+
+        let mall = try await server.get("/v1/cameras", as: pki.retailer)
+        #expect(mall.status == 200)
+        #expect(mall.body.contains("mall-entrance"))
+        #expect(!mall.body.contains("market-square"))
+
+        let stranger = try await server.get("/v1/cameras", as: pki.stranger)
+        #expect(stranger.status == 403)
+        #expect(stranger.body == #"{"error":"forbidden"}"#)
+        let entries = await server.audit.entries
+        #expect(entries.contains { $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny" })
+        #expect(entries.contains { $0.actor == "partner:police" && $0.subject == "cameras" })
+        await server.stop()
+    }
+
+    @Test("No certificate, a foreign CA, an expired, a revoked certificate and a partner CA's impostor fail the handshake")
+    func handshakeRefusals() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+
+        for (name, certificate) in [("none", nil), ("foreign CA", pki.foreign), ("expired", pki.expired),
+                                    ("revoked", pki.revoked), ("impostor", pki.northtownImpostor)] as [(String, IssuedCertificate?)]
+        {
+            await #expect(throws: (any Error).self, "\(name) must not complete the handshake") {
+                _ = try await server.get("/v1/cameras", as: certificate)
+            }
+        }
+        // The partner's own CA is trusted for that partner.
+        let northtown = try await server.get("/v1/cameras", as: pki.northtown)
+        #expect(northtown.status == 200)
+        #expect(northtown.body.contains("station-forecourt"))
+        await server.stop()
+    }
+
+    @Test("A denial looks the same whether the camera exists, belongs to someone else, or the route does not exist")
+    func uniformDenials() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+
+        let notYours = try await server.get("/v1/cameras/mall-entrance/counts", as: pki.police)
+        let noSuch = try await server.get("/v1/cameras/no-such-camera/counts", as: pki.police)
+        let noRoute = try await server.get("/v1/secrets", as: pki.police)
+        #expect(notYours.status == 403)
+        #expect(notYours == noSuch)
+        #expect(noSuch == noRoute)
+
+        let mine = try await server.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
+        #expect(mine.status == 200)
+        #expect(mine.body.contains(#""camera" : "mall-entrance""#))
+
+        let denied = await server.audit.entries.filter { $0.details["effect"] == "deny" && $0.actor == "partner:police" }
+        #expect(denied.count >= 2, "every denial is audited")
+        await server.stop()
+    }
+
+    @Test("Clips: justification required, max age enforced, only footage redacted at least as the grant says")
+    func clips() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let formatter = ISO8601DateFormatter()
+        let now = Date()
+        let range = "from=\(formatter.string(from: now.addingTimeInterval(-900)))&to=\(formatter.string(from: now))"
+        let justification = [("Veilgate-Justification", "case 2026/4711")]
+
+        let unjustified = try await server.get("/v1/cameras/market-square/clip?\(range)", as: pki.police)
+        #expect(unjustified.status == 403)
+
+        let clip = try await server.get("/v1/cameras/market-square/clip?\(range)", as: pki.police, headers: justification)
+        #expect(clip.status == 200)
+        #expect(clip.body.contains("seg-a") && clip.body.contains("seg-b"))
+        #expect(!clip.body.contains("seg-raw"), "original footage never goes to a redacted grant")
+
+        let segment = try await server.get("/v1/cameras/market-square/segments/seg-a", as: pki.police, headers: justification)
+        #expect(segment.status == 200)
+        #expect(segment.body == "AAAAA")
+        let raw = try await server.get("/v1/cameras/market-square/segments/seg-raw", as: pki.police, headers: justification)
+        #expect(raw.status == 403)
+        let old = try await server.get("/v1/cameras/market-square/segments/seg-old", as: pki.police, headers: justification)
+        #expect(old.status == 403, "older than the grant's max-age")
+        let mall = try await server.get("/v1/cameras/market-square/segments/seg-a", as: pki.retailer, headers: justification)
+        #expect(mall.status == 403)
+
+        let entries = await server.audit.entries
+        let shared = entries.filter { $0.action == .share && $0.subject == "camera:market-square/segment:seg-a" }
+        #expect(shared.count == 1)
+        #expect(shared.first?.rules == ["police-evidence-clips"])
+        let decided = entries.filter { $0.action == .decision && $0.details["justification-sha256"] != nil }
+        #expect(!decided.isEmpty)
+        #expect(!entries.contains { $0.details.values.contains { $0.contains("4711") } }, "the justification's text is never logged")
+
+        let badRange = try await server.get("/v1/cameras/market-square/clip?from=yesterday", as: pki.police, headers: justification)
+        #expect(badRange.status == 400)
+        await server.stop()
+    }
+
+    @Test("Security headers on every answer, allowed or not")
+    func securityHeaders() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let client = try server.client(pki.police)
+        for path in ["/v1/cameras", "/v1/cameras/nope/counts"] {
+            let response = try await client.execute(HTTPClientRequest(url: server.url(path)), timeout: .seconds(10))
+            #expect(response.headers.first(name: "Strict-Transport-Security") != nil)
+            #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            #expect(response.headers.first(name: "Cache-Control") == "no-store")
+            _ = try await response.body.collect(upTo: 1 << 16)
+        }
+        try await client.shutdown()
+        await server.stop()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import VeilCore
+import X509
+@testable import VeilFederation
+
+/// The custom verification callback replaces BoringSSL's chain checks, so these prove it does them itself.
+@Suite("Peer verification")
+struct PeerVerifierTests {
+    func chain(_ issued: IssuedCertificate) throws -> [Certificate] { [try PEMFile.certificate(at: issued.certificatePath)] }
+
+    @Test("Site-issued certificates map to their partner; everything else is refused with a reason")
+    func outcomes() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+
+        #expect(await verifier.verify(try chain(pki.police)) == .trusted(partner: "police", fingerprint: pki.police.fingerprint))
+        #expect(await verifier.verify(try chain(pki.stranger)) == .trusted(partner: nil, fingerprint: pki.stranger.fingerprint))
+        #expect(await verifier.verify(try chain(pki.northtown)) == .trusted(partner: "northtown-gateway", fingerprint: pki.northtown.fingerprint))
+        for refused in [pki.foreign, pki.expired, pki.northtownImpostor] {
+            guard case .refused = await verifier.verify(try chain(refused)) else {
+                Issue.record("\(refused.certificatePath) was accepted")
+                continue
+            }
+        }
+        #expect(await verifier.verify(try chain(pki.revoked)) == .refused("certificate revoked"))
+        #expect(await verifier.verify([Certificate]()) == .refused("no certificate"))
+    }
+
+    @Test("A server certificate (no clientAuth usage) is not a client certificate")
+    func keyUsage() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+        let server = try PEMFile.certificate(at: pki.site.serverCertificatePath)
+        guard case .refused = await verifier.verify([server]) else {
+            Issue.record("a serverAuth-only certificate was accepted as a client")
+            return
+        }
+    }
+
+    @Test("Revocation and policy reloads take effect without a restart")
+    func reload() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+        #expect(await verifier.verify(try chain(pki.retailer)) == .trusted(partner: "bakerstreet-mall", fingerprint: pki.retailer.fingerprint))
+        try pki.site.revoke(serials: [pki.retailer.serial])
+        verifier.update(try pki.trust(authority: TestAuthority()))
+        #expect(await verifier.verify(try chain(pki.retailer)) == .refused("certificate revoked"))
+    }
+
+    @Test("Keys are written 0600, never overwritten; a second init is refused")
+    func keyFiles() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        for path in [pki.site.caKeyPath, pki.site.serverKeyPath, pki.police.keyPath] {
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(path)")
+        }
+        #expect(throws: FederationError.self) {
+            try pki.site.initialise(siteName: "Again", serverNames: ["localhost"], addresses: [])
+        }
+        #expect(throws: FederationError.self) { try SecureFile.writeNew("x", to: pki.site.caKeyPath) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: pki.site.caKeyPath)
+        #expect(throws: FederationError.self) { _ = try pki.site.loadCA() }
+        let list = try pki.site.issued()
+        #expect(list.count == 5)
+        #expect(list.allSatisfy { $0.uri != nil })
+    }
+}

@@ -1,0 +1,234 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Logging
+import NIOSSL
+import ServiceLifecycle
+import Testing
+import VeilCore
+@testable import VeilFederation
+
+/// A site PKI in a temporary folder, with the certificates the tests connect with.
+struct TestPKI {
+    let root: String
+    let site: SiteAuthority
+    let police: IssuedCertificate
+    let retailer: IssuedCertificate
+    /// Valid, from the site CA, but its identity is in no policy.
+    let stranger: IssuedCertificate
+    let expired: IssuedCertificate
+    let revoked: IssuedCertificate
+    /// Claims the police identity but comes from a CA nobody trusts.
+    let foreign: IssuedCertificate
+    /// A partner that brings its own CA, and a certificate from that CA.
+    let northtownCA: SiteAuthority
+    let northtown: IssuedCertificate
+    /// From northtown's CA but claiming to be the police: its CA is trusted for northtown only.
+    let northtownImpostor: IssuedCertificate
+
+    static let policeURI = "spiffe://city.example/partner/police"
+    static let retailerURI = "spiffe://city.example/partner/bakerstreet-mall"
+    static let northtownURI = "spiffe://northtown.example/gateway"
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("veil-pki-\(UUID().uuidString)").path
+        site = SiteAuthority(directory: root + "/certs")
+        try site.initialise(siteName: "Test City", serverNames: ["localhost"], addresses: ["127.0.0.1"])
+        police = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
+        retailer = try site.issuePartnerCertificate(partner: "bakerstreet-mall", uri: Self.retailerURI)
+        stranger = try site.issuePartnerCertificate(partner: "stranger", uri: "spiffe://elsewhere.example/unknown")
+        expired = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI, days: 1, now: Date().addingTimeInterval(-3 * 86400))
+        revoked = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
+        try site.revoke(serials: [revoked.serial])
+
+        let foreignSite = SiteAuthority(directory: root + "/foreign")
+        try foreignSite.initialise(siteName: "Foreign", serverNames: ["localhost"], addresses: ["127.0.0.1"])
+        foreign = try foreignSite.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
+
+        northtownCA = SiteAuthority(directory: root + "/northtown")
+        try northtownCA.initialise(siteName: "Northtown", serverNames: ["localhost"], addresses: ["127.0.0.1"])
+        northtown = try northtownCA.issuePartnerCertificate(partner: "northtown-gateway", uri: Self.northtownURI)
+        northtownImpostor = try northtownCA.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
+    }
+
+    func trust(authority: any SharingAuthority) throws -> PeerTrust {
+        PeerTrust(siteRoots: [try PEMFile.certificate(at: site.caCertificatePath)],
+                  partnerRoots: ["northtown-gateway": [try PEMFile.certificate(at: northtownCA.caCertificatePath)]],
+                  revokedSerials: try site.revocationList().serials, authority: authority)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// A small policy for the server tests: the police see two cameras live, as clips (justified) and their
+/// alerts; the mall sees counts of its own camera; the northtown gateway gets restricted-zone alerts of one
+/// camera, kind and camera fields only. The real policy engine is exercised end to end in VeilgateCLITests.
+struct TestAuthority: SharingAuthority {
+    var policyVersion = "test-1"
+    var partnerAuthorities: [PartnerID: String] = [:]
+
+    func partner(forCertificateURI uri: String) -> PartnerID? {
+        switch uri {
+        case TestPKI.policeURI: "police"
+        case TestPKI.retailerURI: "bakerstreet-mall"
+        case TestPKI.northtownURI: "northtown-gateway"
+        default: nil
+        }
+    }
+
+    func partner(forFingerprint fingerprint: String) -> PartnerID? { nil }
+
+    func cameras(sharedWith partner: PartnerID) -> [CameraID: Set<SharingActionKind>] {
+        switch partner {
+        case "police": ["market-square": [.live, .clip, .alert], "station-forecourt": [.live, .clip, .alert]]
+        case "bakerstreet-mall": ["mall-entrance": [.counts]]
+        case "northtown-gateway": ["station-forecourt": [.alert]]
+        default: [:]
+        }
+    }
+
+    func verdict(for request: AccessRequest) -> SharingVerdict {
+        let spec = RedactionSpec(classes: [.faces, .plates])
+        switch (request.partner.rawValue, request.action, request.camera.rawValue) {
+        case ("police", .clip, "market-square"), ("police", .clip, "station-forecourt"):
+            guard request.hasJustification else {
+                return SharingVerdict(isAllowed: false, rules: [], reasons: ["justification-missing", "default-deny"], redaction: nil)
+            }
+            guard let start = request.footageStart, request.at.timeIntervalSince(start) <= 72 * 3600 else {
+                return SharingVerdict(isAllowed: false, rules: [], reasons: ["footage-too-old", "default-deny"], redaction: nil)
+            }
+            return SharingVerdict(isAllowed: true, rules: ["police-evidence-clips"], reasons: ["granted"], redaction: spec)
+        case ("police", .alert, "market-square"), ("police", .alert, "station-forecourt"):
+            return SharingVerdict(isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
+                                  alertFields: [.kind, .camera, .zone, .time, .boxes])
+        case ("bakerstreet-mall", .counts, "mall-entrance"):
+            return SharingVerdict(isAllowed: true, rules: ["mall-counts"], reasons: ["granted"], redaction: spec)
+        case ("northtown-gateway", .alert(.restrictedZone), "station-forecourt"):
+            return SharingVerdict(isAllowed: true, rules: ["peer-alerts"], reasons: ["granted"], redaction: spec,
+                                  alertFields: [.kind, .camera])
+        default:
+            return .denied
+        }
+    }
+}
+
+/// Footage held in memory: two redacted segments of the market square, one raw, one of unknown redaction.
+struct MemoryArchive: FootageArchive {
+    var segments: [FootageSegment]
+    var contents: [String: [UInt8]]
+
+    init(now: Date) {
+        let spec = RedactionSpec(classes: [.faces, .plates])
+        segments = [
+            FootageSegment(id: "seg-a", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-600),
+                           end: now.addingTimeInterval(-594), size: 5, container: "mp4", redaction: spec),
+            FootageSegment(id: "seg-b", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-594),
+                           end: now.addingTimeInterval(-588), size: 5, container: "mp4", redaction: spec),
+            FootageSegment(id: "seg-raw", camera: "market-square", category: .rawVideo, start: now.addingTimeInterval(-600),
+                           end: now.addingTimeInterval(-594), size: 3, container: "mp4", redaction: .unredacted),
+            FootageSegment(id: "seg-old", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-5 * 86400),
+                           end: now.addingTimeInterval(-5 * 86400 + 6), size: 5, container: "mp4", redaction: spec),
+        ]
+        contents = ["seg-a": Array("AAAAA".utf8), "seg-b": Array("BBBBB".utf8), "seg-raw": Array("RAW".utf8),
+                    "seg-old": Array("OLDOL".utf8)]
+    }
+
+    func footage(camera: CameraID, from: Date, to: Date) async throws -> [FootageSegment] {
+        segments.filter { $0.camera == camera && $0.end > from && $0.start < to }
+    }
+
+    func footage(camera: CameraID, id: String) async throws -> FootageSegment? {
+        segments.first { $0.camera == camera && $0.id == id }
+    }
+
+    func contents(of segment: FootageSegment) async throws -> [UInt8] { contents[segment.id] ?? [] }
+}
+
+/// Audit entries kept in memory, to check what was recorded.
+actor MemoryAudit: AccessAuditTrail {
+    private(set) var entries: [AccessAuditEntry] = []
+    func record(_ entry: AccessAuditEntry) async throws { entries.append(entry) }
+}
+
+/// A running federation server on an ephemeral loopback port, and clients for it.
+final class RunningServer: Sendable {
+    let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let pki: TestPKI
+    let audit: MemoryAudit
+    let broker: AlertBroker
+    let verifier: PeerVerifier
+
+    static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil) async throws -> RunningServer {
+        let audit = MemoryAudit()
+        let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
+        let broker = AlertBroker(journal: journal)
+        let verifier = PeerVerifier(try pki.trust(authority: authority))
+        var configuration = FederationServerConfiguration(host: "127.0.0.1", port: 0, certificatePath: pki.site.serverCertificatePath,
+                                                          keyPath: pki.site.serverKeyPath)
+        configuration.authenticationFailureDelay = 0.0...0.01
+        configuration.requestsPerSecond = 1000
+        configuration.burst = 1000
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = FederationServer(configuration: configuration, verifier: verifier, archive: MemoryArchive(now: Date()),
+                                      audit: audit, broker: broker, logger: logger,
+                                      onListening: { port in portContinuation.yield(port) })
+        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        let task = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw FederationError(.server, "server did not start") }
+        return RunningServer(port: port, group: group, task: task, pki: pki, audit: audit, broker: broker, verifier: verifier)
+    }
+
+    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>, pki: TestPKI, audit: MemoryAudit, broker: AlertBroker,
+                 verifier: PeerVerifier)
+    {
+        self.port = port
+        self.group = group
+        self.task = task
+        self.pki = pki
+        self.audit = audit
+        self.broker = broker
+        self.verifier = verifier
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    func url(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
+
+    /// An HTTPS client presenting `certificate` (nil: none) and trusting the site CA.
+    func client(_ certificate: IssuedCertificate?) throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.site.caCertificatePath))
+        if let certificate {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate.certificatePath).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificate.keyPath, format: .pem))
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// GET with one client, returning status and body; the client is shut down afterwards.
+    func get(_ path: String, as certificate: IssuedCertificate?, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
+        let client = try client(certificate)
+        do {
+            var request = HTTPClientRequest(url: url(path))
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            let response = try await client.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
+            return (Int(response.status.code), String(buffer: body))
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
