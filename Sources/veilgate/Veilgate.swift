@@ -14,7 +14,10 @@ struct Veilgate: AsyncParsableCommand {
             Start with the policy tools: `veilgate policy lint policies/`.
             """,
         version: VeilgateVersion.current,
-        subcommands: [PolicyCommand.self, RedactCommand.self, VaultCommand.self, AuditCommand.self]
+        subcommands: [
+            PolicyCommand.self, RedactCommand.self, VaultCommand.self, AuditCommand.self, CertsCommand.self, ServeCommand.self,
+            PartnerCommand.self, AlertsCommand.self,
+        ]
     )
 }
 

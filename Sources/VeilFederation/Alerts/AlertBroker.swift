@@ -1,25 +1,71 @@
 import Synchronization
+public import ServiceLifecycle
 public import VeilCore
 
-/// Fans alerts out to live subscribers (SSE connections, the push outbox) after journaling them.
+/// Fans journaled alerts out to live subscribers (SSE connections, the push outbox).
+///
+/// The journal is the bus: ``publish(_:)`` only appends to it, and one loop (``run()``) reads what is
+/// new, in sequence order, and offers it to every subscriber. So alerts appended by another process on
+/// the same state folder (a camera pipeline, `veilgate alerts raise`) reach partners the same way, and
+/// no subscriber ever sees sequence numbers out of order.
 ///
 /// Back-pressure: each subscriber has a bounded buffer. A subscriber that falls that far behind is cut
 /// off rather than slowing everyone else; it reconnects with `Last-Event-ID` and the journal replays the gap.
-public final class AlertBroker: Sendable {
+public final class AlertBroker: Service, Sendable {
     public let journal: AlertJournal
     public let bufferLimit: Int
+    /// How often the journal is checked for alerts appended by other processes.
+    public let pollInterval: Duration
     private let subscribers = Mutex<[UInt64: AsyncStream<AlertJournal.Entry>.Continuation]>([:])
     private let nextID = Atomic<UInt64>(0)
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: Mutex<AsyncStream<Void>?>
 
-    public init(journal: AlertJournal, bufferLimit: Int = 1024) {
+    public init(journal: AlertJournal, bufferLimit: Int = 1024, pollInterval: Duration = .milliseconds(500)) {
         self.journal = journal
         self.bufferLimit = bufferLimit
+        self.pollInterval = pollInterval
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        wake = continuation
+        wakes = Mutex(stream)
     }
 
-    /// Journals an alert, then offers it to every subscriber. Returns the journal entry.
+    /// Journals an alert; subscribers receive it from the delivery loop right after.
     @discardableResult
     public func publish(_ alert: Alert) throws -> AlertJournal.Entry {
         let entry = try journal.append(alert)
+        wake.yield()
+        return entry
+    }
+
+    /// The delivery loop: runs until graceful shutdown, then ends every live stream.
+    public func run() async throws {
+        guard let wakes = wakes.withLock({ stream in defer { stream = nil }; return stream }) else {
+            throw FederationError(.server, "the alert broker is already running")
+        }
+        var delivered = try journal.lastSequence
+        let poll = pollInterval, wake = self.wake
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: poll)
+                wake.yield()
+            }
+        }
+        await withGracefulShutdownHandler {
+            for await _ in wakes.cancelOnGracefulShutdown() {
+                while let batch = try? journal.entries(after: delivered, limit: 500), !batch.isEmpty {
+                    for entry in batch { deliver(entry) }
+                    delivered = batch.last!.sequence
+                }
+            }
+        } onGracefulShutdown: {
+            wake.finish()
+        }
+        ticker.cancel()
+        finishAll()
+    }
+
+    private func deliver(_ entry: AlertJournal.Entry) {
         let current = subscribers.withLock { Array($0) }
         for (id, continuation) in current {
             if case .dropped = continuation.yield(entry) {
@@ -28,10 +74,9 @@ public final class AlertBroker: Sendable {
                 _ = subscribers.withLock { $0.removeValue(forKey: id) }
             }
         }
-        return entry
     }
 
-    /// A live stream of alerts published from now on. Ends when the subscriber falls behind by more than
+    /// A live stream of alerts journaled from now on. Ends when the subscriber falls behind by more than
     /// ``bufferLimit`` alerts or the broker shuts down.
     public func subscribe() -> AsyncStream<AlertJournal.Entry> {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue

@@ -185,6 +185,19 @@ public struct SiteAuthority: Sendable {
         return result.sorted { $0.certificate.notValidBefore < $1.certificate.notValidBefore }
     }
 
+    /// The CA certificate alone: all a running server needs (the CA key can stay offline).
+    public func caCertificate() throws -> Certificate {
+        guard isInitialised else {
+            throw FederationError(.notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")
+        }
+        return try PEMFile.certificate(at: caCertificatePath)
+    }
+
+    /// Every certificate in a PEM file (a partner's CA bundle).
+    public static func certificates(at path: String) throws -> [Certificate] {
+        try PEMFile.certificates(at: path)
+    }
+
     public func loadCA() throws -> (Certificate, P256.Signing.PrivateKey) {
         guard isInitialised else {
             throw FederationError(.notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")

@@ -85,7 +85,7 @@ public final class FederationServer: Service, Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
 
-        var services: [any Service] = [partnerApp]
+        var services: [any Service] = [partnerApp, api.broker]
         if let healthPort = configuration.healthPort {
             services.append(HealthCheck.application(port: healthPort, api: api, logger: logger))
         }

@@ -70,13 +70,16 @@ struct PartnerAPI: Sendable {
             var start: Date
             var end: Date
             var size: Int64
+            /// How the segment was redacted when stored (at least what the grant requires).
+            var redaction: String
             var url: String
         }
 
         var camera: String
         var from: Date
         var to: Date
-        var redaction: String
+        /// The least redaction the grant requires; each segment says what it actually has.
+        var required: String
         var segments: [Segment]
     }
 
@@ -93,9 +96,9 @@ struct PartnerAPI: Sendable {
         let segments = try await archive.footage(camera: camera, from: from, to: to)
             .filter { Self.mayShare($0, as: redaction) }
         let manifest = ClipManifest(
-            camera: camera.rawValue, from: from, to: to, redaction: redaction.description,
+            camera: camera.rawValue, from: from, to: to, required: redaction.description,
             segments: segments.map {
-                .init(id: $0.id, start: $0.start, end: $0.end, size: $0.size,
+                .init(id: $0.id, start: $0.start, end: $0.end, size: $0.size, redaction: $0.redaction?.description ?? "unknown",
                       url: "/v1/cameras/\(camera.rawValue)/segments/\($0.id)")
             })
         return try .json(manifest)

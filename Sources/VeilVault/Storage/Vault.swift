@@ -243,6 +243,13 @@ public actor Vault {
         }
     }
 
+    /// One complete segment by id, without its contents; nil when there is none.
+    public func segment(_ id: String) throws -> StoredSegment? {
+        try readIndex { db in
+            try SegmentRow.filter(Column("id") == id && Column("state") == SegmentRow.complete).fetchOne(db).map(StoredSegment.init)
+        }
+    }
+
     /// Counts of complete segments per camera and category, for `vault list`.
     public func summary() throws -> [(camera: CameraID, category: DataCategory, count: Int, from: Date, to: Date)] {
         try readIndex { db in

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import VeilFederation
+
+/// `veilgate partner …`: the partner's side of the API, to see exactly what a certificate gets.
+struct PartnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partner",
+        abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
+        subcommands: [PartnerGetCommand.self, PartnerEventsCommand.self]
+    )
+}
+
+struct PartnerIdentityOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The site, e.g. https://127.0.0.1:8443.", valueName: "url"))
+    var server: String = "https://127.0.0.1:8443"
+
+    @Option(help: ArgumentHelp("The client certificate (PEM); omit to connect without one.", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("Its private key; default: the certificate's name with .key.", valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("The site's CA certificate.", valueName: "file"))
+    var ca: String = "certs/ca.pem"
+
+    func client() async throws -> PartnerClient {
+        let keyPath = key ?? cert.map { ($0 as NSString).deletingPathExtension + ".key" }
+        return try await federationOperation {
+            try PartnerClient(baseURL: server, certificatePath: cert, keyPath: keyPath, trustedCAPath: ca)
+        }
+    }
+}
+
+struct PartnerGetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "GET a path (e.g. /v1/cameras); prints the status to stderr and the body to stdout or --output."
+    )
+
+    @OptionGroup var identity: PartnerIdentityOptions
+
+    @Argument(help: ArgumentHelp("The path, e.g. /v1/cameras.", valueName: "path"))
+    var path: String
+
+    @Option(help: ArgumentHelp("A case or warrant reference, for grants that require one.", valueName: "text"))
+    var justification: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the body to this file.", valueName: "file"))
+    var output: String?
+
+    func run() async throws {
+        let client = try await identity.client()
+        defer { Task { await client.shutdown() } }
+        let response: PartnerClient.Response
+        do {
+            response = try await client.get(path, headers: justification.map { [("Veilgate-Justification", $0)] } ?? [])
+        } catch {
+            await client.shutdown()
+            printError("error: no answer from \(identity.server): the TLS handshake failed or the connection was refused (\(error))")
+            throw ExitCode(2)
+        }
+        await client.shutdown()
+        printError("HTTP \(response.status)")
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(response.body)) else {
+                printError("error: cannot write \(output)")
+                throw ExitCode(1)
+            }
+            printError("wrote \(response.body.count) bytes to \(output)")
+        } else {
+            print(response.text)
+        }
+        if response.status >= 400 { throw ExitCode(1) }
+    }
+}
+
+struct PartnerEventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Follow /v1/alerts (Server-Sent Events), printing one JSON alert per line."
+    )
+
+    @OptionGroup var identity: PartnerIdentityOptions
+
+    @Option(name: .customLong("last-event-id"), help: ArgumentHelp("Resume after this event id (0: from the start).", valueName: "id"))
+    var lastEventID: Int64?
+
+    @Option(help: "Stop after this many alerts.")
+    var count: Int?
+
+    func run() async throws {
+        let client = try await identity.client()
+        var received = 0
+        do {
+            try await client.events("/v1/alerts", lastEventID: lastEventID) { event in
+                print("\(event.id.map(String.init) ?? "-")\t\(event.data)")
+                received += 1
+                return count.map { received < $0 } ?? true
+            }
+        } catch {
+            await client.shutdown()
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        await client.shutdown()
+    }
+}

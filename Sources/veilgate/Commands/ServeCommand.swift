@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VeilCore
+import VeilFederation
+import VeilPolicy
+import VeilVault
+
+/// `veilgate serve`: the gateway's long-running services in one `ServiceGroup`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: the partner API over mutual TLS, alert fan-out, and the retention sweeper.",
+        discussion: """
+            Partners connect with client certificates from `veilgate certs issue`; each request is decided by \
+            the policy and recorded in the vault's audit log. SIGHUP reloads the policy and the revocation \
+            list (an older policy version is refused); SIGTERM or SIGINT shut down gracefully. \
+            See docs/federation.md.
+            """
+    )
+
+    @OptionGroup var location: VaultLocation
+    @OptionGroup var certs: CertsFolder
+
+    @Option(help: ArgumentHelp("Address to listen on for partners.", valueName: "host"))
+    var host: String = "0.0.0.0"
+
+    @Option(help: "TLS port for partners.")
+    var port: Int = 8443
+
+    @Option(name: .customLong("health-port"), help: ArgumentHelp("Plain-HTTP health check on 127.0.0.1 only (0: none).", valueName: "port"))
+    var healthPort: Int = 0
+
+    @Option(name: .customLong("sweep-every"), help: ArgumentHelp("How often retention is applied.", valueName: "duration"))
+    var sweepEvery: String = "1h"
+
+    @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per partner (burst: twice that).", valueName: "n"))
+    var rate: Double = 20
+
+    func run() async throws {
+        guard let sweep = PolicyDuration(parsing: sweepEvery), sweep.seconds >= 60 else {
+            throw ValidationError("--sweep-every '\(sweepEvery)' must be a duration of at least 1m")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "veilgate")
+        let (vault, policy) = try await location.open(mode: .readWrite)
+        let authority = certs.authority
+        let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority) }
+        let verifier = PeerVerifier(trust)
+        let journal = try await federationOperation { try AlertJournal(path: location.state + "/alerts.sqlite") }
+        let broker = AlertBroker(journal: journal)
+        try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
+
+        var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
+                                                          keyPath: authority.serverKeyPath,
+                                                          healthPort: healthPort > 0 ? healthPort : nil)
+        configuration.requestsPerSecond = rate
+        configuration.burst = rate * 2
+        let host = self.host
+        let server = FederationServer(
+            configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
+            audit: VaultAuditTrail(log: vault.audit), broker: broker, logger: logger,
+            onListening: { port in
+                print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
+                fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
+            })
+        let services: [any Service] = [
+            server,
+            RetentionSweeper(vault: vault, interval: .seconds(Int64(sweep.seconds)), logger: logger),
+            PolicyReloader(policyPath: location.policyLocation.policy, certs: authority, verifier: verifier, audit: vault.audit,
+                           logger: logger),
+        ]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        // A signed checkpoint at the newest entry, so a later verification covers this run completely.
+        try vault.audit.checkpoint()
+        print("veilgate stopped")
+    }
+}

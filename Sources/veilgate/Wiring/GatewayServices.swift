@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VeilCore
+import VeilFederation
+import VeilPolicy
+import VeilVault
+import X509
+
+/// Applies the retention schedule on a timer: expired footage's keys are destroyed (crypto-shredding).
+struct RetentionSweeper: Service {
+    let vault: Vault
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                let plan = try await vault.retentionPlan(at: Date())
+                let report = try await vault.apply(plan)
+                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "report": "\(report)"])
+            } catch {
+                // Never stop sweeping because one sweep failed (a tampered row blocks only its own plan).
+                logger.error("retention sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await gracefulSleep(for: interval)
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
+}
+
+/// Reloads the policy and the revocation list on SIGHUP. A policy that fails to load, or that is older than
+/// the one in force (a replayed bundle), is refused and the last good one stays.
+struct PolicyReloader: Service {
+    let policyPath: String
+    let certs: SiteAuthority
+    let verifier: PeerVerifier
+    let audit: AuditLog
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    func reload() {
+        let current = verifier.current.authority.policyVersion
+        do {
+            let policy = try PolicyLocation.load(policyPath, at: Date())
+            guard policy.version.compare(current, options: .numeric) != .orderedAscending else {
+                logger.error("policy reload refused: older version", metadata: ["loaded": "\(policy.version)", "in-force": "\(current)"])
+                return
+            }
+            verifier.update(try GatewayTrust.make(policy: policy, certs: certs))
+            try audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)", details: ["previous": current])
+            logger.notice("policy reloaded", metadata: ["version": "\(policy.version)"])
+        } catch {
+            logger.error("policy reload failed; keeping the policy in force", metadata: ["error": "\(error)", "in-force": "\(current)"])
+        }
+    }
+}
+
+/// Builds who may connect: the site CA, each partner's own CA that the policy names, the revocation list.
+enum GatewayTrust {
+    static func make(policy: CompiledPolicy, certs: SiteAuthority) throws -> PeerTrust {
+        let ca = try certs.caCertificate()
+        var partnerRoots: [PartnerID: [Certificate]] = [:]
+        for (partner, path) in policy.partnerAuthorities {
+            partnerRoots[partner] = try SiteAuthority.certificates(at: path)
+        }
+        return PeerTrust(siteRoots: [ca], partnerRoots: partnerRoots, revokedSerials: try certs.revocationList().serials,
+                         authority: policy)
+    }
+}
+
+/// Sleeps, waking early on graceful shutdown.
+func gracefulSleep(for duration: Duration) async throws {
+    try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// Issue 5's "done when", end to end through the binary with the example policy: two partners with
+/// different grants and an unknown client see exactly what `policies/city-centre.yaml` says.
+@Suite("veilgate serve, certs and partner (real policy, real TLS)", .serialized)
+struct FederationCLITests {
+    typealias CLI = VeilgateCLITests
+
+    /// A `veilgate serve` process on an ephemeral port, stopped with SIGTERM.
+    final class Gateway {
+        let process = Process()
+        let port: Int
+        let output = Pipe()
+
+        init(in folder: URL, policy: String) throws {
+            process.executableURL = CLI.binary
+            process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
+            process.currentDirectoryURL = folder
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var text = ""
+            let deadline = Date().addingTimeInterval(30)
+            while !text.contains("\n"), Date() < deadline {
+                let data = output.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+            }
+            guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+                  let port = Int(text[range].split(separator: ":").last ?? "")
+            else {
+                process.terminate()
+                throw CLIError(message: "veilgate serve did not start: \(text)")
+            }
+            self.port = port
+        }
+
+        func stop() -> Int32 {
+            process.terminate()  // SIGTERM: graceful shutdown
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    struct CLIError: Error { var message: String }
+
+    @Test("Partners see what the policy grants, strangers nothing; revocation applies on SIGHUP; everything is audited")
+    func endToEnd() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
+        func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
+
+        #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["certs", "issue", "--partner", "police", "--policy", policy, "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["certs", "issue", "--partner", "bakerstreet-mall", "--policy", policy, "--certs", "certs"]).status == 0)
+        let unknown = try veilgate(["certs", "issue", "--partner", "nobody", "--policy", policy, "--certs", "certs"])
+        #expect(unknown.status != 0)
+        #expect(unknown.errors.contains("the policy has no partner 'nobody'"))
+        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
+        let police = "certs/issued/" + issued.first { $0.hasPrefix("police-") && $0.hasSuffix(".pem") }!
+        let mall = "certs/issued/" + issued.first { $0.hasPrefix("bakerstreet-mall-") && $0.hasSuffix(".pem") }!
+
+        // Footage from ten minutes ago, stored redacted.
+        let footage = folder.appendingPathComponent("clip.bin")
+        try Data("not really video, but stored and served byte for byte".utf8).write(to: footage)
+        let start = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-600))
+        #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
+        let ingest = try veilgate(["vault", "ingest", "clip.bin", "--camera", "market-square", "--state", "state", "--policy", policy,
+                                   "--start", start])
+        #expect(ingest.status == 0, "\(ingest.errors)")
+        #expect(try veilgate(["alerts", "raise", "--state", "state", "--camera", "station-forecourt", "--kind", "restricted-zone",
+                              "--zone", "tracks"]).status == 0)
+
+        let gateway = try Gateway(in: folder, policy: policy)
+        let server = "https://127.0.0.1:\(gateway.port)"
+        func get(_ path: String, as certificate: String?, _ extra: [String] = []) throws -> CLI.Run {
+            try veilgate(["partner", "get", path, "--server", server, "--ca", "certs/ca.pem"] + (certificate.map { ["--cert", $0] } ?? []) + extra)
+        }
+
+        let policeCameras = try get("/v1/cameras", as: police)
+        #expect(policeCameras.status == 0)
+        #expect(policeCameras.output.contains("station-forecourt"))
+        let mallCameras = try get("/v1/cameras", as: mall)
+        #expect(mallCameras.output.contains("mall-entrance"))
+        #expect(!mallCameras.output.contains("station-forecourt"), "the mall has no grant on the station")
+        let stranger = try get("/v1/cameras", as: nil)
+        #expect(stranger.status == 2, "no certificate: the handshake fails")
+
+        let from = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-900))
+        let to = ISO8601DateFormatter().string(from: Date())
+        let clipPath = "/v1/cameras/market-square/clip?from=\(from)&to=\(to)"
+        #expect(try get(clipPath, as: police).status == 1, "the police clip grant requires a justification")
+        let clip = try get(clipPath, as: police, ["--justification", "case 2026/0815"])
+        #expect(clip.status == 0)
+        let segmentURL = clip.output.split(separator: "\"").first { $0.hasPrefix("\\/v1\\/cameras\\/market-square\\/segments\\/") }
+            .map { $0.replacingOccurrences(of: "\\/", with: "/") }
+        #expect(segmentURL != nil)
+        if let segmentURL {
+            let segment = try get(segmentURL, as: police, ["--justification", "case 2026/0815", "-o", "segment.out"])
+            #expect(segment.status == 0)
+            #expect(try Data(contentsOf: folder.appendingPathComponent("segment.out")) == Data(contentsOf: footage))
+            #expect(try get(segmentURL, as: mall).status == 1, "the mall has no clip grant on the market square")
+        }
+
+        let events = try veilgate(["partner", "events", "--server", server, "--ca", "certs/ca.pem", "--cert", police,
+                                   "--last-event-id", "0", "--count", "1"])
+        #expect(events.output.contains(#""kind":"restricted-zone""#))
+
+        // Revoke the mall and reload: its next handshake fails, the police's still works.
+        #expect(try veilgate(["certs", "revoke", "--partner", "bakerstreet-mall", "--certs", "certs"]).status == 0)
+        kill(gateway.process.processIdentifier, SIGHUP)
+        var refused = false
+        for _ in 0..<50 where !refused {
+            refused = try get("/v1/cameras", as: mall).status == 2
+            if !refused { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(refused, "a revoked certificate fails the handshake after SIGHUP")
+        #expect(try get("/v1/cameras", as: police).status == 0)
+        #expect(gateway.stop() == 0, "SIGTERM shuts down gracefully")
+
+        let audit = try veilgate(["audit", "verify", "--state", "state", "--policy", policy])
+        #expect(audit.status == 0, "\(audit.output)\(audit.errors)")
+        let shown = try veilgate(["audit", "show", "--state", "state", "--policy", policy])
+        #expect(shown.output.contains("partner:police"))
+        #expect(shown.output.contains("police-evidence-clips"))
+        #expect(!shown.output.contains("0815"), "the justification's text never reaches the audit log")
+    }
+}
