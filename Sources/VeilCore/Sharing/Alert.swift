@@ -15,10 +15,21 @@ public struct Alert: Hashable, Sendable, Codable {
     public var track: Int?
     /// A redacted still of the moment, JPEG, base64.
     public var snapshot: String?
+    /// For an alert received from a peer site: that site (as this site's policy names it). Nil for our own.
+    public var origin: PartnerID?
+    /// For an alert received from a peer site: whether that site allowed passing it on. Anything but an
+    /// explicit yes means it goes to nobody from here, whatever this site's policy says.
+    public var reshare: Bool?
+
+    /// Whether this site may share the alert at all (its own, or a peer's that allowed re-sharing).
+    public var mayBeShared: Bool { origin == nil || reshare == true }
 
     public init(kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
-                boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil)
+                boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, origin: PartnerID? = nil,
+                reshare: Bool? = nil)
     {
+        self.origin = origin
+        self.reshare = reshare
         self.kind = kind
         self.camera = camera
         self.zone = zone
@@ -29,8 +40,9 @@ public struct Alert: Hashable, Sendable, Codable {
         self.snapshot = snapshot
     }
 
-    /// The alert with every field the grant does not name removed.
-    public func fields(granted: [AlertField]) -> GrantedAlert {
+    /// The alert with every field the grant does not name removed; `reshare` tells a peer site whether it
+    /// may pass the alert on.
+    public func fields(granted: [AlertField], reshare: Bool = false) -> GrantedAlert {
         let granted = Set(granted)
         return GrantedAlert(
             kind: granted.contains(.kind) ? kind : nil,
@@ -40,7 +52,8 @@ public struct Alert: Hashable, Sendable, Codable {
             count: granted.contains(.count) ? count : nil,
             boxes: granted.contains(.boxes) ? boxes : nil,
             track: granted.contains(.track) ? track : nil,
-            snapshot: granted.contains(.snapshot) ? snapshot : nil)
+            snapshot: granted.contains(.snapshot) ? snapshot : nil,
+            reshare: reshare ? true : nil)
     }
 }
 
@@ -54,4 +67,6 @@ public struct GrantedAlert: Hashable, Sendable, Codable {
     public var boxes: [[Double]]?
     public var track: Int?
     public var snapshot: String?
+    /// Present (true) only when the receiving peer site may pass the alert on.
+    public var reshare: Bool?
 }

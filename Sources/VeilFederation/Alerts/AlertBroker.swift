@@ -38,6 +38,9 @@ public final class AlertBroker: Service, Sendable {
         return entry
     }
 
+    /// Wakes the delivery loop after something else appended to the journal.
+    public func notify() { wake.yield() }
+
     /// The delivery loop: runs until graceful shutdown, then ends every live stream.
     public func run() async throws {
         guard let wakes = wakes.withLock({ stream in defer { stream = nil }; return stream }) else {

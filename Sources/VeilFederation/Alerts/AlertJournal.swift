@@ -28,6 +28,14 @@ public final class AlertJournal: Sendable {
                     table.column("payload", .blob).notNull()
                 }
             }
+            migrator.registerMigration("peer-cursors-v1") { db in
+                // How far each peer site's alert stream has been imported: moved in the same transaction as
+                // the import, so a restart resumes exactly after the last alert kept.
+                try db.create(table: "peerCursor") { table in
+                    table.primaryKey("peer", .text)
+                    table.column("lastEventID", .integer).notNull()
+                }
+            }
             try migrator.migrate(pool)
         } catch {
             throw FederationError(.server, "\(path): cannot open the alert journal (\(error))")
@@ -43,6 +51,31 @@ public final class AlertJournal: Sendable {
             return db.lastInsertedRowID
         }
         return Entry(sequence: sequence, alert: alert)
+    }
+
+    /// Imports an alert received from a peer site and moves that peer's cursor, atomically. An event at or
+    /// before the cursor (a replay after a reconnect) is ignored; returns nil then.
+    @discardableResult
+    public func append(_ alert: Alert, fromPeer peer: PartnerID, eventID: Int64) throws -> Entry? {
+        let payload = try JSONEncoder.sorted.encode(alert)
+        let sequence: Int64? = try pool.write { db in
+            let cursor = try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+            guard eventID > cursor else { return nil }
+            try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
+                           arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue, payload])
+            let sequence = db.lastInsertedRowID
+            try db.execute(sql: "INSERT INTO peerCursor (peer, lastEventID) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET lastEventID = excluded.lastEventID",
+                           arguments: [peer.rawValue, eventID])
+            return sequence
+        }
+        return sequence.map { Entry(sequence: $0, alert: alert) }
+    }
+
+    /// The last event id imported from a peer (0: none yet).
+    public func cursor(for peer: PartnerID) throws -> Int64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+        }
     }
 
     /// Alerts after a sequence number, oldest first.

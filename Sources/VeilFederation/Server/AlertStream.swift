@@ -71,10 +71,12 @@ struct AlertStream: Sendable {
     /// Sends one alert if the policy allows it now; returns whether it was sent.
     private func send(_ entry: AlertJournal.Entry, _ writer: inout any ResponseBodyWriter) async throws -> Bool {
         let alert = entry.alert
+        // A peer's alert that its site did not allow passing on goes to nobody from here.
+        guard alert.mayBeShared else { return false }
         let verdict = api.authority.verdict(for: AccessRequest(partner: partner, camera: alert.camera, action: .alert(alert.kind),
                                                                at: api.clock(), zone: alert.zone))
         guard verdict.isAllowed else { return false }
-        let data = try JSONEncoder.compact.encode(alert.fields(granted: verdict.alertFields))
+        let data = try JSONEncoder.compact.encode(alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
         var buffer = ByteBuffer(string: "id: \(entry.sequence)\nevent: alert\ndata: ")
         buffer.writeBytes(data)
         buffer.writeString("\n\n")

@@ -66,6 +66,8 @@ struct TestPKI {
 /// camera, kind and camera fields only. The real policy engine is exercised end to end in VeilgateCLITests.
 struct TestAuthority: SharingAuthority {
     var policyVersion = "test-1"
+    /// Whether the northtown gateway may pass on the alerts it gets (peer-site grants default to no).
+    var northtownMayReshare = false
     var partnerAuthorities: [PartnerID: String] = [:]
 
     func partner(forCertificateURI uri: String) -> PartnerID? {
@@ -106,7 +108,7 @@ struct TestAuthority: SharingAuthority {
             return SharingVerdict(isAllowed: true, rules: ["mall-counts"], reasons: ["granted"], redaction: spec)
         case ("northtown-gateway", .alert(.restrictedZone), "station-forecourt"):
             return SharingVerdict(isAllowed: true, rules: ["peer-alerts"], reasons: ["granted"], redaction: spec,
-                                  alertFields: [.kind, .camera])
+                                  alertFields: [.kind, .camera], reshareAllowed: northtownMayReshare)
         default:
             return .denied
         }
