@@ -1,0 +1,107 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import VeilCore
+
+/// Delivers one partner's queued alerts over mutual TLS, with exponential back-off between attempts.
+///
+/// Wakes when the broker has something new and at least every `tick` for retries; each pass first moves
+/// newly journaled alerts into the outbox (decided by the current policy), then posts whatever is due.
+public final class PushDelivery: Service, Sendable {
+    public let endpoint: PushEndpoint
+    let outbox: AlertOutbox
+    let broker: AlertBroker
+    let verifier: PeerVerifier
+    let audit: any AccessAuditTrail
+    let logger: Logger
+    let baseDelay: Duration
+    let maxDelay: Duration
+    let tick: Duration
+
+    public init(endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker, verifier: PeerVerifier, audit: any AccessAuditTrail,
+                logger: Logger, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1))
+    {
+        self.endpoint = endpoint
+        self.outbox = outbox
+        self.broker = broker
+        self.verifier = verifier
+        self.audit = audit
+        self.logger = logger
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.tick = tick
+    }
+
+    public func run() async throws {
+        guard let url = URL(string: endpoint.url), let scheme = url.scheme, scheme == "https", let host = url.host else {
+            throw FederationError(.invalidConfiguration, "push endpoint for \(endpoint.partner) must be an https URL")
+        }
+        let base = "https://\(host)\(url.port.map { ":\($0)" } ?? "")"
+        let path = url.path.isEmpty ? "/" : url.path
+        let client = try PartnerClient(baseURL: base, certificatePath: endpoint.certificatePath, keyPath: endpoint.keyPath,
+                                       trustedCAPath: endpoint.caPath)
+        let wakeups = broker.subscribe()
+        let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let tick = self.tick
+        let forward = Task {
+            for await _ in wakeups { signal.yield() }
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tick)
+                signal.yield()
+            }
+        }
+        signal.yield()
+        await withGracefulShutdownHandler {
+            for await _ in signals.cancelOnGracefulShutdown() {
+                await pass(client: client, path: path)
+            }
+        } onGracefulShutdown: {
+            signal.finish()
+        }
+        forward.cancel()
+        ticker.cancel()
+        await client.shutdown()
+    }
+
+    /// One pass: queue what is new, then try everything due, oldest first; stop at the first failure
+    /// (the partner is down; the rest would fail the same way).
+    func pass(client: PartnerClient, path: String) async {
+        let now = Date()
+        do {
+            try outbox.fill(partner: endpoint.partner, from: broker.journal, authority: verifier.current.authority, now: now)
+            for delivery in try outbox.due(partner: endpoint.partner, now: now) {
+                guard !Task.isShuttingDownGracefully else { return }
+                let delivered: Bool
+                do {
+                    let response = try await client.post(path, json: delivery.payload, headers: [("Idempotency-Key", delivery.idempotencyKey)])
+                    delivered = (200..<300).contains(response.status)
+                    if !delivered { logger.warning("push refused", metadata: ["partner": "\(endpoint.partner)", "status": "\(response.status)"]) }
+                } catch {
+                    delivered = false
+                }
+                if delivered {
+                    try outbox.markDelivered(delivery, at: Date())
+                    try await audit.record(AccessAuditEntry(action: .share, actor: "partner:\(endpoint.partner.rawValue)",
+                                                            subject: "camera:\(delivery.camera.rawValue)/alert:\(delivery.sequence)",
+                                                            rules: delivery.rules, details: ["via": "push", "attempts": String(delivery.attempts + 1)],
+                                                            at: Date()))
+                } else {
+                    try outbox.markFailed(delivery, retryAt: Date().addingTimeInterval(retryDelay(after: delivery.attempts + 1)))
+                    return
+                }
+            }
+        } catch {
+            logger.error("outbox pass failed", metadata: ["partner": "\(endpoint.partner)", "error": "\(error)"])
+        }
+    }
+
+    /// Exponential back-off with jitter: base × 2^(attempts-1), capped, ±20 %.
+    func retryDelay(after attempts: Int) -> TimeInterval {
+        let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18
+        let cap = Double(maxDelay.components.seconds)
+        let delay = min(cap, base * pow(2, Double(min(attempts - 1, 30))))
+        return delay * Double.random(in: 0.8...1.2)
+    }
+}
