@@ -23,13 +23,23 @@ struct PartnerAPI: Sendable {
 
     var authority: any SharingAuthority { verifier.current.authority }
 
+    /// Every route of the API. docs/openapi.yaml documents exactly these (a test compares them).
+    static let routes: [String] = [
+        "/v1/cameras", "/v1/cameras/:camera/clip", "/v1/cameras/:camera/segments/:segment", "/v1/cameras/:camera/counts", "/v1/alerts",
+    ]
+
     func register(on router: Router<PartnerRequestContext>) {
-        let v1 = router.group("v1")
-        v1.get("cameras") { request, context in try await listCameras(request, context) }
-        v1.get("cameras/:camera/clip") { request, context in try await clip(request, context) }
-        v1.get("cameras/:camera/segments/:segment") { request, context in try await segment(request, context) }
-        v1.get("cameras/:camera/counts") { request, context in try await counts(request, context) }
-        v1.get("alerts") { request, context in try await alerts(request, context) }
+        for route in Self.routes {
+            let handler: @Sendable (Request, PartnerRequestContext) async throws -> Response = switch route {
+            case "/v1/cameras": listCameras
+            case "/v1/cameras/:camera/clip": clip
+            case "/v1/cameras/:camera/segments/:segment": segment
+            case "/v1/cameras/:camera/counts": counts
+            case "/v1/alerts": alerts
+            default: { _, _ in .forbidden }
+            }
+            router.get(RouterPath(route), use: handler)
+        }
     }
 
     // MARK: Cameras

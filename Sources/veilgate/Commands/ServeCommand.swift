@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sweep-every"), help: ArgumentHelp("How often retention is applied.", valueName: "duration"))
     var sweepEvery: String = "1h"
 
+    @Option(help: ArgumentHelp("Push endpoints and peer sites (see docs/federation.md).", valueName: "file"))
+    var federation: String?
+
     @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per partner (burst: twice that).", valueName: "n"))
     var rate: Double = 20
 
@@ -50,6 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "veilgate")
         let (vault, policy) = try await location.open(mode: .readWrite)
+        let links = try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
+            ?? FederationConfiguration()
         let authority = certs.authority
         let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority) }
         let verifier = PeerVerifier(trust)
@@ -70,12 +75,22 @@ struct ServeCommand: AsyncParsableCommand {
                 print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
                 fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
             })
-        let services: [any Service] = [
+        var services: [any Service] = [
             server,
             RetentionSweeper(vault: vault, interval: .seconds(Int64(sweep.seconds)), logger: logger),
             PolicyReloader(policyPath: location.policyLocation.policy, certs: authority, verifier: verifier, audit: vault.audit,
                            logger: logger),
         ]
+        if !links.push.isEmpty {
+            let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }
+            for endpoint in links.push {
+                services.append(PushDelivery(endpoint: endpoint, outbox: outbox, broker: broker, verifier: verifier,
+                                             audit: VaultAuditTrail(log: vault.audit), logger: logger))
+            }
+        }
+        for peer in links.peers {
+            services.append(PeerSubscription(peer: peer, broker: broker, logger: logger))
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         // A signed checkpoint at the newest entry, so a later verification covers this run completely.

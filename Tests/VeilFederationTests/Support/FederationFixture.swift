@@ -163,7 +163,9 @@ final class RunningServer: Sendable {
     let broker: AlertBroker
     let verifier: PeerVerifier
 
-    static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil) async throws -> RunningServer {
+    static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
+                      configure: (inout FederationServerConfiguration) -> Void = { _ in }) async throws -> RunningServer
+    {
         let audit = MemoryAudit()
         let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
         let broker = AlertBroker(journal: journal)
@@ -173,6 +175,7 @@ final class RunningServer: Sendable {
         configuration.authenticationFailureDelay = 0.0...0.01
         configuration.requestsPerSecond = 1000
         configuration.burst = 1000
+        configure(&configuration)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
