@@ -36,7 +36,7 @@ test: setup
 bench: setup
 	$(SWIFT) build -c release --product VeilBench
 	@echo "(benchmarks run pinned to one core: taskset -c 0)"
-	taskset -c 0 .build/release/VeilBench policy vault media
+	taskset -c 0 .build/release/VeilBench policy vault media federation
 
 clean:
 	rm -rf .build "$(DEMO_OUTPUT)"

@@ -116,7 +116,11 @@ let package = Package(
         // `make bench`: performance goals measured against a baseline in the same run.
         .executableTarget(
             name: "VeilBench",
-            dependencies: ["VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilFederation"],
+            dependencies: [
+                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilFederation",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),

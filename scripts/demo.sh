@@ -73,7 +73,46 @@ show "$veilgate" vault verify-export "$out/export" --public-key "$out/state/keys
 show "$veilgate" audit show
 show "$veilgate" audit verify
 
+step "9. Federation over mutual TLS: what each partner sees"
+rm -rf "$out/certs"
+show "$veilgate" certs init --certs "$out/certs" --site "Example City"
+show "$veilgate" certs issue --partner police --certs "$out/certs"
+show "$veilgate" certs issue --partner bakerstreet-mall --certs "$out/certs"
+police=$(ls "$out"/certs/issued/police-*.pem)
+mall=$(ls "$out"/certs/issued/bakerstreet-mall-*.pem)
+recent=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)
+show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --category redacted-video --start "$recent"
+show "$veilgate" alerts raise --camera station-forecourt --kind restricted-zone --zone tracks
+show "$veilgate" alerts raise --camera mall-entrance --kind crowd-count --count 41
+"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 > "$out/serve.log" 2>&1 &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "partner API on" "$out/serve.log" && break; sleep 0.1; done
+server=$(grep -o 'https://127.0.0.1:[0-9]*' "$out/serve.log" | head -1)
+echo "(veilgate serve is running at $server; its log is $out/serve.log)"
+partner() { show "$veilgate" partner get --server "$server" --ca "$out/certs/ca.pem" "$@" || true; }
+partner /v1/cameras --cert "$police"
+partner /v1/cameras --cert "$mall"
+echo "# a client without a certificate does not get past the TLS handshake:"
+partner /v1/cameras
+from=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ); to=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+echo "# the police clip grant requires a justification (sent as a header; only its digest is audited):"
+partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$police"
+partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$police" --justification "CASE-2026-0815"
+echo "# the mall has no clip grant on the market square: the same bare 403 as for a camera that does not exist"
+partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$mall"
+partner "/v1/cameras/no-such-camera/counts" --cert "$mall"
+show "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --last-event-id 0 --count 1
+show "$veilgate" certs revoke --partner bakerstreet-mall --certs "$out/certs"
+kill -HUP $serve_pid; sleep 0.5
+echo "# after SIGHUP the revoked certificate fails the handshake:"
+partner /v1/cameras --cert "$mall"
+kill -TERM $serve_pid; wait $serve_pid || true
+trap - EXIT
+show "$veilgate" audit verify
+
 step "Done"
 echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
-echo "the redacted clip is $out/vtest-redacted.mp4; the vault is in $out/state, the signed export in $out/export."
+echo "the redacted clip is $out/vtest-redacted.mp4; the vault is in $out/state, the signed export in $out/export;"
+echo "the site PKI is in $out/certs — run the gateway yourself with: $veilgate serve --certs $out/certs (docs/federation.md)."
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."

@@ -8,14 +8,15 @@ import VeilPolicy
 enum VeilBench {
     static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let selected = arguments.isEmpty ? ["policy", "vault", "media"] : arguments
+        let selected = arguments.isEmpty ? ["policy", "vault", "media", "federation"] : arguments
         for name in selected {
             switch name {
             case "policy": try PolicyBenchmark.run()
             case "vault": try await VaultBenchmark.run()
             case "media": try await MediaBenchmark.run()
+            case "federation": try await FederationBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media\n".utf8))
+                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation\n".utf8))
                 exit(2)
             }
         }

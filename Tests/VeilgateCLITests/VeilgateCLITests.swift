@@ -50,7 +50,7 @@ struct VeilgateCLITests {
 
     @Test("help texts match their snapshots", arguments: [
         ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"], ["vault", "--help"],
-        ["redact", "--help"],
+        ["redact", "--help"], ["certs", "--help"], ["serve", "--help"], ["partner", "--help"],
     ])
     func helpSnapshots(_ arguments: [String]) throws {
         let run = try Self.run(arguments)
