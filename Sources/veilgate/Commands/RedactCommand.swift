@@ -151,14 +151,20 @@ struct RedactCommand: AsyncParsableCommand {
     func makeDetectors(for spec: RedactionSpec) throws -> [any ObjectDetector] {
         var detectors: [any ObjectDetector] = []
         do {
+            let models = VisionModels()
             if spec.classes.contains(.faces) {
-                let model = faceModel ?? (ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models") + "/centerface.onnx"
-                detectors.append(try FaceDetector(modelPath: model))
+                detectors.append(try FaceDetector(modelPath: faceModel ?? models.faceModel))
             }
-            if spec.classes.contains(.plates) { detectors.append(try PlateDetector()) }
+            if spec.classes.contains(.plates) {
+                if FileManager.default.fileExists(atPath: models.plateModel) {
+                    detectors.append(try models.plates())
+                } else {
+                    printError("warning: \(models.plateModel) is missing (scripts/fetch-models.sh); using the Haar plate cascade, which misses more plates")
+                    detectors.append(try PlateDetector())
+                }
+            }
             if spec.classes.contains(.persons) || (spec.classes.contains(.faces) && heads) {
-                // HOG's window is 128 px tall: upsample small frames so the people of a wide shot are found.
-                detectors.append(try PersonDetector(scale: 2))
+                detectors.append(try models.people())
             }
         } catch let error as VisionError {
             printError("error: \(error)")
