@@ -136,7 +136,8 @@ let package = Package(
         ),
         .testTarget(name: "VeilMediaTests", dependencies: ["VeilCore", "VeilMedia"], swiftSettings: veilSettings),
         .testTarget(
-            name: "VeilVisionTests", dependencies: ["VeilCore", "VeilVision", "VeilMedia"], swiftSettings: veilSettings
+            name: "VeilVisionTests", dependencies: ["VeilCore", "VeilVision", "VeilMedia"], exclude: ["Fixtures"],
+            swiftSettings: veilSettings
         ),
         .testTarget(
             name: "VeilFederationTests",

@@ -336,10 +336,30 @@ extern "C" veil_ssd_net *veil_ssd_net_open(const char *pb_path, const char *pbtx
 
 extern "C" void veil_ssd_net_close(veil_ssd_net *net) { delete net; }
 
-extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, float threshold,
-                                   veil_box *boxes, int capacity, char *error, size_t error_size) {
+namespace {
+
+/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame.
+void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people) {
+    cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, rgb.size(), cv::Scalar(127.5, 127.5, 127.5), false, false);
+    net.setInput(blob);
+    cv::Mat output = net.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1 of the input)
+    const float *rows = output.ptr<float>();
+    for (int row = 0; row < output.size[2]; ++row) {
+        const float *detection = rows + row * 7;
+        if (int(detection[1]) != 1 || detection[2] < threshold) continue;
+        people.push_back(veil_box{region.x + std::clamp(detection[3], 0.f, 1.f) * region.width,
+                                  region.y + std::clamp(detection[4], 0.f, 1.f) * region.height,
+                                  region.x + std::clamp(detection[5], 0.f, 1.f) * region.width,
+                                  region.y + std::clamp(detection[6], 0.f, 1.f) * region.height, detection[2]});
+    }
+}
+
+}  // namespace
+
+extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, int tiles,
+                                   float threshold, veil_box *boxes, int capacity, char *error, size_t error_size) {
     return guarded(error, error_size, -1, [&]() -> int {
-            if (!net || image.width <= 0 || image.height <= 0 || input_width < 32 || input_height < 32) {
+            if (!net || image.width <= 0 || image.height <= 0 || input_width < 32 || input_height < 32 || tiles < 1 || tiles > 4) {
                 set_error(error, error_size, "invalid arguments");
                 return -1;
             }
@@ -348,22 +368,30 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
             if (found == net->networks.end()) {
                 found = net->networks.emplace(key, cv::dnn::readNetFromTensorflow(net->model, net->config)).first;
             }
-            cv::Mat rgb = rgb_scaled(image, cv::Size(input_width, input_height));
-            // RGB in [−1, 1], the whole frame stretched (as trained).
-            cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(input_width, input_height),
-                                                  cv::Scalar(127.5, 127.5, 127.5), false, false);
-            found->second.setInput(blob);
-            cv::Mat output = found->second.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1)
-            const float *rows = output.ptr<float>();
+            const cv::Size input(input_width, input_height);
             std::vector<veil_box> people;
-            for (int row = 0; row < output.size[2]; ++row) {
-                const float *detection = rows + row * 7;
-                if (int(detection[1]) != 1 || detection[2] < threshold) continue;
-                people.push_back(veil_box{std::clamp(detection[3], 0.f, 1.f) * image.width,
-                                          std::clamp(detection[4], 0.f, 1.f) * image.height,
-                                          std::clamp(detection[5], 0.f, 1.f) * image.width,
-                                          std::clamp(detection[6], 0.f, 1.f) * image.height, detection[2]});
+            if (tiles == 1) {
+                // RGB in [−1, 1], the whole frame stretched (as trained).
+                ssd_pass(found->second, rgb_scaled(image, input), cv::Rect2f(0, 0, float(image.width), float(image.height)),
+                         threshold, people);
+                return copy_boxes(people, boxes, capacity);
             }
-            return copy_boxes(people, boxes, capacity);
+            // Wide shots: the whole frame, then a tiles × tiles grid of overlapping crops, each enlarged to the
+            // input size, so people a few dozen pixels tall become big enough for the network.
+            cv::Mat full = rgb_scaled(image, cv::Size(image.width & ~1, image.height & ~1));
+            cv::Mat scaled;
+            cv::resize(full, scaled, input, 0, 0, cv::INTER_AREA);
+            ssd_pass(found->second, scaled, cv::Rect2f(0, 0, float(image.width), float(image.height)), threshold, people);
+            const float tile_width = full.cols / (tiles * 0.8f + 0.2f), tile_height = full.rows / (tiles * 0.8f + 0.2f);
+            for (int row = 0; row < tiles; ++row) {
+                for (int column = 0; column < tiles; ++column) {
+                    cv::Rect crop(int(column * tile_width * 0.8f), int(row * tile_height * 0.8f), int(tile_width), int(tile_height));
+                    crop &= cv::Rect(0, 0, full.cols, full.rows);
+                    cv::Mat tile;
+                    cv::resize(full(crop), tile, input, 0, 0, cv::INTER_LINEAR);
+                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people);
+                }
+            }
+            return copy_boxes(non_maximum_suppression(people, 0.5f), boxes, capacity);
     });
 }

@@ -56,12 +56,13 @@ public final class RedactionPipeline: @unchecked Sendable {
         return covered.filter { redactor.spec.classes.contains($0.kind) }
     }
 
-    /// The head region of a person box: the top 30 %, the middle 64 % across, reaching a little above the box.
-    /// Generous on purpose: SSD boxes hug the body, HOG's are padded, and a head turned or bent must stay covered.
+    /// The head region of a person box: the top third, the middle 80 % across, reaching a little above the
+    /// box. Generous on purpose: person boxes are loose about where the head is (SSD boxes hug the body,
+    /// HOG's are padded), and a head turned, bent or half out of the box must stay covered.
     static func head(of person: Detection) -> Detection {
         let box = person.box
-        return Detection(kind: .faces, box: Box(x1: box.x1 + box.width * 0.18, y1: box.y1 - box.height * 0.03,
-                                                x2: box.x2 - box.width * 0.18, y2: box.y1 + box.height * 0.30),
+        return Detection(kind: .faces, box: Box(x1: box.x1 + box.width * 0.10, y1: box.y1 - box.height * 0.06,
+                                                x2: box.x2 - box.width * 0.10, y2: box.y1 + box.height * 0.33),
                          score: person.score)
     }
 }
