@@ -72,3 +72,26 @@ struct PlateRedactionTests {
         #expect(Double(covered) / Double(truth.count) >= 0.85)
     }
 }
+
+@Suite("Legible text (the screens class)")
+struct TextRedactionTests {
+    /// The text detector keeps every text box, so whatever it finds as a plate it also covers as text — and it
+    /// finds more (stickers, signs) than the plate filter lets through.
+    @Test("Text covers at least what the plate detector covers, and more boxes")
+    func textCoversPlates() throws {
+        let models = VisionModels(directory: VisionFixture.models)
+        let plates = try models.plates(), text = try models.text()
+        var plateBoxes = 0, textBoxes = 0, plateCovered = 0, textCovered = 0
+        for (image, plate) in try PlateRedactionTests.groundTruth().prefix(12) {
+            let frame = try VisionFixture.image(image)
+            let fromPlates = try plates.detect(in: frame), fromText = try text.detect(in: frame)
+            #expect(fromText.allSatisfy { $0.kind == .screens })
+            plateBoxes += fromPlates.count
+            textBoxes += fromText.count
+            if PlateRedactionTests.coverage(of: plate, by: fromPlates.map(\.box), inner: 0) >= 0.9 { plateCovered += 1 }
+            if PlateRedactionTests.coverage(of: plate, by: fromText.map(\.box), inner: 0) >= 0.9 { textCovered += 1 }
+        }
+        #expect(textCovered >= plateCovered)
+        #expect(textBoxes > plateBoxes)
+    }
+}

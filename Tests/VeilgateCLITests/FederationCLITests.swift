@@ -13,12 +13,17 @@ struct FederationCLITests {
         let port: Int
         let output = Pipe()
 
-        init(in folder: URL, policy: String) throws {
+        let log: URL
+
+        init(in folder: URL, policy: String, extra: [String] = []) throws {
             process.executableURL = CLI.binary
             process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
+                + extra
             process.currentDirectoryURL = folder
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            log = folder.appendingPathComponent("serve-\(UUID().uuidString).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
             try process.run()
             var text = ""
             let deadline = Date().addingTimeInterval(30)
@@ -126,5 +131,54 @@ struct FederationCLITests {
         #expect(shown.output.contains("partner:police"))
         #expect(shown.output.contains("police-evidence-clips"))
         #expect(!shown.output.contains("0815"), "the justification's text never reaches the audit log")
+    }
+
+    @Test("With --policy-key, SIGHUP loads only a signed, newer policy: a tampered or replayed older bundle is refused")
+    func signedReload() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
+        let bundle = folder.appendingPathComponent("policies")
+        try FileManager.default.copyItem(at: CLI.repositoryRoot.appendingPathComponent("policies"), to: bundle)
+        try? FileManager.default.removeItem(at: bundle.appendingPathComponent("bundle.sig"))
+        let policyFile = bundle.appendingPathComponent("city-centre.yaml")
+        let original = try String(contentsOf: policyFile, encoding: .utf8)
+        func setVersion(_ version: String, sign: Bool) throws {
+            try original.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#)
+                .write(to: policyFile, atomically: true, encoding: .utf8)
+            if sign { #expect(try veilgate(["policy", "sign", "policies", "--key", "dpo.key"]).status == 0) }
+        }
+        #expect(try veilgate(["policy", "keygen", "--out", "dpo"]).status == 0)
+        #expect(try veilgate(["policy", "sign", "policies", "--key", "dpo.key"]).status == 0)
+        #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["certs", "issue", "--partner", "police", "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
+        let police = "certs/issued/" + (try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
+            .first { $0.hasSuffix(".pem") })!
+
+        let gateway = try Gateway(in: folder, policy: "policies", extra: ["--policy-key", "dpo.pub"])
+        func versionAfterReload(expecting expected: String) throws -> String {
+            kill(gateway.process.processIdentifier, SIGHUP)
+            var seen = ""
+            for _ in 0..<30 {
+                Thread.sleep(forTimeInterval: 0.1)
+                let cameras = try veilgate(["partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
+                                            "--ca", "certs/ca.pem", "--cert", police])
+                seen = cameras.output.split(separator: "\"").dropFirst().first { $0.hasPrefix("2026.") }.map(String.init) ?? ""
+                if seen == expected { break }
+            }
+            return seen
+        }
+
+        try setVersion("2026.11.5", sign: false)
+        #expect(try versionAfterReload(expecting: "2026.11.5") == "2026.11.1", "a policy that no longer matches its signature is refused")
+        try setVersion("2026.11.5", sign: true)
+        #expect(try versionAfterReload(expecting: "2026.11.5") == "2026.11.5", "a newer signed policy is taken")
+        try setVersion("2026.11.2", sign: true)
+        #expect(try versionAfterReload(expecting: "2026.11.2") == "2026.11.5", "an older signed policy (a replay) is refused")
+        #expect(gateway.stop() == 0)
+        let log = try String(contentsOf: gateway.log, encoding: .utf8)
+        #expect(log.contains("policy reload failed"))
+        #expect(log.contains("policy reload refused: older version"))
     }
 }

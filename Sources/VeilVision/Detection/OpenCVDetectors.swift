@@ -151,14 +151,7 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
     /// PP-OCRv4 (converted for OpenCV 4.6 by scripts/models/convert_ppocr.py). `margin` grows each text box by
     /// that fraction of its short side on every side, to take in the plate's frame and country band.
     public init(textModelPath: String, longSide: Int = 640, margin: Double = 0.2) throws {
-        guard FileManager.default.fileExists(atPath: textModelPath) else {
-            throw VisionError(.modelMissing, "\(textModelPath): the plate model is missing; run scripts/fetch-models.sh (make setup)")
-        }
-        var error = [CChar](repeating: 0, count: 256)
-        guard let handle = veil_text_net_open(textModelPath, &error, error.count) else {
-            throw VisionError(.modelInvalid, "\(textModelPath): cannot load the plate model: \(openError(error))")
-        }
-        backend = .text(handle, longSide: longSide, margin: margin)
+        backend = .text(try openTextNet(textModelPath), longSide: longSide, margin: margin)
     }
 
     public init(cascadePath: String = PlateDetector.defaultCascade) throws {
@@ -184,10 +177,48 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
             try collect(.plates) { boxes, capacity, error, errorSize in
                 switch backend {
                 case .text(let handle, let longSide, let margin):
-                    veil_text_net_detect_plates(handle, native, Int32(longSide), Float(margin), boxes, capacity, error, errorSize)
+                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 1, boxes, capacity, error, errorSize)
                 case .cascade(let handle):
                     veil_cascade_detect(handle, native, Int32(max(24, native.width / 60)), boxes, capacity, error, errorSize)
                 }
+            }
+        }
+    }
+}
+
+/// Opens the PP-OCRv4 text detector (plates and screens share it), naming the file in any error.
+private func openTextNet(_ path: String) throws -> OpaquePointer {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw VisionError(.modelMissing, "\(path): the text (plate) model is missing; run scripts/fetch-models.sh (make setup)")
+    }
+    var error = [CChar](repeating: 0, count: 256)
+    guard let handle = veil_text_net_open(path, &error, error.count) else {
+        throw VisionError(.modelInvalid, "\(path): cannot load the text (plate) model: \(openError(error))")
+    }
+    return handle
+}
+
+/// Legible text of any shape — screens, documents, shop tills, signs — with the same PP-OCRv4 detector as plates,
+/// without the plate-shape filter: the `screens` class.
+public final class TextDetector: ObjectDetector, @unchecked Sendable {
+    // @unchecked Sendable: one owner calls it at a time.
+    public let classes: Set<RedactionClass> = [.screens]
+    private let handle: OpaquePointer
+    private let longSide: Int
+    private let margin: Double
+
+    public init(textModelPath: String, longSide: Int = 640, margin: Double = 0.2) throws {
+        handle = try openTextNet(textModelPath)
+        self.longSide = longSide
+        self.margin = margin
+    }
+
+    deinit { veil_text_net_close(handle) }
+
+    public func detect(in image: any YUVImage) throws -> [Detection] {
+        try withImage(image) { native in
+            try collect(.screens) { boxes, capacity, error, errorSize in
+                veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 0, boxes, capacity, error, errorSize)
             }
         }
     }
@@ -209,6 +240,7 @@ public struct VisionModels: Sendable {
 
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
+    public func text() throws -> TextDetector { try TextDetector(textModelPath: plateModel) }
     public func people(tiles: Int = 1, threshold: Double = 0.3) throws -> PersonDetector {
         try PersonDetector(ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, threshold: threshold)
     }

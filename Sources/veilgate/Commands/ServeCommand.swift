@@ -36,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sweep-every"), help: ArgumentHelp("How often retention is applied.", valueName: "duration"))
     var sweepEvery: String = "1h"
 
+    @Option(name: .customLong("policy-key"),
+            help: ArgumentHelp("The DPO's public key: load only a policy bundle signed with it (veilgate policy sign).", valueName: "file"))
+    var policyKey: String?
+
     @Option(help: ArgumentHelp("Push endpoints and peer sites (see docs/federation.md).", valueName: "file"))
     var federation: String?
 
@@ -52,6 +56,12 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "veilgate")
+        if let policyKey {
+            do {
+                let verified = try PolicyBundle.verify(location.policyLocation.policy, publicKeyPath: policyKey)
+                print("policy bundle signed by \(verified.signer): \(verified.files.count) file(s) verified")
+            } catch let error as PolicyError { throw reportPolicyError(error) }
+        }
         let (vault, policy) = try await location.open(mode: .readWrite)
         let links = try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
             ?? FederationConfiguration()
@@ -78,8 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             server,
             RetentionSweeper(vault: vault, interval: .seconds(Int64(sweep.seconds)), logger: logger),
-            PolicyReloader(policyPath: location.policyLocation.policy, certs: authority, verifier: verifier, audit: vault.audit,
-                           logger: logger),
+            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, certs: authority, verifier: verifier,
+                           audit: vault.audit, logger: logger),
         ]
         if !links.push.isEmpty {
             let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }

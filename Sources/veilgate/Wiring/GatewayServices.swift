@@ -33,10 +33,11 @@ extension Task where Success == Never, Failure == Never {
     static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
 }
 
-/// Reloads the policy and the revocation list on SIGHUP. A policy that fails to load, or that is older than
-/// the one in force (a replayed bundle), is refused and the last good one stays.
+/// Reloads the policy and the revocation list on SIGHUP. A policy that fails to verify (with a DPO key), fails
+/// to load, or is older than the one in force (a replayed bundle) is refused and the last good one stays.
 struct PolicyReloader: Service {
     let policyPath: String
+    let publicKeyPath: String?
     let certs: SiteAuthority
     let verifier: PeerVerifier
     let audit: AuditLog
@@ -52,6 +53,7 @@ struct PolicyReloader: Service {
     func reload() {
         let current = verifier.current.authority.policyVersion
         do {
+            if let publicKeyPath { _ = try PolicyBundle.verify(policyPath, publicKeyPath: publicKeyPath) }
             let policy = try PolicyLocation.load(policyPath, at: Date())
             guard policy.version.compare(current, options: .numeric) != .orderedAscending else {
                 logger.error("policy reload refused: older version", metadata: ["loaded": "\(policy.version)", "in-force": "\(current)"])
