@@ -63,10 +63,9 @@ enum FederationBenchmark {
         try anchor.run()
         try await Task.sleep(for: .milliseconds(500))
         let seconds = 5
-        let baseline = await offPool { try? sTime(port: anchorPort, police, site, seconds: seconds) }
-        let ours = await offPool { try? sTime(port: port, police, site, seconds: seconds) }
+        let baseline = try? await sTime(port: anchorPort, police, site, seconds: seconds)
+        let ours = try? await sTime(port: port, police, site, seconds: seconds)
         anchor.terminate()
-        anchor.waitUntilExit()
         if let baseline, let ours {
             print(String(format: "baseline: openssl s_server, full mTLS handshakes (openssl s_time -new, %d s)   %8.1f /s", seconds, baseline))
             print(String(format: "veilgate partner API (NIOSSL + RFC 5280 re-verification in Swift)          %8.1f /s   ratio %.2f×",
@@ -80,16 +79,11 @@ enum FederationBenchmark {
         _ = try? await serverTask.value
     }
 
-    /// Runs blocking work (waiting for a child process) on its own thread: blocking the concurrency pool
-    /// would starve the in-process server's verification callbacks (with one core the pool has one thread).
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
-    }
-
     /// Runs `openssl s_time` and returns connections per real second.
-    static func sTime(port: Int, _ certificate: IssuedCertificate, _ site: SiteAuthority, seconds: Int) throws -> Double? {
+    /// Waits for the child with a termination handler: blocking a thread in `waitUntilExit` would starve the
+    /// in-process server (pinned to one core, the concurrency pool has one thread), and corelibs Foundation's
+    /// `waitUntilExit` on a thread of our own never returns.
+    static func sTime(port: Int, _ certificate: IssuedCertificate, _ site: SiteAuthority, seconds: Int) async throws -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = ["s_time", "-connect", "127.0.0.1:\(port)", "-new", "-cert", certificate.certificatePath, "-key",
@@ -97,9 +91,12 @@ enum FederationBenchmark {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        // s_time prints a few lines: they fit in the pipe's buffer, so reading after the exit cannot block.
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
         // "636 connections in 4 real seconds, 0 bytes read per connection"
         guard let line = text.split(separator: "\n").last(where: { $0.contains("real seconds") }) else { return nil }
         let words = line.split(separator: " ")
