@@ -30,8 +30,8 @@ struct GatewayToGatewayTests {
     }
 
     static func subscription(_ pki: TestPKI, to city: RunningServer, into northtown: RunningServer) -> (ServiceGroup, Task<Void, any Error>) {
-        let peer = PeerSite(id: "city", url: "https://127.0.0.1:\(city.port)", caPath: pki.site.caCertificatePath,
-                            certificatePath: pki.northtown.certificatePath, keyPath: pki.northtown.keyPath)
+        let peer = PeerSite(id: "city", remote: RemoteEndpoint(url: "https://127.0.0.1:\(city.port)", caPath: pki.site.caCertificatePath,
+                                                               certificatePath: pki.northtown.certificatePath, keyPath: pki.northtown.keyPath))
         var logger = Logger(label: "peer")
         logger.logLevel = .critical
         let group = ServiceGroup(configuration: .init(services: [PeerSubscription(peer: peer, broker: northtown.broker, logger: logger)],

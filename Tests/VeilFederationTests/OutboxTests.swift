@@ -70,8 +70,9 @@ struct OutboxTests {
     static func delivery(_ server: RunningServer, _ pki: TestPKI, port: Int, outbox: AlertOutbox, identity: IssuedCertificate)
         -> (ServiceGroup, Task<Void, any Error>)
     {
-        let endpoint = PushEndpoint(partner: "police", url: "https://127.0.0.1:\(port)/alerts", caPath: pki.northtownCA.caCertificatePath,
-                                    certificatePath: identity.certificatePath, keyPath: identity.keyPath)
+        let endpoint = PushEndpoint(partner: "police", remote: RemoteEndpoint(
+            url: "https://127.0.0.1:\(port)/alerts", caPath: pki.northtownCA.caCertificatePath,
+            certificatePath: identity.certificatePath, keyPath: identity.keyPath))
         var logger = Logger(label: "push")
         logger.logLevel = .critical
         let push = PushDelivery(endpoint: endpoint, outbox: outbox, broker: server.broker, verifier: server.verifier, audit: server.audit,
@@ -142,8 +143,7 @@ struct OutboxTests {
     func backoff() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let push = PushDelivery(endpoint: PushEndpoint(partner: "police", url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "",
-                                                       keyPath: ""),
+        let push = PushDelivery(endpoint: PushEndpoint(partner: "police", remote: RemoteEndpoint(url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "", keyPath: "")),
                                 outbox: try AlertOutbox(path: pki.root + "/o.sqlite"),
                                 broker: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
                                 verifier: PeerVerifier(try pki.trust(authority: TestAuthority())), audit: MemoryAudit(),

@@ -14,11 +14,7 @@ public final class AlertJournal: Sendable {
     }
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            var migrator = DatabaseMigrator()
+        pool = try openSQLiteStore(path, holding: "alert journal", code: .server) { migrator in
             migrator.registerMigration("alerts-v1") { db in
                 try db.create(table: "alert") { table in
                     table.autoIncrementedPrimaryKey("sequence")
@@ -36,9 +32,6 @@ public final class AlertJournal: Sendable {
                     table.column("lastEventID", .integer).notNull()
                 }
             }
-            try migrator.migrate(pool)
-        } catch {
-            throw FederationError(.server, "\(path): cannot open the alert journal (\(error))")
         }
     }
 

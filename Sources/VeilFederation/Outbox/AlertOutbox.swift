@@ -2,23 +2,15 @@ public import Foundation
 import GRDB
 public import VeilCore
 
-/// A partner's endpoint for pushed alerts, and how this site proves itself there (mutual TLS).
+/// A partner's endpoint for pushed alerts: the URL alerts are POSTed to (e.g.
+/// `https://police.example/veilgate/alerts`) and this site's identity there.
 public struct PushEndpoint: Sendable, Hashable {
     public var partner: PartnerID
-    /// The full URL alerts are POSTed to, e.g. `https://police.example/veilgate/alerts`.
-    public var url: String
-    /// The CA that issued the partner's server certificate.
-    public var caPath: String
-    /// This site's client certificate and key for that partner.
-    public var certificatePath: String
-    public var keyPath: String
+    public var remote: RemoteEndpoint
 
-    public init(partner: PartnerID, url: String, caPath: String, certificatePath: String, keyPath: String) {
+    public init(partner: PartnerID, remote: RemoteEndpoint) {
         self.partner = partner
-        self.url = url
-        self.caPath = caPath
-        self.certificatePath = certificatePath
-        self.keyPath = keyPath
+        self.remote = remote
     }
 }
 
@@ -45,11 +37,7 @@ public final class AlertOutbox: Sendable {
     }
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            var migrator = DatabaseMigrator()
+        pool = try openSQLiteStore(path, holding: "outbox", code: .outbox) { migrator in
             migrator.registerMigration("outbox-v1") { db in
                 try db.create(table: "outboxInstance") { table in
                     table.primaryKey("id", .text)
@@ -73,10 +61,11 @@ public final class AlertOutbox: Sendable {
                 }
                 try db.create(index: "deliveryDue", on: "delivery", columns: ["partner", "deliveredAt", "nextAttemptAt"])
             }
-            try migrator.migrate(pool)
+        }
+        do {
             instance = try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM outboxInstance") ?? "outbox" }
         } catch {
-            throw FederationError(.outbox, "\(path): cannot open the outbox (\(error))")
+            throw FederationError(.outbox, "\(path): cannot read the outbox (\(error))")
         }
     }
 

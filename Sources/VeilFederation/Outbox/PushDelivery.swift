@@ -33,13 +33,12 @@ public final class PushDelivery: Service, Sendable {
     }
 
     public func run() async throws {
-        guard let url = URL(string: endpoint.url), let scheme = url.scheme, scheme == "https", let host = url.host else {
+        guard let url = URL(string: endpoint.remote.url), let scheme = url.scheme, scheme == "https", let host = url.host else {
             throw FederationError(.invalidConfiguration, "push endpoint for \(endpoint.partner) must be an https URL")
         }
         let base = "https://\(host)\(url.port.map { ":\($0)" } ?? "")"
         let path = url.path.isEmpty ? "/" : url.path
-        let client = try PartnerClient(baseURL: base, certificatePath: endpoint.certificatePath, keyPath: endpoint.keyPath,
-                                       trustedCAPath: endpoint.caPath)
+        let client = try endpoint.remote.client(baseURL: base)
         let wakeups = broker.subscribe()
         let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let tick = self.tick

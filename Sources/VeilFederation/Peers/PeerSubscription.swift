@@ -3,24 +3,15 @@ public import Logging
 public import ServiceLifecycle
 public import VeilCore
 
-/// Where a peer Veilgate site is and how this site proves itself there.
+/// A peer Veilgate site: its id as this site's policy and logs name it (imported cameras become
+/// `ID.CAMERA`), and `https://host:port` of its partner API with the certificate it issued to this site.
 public struct PeerSite: Sendable, Hashable {
-    /// The peer's id as this site's policy and logs name it; imported alerts' cameras become `ID.CAMERA`.
     public var id: PartnerID
-    /// `https://host:port` of the peer's partner API.
-    public var url: String
-    /// The peer's CA certificate.
-    public var caPath: String
-    /// The client certificate the peer issued to this site, and its key.
-    public var certificatePath: String
-    public var keyPath: String
+    public var remote: RemoteEndpoint
 
-    public init(id: PartnerID, url: String, caPath: String, certificatePath: String, keyPath: String) {
+    public init(id: PartnerID, remote: RemoteEndpoint) {
         self.id = id
-        self.url = url
-        self.caPath = caPath
-        self.certificatePath = certificatePath
-        self.keyPath = keyPath
+        self.remote = remote
     }
 }
 
@@ -47,8 +38,7 @@ public final class PeerSubscription: Service, Sendable {
         var backoff = Duration.milliseconds(500)
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                let client = try PartnerClient(baseURL: peer.url, certificatePath: peer.certificatePath, keyPath: peer.keyPath,
-                                               trustedCAPath: peer.caPath)
+                let client = try peer.remote.client()
                 defer { Task { await client.shutdown() } }
                 let before = try broker.journal.cursor(for: peer.id)
                 defer {

@@ -52,6 +52,11 @@ struct FederationConfiguration {
             guard file, !value.hasPrefix("/") else { return value }
             return (folder as NSString).appendingPathComponent(value)
         }
+        func remote(_ mapping: Node.Mapping, url: String, _ location: String) throws -> RemoteEndpoint {
+            RemoteEndpoint(url: url, caPath: try field(mapping, "ca", location, file: true),
+                           certificatePath: try field(mapping, "certificate", location, file: true),
+                           keyPath: try field(mapping, "key", location, file: true))
+        }
         for (mapping, location) in try entries("push") {
             let partner = PartnerID(try field(mapping, "partner", location))
             guard partners.contains(partner) else {
@@ -59,18 +64,14 @@ struct FederationConfiguration {
             }
             let url = try field(mapping, "url", location)
             guard url.hasPrefix("https://") else { throw ValidationError("\(location): url must be https://") }
-            configuration.push.append(PushEndpoint(partner: partner, url: url, caPath: try field(mapping, "ca", location, file: true),
-                                                   certificatePath: try field(mapping, "certificate", location, file: true),
-                                                   keyPath: try field(mapping, "key", location, file: true)))
+            configuration.push.append(PushEndpoint(partner: partner, remote: try remote(mapping, url: url, location)))
         }
         for (mapping, location) in try entries("peers") {
             let id = try field(mapping, "id", location)
             guard PartnerID.isWellFormed(id) else { throw ValidationError("\(location): '\(id)' is not a well-formed id") }
             let url = try field(mapping, "url", location)
             guard url.hasPrefix("https://") else { throw ValidationError("\(location): url must be https://") }
-            configuration.peers.append(PeerSite(id: PartnerID(id), url: url, caPath: try field(mapping, "ca", location, file: true),
-                                                certificatePath: try field(mapping, "certificate", location, file: true),
-                                                keyPath: try field(mapping, "key", location, file: true)))
+            configuration.peers.append(PeerSite(id: PartnerID(id), remote: try remote(mapping, url: url, location)))
         }
         return configuration
     }
