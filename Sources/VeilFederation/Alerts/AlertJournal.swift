@@ -100,12 +100,22 @@ public final class AlertJournal: Sendable {
         }
     }
 
-    /// Drops alerts older than a moment (the events retention the policy sets). Returns how many.
+    /// Applies the policy's events retention: each camera's alerts of each kind are kept as long as the rule
+    /// for that camera and kind says; alerts no rule covers (a peer's imported cameras, say) for
+    /// `unscheduled` only — long enough for partners to catch up, no longer. Returns how many were deleted.
     @discardableResult
-    public func prune(before: Date) throws -> Int {
+    public func applyRetention(_ schedule: any RetentionSchedule, now: Date, unscheduled: TimeInterval = 86400) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM alert WHERE time < ?", arguments: [before.timeIntervalSince1970])
-            return db.changesCount
+            var deleted = 0
+            for row in try Row.fetchAll(db, sql: "SELECT DISTINCT camera, kind FROM alert") {
+                let camera = CameraID(row["camera"] as String), kind = AlertKind(row["kind"] as String)
+                let keep = schedule.retention(camera: camera, category: .events, eventKind: kind).map { TimeInterval($0.duration.seconds) }
+                    ?? unscheduled
+                try db.execute(sql: "DELETE FROM alert WHERE camera = ? AND kind = ? AND time < ?",
+                               arguments: [camera.rawValue, kind.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
+                deleted += db.changesCount
+            }
+            return deleted
         }
     }
 

@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             })
         var services: [any Service] = [
             server,
-            RetentionSweeper(vault: vault, interval: .seconds(Int64(sweep.seconds)), logger: logger),
+            RetentionSweeper(vault: vault, journal: journal, verifier: verifier, interval: .seconds(Int64(sweep.seconds)), logger: logger),
             PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, certs: authority, verifier: verifier,
                            audit: vault.audit, logger: logger),
         ]

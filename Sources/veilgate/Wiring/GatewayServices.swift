@@ -8,9 +8,12 @@ import VeilPolicy
 import VeilVault
 import X509
 
-/// Applies the retention schedule on a timer: expired footage's keys are destroyed (crypto-shredding).
+/// Applies the retention schedule on a timer: expired footage's keys are destroyed (crypto-shredding) and
+/// expired alerts leave the journal (under the policy in force, reloads included).
 struct RetentionSweeper: Service {
     let vault: Vault
+    let journal: AlertJournal
+    let verifier: PeerVerifier
     let interval: Duration
     let logger: Logger
 
@@ -19,7 +22,12 @@ struct RetentionSweeper: Service {
             do {
                 let plan = try await vault.retentionPlan(at: Date())
                 let report = try await vault.apply(plan)
-                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "report": "\(report)"])
+                var alerts = 0
+                if let schedule = verifier.current.authority as? any RetentionSchedule {
+                    alerts = try journal.applyRetention(schedule, now: Date())
+                }
+                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "report": "\(report)",
+                                                          "alerts-deleted": "\(alerts)"])
             } catch {
                 // Never stop sweeping because one sweep failed (a tampered row blocks only its own plan).
                 logger.error("retention sweep failed", metadata: ["error": "\(error)"])
