@@ -20,7 +20,14 @@ struct AlertStreamTests {
         let client = try server.client(certificate)
         var request = HTTPClientRequest(url: server.url(lastEventID == nil ? "/v1/alerts?after=0" : "/v1/alerts"))
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
-        let response = try await client.execute(request, timeout: .seconds(20))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(60))
+        } catch {
+            // AHC asserts (debug builds) that a client is shut down before it goes away, even on failure.
+            try? await client.shutdown()
+            throw error
+        }
         #expect(response.status == .ok)
         #expect(response.headers.first(name: "Content-Type") == "text/event-stream")
         let publisher = Task { try await whileReading() }

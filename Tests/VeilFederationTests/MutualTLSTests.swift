@@ -123,15 +123,15 @@ struct MutualTLSTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         let server = try await RunningServer.start(pki: pki)
-        let client = try server.client(pki.police)
-        for path in ["/v1/cameras", "/v1/cameras/nope/counts"] {
-            let response = try await client.execute(HTTPClientRequest(url: server.url(path)), timeout: .seconds(10))
-            #expect(response.headers.first(name: "Strict-Transport-Security") != nil)
-            #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
-            #expect(response.headers.first(name: "Cache-Control") == "no-store")
-            _ = try await response.body.collect(upTo: 1 << 16)
+        try await server.withClient(pki.police) { client in
+            for path in ["/v1/cameras", "/v1/cameras/nope/counts"] {
+                let response = try await client.execute(HTTPClientRequest(url: server.url(path)), timeout: .seconds(60))
+                #expect(response.headers.first(name: "Strict-Transport-Security") != nil)
+                #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+                #expect(response.headers.first(name: "Cache-Control") == "no-store")
+                _ = try await response.body.collect(upTo: 1 << 16)
+            }
         }
-        try await client.shutdown()
         await server.stop()
     }
 }

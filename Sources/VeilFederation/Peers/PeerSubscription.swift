@@ -39,6 +39,7 @@ public final class PeerSubscription: Service, Sendable {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 let client = try peer.remote.client()
+                // Shutting down waits for a stream left open (seconds); the next attempt need not wait for it.
                 defer { Task { await client.shutdown() } }
                 let before = try broker.journal.cursor(for: peer.id)
                 defer {

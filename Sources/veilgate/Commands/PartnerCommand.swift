@@ -51,7 +51,6 @@ struct PartnerGetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await identity.client()
-        defer { Task { await client.shutdown() } }
         let response: PartnerClient.Response
         do {
             response = try await client.get(path, headers: justification.map { [("Veilgate-Justification", $0)] } ?? [])

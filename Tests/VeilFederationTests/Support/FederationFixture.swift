@@ -217,8 +217,24 @@ final class RunningServer: Sendable {
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificate.keyPath, format: .pem))
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+        // Generous: CI runs the CPU-bound vision tests alongside on two cores, and a handshake's verification
+        // waits for a free thread of the concurrency pool.
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Runs `body` with a client, shutting it down afterwards whatever happens (AHC asserts on a client that
+    /// goes away without a shutdown).
+    func withClient<T>(_ certificate: IssuedCertificate?, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        let client = try client(certificate)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     /// GET with one client, returning status and body; the client is shut down afterwards.
@@ -227,7 +243,7 @@ final class RunningServer: Sendable {
         do {
             var request = HTTPClientRequest(url: url(path))
             for (name, value) in headers { request.headers.add(name: name, value: value) }
-            let response = try await client.execute(request, timeout: .seconds(10))
+            let response = try await client.execute(request, timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 1 << 20)
             try await client.shutdown()
             return (Int(response.status.code), String(buffer: body))
