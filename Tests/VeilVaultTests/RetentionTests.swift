@@ -8,6 +8,23 @@ import VeilCore
 struct RetentionTests {
     let day: TimeInterval = 86_400
 
+    @Test("a reloaded policy's schedule is in force for the next plan")
+    func adoptSchedule() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let now = VaultFixture.noon
+        let redacted = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
+        #expect(try await vault.retentionPlan(at: now).segmentCount == 0, "redacted video is kept 7 days")
+        var shorter = FixedSchedule()
+        shorter.policyVersion = "test-2"
+        shorter.periods[.redactedVideo] = .days(3)
+        await vault.adopt(shorter)
+        let plan = try await vault.retentionPlan(at: now)
+        #expect(plan.policyVersion == "test-2")
+        #expect(plan.groups.flatMap(\.segmentIDs) == [redacted.id])
+    }
+
     @Test("a sweep destroys exactly what is past retention and never what a hold covers")
     func sweep() async throws {
         let fixture = try VaultFixture()

@@ -17,7 +17,7 @@ public actor Vault {
     public nonisolated let audit: AuditLog
     let index: VaultIndex
     let keystore: Keystore
-    let schedule: (any RetentionSchedule)?
+    private(set) var schedule: (any RetentionSchedule)?
     let signingKey: GatewaySigningKey?
     nonisolated let authenticator: IndexAuthenticator
     /// Held for the vault's lifetime in read-write mode: one writer per vault, and recovery only by it.
@@ -241,6 +241,12 @@ public actor Vault {
                                   && Column("start") < to.timeIntervalSince1970 && Column("end") > from.timeIntervalSince1970)
                 .order(Column("start")).fetchAll(db).map(StoredSegment.init)
         }
+    }
+
+    /// Puts a reloaded policy's schedule in force: the next store, plan or hold follows it. (Keys already
+    /// destroyed stay destroyed: a longer retention cannot bring footage back.)
+    public func adopt(_ schedule: any RetentionSchedule) {
+        self.schedule = schedule
     }
 
     /// One complete segment by id, without its contents; nil when there is none.

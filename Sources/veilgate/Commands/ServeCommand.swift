@@ -88,8 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             server,
             RetentionSweeper(vault: vault, journal: journal, verifier: verifier, interval: .seconds(Int64(sweep.seconds)), logger: logger),
-            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, certs: authority, verifier: verifier,
-                           audit: vault.audit, logger: logger),
+            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, vault: vault, certs: authority,
+                           verifier: verifier, audit: vault.audit, logger: logger),
         ]
         if !links.push.isEmpty {
             let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }

@@ -46,6 +46,7 @@ extension Task where Success == Never, Failure == Never {
 struct PolicyReloader: Service {
     let policyPath: String
     let publicKeyPath: String?
+    let vault: Vault
     let certs: SiteAuthority
     let verifier: PeerVerifier
     let audit: AuditLog
@@ -54,11 +55,11 @@ struct PolicyReloader: Service {
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            reload()
+            await reload()
         }
     }
 
-    func reload() {
+    func reload() async {
         let current = verifier.current.authority.policyVersion
         do {
             if let publicKeyPath { _ = try PolicyBundle.verify(policyPath, publicKeyPath: publicKeyPath) }
@@ -68,6 +69,7 @@ struct PolicyReloader: Service {
                 return
             }
             verifier.update(try GatewayTrust.make(policy: policy, certs: certs))
+            await vault.adopt(policy)
             try audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)", details: ["previous": current])
             logger.notice("policy reloaded", metadata: ["version": "\(policy.version)"])
         } catch {
