@@ -37,12 +37,7 @@ public final class AlertJournal: Sendable {
 
     @discardableResult
     public func append(_ alert: Alert) throws -> Entry {
-        let payload = try JSONEncoder.sorted.encode(alert)
-        let sequence = try pool.write { db in
-            try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
-                           arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue, payload])
-            return db.lastInsertedRowID
-        }
+        let sequence = try pool.write { db in try insert(alert, db) }
         return Entry(sequence: sequence, alert: alert)
     }
 
@@ -50,18 +45,23 @@ public final class AlertJournal: Sendable {
     /// before the cursor (a replay after a reconnect) is ignored; returns nil then.
     @discardableResult
     public func append(_ alert: Alert, fromPeer peer: PartnerID, eventID: Int64) throws -> Entry? {
-        let payload = try JSONEncoder.sorted.encode(alert)
         let sequence: Int64? = try pool.write { db in
             let cursor = try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
             guard eventID > cursor else { return nil }
-            try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
-                           arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue, payload])
-            let sequence = db.lastInsertedRowID
+            let sequence = try insert(alert, db)
             try db.execute(sql: "INSERT INTO peerCursor (peer, lastEventID) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET lastEventID = excluded.lastEventID",
                            arguments: [peer.rawValue, eventID])
             return sequence
         }
         return sequence.map { Entry(sequence: $0, alert: alert) }
+    }
+
+    /// Appends inside a caller's transaction; returns the new sequence number.
+    private func insert(_ alert: Alert, _ db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
+                       arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue,
+                                   try JSONEncoder.sorted.encode(alert)])
+        return db.lastInsertedRowID
     }
 
     /// The last event id imported from a peer (0: none yet).

@@ -86,12 +86,3 @@ struct AlertStream: Sendable {
         return true
     }
 }
-
-extension JSONEncoder {
-    static var compact: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-}

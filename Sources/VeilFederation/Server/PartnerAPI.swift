@@ -23,22 +23,22 @@ struct PartnerAPI: Sendable {
 
     var authority: any SharingAuthority { verifier.current.authority }
 
-    /// Every route of the API. docs/openapi.yaml documents exactly these (a test compares them).
-    static let routes: [String] = [
-        "/v1/cameras", "/v1/cameras/:camera/clip", "/v1/cameras/:camera/segments/:segment", "/v1/cameras/:camera/counts", "/v1/alerts",
+    typealias Handler = @Sendable (PartnerAPI, Request, PartnerRequestContext) async throws -> Response
+
+    /// Every route of the API and its handler. docs/openapi.yaml documents exactly these (a test compares them).
+    static let handlers: [(path: String, handler: Handler)] = [
+        ("/v1/cameras", { try await $0.listCameras($1, $2) }),
+        ("/v1/cameras/:camera/clip", { try await $0.clip($1, $2) }),
+        ("/v1/cameras/:camera/segments/:segment", { try await $0.segment($1, $2) }),
+        ("/v1/cameras/:camera/counts", { try await $0.counts($1, $2) }),
+        ("/v1/alerts", { try await $0.alerts($1, $2) }),
     ]
 
+    static var routes: [String] { handlers.map(\.path) }
+
     func register(on router: Router<PartnerRequestContext>) {
-        for route in Self.routes {
-            let handler: @Sendable (Request, PartnerRequestContext) async throws -> Response = switch route {
-            case "/v1/cameras": listCameras
-            case "/v1/cameras/:camera/clip": clip
-            case "/v1/cameras/:camera/segments/:segment": segment
-            case "/v1/cameras/:camera/counts": counts
-            case "/v1/alerts": alerts
-            default: { _, _ in .forbidden }
-            }
-            router.get(RouterPath(route), use: handler)
+        for (path, handler) in Self.handlers {
+            router.get(RouterPath(path)) { request, context in try await handler(self, request, context) }
         }
     }
 

@@ -19,21 +19,6 @@ struct CertsCommand: AsyncParsableCommand {
     )
 }
 
-struct CertsFolder: ParsableArguments {
-    @Option(name: .customLong("certs"), help: ArgumentHelp("The PKI folder.", valueName: "dir"))
-    var directory: String = "certs"
-
-    var authority: SiteAuthority { SiteAuthority(directory: directory) }
-}
-
-/// Runs a PKI operation, turning a ``FederationError`` into a clear message and exit code 1.
-func federationOperation<T>(_ body: () async throws -> T) async throws -> T {
-    do { return try await body() } catch let error as FederationError {
-        printError("error: \(error.description)")
-        throw ExitCode(1)
-    }
-}
-
 struct CertsInitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
