@@ -39,21 +39,26 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// Redacts a frame in place; returns the boxes covered in it.
     @discardableResult
     public func process(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
-        defer { framesProcessed += 1 }
-        let covered: [RedactionTracker.Covered]
-        if framesProcessed % options.detectEvery == 0 {
-            var detections: [Detection] = []
-            for detector in detectors { detections += try detector.detect(in: frame) }
-            for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }
-            if options.coverHeadsOfPeople, redactor.spec.classes.contains(.faces), !redactor.spec.classes.contains(.persons) {
-                detections += detections.filter { $0.kind == .persons }.map(Self.head)
-            }
-            covered = tracker.update(with: detections, at: frame.time)
-        } else {
-            covered = tracker.covered(at: frame.time)
-        }
+        let covered = try track(frame)
         redactor.apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
         return covered.filter { redactor.spec.classes.contains($0.kind) }
+    }
+
+    /// Detects (on every Nth frame) and tracks, without painting: every box to cover in this frame, of every
+    /// class the detectors find. A camera with several audiences tracks once and paints each audience's copy
+    /// of the frame with its own ``Redactor``.
+    public func track(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
+        defer { framesProcessed += 1 }
+        guard framesProcessed % options.detectEvery == 0 else { return tracker.covered(at: frame.time) }
+        var detections: [Detection] = []
+        for detector in detectors { detections += try detector.detect(in: frame) }
+        for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }
+        // Heads are added even when whole people are covered too: another audience of the same camera may
+        // get faces covered without people, and a head box inside a covered person changes nothing.
+        if options.coverHeadsOfPeople, redactor.spec.classes.contains(.faces) {
+            detections += detections.filter { $0.kind == .persons }.map(Self.head)
+        }
+        return tracker.update(with: detections, at: frame.time)
     }
 
     /// The head region of a person box: the top third, the middle 80 % across, reaching a little above the

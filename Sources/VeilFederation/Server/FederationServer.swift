@@ -46,13 +46,13 @@ public final class FederationServer: Service, Sendable {
     let onListening: @Sendable (_ tlsPort: Int) async -> Void
 
     public init(configuration: FederationServerConfiguration, verifier: PeerVerifier, archive: (any FootageArchive)?,
-                audit: any AccessAuditTrail, broker: AlertBroker, logger: Logger,
+                audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil, logger: Logger,
                 clock: @escaping @Sendable () -> Date = { Date() },
                 onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in })
     {
         self.configuration = configuration
         self.verifier = verifier
-        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, clock: clock)
+        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, live: live, clock: clock)
         self.logger = logger
         self.onListening = onListening
     }

@@ -13,6 +13,8 @@ struct PartnerAPI: Sendable {
     let archive: (any FootageArchive)?
     let audit: any AccessAuditTrail
     let broker: AlertBroker
+    let live: LiveFeeds?
+    let liveLedger = LiveAuditLedger()
     let clock: @Sendable () -> Date
 
     static let justificationHeader = HTTPField.Name("Veilgate-Justification")!
@@ -31,6 +33,8 @@ struct PartnerAPI: Sendable {
         ("/v1/cameras/:camera/clip", { try await $0.clip($1, $2) }),
         ("/v1/cameras/:camera/segments/:segment", { try await $0.segment($1, $2) }),
         ("/v1/cameras/:camera/counts", { try await $0.counts($1, $2) }),
+        ("/v1/cameras/:camera/live/index.m3u8", { try await $0.livePlaylist($1, $2) }),
+        ("/v1/cameras/:camera/live/:segment", { try await $0.liveSegment($1, $2) }),
         ("/v1/alerts", { try await $0.alerts($1, $2) }),
     ]
 
@@ -191,8 +195,12 @@ struct PartnerAPI: Sendable {
 
     /// Decides a request for a camera and audits the decision (rule ids, reason codes, policy version and,
     /// when given, a digest of the justification — never its text).
+    ///
+    /// `audit` decides whether an allowed verdict is recorded (live viewing records one entry a minute, not one
+    /// per playlist poll); denials are always recorded.
     func decide(_ action: SharingAction, camera: CameraID, footageStart: Date?, _ request: Request,
-                _ context: PartnerRequestContext, subject: String) async throws -> (SharingVerdict, Bool)
+                _ context: PartnerRequestContext, subject: String,
+                audit shouldAudit: @Sendable (SharingVerdict) -> Bool = { _ in true }) async throws -> (SharingVerdict, Bool)
     {
         let justification = request.headers[Self.justificationHeader].map { String($0.prefix(512)) }
         guard let partner = context.partner else {
@@ -206,7 +214,10 @@ struct PartnerAPI: Sendable {
         if let justification, !justification.isEmpty {
             extra["justification-sha256"] = SHA256.hash(data: Data(justification.utf8)).map { String(format: "%02x", $0) }.joined()
         }
-        try await record(.decision, context, subject: subject, verdict: verdict, extra: extra)
+        let audited = shouldAudit(verdict)  // always asked, so a ledger sees denials too
+        if !verdict.isAllowed || audited {
+            try await record(.decision, context, subject: subject, verdict: verdict, extra: extra)
+        }
         return (verdict, verdict.isAllowed)
     }
 

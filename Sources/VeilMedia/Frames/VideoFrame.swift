@@ -50,6 +50,14 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
         }
     }
 
+    /// Another frame on the same picture buffer: no pixels are copied until one of the two is painted
+    /// (``withWritablePlanes(_:)`` gives the painter its own buffer first). One per audience of a camera, so each
+    /// audience's redaction never shows in another's picture.
+    public func sharingPicture() throws -> VideoFrame {
+        guard let clone = av_frame_clone(frame) else { throw MediaError(.invalidArgument, "cannot reference a frame") }
+        return VideoFrame(taking: clone, time: time, index: index)
+    }
+
     deinit {
         var pointer: UnsafeMutablePointer<AVFrame>? = frame
         av_frame_free(&pointer)

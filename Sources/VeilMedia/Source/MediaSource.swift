@@ -11,12 +11,24 @@ public struct SourceOptions: Sendable {
     public var ioTimeout: Duration
     /// Decoder threads; 0 lets FFmpeg choose one per core.
     public var decoderThreads: Int
+    /// Asked while libavformat waits on the network: true makes a blocking open or read give up at once, so a
+    /// gateway shutting down does not wait out ``ioTimeout`` on a camera that does not answer.
+    public var interrupt: (@Sendable () -> Bool)?
 
-    public init(rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0) {
+    public init(rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0,
+                interrupt: (@Sendable () -> Bool)? = nil)
+    {
         self.rtspTransport = rtspTransport
         self.ioTimeout = ioTimeout
         self.decoderThreads = decoderThreads
+        self.interrupt = interrupt
     }
+}
+
+/// Holds the interrupt check for libavformat's C callback (which gets this object as its opaque pointer).
+private final class InterruptCheck: @unchecked Sendable {
+    let check: @Sendable () -> Bool
+    init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
 }
 
 /// A video source opened with libavformat and decoded with libavcodec: a file (MP4, MKV, AVI, MPEG-TS), an
@@ -46,6 +58,8 @@ public final class MediaSource: @unchecked Sendable {
     private var scaler: OpaquePointer?
     private var draining = false
     private var finished = false
+    /// Kept alive as long as the format context that calls it.
+    private let interruptCheck: InterruptCheck?
 
     public init(address: String, options: SourceOptions = SourceOptions()) throws {
         veil_silence_ffmpeg_logs()
@@ -60,7 +74,16 @@ public final class MediaSource: @unchecked Sendable {
         } else if address.contains("://") {
             av_dict_set(&dictionary, "rw_timeout", timeout, 0)
         }
-        var context: UnsafeMutablePointer<AVFormatContext>?
+        var context: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
+        interruptCheck = options.interrupt.map(InterruptCheck.init)
+        if let interruptCheck, let context {
+            context.pointee.interrupt_callback = AVIOInterruptCB(
+                callback: { opaque in
+                    guard let opaque else { return 0 }
+                    return Unmanaged<InterruptCheck>.fromOpaque(opaque).takeUnretainedValue().check() ? 1 : 0
+                },
+                opaque: Unmanaged.passUnretained(interruptCheck).toOpaque())
+        }
         var status = avformat_open_input(&context, address, nil, &dictionary)
         guard status >= 0, let context else {
             throw MediaError(.openFailed, "cannot open \(printable)", ffmpeg: status)

@@ -7,7 +7,7 @@ struct PartnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partner",
         abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
-        subcommands: [PartnerGetCommand.self, PartnerEventsCommand.self]
+        subcommands: [PartnerGetCommand.self, PartnerEventsCommand.self, PartnerLiveCommand.self]
     )
 }
 
@@ -103,5 +103,89 @@ struct PartnerEventsCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         await client.shutdown()
+    }
+}
+
+struct PartnerLiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Follow a camera's live stream (HLS over mutual TLS) and write it as one MPEG-TS file or to stdout.",
+        discussion: """
+            The stream is redacted as the partner's live grant demands. Players cannot present a client \
+            certificate for every segment, so this follows the playlist and writes the segments in order: \
+            `veilgate partner live market-square --cert police.pem -o - | ffplay -`.
+            """
+    )
+
+    @OptionGroup var identity: PartnerIdentityOptions
+
+    @Argument(help: ArgumentHelp("The camera id.", valueName: "camera"))
+    var camera: String
+
+    @Option(help: ArgumentHelp("A case or warrant reference, for grants that require one.", valueName: "text"))
+    var justification: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The MPEG-TS file to write, or - for stdout.", valueName: "file"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Stop after this much video (default: until interrupted).", valueName: "seconds"))
+    var seconds: Double?
+
+    func run() async throws {
+        guard camera.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw ValidationError("'\(camera)' is not a camera id")
+        }
+        let sink: FileHandle
+        if output == "-" {
+            sink = .standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: output, contents: nil) , let handle = FileHandle(forWritingAtPath: output) else {
+                throw ValidationError("cannot create \(output)")
+            }
+            sink = handle
+        }
+        let client = try await identity.client()
+        let headers = justification.map { [("Veilgate-Justification", $0)] } ?? []
+        let base = "/v1/cameras/\(camera)/live/"
+        var next: Int?
+        var written = 0.0, segments = 0, bytes = 0
+        do {
+            while seconds.map({ written < $0 }) ?? true {
+                let answer = try await client.get(base + "index.m3u8", headers: headers, limit: 64 << 10)
+                guard answer.status == 200, let playlist = LivePlaylist(parsing: answer.text) else {
+                    printError("HTTP \(answer.status) \(answer.status == 200 ? "(not a playlist)" : answer.text)")
+                    if answer.status == 503 {  // starting or reconnecting: the site asks to come back shortly
+                        try await Task.sleep(for: .seconds(2))
+                        continue
+                    }
+                    throw ExitCode(1)
+                }
+                // Join at the newest segment, then take every one after it.
+                let fresh = playlist.entries.filter { $0.sequence >= (next ?? playlist.entries.last?.sequence ?? 0) }
+                for entry in fresh where seconds.map({ written < $0 }) ?? true {
+                    guard !entry.uri.contains("/"), !entry.uri.contains("..") else { continue }
+                    let segment = try await client.get(base + entry.uri, headers: headers)
+                    next = entry.sequence + 1
+                    guard segment.status == 200 else { continue }  // left the window: the next one follows
+                    sink.write(Data(segment.body))
+                    written += entry.duration
+                    segments += 1
+                    bytes += segment.body.count
+                    printError("segment \(entry.sequence): \(segment.body.count) bytes, \(String(format: "%.1f", written)) s")
+                }
+                if seconds.map({ written >= $0 }) ?? false { break }
+                try await Task.sleep(for: .seconds(max(0.5, playlist.targetDuration / 2)))
+            }
+        } catch let exit as ExitCode {
+            await client.shutdown()
+            throw exit
+        } catch {
+            await client.shutdown()
+            printError("error: \(error)")
+            throw ExitCode(segments == 0 ? 2 : 1)
+        }
+        await client.shutdown()
+        if output != "-" { try sink.close() }
+        printError("wrote \(segments) segment(s), \(String(format: "%.1f", written)) s, \(bytes) bytes" + (output == "-" ? "" : " to \(output)"))
     }
 }

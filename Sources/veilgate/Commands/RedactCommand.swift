@@ -149,35 +149,14 @@ struct RedactCommand: AsyncParsableCommand {
     }
 
     func makeDetectors(for spec: RedactionSpec) throws -> [any ObjectDetector] {
-        var detectors: [any ObjectDetector] = []
         do {
-            let models = VisionModels()
-            if spec.classes.contains(.faces) {
-                detectors.append(try FaceDetector(modelPath: faceModel ?? models.faceModel))
-            }
-            if spec.classes.contains(.plates) {
-                if FileManager.default.fileExists(atPath: models.plateModel) {
-                    detectors.append(try models.plates())
-                } else {
-                    printError("warning: \(models.plateModel) is missing (scripts/fetch-models.sh); using the Haar plate cascade, which misses more plates")
-                    detectors.append(try PlateDetector())
-                }
-            }
-            if spec.classes.contains(.persons) || (spec.classes.contains(.faces) && heads) {
-                // Tiles find the small people of a wide shot (vtest: 83 of 91 heads covered instead of 73).
-                detectors.append(try models.people(tiles: heads ? 2 : 1))
-            }
+            let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel)
+            for warning in warnings { printError("warning: \(warning)") }
+            return detectors
         } catch let error as VisionError {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        if spec.classes.contains(.screens) {
-            do { detectors.append(try VisionModels().text()) } catch let error as VisionError {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        return detectors
     }
 
     func record(_ covered: [RedactionTracker.Covered], frame: VideoFrame, to journal: FileHandle?) throws {

@@ -5,19 +5,22 @@ import ServiceLifecycle
 import UnixSignals
 import VeilCore
 import VeilFederation
+import VeilMedia
 import VeilPolicy
 import VeilVault
+import VeilVision
 
 /// `veilgate serve`: the gateway's long-running services in one `ServiceGroup`.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the gateway: the partner API over mutual TLS, alert fan-out, and the retention sweeper.",
+        abstract: "Run the gateway: camera feeds, redacted live streams and the partner API over mutual TLS, alert fan-out, and the retention sweeper.",
         discussion: """
             Partners connect with client certificates from `veilgate certs issue`; each request is decided by \
-            the policy and recorded in the vault's audit log. SIGHUP reloads the policy and the revocation \
-            list (an older policy version is refused); SIGTERM or SIGINT shut down gracefully. \
-            See docs/federation.md.
+            the policy and recorded in the vault's audit log. Every camera some partner may watch live is \
+            ingested from its policy source (or --camera-source); a partner's live stream is redacted as its \
+            grant demands, on demand. SIGHUP reloads the policy and the revocation list (an older policy \
+            version is refused); SIGTERM or SIGINT shut down gracefully. See docs/federation.md.
             """
     )
 
@@ -46,7 +49,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per partner (burst: twice that).", valueName: "n"))
     var rate: Double = 20
 
+    @Option(name: .customLong("camera-source"),
+            help: ArgumentHelp("Take a camera's feed from this address instead of the policy's source (repeatable). A file plays in real time and loops.",
+                               valueName: "camera=address"))
+    var cameraSources: [String] = []
+
+    @Flag(name: .customLong("no-cameras"), help: "Ingest no camera feeds (no live streams).")
+    var noCameras = false
+
+    @Option(name: .customLong("detect-every"), help: ArgumentHelp("Live redaction: detect on every Nth frame; the tracker covers the rest.", valueName: "n"))
+    var detectEvery: Int = 5
+
+    @Option(name: .customLong("segment-seconds"), help: ArgumentHelp("Length of a live HLS segment (1–10 s).", valueName: "seconds"))
+    var segmentSeconds: Double = 2
+
     func run() async throws {
+        guard (1...10).contains(segmentSeconds) else { throw ValidationError("--segment-seconds must be 1 to 10") }
+        guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard let sweep = PolicyDuration(parsing: sweepEvery), sweep.seconds >= 60 else {
             throw ValidationError("--sweep-every '\(sweepEvery)' must be a duration of at least 1m")
         }
@@ -72,6 +91,10 @@ struct ServeCommand: AsyncParsableCommand {
         let broker = AlertBroker(journal: journal)
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
 
+        let cameraFeeds = noCameras ? [] : try CameraFeed.resolve(policy: policy, overrides: cameraSources,
+                                                                  warn: { printError("warning: \($0)") })
+        let live = LiveFeeds(cameras: cameraFeeds.map(\.camera))
+
         var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
                                                           keyPath: authority.serverKeyPath,
                                                           healthPort: healthPort > 0 ? healthPort : nil)
@@ -80,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let server = FederationServer(
             configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
-            audit: VaultAuditTrail(log: vault.audit), broker: broker, logger: logger,
+            audit: VaultAuditTrail(log: vault.audit), broker: broker, live: live, logger: logger,
             onListening: { port in
                 print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
                 fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
@@ -91,6 +114,21 @@ struct ServeCommand: AsyncParsableCommand {
             PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, vault: vault, certs: authority,
                            verifier: verifier, audit: vault.audit, logger: logger),
         ]
+        if !cameraFeeds.isEmpty {
+            let scratch = location.state + "/live"
+            try? FileManager.default.removeItem(atPath: scratch)  // segments of a previous run being written
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            var settings = CameraPipeline.Settings()
+            settings.segmentDuration = segmentSeconds
+            settings.detectEvery = detectEvery
+            settings.encoder.keyframeInterval = segmentSeconds
+            for feed in cameraFeeds {
+                print("camera \(feed.camera.rawValue): \(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address)), live on demand")
+                services.append(CameraPipeline(camera: feed.camera, address: feed.address, paced: feed.isFile, feeds: live,
+                                               models: VisionModels(), settings: settings, scratch: scratch, logger: logger))
+            }
+        }
         if !links.push.isEmpty {
             let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }
             for endpoint in links.push {

@@ -68,6 +68,10 @@ struct TestAuthority: SharingAuthority {
     var policyVersion = "test-1"
     /// Whether the northtown gateway may pass on the alerts it gets (peer-site grants default to no).
     var northtownMayReshare = false
+    /// Whether the police's live grant on the market square is in its time window.
+    var policeLiveOpen = true
+    /// The redaction the police's live grant demands.
+    static let policeLive = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .ellipse, margin: 0.15)
     var partnerAuthorities: [PartnerID: String] = [:]
 
     func partner(forCertificateURI uri: String) -> PartnerID? {
@@ -101,6 +105,8 @@ struct TestAuthority: SharingAuthority {
                 return SharingVerdict(isAllowed: false, rules: [], reasons: ["footage-too-old", "default-deny"], redaction: nil)
             }
             return SharingVerdict(isAllowed: true, rules: ["police-evidence-clips"], reasons: ["granted"], redaction: spec)
+        case ("police", .live, "market-square") where policeLiveOpen:
+            return SharingVerdict(isAllowed: true, rules: ["police-live"], reasons: ["granted"], redaction: Self.policeLive)
         case ("police", .alert, "market-square"), ("police", .alert, "station-forecourt"):
             return SharingVerdict(isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
                                   alertFields: [.kind, .camera, .zone, .time, .boxes])
@@ -164,7 +170,7 @@ final class RunningServer: Sendable {
     let verifier: PeerVerifier
 
     static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
-                      configure: (inout FederationServerConfiguration) -> Void = { _ in }) async throws -> RunningServer
+                      live: LiveFeeds? = nil, configure: (inout FederationServerConfiguration) -> Void = { _ in }) async throws -> RunningServer
     {
         let audit = MemoryAudit()
         let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
@@ -180,7 +186,7 @@ final class RunningServer: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let server = FederationServer(configuration: configuration, verifier: verifier, archive: MemoryArchive(now: Date()),
-                                      audit: audit, broker: broker, logger: logger,
+                                      audit: audit, broker: broker, live: live, logger: logger,
                                       onListening: { port in portContinuation.yield(port) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let task = Task { try await group.run() }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+import VeilMedia
+import VeilPolicy
+
+/// Which cameras the gateway ingests, and from where: every camera of the policy with a source that some
+/// partner may watch live, with its credentials put into the address at run time (never logged), or the
+/// address given with `--camera-source` instead.
+struct CameraFeed: Sendable {
+    var camera: CameraID
+    /// With credentials: pass to FFmpeg only.
+    var address: String
+    /// A file: played in real time and looped, like a camera.
+    var isFile: Bool
+
+    static func resolve(policy: CompiledPolicy, overrides: [String],
+                        environment: [String: String] = ProcessInfo.processInfo.environment,
+                        warn: (String) -> Void) throws -> [CameraFeed]
+    {
+        var given: [CameraID: String] = [:]
+        let known = Set(policy.document.cameras.map(\.id))
+        for entry in overrides {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("--camera-source '\(redactedAddress(entry))' must be CAMERA=ADDRESS")
+            }
+            let camera = CameraID(String(entry[..<equals]))
+            guard known.contains(camera) else {
+                throw ValidationError("--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))")
+            }
+            given[camera] = String(entry[entry.index(after: equals)...])
+        }
+        let watchedLive = Set(policy.document.partners.flatMap { partner in
+            policy.cameras(sharedWith: partner.id).filter { $0.value.contains(.live) }.keys
+        })
+        var feeds: [CameraFeed] = []
+        for camera in policy.document.cameras where watchedLive.contains(camera.id) {
+            if let address = given[camera.id] {
+                feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:")))
+                continue
+            }
+            guard !camera.source.isEmpty else { continue }
+            var address = camera.source
+            if let reference = camera.credentials {
+                guard let secret = Self.credentials(reference, environment: environment) else {
+                    warn("camera \(camera.id.rawValue): its credentials (\(Self.describe(reference))) cannot be read; not ingested")
+                    continue
+                }
+                address = Self.address(camera.source, withCredentials: secret)
+            }
+            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://")))
+        }
+        return feeds
+    }
+
+    /// `user:password` from a file (first line) or an environment variable.
+    static func credentials(_ reference: PolicyDocument.CredentialReference, environment: [String: String]) -> String? {
+        let value: String? = switch reference {
+        case .file(let path): (try? String(contentsOfFile: path, encoding: .utf8))?.split(whereSeparator: \.isNewline).first.map(String.init)
+        case .environment(let name): environment[name]
+        }
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    static func describe(_ reference: PolicyDocument.CredentialReference) -> String {
+        switch reference {
+        case .file(let path): "file \(path)"
+        case .environment(let name): "environment variable \(name)"
+        }
+    }
+
+    /// `rtsp://host/…` with `user:password@` after the scheme (replacing any there).
+    static func address(_ source: String, withCredentials secret: String) -> String {
+        guard let scheme = source.range(of: "://") else { return source }
+        var rest = source[scheme.upperBound...]
+        if let at = rest.firstIndex(of: "@"), !rest[..<at].contains("/") { rest = rest[rest.index(after: at)...] }
+        return source[..<scheme.upperBound] + secret + "@" + rest
+    }
+}
