@@ -84,7 +84,9 @@ recent=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)
 show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --category redacted-video --start "$recent"
 show "$veilgate" alerts raise --camera station-forecourt --kind restricted-zone --zone tracks
 show "$veilgate" alerts raise --camera mall-entrance --kind crowd-count --count 41
-"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 > "$out/serve.log" 2>&1 &
+# No cameras here: the sample clip plays as the market-square camera, in real time and looped.
+"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 \
+  --camera-source market-square=.cache/samples/vtest.avi > "$out/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "partner API on" "$out/serve.log" && break; sleep 0.1; done
@@ -103,6 +105,12 @@ echo "# the mall has no clip grant on the market square: the same bare 403 as fo
 partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$mall"
 partner "/v1/cameras/no-such-camera/counts" --cert "$mall"
 show "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --last-event-id 0 --count 1
+echo "# the police watch the market square live (HLS over mutual TLS), blurred as their live grant says:"
+show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --seconds 6 \
+  -o "$out/live-police.ts" || true
+echo "# the mall may not (no grant, and a deny rule protects assemblies on the square):"
+show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$mall" --seconds 2 \
+  -o "$out/live-mall.ts" || true
 show "$veilgate" certs revoke --partner bakerstreet-mall --certs "$out/certs"
 kill -HUP $serve_pid; sleep 0.5
 echo "# after SIGHUP the revoked certificate fails the handshake:"
@@ -113,6 +121,6 @@ show "$veilgate" audit verify
 
 step "Done"
 echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
-echo "the redacted clip is $out/vtest-redacted.mp4; the vault is in $out/state, the signed export in $out/export;"
+echo "the redacted clip is $out/vtest-redacted.mp4, the police's live view $out/live-police.ts; the vault is in $out/state, the signed export in $out/export;"
 echo "the site PKI is in $out/certs — run the gateway yourself with: $veilgate serve --certs $out/certs (docs/federation.md)."
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VeilFederation
+import Yams
 
 @Suite("Federation documentation")
 struct DocumentationTests {
@@ -17,6 +18,10 @@ struct DocumentationTests {
             route.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
         }.map { "/" + $0 })
         #expect(documented == served)
+        // And it is a document tools can load (an unquoted colon in a description once made it invalid YAML).
+        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(Set(paths.keys) == served)
     }
 
     @Test("docs/federation.md names every route, command and header")
@@ -24,7 +29,7 @@ struct DocumentationTests {
         let text = try String(contentsOf: Self.root.appendingPathComponent("docs/federation.md"), encoding: .utf8)
         for route in PartnerAPI.routes { #expect(text.contains(route), "\(route)") }
         for name in ["veilgate certs init", "veilgate certs issue", "veilgate certs revoke", "veilgate certs list", "veilgate serve",
-                     "veilgate partner get", "veilgate partner events", "veilgate alerts raise", "Veilgate-Justification",
+                     "veilgate partner get", "veilgate partner events", "veilgate partner live", "--camera-source", "veilgate alerts raise", "Veilgate-Justification",
                      "Last-Event-ID", "Idempotency-Key", "--federation"]
         {
             #expect(text.contains(name), "\(name)")

@@ -20,6 +20,7 @@ struct FederationCLITests {
             process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
                 + extra
             process.currentDirectoryURL = folder
+            process.environment = CLI.environment
             process.standardOutput = output
             log = folder.appendingPathComponent("serve-\(UUID().uuidString).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -131,6 +132,65 @@ struct FederationCLITests {
         #expect(shown.output.contains("partner:police"))
         #expect(shown.output.contains("police-evidence-clips"))
         #expect(!shown.output.contains("0815"), "the justification's text never reaches the audit log")
+    }
+
+    @Test("Live: a file played as the market-square camera reaches the police as HLS with every face blurred; the mall gets 403; viewing is audited")
+    func liveStream() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
+        func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
+        #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["certs", "issue", "--partner", "police", "--policy", policy, "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["certs", "issue", "--partner", "bakerstreet-mall", "--policy", policy, "--certs", "certs"]).status == 0)
+        #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
+        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
+        let police = "certs/issued/" + issued.first { $0.hasPrefix("police-") && $0.hasSuffix(".pem") }!
+        let mall = "certs/issued/" + issued.first { $0.hasPrefix("bakerstreet-mall-") && $0.hasSuffix(".pem") }!
+
+        // The "camera": city.jpg (about 17 faces) as an 8-second clip, which the gateway plays in real time and loops.
+        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.arguments = ["-v", "error", "-loop", "1", "-framerate", "10", "-i", city, "-t", "8", "-c:v", "libx264", "-preset", "veryfast",
+                            "-pix_fmt", "yuv420p", "-y", folder.appendingPathComponent("camera.mp4").path]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        #expect(ffmpeg.terminationStatus == 0)
+
+        let gateway = try Gateway(in: folder, policy: policy, extra: ["--camera-source", "market-square=camera.mp4"])
+        let server = "https://127.0.0.1:\(gateway.port)"
+        func live(_ certificate: String, _ output: String) throws -> CLI.Run {
+            try veilgate(["partner", "live", "market-square", "--server", server, "--ca", "certs/ca.pem", "--cert", certificate,
+                          "-o", output, "--seconds", "4"])
+        }
+        let watched = try live(police, "police.ts")
+        #expect(watched.status == 0, "\(watched.errors)")
+        let summary = watched.errors.range(of: #"wrote \d+ segment\(s\), [0-9.]+ s"#, options: .regularExpression)
+            .map { watched.errors[$0].split(separator: " ") }
+        #expect((summary.flatMap { Double($0[3]) } ?? 0) >= 4, "\(watched.errors)")
+        let refused = try live(mall, "mall.ts")
+        #expect(refused.status == 1, "the mall has no live grant on the market square (and a deny rule)")
+        #expect(refused.errors.contains("HTTP 403"))
+        #expect(gateway.stop() == 0)
+
+        // The same face detector, on every frame: the camera is full of faces, the police's stream has none left.
+        func faces(in file: String, seconds: String) throws -> Int {
+            let run = try veilgate(["redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
+                                    "--seconds", seconds])
+            #expect(run.status == 0, "\(run.errors)")
+            guard let match = run.output.range(of: #"detections: (\d+) faces"#, options: .regularExpression) else { return 0 }
+            return Int(run.output[match].split(separator: " ")[1]) ?? 0
+        }
+        let before = try faces(in: "camera.mp4", seconds: "4")
+        let after = try faces(in: "police.ts", seconds: "4")
+        #expect(before >= 14 * 30, "the detector finds the faces of city.jpg in the source (\(before))")
+        #expect(after * 50 <= before, "faces left in the live stream: \(after) of \(before)")
+
+        let shown = try veilgate(["audit", "show", "--state", "state", "--policy", policy])
+        #expect(shown.output.contains("camera:market-square/live"))
+        #expect(shown.output.contains("police-live"))
+        #expect(try veilgate(["audit", "verify", "--state", "state", "--policy", policy]).status == 0)
     }
 
     @Test("With --policy-key, SIGHUP loads only a signed, newer policy: a tampered or replayed older bundle is refused")

@@ -23,13 +23,19 @@ struct VeilgateCLITests {
         var errors: String
     }
 
+    /// The environment every run gets: a fixed width for help text, and the models wherever the run's folder is.
+    static var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["COLUMNS"] = "100"
+        if environment["VEILGATE_MODELS"] == nil { environment["VEILGATE_MODELS"] = repositoryRoot.appendingPathComponent(".cache/models").path }
+        return environment
+    }
+
     static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> Run {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["COLUMNS"] = "100"
         process.environment = environment
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output

@@ -101,6 +101,12 @@ public final class LiveFeeds: Sendable {
         }
     }
 
+    /// The camera's pipeline has stopped for good (a model missing, say): partners get 503 at once instead of
+    /// waiting for segments that will not come.
+    public func retire(camera: CameraID) {
+        _ = feeds.withLock { $0.removeValue(forKey: camera) }
+    }
+
     // MARK: Partner side
 
     /// Records that a partner watches `camera` with at least `redaction`, and picks what to serve: the exact

@@ -149,17 +149,25 @@ struct PartnerLiveCommand: AsyncParsableCommand {
         let base = "/v1/cameras/\(camera)/live/"
         var next: Int?
         var written = 0.0, segments = 0, bytes = 0
+        var unavailableSince: ContinuousClock.Instant?
         do {
             while seconds.map({ written < $0 }) ?? true {
                 let answer = try await client.get(base + "index.m3u8", headers: headers, limit: 64 << 10)
                 guard answer.status == 200, let playlist = LivePlaylist(parsing: answer.text) else {
                     printError("HTTP \(answer.status) \(answer.status == 200 ? "(not a playlist)" : answer.text)")
                     if answer.status == 503 {  // starting or reconnecting: the site asks to come back shortly
+                        let since = unavailableSince ?? .now
+                        unavailableSince = since
+                        guard ContinuousClock.now - since < .seconds(60) else {
+                            printError("error: \(camera) has had no live stream for a minute")
+                            throw ExitCode(1)
+                        }
                         try await Task.sleep(for: .seconds(2))
                         continue
                     }
                     throw ExitCode(1)
                 }
+                unavailableSince = nil
                 // Join at the newest segment, then take every one after it.
                 let fresh = playlist.entries.filter { $0.sequence >= (next ?? playlist.entries.last?.sequence ?? 0) }
                 for entry in fresh where seconds.map({ written < $0 }) ?? true {

@@ -55,6 +55,7 @@ struct CameraPipeline: Service {
         } catch {
             // A pipeline never takes the gateway down: log, and keep the slot until shutdown.
             logger.error("camera pipeline stopped", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+            feeds.retire(camera: camera)
             try? await gracefulShutdown()
         }
     }
