@@ -44,9 +44,26 @@ struct LiveSourceTests {
                               options: SourceOptions(ioTimeout: .seconds(3)), initialDelay: .milliseconds(200)) { state in
             states.withLock { $0.append(state) }
         }
+        // On a thread of its own, as in the gateway: CPU-bound tests running alongside would otherwise hold every
+        // thread of the cooperative pool while the stream plays (CI: this test starved and missed the restart).
+        let executor = DedicatedThreadExecutor(name: "live source test")
+        defer { executor.shutdown() }
+        let times = try await withTaskExecutorPreference(executor) {
+            try await Self.follow(live, port: port, server: &server)
+        }
+        let seen = states.withLock { $0 }
+        server?.stop()
+        #expect(times.count >= 40)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "timestamps must keep increasing across the reconnect")
+        #expect(seen.filter { $0 == .streaming }.count >= 2)
+        #expect(seen.contains { if case .waiting = $0 { true } else { false } })
+    }
+
+    /// Reads 40 frames, taking the server away after 20 and bringing it back.
+    static func follow(_ live: LiveSource, port: Int, server: inout StreamServer?) async throws -> [Double] {
         var times: [Double] = []
         var restarted = false
-        let deadline = Date().addingTimeInterval(45)
+        let deadline = Date().addingTimeInterval(90)
         for try await frame in live {
             times.append(frame.time)
             if times.count == 20, !restarted {
@@ -59,11 +76,6 @@ struct LiveSourceTests {
             }
             if times.count >= 40 || Date() > deadline { break }
         }
-        server?.stop()
-        #expect(times.count >= 40)
-        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "timestamps must keep increasing across the reconnect")
-        let seen = states.withLock { $0 }
-        #expect(seen.filter { $0 == .streaming }.count >= 2)
-        #expect(seen.contains { if case .waiting = $0 { true } else { false } })
+        return times
     }
 }

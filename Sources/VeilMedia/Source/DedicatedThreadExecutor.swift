@@ -1,22 +1,24 @@
 import Foundation
 
-/// A task executor with one thread of its own. A camera pipeline decodes, detects and encodes for as long as the
-/// gateway runs; on the cooperative pool that would starve the TLS handshakes and requests that share it (two
-/// cores, two pool threads). With this executor preferred, the pipeline's async code — and every synchronous
-/// FFmpeg and OpenCV call it makes — runs here instead (docs/architecture.md).
-final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+/// A task executor with one thread of its own, for media work. Reading a ``LiveSource`` blocks in libavformat,
+/// and a camera pipeline decodes, detects and encodes for as long as the gateway runs; on Swift's cooperative
+/// pool (one thread per core) that would starve every other task — the TLS handshakes and requests of the
+/// gateway, or the other tests of a suite. With this executor preferred
+/// (`withTaskExecutorPreference(executor) { … }`), the async code and every synchronous FFmpeg or OpenCV call
+/// in it run here instead (docs/architecture.md).
+public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: `jobs` and `stopped` are only touched under `condition`.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
 
-    init(name: String) {
+    public init(name: String) {
         let thread = Thread { [self] in runJobs() }
         thread.name = name
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
@@ -25,7 +27,7 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Lets the thread end once its queue is empty. Call after the last task preferring it has finished.
-    func shutdown() {
+    public func shutdown() {
         condition.lock()
         stopped = true
         condition.signal()
