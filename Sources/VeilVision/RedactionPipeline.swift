@@ -66,8 +66,8 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// HOG's are padded), and a head turned, bent or half out of the box must stay covered.
     static func head(of person: Detection) -> Detection {
         let box = person.box
-        return Detection(kind: .faces, box: Box(x1: box.x1 + box.width * 0.10, y1: box.y1 - box.height * 0.06,
-                                                x2: box.x2 - box.width * 0.10, y2: box.y1 + box.height * 0.33),
+        return Detection(kind: .faces, box: Box(x1: box.x1 - box.width * 0.10, y1: box.y1 - box.height * 0.15,
+                                                x2: box.x2 + box.width * 0.10, y2: box.y1 + box.height * 0.35),
                          score: person.score)
     }
 }

@@ -58,11 +58,21 @@ public struct RedactionTracker: Sendable {
         }
         pairs.sort { $0.overlap > $1.overlap }
         var usedTracks = Set<Int>(), usedDetections = Set<Int>()
+        var residues: [Track] = []
         for pair in pairs where !usedTracks.contains(pair.track) && !usedDetections.contains(pair.detection) {
             usedTracks.insert(pair.track)
             usedDetections.insert(pair.detection)
             var track = tracks[pair.track]
             let box = detections[pair.detection].box
+            let predicted = predictedBox(track, at: time)
+            if !predicted.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY)) {
+                // A match whose centre lands outside where the track was expected may be someone else (two people
+                // crossing, a group): the old place stays covered as a lost track of its own until it expires or a
+                // detection claims it. Fail closed.
+                residues.append(Track(id: nextID, kind: track.kind, box: track.box, velocityX: track.velocityX,
+                                      velocityY: track.velocityY, lastSeen: track.lastSeen))
+                nextID += 1
+            }
             let elapsed = time - track.lastSeen
             if elapsed > 0 {
                 // Smoothed velocity, so one jittery detection does not fling the box away.
@@ -73,6 +83,7 @@ public struct RedactionTracker: Sendable {
             track.lastSeen = time
             tracks[pair.track] = track
         }
+        tracks += residues
         unmatched.removeAll { usedDetections.contains($0) }
         for index in unmatched {
             tracks.append(Track(id: nextID, kind: detections[index].kind, box: detections[index].box, lastSeen: time))

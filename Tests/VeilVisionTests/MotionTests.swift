@@ -1,0 +1,65 @@
+import Testing
+import VeilCore
+import VeilMedia
+@testable import VeilVision
+
+/// The motion fallback and the tracker's residues: what keeps a head covered when the person network misses it
+/// or a track is captured by a neighbour (vtest: the last 2 of 91 heads).
+@Suite("Motion fallback and track residues")
+struct MotionTests {
+    /// A 640×480 grey picture with bright rectangles painted on it.
+    static func picture(_ rectangles: [Box], time: Double = 0) throws -> VideoFrame {
+        let frame = try VideoFrame(width: 640, height: 480, time: time)
+        frame.withWritablePlanes { planes in
+            for row in 0..<480 { planes.y.advanced(by: row * planes.yStride).update(repeating: 90, count: 640) }
+            for box in rectangles {
+                for row in Int(box.y1)..<Int(box.y2) {
+                    planes.y.advanced(by: row * planes.yStride + Int(box.x1)).update(repeating: 220, count: Int(box.width))
+                }
+            }
+        }
+        return frame
+    }
+
+    @Test("A person-shaped region that appears is reported as a person; a car-shaped one, noise and a whole-picture change are not")
+    func motion() throws {
+        let detector = MotionDetector()
+        #expect(try detector.detect(in: Self.picture([])).isEmpty, "the first picture is the background")
+        let person = Box(x1: 300, y1: 200, x2: 324, y2: 272)  // 24 × 72 px: a small, far-away person
+        let found = try detector.detect(in: Self.picture([person]))
+        #expect(found.count == 1)
+        let box = try #require(found.first).box
+        #expect(found.first?.kind == .persons)
+        #expect(box.contains(person, tolerance: 0.5), "\(box) should enclose \(person)")
+        #expect(box.width <= person.width + 16 && box.height <= person.height + 16, "grown by about a cell, not more: \(box)")
+
+        let car = Box(x1: 60, y1: 300, x2: 200, y2: 350)
+        let speck = Box(x1: 500, y1: 100, x2: 503, y2: 103)
+        let others = try detector.detect(in: Self.picture([person, car, speck]))
+        #expect(others.allSatisfy { !$0.box.contains(car) }, "wider than tall: not a person")
+        #expect(others.allSatisfy { !$0.box.contains(speck) || $0.box.contains(person) }, "a few pixels: noise")
+
+        // The lights go up across the picture: nothing is reported, and the background starts again.
+        #expect(try detector.detect(in: Self.picture([Box(x1: 0, y1: 0, x2: 640, y2: 300)])).isEmpty)
+        #expect(try detector.detect(in: Self.picture([Box(x1: 0, y1: 0, x2: 640, y2: 300)])).isEmpty)
+    }
+
+    @Test("A track captured by a neighbour's detection leaves its old place covered until it expires")
+    func residue() {
+        var tracker = RedactionTracker(configuration: .init(coverLostFor: 1.0, growthPerSecond: 0.5))
+        let lower = Detection(kind: .faces, box: Box(x1: 100, y1: 200, x2: 140, y2: 240), score: 1)
+        let upper = Detection(kind: .faces, box: Box(x1: 100, y1: 170, x2: 140, y2: 210), score: 1)  // overlaps: IoU 0.14…0.4
+        _ = tracker.update(with: [lower], at: 0)
+        // Only the upper face is detected now, close enough to continue the lower one's track.
+        let covered = tracker.update(with: [upper], at: 0.2)
+        #expect(covered.contains { $0.box.contains(upper.box) }, "the new detection is covered")
+        #expect(covered.contains { $0.box.contains(lower.box) }, "the old place stays covered: it may be someone else")
+        // Unclaimed, the residue expires like any lost track.
+        let later = tracker.update(with: [upper], at: 1.3)
+        #expect(!later.contains { $0.box.contains(lower.box) && !$0.box.contains(upper.box) })
+        // A match where the track was expected leaves no residue.
+        var steady = RedactionTracker()
+        _ = steady.update(with: [lower], at: 0)
+        #expect(steady.update(with: [lower], at: 0.1).count == 1)
+    }
+}
