@@ -107,10 +107,10 @@ partner "/v1/cameras/no-such-camera/counts" --cert "$mall"
 show "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --last-event-id 0 --count 1
 echo "# the police watch the market square live (HLS over mutual TLS), blurred as their live grant says:"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --seconds 6 \
-  -o "$out/live-police.ts" || true
+  -o "$out/live-police.mp4" || true
 echo "# the mall may not (no grant, and a deny rule protects assemblies on the square):"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$mall" --seconds 2 \
-  -o "$out/live-mall.ts" || true
+  -o "$out/live-mall.mp4" || true
 show "$veilgate" certs revoke --partner bakerstreet-mall --certs "$out/certs"
 kill -HUP $serve_pid; sleep 0.5
 echo "# after SIGHUP the revoked certificate fails the handshake:"
@@ -121,6 +121,6 @@ show "$veilgate" audit verify
 
 step "Done"
 echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
-echo "the redacted clip is $out/vtest-redacted.mp4, the police's live view $out/live-police.ts; the vault is in $out/state, the signed export in $out/export;"
+echo "the redacted clip is $out/vtest-redacted.mp4, the police's live view $out/live-police.mp4; the vault is in $out/state, the signed export in $out/export;"
 echo "the site PKI is in $out/certs — run the gateway yourself with: $veilgate serve --certs $out/certs (docs/federation.md)."
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."

@@ -18,6 +18,14 @@ struct LiveStreamTests {
         func read() -> Date { now.withLock { $0 } }
     }
 
+    static let initSegment = Data("ftyp moov".utf8)
+
+    /// Starts a rendition as a pipeline does: demand, then its init segment.
+    static func start(_ feeds: LiveFeeds, _ camera: CameraID, _ spec: RedactionSpec) {
+        _ = feeds.request(camera: camera, redaction: spec)
+        feeds.publish(initSegment: initSegment, camera: camera, redaction: spec)
+    }
+
     static func segment(_ sequence: Int, _ text: String = "") -> LiveFeeds.Segment {
         .init(sequence: sequence, duration: 2, bytes: Data((text.isEmpty ? "segment \(sequence)" : text).utf8))
     }
@@ -30,7 +38,10 @@ struct LiveStreamTests {
         #expect(feeds.request(camera: "market-square", redaction: Self.standard) == .warmingUp)
         #expect(feeds.renditionsWanted(for: "market-square") == [Self.standard])
         feeds.publish(Self.segment(7), camera: "market-square", redaction: Self.standard)
+        #expect(feeds.request(camera: "market-square", redaction: Self.standard) == .warmingUp, "no init segment yet")
+        feeds.publish(initSegment: Self.initSegment, camera: "market-square", redaction: Self.standard)
         #expect(feeds.request(camera: "market-square", redaction: Self.standard) == .ready(Self.standard, [Self.segment(7)]))
+        #expect(feeds.initSegment(camera: "market-square", redaction: Self.standard) == Self.initSegment)
         // A rendition nobody asked for is not created by publishing to it.
         feeds.publish(Self.segment(7), camera: "market-square", redaction: Self.faces)
         #expect(feeds.renditionsWanted(for: "market-square") == [Self.standard])
@@ -43,7 +54,7 @@ struct LiveStreamTests {
         for published in specs {
             for asked in specs {
                 let feeds = LiveFeeds(cameras: ["cam"])
-                _ = feeds.request(camera: "cam", redaction: published)
+                Self.start(feeds, "cam", published)
                 feeds.publish(Self.segment(1), camera: "cam", redaction: published)
                 let selection = feeds.request(camera: "cam", redaction: asked)
                 if published.isAtLeastAsProtective(as: asked) {
@@ -60,7 +71,7 @@ struct LiveStreamTests {
     func leastStrictProtective() {
         let feeds = LiveFeeds(cameras: ["cam"])
         for spec in [Self.standard, Self.strict] {
-            _ = feeds.request(camera: "cam", redaction: spec)
+            Self.start(feeds, "cam", spec)
             feeds.publish(Self.segment(3, "\(spec)"), camera: "cam", redaction: spec)
         }
         #expect(feeds.request(camera: "cam", redaction: Self.faces) == .ready(Self.standard, [Self.segment(3, "\(Self.standard)")]))
@@ -71,7 +82,7 @@ struct LiveStreamTests {
     func windowAndIdle() throws {
         let clock = TestClock()
         let feeds = LiveFeeds(cameras: ["cam"], segmentsKept: 6, segmentsListed: 4, idleAfter: 60, clock: { clock.read() })
-        _ = feeds.request(camera: "cam", redaction: Self.standard)
+        Self.start(feeds, "cam", Self.standard)
         for sequence in 0..<10 { feeds.publish(Self.segment(sequence), camera: "cam", redaction: Self.standard) }
         guard case .ready(_, let segments) = feeds.request(camera: "cam", redaction: Self.standard) else {
             Issue.record("not ready")
@@ -79,11 +90,12 @@ struct LiveStreamTests {
         }
         #expect(segments.map(\.sequence) == Array(4..<10))
         let playlist = feeds.playlist(of: segments)
-        #expect(playlist.hasPrefix("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:6\n"))
+        #expect(playlist.hasPrefix("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-MAP:URI=\"init.mp4\"\n"))
         #expect(!playlist.contains("#EXT-X-ENDLIST"))  // live: the list goes on
         let parsed = try #require(LivePlaylist(parsing: playlist))
         #expect(parsed.entries.map(\.sequence) == [6, 7, 8, 9])
-        #expect(parsed.entries.map(\.uri) == ["6.ts", "7.ts", "8.ts", "9.ts"])
+        #expect(parsed.entries.map(\.uri) == ["6.m4s", "7.m4s", "8.m4s", "9.m4s"])
+        #expect(parsed.initURI == "init.mp4")
         // Older segments stay fetchable for a player that read the previous playlist; older still are gone.
         #expect(feeds.segment(camera: "cam", redaction: Self.standard, sequence: 4) == Self.segment(4))
         #expect(feeds.segment(camera: "cam", redaction: Self.standard, sequence: 3) == nil)
@@ -101,7 +113,7 @@ struct LiveStreamTests {
     func discontinuity() throws {
         let feeds = LiveFeeds(cameras: ["cam"])
         let playlist = feeds.playlist(of: [Self.segment(1), Self.segment(2), Self.segment(5)])
-        #expect(playlist.contains("2.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n5.ts"))
+        #expect(playlist.contains("2.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n5.m4s"))
         #expect(try #require(LivePlaylist(parsing: playlist)).entries.map(\.sequence) == [1, 2, 3])
             // (a client numbers by position, as HLS does; the server's URIs keep the real numbers)
     }
@@ -111,7 +123,7 @@ struct LiveStreamTests {
         let feeds = LiveFeeds(cameras: ["cam"])
         let valid = Array(feeds.playlist(of: (0..<4).map { Self.segment($0) }).utf8)
         var generator = SeededGenerator(seed: 0x5EED)
-        let alphabet = Array("#EXTINF:-,.0123456789\n\r:/ts EXT-X-MEDIA-SEQUENCE:TARGETDURATION nan inf 1e308".utf8)
+        let alphabet = Array("#EXTINF:-,.0123456789\n\r:/m4s EXT-X-MEDIA-SEQUENCE:TARGETDURATION MAP:URI=\" nan inf 1e308".utf8)
         for _ in 0..<2000 {
             var bytes = valid
             for _ in 0..<Int.random(in: 1...12, using: &generator) {
@@ -126,6 +138,7 @@ struct LiveStreamTests {
             #expect(parsed.entries.count <= 1000)
             #expect(parsed.entries.allSatisfy { $0.duration.isFinite && $0.duration >= 0 && $0.sequence >= 0 && $0.uri.count <= 256 })
             #expect(parsed.targetDuration > 0 && parsed.targetDuration <= 60)
+            #expect((parsed.initURI?.count ?? 0) <= 256)
         }
         #expect(LivePlaylist(parsing: "not a playlist") == nil)
         #expect(LivePlaylist(parsing: "#EXTM3U\n" + String(repeating: "#EXTINF:1,\nx.ts\n", count: 10_000)) == nil)  // > 64 KiB
@@ -139,7 +152,8 @@ struct LiveStreamTests {
             while !Task.isCancelled {
                 for spec in feeds.renditionsWanted(for: camera) {
                     if case .warmingUp = feeds.request(camera: camera, redaction: spec) {
-                        feeds.publish(segment(sequence, "TS \(spec)"), camera: camera, redaction: spec)
+                        feeds.publish(initSegment: Data("INIT \(spec)".utf8), camera: camera, redaction: spec)
+                        feeds.publish(segment(sequence, "M4S \(spec)"), camera: camera, redaction: spec)
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(20))
@@ -158,20 +172,24 @@ struct LiveStreamTests {
         do {
             let playlist = try await server.get("/v1/cameras/market-square/live/index.m3u8", as: pki.police)
             #expect(playlist.status == 200)
-            #expect(try #require(LivePlaylist(parsing: playlist.body)).entries.map(\.uri) == ["41.ts"])
-            let segment = try await server.get("/v1/cameras/market-square/live/41.ts", as: pki.police)
+            #expect(try #require(LivePlaylist(parsing: playlist.body)).entries.map(\.uri) == ["41.m4s"])
+            let initSegment = try await server.get("/v1/cameras/market-square/live/init.mp4", as: pki.police)
+            #expect(initSegment.status == 200 && initSegment.body == "INIT \(TestAuthority.policeLive)")
+            let segment = try await server.get("/v1/cameras/market-square/live/41.m4s", as: pki.police)
             #expect(segment.status == 200)
-            #expect(segment.body == "TS \(TestAuthority.policeLive)")  // exactly the grant's rendition
+            #expect(segment.body == "M4S \(TestAuthority.policeLive)")  // exactly the grant's rendition
             #expect(feeds.renditionsWanted(for: "market-square") == [TestAuthority.policeLive])
             _ = try await server.get("/v1/cameras/market-square/live/index.m3u8", as: pki.police)
-            #expect(try await server.get("/v1/cameras/market-square/live/40.ts", as: pki.police).status == 404)
+            #expect(try await server.get("/v1/cameras/market-square/live/40.m4s", as: pki.police).status == 404)
 
             let forbidden = try await server.get("/v1/cameras/no-such-camera/live/index.m3u8", as: pki.police)
             #expect(forbidden.status == 403)
             for (path, who) in [("/v1/cameras/market-square/live/index.m3u8", pki.retailer),
-                                ("/v1/cameras/market-square/live/41.ts", pki.retailer),
-                                ("/v1/cameras/market-square/live/41.ts", pki.stranger),
-                                ("/v1/cameras/market-square/live/..%2F41.ts", pki.police)]
+                                ("/v1/cameras/market-square/live/41.m4s", pki.retailer),
+                                ("/v1/cameras/market-square/live/init.mp4", pki.retailer),
+                                ("/v1/cameras/market-square/live/41.m4s", pki.stranger),
+                                ("/v1/cameras/market-square/live/41.ts", pki.police),
+                                ("/v1/cameras/market-square/live/..%2F41.m4s", pki.police)]
             {
                 let answer = try await server.get(path, as: who)
                 #expect(answer.status == 403 && answer.body == forbidden.body, "\(path)")
@@ -181,7 +199,7 @@ struct LiveStreamTests {
             var closed = TestAuthority()
             closed.policeLiveOpen = false
             server.verifier.update(try pki.trust(authority: closed))
-            #expect(try await server.get("/v1/cameras/market-square/live/41.ts", as: pki.police).status == 403)
+            #expect(try await server.get("/v1/cameras/market-square/live/41.m4s", as: pki.police).status == 403)
 
             let entries = await server.audit.entries.filter { $0.subject == "camera:market-square/live" && $0.actor == "partner:police" }
             let decisions = entries.filter { $0.action == .decision }
@@ -189,7 +207,7 @@ struct LiveStreamTests {
             #expect(decisions.first?.rules == ["police-live"])
             #expect(entries.filter { $0.action == .share }.count == 1)
             let retailer = await server.audit.entries.filter { $0.actor == "partner:bakerstreet-mall" && $0.subject.hasSuffix("/live") }
-            #expect(retailer.count == 2 && retailer.allSatisfy { $0.details["effect"] == "deny" })
+            #expect(retailer.count == 3 && retailer.allSatisfy { $0.details["effect"] == "deny" })
         } catch {
             await server.stop()
             throw error

@@ -79,6 +79,44 @@ struct MediaTests {
         #expect(head.range(of: Data("moof".utf8)) != nil || head.range(of: Data("mvex".utf8)) != nil)
     }
 
+    @Test("live fMP4: one init segment, media segments cut on demand, each decodable after the init alone, all of them together the whole run")
+    func fragmentedStream() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = try MediaSource(address: Self.vtest)
+        let stream = try FragmentedMP4Stream(width: source.width, height: source.height, frameRate: source.frameRate,
+                                             settings: EncoderSettings(preset: "ultrafast"))
+        #expect(stream.initSegment.range(of: Data("ftyp".utf8)) != nil && stream.initSegment.range(of: Data("moov".utf8)) != nil)
+        #expect(stream.initSegment.range(of: Data("moof".utf8)) == nil, "no samples in the init segment")
+        var segments: [(bytes: Data, frames: Int)] = []
+        var frames = 0, inSegment = 0
+        for try await frame in source.frames.prefix(60) {
+            if frames > 0, frames % 20 == 0, let bytes = try stream.cut() {  // every 2 s at 10 fps
+                segments.append((bytes, inSegment))
+                inSegment = 0
+            }
+            try stream.write(frame)
+            frames += 1
+            inSegment += 1
+        }
+        if let bytes = try stream.cut() { segments.append((bytes, inSegment)) }
+        #expect(try stream.cut() == nil, "nothing written since the last cut")
+        #expect(segments.map(\.frames) == [20, 20, 20], "zero latency: a cut holds exactly the frames written before it")
+        func decodedFrames(_ data: Data) async throws -> Int {
+            let path = folder + "/\(UUID().uuidString).mp4"
+            try data.write(to: URL(fileURLWithPath: path))
+            var count = 0
+            for try await _ in try MediaSource(address: path).frames { count += 1 }
+            return count
+        }
+        for (index, segment) in segments.enumerated() {
+            #expect(segment.bytes.prefix(64).range(of: Data("moof".utf8)) != nil, "segment \(index) starts with a fragment")
+            // A player joining here has only the init segment and this one: it must start with a keyframe.
+            #expect(try await decodedFrames(stream.initSegment + segment.bytes) == segment.frames, "segment \(index)")
+        }
+        #expect(try await decodedFrames(segments.reduce(stream.initSegment) { $0 + $1.bytes }) == frames)
+    }
+
     @Test("a truncated file decodes what it can and reports the damage; garbage is a clear error")
     func badInput() async throws {
         let folder = try Self.temporaryFolder()

@@ -164,12 +164,12 @@ struct FederationCLITests {
             try veilgate(["partner", "live", "market-square", "--server", server, "--ca", "certs/ca.pem", "--cert", certificate,
                           "-o", output, "--seconds", "4"])
         }
-        let watched = try live(police, "police.ts")
+        let watched = try live(police, "police.mp4")
         #expect(watched.status == 0, "\(watched.errors)")
         let summary = watched.errors.range(of: #"wrote \d+ segment\(s\), [0-9.]+ s"#, options: .regularExpression)
             .map { watched.errors[$0].split(separator: " ") }
         #expect((summary.flatMap { Double($0[3]) } ?? 0) >= 4, "\(watched.errors)")
-        let refused = try live(mall, "mall.ts")
+        let refused = try live(mall, "mall.mp4")
         #expect(refused.status == 1, "the mall has no live grant on the market square (and a deny rule)")
         #expect(refused.errors.contains("HTTP 403"))
         #expect(gateway.stop() == 0)
@@ -183,7 +183,7 @@ struct FederationCLITests {
             return Int(run.output[match].split(separator: " ")[1]) ?? 0
         }
         let before = try faces(in: "camera.mp4", seconds: "4")
-        let after = try faces(in: "police.ts", seconds: "4")
+        let after = try faces(in: "police.mp4", seconds: "4")
         #expect(before >= 14 * 30, "the detector finds the faces of city.jpg in the source (\(before))")
         #expect(after * 50 <= before, "faces left in the live stream: \(after) of \(before)")
 

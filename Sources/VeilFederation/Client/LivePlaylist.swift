@@ -13,6 +13,8 @@ public struct LivePlaylist: Sendable, Equatable {
 
     public var targetDuration: Double
     public var entries: [Entry]
+    /// The `EXT-X-MAP` initialisation segment's URI, for fMP4 segments.
+    public var initURI: String?
 
     /// Parses a playlist; nil when it is not one (no `#EXTM3U` header, or larger than 64 KiB).
     public init?(parsing text: String) {
@@ -23,11 +25,18 @@ public struct LivePlaylist: Sendable, Equatable {
         var target = 2.0
         var pending: Double?
         var entries: [Entry] = []
+        var initURI: String?
         for line in lines.dropFirst() {
             if let value = Self.value(of: "#EXT-X-MEDIA-SEQUENCE:", in: line) {
                 sequence = Int(value).map { max(0, $0) } ?? sequence
             } else if let value = Self.value(of: "#EXT-X-TARGETDURATION:", in: line) {
                 target = Double(value).map { min(max($0, 0.1), 60) } ?? target
+            } else if let value = Self.value(of: "#EXT-X-MAP:", in: line) {
+                if let start = value.range(of: "URI=\""), let end = value[start.upperBound...].firstIndex(of: "\""),
+                   end > start.upperBound, value.distance(from: start.upperBound, to: end) <= 256
+                {
+                    initURI = String(value[start.upperBound..<end])
+                }
             } else if let value = Self.value(of: "#EXTINF:", in: line) {
                 pending = Double(value.split(separator: ",", maxSplits: 1).first ?? "").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
             } else if !line.isEmpty, !line.hasPrefix("#") {
@@ -40,6 +49,7 @@ public struct LivePlaylist: Sendable, Equatable {
         }
         targetDuration = target
         self.entries = entries
+        self.initURI = initURI
     }
 
     private static func value(of tag: String, in line: String) -> Substring? {

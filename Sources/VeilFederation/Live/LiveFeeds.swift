@@ -13,7 +13,7 @@ import Synchronization
 /// Segment numbers come from the camera's clock, not the rendition's, so segment N of every rendition covers the
 /// same moments, and a partner may be served N from a stricter rendition than N−1 without a gap.
 public final class LiveFeeds: Sendable {
-    /// One HLS media segment (MPEG-TS, starting with a keyframe).
+    /// One HLS media segment (fragmented MP4: `moof` + `mdat`, starting with a keyframe).
     public struct Segment: Sendable, Hashable {
         public var sequence: Int
         public var duration: Double
@@ -37,6 +37,8 @@ public final class LiveFeeds: Sendable {
     }
 
     struct Rendition {
+        /// `ftyp` + `moov` of the rendition's encode, which every segment needs first.
+        var initSegment: Data?
         var segments: [Segment] = []
         var lastDemand: Date
     }
@@ -81,6 +83,14 @@ public final class LiveFeeds: Sendable {
         }
     }
 
+    /// Sets a rendition's initialisation segment (when its encoder starts).
+    public func publish(initSegment: Data, camera: CameraID, redaction: RedactionSpec) {
+        feeds.withLock { feeds in
+            guard feeds[camera]?.renditions[redaction] != nil else { return }
+            feeds[camera]!.renditions[redaction]!.initSegment = initSegment
+        }
+    }
+
     /// Adds a finished segment to a rendition (ignored if the rendition was stopped meanwhile).
     public func publish(_ segment: Segment, camera: CameraID, redaction: RedactionSpec) {
         feeds.withLock { feeds in
@@ -118,9 +128,11 @@ public final class LiveFeeds: Sendable {
             feed.renditions[redaction, default: Rendition(lastDemand: now)].lastDemand = now
             feeds[camera] = feed
             let candidates = feed.renditions
-                .filter { !$0.value.segments.isEmpty && $0.key.isAtLeastAsProtective(as: redaction) }
+                .filter { !$0.value.segments.isEmpty && $0.value.initSegment != nil && $0.key.isAtLeastAsProtective(as: redaction) }
                 .sorted { Self.strictness($0.key) < Self.strictness($1.key) }
-            if let exact = feed.renditions[redaction], !exact.segments.isEmpty { return .ready(redaction, exact.segments) }
+            if let exact = feed.renditions[redaction], !exact.segments.isEmpty, exact.initSegment != nil {
+                return .ready(redaction, exact.segments)
+            }
             guard let best = candidates.first else { return .warmingUp }
             return .ready(best.key, best.value.segments)
         }
@@ -139,17 +151,23 @@ public final class LiveFeeds: Sendable {
         }
     }
 
-    /// An HLS media playlist (RFC 8216, version 3) of the newest segments; segment URIs are relative
-    /// (`N.ts`), so they resolve beside the playlist.
+    /// The initialisation segment of the rendition a partner with `redaction` is served.
+    public func initSegment(camera: CameraID, redaction: RedactionSpec) -> Data? {
+        guard case .ready(let spec, _) = request(camera: camera, redaction: redaction) else { return nil }
+        return feeds.withLock { $0[camera]?.renditions[spec]?.initSegment }
+    }
+
+    /// An HLS media playlist (RFC 8216, version 7: fMP4 segments after the `EXT-X-MAP` initialisation segment) of
+    /// the newest segments; URIs are relative (`init.mp4`, `N.m4s`), so they resolve beside the playlist.
     public func playlist(of segments: [Segment]) -> String {
         let listed = segments.suffix(segmentsListed)
         let target = Int((listed.map(\.duration).max() ?? 1).rounded(.up))
-        var text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:\(target)\n"
-        text += "#EXT-X-MEDIA-SEQUENCE:\(listed.first?.sequence ?? 0)\n"
+        var text = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:\(target)\n"
+        text += "#EXT-X-MEDIA-SEQUENCE:\(listed.first?.sequence ?? 0)\n#EXT-X-MAP:URI=\"init.mp4\"\n"
         var previous: Int?
         for segment in listed {
             if let previous, segment.sequence != previous + 1 { text += "#EXT-X-DISCONTINUITY\n" }
-            text += String(format: "#EXTINF:%.3f,\n", segment.duration) + "\(segment.sequence).ts\n"
+            text += String(format: "#EXTINF:%.3f,\n", segment.duration) + "\(segment.sequence).m4s\n"
             previous = segment.sequence
         }
         return text

@@ -5,7 +5,7 @@ import NIOCore
 import Synchronization
 import VeilCore
 
-/// Live streams as HLS: `/v1/cameras/:camera/live/index.m3u8` and its `N.ts` segments. Both are decided as
+/// Live streams as HLS: `/v1/cameras/:camera/live/index.m3u8`, its `init.mp4` and its `N.m4s` segments. Both are decided as
 /// `live` on every request (a grant's time window can close mid-stream), and served from a rendition at least as
 /// redacted as the grant demands (see ``LiveFeeds``).
 extension PartnerAPI {
@@ -35,8 +35,14 @@ extension PartnerAPI {
     func liveSegment(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
         let name = context.parameters.get("segment") ?? ""
-        guard name.hasSuffix(".ts"), let sequence = Int(name.dropLast(3)), sequence >= 0 else { return .forbidden }
+        let sequence = name.hasSuffix(".m4s") ? Int(name.dropLast(4)).flatMap { $0 >= 0 ? $0 : nil } : nil
+        guard sequence != nil || name == "init.mp4" else { return .forbidden }
         guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else { return .forbidden }
+        guard let sequence else {
+            guard let initSegment = live?.initSegment(camera: camera, redaction: redaction) else { return Self.unavailable }
+            return Response(status: .ok, headers: [.contentType: "video/mp4", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: initSegment)))
+        }
         guard let segment = live?.segment(camera: camera, redaction: redaction, sequence: sequence) else {
             // Allowed, but the segment has left the window (or never was): the partner knows the camera already.
             return Response(status: .notFound, headers: [.contentType: "application/json"],
@@ -49,7 +55,7 @@ extension PartnerAPI {
                                                               "window": "\(Int(LiveAuditLedger.window)) s"],
                                                     at: clock()))
         }
-        return Response(status: .ok, headers: [.contentType: "video/mp2t", .cacheControl: "no-store"],
+        return Response(status: .ok, headers: [.contentType: "video/iso.segment", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: segment.bytes)))
     }
 

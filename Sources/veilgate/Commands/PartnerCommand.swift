@@ -109,10 +109,11 @@ struct PartnerEventsCommand: AsyncParsableCommand {
 struct PartnerLiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "live",
-        abstract: "Follow a camera's live stream (HLS over mutual TLS) and write it as one MPEG-TS file or to stdout.",
+        abstract: "Follow a camera's live stream (HLS over mutual TLS) and write it as one fragmented MP4, or to stdout.",
         discussion: """
-            The stream is redacted as the partner's live grant demands. Players cannot present a client \
-            certificate for every segment, so this follows the playlist and writes the segments in order: \
+            The stream is redacted as the partner's live grant demands. FFmpeg's HLS reader does not present a \
+            client certificate for segments, so this follows the playlist and writes the initialisation segment \
+            and then every media segment in order: \
             `veilgate partner live market-square --cert police.pem -o - | ffplay -`.
             """
     )
@@ -125,7 +126,7 @@ struct PartnerLiveCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A case or warrant reference, for grants that require one.", valueName: "text"))
     var justification: String?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The MPEG-TS file to write, or - for stdout.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("The MP4 file to write, or - for stdout.", valueName: "file"))
     var output: String
 
     @Option(help: ArgumentHelp("Stop after this much video (default: until interrupted).", valueName: "seconds"))
@@ -150,6 +151,7 @@ struct PartnerLiveCommand: AsyncParsableCommand {
         var next: Int?
         var written = 0.0, segments = 0, bytes = 0
         var unavailableSince: ContinuousClock.Instant?
+        var wroteInit = false
         do {
             while seconds.map({ written < $0 }) ?? true {
                 let answer = try await client.get(base + "index.m3u8", headers: headers, limit: 64 << 10)
@@ -168,6 +170,21 @@ struct PartnerLiveCommand: AsyncParsableCommand {
                     throw ExitCode(1)
                 }
                 unavailableSince = nil
+                if !wroteInit {  // the initialisation segment first, once
+                    guard let initURI = playlist.initURI, !initURI.contains("/"), !initURI.contains("..") else {
+                        printError("error: the playlist has no initialisation segment")
+                        throw ExitCode(1)
+                    }
+                    let initSegment = try await client.get(base + initURI, headers: headers)
+                    guard initSegment.status == 200 else {
+                        printError("HTTP \(initSegment.status) for \(initURI)")
+                        try await Task.sleep(for: .seconds(2))
+                        continue
+                    }
+                    sink.write(Data(initSegment.body))
+                    bytes += initSegment.body.count
+                    wroteInit = true
+                }
                 // Join at the newest segment, then take every one after it.
                 let fresh = playlist.entries.filter { $0.sequence >= (next ?? playlist.entries.last?.sequence ?? 0) }
                 for entry in fresh where seconds.map({ written < $0 }) ?? true {

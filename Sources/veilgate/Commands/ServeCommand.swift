@@ -115,10 +115,6 @@ struct ServeCommand: AsyncParsableCommand {
                            verifier: verifier, audit: vault.audit, logger: logger),
         ]
         if !cameraFeeds.isEmpty {
-            let scratch = location.state + "/live"
-            try? FileManager.default.removeItem(atPath: scratch)  // segments of a previous run being written
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
             var settings = CameraPipeline.Settings()
             settings.segmentDuration = segmentSeconds
             settings.detectEvery = detectEvery
@@ -126,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
             for feed in cameraFeeds {
                 print("camera \(feed.camera.rawValue): \(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address)), live on demand")
                 services.append(CameraPipeline(camera: feed.camera, address: feed.address, paced: feed.isFile, feeds: live,
-                                               models: VisionModels(), settings: settings, scratch: scratch, logger: logger))
+                                               models: VisionModels(), settings: settings, logger: logger))
             }
         }
         if !links.push.isEmpty {

@@ -8,8 +8,8 @@ import VeilMedia
 import VeilVision
 
 /// One camera inside the gateway: its feed in (reconnecting with back-off), its people, faces, plates and screens
-/// detected and tracked once, and one redacted H.264 rendition per audience watching it live, cut into HLS
-/// segments on the camera's clock and handed to ``LiveFeeds``.
+/// detected and tracked once, and one redacted H.264 encode per audience watching it live, muxed as fragmented
+/// MP4 in memory and cut into HLS segments on the camera's clock for ``LiveFeeds``.
 ///
 /// Renditions follow demand: ``LiveFeeds`` says which redactions partners asked for in the last minute, so a
 /// camera nobody watches is only decoded, and two partners with the same grant share one encode. The whole
@@ -35,8 +35,6 @@ struct CameraPipeline: Service {
     let feeds: LiveFeeds
     let models: VisionModels
     let settings: Settings
-    /// A 0700 folder for the segment being written (redacted video only); each is read and deleted when cut.
-    let scratch: String
     let logger: Logger
 
     func run() async throws {
@@ -78,7 +76,7 @@ struct CameraPipeline: Service {
                                                                     "retry-in": "\(delay)"])
                 }
             })
-        var state = PipelineState(camera: camera, settings: settings, models: models, scratch: scratch, logger: logger)
+        var state = PipelineState(camera: camera, settings: settings, models: models, logger: logger)
         var pace: (start: ContinuousClock.Instant, time: Double)?
         for try await frame in source {
             if paced {
@@ -106,13 +104,14 @@ private struct PipelineState {
     let camera: CameraID
     let settings: CameraPipeline.Settings
     let models: VisionModels
-    let scratch: String
     let logger: Logger
 
-    /// One audience's encode of the current segment.
+    /// One audience's encode, continuous across segments.
     struct Rendition {
         let redactor: Redactor
-        var writer: MP4Writer?
+        var stream: FragmentedMP4Stream?
+        /// Time of the first frame in the current segment.
+        var segmentStart: Double?
     }
 
     var renditions: [RedactionSpec: Rendition] = [:]
@@ -122,11 +121,10 @@ private struct PipelineState {
     var segmentStart: Double?
     var detectionFailures = 0
 
-    init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, scratch: String, logger: Logger) {
+    init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, logger: Logger) {
         self.camera = camera
         self.settings = settings
         self.models = models
-        self.scratch = scratch
         self.logger = logger
     }
 
@@ -160,50 +158,46 @@ private struct PipelineState {
         for index in specs.indices { pictures.append(index == specs.count - 1 ? frame : try frame.sharingPicture()) }
         for (spec, picture) in zip(specs, pictures) {
             guard let covered else {
-                if spec.classes.isEmpty { try write(picture, for: spec) }  // unredacted needs no detection
+                if spec.classes.isEmpty { try write(picture, for: spec, feeds: feeds) }  // unredacted needs no detection
                 continue
             }
             renditions[spec]!.redactor.apply(to: picture, boxes: covered)
-            try write(picture, for: spec)
+            try write(picture, for: spec, feeds: feeds)
         }
     }
 
-    private mutating func write(_ picture: VideoFrame, for spec: RedactionSpec) throws {
-        if renditions[spec]!.writer == nil {
-            let path = scratch + "/\(camera.rawValue)-\(UUID().uuidString).ts"
-            // Timestamps come from the frames; the nominal rate only sizes the GOP, and every segment opens a new
-            // encoder, so each starts with a keyframe whatever the camera's rate.
-            renditions[spec]!.writer = try MP4Writer(path: path, width: picture.width, height: picture.height,
-                                                    frameRate: 25, settings: settings.encoder, container: .mpegTS)
+    private mutating func write(_ picture: VideoFrame, for spec: RedactionSpec, feeds: LiveFeeds) throws {
+        if renditions[spec]!.stream == nil {
+            // The nominal rate only sizes libx264's rate control; timestamps come from the frames.
+            let stream = try FragmentedMP4Stream(width: picture.width, height: picture.height, frameRate: 25, settings: settings.encoder)
+            renditions[spec]!.stream = stream
+            feeds.publish(initSegment: stream.initSegment, camera: camera, redaction: spec)
         }
-        try renditions[spec]!.writer!.write(picture)
+        if renditions[spec]!.segmentStart == nil { renditions[spec]!.segmentStart = picture.time }
+        try renditions[spec]!.stream!.write(picture)
     }
 
-    /// Closes every rendition's segment and publishes it under the camera's segment number.
+    /// Cuts every rendition's segment and publishes it under the camera's segment number.
     private mutating func cutSegment(at end: Double, feeds: LiveFeeds) {
         defer { sequence += 1 }
         for spec in Array(renditions.keys) {
-            guard let writer = renditions[spec]!.writer else { continue }
-            renditions[spec]!.writer = nil
+            guard let stream = renditions[spec]!.stream, let start = renditions[spec]!.segmentStart else { continue }
+            renditions[spec]!.segmentStart = nil
             do {
-                try writer.finish()
-                let bytes = try Data(contentsOf: URL(fileURLWithPath: writer.path))
-                let duration = end - (writer.firstTime ?? end)
-                feeds.publish(.init(sequence: sequence, duration: max(0.001, duration), bytes: bytes), camera: camera, redaction: spec)
+                if let bytes = try stream.cut() {
+                    feeds.publish(.init(sequence: sequence, duration: max(0.001, end - start), bytes: bytes), camera: camera, redaction: spec)
+                }
             } catch {
+                // The encode is in an unknown state: the next frame starts a new one (and a new init segment).
                 logger.error("segment failed", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+                renditions[spec]!.stream = nil
             }
-            try? FileManager.default.removeItem(atPath: writer.path)
         }
     }
 
     /// Starts and stops renditions to match demand, and rebuilds detection when the classes needed change.
     private mutating func adopt(_ wanted: Set<RedactionSpec>) throws {
         for spec in renditions.keys where !wanted.contains(spec) {
-            if let writer = renditions[spec]!.writer {
-                try? writer.finish()
-                try? FileManager.default.removeItem(atPath: writer.path)
-            }
             renditions[spec] = nil
             logger.info("live rendition stopped", metadata: ["camera": "\(camera.rawValue)", "redaction": "\(spec)"])
         }
