@@ -20,18 +20,8 @@ public struct EncoderSettings: Sendable, Hashable {
     }
 }
 
-/// The file format an ``MP4Writer`` muxes into.
-public enum VideoContainer: String, Sendable, Hashable {
-    /// A regular MP4 (`moov` at the end): files and exports.
-    case mp4
-    /// Fragmented MP4 (`moov` first, then `moof`/`mdat` fragments): vault segments.
-    case fragmentedMP4
-    /// MPEG transport stream: HLS live segments, which any player joins at any segment.
-    case mpegTS
-}
-
 /// Encodes YUV 4:2:0 frames to H.264 with libavcodec's libx264 and muxes them into an MP4 file — regular, or
-/// fragmented (`moov` first, then `moof`/`mdat` fragments) for segments — or into MPEG-TS for HLS live segments.
+/// fragmented (`moov` first, then `moof`/`mdat` fragments) for live sharing and segments.
 ///
 /// `@unchecked Sendable`: one task owns a writer.
 public final class MP4Writer: @unchecked Sendable {
@@ -51,15 +41,8 @@ public final class MP4Writer: @unchecked Sendable {
     /// 90 kHz, the MPEG clock: fine enough for any frame rate, and timestamps stay integers.
     private static let clock = AVRational(num: 1, den: 90_000)
 
-    public convenience init(path: String, width: Int, height: Int, frameRate: Double, settings: EncoderSettings = EncoderSettings(),
-                            fragmented: Bool = false) throws
-    {
-        try self.init(path: path, width: width, height: height, frameRate: frameRate, settings: settings,
-                      container: fragmented ? .fragmentedMP4 : .mp4)
-    }
-
     public init(path: String, width: Int, height: Int, frameRate: Double, settings: EncoderSettings = EncoderSettings(),
-                container: VideoContainer) throws
+                fragmented: Bool = false) throws
     {
         veil_silence_ffmpeg_logs()
         guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else {
@@ -72,8 +55,8 @@ public final class MP4Writer: @unchecked Sendable {
             throw MediaError(.unsupportedCodec, "libavcodec was built without libx264")
         }
         var context: UnsafeMutablePointer<AVFormatContext>?
-        var status = avformat_alloc_output_context2(&context, nil, container == .mpegTS ? "mpegts" : "mp4", path)
-        guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create the \(container.rawValue) muxer", ffmpeg: status) }
+        var status = avformat_alloc_output_context2(&context, nil, "mp4", path)
+        guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status) }
         output = context
         guard let encoder = avcodec_alloc_context3(codec), let stream = avformat_new_stream(context, nil) else {
             throw MediaError(.encodeFailed, "cannot allocate the encoder")
@@ -107,9 +90,9 @@ public final class MP4Writer: @unchecked Sendable {
         guard status >= 0 else { throw MediaError(.writeFailed, "cannot create \(path)", ffmpeg: status) }
         var options: OpaquePointer?
         defer { av_dict_free(&options) }
-        if container == .fragmentedMP4 { av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0) }
+        if fragmented { av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0) }
         status = avformat_write_header(context, &options)
-        guard status >= 0 else { throw MediaError(.writeFailed, "cannot write the \(container.rawValue) header", ffmpeg: status) }
+        guard status >= 0 else { throw MediaError(.writeFailed, "cannot write the MP4 header", ffmpeg: status) }
         packet = av_packet_alloc()
     }
 

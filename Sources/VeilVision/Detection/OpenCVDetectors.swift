@@ -255,8 +255,9 @@ public struct VisionModels: Sendable {
 
     /// The detectors that find every class of `classes`: what `veilgate redact` and the gateway's camera
     /// pipelines run. With `headsOfPeople`, people are detected for faces too (their heads are covered where
-    /// faces are too small to detect), on the frame plus a 2×2 grid of tiles (vtest: 83 of 91 heads instead of
-    /// 73). Without the plate model the Haar cascade stands in, with a warning for the operator.
+    /// faces are too small to detect): SSDLite on the frame plus a grid of enlarged tiles, 2 × 2 and 3 × 3 on
+    /// alternate calls, and the motion fallback (vtest: all 91 hand-marked heads covered; 73 with the network on
+    /// the whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
     public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil) throws
         -> (detectors: [any ObjectDetector], warnings: [String])
     {
