@@ -56,7 +56,7 @@ step "8. The encrypted retention vault"
 rm -rf "$out/state" "$out/export"
 export VEILGATE_STATE="$out/state"
 show "$veilgate" vault init
-# Until the gateway records segments itself, the redacted clip stands in for 6-second segments.
+# `veilgate serve` records its cameras itself (step 9); here the redacted clip stands in for 6-second segments.
 cp "$out/vtest-redacted.mp4" "$out/segment.mp4"
 show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --category raw-video \
   --start 2026-11-20T10:00:00Z --repeat 3

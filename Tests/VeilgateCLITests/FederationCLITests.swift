@@ -134,7 +134,7 @@ struct FederationCLITests {
         #expect(!shown.output.contains("0815"), "the justification's text never reaches the audit log")
     }
 
-    @Test("Live: a file played as the market-square camera reaches the police as HLS with every face blurred; the mall gets 403; viewing is audited")
+    @Test("Live: a file played as the market-square camera reaches the police as HLS with every face blurred and is recorded; the mall gets 403; viewing is audited")
     func liveStream() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -173,6 +173,12 @@ struct FederationCLITests {
         #expect(refused.status == 1, "the mall has no live grant on the market square (and a deny rule)")
         #expect(refused.errors.contains("HTTP 403"))
         #expect(gateway.stop() == 0)
+
+        // Meanwhile the gateway recorded the camera as the policy says: original footage (the market square keeps
+        // it for 72 h) and redacted with the default profile, encrypted; shutdown stored the last, shorter segments.
+        let listed = try veilgate(["vault", "list", "--state", "state", "--policy", policy])
+        #expect(listed.output.contains("market-square  raw-video"), "\(listed.output)")
+        #expect(listed.output.contains("market-square  redacted-video"), "\(listed.output)")
 
         // The same face detector, on every frame: the camera is full of faces, the police's stream has none left.
         func faces(in file: String, seconds: String) throws -> Int {

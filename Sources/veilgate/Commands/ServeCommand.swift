@@ -54,8 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
                                valueName: "camera=address"))
     var cameraSources: [String] = []
 
-    @Flag(name: .customLong("no-cameras"), help: "Ingest no camera feeds (no live streams).")
+    @Flag(name: .customLong("no-cameras"), help: "Ingest no camera feeds (no live streams, no recording).")
     var noCameras = false
+
+    @Flag(inversion: .prefixedNo, help: "Record the cameras into the vault: original footage where the policy keeps it, and redacted with the default profile.")
+    var record = true
 
     @Option(name: .customLong("detect-every"), help: ArgumentHelp("Live redaction: detect on every Nth frame; the tracker covers the rest.", valueName: "n"))
     var detectEvery: Int = 5
@@ -91,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         let broker = AlertBroker(journal: journal)
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
 
-        let cameraFeeds = noCameras ? [] : try CameraFeed.resolve(policy: policy, overrides: cameraSources,
+        let cameraFeeds = noCameras ? [] : try CameraFeed.resolve(policy: policy, overrides: cameraSources, recording: record,
                                                                   warn: { printError("warning: \($0)") })
         let live = LiveFeeds(cameras: cameraFeeds.map(\.camera))
 
@@ -120,9 +123,20 @@ struct ServeCommand: AsyncParsableCommand {
             settings.detectEvery = detectEvery
             settings.encoder.keyframeInterval = segmentSeconds
             for feed in cameraFeeds {
-                print("camera \(feed.camera.rawValue): \(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address)), live on demand")
+                var categories: [DataCategory: RedactionSpec] = [:]
+                let produces = policy.document.cameras.first { $0.id == feed.camera }?.produces ?? []
+                for (category, spec) in [(DataCategory.rawVideo, RedactionSpec.unredacted), (.redactedVideo, policy.defaultRedaction)]
+                    where record && produces.contains(category) && policy.permitsStorage(camera: feed.camera, category: category)
+                {
+                    categories[category] = spec
+                }
+                let recording = categories.isEmpty ? nil : CameraPipeline.Recording(
+                    vault: vault, categories: categories, policyVersion: { verifier.current.authority.policyVersion })
+                let stored = categories.keys.map(\.rawValue).sorted().joined(separator: " and ")
+                print("camera \(feed.camera.rawValue): \(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address)), live on demand"
+                      + (stored.isEmpty ? "" : ", recording \(stored)"))
                 services.append(CameraPipeline(camera: feed.camera, address: feed.address, paced: feed.isFile, feeds: live,
-                                               models: VisionModels(), settings: settings, logger: logger))
+                                               models: VisionModels(), settings: settings, recording: recording, logger: logger))
             }
         }
         if !links.push.isEmpty {

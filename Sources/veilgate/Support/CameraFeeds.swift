@@ -5,7 +5,7 @@ import VeilMedia
 import VeilPolicy
 
 /// Which cameras the gateway ingests, and from where: every camera of the policy with a source that some
-/// partner may watch live, with its credentials put into the address at run time (never logged), or the
+/// partner may watch live or whose video the policy stores (when recording), with its credentials put into the address at run time (never logged), or the
 /// address given with `--camera-source` instead.
 struct CameraFeed: Sendable {
     var camera: CameraID
@@ -14,7 +14,7 @@ struct CameraFeed: Sendable {
     /// A file: played in real time and looped, like a camera.
     var isFile: Bool
 
-    static func resolve(policy: CompiledPolicy, overrides: [String],
+    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool,
                         environment: [String: String] = ProcessInfo.processInfo.environment,
                         warn: (String) -> Void) throws -> [CameraFeed]
     {
@@ -34,7 +34,12 @@ struct CameraFeed: Sendable {
             policy.cameras(sharedWith: partner.id).filter { $0.value.contains(.live) }.keys
         })
         var feeds: [CameraFeed] = []
-        for camera in policy.document.cameras where watchedLive.contains(camera.id) {
+        func recorded(_ camera: PolicyDocument.Camera) -> Bool {
+            recording && [DataCategory.rawVideo, .redactedVideo].contains {
+                camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0)
+            }
+        }
+        for camera in policy.document.cameras where watchedLive.contains(camera.id) || recorded(camera) {
             if let address = given[camera.id] {
                 feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:")))
                 continue

@@ -5,15 +5,19 @@ import Synchronization
 import VeilCore
 import VeilFederation
 import VeilMedia
+import VeilVault
 import VeilVision
 
 /// One camera inside the gateway: its feed in (reconnecting with back-off), its people, faces, plates and screens
 /// detected and tracked once, and one redacted H.264 encode per audience watching it live, muxed as fragmented
 /// MP4 in memory and cut into HLS segments on the camera's clock for ``LiveFeeds``.
 ///
-/// Renditions follow demand: ``LiveFeeds`` says which redactions partners asked for in the last minute, so a
-/// camera nobody watches is only decoded, and two partners with the same grant share one encode. The whole
-/// pipeline runs on a thread of its own (``DedicatedThreadExecutor``), never on the cooperative pool.
+/// Live renditions follow demand: ``LiveFeeds`` says which redactions partners asked for in the last minute, and
+/// two partners with the same grant share one encode. Recording (``Recording``) keeps the renditions the policy
+/// stores — original footage where the camera keeps it, and the default redaction — and stores every few live
+/// segments of them, with their initialisation segment, as one encrypted vault segment; a live rendition with
+/// the same redaction is the same encode. The whole pipeline runs on a thread of its own
+/// (``DedicatedThreadExecutor``), never on the cooperative pool.
 ///
 /// Fails closed: when detection fails on a frame, redacted renditions skip that frame rather than show it.
 struct CameraPipeline: Service {
@@ -27,6 +31,16 @@ struct CameraPipeline: Service {
         var encoder = EncoderSettings(preset: "veryfast", crf: 23, keyframeInterval: 2)
     }
 
+    /// What the camera stores in the vault: each category with the redaction it is stored with (none for
+    /// original footage), in segments of about `segmentDuration` seconds.
+    struct Recording: Sendable {
+        var vault: Vault
+        var categories: [DataCategory: RedactionSpec]
+        var segmentDuration = 6.0
+        /// The policy version in force, recorded with each segment.
+        var policyVersion: @Sendable () -> String
+    }
+
     let camera: CameraID
     /// The address with credentials, if any: never logged (``redactedAddress`` is).
     let address: String
@@ -35,6 +49,7 @@ struct CameraPipeline: Service {
     let feeds: LiveFeeds
     let models: VisionModels
     let settings: Settings
+    let recording: Recording?
     let logger: Logger
 
     func run() async throws {
@@ -76,18 +91,26 @@ struct CameraPipeline: Service {
                                                                     "retry-in": "\(delay)"])
                 }
             })
-        var state = PipelineState(camera: camera, settings: settings, models: models, logger: logger)
+        var state = PipelineState(camera: camera, settings: settings, models: models, recording: recording, logger: logger)
         var pace: (start: ContinuousClock.Instant, time: Double)?
-        for try await frame in source {
-            if paced {
-                let now = ContinuousClock.now
-                if let (start, time) = pace, case let due = start + .seconds(frame.time - time), due > now - .seconds(1) {
-                    if due > now { try await Task.sleep(until: due) }
-                } else {
-                    pace = (now, frame.time)  // first frame, or more than a second behind: start the clock again
+        do {
+            for try await frame in source {
+                if paced {
+                    let now = ContinuousClock.now
+                    if let (start, time) = pace, case let due = start + .seconds(frame.time - time), due > now - .seconds(1) {
+                        if due > now { try await Task.sleep(until: due) }
+                    } else {
+                        pace = (now, frame.time)  // first frame, or more than a second behind: start the clock again
+                    }
                 }
+                try state.process(frame, wanted: feeds.renditionsWanted(for: camera), feeds: feeds)
+                await state.storeRecordings()
             }
-            try state.process(frame, wanted: feeds.renditionsWanted(for: camera), feeds: feeds)
+        } catch {
+            // Shutting down (or failing): what is recorded so far goes into the vault first.
+            state.finishRecordings()
+            await state.storeRecordings()
+            throw error
         }
     }
 }
@@ -112,6 +135,22 @@ private struct PipelineState {
         var stream: FragmentedMP4Stream?
         /// Time of the first frame in the current segment.
         var segmentStart: Double?
+        /// Partners watch it live.
+        var live = false
+        /// Vault categories stored from it, and the live segments gathered for the next vault segment.
+        var categories: [DataCategory] = []
+        var gathered = Data()
+        var gatheredFrom: Double?
+        var gatheredTo = 0.0
+    }
+
+    /// A vault segment ready to store.
+    struct PendingSegment {
+        var bytes: Data
+        var category: DataCategory
+        var redaction: RedactionSpec
+        var start: Double
+        var end: Double
     }
 
     var renditions: [RedactionSpec: Rendition] = [:]
@@ -120,15 +159,51 @@ private struct PipelineState {
     var sequence = 0
     var segmentStart: Double?
     var detectionFailures = 0
+    let recording: CameraPipeline.Recording?
+    var pending: [PendingSegment] = []
+    /// Wall-clock time of stream time 0, for the vault's dates.
+    var epoch: Date?
 
-    init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, logger: Logger) {
+    init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
+         logger: Logger)
+    {
         self.camera = camera
         self.settings = settings
         self.models = models
+        self.recording = recording
         self.logger = logger
     }
 
+    /// Stores the vault segments gathered so far (the vault is an actor: this is the pipeline's only await
+    /// besides pacing).
+    mutating func storeRecordings() async {
+        guard let recording, !pending.isEmpty, let epoch else { return }
+        for segment in pending {
+            let descriptor = SegmentDescriptor(
+                camera: camera, category: segment.category, start: epoch.addingTimeInterval(segment.start),
+                end: epoch.addingTimeInterval(segment.end), container: "mp4", policyVersion: recording.policyVersion(),
+                redaction: segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
+            do {
+                try await recording.vault.store([UInt8](segment.bytes), as: descriptor)
+            } catch {
+                logger.error("recording failed", metadata: ["camera": "\(camera.rawValue)", "category": "\(segment.category.rawValue)",
+                                                            "error": "\(error)"])
+            }
+        }
+        pending = []
+    }
+
+    /// Turns what each recording rendition has gathered into vault segments, however short (at shutdown).
+    mutating func finishRecordings() {
+        cutSegment(at: lastTime, feeds: nil)
+        for spec in Array(renditions.keys) { gatherForVault(spec, force: true) }
+    }
+
+    var lastTime = 0.0
+
     mutating func process(_ frame: VideoFrame, wanted: Set<RedactionSpec>, feeds: LiveFeeds) throws {
+        if epoch == nil { epoch = Date().addingTimeInterval(-frame.time) }
+        lastTime = frame.time
         // The camera's segment clock ticks whether or not anyone watches, so numbers stay comparable.
         let start = segmentStart ?? frame.time
         segmentStart = start
@@ -136,7 +211,10 @@ private struct PipelineState {
             cutSegment(at: frame.time, feeds: feeds)
             segmentStart = frame.time
         }
-        if wanted != Set(renditions.keys) { try adopt(wanted) }
+        let recorded = Set(recording.map { Array($0.categories.values) } ?? [])
+        if wanted.union(recorded) != Set(renditions.keys) || renditions.contains(where: { $0.value.live != wanted.contains($0.key) }) {
+            try adopt(wanted, feeds: feeds)
+        }
         guard !renditions.isEmpty else { return }
 
         var covered: [(kind: RedactionClass, box: Box)]? = []
@@ -171,21 +249,31 @@ private struct PipelineState {
             // The nominal rate only sizes libx264's rate control; timestamps come from the frames.
             let stream = try FragmentedMP4Stream(width: picture.width, height: picture.height, frameRate: 25, settings: settings.encoder)
             renditions[spec]!.stream = stream
-            feeds.publish(initSegment: stream.initSegment, camera: camera, redaction: spec)
+            if renditions[spec]!.live { feeds.publish(initSegment: stream.initSegment, camera: camera, redaction: spec) }
         }
         if renditions[spec]!.segmentStart == nil { renditions[spec]!.segmentStart = picture.time }
         try renditions[spec]!.stream!.write(picture)
     }
 
-    /// Cuts every rendition's segment and publishes it under the camera's segment number.
-    private mutating func cutSegment(at end: Double, feeds: LiveFeeds) {
+    /// Cuts every rendition's segment, publishes it under the camera's segment number to live viewers, and
+    /// gathers it for the vault.
+    private mutating func cutSegment(at end: Double, feeds: LiveFeeds?) {
         defer { sequence += 1 }
         for spec in Array(renditions.keys) {
             guard let stream = renditions[spec]!.stream, let start = renditions[spec]!.segmentStart else { continue }
             renditions[spec]!.segmentStart = nil
             do {
                 if let bytes = try stream.cut() {
-                    feeds.publish(.init(sequence: sequence, duration: max(0.001, end - start), bytes: bytes), camera: camera, redaction: spec)
+                    if renditions[spec]!.live {
+                        feeds?.publish(.init(sequence: sequence, duration: max(0.001, end - start), bytes: bytes), camera: camera,
+                                       redaction: spec)
+                    }
+                    if !renditions[spec]!.categories.isEmpty {
+                        renditions[spec]!.gathered += bytes
+                        renditions[spec]!.gatheredFrom = renditions[spec]!.gatheredFrom ?? start
+                        renditions[spec]!.gatheredTo = end
+                        gatherForVault(spec, force: false)
+                    }
                 }
             } catch {
                 // The encode is in an unknown state: the next frame starts a new one (and a new init segment).
@@ -195,17 +283,45 @@ private struct PipelineState {
         }
     }
 
-    /// Starts and stops renditions to match demand, and rebuilds detection when the classes needed change.
-    private mutating func adopt(_ wanted: Set<RedactionSpec>) throws {
-        for spec in renditions.keys where !wanted.contains(spec) {
+    /// With `force` or once enough is gathered: the rendition's init segment and gathered live segments become one
+    /// self-contained MP4 for each vault category recorded from it.
+    private mutating func gatherForVault(_ spec: RedactionSpec, force: Bool) {
+        guard let recording, let rendition = renditions[spec], let stream = rendition.stream, let from = rendition.gatheredFrom,
+              !rendition.gathered.isEmpty, force || rendition.gatheredTo - from >= recording.segmentDuration
+        else { return }
+        for category in rendition.categories {
+            pending.append(PendingSegment(bytes: stream.initSegment + rendition.gathered, category: category, redaction: spec,
+                                          start: from, end: rendition.gatheredTo))
+        }
+        renditions[spec]!.gathered = Data()
+        renditions[spec]!.gatheredFrom = nil
+    }
+
+    /// Starts and stops renditions to match live demand and recording, and rebuilds detection when the classes
+    /// needed change.
+    private mutating func adopt(_ wanted: Set<RedactionSpec>, feeds: LiveFeeds) throws {
+        var categories: [RedactionSpec: [DataCategory]] = [:]
+        for (category, spec) in recording?.categories ?? [:] { categories[spec, default: []].append(category) }
+        let needed = wanted.union(categories.keys)
+        for spec in renditions.keys where !needed.contains(spec) {
             renditions[spec] = nil
             logger.info("live rendition stopped", metadata: ["camera": "\(camera.rawValue)", "redaction": "\(spec)"])
         }
-        for spec in wanted where renditions[spec] == nil {
-            renditions[spec] = Rendition(redactor: Redactor(spec: spec))
-            logger.info("live rendition started", metadata: ["camera": "\(camera.rawValue)", "redaction": "\(spec)"])
+        for spec in needed {
+            if renditions[spec] == nil {
+                renditions[spec] = Rendition(redactor: Redactor(spec: spec))
+                logger.info(wanted.contains(spec) ? "live rendition started" : "recording started",
+                            metadata: ["camera": "\(camera.rawValue)", "redaction": "\(spec)"])
+            }
+            let live = wanted.contains(spec)
+            if live, !renditions[spec]!.live, let stream = renditions[spec]!.stream {
+                // A recorded encode that partners now watch too: they need its init segment.
+                feeds.publish(initSegment: stream.initSegment, camera: camera, redaction: spec)
+            }
+            renditions[spec]!.live = live
+            renditions[spec]!.categories = (categories[spec] ?? []).sorted { $0.rawValue < $1.rawValue }
         }
-        let classes = wanted.reduce(into: Set<RedactionClass>()) { $0.formUnion($1.classes) }
+        let classes = needed.reduce(into: Set<RedactionClass>()) { $0.formUnion($1.classes) }
         guard classes != tracking?.redactor.spec.classes ?? [] else { return }
         if classes.isEmpty {
             tracking = nil
