@@ -260,8 +260,11 @@ extern "C" veil_text_net *veil_text_net_open(const char *onnx_path, char *error,
 
 extern "C" void veil_text_net_close(veil_text_net *net) { delete net; }
 
-extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
-                                    veil_box *boxes, int capacity, char *error, size_t error_size) {
+namespace {
+
+/// The text detector's pass; `plate_like` (optional) receives 1 for each kept box that is plate-shaped.
+int text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
+                    veil_box *boxes, int *plate_like, int capacity, char *error, size_t error_size) {
     return guarded(error, error_size, -1, [&]() -> int {
             if (!net || image.width <= 0 || image.height <= 0 || long_side < 32) {
                 set_error(error, error_size, "invalid arguments");
@@ -285,6 +288,7 @@ extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int lo
             cv::findContours(bitmap, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
             const double scale_x = double(image.width) / probability.cols, scale_y = double(image.height) / probability.rows;
             std::vector<veil_box> found_boxes;
+            std::vector<int> marks;
             for (size_t index = 0; index < contours.size() && index < 1000; ++index) {
                 cv::RotatedRect rect = cv::minAreaRect(contours[index]);
                 if (std::min(rect.size.width, rect.size.height) < 3) continue;
@@ -314,18 +318,33 @@ extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int lo
                 float tilt = plate.size.width >= plate.size.height ? plate.angle : plate.angle - 90.f;
                 tilt = std::fmod(tilt + 90.f + 360.f, 180.f) - 90.f;
                 if (shorter <= 0) continue;
-                if (plate_like_only && (longer / shorter < 1.8f || longer / shorter > 6.0f || shorter < 10.f ||
-                                        shorter > 0.25f * image.height || std::fabs(tilt) > 20.f))
-                    continue;
+                const bool plate_shaped = !(longer / shorter < 1.8f || longer / shorter > 6.0f || shorter < 10.f ||
+                                            shorter > 0.25f * image.height || std::fabs(tilt) > 20.f);
+                if (plate_like_only && !plate_shaped) continue;
                 const float extra = margin * shorter;
                 plate.size = cv::Size2f(plate.size.width + 2 * extra, plate.size.height + 2 * extra);
                 const cv::Rect2f hull = plate.boundingRect2f();
                 found_boxes.push_back(veil_box{std::max(0.f, hull.x), std::max(0.f, hull.y),
                                                std::min(float(image.width), hull.x + hull.width),
                                                std::min(float(image.height), hull.y + hull.height), score});
+                marks.push_back(plate_shaped ? 1 : 0);
             }
-            return copy_boxes(found_boxes, boxes, capacity);
+            const int count = copy_boxes(found_boxes, boxes, capacity);
+            if (plate_like) std::copy(marks.begin(), marks.begin() + count, plate_like);
+            return count;
     });
+}
+
+}  // namespace
+
+extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
+                                    veil_box *boxes, int capacity, char *error, size_t error_size) {
+    return text_net_detect(net, image, long_side, margin, plate_like_only, boxes, nullptr, capacity, error, error_size);
+}
+
+extern "C" int veil_text_net_detect_marked(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
+                                           int *plate_like, int capacity, char *error, size_t error_size) {
+    return text_net_detect(net, image, long_side, margin, 0, boxes, plate_like, capacity, error, error_size);
 }
 
 // MARK: SSDLite pedestrian detector

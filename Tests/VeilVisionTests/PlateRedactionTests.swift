@@ -94,4 +94,24 @@ struct TextRedactionTests {
         #expect(textCovered >= plateCovered)
         #expect(textBoxes > plateBoxes)
     }
+
+    /// A profile with plates and screens (the example policy's default) runs the text network once: the same
+    /// plate boxes as the plate detector's, the same text boxes as the text detector's.
+    @Test("One pass for plates and screens finds exactly what the two detectors find")
+    func onePass() throws {
+        let models = VisionModels(directory: VisionFixture.models)
+        let plates = try models.plates(), text = try models.text()
+        let both = try TextDetector(textModelPath: models.plateModel, alsoPlates: true)
+        #expect(try models.detectors(for: [.plates, .screens], headsOfPeople: false).detectors.count == 1)
+        var platesFound = 0
+        for (image, _) in try PlateRedactionTests.groundTruth().prefix(8) {
+            let frame = try VisionFixture.image(image)
+            let combined = try both.detect(in: frame)
+            let expectedPlates = try plates.detect(in: frame), expectedText = try text.detect(in: frame)
+            #expect(Set(combined.filter { $0.kind == .plates }) == Set(expectedPlates), "\(image)")
+            #expect(Set(combined.filter { $0.kind == .screens }) == Set(expectedText), "\(image)")
+            platesFound += expectedPlates.count
+        }
+        #expect(platesFound >= 8, "the images have plates to find")
+    }
 }

@@ -64,6 +64,10 @@ void veil_text_net_close(veil_text_net *net);
 /// `long_side`: the network input's long side (sides rounded to multiples of 32; 640 is the tested choice).
 int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
                          veil_box *boxes, int capacity, char *error, size_t error_size);
+/// Every legible text, with `plate_like[i]` set to 1 where box i is plate-shaped (as above): screens and plates
+/// from one pass of the network.
+int veil_text_net_detect_marked(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
+                                int *plate_like, int capacity, char *error, size_t error_size);
 
 /// SSDLite-MobileNetV2 pedestrian detector (TensorFlow frozen graph + OpenCV text graph).
 typedef struct veil_ssd_net veil_ssd_net;

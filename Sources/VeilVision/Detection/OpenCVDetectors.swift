@@ -209,25 +209,40 @@ private func openTextNet(_ path: String) throws -> OpaquePointer {
 /// without the plate-shape filter: the `screens` class.
 public final class TextDetector: ObjectDetector, @unchecked Sendable {
     // @unchecked Sendable: one owner calls it at a time.
-    public let classes: Set<RedactionClass> = [.screens]
+    public let classes: Set<RedactionClass>
     private let handle: OpaquePointer
     private let longSide: Int
     private let margin: Double
 
-    public init(textModelPath: String, longSide: Int = 640, margin: Double = 0.2) throws {
+    /// With `alsoPlates`, the plate-shaped boxes of the same pass are reported as plates too (as ``PlateDetector``
+    /// reports them): when a profile covers both, the network runs once instead of twice.
+    public init(textModelPath: String, longSide: Int = 640, margin: Double = 0.2, alsoPlates: Bool = false) throws {
         handle = try openTextNet(textModelPath)
         self.longSide = longSide
         self.margin = margin
+        classes = alsoPlates ? [.screens, .plates] : [.screens]
     }
 
     deinit { veil_text_net_close(handle) }
 
     public func detect(in image: any YUVImage) throws -> [Detection] {
-        try withImage(image) { native in
-            try collect(.screens) { boxes, capacity, error, errorSize in
-                veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 0, boxes, capacity, error, errorSize)
+        guard classes.contains(.plates) else {
+            return try withImage(image) { native in
+                try collect(.screens) { boxes, capacity, error, errorSize in
+                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 0, boxes, capacity, error, errorSize)
+                }
             }
         }
+        var plateLike = [Int32](repeating: 0, count: 512)
+        let text = try withImage(image) { native in
+            try collect(.screens, capacity: plateLike.count) { boxes, capacity, error, errorSize in
+                plateLike.withUnsafeMutableBufferPointer { marks in
+                    veil_text_net_detect_marked(handle, native, Int32(longSide), Float(margin), boxes, marks.baseAddress!, capacity,
+                                                error, errorSize)
+                }
+            }
+        }
+        return text + text.indices.filter { plateLike[$0] == 1 }.map { Detection(kind: .plates, box: text[$0].box, score: text[$0].score) }
     }
 }
 
@@ -264,7 +279,8 @@ public struct VisionModels: Sendable {
         var detectors: [any ObjectDetector] = []
         var warnings: [String] = []
         if classes.contains(.faces) { detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel)) }
-        if classes.contains(.plates) {
+        let textOnce = classes.isSuperset(of: [.plates, .screens]) && FileManager.default.fileExists(atPath: plateModel)
+        if classes.contains(.plates), !textOnce {
             if FileManager.default.fileExists(atPath: plateModel) {
                 detectors.append(try plates())
             } else {
@@ -279,7 +295,9 @@ public struct VisionModels: Sendable {
             // What moves like a person but the network missed (too small, half hidden) is covered as one too.
             if headsOfPeople { detectors.append(MotionDetector()) }
         }
-        if classes.contains(.screens) { detectors.append(try text()) }
+        if classes.contains(.screens) {
+            detectors.append(textOnce ? try TextDetector(textModelPath: plateModel, alsoPlates: true) : try text())
+        }
         return (detectors, warnings)
     }
 }
