@@ -27,9 +27,9 @@ struct HeadCoverageTests {
     }
 
     /// Measured: all 91 heads, with the detectors `veilgate redact` and the gateway use for faces with heads on
-    /// (CenterFace; SSDLite on the frame plus a grid of enlarged tiles, 2 × 2 and 3 × 3 on alternate calls, at 0.2;
-    /// the motion fallback), detection every 5th frame, the tracker carrying boxes in between. Before the
-    /// alternating grids, the motion fallback and track residues: 83 (people merged in groups or in front of each
+    /// (CenterFace; SSDLite at 0.2 on the frame plus a 2 × 2 grid of enlarged tiles;
+    /// the motion fallback), detection every 5th frame, the tracker carrying boxes in between. Before the lower
+    /// threshold, the motion fallback and the tracker's residues: 83 (people merged in groups or in front of each
     /// other, a small person half hidden by a car).
     @Test("Heads of the walking people on sampled frames are covered (faces + SSDLite people with tiles, one running pipeline)")
     func vtestHeads() throws {

@@ -51,6 +51,19 @@ struct FederationCLITests {
 
     struct CLIError: Error { var message: String }
 
+    /// A site PKI in `folder/certs` with certificates for the police and the mall: their paths, relative to `folder`.
+    static func site(in folder: URL, policy: String) throws -> (police: String, mall: String) {
+        #expect(try CLI.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
+        for partner in ["police", "bakerstreet-mall"] {
+            #expect(try CLI.run(["certs", "issue", "--partner", partner, "--policy", policy, "--certs", "certs"], in: folder).status == 0)
+        }
+        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
+        func certificate(_ partner: String) throws -> String {
+            "certs/issued/" + (try #require(issued.first { $0.hasPrefix(partner + "-") && $0.hasSuffix(".pem") }))
+        }
+        return (try certificate("police"), try certificate("bakerstreet-mall"))
+    }
+
     @Test("Partners see what the policy grants, strangers nothing; revocation applies on SIGHUP; everything is audited")
     func endToEnd() throws {
         let folder = try CLI.temporaryFolder()
@@ -58,15 +71,10 @@ struct FederationCLITests {
         let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
         func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
 
-        #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
-        #expect(try veilgate(["certs", "issue", "--partner", "police", "--policy", policy, "--certs", "certs"]).status == 0)
-        #expect(try veilgate(["certs", "issue", "--partner", "bakerstreet-mall", "--policy", policy, "--certs", "certs"]).status == 0)
+        let (police, mall) = try Self.site(in: folder, policy: policy)
         let unknown = try veilgate(["certs", "issue", "--partner", "nobody", "--policy", policy, "--certs", "certs"])
         #expect(unknown.status != 0)
         #expect(unknown.errors.contains("the policy has no partner 'nobody'"))
-        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
-        let police = "certs/issued/" + issued.first { $0.hasPrefix("police-") && $0.hasSuffix(".pem") }!
-        let mall = "certs/issued/" + issued.first { $0.hasPrefix("bakerstreet-mall-") && $0.hasSuffix(".pem") }!
 
         // Footage from ten minutes ago, stored redacted.
         let footage = folder.appendingPathComponent("clip.bin")
@@ -140,13 +148,8 @@ struct FederationCLITests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
         func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
-        #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
-        #expect(try veilgate(["certs", "issue", "--partner", "police", "--policy", policy, "--certs", "certs"]).status == 0)
-        #expect(try veilgate(["certs", "issue", "--partner", "bakerstreet-mall", "--policy", policy, "--certs", "certs"]).status == 0)
+        let (police, mall) = try Self.site(in: folder, policy: policy)
         #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
-        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
-        let police = "certs/issued/" + issued.first { $0.hasPrefix("police-") && $0.hasSuffix(".pem") }!
-        let mall = "certs/issued/" + issued.first { $0.hasPrefix("bakerstreet-mall-") && $0.hasSuffix(".pem") }!
 
         // The "camera": city.jpg (about 17 faces) as an 8-second clip, which the gateway plays in real time and loops.
         let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path

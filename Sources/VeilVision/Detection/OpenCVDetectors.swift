@@ -81,20 +81,17 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     // @unchecked Sendable: one owner calls it at a time.
     public let classes: Set<RedactionClass> = [.persons]
     private enum Backend {
-        case ssd(OpaquePointer, width: Int, height: Int, tilings: [Int], threshold: Double)
+        case ssd(OpaquePointer, width: Int, height: Int, tiles: Int, threshold: Double)
         case hog(OpaquePointer, scale: Double)
     }
     private let backend: Backend
-    private var passes = 0
 
     /// SSDLite from `scripts/fetch-models.sh`: the frozen graph and the text graph OpenCV 4.6 reads it with.
     /// 400×300 suits 4:3 CCTV (measured on vtest.avi: 0.81 recall, no false positives at 0.3).
     /// `tiles` 2 also looks at a 2 × 2 grid of overlapping crops, enlarged: five passes instead of one, for people
-    /// too small to be found in the whole frame. `alternateTiles` makes every other call use that grid instead:
-    /// a person split by one grid's seams, or merged with another in its larger tiles, is whole and apart in the
-    /// other, and the tracker keeps what either found between calls — at the average cost of the two.
+    /// too small to be found in the whole frame.
     public init(ssdModelPath: String, configPath: String, inputWidth: Int = 400, inputHeight: Int = 300, tiles: Int = 1,
-                alternateTiles: Int? = nil, threshold: Double = 0.3) throws
+                threshold: Double = 0.3) throws
     {
         for path in [ssdModelPath, configPath] where !FileManager.default.fileExists(atPath: path) {
             throw VisionError(.modelMissing, "\(path): the people model is missing; run scripts/fetch-models.sh (make setup)")
@@ -103,8 +100,7 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
         guard let handle = veil_ssd_net_open(ssdModelPath, configPath, &error, error.count) else {
             throw VisionError(.modelInvalid, "\(ssdModelPath): cannot load the people model: \(openError(error))")
         }
-        let tilings = [tiles] + (alternateTiles.map { [$0] } ?? [])
-        backend = .ssd(handle, width: inputWidth, height: inputHeight, tilings: tilings.map { max(1, min(4, $0)) }, threshold: threshold)
+        backend = .ssd(handle, width: inputWidth, height: inputHeight, tiles: max(1, min(4, tiles)), threshold: threshold)
     }
 
     /// HOG (no model file). Above 1, the image is upsampled first: HOG's window is 128 px tall, so people in
@@ -125,13 +121,11 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     }
 
     public func detect(in image: any YUVImage) throws -> [Detection] {
-        defer { passes += 1 }
-        let pass = passes
-        return try withImage(image) { native in
+        try withImage(image) { native in
             try collect(.persons) { boxes, capacity, error, errorSize in
                 switch backend {
-                case .ssd(let handle, let width, let height, let tilings, let threshold):
-                    veil_ssd_net_detect(handle, native, Int32(width), Int32(height), Int32(tilings[pass % tilings.count]), Float(threshold), boxes, capacity,
+                case .ssd(let handle, let width, let height, let tiles, let threshold):
+                    veil_ssd_net_detect(handle, native, Int32(width), Int32(height), Int32(tiles), Float(threshold), boxes, capacity,
                                         error, errorSize)
                 case .hog(let handle, let scale):
                     veil_people_detector_detect(handle, native, Float(scale), boxes, capacity, error, errorSize)
@@ -263,16 +257,15 @@ public struct VisionModels: Sendable {
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
     public func text() throws -> TextDetector { try TextDetector(textModelPath: plateModel) }
-    public func people(tiles: Int = 1, alternateTiles: Int? = nil, threshold: Double = 0.3) throws -> PersonDetector {
-        try PersonDetector(ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, alternateTiles: alternateTiles,
-                           threshold: threshold)
+    public func people(tiles: Int = 1, threshold: Double = 0.3) throws -> PersonDetector {
+        try PersonDetector(ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, threshold: threshold)
     }
 
     /// The detectors that find every class of `classes`: what `veilgate redact` and the gateway's camera
     /// pipelines run. With `headsOfPeople`, people are detected for faces too (their heads are covered where
-    /// faces are too small to detect): SSDLite on the frame plus a grid of enlarged tiles, 2 × 2 and 3 × 3 on
-    /// alternate calls, and the motion fallback (vtest: all 91 hand-marked heads covered; 73 with the network on
-    /// the whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
+    /// faces are too small to detect): SSDLite on the frame plus a 2 × 2 grid of enlarged tiles, and the motion
+    /// fallback (vtest: all 91 hand-marked heads covered, with the tracker's residues; 73 with the network on the
+    /// whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
     public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil) throws
         -> (detectors: [any ObjectDetector], warnings: [String])
     {
@@ -291,7 +284,7 @@ public struct VisionModels: Sendable {
         if classes.contains(.persons) || (classes.contains(.faces) && headsOfPeople) {
             // 0.2, not 0.3: in groups the network is less sure of each person, and a missed person is an uncovered
             // head (vtest: two people in groups found only below 0.3); what else it finds is only covered.
-            detectors.append(headsOfPeople ? try people(tiles: 2, alternateTiles: 3, threshold: 0.2) : try people(threshold: 0.2))
+            detectors.append(headsOfPeople ? try people(tiles: 2, threshold: 0.2) : try people(threshold: 0.2))
             // What moves like a person but the network missed (too small, half hidden) is covered as one too.
             if headsOfPeople { detectors.append(MotionDetector()) }
         }
