@@ -5,7 +5,8 @@ import VeilVision
 
 /// Issue goal: one 720p 25 fps camera redacted in real time on one core (≥ 25 fps), at ≥ 0.5 of the
 /// decode+encode-only rate. The baseline is FFmpeg's own command-line decode+encode of the same clip with the
-/// same encoder settings, on one thread, in the same run.
+/// same encoder settings, on one thread, in the same run. Every figure is the best of two runs: this machine is a
+/// shared VM, and a single run of anything moved by up to a third between invocations.
 enum MediaBenchmark {
     static func run() async throws {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -23,19 +24,23 @@ enum MediaBenchmark {
                         "-crf", "23", "-an", clip])
             let frames = 300.0
             print("== media pipeline: \(name) (\(width)×\(height), 25 fps, \(Int(frames)) frames), one core, libx264 veryfast crf 23 ==")
-            let baselineStart = ContinuousClock.now
-            try ffmpeg(["-threads", "1", "-i", clip, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1",
-                        "-an", folder + "/ffmpeg-out.mp4"])
-            let baseline = frames / seconds(ContinuousClock.now - baselineStart)
+            let baseline = try await best {
+                let start = ContinuousClock.now
+                try ffmpeg(["-threads", "1", "-i", clip, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1",
+                            "-an", folder + "/ffmpeg-out.mp4"])
+                return frames / seconds(ContinuousClock.now - start)
+            }
             print(String(format: "baseline: ffmpeg decode+encode                          %7.1f fps", baseline))
 
-            let plain = try await measure(clip, output: folder + "/plain.mp4", pipeline: nil)
+            let plain = try await best { try await measure(clip, output: folder + "/plain.mp4", pipeline: nil) }
             print(String(format: "VeilMedia decode+encode (no analysis)                   %7.1f fps  (%.2f of baseline)", plain, plain / baseline))
             let spec = RedactionSpec(classes: [.faces], mode: .blur, shape: .ellipse, margin: 0.2)
             for every in [5, 10] {
-                let faces = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx")],
-                                              options: .init(detectEvery: every, coverHeadsOfPeople: false))
-                let rate = try await measure(clip, output: folder + "/faces.mp4", pipeline: faces)
+                let rate = try await best {
+                    let faces = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx")],
+                                                  options: .init(detectEvery: every, coverHeadsOfPeople: false))
+                    return try await measure(clip, output: folder + "/faces.mp4", pipeline: faces)
+                }
                 print(String(format: "redaction: faces (CenterFace every %2d frames) + tracker %7.1f fps  (%.2f of baseline; goal ≥ 25 fps and ≥ 0.5: %@)",
                              every, rate, rate / baseline, rate >= 25 && rate / baseline >= 0.5 ? "met" : "NOT met"))
             }
@@ -47,12 +52,20 @@ enum MediaBenchmark {
                 ("as shipped: frame + 2×2 tiles + motion", { try vision.detectors(for: [.faces], headsOfPeople: true).detectors }),
             ]
             for (label, detectors) in configurations {
-                let heads = RedactionPipeline(spec: spec, detectors: try detectors(), options: .init(detectEvery: 10, coverHeadsOfPeople: true))
-                let rate = try await measure(clip, output: folder + "/heads.mp4", pipeline: heads)
+                let rate = try await best {
+                    let heads = RedactionPipeline(spec: spec, detectors: try detectors(), options: .init(detectEvery: 10, coverHeadsOfPeople: true))
+                    return try await measure(clip, output: folder + "/heads.mp4", pipeline: heads)
+                }
                 print(String(format: "redaction: faces + heads (%@) every 10  %7.1f fps  (%.2f of baseline)",
                              label, rate, rate / baseline))
             }
         }
+    }
+
+    /// The higher of two runs.
+    static func best(_ run: () async throws -> Double) async throws -> Double {
+        let first = try await run()
+        return max(first, try await run())
     }
 
     static func measure(_ clip: String, output: String, pipeline: RedactionPipeline?) async throws -> Double {
