@@ -31,8 +31,11 @@ struct HeadCoverageTests {
     /// the motion fallback), detection every 5th frame, the tracker carrying boxes in between. Before the lower
     /// threshold, the motion fallback and the tracker's residues: 83 (people merged in groups or in front of each
     /// other, a small person half hidden by a car).
-    @Test("Heads of the walking people on sampled frames are covered (faces + SSDLite people with tiles, one running pipeline)")
-    func vtestHeads() throws {
+    /// `phase`: frames skipped before the pipeline starts. At 0 every sampled frame is a detection frame; at 2 each
+    /// is three frames after one, so what covers the heads there is the tracker carrying boxes between detections.
+    @Test("Heads of the walking people on sampled frames are covered (faces + SSDLite people with tiles, one running pipeline)",
+          arguments: [0, 2])
+    func vtestHeads(phase: Int) throws {
         let truth = try Self.groundTruth()
         #expect(truth.count == 16)
         let models = VisionModels(directory: VisionFixture.models)
@@ -44,6 +47,7 @@ struct HeadCoverageTests {
         while let frame = try source.nextFrame() {
             defer { index += 1 }
             let target = index
+            guard index >= phase else { continue }
             if pipeline == nil {
                 // One pipeline over the whole clip, as on a camera that keeps running.
                 pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces], mode: .solid),
@@ -62,8 +66,8 @@ struct HeadCoverageTests {
             }
             if index >= 750 { break }
         }
-        print("vtest heads covered: \(covered) of \(heads); missed: \(missed)")
-        #expect(heads == 91)
+        print("vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed)")
+        #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
         #expect(covered == heads, "every head covered; missed: \(missed)")
     }
 }

@@ -30,6 +30,17 @@ struct TrackerTests {
         #expect(tracker.tracksStarted == 1)
     }
 
+    @Test("between detections the cover spans where the object was last seen and where it is predicted")
+    func coverSpansSeenAndPredicted() {
+        var tracker = RedactionTracker(configuration: .init(coverLostFor: 1.0, growthPerSecond: 0.5))
+        _ = tracker.update(with: [face(100)], at: 0.0)
+        _ = tracker.update(with: [face(120)], at: 0.1)  // moving right at 100 px/s (smoothed)
+        let covered = tracker.covered(at: 0.4)
+        #expect(covered.count == 1)
+        #expect(covered[0].box.contains(face(120).box), "the place it was last seen stays covered")
+        #expect(covered[0].box.contains(face(150).box), "and where it would be at its speed")
+    }
+
     @Test("two people are two tracks; classes never mix")
     func separateTracks() {
         var tracker = RedactionTracker()

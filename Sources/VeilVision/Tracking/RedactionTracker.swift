@@ -97,8 +97,18 @@ public struct RedactionTracker: Sendable {
     public mutating func covered(at time: Double) -> [Covered] {
         tracks.removeAll { time - $0.lastSeen > configuration.coverLostFor }
         return tracks.map { track in
-            Covered(track: track.id, kind: track.kind, box: predictedBox(track, at: time), unseenFor: max(0, time - track.lastSeen))
+            Covered(track: track.id, kind: track.kind, box: coveredBox(track, at: time), unseenFor: max(0, time - track.lastSeen))
         }
+    }
+
+    /// What is painted for a track: where it is predicted and where it was last seen, both grown with the time
+    /// unseen. A wrong velocity (a match that jumped to a neighbour) then moves nothing out from under the cover.
+    func coveredBox(_ track: Track, at time: Double) -> Box {
+        let predicted = predictedBox(track, at: time)
+        guard time > track.lastSeen else { return predicted }
+        let seen = track.box.expanded(by: configuration.growthPerSecond * (time - track.lastSeen))
+        return Box(x1: min(predicted.x1, seen.x1), y1: min(predicted.y1, seen.y1), x2: max(predicted.x2, seen.x2),
+                   y2: max(predicted.y2, seen.y2))
     }
 
     /// Where a track is expected at `time`: moved by its velocity, grown by how long it has been unseen.
