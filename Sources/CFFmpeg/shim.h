@@ -13,6 +13,7 @@
 
 static inline int veil_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int veil_averror_eof(void) { return AVERROR_EOF; }
+static inline int veil_averror_eio(void) { return AVERROR(EIO); }
 static inline int64_t veil_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational veil_time_base_q(void) { return AV_TIME_BASE_Q; }
 static inline void veil_silence_ffmpeg_logs(void) { av_log_set_level(AV_LOG_QUIET); }

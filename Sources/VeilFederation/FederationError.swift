@@ -20,6 +20,10 @@ public struct FederationError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let server = Code(rawValue: "server")
         public static let outbox = Code(rawValue: "outbox")
         public static let peer = Code(rawValue: "peer")
+        /// A remote site answered a request with a refusal (its status in the message).
+        public static let refused = Code(rawValue: "refused")
+        /// A remote live stream stayed unavailable.
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     public var code: Code

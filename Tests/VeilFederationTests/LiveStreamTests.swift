@@ -215,6 +215,63 @@ struct LiveStreamTests {
         await server.stop()
     }
 
+    @Test("A follower takes the init segment, then each segment once, in order; a relaying site is refused unless the grant allows re-sharing")
+    func follower() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let feeds = LiveFeeds(cameras: ["market-square"])
+        var authority = TestAuthority()
+        let server = try await RunningServer.start(pki: pki, authority: authority, live: feeds)
+        let publisher = Task {
+            // A camera pipeline's clock: a new segment every 300 ms for whatever rendition is wanted.
+            var sequence = 0
+            while !Task.isCancelled {
+                for spec in feeds.renditionsWanted(for: "market-square") {
+                    feeds.publish(initSegment: Data("INIT".utf8), camera: "market-square", redaction: spec)
+                    feeds.publish(Self.segment(sequence), camera: "market-square", redaction: spec)
+                }
+                sequence += 1
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        let client = try PartnerClient(baseURL: server.url(""), certificatePath: pki.police.certificatePath, keyPath: pki.police.keyPath,
+                                       trustedCAPath: pki.site.caCertificatePath)
+        do {
+            var chunks: [LiveStreamFollower.Chunk] = []
+            try await LiveStreamFollower(client: client, camera: "market-square").follow { chunk in
+                chunks.append(chunk)
+                return chunks.count < 6
+            }
+            #expect(chunks.first == .initialization(Data("INIT".utf8)))
+            let sequences = chunks.dropFirst().compactMap { chunk -> Int? in
+                if case .segment(let sequence, _, let bytes) = chunk, bytes == Data("segment \(sequence)".utf8) { return sequence }
+                return nil
+            }
+            #expect(sequences.count == 5)
+            #expect(sequences == Array(sequences[0]..<(sequences[0] + 5)), "consecutive, none twice: \(sequences)")
+
+            let relay = LiveStreamFollower(client: client, camera: "market-square", requireReshare: true)
+            let refused = await #expect(throws: FederationError.self) { try await relay.follow { _ in true } }
+            #expect(refused?.code == .refused)
+            authority.policeLiveReshare = true
+            server.verifier.update(try pki.trust(authority: authority))
+            var relayed = 0
+            try await relay.follow { _ in
+                relayed += 1
+                return relayed < 2
+            }
+            #expect(relayed == 2)
+            let stranger = LiveStreamFollower(client: client, camera: "no-such-camera")
+            let forbidden = await #expect(throws: FederationError.self) { try await stranger.follow { _ in true } }
+            #expect(forbidden?.message.hasPrefix("HTTP 403") == true)
+        } catch {
+            Issue.record(error)
+        }
+        publisher.cancel()
+        await client.shutdown()
+        await server.stop()
+    }
+
     @Test("An authorised partner gets 503 with Retry-After when the camera has no pipeline")
     func noPipeline() async throws {
         let pki = try TestPKI()

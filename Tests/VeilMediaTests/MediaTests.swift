@@ -117,6 +117,65 @@ struct MediaTests {
         #expect(try await decodedFrames(segments.reduce(stream.initSegment) { $0 + $1.bytes }) == frames)
     }
 
+    /// Hands out a byte string in small pieces, then ends or fails — what a stream fetched over the network looks like.
+    final class ChunkedReader: ByteStreamReader, @unchecked Sendable {
+        let bytes: [UInt8]
+        let chunk: Int
+        let failAt: Int?
+        var offset = 0
+        struct Dropped: Error, CustomStringConvertible { var description: String { "connection dropped" } }
+
+        init(_ data: Data, chunk: Int, failAt: Int? = nil) {
+            bytes = [UInt8](data)
+            self.chunk = chunk
+            self.failAt = failAt
+        }
+
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            if let failAt, offset >= failAt { throw Dropped() }
+            let count = min(buffer.count, chunk, bytes.count - offset, (failAt ?? .max) - offset)
+            guard count > 0 else { return 0 }
+            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+            offset += count
+            return count
+        }
+    }
+
+    @Test("a fragmented MP4 read through a ByteStreamReader in small pieces decodes every frame; a reader that fails ends the stream by name")
+    func readerSource() async throws {
+        let source = try MediaSource(address: Self.vtest)
+        let stream = try FragmentedMP4Stream(width: source.width, height: source.height, frameRate: source.frameRate,
+                                             settings: EncoderSettings(preset: "ultrafast"))
+        var bytes = stream.initSegment
+        var written = 0
+        for try await frame in source.frames.prefix(40) {
+            if written > 0, written % 10 == 0, let segment = try stream.cut() { bytes += segment }
+            try stream.write(frame)
+            written += 1
+        }
+        bytes += try #require(try stream.cut())
+
+        let read = try MediaSource(reading: ChunkedReader(bytes, chunk: 1500), name: "test stream")
+        #expect(read.width == source.width && read.height == source.height && read.codecName == "h264")
+        var times: [Double] = []
+        while let frame = try read.nextFrame() { times.append(frame.time) }
+        #expect(times.count == written)
+        #expect(times == times.sorted() && Set(times).count == times.count, "timestamps increase")
+
+        // The connection drops in the middle: the frames before it, then an error that names the stream and the cause.
+        let dropping = try MediaSource(reading: ChunkedReader(bytes, chunk: 4096, failAt: bytes.count / 2), name: "test stream")
+        var decoded = 0
+        let failure = #expect(throws: MediaError.self) { while try dropping.nextFrame() != nil { decoded += 1 } }
+        #expect(decoded > 0 && decoded < written)
+        #expect(failure?.code == .endOfStream)
+        #expect(failure?.message.contains("test stream stopped: connection dropped") == true, "\(failure?.message ?? "")")
+
+        // Not a video at all: refused while opening, with the name.
+        let garbage = Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
+        let refused = #expect(throws: MediaError.self) { _ = try MediaSource(reading: ChunkedReader(garbage, chunk: 512), name: "noise") }
+        #expect(refused?.code == .openFailed && refused?.message.contains("noise") == true)
+    }
+
     @Test("a truncated file decodes what it can and reports the damage; garbage is a clear error")
     func badInput() async throws {
         let folder = try Self.temporaryFolder()

@@ -43,7 +43,7 @@ struct FederationCLITests {
         }
 
         func stop() -> Int32 {
-            process.terminate()  // SIGTERM: graceful shutdown
+            if process.isRunning { process.terminate() }  // SIGTERM: graceful shutdown
             process.waitUntilExit()
             return process.terminationStatus
         }
@@ -55,13 +55,112 @@ struct FederationCLITests {
     static func site(in folder: URL, policy: String) throws -> (police: String, mall: String) {
         #expect(try CLI.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
         for partner in ["police", "bakerstreet-mall"] {
-            #expect(try CLI.run(["certs", "issue", "--partner", partner, "--policy", policy, "--certs", "certs"], in: folder).status == 0)
+            let issued = try CLI.run(["certs", "issue", "--partner", partner, "--policy", policy, "--certs", "certs"], in: folder)
+            #expect(issued.status == 0, "\(issued.errors)")
         }
         let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
         func certificate(_ partner: String) throws -> String {
             "certs/issued/" + (try #require(issued.first { $0.hasPrefix(partner + "-") && $0.hasSuffix(".pem") }))
         }
         return (try certificate("police"), try certificate("bakerstreet-mall"))
+    }
+
+    /// The "camera": city.jpg (about 17 faces) as an 8-second clip `camera.mp4`, which a gateway plays in real time and loops.
+    static func cityCamera(in folder: URL) throws {
+        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.arguments = ["-v", "error", "-loop", "1", "-framerate", "10", "-i", city, "-t", "8", "-c:v", "libx264", "-preset", "veryfast",
+                            "-pix_fmt", "yuv420p", "-y", folder.appendingPathComponent("camera.mp4").path]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        #expect(ffmpeg.terminationStatus == 0)
+    }
+
+    /// Faces CenterFace finds in the first `seconds` of `file`, on every frame (through `veilgate redact`).
+    static func faces(in file: String, seconds: String, folder: URL) throws -> Int {
+        let run = try CLI.run(["redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
+                               "--seconds", seconds], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        guard let match = run.output.range(of: #"detections: (\d+) faces"#, options: .regularExpression) else { return 0 }
+        return Int(run.output[match].split(separator: " ")[1]) ?? 0
+    }
+
+    @Test("Gateway to gateway, live: a peer's camera that its grant lets this site re-share reaches this site's police, redacted, audited at both sites")
+    func peerLiveStream() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        func write(_ text: String, site: String) throws -> URL {
+            let policies = folder.appendingPathComponent("\(site)/policies")
+            try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+            try text.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+            return folder.appendingPathComponent(site)
+        }
+        func replacing(_ old: String, _ new: String, in text: String) throws -> String {
+            try #require(text.contains(old), "the example policy still has: \(old)")
+            return text.replacingOccurrences(of: old, with: new)
+        }
+        // The city site lets Northtown watch its station forecourt at any hour and pass it on (strict redaction).
+        let cityPolicy = try replacing("""
+                    redaction: strict
+                    windows:
+                      - days: [fri, sat]
+                        from: "22:00"
+                        to: "04:00"
+            """, """
+                    redaction: strict
+                    reshare: true
+                    legal-ground: "inter-municipal agreement, § 4: forwarding to Northtown's police"
+            """, in: example)
+        let city = try write(cityPolicy, site: "city")
+        // Northtown's policy knows that camera as city.station-forecourt, from its peer; its own police may watch it live.
+        var northtownPolicy = example.replacingOccurrences(of: "station-forecourt", with: "city.station-forecourt")
+        northtownPolicy = try replacing("    source: rtsp://10.20.0.12:554/stream1\n    credentials: {env: VEILGATE_STATION_CREDENTIALS}\n",
+                                        "    source: peer://city/station-forecourt\n", in: northtownPolicy)
+        let northtown = try write(northtownPolicy, site: "northtown")
+
+        _ = try Self.site(in: city, policy: "policies")
+        #expect(try CLI.run(["certs", "issue", "--partner", "northtown-gateway", "--policy", "policies", "--certs", "certs"], in: city).status == 0)
+        let issued = try FileManager.default.contentsOfDirectory(atPath: city.path + "/certs/issued")
+        let northtownCertificate = try #require(issued.first { $0.hasPrefix("northtown-gateway-") && $0.hasSuffix(".pem") })
+        let (police, _) = try Self.site(in: northtown, policy: "policies")
+        for site in [city, northtown] { #expect(try CLI.run(["vault", "init", "--state", "state"], in: site).status == 0) }
+        try Self.cityCamera(in: city)
+
+        let cityGateway = try Gateway(in: city, policy: "policies", extra: ["--camera-source", "station-forecourt=camera.mp4", "--no-record"])
+        defer { _ = cityGateway.stop() }
+        try """
+            peers:
+              - id: city
+                url: https://127.0.0.1:\(cityGateway.port)
+                ca: ../city/certs/ca.pem
+                certificate: ../city/certs/issued/\(northtownCertificate)
+                key: ../city/certs/issued/\(northtownCertificate.dropLast(4)).key
+            """.write(to: northtown.appendingPathComponent("federation.yaml"), atomically: true, encoding: .utf8)
+        let northtownGateway = try Gateway(in: northtown, policy: "policies", extra: ["--federation", "federation.yaml"])
+        let watched = try CLI.run(["partner", "live", "city.station-forecourt", "--server", "https://127.0.0.1:\(northtownGateway.port)",
+                                   "--ca", "certs/ca.pem", "--cert", police, "-o", "police.mp4", "--seconds", "4"], in: northtown)
+        #expect(northtownGateway.stop() == 0)
+        #expect(cityGateway.stop() == 0)
+        let northtownLog = try String(contentsOf: northtownGateway.log, encoding: .utf8)
+        #expect(watched.status == 0, "\(watched.errors)\n\(northtownLog)")
+        #expect(northtownLog.contains("relaying a peer's camera"), "\(northtownLog)")
+
+        // Northtown's police get the city's camera with no face left to find.
+        try FileManager.default.copyItem(at: city.appendingPathComponent("camera.mp4"), to: northtown.appendingPathComponent("camera.mp4"))
+        let before = try Self.faces(in: "camera.mp4", seconds: "4", folder: northtown)
+        let after = try Self.faces(in: "police.mp4", seconds: "4", folder: northtown)
+        #expect(before >= 14 * 30, "the detector finds the faces of city.jpg in the source (\(before))")
+        #expect(after * 50 <= before, "faces left in the relayed stream: \(after) of \(before)")
+
+        // Each site audited its own partner: the city the Northtown gateway under its re-share grant, Northtown its police.
+        let cityAudit = try CLI.run(["audit", "show", "--state", "state", "--policy", "policies"], in: city)
+        #expect(cityAudit.output.contains("camera:station-forecourt/live") && cityAudit.output.contains("northtown-station-live"),
+                "\(cityAudit.output)")
+        let northtownAudit = try CLI.run(["audit", "show", "--state", "state", "--policy", "policies"], in: northtown)
+        #expect(northtownAudit.output.contains("camera:city.station-forecourt/live") && northtownAudit.output.contains("police-live"),
+                "\(northtownAudit.output)")
     }
 
     @Test("Partners see what the policy grants, strangers nothing; revocation applies on SIGHUP; everything is audited")
@@ -151,16 +250,7 @@ struct FederationCLITests {
         let (police, mall) = try Self.site(in: folder, policy: policy)
         #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
 
-        // The "camera": city.jpg (about 17 faces) as an 8-second clip, which the gateway plays in real time and loops.
-        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-loop", "1", "-framerate", "10", "-i", city, "-t", "8", "-c:v", "libx264", "-preset", "veryfast",
-                            "-pix_fmt", "yuv420p", "-y", folder.appendingPathComponent("camera.mp4").path]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
-        #expect(ffmpeg.terminationStatus == 0)
-
+        try Self.cityCamera(in: folder)
         let gateway = try Gateway(in: folder, policy: policy, extra: ["--camera-source", "market-square=camera.mp4"])
         let server = "https://127.0.0.1:\(gateway.port)"
         func live(_ certificate: String, _ output: String) throws -> CLI.Run {
@@ -184,15 +274,8 @@ struct FederationCLITests {
         #expect(listed.output.contains("market-square  redacted-video"), "\(listed.output)")
 
         // The same face detector, on every frame: the camera is full of faces, the police's stream has none left.
-        func faces(in file: String, seconds: String) throws -> Int {
-            let run = try veilgate(["redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
-                                    "--seconds", seconds])
-            #expect(run.status == 0, "\(run.errors)")
-            guard let match = run.output.range(of: #"detections: (\d+) faces"#, options: .regularExpression) else { return 0 }
-            return Int(run.output[match].split(separator: " ")[1]) ?? 0
-        }
-        let before = try faces(in: "camera.mp4", seconds: "4")
-        let after = try faces(in: "police.mp4", seconds: "4")
+        let before = try Self.faces(in: "camera.mp4", seconds: "4", folder: folder)
+        let after = try Self.faces(in: "police.mp4", seconds: "4", folder: folder)
         #expect(before >= 14 * 30, "the detector finds the faces of city.jpg in the source (\(before))")
         #expect(after * 50 <= before, "faces left in the live stream: \(after) of \(before)")
 

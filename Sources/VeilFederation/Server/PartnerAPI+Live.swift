@@ -15,15 +15,18 @@ extension PartnerAPI {
 
     func livePlaylist(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
-        guard let (redaction, _) = try await decideLive(camera: camera, request, context) else { return .forbidden }
+        guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else { return .forbidden }
         guard let live else { return Self.unavailable }
+        // A peer site relays the stream to its own partners only while this says so (its grant's `reshare: true`).
+        let reshare = HTTPField.Name(LiveStreamFollower.reshareHeader)!
         let deadline = ContinuousClock.now + Self.liveWarmUp
         while true {
             switch live.request(camera: camera, redaction: redaction) {
             case .noPipeline:
                 return Self.unavailable
             case .ready(_, let segments):
-                return Response(status: .ok, headers: [.contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store"],
+                return Response(status: .ok, headers: [.contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store",
+                                                       reshare: verdict.reshareAllowed ? "allowed" : "denied"],
                                 body: .init(byteBuffer: ByteBuffer(string: live.playlist(of: segments))))
             case .warmingUp:
                 guard ContinuousClock.now < deadline else { return Self.unavailable }

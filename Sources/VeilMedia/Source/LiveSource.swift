@@ -19,14 +19,29 @@ public struct LiveSource: AsyncSequence, Sendable {
     /// Called on every state change (from the consuming task).
     public let onState: @Sendable (State) -> Void
 
+    /// Opens the source for each connection attempt.
+    let open: @Sendable () throws -> MediaSource
+
     public init(address: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
                 maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in })
     {
-        self.address = address
+        self.init(name: address, options: options, initialDelay: initialDelay, maximumDelay: maximumDelay, onState: onState) {
+            try MediaSource(address: address, options: options)
+        }
+    }
+
+    /// A source whose every connection `connect` opens — for streams libavformat cannot fetch itself, read through
+    /// ``MediaSource/init(reading:name:options:)``. `name` stands for it in messages.
+    public init(name: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
+                maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in },
+                connect: @escaping @Sendable () throws -> MediaSource)
+    {
+        self.address = name
         self.options = options
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.onState = onState
+        self.open = connect
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -47,7 +62,7 @@ public struct LiveSource: AsyncSequence, Sendable {
                     attempt += 1
                     live.onState(.connecting(attempt: attempt))
                     do {
-                        let opened = try MediaSource(address: live.address, options: live.options)
+                        let opened = try live.open()
                         source = opened
                         if opened.frameRate > 0 { frameInterval = 1 / opened.frameRate }
                         connectionStart = nil

@@ -25,6 +25,21 @@ public struct SourceOptions: Sendable {
     }
 }
 
+/// Bytes for a ``MediaSource`` that libavformat cannot fetch itself — a live stream fetched over mutual TLS, say.
+/// Called on the thread that pulls frames; it may block there until bytes arrive.
+public protocol ByteStreamReader: AnyObject, Sendable {
+    /// Copies at least one byte into `buffer` and returns how many, blocking until some are available; returns 0 at the
+    /// end of the stream and throws when the stream failed.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Holds a reader for the AVIO read callback (its opaque pointer), and the error that ended the stream.
+private final class ReaderBox: @unchecked Sendable {
+    let reader: any ByteStreamReader
+    var failure: (any Error)?
+    init(_ reader: any ByteStreamReader) { self.reader = reader }
+}
+
 /// Holds the interrupt check for libavformat's C callback (which gets this object as its opaque pointer).
 private final class InterruptCheck: @unchecked Sendable {
     let check: @Sendable () -> Bool
@@ -60,11 +75,29 @@ public final class MediaSource: @unchecked Sendable {
     private var finished = false
     /// Kept alive as long as the format context that calls it.
     private let interruptCheck: InterruptCheck?
+    /// For a stream read through ``ByteStreamReader``: the AVIO context (libavformat does not free a custom one) and
+    /// what its callback reads from.
+    private var customIO: UnsafeMutablePointer<AVIOContext>?
+    private var readerBox: ReaderBox?
+    /// A network or reader stream: a read error ends it (to reconnect) instead of being drained like a truncated file.
+    private let isNetwork: Bool
 
-    public init(address: String, options: SourceOptions = SourceOptions()) throws {
+    public convenience init(address: String, options: SourceOptions = SourceOptions()) throws {
+        try self.init(address: address, reader: nil, options: options)
+    }
+
+    /// Opens a stream whose bytes come from `reader` (a container libavformat recognises, e.g. fragmented MP4 as an
+    /// HLS-over-mutual-TLS client assembles it); `name` stands for it in messages. The stream is read forward only,
+    /// like a network source: when `reader` fails, ``nextFrame()`` throws and a ``LiveSource`` reconnects.
+    public convenience init(reading reader: any ByteStreamReader, name: String, options: SourceOptions = SourceOptions()) throws {
+        try self.init(address: name, reader: reader, options: options)
+    }
+
+    private init(address: String, reader: (any ByteStreamReader)?, options: SourceOptions) throws {
         veil_silence_ffmpeg_logs()
         self.address = address
-        let printable = redactedAddress(address)
+        isNetwork = reader != nil || (address.contains("://") && !address.hasPrefix("file:"))
+        let printable = reader == nil ? redactedAddress(address) : address
         var dictionary: OpaquePointer?
         defer { av_dict_free(&dictionary) }
         let timeout = String(options.ioTimeout.components.seconds * 1_000_000)
@@ -84,8 +117,44 @@ public final class MediaSource: @unchecked Sendable {
                 },
                 opaque: Unmanaged.passUnretained(interruptCheck).toOpaque())
         }
-        var status = avformat_open_input(&context, address, nil, &dictionary)
+        // Until the source is open, a failure frees a custom AVIO context here (deinit does not run for a failed init).
+        var io: UnsafeMutablePointer<AVIOContext>?
+        var box: ReaderBox?
+        var opened = false
+        defer {
+            if !opened, io != nil {
+                av_freep(&io!.pointee.buffer)
+                avio_context_free(&io)
+            }
+        }
+        if let reader, let context {
+            let readerBox = ReaderBox(reader)
+            box = readerBox
+            let size = 64 << 10
+            guard let buffer = av_malloc(size)?.assumingMemoryBound(to: UInt8.self),
+                  let custom = avio_alloc_context(buffer, Int32(size), 0, Unmanaged.passUnretained(readerBox).toOpaque(), { opaque, bytes, count in
+                      guard let opaque, let bytes, count > 0 else { return veil_averror_eof() }
+                      let box = Unmanaged<ReaderBox>.fromOpaque(opaque).takeUnretainedValue()
+                      do {
+                          let read = try box.reader.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
+                          return read > 0 ? Int32(read) : veil_averror_eof()
+                      } catch {
+                          box.failure = error
+                          return veil_averror_eio()
+                      }
+                  }, nil, nil)
+            else {
+                avformat_free_context(context)
+                throw MediaError(.openFailed, "cannot allocate the input buffer for \(printable)")
+            }
+            custom.pointee.seekable = 0
+            context.pointee.pb = custom
+            context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
+            io = custom
+        }
+        var status = avformat_open_input(&context, reader == nil ? address : nil, nil, &dictionary)
         guard status >= 0, let context else {
+            if let failure = box?.failure { throw MediaError(.openFailed, "cannot open \(printable): \(failure)") }
             throw MediaError(.openFailed, "cannot open \(printable)", ffmpeg: status)
         }
         format = context
@@ -126,6 +195,10 @@ public final class MediaSource: @unchecked Sendable {
         codecName = String(cString: codec.pointee.name)
         duration = context.pointee.duration > 0 ? Double(context.pointee.duration) / 1_000_000 : nil
         packet = av_packet_alloc()
+        // From here deinit owns the custom AVIO context.
+        customIO = io
+        readerBox = box
+        opened = true
         guard width > 0, height > 0 else {
             throw MediaError(.decodeFailed, "\(printable): the video has no size")
         }
@@ -135,7 +208,14 @@ public final class MediaSource: @unchecked Sendable {
         av_packet_free(&packet)
         avcodec_free_context(&decoder)
         avformat_close_input(&format)
+        freeCustomIO()
         if let scaler { sws_freeContext(scaler) }
+    }
+
+    private func freeCustomIO() {
+        guard customIO != nil else { return }
+        av_freep(&customIO!.pointee.buffer)
+        avio_context_free(&customIO)
     }
 
     /// The next decoded frame, or nil at the end of the source. Corrupt data is skipped and counted.
@@ -169,7 +249,8 @@ public final class MediaSource: @unchecked Sendable {
                 if read != veil_averror_eof() { decodeErrors += 1 }
                 draining = true
                 avcodec_send_packet(decoder, nil)
-                if read != veil_averror_eof(), address.contains("://"), !address.hasPrefix("file:") {
+                if read != veil_averror_eof(), isNetwork {
+                    if let failure = readerBox?.failure { throw MediaError(.endOfStream, "\(address) stopped: \(failure)") }
                     throw MediaError(.endOfStream, "\(redactedAddress(address)) stopped", ffmpeg: read)
                 }
                 continue

@@ -146,64 +146,30 @@ struct PartnerLiveCommand: AsyncParsableCommand {
             sink = handle
         }
         let client = try await identity.client()
-        let headers = justification.map { [("Veilgate-Justification", $0)] } ?? []
-        let base = "/v1/cameras/\(camera)/live/"
-        var next: Int?
+        let follower = LiveStreamFollower(client: client, camera: camera,
+                                          headers: justification.map { [("Veilgate-Justification", $0)] } ?? [],
+                                          onUnavailable: { printError("HTTP 503 \($0)") })
         var written = 0.0, segments = 0, bytes = 0
-        var unavailableSince: ContinuousClock.Instant?
-        var wroteInit = false
+        let limit = seconds
         do {
-            while seconds.map({ written < $0 }) ?? true {
-                let answer = try await client.get(base + "index.m3u8", headers: headers, limit: 64 << 10)
-                guard answer.status == 200, let playlist = LivePlaylist(parsing: answer.text) else {
-                    printError("HTTP \(answer.status) \(answer.status == 200 ? "(not a playlist)" : answer.text)")
-                    if answer.status == 503 {  // starting or reconnecting: the site asks to come back shortly
-                        let since = unavailableSince ?? .now
-                        unavailableSince = since
-                        guard ContinuousClock.now - since < .seconds(60) else {
-                            printError("error: \(camera) has had no live stream for a minute")
-                            throw ExitCode(1)
-                        }
-                        try await Task.sleep(for: .seconds(2))
-                        continue
-                    }
-                    throw ExitCode(1)
-                }
-                unavailableSince = nil
-                if !wroteInit {  // the initialisation segment first, once
-                    guard let initURI = playlist.initURI, !initURI.contains("/"), !initURI.contains("..") else {
-                        printError("error: the playlist has no initialisation segment")
-                        throw ExitCode(1)
-                    }
-                    let initSegment = try await client.get(base + initURI, headers: headers)
-                    guard initSegment.status == 200 else {
-                        printError("HTTP \(initSegment.status) for \(initURI)")
-                        try await Task.sleep(for: .seconds(2))
-                        continue
-                    }
-                    sink.write(Data(initSegment.body))
-                    bytes += initSegment.body.count
-                    wroteInit = true
-                }
-                // Join at the newest segment, then take every one after it.
-                let fresh = playlist.entries.filter { $0.sequence >= (next ?? playlist.entries.last?.sequence ?? 0) }
-                for entry in fresh where seconds.map({ written < $0 }) ?? true {
-                    guard !entry.uri.contains("/"), !entry.uri.contains("..") else { continue }
-                    let segment = try await client.get(base + entry.uri, headers: headers)
-                    next = entry.sequence + 1
-                    guard segment.status == 200 else { continue }  // left the window: the next one follows
-                    sink.write(Data(segment.body))
-                    written += entry.duration
+            try await follower.follow { chunk in
+                switch chunk {
+                case .initialization(let data):
+                    sink.write(data)
+                    bytes += data.count
+                case .segment(let sequence, let duration, let data):
+                    sink.write(data)
+                    written += duration
                     segments += 1
-                    bytes += segment.body.count
-                    printError("segment \(entry.sequence): \(segment.body.count) bytes, \(String(format: "%.1f", written)) s")
+                    bytes += data.count
+                    printError("segment \(sequence): \(data.count) bytes, \(String(format: "%.1f", written)) s")
                 }
-                if seconds.map({ written >= $0 }) ?? false { break }
-                try await Task.sleep(for: .seconds(max(0.5, playlist.targetDuration / 2)))
+                return limit.map { written < $0 } ?? true
             }
-        } catch let exit as ExitCode {
+        } catch let error as FederationError {
             await client.shutdown()
-            throw exit
+            printError("error: \(error.message)")
+            throw ExitCode(1)
         } catch {
             await client.shutdown()
             printError("error: \(error)")

@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
 
         let cameraFeeds = noCameras ? [] : try CameraFeed.resolve(policy: policy, overrides: cameraSources, recording: record,
-                                                                  warn: { printError("warning: \($0)") })
+                                                                  peers: links.peers, warn: { printError("warning: \($0)") })
         let live = LiveFeeds(cameras: cameraFeeds.map(\.camera))
 
         var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
@@ -126,17 +126,19 @@ struct ServeCommand: AsyncParsableCommand {
                 var categories: [DataCategory: RedactionSpec] = [:]
                 let produces = policy.document.cameras.first { $0.id == feed.camera }?.produces ?? []
                 for (category, spec) in [(DataCategory.rawVideo, RedactionSpec.unredacted), (.redactedVideo, policy.defaultRedaction)]
-                    where record && produces.contains(category) && policy.permitsStorage(camera: feed.camera, category: category)
+                    where record && feed.peer == nil && produces.contains(category)
+                    && policy.permitsStorage(camera: feed.camera, category: category)
                 {
                     categories[category] = spec
                 }
                 let recording = categories.isEmpty ? nil : CameraPipeline.Recording(
                     vault: vault, categories: categories, policyVersion: { verifier.current.authority.policyVersion })
                 let stored = categories.keys.map(\.rawValue).sorted().joined(separator: " and ")
-                print("camera \(feed.camera.rawValue): \(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address)), live on demand"
-                      + (stored.isEmpty ? "" : ", recording \(stored)"))
-                services.append(CameraPipeline(camera: feed.camera, address: feed.address, paced: feed.isFile, feeds: live,
-                                               models: VisionModels(), settings: settings, recording: recording, logger: logger))
+                let origin = feed.peer != nil ? feed.address : "\(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address))"
+                print("camera \(feed.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)"))
+                services.append(CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
+                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,
+                                               logger: logger))
             }
         }
         if !links.push.isEmpty {

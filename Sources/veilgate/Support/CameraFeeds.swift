@@ -1,20 +1,32 @@
 import ArgumentParser
 import Foundation
 import VeilCore
+import VeilFederation
 import VeilMedia
 import VeilPolicy
 
 /// Which cameras the gateway ingests, and from where: every camera of the policy with a source that some
-/// partner may watch live or whose video the policy stores (when recording), with its credentials put into the address at run time (never logged), or the
-/// address given with `--camera-source` instead.
+/// partner may watch live or whose video the policy stores (when recording), with its credentials put into the
+/// address at run time (never logged), or the address given with `--camera-source` instead.
+///
+/// A camera whose source is `peer://PEER/CAMERA`, PEER a peer site of `--federation`, is that site's camera relayed:
+/// its live stream, fetched while a partner here watches it and only while the peer allows re-sharing it, redacted
+/// again as this site's grants say. It is never recorded here. (Name it `PEER.CAMERA`, as the peer's alerts are.)
 struct CameraFeed: Sendable {
+    /// A peer site's camera, and its id there.
+    struct PeerCamera: Sendable {
+        var site: PeerSite
+        var camera: String
+    }
+
     var camera: CameraID
-    /// With credentials: pass to FFmpeg only.
+    /// With credentials: pass to FFmpeg only. For a peer's camera, a description.
     var address: String
     /// A file: played in real time and looped, like a camera.
     var isFile: Bool
+    var peer: PeerCamera? = nil
 
-    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool,
+    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, peers: [PeerSite] = [],
                         environment: [String: String] = ProcessInfo.processInfo.environment,
                         warn: (String) -> Void) throws -> [CameraFeed]
     {
@@ -44,6 +56,16 @@ struct CameraFeed: Sendable {
                 feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:")))
                 continue
             }
+            if let (peer, remote) = Self.peerSource(camera.source) {
+                guard watchedLive.contains(camera.id) else { continue }
+                guard let site = peers.first(where: { $0.id.rawValue == peer }) else {
+                    warn("camera \(camera.id.rawValue): its source is peer site '\(peer)', which --federation does not list; not relayed")
+                    continue
+                }
+                feeds.append(CameraFeed(camera: camera.id, address: "peer \(site.id)'s camera \(remote)", isFile: false,
+                                        peer: PeerCamera(site: site, camera: remote)))
+                continue
+            }
             guard !camera.source.isEmpty else { continue }
             var address = camera.source
             if let reference = camera.credentials {
@@ -56,6 +78,14 @@ struct CameraFeed: Sendable {
             feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://")))
         }
         return feeds
+    }
+
+    /// `peer://PEER/CAMERA` → (PEER, CAMERA), both well-formed ids; nil for any other source.
+    static func peerSource(_ source: String) -> (peer: String, camera: String)? {
+        guard source.hasPrefix("peer://") else { return nil }
+        let parts = source.dropFirst("peer://".count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, PartnerID.isWellFormed(String(parts[0])), CameraID.isWellFormed(String(parts[1])) else { return nil }
+        return (String(parts[0]), String(parts[1]))
     }
 
     /// `user:password` from a file (first line) or an environment variable.

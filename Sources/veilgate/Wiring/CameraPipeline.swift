@@ -44,6 +44,8 @@ struct CameraPipeline: Service {
     let camera: CameraID
     /// The address with credentials, if any: never logged (``redactedAddress`` is).
     let address: String
+    /// A peer site's camera instead of an address: followed only while partners here watch it (see ``CameraFeed``).
+    let peer: CameraFeed.PeerCamera?
     /// A file plays in real time, like a camera, and loops (for demos and tests).
     let paced: Bool
     let feeds: LiveFeeds
@@ -75,9 +77,8 @@ struct CameraPipeline: Service {
 
     private func ingest(stopping: StopFlag) async throws {
         let camera = self.camera, feeds = self.feeds, logger = self.logger
-        let source = LiveSource(
-            address: address, options: SourceOptions(interrupt: { stopping.isSet }),
-            onState: { state in
+        let options = SourceOptions(interrupt: { stopping.isSet })
+        let onState: @Sendable (LiveSource.State) -> Void = { state in
                 switch state {
                 case .connecting(let attempt) where attempt == 1:
                     logger.info("camera connecting", metadata: ["camera": "\(camera.rawValue)"])
@@ -90,8 +91,31 @@ struct CameraPipeline: Service {
                     logger.warning("camera unavailable", metadata: ["camera": "\(camera.rawValue)", "reason": "\(reason)",
                                                                     "retry-in": "\(delay)"])
                 }
-            })
+            }
         var state = PipelineState(camera: camera, settings: settings, models: models, recording: recording, logger: logger)
+        guard let peer else {
+            let source = LiveSource(address: address, options: options, onState: onState)
+            try await run(source, state: &state)
+            return
+        }
+        // A peer's camera costs the peer an encode and this site a decode: follow it only while someone here watches.
+        while true {
+            while feeds.renditionsWanted(for: camera).isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+            logger.info("relaying a peer's camera", metadata: ["camera": "\(camera.rawValue)", "peer": "\(peer.site.id)"])
+            let source = LiveSource(name: address, options: options, onState: onState) {
+                try MediaSource(reading: try PeerStreamReader(peer: peer.site, camera: peer.camera, stopping: { stopping.isSet }),
+                                name: address, options: options)
+            }
+            try await run(source, state: &state, untilUnwatched: true)
+            logger.info("peer camera no longer watched", metadata: ["camera": "\(camera.rawValue)"])
+            // The next connection's clock starts again: so do the encodes (segment numbers carry on).
+            state = PipelineState(camera: camera, settings: settings, models: models, recording: nil, logger: logger,
+                                  sequence: state.sequence + 1)
+        }
+    }
+
+    /// Feeds the source's frames through the pipeline; with `untilUnwatched`, returns once no partner watches.
+    private func run(_ source: LiveSource, state: inout PipelineState, untilUnwatched: Bool = false) async throws {
         var pace: (start: ContinuousClock.Instant, time: Double)?
         do {
             for try await frame in source {
@@ -103,7 +127,9 @@ struct CameraPipeline: Service {
                         pace = (now, frame.time)  // first frame, or more than a second behind: start the clock again
                     }
                 }
-                try state.process(frame, wanted: feeds.renditionsWanted(for: camera), feeds: feeds)
+                let wanted = feeds.renditionsWanted(for: camera)
+                if untilUnwatched, wanted.isEmpty { return }
+                try state.process(frame, wanted: wanted, feeds: feeds)
                 await state.storeRecordings()
             }
         } catch {
@@ -165,8 +191,9 @@ private struct PipelineState {
     var epoch: Date?
 
     init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
-         logger: Logger)
+         logger: Logger, sequence: Int = 0)
     {
+        self.sequence = sequence
         self.camera = camera
         self.settings = settings
         self.models = models

@@ -70,6 +70,8 @@ struct TestAuthority: SharingAuthority {
     var northtownMayReshare = false
     /// Whether the police's live grant on the market square is in its time window.
     var policeLiveOpen = true
+    /// Whether that grant lets the police pass the stream on (as a peer site's grant may).
+    var policeLiveReshare = false
     /// The redaction the police's live grant demands.
     static let policeLive = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .ellipse, margin: 0.15)
     var partnerAuthorities: [PartnerID: String] = [:]
@@ -106,7 +108,8 @@ struct TestAuthority: SharingAuthority {
             }
             return SharingVerdict(isAllowed: true, rules: ["police-evidence-clips"], reasons: ["granted"], redaction: spec)
         case ("police", .live, "market-square") where policeLiveOpen:
-            return SharingVerdict(isAllowed: true, rules: ["police-live"], reasons: ["granted"], redaction: Self.policeLive)
+            return SharingVerdict(isAllowed: true, rules: ["police-live"], reasons: ["granted"], redaction: Self.policeLive,
+                                  reshareAllowed: policeLiveReshare)
         case ("police", .alert, "market-square"), ("police", .alert, "station-forecourt"):
             return SharingVerdict(isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
                                   alertFields: [.kind, .camera, .zone, .time, .boxes])
