@@ -48,8 +48,17 @@ enum MediaBenchmark {
             let configurations: [(String, () throws -> [any ObjectDetector])] = [
                 ("SSDLite whole frame", { [try vision.faces(), try vision.people(threshold: 0.2)] }),
                 ("SSDLite whole frame + motion", { [try vision.faces(), try vision.people(threshold: 0.2), MotionDetector()] }),
+                ("frame + 2×2 tiles every detection + motion", {
+                    [try vision.faces(), try vision.people(tiles: 2, threshold: 0.2), MotionDetector()]
+                }),
                 // What `veilgate redact` and the gateway run with heads on (vtest: every head covered).
-                ("as shipped: frame + 2×2 tiles + motion", { try vision.detectors(for: [.faces], headsOfPeople: true).detectors }),
+                ("as shipped: frame + 2×2 tiles twice a second + motion", {
+                    try vision.detectors(for: [.faces], headsOfPeople: true).detectors
+                }),
+                // A gateway camera under the example policy's default profile.
+                ("+ plates and screens: the example policy's standard profile", {
+                    try vision.detectors(for: [.faces, .plates, .screens], headsOfPeople: true).detectors
+                }),
             ]
             for (label, detectors) in configurations {
                 let rate = try await best {

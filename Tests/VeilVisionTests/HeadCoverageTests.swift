@@ -70,4 +70,30 @@ struct HeadCoverageTests {
         #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
         #expect(covered == heads, "every head covered; missed: \(missed)")
     }
+
+    /// The tile grid runs at most twice a second of video: with detection on every 2nd frame of the 10 fps clip
+    /// (every 0.2 s) that is every 3rd detection, and frame 50 (5.0 s) is not one of them — its heads are covered
+    /// by the whole-frame pass, the motion fallback and what the tracker carries from the last tile pass.
+    @Test("Between two tile passes (twice a second) the heads stay covered")
+    func headsBetweenTilePasses() throws {
+        let truth = try Self.groundTruth()
+        let models = VisionModels(directory: VisionFixture.models)
+        let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
+        let detectors = try models.detectors(for: [.faces], headsOfPeople: true).detectors
+        let people = try #require(detectors.compactMap { $0 as? PersonDetector }.first)
+        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
+                                         options: .init(detectEvery: 2, coverHeadsOfPeople: true))
+        var heads = 0, covered = 0
+        while let frame = try source.nextFrame(), frame.index <= 50 {
+            let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map { $0.box.expanded(by: pipeline.redactor.spec.margin) }
+            for person in truth[frame.index] ?? [] {
+                heads += 1
+                if PlateRedactionTests.coverage(of: Self.head(of: person), by: boxes, inner: 0) >= 0.8 { covered += 1 }
+            }
+        }
+        // Detections at 0, 0.2, …, 5.0 s; tiles at 0, 0.6, 1.2, …, 4.8 s.
+        #expect(people.tilePasses == 9)
+        #expect(heads == (truth[0]?.count ?? 0) + (truth[50]?.count ?? 0))
+        #expect(covered == heads)
+    }
 }
