@@ -42,8 +42,16 @@ struct FederationCLITests {
             self.port = port
         }
 
+        /// SIGTERM, then up to a minute for the graceful shutdown; a gateway that hangs is killed and reported (-1).
         func stop() -> Int32 {
-            if process.isRunning { process.terminate() }  // SIGTERM: graceful shutdown
+            if process.isRunning { process.terminate() }
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            guard !process.isRunning else {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return -1
+            }
             process.waitUntilExit()
             return process.terminationStatus
         }
@@ -101,7 +109,8 @@ struct FederationCLITests {
             try #require(text.contains(old), "the example policy still has: \(old)")
             return text.replacingOccurrences(of: old, with: new)
         }
-        // The city site lets Northtown watch its station forecourt at any hour and pass it on (strict redaction).
+        // The city site lets Northtown watch its station forecourt at any hour, unredacted, and pass it on: what
+        // Northtown's partners see is redacted by Northtown.
         let cityPolicy = try replacing("""
                     redaction: strict
                     windows:
@@ -109,7 +118,7 @@ struct FederationCLITests {
                         from: "22:00"
                         to: "04:00"
             """, """
-                    redaction: strict
+                    redaction: unredacted
                     reshare: true
                     legal-ground: "inter-municipal agreement, § 4: forwarding to Northtown's police"
             """, in: example)
@@ -147,7 +156,11 @@ struct FederationCLITests {
         #expect(watched.status == 0, "\(watched.errors)\n\(northtownLog)")
         #expect(northtownLog.contains("relaying a peer's camera"), "\(northtownLog)")
 
-        // Northtown's police get the city's camera with no face left to find.
+        // Northtown relays, it does not keep: its vault has nothing of the city's camera, whatever its policy would store.
+        let stored = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies"], in: northtown)
+        #expect(stored.status == 0 && !stored.output.contains("city.station-forecourt"), "\(stored.output)")
+
+        // Northtown's police get the city's unredacted camera with no face left to find.
         try FileManager.default.copyItem(at: city.appendingPathComponent("camera.mp4"), to: northtown.appendingPathComponent("camera.mp4"))
         let before = try Self.faces(in: "camera.mp4", seconds: "4", folder: northtown)
         let after = try Self.faces(in: "police.mp4", seconds: "4", folder: northtown)
@@ -161,6 +174,58 @@ struct FederationCLITests {
         let northtownAudit = try CLI.run(["audit", "show", "--state", "state", "--policy", "policies"], in: northtown)
         #expect(northtownAudit.output.contains("camera:city.station-forecourt/live") && northtownAudit.output.contains("police-live"),
                 "\(northtownAudit.output)")
+    }
+
+    @Test("A camera a reloaded policy adds is ingested at once, and one it no longer shares stops, without a restart")
+    func camerasFollowReloads() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        let policies = folder.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        func install(_ version: String, _ edit: (String) -> String = { $0 }) throws {
+            #expect(example.contains(#"version: "2026.11.1""#))
+            try edit(example.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#))
+                .write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+        }
+        // As shipped, no camera can be reached here (their credentials are missing): nothing is ingested.
+        try install("2026.11.1")
+        let (police, _) = try Self.site(in: folder, policy: "policies")
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        try Self.cityCamera(in: folder)
+        let gateway = try Gateway(in: folder, policy: "policies", extra: ["--no-record"])
+        defer { _ = gateway.stop() }
+        func watch() throws -> CLI.Run {
+            try CLI.run(["partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
+                         "--cert", police, "-o", "police.mp4", "--seconds", "2"], in: folder)
+        }
+        func reload(_ version: String, _ edit: @escaping (String) -> String) throws {
+            try install(version, edit)
+            kill(gateway.process.processIdentifier, SIGHUP)
+            Thread.sleep(forTimeInterval: 3)  // the reload, then the supervisor's next look (every second)
+        }
+        let source = "    source: rtsp://10.20.0.11:554/stream1\n    credentials: {file: /etc/veilgate/secrets/market-square}\n"
+        #expect(example.contains(source))
+        let fromFile: (String) -> String = { $0.replacingOccurrences(of: source, with: "    source: camera.mp4\n") }
+
+        // The DPO points the market square at a source this gateway can read: the police can watch it at once.
+        try reload("2026.11.2", fromFile)
+        let watched = try watch()
+        #expect(watched.status == 0, "\(watched.errors)")
+        #expect(watched.errors.contains("wrote "), "\(watched.errors)")
+
+        // The police's live grant no longer covers the market square, and nothing records it: its pipeline stops.
+        let liveGrant = "      - id: police-live\n        action: live\n        purpose: public-safety\n        cameras: [market-square, station-forecourt]\n"
+        #expect(example.contains(liveGrant))
+        try reload("2026.11.3") {
+            fromFile($0).replacingOccurrences(of: liveGrant, with: liveGrant.replacingOccurrences(of: "market-square, ", with: ""))
+        }
+        let refused = try watch()
+        #expect(refused.status == 1 && refused.errors.contains("HTTP 403"), "\(refused.errors)")
+        #expect(gateway.stop() == 0)
+        let log = try String(contentsOf: gateway.log, encoding: .utf8)
+        #expect(log.contains("camera=market-square [veilgate] camera streaming"), "\(log)")
+        #expect(log.contains("camera=market-square [veilgate] camera no longer ingested under the policy in force"), "\(log)")
     }
 
     @Test("Partners see what the policy grants, strangers nothing; revocation applies on SIGHUP; everything is audited")

@@ -28,7 +28,8 @@ public struct LivePlaylist: Sendable, Equatable {
         var initURI: String?
         for line in lines.dropFirst() {
             if let value = Self.value(of: "#EXT-X-MEDIA-SEQUENCE:", in: line) {
-                sequence = Int(value).map { max(0, $0) } ?? sequence
+                // Bounded, so a client's arithmetic on numbers from the network cannot overflow.
+                sequence = Int(value).map { min(max(0, $0), Self.maximumSequence) } ?? sequence
             } else if let value = Self.value(of: "#EXT-X-TARGETDURATION:", in: line) {
                 target = Double(value).map { min(max($0, 0.1), 60) } ?? target
             } else if let value = Self.value(of: "#EXT-X-MAP:", in: line) {
@@ -44,13 +45,16 @@ public struct LivePlaylist: Sendable, Equatable {
                     entries.append(Entry(sequence: sequence, duration: duration, uri: line))
                 }
                 pending = nil
-                sequence = sequence == Int.max ? sequence : sequence + 1
+                sequence = min(sequence + 1, Self.maximumSequence)
             }
         }
         targetDuration = target
         self.entries = entries
         self.initURI = initURI
     }
+
+    /// The largest segment number read (2⁵³: decades of 2-second segments).
+    public static let maximumSequence = 1 << 53
 
     private static func value(of tag: String, in line: String) -> Substring? {
         line.hasPrefix(tag) ? line.dropFirst(tag.count) : nil

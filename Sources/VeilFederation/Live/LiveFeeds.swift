@@ -111,6 +111,13 @@ public final class LiveFeeds: Sendable {
         }
     }
 
+    /// A camera gets a pipeline (at start-up, or when a reloaded policy adds it).
+    public func open(camera: CameraID) {
+        feeds.withLock { feeds in
+            if feeds[camera] == nil { feeds[camera] = Feed() }
+        }
+    }
+
     /// The camera's pipeline has stopped for good (a model missing, say): partners get 503 at once instead of
     /// waiting for segments that will not come.
     public func retire(camera: CameraID) {

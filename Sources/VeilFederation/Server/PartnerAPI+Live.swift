@@ -19,6 +19,7 @@ extension PartnerAPI {
         guard let live else { return Self.unavailable }
         // A peer site relays the stream to its own partners only while this says so (its grant's `reshare: true`).
         let reshare = HTTPField.Name(LiveStreamFollower.reshareHeader)!
+        if Self.isRelay(request), !verdict.reshareAllowed { return .forbidden }  // before any rendition starts for it
         let deadline = ContinuousClock.now + Self.liveWarmUp
         while true {
             switch live.request(camera: camera, redaction: redaction) {
@@ -41,6 +42,7 @@ extension PartnerAPI {
         let sequence = name.hasSuffix(".m4s") ? Int(name.dropLast(4)).flatMap { $0 >= 0 ? $0 : nil } : nil
         guard sequence != nil || name == "init.mp4" else { return .forbidden }
         guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else { return .forbidden }
+        if Self.isRelay(request), !verdict.reshareAllowed { return .forbidden }
         guard let sequence else {
             guard let initSegment = live?.initSegment(camera: camera, redaction: redaction) else { return Self.unavailable }
             return Response(status: .ok, headers: [.contentType: "video/mp4", .cacheControl: "no-store"],
@@ -74,6 +76,11 @@ extension PartnerAPI {
                                                                                allowed: $0.isAllowed, at: now) })
         guard allowed, let redaction = verdict.redaction else { return nil }
         return (redaction, verdict)
+    }
+
+    /// A Veilgate site asking in order to relay the stream to its own partners.
+    static func isRelay(_ request: Request) -> Bool {
+        request.headers[HTTPField.Name(LiveStreamFollower.relayHeader)!] == "true"
     }
 
     static var unavailable: Response {

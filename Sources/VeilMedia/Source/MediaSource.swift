@@ -131,8 +131,11 @@ public final class MediaSource: @unchecked Sendable {
             let readerBox = ReaderBox(reader)
             box = readerBox
             let size = 64 << 10
-            guard let buffer = av_malloc(size)?.assumingMemoryBound(to: UInt8.self),
-                  let custom = avio_alloc_context(buffer, Int32(size), 0, Unmanaged.passUnretained(readerBox).toOpaque(), { opaque, bytes, count in
+            guard let buffer = av_malloc(size)?.assumingMemoryBound(to: UInt8.self) else {
+                avformat_free_context(context)
+                throw MediaError(.openFailed, "cannot allocate the input buffer for \(printable)")
+            }
+            guard let custom = avio_alloc_context(buffer, Int32(size), 0, Unmanaged.passUnretained(readerBox).toOpaque(), { opaque, bytes, count in
                       guard let opaque, let bytes, count > 0 else { return veil_averror_eof() }
                       let box = Unmanaged<ReaderBox>.fromOpaque(opaque).takeUnretainedValue()
                       do {
@@ -144,6 +147,7 @@ public final class MediaSource: @unchecked Sendable {
                       }
                   }, nil, nil)
             else {
+                av_free(buffer)
                 avformat_free_context(context)
                 throw MediaError(.openFailed, "cannot allocate the input buffer for \(printable)")
             }

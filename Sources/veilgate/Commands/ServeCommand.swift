@@ -94,9 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         let broker = AlertBroker(journal: journal)
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
 
-        let cameraFeeds = noCameras ? [] : try CameraFeed.resolve(policy: policy, overrides: cameraSources, recording: record,
-                                                                  peers: links.peers, warn: { printError("warning: \($0)") })
-        let live = LiveFeeds(cameras: cameraFeeds.map(\.camera))
+        let live = LiveFeeds(cameras: [])
 
         var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
                                                           keyPath: authority.serverKeyPath,
@@ -117,29 +115,40 @@ struct ServeCommand: AsyncParsableCommand {
             PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, vault: vault, certs: authority,
                            verifier: verifier, audit: vault.audit, logger: logger),
         ]
-        if !cameraFeeds.isEmpty {
-            var settings = CameraPipeline.Settings()
-            settings.segmentDuration = segmentSeconds
-            settings.detectEvery = detectEvery
-            settings.encoder.keyframeInterval = segmentSeconds
-            for feed in cameraFeeds {
-                var categories: [DataCategory: RedactionSpec] = [:]
-                let produces = policy.document.cameras.first { $0.id == feed.camera }?.produces ?? []
-                for (category, spec) in [(DataCategory.rawVideo, RedactionSpec.unredacted), (.redactedVideo, policy.defaultRedaction)]
-                    where record && feed.peer == nil && produces.contains(category)
-                    && policy.permitsStorage(camera: feed.camera, category: category)
-                {
-                    categories[category] = spec
-                }
-                let recording = categories.isEmpty ? nil : CameraPipeline.Recording(
-                    vault: vault, categories: categories, policyVersion: { verifier.current.authority.policyVersion })
-                let stored = categories.keys.map(\.rawValue).sorted().joined(separator: " and ")
-                let origin = feed.peer != nil ? feed.address : "\(feed.isFile ? "file" : "feed") \(redactedAddress(feed.address))"
-                print("camera \(feed.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)"))
-                services.append(CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
-                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,
-                                               logger: logger))
+        if !noCameras {
+            var configured = CameraPipeline.Settings()
+            configured.segmentDuration = segmentSeconds
+            configured.detectEvery = detectEvery
+            configured.encoder.keyframeInterval = segmentSeconds
+            let (overrides, record, peers, settings) = (cameraSources, self.record, links.peers, configured)
+            // What a policy has the gateway ingest: at start-up, and again after each reload (CameraSupervisor).
+            let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = { policy, lenient, warn in
+                try CameraFeed.resolve(policy: policy, overrides: overrides, recording: record, peers: peers, lenient: lenient, warn: warn)
+                    .map { feed in
+                        var categories: [DataCategory: RedactionSpec] = [:]
+                        let produces = policy.document.cameras.first { $0.id == feed.camera }?.produces ?? []
+                        for (category, spec) in [(DataCategory.rawVideo, RedactionSpec.unredacted), (.redactedVideo, policy.defaultRedaction)]
+                            where record && feed.peer == nil && produces.contains(category)
+                            && policy.permitsStorage(camera: feed.camera, category: category)
+                        {
+                            categories[category] = spec
+                        }
+                        let recording = categories.isEmpty ? nil : CameraPipeline.Recording(
+                            vault: vault, categories: categories, policyVersion: { verifier.current.authority.policyVersion })
+                        return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
+                                              feeds: live, models: VisionModels(), settings: settings, recording: recording,
+                                              logger: logger)
+                    }
             }
+            let initial = try pipelines(policy, false) { printError("warning: \($0)") }
+            for pipeline in initial {
+                let stored = (pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted().joined(separator: " and ")
+                let origin = pipeline.peer != nil ? pipeline.address
+                    : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
+                print("camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)"))
+            }
+            services.append(CameraSupervisor(pipelines: { try pipelines($0, true, $1) }, initial: initial, verifier: verifier,
+                                             feeds: live, logger: logger))
         }
         if !links.push.isEmpty {
             let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }

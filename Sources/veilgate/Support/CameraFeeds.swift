@@ -26,7 +26,9 @@ struct CameraFeed: Sendable {
     var isFile: Bool
     var peer: PeerCamera? = nil
 
-    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, peers: [PeerSite] = [],
+    /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
+    /// dropped the camera) a warning.
+    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, peers: [PeerSite] = [], lenient: Bool = false,
                         environment: [String: String] = ProcessInfo.processInfo.environment,
                         warn: (String) -> Void) throws -> [CameraFeed]
     {
@@ -38,6 +40,10 @@ struct CameraFeed: Sendable {
             }
             let camera = CameraID(String(entry[..<equals]))
             guard known.contains(camera) else {
+                if lenient {
+                    warn("--camera-source: '\(camera.rawValue)' is no longer a camera of the policy; not ingested")
+                    continue
+                }
                 throw ValidationError("--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))")
             }
             given[camera] = String(entry[entry.index(after: equals)...])
@@ -54,6 +60,10 @@ struct CameraFeed: Sendable {
         for camera in policy.document.cameras where watchedLive.contains(camera.id) || recorded(camera) {
             if let address = given[camera.id] {
                 feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:")))
+                continue
+            }
+            if camera.source.hasPrefix("peer://"), Self.peerSource(camera.source) == nil {
+                warn("camera \(camera.id.rawValue): its source '\(camera.source)' is not peer://PEER/CAMERA; not ingested")
                 continue
             }
             if let (peer, remote) = Self.peerSource(camera.source) {

@@ -54,6 +54,13 @@ struct CameraPipeline: Service {
     let recording: Recording?
     let logger: Logger
 
+    /// What makes two pipelines of one camera the same: source and recording (compared in memory only — the address
+    /// may hold credentials).
+    var fingerprint: String {
+        let stored = (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)"].joined(separator: "|")
+    }
+
     func run() async throws {
         let executor = DedicatedThreadExecutor(name: "camera \(camera.rawValue)")
         defer { executor.shutdown() }
@@ -92,7 +99,9 @@ struct CameraPipeline: Service {
                                                                     "retry-in": "\(delay)"])
                 }
             }
-        var state = PipelineState(camera: camera, settings: settings, models: models, recording: recording, logger: logger)
+        // A peer's camera is never recorded here, whatever the caller passed: the peer keeps its own footage.
+        var state = PipelineState(camera: camera, settings: settings, models: models, recording: peer == nil ? recording : nil,
+                                  logger: logger)
         guard let peer else {
             let source = LiveSource(address: address, options: options, onState: onState)
             try await run(source, state: &state)
@@ -102,11 +111,23 @@ struct CameraPipeline: Service {
         while true {
             while feeds.renditionsWanted(for: camera).isEmpty { try await Task.sleep(for: .milliseconds(250)) }
             logger.info("relaying a peer's camera", metadata: ["camera": "\(camera.rawValue)", "peer": "\(peer.site.id)"])
+            let address = self.address
+            let unwatched: @Sendable () -> Bool = { feeds.renditionsWanted(for: camera).isEmpty }
             let source = LiveSource(name: address, options: options, onState: onState) {
-                try MediaSource(reading: try PeerStreamReader(peer: peer.site, camera: peer.camera, stopping: { stopping.isSet }),
-                                name: address, options: options)
+                // Between attempts (the peer refusing, say) nobody may be watching any more: then stop asking the peer.
+                if unwatched() { throw Unwatched() }
+                do {
+                    let reader = try PeerStreamReader(peer: peer.site, camera: peer.camera, stopping: { stopping.isSet || unwatched() })
+                    return try MediaSource(reading: reader, name: address, options: options)
+                } catch let error as MediaError {
+                    throw error
+                } catch {
+                    throw MediaError(.openFailed, "cannot follow \(address): \(error)")  // retried with back-off
+                }
             }
-            try await run(source, state: &state, untilUnwatched: true)
+            do {
+                try await run(source, state: &state, untilUnwatched: true)
+            } catch is Unwatched {}
             logger.info("peer camera no longer watched", metadata: ["camera": "\(camera.rawValue)"])
             // The next connection's clock starts again: so do the encodes (segment numbers carry on).
             state = PipelineState(camera: camera, settings: settings, models: models, recording: nil, logger: logger,
@@ -140,6 +161,9 @@ struct CameraPipeline: Service {
         }
     }
 }
+
+/// Ends a peer camera's connection attempts once no partner here watches it.
+private struct Unwatched: Error {}
 
 /// Set when the pipeline is cancelled; libavformat's interrupt callback reads it while it waits on the network.
 private final class StopFlag: Sendable {

@@ -3,35 +3,36 @@ import VeilFederation
 import VeilMedia
 
 /// A peer site's live camera as bytes for FFmpeg: a task follows the peer's HLS stream over mutual TLS
-/// (``LiveStreamFollower``, requiring the peer's re-share permission) and the camera pipeline's thread reads the
-/// initialisation segment and then every media segment, in order, as one fragmented MP4.
+/// (``LiveStreamFollower``, as a relay: only while the peer allows re-sharing) and the camera pipeline's thread reads
+/// the initialisation segment and then the media segments, in order, as one fragmented MP4.
 ///
-/// One reader per connection: when the peer refuses, stops or withdraws re-sharing, the read throws and the
-/// pipeline's ``LiveSource`` connects again with back-off. Dropping the reader (the pipeline closed the source)
-/// stops the follower.
+/// Live, not a download: when the pipeline falls behind, the oldest segments not yet started are dropped (each
+/// starts with a keyframe), so latency stays bounded and the follower keeps polling the playlist — and so notices
+/// at once when the peer withdraws re-sharing, whereupon what is buffered is discarded unread. One reader per
+/// connection: when the peer refuses, stops or restarts its stream, the read throws and the pipeline's
+/// ``LiveSource`` connects again with back-off. Dropping the reader (the pipeline closed the source) stops the
+/// follower.
 final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
-    /// The bytes fetched and not yet read; the follower pauses above `limit` (back-pressure on the peer).
+    /// Segments fetched and not yet read, oldest first; `offset` is how far the first has been read.
     private final class Buffer: @unchecked Sendable {
         let condition = NSCondition()
-        var bytes: [UInt8] = []
+        var chunks: [[UInt8]] = []
         var offset = 0
         var finished = false
         var failure: (any Error)?
-        let limit = 16 << 20
-
-        var pending: Int {
-            condition.lock()
-            defer { condition.unlock() }
-            return bytes.count - offset
-        }
+        var dropped = 0
+        /// Segments waiting beyond the one being read: about this many segment lengths of latency at most.
+        let queued = 3
 
         func append(_ data: Data) {
+            guard !data.isEmpty else { return }  // a read of 0 bytes would mean the end of the stream
             condition.lock()
-            if offset > 0 {
-                bytes.removeFirst(offset)
-                offset = 0
+            chunks.append([UInt8](data))
+            // Never the chunk being read (index 0): the demuxer is inside it.
+            while chunks.count > queued + 1 {
+                chunks.remove(at: 1)
+                dropped += 1
             }
-            bytes.append(contentsOf: data)
             condition.broadcast()
             condition.unlock()
         }
@@ -40,6 +41,11 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
             condition.lock()
             finished = true
             failure = error
+            if error != nil {
+                // A refusal (re-share withdrawn) or a broken stream: nothing more of it is passed on.
+                chunks = []
+                offset = 0
+            }
             condition.broadcast()
             condition.unlock()
         }
@@ -49,7 +55,14 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
     private let task: Task<Void, Never>
     private let stopping: @Sendable () -> Bool
 
-    /// `stopping` is the pipeline's shutdown flag: a blocked read gives up when it is set.
+    /// Segments dropped because the pipeline fell behind.
+    var dropped: Int {
+        buffer.condition.lock()
+        defer { buffer.condition.unlock() }
+        return buffer.dropped
+    }
+
+    /// `stopping` is asked while a read waits: true (the pipeline shuts down, or nobody watches any more) ends it.
     init(peer: PeerSite, camera: String, stopping: @escaping @Sendable () -> Bool) throws {
         let client = try peer.remote.client()
         let buffer = self.buffer
@@ -62,7 +75,6 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
                     switch chunk {
                     case .initialization(let data), .segment(_, _, let data): buffer.append(data)
                     }
-                    while buffer.pending > buffer.limit, !Task.isCancelled { try await Task.sleep(for: .milliseconds(100)) }
                     return !Task.isCancelled
                 }
                 buffer.finish(nil)
@@ -80,7 +92,7 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
     func read(into target: UnsafeMutableRawBufferPointer) throws -> Int {
         buffer.condition.lock()
         defer { buffer.condition.unlock() }
-        while buffer.bytes.count == buffer.offset {
+        while buffer.chunks.isEmpty {
             if buffer.finished {
                 if let failure = buffer.failure { throw failure }
                 return 0
@@ -88,11 +100,16 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
             if stopping() { throw CancellationError() }
             _ = buffer.condition.wait(until: Date().addingTimeInterval(0.2))
         }
-        let count = min(target.count, buffer.bytes.count - buffer.offset)
-        buffer.bytes.withUnsafeBytes { bytes in
+        let chunk = buffer.chunks[0]
+        let count = min(target.count, chunk.count - buffer.offset)
+        chunk.withUnsafeBytes { bytes in
             target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[buffer.offset..<(buffer.offset + count)]))
         }
         buffer.offset += count
+        if buffer.offset == chunk.count {
+            buffer.chunks.removeFirst()
+            buffer.offset = 0
+        }
         return count
     }
 }
