@@ -176,6 +176,69 @@ struct MediaTests {
         #expect(refused?.code == .openFailed && refused?.message.contains("noise") == true)
     }
 
+    @Test("audio is dropped unless asked for; kept, it travels with the frames and is stored as it came (AC-3 of Megamind.avi) as one MP4; PCM, which MP4 cannot carry, is refused by name")
+    func keptAudio() async throws {
+        let clip = Self.vtest.replacingOccurrences(of: "vtest.avi", with: "Megamind.avi")
+        let dropped = try MediaSource(address: clip)
+        #expect(dropped.audioFormat == nil)
+        #expect(try dropped.nextFrame()?.audio.isEmpty == true)
+
+        let source = try MediaSource(address: clip, options: SourceOptions(keepAudio: true))
+        let format = try #require(source.audioFormat)
+        #expect(format.codecName == "ac3" && format.sampleRate == 48000 && format.channels == 2 && format.fitsMP4)
+        var packets: [AudioPacket] = []
+        var frames = 0
+        while let frame = try source.nextFrame(), frame.time < 6 {
+            frames += 1
+            packets += frame.audio
+        }
+        let times = packets.map(\.time)
+        #expect(frames > 100 && times.count > 150, "\(frames) frames, \(times.count) audio packets")  // AC-3: 32 ms per packet
+        #expect(times == times.sorted(), "audio times increase")
+        let bytes = try AudioMP4.file(of: packets)
+
+        // What was stored is an MP4 with one AC-3 stream about as long as the video read.
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try bytes.write(to: URL(fileURLWithPath: folder + "/sound.mp4"))
+        let probe = Process()
+        let output = Pipe()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact", folder + "/sound.mp4"]
+        probe.standardOutput = output
+        try probe.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        probe.waitUntilExit()
+        #expect(text.contains("codec_name=ac3|codec_type=audio") && !text.contains("video"), "\(text)")
+        let duration = text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) } ?? 0
+        #expect(abs(duration - ((times.last ?? 0) - (times.first ?? 0))) < 0.2, "\(text)")
+
+        // A codec MP4 cannot carry as it is is refused by name, not written.
+        let pcm = try #require(try Self.pcmFormat(in: folder))
+        #expect(!pcm.fitsMP4)
+        let refused = #expect(throws: MediaError.self) { _ = try AudioMP4.file(of: [packets[0]].map { _ in try Self.pcmPacket(in: folder) }) }
+        #expect(refused?.code == .unsupportedCodec && refused?.message.contains("pcm_s16le") == true)
+    }
+
+    /// One packet of 16-bit PCM (which MP4 does not carry).
+    static func pcmPacket(in folder: String) throws -> AudioPacket {
+        _ = try pcmFormat(in: folder)
+        let source = try MediaSource(address: folder + "/pcm.mkv", options: SourceOptions(keepAudio: true))
+        while let frame = try source.nextFrame() { if let packet = frame.audio.first { return packet } }
+        throw MediaError(.decodeFailed, "no PCM packet")
+    }
+
+    /// The audio format of a file with 16-bit PCM sound.
+    static func pcmFormat(in folder: String) throws -> AudioFormat? {
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.arguments = ["-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-f", "lavfi", "-i", "color=size=64x64:duration=1",
+                            "-c:a", "pcm_s16le", "-c:v", "mpeg4", "-y", folder + "/pcm.mkv"]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        return try MediaSource(address: folder + "/pcm.mkv", options: SourceOptions(keepAudio: true)).audioFormat
+    }
+
     @Test("a truncated file decodes what it can and reports the damage; garbage is a clear error")
     func badInput() async throws {
         let folder = try Self.temporaryFolder()

@@ -228,6 +228,52 @@ struct FederationCLITests {
         #expect(log.contains("camera=market-square [veilgate] camera no longer ingested under the policy in force"), "\(log)")
     }
 
+    @Test("Sound is recorded only where the policy keeps it: as it came, in its own category, under its own retention")
+    func audioRecording() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var policy = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        for (old, new) in [
+            // The market square takes sound now, and keeps it for a day (and only original video, to keep the test light).
+            ("    produces: [raw-video, redacted-video, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: false\n",
+             "    produces: [raw-video, audio, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: true\n"),
+            ("retention:\n  rules:\n", "retention:\n  rules:\n    - id: sound-24h\n      cameras: [market-square]\n      category: audio\n      duration: 24h\n"),
+        ] {
+            try #require(policy.contains(old), "the example policy still has: \(old)")
+            policy = policy.replacingOccurrences(of: old, with: new)
+        }
+        let policies = folder.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try policy.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+        _ = try Self.site(in: folder, policy: "policies")
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        let megamind = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/Megamind.avi").path
+
+        let gateway = try Gateway(in: folder, policy: "policies", extra: ["--camera-source", "market-square=\(megamind)"])
+        Thread.sleep(forTimeInterval: 9)  // played in real time: one full vault segment (6 s) and the rest at shutdown
+        #expect(gateway.stop() == 0)
+        let listed = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
+        let sound = listed.output.split(separator: "\n").filter { $0.contains("  audio  ") }
+        #expect(sound.count >= 2, "\(listed.output)")
+        #expect(listed.output.contains("  raw-video  ") && !listed.output.contains("redacted-video"), "\(listed.output)")
+
+        // A stored segment decrypts to an MP4 of the camera's own AC-3 sound.
+        let segment = String(try #require(sound.first?.split(separator: " ").first))
+        #expect(try CLI.run(["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "sound.mp4"], in: folder).status == 0)
+        let probe = Process()
+        let output = Pipe()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact",
+                           folder.appendingPathComponent("sound.mp4").path]
+        probe.standardOutput = output
+        try probe.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        probe.waitUntilExit()
+        #expect(text.contains("codec_name=ac3|codec_type=audio"), "\(text)")
+        let duration = text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) } ?? 0
+        #expect(duration >= 5, "a full vault segment holds about 6 s: \(text)")
+    }
+
     @Test("Partners see what the policy grants, strangers nothing; revocation applies on SIGHUP; everything is audited")
     func endToEnd() throws {
         let folder = try CLI.temporaryFolder()

@@ -13,6 +13,8 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
     public internal(set) var time: Double
     /// The frame's number in decode order, from 0.
     public let index: Int
+    /// Audio demuxed since the previous frame, when the source keeps it (``SourceOptions/keepAudio``); else empty.
+    public internal(set) var audio: [AudioPacket] = []
 
     public var width: Int { Int(frame.pointee.width) }
     public var height: Int { Int(frame.pointee.height) }

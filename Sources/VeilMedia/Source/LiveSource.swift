@@ -80,6 +80,7 @@ public struct LiveSource: AsyncSequence, Sendable {
                         let start = connectionStart ?? frame.time
                         connectionStart = start
                         frame.time = Swift.max(lastTime + 0.001, frame.time - start + Swift.max(0, offset))
+                        for packet in frame.audio { packet.time = packet.time - start + Swift.max(0, offset) }
                         lastTime = frame.time
                         return frame
                     }

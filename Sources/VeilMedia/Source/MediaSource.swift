@@ -15,13 +15,18 @@ public struct SourceOptions: Sendable {
     /// gateway shutting down does not wait out ``ioTimeout`` on a camera that does not answer.
     public var interrupt: (@Sendable () -> Bool)?
 
+    /// Pass the source's audio on with the frames (``VideoFrame/audio``), compressed as it came; by default sound
+    /// is dropped at the demuxer. Only for a recording whose policy keeps audio.
+    public var keepAudio: Bool
+
     public init(rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0,
-                interrupt: (@Sendable () -> Bool)? = nil)
+                interrupt: (@Sendable () -> Bool)? = nil, keepAudio: Bool = false)
     {
         self.rtspTransport = rtspTransport
         self.ioTimeout = ioTimeout
         self.decoderThreads = decoderThreads
         self.interrupt = interrupt
+        self.keepAudio = keepAudio
     }
 }
 
@@ -61,6 +66,8 @@ public final class MediaSource: @unchecked Sendable {
     public let duration: Double?
     /// The codec's name, e.g. `h264`, `msmpeg4`.
     public let codecName: String
+    /// The audio stream passed on with the frames (``SourceOptions/keepAudio``), if the source has one.
+    public let audioFormat: AudioFormat?
     /// Packets or frames the decoder rejected; reported, never fatal.
     public private(set) var decodeErrors = 0
     public private(set) var framesDecoded = 0
@@ -72,6 +79,9 @@ public final class MediaSource: @unchecked Sendable {
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var scaler: OpaquePointer?
     private var draining = false
+    private let audioIndex: Int32
+    private let audioTimeBase: AVRational
+    private var pendingAudio: [AudioPacket] = []
     private var finished = false
     /// Kept alive as long as the format context that calls it.
     private let interruptCheck: InterruptCheck?
@@ -192,6 +202,16 @@ public final class MediaSource: @unchecked Sendable {
         }
         streamIndex = index
         timeBase = stream.pointee.time_base
+        let audio = options.keepAudio ? av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) : -1
+        if audio >= 0, let audioStream = veil_stream(context, UInt32(audio)), let format = AudioFormat(copying: audioStream.pointee.codecpar) {
+            audioIndex = audio
+            audioTimeBase = audioStream.pointee.time_base
+            audioFormat = format
+        } else {
+            audioIndex = -1
+            audioTimeBase = AVRational(num: 1, den: 1)
+            audioFormat = nil
+        }
         width = Int(decoder.pointee.width)
         height = Int(decoder.pointee.height)
         let rate = stream.pointee.avg_frame_rate.den != 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
@@ -231,7 +251,10 @@ public final class MediaSource: @unchecked Sendable {
             let received = avcodec_receive_frame(decoder, raw)
             if received >= 0 {
                 framesDecoded += 1
-                return try frame(from: raw)
+                let frame = try frame(from: raw)
+                frame.audio = pendingAudio
+                pendingAudio = []
+                return frame
             }
             var pointer: UnsafeMutablePointer<AVFrame>? = raw
             av_frame_free(&pointer)
@@ -259,10 +282,32 @@ public final class MediaSource: @unchecked Sendable {
                 }
                 continue
             }
+            if packet.pointee.stream_index == audioIndex, let audioFormat {
+                keepAudio(packet, format: audioFormat)
+                continue
+            }
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == streamIndex else { continue }
             if avcodec_send_packet(decoder, packet) < 0 { decodeErrors += 1 }
         }
+    }
+
+    /// Moves an audio packet's data into a packet of its own for the next frame (the read packet is reused).
+    private func keepAudio(_ packet: UnsafeMutablePointer<AVPacket>, format: AudioFormat) {
+        guard let kept = av_packet_alloc() else {
+            av_packet_unref(packet)
+            return
+        }
+        av_packet_move_ref(kept, packet)
+        let seconds = Double(audioTimeBase.num) / Double(audioTimeBase.den)
+        let pts = kept.pointee.pts != veil_nopts_value() ? kept.pointee.pts : kept.pointee.dts
+        guard pts != veil_nopts_value() else {  // no time, no place in a recording
+            var pointer: UnsafeMutablePointer<AVPacket>? = kept
+            av_packet_free(&pointer)
+            return
+        }
+        pendingAudio.append(AudioPacket(taking: kept, format: format, time: Double(pts) * seconds,
+                                        duration: Double(max(0, kept.pointee.duration)) * seconds))
     }
 
     /// Wraps a decoded frame, converting it to YUV 4:2:0 when the codec produced another layout.

@@ -133,8 +133,12 @@ struct ServeCommand: AsyncParsableCommand {
                         {
                             categories[category] = spec
                         }
-                        let recording = categories.isEmpty ? nil : CameraPipeline.Recording(
-                            vault: vault, categories: categories, policyVersion: { verifier.current.authority.policyVersion })
+                        let camera = policy.document.cameras.first { $0.id == feed.camera }
+                        let keepsAudio = record && feed.peer == nil && camera?.audio == true && produces.contains(.audio)
+                            && policy.permitsStorage(camera: feed.camera, category: .audio)
+                        let recording = categories.isEmpty && !keepsAudio ? nil : CameraPipeline.Recording(
+                            vault: vault, categories: categories, keepsAudio: keepsAudio,
+                            policyVersion: { verifier.current.authority.policyVersion })
                         return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,
                                               logger: logger)
@@ -142,7 +146,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let initial = try pipelines(policy, false) { printError("warning: \($0)") }
             for pipeline in initial {
-                let stored = (pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted().joined(separator: " and ")
+                let stored = ((pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted()
+                    + (pipeline.recording?.keepsAudio == true ? ["audio"] : [])).joined(separator: " and ")
                 let origin = pipeline.peer != nil ? pipeline.address
                     : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
                 print("camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)"))

@@ -53,8 +53,8 @@ struct CameraFeed: Sendable {
         })
         var feeds: [CameraFeed] = []
         func recorded(_ camera: PolicyDocument.Camera) -> Bool {
-            recording && [DataCategory.rawVideo, .redactedVideo].contains {
-                camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0)
+            recording && [DataCategory.rawVideo, .redactedVideo, .audio].contains {
+                camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0) && ($0 != .audio || camera.audio)
             }
         }
         for camera in policy.document.cameras where watchedLive.contains(camera.id) || recorded(camera) {

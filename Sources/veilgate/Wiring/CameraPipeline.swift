@@ -36,6 +36,9 @@ struct CameraPipeline: Service {
     struct Recording: Sendable {
         var vault: Vault
         var categories: [DataCategory: RedactionSpec]
+        /// Sound, stored as it came in segments of its own (category `audio`), where the camera takes it and the
+        /// policy keeps it; otherwise it is dropped at the demuxer.
+        var keepsAudio = false
         var segmentDuration = 6.0
         /// The policy version in force, recorded with each segment.
         var policyVersion: @Sendable () -> String
@@ -58,6 +61,7 @@ struct CameraPipeline: Service {
     /// may hold credentials).
     var fingerprint: String {
         let stored = (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+            + (recording?.keepsAudio == true ? ["audio"] : [])
         return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)"].joined(separator: "|")
     }
 
@@ -84,7 +88,7 @@ struct CameraPipeline: Service {
 
     private func ingest(stopping: StopFlag) async throws {
         let camera = self.camera, feeds = self.feeds, logger = self.logger
-        let options = SourceOptions(interrupt: { stopping.isSet })
+        let options = SourceOptions(interrupt: { stopping.isSet }, keepAudio: peer == nil && recording?.keepsAudio == true)
         let onState: @Sendable (LiveSource.State) -> Void = { state in
                 switch state {
                 case .connecting(let attempt) where attempt == 1:
@@ -204,6 +208,9 @@ private struct PipelineState {
     }
 
     var renditions: [RedactionSpec: Rendition] = [:]
+    /// Recorded sound since the last vault segment (compressed, as it came).
+    var audio: [AudioPacket] = []
+    var audioRefused = false
     /// Detection and tracking for the union of the renditions' classes (nil when none needs any).
     var tracking: RedactionPipeline?
     var sequence = 0
@@ -233,7 +240,8 @@ private struct PipelineState {
             let descriptor = SegmentDescriptor(
                 camera: camera, category: segment.category, start: epoch.addingTimeInterval(segment.start),
                 end: epoch.addingTimeInterval(segment.end), container: "mp4", policyVersion: recording.policyVersion(),
-                redaction: segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
+                redaction: segment.category == .audio ? "none (original sound)"
+                    : segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
             do {
                 try await recording.vault.store([UInt8](segment.bytes), as: descriptor)
             } catch {
@@ -248,6 +256,39 @@ private struct PipelineState {
     mutating func finishRecordings() {
         cutSegment(at: lastTime, feeds: nil)
         for spec in Array(renditions.keys) { gatherForVault(spec, force: true) }
+        gatherAudio(force: true)
+    }
+
+    /// Adds the frame's sound to the recording: a vault segment of it every ``Recording/segmentDuration`` seconds, and
+    /// at once when the camera's audio format changes.
+    private mutating func record(_ packets: [AudioPacket]) {
+        for packet in packets {
+            if let first = audio.first, !first.format.isSame(as: packet.format) { gatherAudio(force: true) }
+            if audio.isEmpty, !packet.format.fitsMP4 {
+                if !audioRefused {  // said once; the video is recorded all the same
+                    logger.warning("camera audio cannot be stored as it is; dropped",
+                                   metadata: ["camera": "\(camera.rawValue)", "codec": "\(packet.format.codecName)"])
+                }
+                audioRefused = true
+                continue
+            }
+            audio.append(packet)
+        }
+        gatherAudio(force: false)
+    }
+
+    /// With `force` or once enough is gathered: the sound so far becomes one self-contained MP4 (category audio).
+    private mutating func gatherAudio(force: Bool) {
+        guard let recording, let first = audio.first, let last = audio.last,
+              force || last.time + last.duration - first.time >= recording.segmentDuration
+        else { return }
+        defer { audio = [] }
+        do {
+            pending.append(PendingSegment(bytes: try AudioMP4.file(of: audio), category: .audio, redaction: .unredacted,
+                                          start: first.time, end: max(last.time + last.duration, first.time + 0.001)))
+        } catch {
+            logger.error("audio segment failed", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+        }
     }
 
     var lastTime = 0.0
@@ -262,6 +303,7 @@ private struct PipelineState {
             cutSegment(at: frame.time, feeds: feeds)
             segmentStart = frame.time
         }
+        if recording?.keepsAudio == true, !frame.audio.isEmpty { record(frame.audio) }
         let recorded = Set(recording.map { Array($0.categories.values) } ?? [])
         if wanted.union(recorded) != Set(renditions.keys) || renditions.contains(where: { $0.value.live != wanted.contains($0.key) }) {
             try adopt(wanted, feeds: feeds)
@@ -310,6 +352,7 @@ private struct PipelineState {
     /// gathers it for the vault.
     private mutating func cutSegment(at end: Double, feeds: LiveFeeds?) {
         defer { sequence += 1 }
+
         for spec in Array(renditions.keys) {
             guard let stream = renditions[spec]!.stream, let start = renditions[spec]!.segmentStart else { continue }
             renditions[spec]!.segmentStart = nil
