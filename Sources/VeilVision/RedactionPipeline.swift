@@ -10,13 +10,16 @@ public final class RedactionPipeline: @unchecked Sendable {
         public var detectEvery: Int
         /// Cover the heads of detected people, for faces too small for the face detector (wide CCTV shots).
         public var coverHeadsOfPeople: Bool
+        /// Also detect at once, between scheduled detections, when something new starts moving (``MotionTrigger``).
+        public var detectOnMotion: Bool
         public var tracker: RedactionTracker.Configuration
 
-        public init(detectEvery: Int = 1, coverHeadsOfPeople: Bool = true,
+        public init(detectEvery: Int = 1, coverHeadsOfPeople: Bool = true, detectOnMotion: Bool = true,
                     tracker: RedactionTracker.Configuration = RedactionTracker.Configuration())
         {
             self.detectEvery = max(1, detectEvery)
             self.coverHeadsOfPeople = coverHeadsOfPeople
+            self.detectOnMotion = detectOnMotion
             self.tracker = tracker
         }
     }
@@ -27,6 +30,10 @@ public final class RedactionPipeline: @unchecked Sendable {
     private var tracker: RedactionTracker
     public private(set) var framesProcessed = 0
     public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
+    /// Detections run because something new moved, between scheduled ones.
+    public private(set) var detectionsOnMotion = 0
+    private let motion = MotionTrigger()
+    private var framesSinceDetection = 0
     public var tracksStarted: Int { tracker.tracksStarted }
 
     public init(spec: RedactionSpec, detectors: [any ObjectDetector], options: Options = Options()) {
@@ -49,7 +56,19 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// of the frame with its own ``Redactor``.
     public func track(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
         defer { framesProcessed += 1 }
-        guard framesProcessed % options.detectEvery == 0 else { return tracker.covered(at: frame.time) }
+        let scheduled = framesProcessed == 0 || framesSinceDetection + 1 >= options.detectEvery
+        if !scheduled {
+            let covered = tracker.covered(at: frame.time)
+            // The trigger sees every frame (it compares each with the one before), detection frames included.
+            guard options.detectOnMotion, motion.somethingNew(in: frame, outside: covered.map(\.box)) else {
+                framesSinceDetection += 1
+                return covered
+            }
+            detectionsOnMotion += 1
+        } else if options.detectOnMotion {
+            _ = motion.somethingNew(in: frame, outside: [])
+        }
+        framesSinceDetection = 0
         var detections: [Detection] = []
         for detector in detectors { detections += try detector.detect(in: frame) }
         for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }

@@ -82,7 +82,7 @@ struct HeadCoverageTests {
         let detectors = try models.detectors(for: [.faces], headsOfPeople: true).detectors
         let people = try #require(detectors.compactMap { $0 as? PersonDetector }.first)
         let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
-                                         options: .init(detectEvery: 2, coverHeadsOfPeople: true))
+                                         options: .init(detectEvery: 2, coverHeadsOfPeople: true, detectOnMotion: false))
         var heads = 0, covered = 0
         while let frame = try source.nextFrame(), frame.index <= 50 {
             let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map { $0.box.expanded(by: pipeline.redactor.spec.margin) }

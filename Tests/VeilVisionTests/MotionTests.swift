@@ -62,4 +62,55 @@ struct MotionTests {
         _ = steady.update(with: [lower], at: 0)
         #expect(steady.update(with: [lower], at: 0.1).count == 1)
     }
+
+    @Test("The motion trigger fires when something new moves outside what is covered, not while it keeps moving, not on a still picture")
+    func trigger() throws {
+        let trigger = MotionTrigger()
+        let empty = try Self.picture([])
+        #expect(!trigger.somethingNew(in: empty, outside: []), "the first picture: nothing to compare with")
+        #expect(!trigger.somethingNew(in: try Self.picture([]), outside: []), "nothing moved")
+        var person = Box(x1: 300, y1: 200, x2: 340, y2: 300)
+        #expect(trigger.somethingNew(in: try Self.picture([person]), outside: []), "someone appears")
+        person = Box(x1: 304, y1: 200, x2: 344, y2: 300)
+        #expect(!trigger.somethingNew(in: try Self.picture([person]), outside: []), "and walks on: not new")
+        #expect(!trigger.somethingNew(in: try Self.picture([person]), outside: []), "and stands still")
+        let other = Box(x1: 40, y1: 40, x2: 80, y2: 140)
+        #expect(!trigger.somethingNew(in: try Self.picture([person, other]), outside: [Box(x1: 30, y1: 30, x2: 90, y2: 150)]),
+                "something new, but where a box is covered already")
+        let third = Box(x1: 500, y1: 300, x2: 540, y2: 400)
+        #expect(trigger.somethingNew(in: try Self.picture([person, other, third]), outside: []))
+        // The lights change: everything differs, so whatever was known is detected again.
+        let lit = try VideoFrame(width: 640, height: 480)
+        lit.withWritablePlanes { planes in for row in 0..<480 { planes.y.advanced(by: row * planes.yStride).update(repeating: 200, count: 640) } }
+        #expect(trigger.somethingNew(in: lit, outside: []))
+    }
+
+    /// Counts its calls; finds nothing.
+    final class CountingDetector: ObjectDetector, @unchecked Sendable {
+        let classes: Set<RedactionClass> = [.faces]
+        var calls: [Int] = []
+        var frame = 0
+        func detect(in image: any YUVImage) throws -> [Detection] {
+            calls.append(Int(image.time.rounded()))
+            return []
+        }
+    }
+
+    @Test("With detection every 10th frame, something appearing at frame 13 is detected at frame 13, not 20; on a still picture only the schedule runs")
+    func detectOnMotion() throws {
+        let detector = CountingDetector()
+        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces]), detectors: [detector], options: .init(detectEvery: 10))
+        let person = Box(x1: 300, y1: 200, x2: 340, y2: 300)
+        for index in 0..<30 {
+            _ = try pipeline.track(try Self.picture(index >= 13 ? [person] : [], time: Double(index)))
+        }
+        #expect(detector.calls == [0, 10, 13, 23], "\(detector.calls)")
+        #expect(pipeline.detectionsOnMotion == 1)
+
+        let scheduled = CountingDetector()
+        let still = RedactionPipeline(spec: RedactionSpec(classes: [.faces]), detectors: [scheduled],
+                                      options: .init(detectEvery: 10, detectOnMotion: false))
+        for index in 0..<30 { _ = try still.track(try Self.picture(index >= 13 ? [person] : [], time: Double(index))) }
+        #expect(scheduled.calls == [0, 10, 20], "without the trigger, the schedule alone")
+    }
 }
