@@ -17,7 +17,9 @@ enum MediaBenchmark {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-media-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        for (name, width, height) in [("720p", 1280, 720), ("1080p", 1920, 1080)] {
+        // VEILBENCH_SIZES=720p runs one size only (a quicker check while tuning).
+        let sizes = ProcessInfo.processInfo.environment["VEILBENCH_SIZES"]?.split(separator: ",").map(String.init) ?? ["720p", "1080p"]
+        for (name, width, height) in [("720p", 1280, 720), ("1080p", 1920, 1080)] where sizes.contains(name) {
             let clip = folder + "/\(name).mp4"
             // 12 s of the real CCTV clip at 25 fps, scaled up: the same people, at camera resolution.
             try ffmpeg(["-i", shared, "-t", "12", "-vf", "fps=25,scale=\(width):\(height)", "-c:v", "libx264", "-preset", "veryfast",

@@ -34,6 +34,7 @@ public final class RedactionPipeline: @unchecked Sendable {
     public private(set) var detectionsOnMotion = 0
     private let motion = MotionTrigger()
     private var framesSinceDetection = 0
+    private var triggeredSinceSchedule = false
     public var tracksStarted: Int { tracker.tracksStarted }
 
     public init(spec: RedactionSpec, detectors: [any ObjectDetector], options: Options = Options()) {
@@ -60,13 +61,18 @@ public final class RedactionPipeline: @unchecked Sendable {
         if !scheduled {
             let covered = tracker.covered(at: frame.time)
             // The trigger sees every frame (it compares each with the one before), detection frames included.
-            guard options.detectOnMotion, motion.somethingNew(in: frame, outside: covered.map(\.box)) else {
+            // At most one extra detection per scheduled interval: the trigger may double the detector's work, never more.
+            let mayTrigger = options.detectOnMotion && !triggeredSinceSchedule
+            guard mayTrigger, motion.somethingNew(in: frame, outside: covered.map(\.box)) else {
+                if options.detectOnMotion, !mayTrigger { _ = motion.somethingNew(in: frame, outside: []) }
                 framesSinceDetection += 1
                 return covered
             }
             detectionsOnMotion += 1
-        } else if options.detectOnMotion {
-            _ = motion.somethingNew(in: frame, outside: [])
+            triggeredSinceSchedule = true
+        } else {
+            if options.detectOnMotion { _ = motion.somethingNew(in: frame, outside: []) }
+            triggeredSinceSchedule = false
         }
         framesSinceDetection = 0
         var detections: [Detection] = []

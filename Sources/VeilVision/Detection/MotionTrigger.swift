@@ -5,9 +5,9 @@ public import VeilCore
 /// the next scheduled detection.
 ///
 /// "New" keeps the cost bounded: a cell of a coarse luma grid that changed since the previous frame counts only if
-/// no cell next to it changed in the previous frame (motion that continues — a person already walking, a tree
-/// swaying — does not trigger again and again) and it lies outside every box already covered (tracked objects are
-/// the tracker's business). A change over a third of the picture (lights, a camera that moved) triggers too: after
+/// neither it nor a cell next to it changed in the last ``Configuration/memory`` seconds (motion that continues — a
+/// person already walking, a tree swaying, a camera that repeats frames — does not trigger again and again) and it
+/// lies outside every box already covered (tracked objects are the tracker's business). A change over a third of the picture (lights, a camera that moved) triggers too: after
 /// that, nothing known can be trusted. Pure Swift on a sample of the Y plane, a fraction of a millisecond at 720p.
 public final class MotionTrigger: @unchecked Sendable {
     // @unchecked Sendable: one pipeline owns it.
@@ -18,13 +18,15 @@ public final class MotionTrigger: @unchecked Sendable {
         public var columns = 80
         /// New changed cells needed to trigger.
         public var minimumCells = 2
+        /// How long (seconds of video) a cell that changed stays "moving" for its neighbourhood.
+        public var memory = 1.0
         public init() {}
     }
 
     public let configuration: Configuration
     private var previous: [Float] = []
-    /// The cells changed in the previous frame, grown by one cell.
-    private var recentlyChanged: [Bool] = []
+    /// When each cell last changed (video time).
+    private var lastChanged: [Double] = []
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
 
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
@@ -33,10 +35,13 @@ public final class MotionTrigger: @unchecked Sendable {
     public func somethingNew(in image: any YUVImage, outside covered: [Box]) -> Bool {
         let luma = cellMeans(of: image)
         defer { previous = luma }
-        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height else {
+        let now = image.time
+        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height,
+              let latest = lastChanged.max(), now >= latest
+        else {
             imageWidth = image.width
             imageHeight = image.height
-            recentlyChanged = [Bool](repeating: false, count: luma.count)
+            lastChanged = [Double](repeating: -.infinity, count: luma.count)
             return false
         }
         var changed = [Bool](repeating: false, count: luma.count)
@@ -45,10 +50,12 @@ public final class MotionTrigger: @unchecked Sendable {
             changed[index] = true
             changedCount += 1
         }
-        defer { recentlyChanged = Self.grown(changed, width: gridWidth, height: gridHeight) }
+        // Where something moved lately (grown by a cell), as it was before this frame.
+        let recent = Self.grown(lastChanged.map { now - $0 <= configuration.memory }, width: gridWidth, height: gridHeight)
+        for index in luma.indices where changed[index] { lastChanged[index] = now }
         if changedCount * 3 > luma.count { return true }
         var fresh = 0
-        for index in luma.indices where changed[index] && !recentlyChanged[index] {
+        for index in luma.indices where changed[index] && !recent[index] {
             let x = Double((index % gridWidth) * cell) + Double(cell) / 2, y = Double((index / gridWidth) * cell) + Double(cell) / 2
             if covered.contains(where: { x >= $0.x1 && x <= $0.x2 && y >= $0.y1 && y <= $0.y2 }) { continue }
             fresh += 1

@@ -11,8 +11,8 @@ struct RedactCommand: AsyncParsableCommand {
         commandName: "redact",
         abstract: "Redact faces, plates and people in a video, an image or a live source.",
         discussion: """
-            Detects on the CPU, tracks between detections and fails closed: a face the detector misses for a \
-            moment stays covered. Video is re-encoded as H.264 MP4; JPEG and PNG images stay images.
+            Detects on the CPU every Nth frame (--detect-every) and at once when something new starts moving, \
+            tracks between detections and fails closed: a face the detector misses for a moment stays covered. Video is re-encoded as H.264 MP4; JPEG and PNG images stay images.
 
             Examples:
               veilgate redact street.mp4 -o street-redacted.mp4
@@ -113,7 +113,7 @@ struct RedactCommand: AsyncParsableCommand {
         let elapsed = Date().timeIntervalSince(started)
         let perClass = pipeline.detectionsPerClass.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
         print("redacted \(frames) frame(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(frames) / max(elapsed, 0.001))) fps)")
-        print("  detections: \(perClass.isEmpty ? "none" : perClass.joined(separator: ", ")); tracks: \(pipeline.tracksStarted); decoder errors: \(source.decodeErrors)")
+        print("  detections: \(perClass.isEmpty ? "none" : perClass.joined(separator: ", ")); tracks: \(pipeline.tracksStarted); detections on motion: \(pipeline.detectionsOnMotion); decoder errors: \(source.decodeErrors)")
         print("  output: \(output)" + (detections.map { "; boxes: \($0)" } ?? ""))
     }
 
