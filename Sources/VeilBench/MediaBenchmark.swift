@@ -5,8 +5,8 @@ import VeilVision
 
 /// Issue goal: one 720p 25 fps camera redacted in real time on one core (≥ 25 fps), at ≥ 0.5 of the
 /// decode+encode-only rate. The baseline is FFmpeg's own command-line decode+encode of the same clip with the
-/// same encoder settings, on one thread, in the same run. Every figure is the best of two runs: this machine is a
-/// shared VM, and a single run of anything moved by up to a third between invocations.
+/// same encoder settings, on one thread, in the same run — each figure paired with an FFmpeg run just before it, and
+/// the better of two such pairs kept: this machine is a shared VM whose speed drifts by up to a third.
 enum MediaBenchmark {
     static func run() async throws {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -26,35 +26,48 @@ enum MediaBenchmark {
                         "-crf", "23", "-an", clip])
             let frames = 300.0
             print("== media pipeline: \(name) (\(width)×\(height), 25 fps, \(Int(frames)) frames), one core, libx264 veryfast crf 23 ==")
-            let baseline = try await best {
+            let ffmpegRun = { () throws -> Double in
                 let start = ContinuousClock.now
                 try ffmpeg(["-threads", "1", "-i", clip, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1",
                             "-an", folder + "/ffmpeg-out.mp4"])
                 return frames / seconds(ContinuousClock.now - start)
             }
-            print(String(format: "baseline: ffmpeg decode+encode                          %7.1f fps", baseline))
+            /// Each figure is paired with an FFmpeg run just before it (this VM's speed drifts over minutes, so a
+            /// baseline measured once at the start made ratios wander by a third); of two pairs, the faster run counts.
+            func paired(_ run: () async throws -> Double) async throws -> (rate: Double, baseline: Double) {
+                var result = (rate: 0.0, baseline: 1.0)
+                for _ in 0..<2 {
+                    let baseline = try ffmpegRun()
+                    let rate = try await run()
+                    if rate > result.rate { result = (rate, baseline) }
+                }
+                return result
+            }
+            let baseline = try await best { try ffmpegRun() }
+            print(String(format: "baseline: ffmpeg decode+encode                          %7.1f fps  (best of two; each figure below is paired with a run of its own)", baseline))
 
-            let plain = try await best { try await measure(clip, output: folder + "/plain.mp4", pipeline: nil) }
-            print(String(format: "VeilMedia decode+encode (no analysis)                   %7.1f fps  (%.2f of baseline)", plain, plain / baseline))
+            let (plain, plainBase) = try await paired { try await measure(clip, output: folder + "/plain.mp4", pipeline: nil) }
+            print(String(format: "VeilMedia decode+encode (no analysis)                   %7.1f fps  (%.2f of FFmpeg's %.1f alongside)", plain,
+                         plain / plainBase, plainBase))
             let spec = RedactionSpec(classes: [.faces], mode: .blur, shape: .ellipse, margin: 0.2)
             for every in [5, 10] {
                 var onMotion = 0
-                let rate = try await best {
+                let (rate, base) = try await paired {
                     let faces = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx")],
                                                   options: .init(detectEvery: every, coverHeadsOfPeople: false))
                     defer { onMotion = faces.detectionsOnMotion }
                     return try await measure(clip, output: folder + "/faces.mp4", pipeline: faces)
                 }
-                print(String(format: "redaction: faces (CenterFace every %2d frames, +%d on motion) + tracker %7.1f fps  (%.2f of baseline; goal ≥ 25 fps and ≥ 0.5: %@)",
-                             every, onMotion, rate, rate / baseline, rate >= 25 && rate / baseline >= 0.5 ? "met" : "NOT met"))
+                print(String(format: "redaction: faces (CenterFace every %2d frames, +%d on motion) + tracker %7.1f fps  (%.2f of FFmpeg's %.1f alongside; goal ≥ 25 fps and ≥ 0.5: %@)",
+                             every, onMotion, rate, rate / base, base, rate >= 25 && rate / base >= 0.5 ? "met" : "NOT met"))
             }
-            let scheduleOnly = try await best {
+            let (scheduleOnly, scheduleBase) = try await paired {
                 let faces = RedactionPipeline(spec: spec, detectors: [try FaceDetector(modelPath: models + "/centerface.onnx")],
                                               options: .init(detectEvery: 10, coverHeadsOfPeople: false, detectOnMotion: false))
                 return try await measure(clip, output: folder + "/faces.mp4", pipeline: faces)
             }
-            print(String(format: "redaction: faces every 10 frames, without the motion trigger %7.1f fps  (%.2f of baseline)",
-                         scheduleOnly, scheduleOnly / baseline))
+            print(String(format: "redaction: faces every 10 frames, without the motion trigger %7.1f fps  (%.2f of FFmpeg's %.1f alongside)",
+                         scheduleOnly, scheduleOnly / scheduleBase, scheduleBase))
             let vision = VisionModels(directory: models)
             let configurations: [(String, () throws -> [any ObjectDetector])] = [
                 ("SSDLite whole frame", { [try vision.faces(), try vision.people(threshold: 0.2)] }),
@@ -72,12 +85,12 @@ enum MediaBenchmark {
                 }),
             ]
             for (label, detectors) in configurations {
-                let rate = try await best {
+                let (rate, base) = try await paired {
                     let heads = RedactionPipeline(spec: spec, detectors: try detectors(), options: .init(detectEvery: 10, coverHeadsOfPeople: true))
                     return try await measure(clip, output: folder + "/heads.mp4", pipeline: heads)
                 }
-                print(String(format: "redaction: faces + heads (%@) every 10  %7.1f fps  (%.2f of baseline)",
-                             label, rate, rate / baseline))
+                print(String(format: "redaction: faces + heads (%@) every 10  %7.1f fps  (%.2f of FFmpeg's %.1f alongside)",
+                             label, rate, rate / base, base))
             }
         }
     }

@@ -44,6 +44,24 @@ struct MotionTests {
         #expect(try detector.detect(in: Self.picture([Box(x1: 0, y1: 0, x2: 640, y2: 300)])).isEmpty)
     }
 
+    @Test("A person standing still stays reported for seconds of video, however often the detector is called, then fades into the background")
+    func stillPersonFades() throws {
+        let person = Box(x1: 300, y1: 200, x2: 324, y2: 272)
+        for step in [0.1, 0.5] {
+            let detector = MotionDetector()
+            _ = try detector.detect(in: Self.picture([], time: 0))
+            var reportedUntil = 0.0
+            var time = step
+            while time <= 20 {
+                if try detector.detect(in: Self.picture([person], time: time)).contains(where: { $0.box.contains(person, tolerance: 0.5) }) {
+                    reportedUntil = time
+                }
+                time += step
+            }
+            #expect(reportedUntil >= 8 && reportedUntil <= 14, "called every \(step) s: reported until \(reportedUntil) s")
+        }
+    }
+
     @Test("A track captured by a neighbour's detection leaves its old place covered until it expires")
     func residue() {
         var tracker = RedactionTracker(configuration: .init(coverLostFor: 1.0, growthPerSecond: 0.5))

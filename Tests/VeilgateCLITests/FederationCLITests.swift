@@ -228,34 +228,49 @@ struct FederationCLITests {
         #expect(log.contains("camera=market-square [veilgate] camera no longer ingested under the policy in force"), "\(log)")
     }
 
-    @Test("Sound is recorded only where the policy keeps it: as it came, in its own category, under its own retention")
+    @Test("Sound is recorded only where the policy keeps it: as it came, in its own category, from the reload that keeps it on")
     func audioRecording() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var policy = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
-        for (old, new) in [
-            // The market square takes sound now, and keeps it for a day (and only original video, to keep the test light).
-            ("    produces: [raw-video, redacted-video, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: false\n",
-             "    produces: [raw-video, audio, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: true\n"),
-            ("retention:\n  rules:\n", "retention:\n  rules:\n    - id: sound-24h\n      cameras: [market-square]\n      category: audio\n      duration: 24h\n"),
-        ] {
-            try #require(policy.contains(old), "the example policy still has: \(old)")
-            policy = policy.replacingOccurrences(of: old, with: new)
-        }
+        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
         let policies = folder.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
-        try policy.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+        /// The market square takes sound; with `keep`, it also stores it for a day. Only original video is stored, to
+        /// keep the test light.
+        func install(keep: Bool, version: String) throws {
+            var policy = example
+            for (old, new) in [
+                ("    produces: [raw-video, redacted-video, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: false\n",
+                 "    produces: [raw-video\(keep ? ", audio" : ""), events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: true\n"),
+                ("retention:\n  rules:\n", "retention:\n  rules:\n    - id: sound-24h\n      cameras: [market-square]\n      category: audio\n      duration: 24h\n"),
+                (#"version: "2026.11.1""#, #"version: "\#(version)""#),
+            ] {
+                try #require(policy.contains(old), "the example policy still has: \(old)")
+                policy = policy.replacingOccurrences(of: old, with: new)
+            }
+            try policy.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+        }
+        try install(keep: false, version: "2026.11.1")
         _ = try Self.site(in: folder, policy: "policies")
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
         let megamind = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/Megamind.avi").path
 
+        // First the camera's sound is taken but not kept; then a reload keeps it (the pipeline restarts).
         let gateway = try Gateway(in: folder, policy: "policies", extra: ["--camera-source", "market-square=\(megamind)"])
-        Thread.sleep(forTimeInterval: 9)  // played in real time: one full vault segment (6 s) and the rest at shutdown
+        defer { _ = gateway.stop() }
+        Thread.sleep(forTimeInterval: 5)
+        let reloaded = Date()
+        try install(keep: true, version: "2026.11.2")
+        kill(gateway.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 10)  // played in real time: one full vault segment (6 s), the rest at shutdown
         #expect(gateway.stop() == 0)
         let listed = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
         let sound = listed.output.split(separator: "\n").filter { $0.contains("  audio  ") }
         #expect(sound.count >= 2, "\(listed.output)")
         #expect(listed.output.contains("  raw-video  ") && !listed.output.contains("redacted-video"), "\(listed.output)")
+        // Nothing of the sound from before the reload: every audio segment starts after it.
+        let starts = sound.compactMap { line in line.split(separator: " ").dropFirst().first.flatMap { ISO8601DateFormatter().date(from: String($0)) } }
+        #expect(starts.count == sound.count && starts.allSatisfy { $0 >= reloaded.addingTimeInterval(-1) }, "\(listed.output), reload at \(reloaded)")
 
         // A stored segment decrypts to an MP4 of the camera's own AC-3 sound.
         let segment = String(try #require(sound.first?.split(separator: " ").first))

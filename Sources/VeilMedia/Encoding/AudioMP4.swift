@@ -36,7 +36,10 @@ public enum AudioMP4 {
         var last: Int64 = .min
         for packet in packets where packet.format.isSame(as: format) {
             // Times from the segment's first packet: each file starts at zero, its place is in the vault's index.
-            let ticks = Int64(((packet.time - origin) * Double(base.den) / Double(base.num)).rounded())
+            let position = ((packet.time - origin) * Double(base.den) / Double(base.num)).rounded()
+            let length = (packet.duration * Double(base.den) / Double(base.num)).rounded()
+            guard position.isFinite, length.isFinite, abs(position) < 1e15, length >= 0, length < 1e15 else { continue }
+            let ticks = Int64(position)
             guard ticks > last, let copy = av_packet_clone(packet.packet) else { continue }
             var pointer: UnsafeMutablePointer<AVPacket>? = copy
             defer { av_packet_free(&pointer) }
@@ -44,7 +47,7 @@ public enum AudioMP4 {
             copy.pointee.stream_index = stream.pointee.index
             copy.pointee.pts = ticks
             copy.pointee.dts = ticks
-            copy.pointee.duration = Int64((packet.duration * Double(base.den) / Double(base.num)).rounded())
+            copy.pointee.duration = Int64(length)
             copy.pointee.pos = -1
             status = av_write_frame(context, copy)
             guard status >= 0 else { throw MediaError(.writeFailed, "cannot store audio", ffmpeg: status) }

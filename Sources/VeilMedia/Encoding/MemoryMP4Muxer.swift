@@ -22,8 +22,8 @@ final class MemoryMP4Muxer {
         guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status) }
         output = context
         let bufferSize = 64 << 10
+        // From here a throw runs deinit (every stored property is set), which frees the context.
         guard let buffer = av_malloc(bufferSize)?.assumingMemoryBound(to: UInt8.self) else {
-            avformat_free_context(context)
             throw MediaError(.writeFailed, "cannot allocate the output buffer")
         }
         guard let io = avio_alloc_context(buffer, Int32(bufferSize), 1, Unmanaged.passUnretained(sink).toOpaque(), nil,
@@ -34,7 +34,6 @@ final class MemoryMP4Muxer {
                                           }, nil)
         else {
             av_free(buffer)
-            avformat_free_context(context)
             throw MediaError(.writeFailed, "cannot allocate the output buffer")
         }
         self.io = io

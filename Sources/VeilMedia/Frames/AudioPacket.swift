@@ -1,3 +1,4 @@
+import Foundation
 internal import CFFmpeg
 
 /// A source's audio stream as it came, for storing as it came: its codec parameters (copied from the demuxer).
@@ -35,8 +36,13 @@ public final class AudioFormat: @unchecked Sendable {
 
     /// The same codec, rate and channels: one stream can carry both.
     public func isSame(as other: AudioFormat) -> Bool {
-        other === self || (other.parameters.pointee.codec_id == parameters.pointee.codec_id && other.sampleRate == sampleRate
-            && other.channels == channels)
+        if other === self { return true }
+        let mine = parameters.pointee, theirs = other.parameters.pointee
+        guard mine.codec_id == theirs.codec_id, mine.profile == theirs.profile, sampleRate == other.sampleRate, channels == other.channels,
+              mine.extradata_size == theirs.extradata_size
+        else { return false }
+        // The codec's configuration (an AAC AudioSpecificConfig, say) must match too.
+        return mine.extradata_size == 0 || memcmp(mine.extradata, theirs.extradata, Int(mine.extradata_size)) == 0
     }
 }
 

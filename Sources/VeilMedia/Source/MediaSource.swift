@@ -299,15 +299,18 @@ public final class MediaSource: @unchecked Sendable {
             return
         }
         av_packet_move_ref(kept, packet)
-        let seconds = Double(audioTimeBase.num) / Double(audioTimeBase.den)
+        let seconds = audioTimeBase.den != 0 ? Double(audioTimeBase.num) / Double(audioTimeBase.den) : 0
         let pts = kept.pointee.pts != veil_nopts_value() ? kept.pointee.pts : kept.pointee.dts
-        guard pts != veil_nopts_value() else {  // no time, no place in a recording
+        let time = Double(pts) * seconds, duration = Double(max(0, kept.pointee.duration)) * seconds
+        // No (sane) time, no place in a recording: a crafted stream's numbers never reach an integer conversion.
+        guard pts != veil_nopts_value(), seconds > 0, time.isFinite, abs(time) < 1e9, duration.isFinite, duration < 10 else {
             var pointer: UnsafeMutablePointer<AVPacket>? = kept
             av_packet_free(&pointer)
             return
         }
-        pendingAudio.append(AudioPacket(taking: kept, format: format, time: Double(pts) * seconds,
-                                        duration: Double(max(0, kept.pointee.duration)) * seconds))
+        // Bounded while no picture comes to carry it (a stalled video stream): the oldest go first.
+        if pendingAudio.count >= 4096 { pendingAudio.removeFirst(pendingAudio.count - 4095) }
+        pendingAudio.append(AudioPacket(taking: kept, format: format, time: time, duration: duration))
     }
 
     /// Wraps a decoded frame, converting it to YUV 4:2:0 when the codec produced another layout.

@@ -1,4 +1,5 @@
 public import VeilCore
+import Foundation
 
 /// Moving, person-shaped regions of a fixed camera's picture, reported as people: the fail-closed fallback for
 /// the ones the person network misses (too small, half hidden, merged into a group). Their heads are then
@@ -16,8 +17,10 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Luma difference (0–255) from the background that makes a cell foreground.
         public var threshold: Float = 18
-        /// How fast the background follows the picture, per call.
-        public var learningRate: Float = 0.08
+        /// How fast the background follows the picture: the share of a change it absorbs per second of video
+        /// (per second, not per call, so detecting more often — on motion, say — does not make a still person
+        /// vanish into the background sooner: one standing out by 130 levels stays reported for about 11 s).
+        public var learningPerSecond: Float = 0.16
         /// Grid width in cells.
         public var columns = 160
         /// Smallest region reported, in cells.
@@ -27,14 +30,17 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
 
     public let configuration: Configuration
     private var background: [Float] = []
+    private var lastTime = 0.0
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
 
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
 
     public func detect(in image: any YUVImage) throws -> [Detection] {
         let luma = cellMeans(of: image)
-        guard background.count == luma.count, imageWidth == image.width, imageHeight == image.height else {
-            background = luma  // the first picture (or a new size) is the background
+        let elapsed = image.time - lastTime
+        lastTime = image.time
+        guard background.count == luma.count, imageWidth == image.width, imageHeight == image.height, elapsed >= 0 else {
+            background = luma  // the first picture (or a new size, or a new source) is the background
             imageWidth = image.width
             imageHeight = image.height
             return []
@@ -45,7 +51,7 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
             foreground[index] = true
             changed += 1
         }
-        let rate = configuration.learningRate
+        let rate = 1 - Float(pow(Double(1 - configuration.learningPerSecond), min(elapsed, 5)))
         if changed * 3 > luma.count {
             background = luma
             return []

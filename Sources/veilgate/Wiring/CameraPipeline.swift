@@ -264,6 +264,11 @@ private struct PipelineState {
     private mutating func record(_ packets: [AudioPacket]) {
         for packet in packets {
             if let first = audio.first, !first.format.isSame(as: packet.format) { gatherAudio(force: true) }
+            // Time that jumps (back, or far ahead: a reconnect, a clock reset) starts a new segment, so each stored
+            // one is continuous and its times in the vault are right.
+            if let last = audio.last, packet.time <= last.time || packet.time - last.time > 5 || audio.count >= 20_000 {
+                gatherAudio(force: true)
+            }
             if audio.isEmpty, !packet.format.fitsMP4 {
                 if !audioRefused {  // said once; the video is recorded all the same
                     logger.warning("camera audio cannot be stored as it is; dropped",

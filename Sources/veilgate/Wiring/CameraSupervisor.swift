@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VeilCore
 import VeilFederation
 import VeilPolicy
@@ -9,6 +10,10 @@ import VeilPolicy
 /// a camera the new policy adds starts, one it drops stops (what it recorded so far goes into the vault first), and
 /// one whose source or recording changed restarts — so a DPO who stops a camera's recording or sharing does not
 /// wait for a restart of the gateway.
+///
+/// A replacement starts only once the pipeline it replaces has finished (one connection to the camera, one writer
+/// of its live segments at a time), and shutdown — graceful or a cancelled service group — waits for every
+/// pipeline, stopping ones included, so their last recordings are stored.
 struct CameraSupervisor: Service {
     /// The pipelines a policy calls for (with warnings about cameras it cannot ingest).
     let pipelines: @Sendable (CompiledPolicy, _ warn: (String) -> Void) throws -> [CameraPipeline]
@@ -20,54 +25,86 @@ struct CameraSupervisor: Service {
     /// How often the policy in force is looked at (reloads happen on SIGHUP, in ``PolicyReloader``).
     var interval: Duration = .seconds(1)
 
+    /// Every pipeline task, current or stopping: cancelled together when the service is (a plain `Task` inherits
+    /// graceful shutdown but not cancellation).
+    private final class Tasks: Sendable {
+        let all = Mutex<[Task<Void, Never>]>([])
+        func add(_ task: Task<Void, Never>) { all.withLock { $0.append(task) } }
+        func cancelAll() { all.withLock { $0.forEach { $0.cancel() } } }
+        func waitForAll() async { for task in all.withLock({ $0 }) { await task.value } }
+    }
+
     private struct Running {
         var fingerprint: String
         var task: Task<Void, Never>
     }
 
     func run() async throws {
-        var running: [CameraID: Running] = [:]
-        var version = verifier.current.authority.policyVersion
-        apply(initial, to: &running)
-        while !Task.isCancelledOrShuttingDown {
-            try? await gracefulSleep(for: interval)
-            let authority = verifier.current.authority
-            guard authority.policyVersion != version, let policy = authority as? CompiledPolicy else { continue }
-            version = authority.policyVersion
-            do {
-                let logger = self.logger
-                let wanted = try pipelines(policy) { logger.warning("\($0)") }
-                apply(wanted, to: &running)
-            } catch {
-                logger.error("cameras of the reloaded policy cannot be resolved; pipelines unchanged", metadata: ["error": "\(error)"])
+        let tasks = Tasks()
+        await withTaskCancellationHandler {
+            var running: [CameraID: Running] = [:]
+            var stopping: [CameraID: Task<Void, Never>] = [:]
+            var version = verifier.current.authority.policyVersion
+            apply(initial, to: &running, stopping: &stopping, tasks: tasks)
+            while !Task.isCancelledOrShuttingDown {
+                try? await gracefulSleep(for: interval)
+                let authority = verifier.current.authority
+                guard authority.policyVersion != version, let policy = authority as? CompiledPolicy else { continue }
+                version = authority.policyVersion
+                do {
+                    let logger = self.logger
+                    let wanted = try pipelines(policy) { logger.warning("\($0)") }
+                    apply(wanted, to: &running, stopping: &stopping, tasks: tasks)
+                } catch {
+                    logger.error("cameras of the reloaded policy cannot be resolved; pipelines unchanged", metadata: ["error": "\(error)"])
+                }
             }
+            await tasks.waitForAll()
+        } onCancel: {
+            tasks.cancelAll()
         }
-        // Graceful shutdown reaches every pipeline too (the tasks inherit it): wait for their recordings to be stored.
-        for camera in running.keys.sorted() { await running[camera]!.task.value }
     }
 
-    private func apply(_ wanted: [CameraPipeline], to running: inout [CameraID: Running]) {
+    /// `stopping`: cameras being stopped (their pipeline finishing, then their live feed retired); one that comes
+    /// back waits for that first.
+    private func apply(_ wanted: [CameraPipeline], to running: inout [CameraID: Running],
+                       stopping: inout [CameraID: Task<Void, Never>], tasks: Tasks)
+    {
         let byCamera = Dictionary(wanted.map { ($0.camera, $0) }, uniquingKeysWith: { first, _ in first })
+        var replaced: [CameraID: Task<Void, Never>] = [:]
         for (camera, current) in running where byCamera[camera]?.fingerprint != current.fingerprint {
             current.task.cancel()  // the pipeline stores what it recorded before it ends
             running[camera] = nil
             if byCamera[camera] == nil {
-                feeds.retire(camera: camera)
+                let feeds = self.feeds
+                let retiring = Task {
+                    await current.task.value
+                    feeds.retire(camera: camera)
+                }
+                tasks.add(retiring)
+                stopping[camera] = retiring
                 logger.notice("camera no longer ingested under the policy in force", metadata: ["camera": "\(camera.rawValue)"])
             } else {
-                feeds.interrupt(camera: camera)  // the new pipeline numbers its segments afresh
+                replaced[camera] = current.task
                 logger.notice("camera restarted: its source or recording changed", metadata: ["camera": "\(camera.rawValue)"])
             }
         }
         for camera in byCamera.keys.sorted() where running[camera] == nil {
             let pipeline = byCamera[camera]!
-            feeds.open(camera: camera)
-            let logger = self.logger
-            running[camera] = Running(fingerprint: pipeline.fingerprint, task: Task {
+            let previous = replaced[camera] ?? stopping.removeValue(forKey: camera), feeds = self.feeds, logger = self.logger
+            let task = Task {
+                if let previous {
+                    await previous.value
+                    feeds.interrupt(camera: camera)  // the new pipeline numbers its segments afresh
+                }
+                guard !Task.isCancelled else { return }
+                feeds.open(camera: camera)
                 do { try await pipeline.run() } catch {
                     logger.error("camera pipeline ended", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
                 }
-            })
+            }
+            tasks.add(task)
+            running[camera] = Running(fingerprint: pipeline.fingerprint, task: task)
         }
     }
 }
