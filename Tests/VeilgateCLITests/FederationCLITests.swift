@@ -85,6 +85,18 @@ struct FederationCLITests {
         #expect(ffmpeg.terminationStatus == 0)
     }
 
+    /// The example policy's text, for tests that edit it.
+    static func examplePolicy() throws -> String {
+        try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+    }
+
+    /// Writes `text` as the only policy of `folder/policies` (what `--policy policies` loads).
+    static func writePolicy(_ text: String, in folder: URL) throws {
+        let policies = folder.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try text.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+    }
+
     /// Faces CenterFace finds in the first `seconds` of `file`, on every frame (through `veilgate redact`).
     static func faces(in file: String, seconds: String, folder: URL) throws -> Int {
         let run = try CLI.run(["redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
@@ -98,11 +110,9 @@ struct FederationCLITests {
     func peerLiveStream() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        let example = try Self.examplePolicy()
         func write(_ text: String, site: String) throws -> URL {
-            let policies = folder.appendingPathComponent("\(site)/policies")
-            try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
-            try text.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+            try Self.writePolicy(text, in: folder.appendingPathComponent(site))
             return folder.appendingPathComponent(site)
         }
         func replacing(_ old: String, _ new: String, in text: String) throws -> String {
@@ -180,13 +190,10 @@ struct FederationCLITests {
     func camerasFollowReloads() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
-        let policies = folder.appendingPathComponent("policies")
-        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        let example = try Self.examplePolicy()
         func install(_ version: String, _ edit: (String) -> String = { $0 }) throws {
             #expect(example.contains(#"version: "2026.11.1""#))
-            try edit(example.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#))
-                .write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+            try Self.writePolicy(edit(example.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#)), in: folder)
         }
         // As shipped, no camera can be reached here (their credentials are missing): nothing is ingested.
         try install("2026.11.1")
@@ -232,9 +239,7 @@ struct FederationCLITests {
     func audioRecording() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let example = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
-        let policies = folder.appendingPathComponent("policies")
-        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        let example = try Self.examplePolicy()
         /// The market square takes sound; with `keep`, it also stores it for a day. Only original video is stored, to
         /// keep the test light.
         func install(keep: Bool, version: String) throws {
@@ -248,7 +253,7 @@ struct FederationCLITests {
                 try #require(policy.contains(old), "the example policy still has: \(old)")
                 policy = policy.replacingOccurrences(of: old, with: new)
             }
-            try policy.write(to: policies.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
+            try Self.writePolicy(policy, in: folder)
         }
         try install(keep: false, version: "2026.11.1")
         _ = try Self.site(in: folder, policy: "policies")

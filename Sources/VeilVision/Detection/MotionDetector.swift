@@ -31,6 +31,7 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
     public let configuration: Configuration
     private var background: [Float] = []
     private var lastTime = 0.0
+    private var grid = LumaGrid()
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
 
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
@@ -69,30 +70,10 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
         }
     }
 
-    /// Mean luma of each cell (whole cells only; the right and bottom remainders are left out).
     private func cellMeans(of image: any YUVImage) -> [Float] {
-        cell = max(1, image.width / configuration.columns)
-        gridWidth = image.width / cell
-        gridHeight = image.height / cell
-        var sums = [Float](repeating: 0, count: gridWidth * gridHeight)
-        let cell = self.cell, gridWidth = self.gridWidth, gridHeight = self.gridHeight
-        image.withPlanes { planes in
-            for row in 0..<(gridHeight * cell) {
-                let line = planes.y.advanced(by: row * planes.yStride)
-                let base = (row / cell) * gridWidth
-                var column = 0
-                for gridColumn in 0..<gridWidth {
-                    var sum = 0
-                    for _ in 0..<cell {
-                        sum += Int(line[column])
-                        column += 1
-                    }
-                    sums[base + gridColumn] += Float(sum)
-                }
-            }
-        }
-        let scale = 1 / Float(cell * cell)
-        return sums.map { $0 * scale }
+        let means = grid.means(of: image, columns: configuration.columns, step: 1)
+        (gridWidth, gridHeight, cell) = (grid.width, grid.height, grid.cell)
+        return means
     }
 
     private func dilated(_ mask: [Bool]) -> [Bool] {

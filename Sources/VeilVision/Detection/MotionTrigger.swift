@@ -27,6 +27,7 @@ public final class MotionTrigger: @unchecked Sendable {
     private var previous: [Float] = []
     /// When each cell last changed (video time).
     private var lastChanged: [Double] = []
+    private var grid = LumaGrid()
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
 
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
@@ -64,31 +65,10 @@ public final class MotionTrigger: @unchecked Sendable {
         return false
     }
 
-    /// Mean luma of each cell, from every other row and column of it (whole cells only).
     private func cellMeans(of image: any YUVImage) -> [Float] {
-        cell = max(2, image.width / configuration.columns)
-        gridWidth = image.width / cell
-        gridHeight = image.height / cell
-        var sums = [Float](repeating: 0, count: gridWidth * gridHeight)
-        let cell = self.cell, gridWidth = self.gridWidth, gridHeight = self.gridHeight
-        image.withPlanes { planes in
-            for row in stride(from: 0, to: gridHeight * cell, by: 2) {
-                let line = planes.y.advanced(by: row * planes.yStride)
-                let base = (row / cell) * gridWidth
-                var column = 0
-                for gridColumn in 0..<gridWidth {
-                    var sum = 0
-                    for _ in 0..<(cell / 2) {
-                        sum += Int(line[column])
-                        column += 2
-                    }
-                    column = (gridColumn + 1) * cell
-                    sums[base + gridColumn] += Float(sum)
-                }
-            }
-        }
-        let scale = 1 / Float((cell / 2) * ((cell + 1) / 2))
-        return sums.map { $0 * scale }
+        let means = grid.means(of: image, columns: configuration.columns, step: 2)
+        (gridWidth, gridHeight, cell) = (grid.width, grid.height, grid.cell)
+        return means
     }
 
     static func grown(_ mask: [Bool], width: Int, height: Int) -> [Bool] {
