@@ -58,22 +58,17 @@ public final class RedactionPipeline: @unchecked Sendable {
     public func track(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
         defer { framesProcessed += 1 }
         let scheduled = framesProcessed == 0 || framesSinceDetection + 1 >= options.detectEvery
-        if !scheduled {
-            let covered = tracker.covered(at: frame.time)
-            // The trigger sees every frame (it compares each with the one before), detection frames included.
-            // At most one extra detection per scheduled interval: the trigger may double the detector's work, never more.
-            let mayTrigger = options.detectOnMotion && !triggeredSinceSchedule
-            guard mayTrigger, motion.somethingNew(in: frame, outside: covered.map(\.box)) else {
-                if options.detectOnMotion, !mayTrigger { _ = motion.somethingNew(in: frame, outside: []) }
-                framesSinceDetection += 1
-                return covered
-            }
-            detectionsOnMotion += 1
-            triggeredSinceSchedule = true
-        } else {
-            if options.detectOnMotion { _ = motion.somethingNew(in: frame, outside: []) }
-            triggeredSinceSchedule = false
+        let covered = scheduled ? [] : tracker.covered(at: frame.time)
+        // The trigger sees every frame (it compares each with the one before); it may add one detection per scheduled
+        // interval, so it can double the detectors' work, never more.
+        let moved = options.detectOnMotion && motion.somethingNew(in: frame, outside: covered.map(\.box))
+        let triggered = !scheduled && moved && !triggeredSinceSchedule
+        guard scheduled || triggered else {
+            framesSinceDetection += 1
+            return covered
         }
+        if triggered { detectionsOnMotion += 1 }
+        triggeredSinceSchedule = triggered
         framesSinceDetection = 0
         var detections: [Detection] = []
         for detector in detectors { detections += try detector.detect(in: frame) }

@@ -21,6 +21,8 @@ public final class AudioFormat: @unchecked Sendable {
         codecName = avcodec_get_name(parameters.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
         sampleRate = Int(parameters.pointee.sample_rate)
         channels = Int(parameters.pointee.ch_layout.nb_channels)
+        fitsMP4 = av_guess_format("mp4", nil, nil).map { avformat_query_codec($0, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1 }
+            ?? false
     }
 
     deinit {
@@ -29,10 +31,7 @@ public final class AudioFormat: @unchecked Sendable {
     }
 
     /// Whether an MP4 file can carry this codec as it is (AAC, AC-3, MP3, Opus, …).
-    public var fitsMP4: Bool {
-        guard let mp4 = av_guess_format("mp4", nil, nil) else { return false }
-        return avformat_query_codec(mp4, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1
-    }
+    public let fitsMP4: Bool
 
     /// The same codec, rate and channels: one stream can carry both.
     public func isSame(as other: AudioFormat) -> Bool {

@@ -25,8 +25,9 @@ public final class MotionTrigger: @unchecked Sendable {
 
     public let configuration: Configuration
     private var previous: [Float] = []
-    /// When each cell last changed (video time).
+    /// When each cell last changed (video time), and the frame time seen last.
     private var lastChanged: [Double] = []
+    private var lastTime = -Double.infinity
     private var grid = LumaGrid()
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
 
@@ -37,9 +38,8 @@ public final class MotionTrigger: @unchecked Sendable {
         let luma = cellMeans(of: image)
         defer { previous = luma }
         let now = image.time
-        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height,
-              let latest = lastChanged.max(), now >= latest
-        else {
+        defer { lastTime = now }
+        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height, now >= lastTime else {
             imageWidth = image.width
             imageHeight = image.height
             lastChanged = [Double](repeating: -.infinity, count: luma.count)
