@@ -125,19 +125,12 @@ struct ServeCommand: AsyncParsableCommand {
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = { policy, lenient, warn in
                 try CameraFeed.resolve(policy: policy, overrides: overrides, recording: record, peers: peers, lenient: lenient, warn: warn)
                     .map { feed in
+                        // Video is recorded from a rendition: original footage unredacted, the other with the default profile.
                         var categories: [DataCategory: RedactionSpec] = [:]
-                        let produces = policy.document.cameras.first { $0.id == feed.camera }?.produces ?? []
-                        for (category, spec) in [(DataCategory.rawVideo, RedactionSpec.unredacted), (.redactedVideo, policy.defaultRedaction)]
-                            where record && feed.peer == nil && produces.contains(category)
-                            && policy.permitsStorage(camera: feed.camera, category: category)
-                        {
-                            categories[category] = spec
-                        }
-                        let camera = policy.document.cameras.first { $0.id == feed.camera }
-                        let keepsAudio = record && feed.peer == nil && camera?.audio == true && produces.contains(.audio)
-                            && policy.permitsStorage(camera: feed.camera, category: .audio)
-                        let recording = categories.isEmpty && !keepsAudio ? nil : CameraPipeline.Recording(
-                            vault: vault, categories: categories, keepsAudio: keepsAudio,
+                        if feed.stores.contains(.rawVideo) { categories[.rawVideo] = .unredacted }
+                        if feed.stores.contains(.redactedVideo) { categories[.redactedVideo] = policy.defaultRedaction }
+                        let recording = feed.stores.isEmpty ? nil : CameraPipeline.Recording(
+                            vault: vault, categories: categories, keepsAudio: feed.stores.contains(.audio),
                             policyVersion: { verifier.current.authority.policyVersion })
                         return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,

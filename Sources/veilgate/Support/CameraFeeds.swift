@@ -25,6 +25,8 @@ struct CameraFeed: Sendable {
     /// A file: played in real time and looped, like a camera.
     var isFile: Bool
     var peer: PeerCamera? = nil
+    /// What the policy has this site store of the camera (raw or redacted video, sound); never anything of a peer's.
+    var stores: [DataCategory] = []
 
     /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
     /// dropped the camera) a warning.
@@ -52,14 +54,18 @@ struct CameraFeed: Sendable {
             policy.cameras(sharedWith: partner.id).filter { $0.value.contains(.live) }.keys
         })
         var feeds: [CameraFeed] = []
-        func recorded(_ camera: PolicyDocument.Camera) -> Bool {
-            recording && [DataCategory.rawVideo, .redactedVideo, .audio].contains {
+        func stored(_ camera: PolicyDocument.Camera) -> [DataCategory] {
+            guard recording else { return [] }
+            return [DataCategory.rawVideo, .redactedVideo, .audio].filter {
                 camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0) && ($0 != .audio || camera.audio)
             }
         }
-        for camera in policy.document.cameras where watchedLive.contains(camera.id) || recorded(camera) {
+        for camera in policy.document.cameras {
+            let stores = stored(camera)
+            guard watchedLive.contains(camera.id) || !stores.isEmpty else { continue }
             if let address = given[camera.id] {
-                feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:")))
+                feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:"),
+                                        stores: stores))
                 continue
             }
             if camera.source.hasPrefix("peer://"), Self.peerSource(camera.source) == nil {
@@ -85,7 +91,7 @@ struct CameraFeed: Sendable {
                 }
                 address = Self.address(camera.source, withCredentials: secret)
             }
-            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://")))
+            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores))
         }
         return feeds
     }

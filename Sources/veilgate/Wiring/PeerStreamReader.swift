@@ -20,7 +20,6 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
         var offset = 0
         var finished = false
         var failure: (any Error)?
-        var dropped = 0
         /// Segments waiting beyond the one being read: about this many segment lengths of latency at most.
         let queued = 3
 
@@ -31,7 +30,6 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
             // Never the chunk being read (index 0): the demuxer is inside it.
             while chunks.count > queued + 1 {
                 chunks.remove(at: 1)
-                dropped += 1
             }
             condition.broadcast()
             condition.unlock()
@@ -54,13 +52,6 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
     private let buffer = Buffer()
     private let task: Task<Void, Never>
     private let stopping: @Sendable () -> Bool
-
-    /// Segments dropped because the pipeline fell behind.
-    var dropped: Int {
-        buffer.condition.lock()
-        defer { buffer.condition.unlock() }
-        return buffer.dropped
-    }
 
     /// `stopping` is asked while a read waits: true (the pipeline shuts down, or nobody watches any more) ends it.
     init(peer: PeerSite, camera: String, stopping: @escaping @Sendable () -> Bool) throws {
