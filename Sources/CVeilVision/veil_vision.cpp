@@ -262,89 +262,168 @@ extern "C" void veil_text_net_close(veil_text_net *net) { delete net; }
 
 namespace {
 
-/// The text detector's pass; `plate_like` (optional) receives 1 for each kept box that is plate-shaped.
-int text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
-                    veil_box *boxes, int *plate_like, int capacity, char *error, size_t error_size) {
+/// Whether the background of a text region has a licence plate's colour: white, grey or yellow (European, British
+/// and Dutch rear plates; retro-reflective plates under infrared light are white too). The background is the
+/// brighter half of the region's pixels (dark characters on a light plate). Shirt prints, logos and signs on coloured
+/// grounds are text too, but no plate: they are not covered as plates.
+bool plate_coloured(const veil_image &image, cv::Rect region) {
+    region &= cv::Rect(0, 0, image.width & ~1, image.height & ~1);
+    if (region.width < 2 || region.height < 2) return false;
+    std::vector<int> lumas;
+    lumas.reserve(size_t(region.area()));
+    for (int y = region.y; y < region.y + region.height; ++y) {
+        for (int x = region.x; x < region.x + region.width; ++x) lumas.push_back(image.y[size_t(y) * image.y_stride + x]);
+    }
+    std::nth_element(lumas.begin(), lumas.begin() + lumas.size() / 2, lumas.end());
+    const int median = lumas[lumas.size() / 2];
+    double u_sum = 0, v_sum = 0;
+    long count = 0;
+    for (int y = region.y; y < region.y + region.height; ++y) {
+        for (int x = region.x; x < region.x + region.width; ++x) {
+            if (image.y[size_t(y) * image.y_stride + x] < median) continue;
+            u_sum += image.u[size_t(y / 2) * image.u_stride + x / 2];
+            v_sum += image.v[size_t(y / 2) * image.v_stride + x / 2];
+            ++count;
+        }
+    }
+    if (count == 0) return false;
+    const double u = u_sum / count - 128, v = v_sum / count - 128;
+    const bool neutral = std::fabs(u) + std::fabs(v) <= 40;
+    const bool yellow = u < -28 && v >= 0 && v <= 40;
+    return neutral || yellow;
+}
+
+/// A text region found by the text network: its rotated rectangle and axis-aligned hull in frame pixels.
+struct Text {
+    cv::RotatedRect box;
+    cv::Rect2f hull;
+    float score;
+};
+
+/// One pass of the text network over `region` of the image (even-aligned), its long side scaled to `long_side`.
+std::vector<Text> text_pass(veil_text_net *net, const veil_image &image, cv::Rect region, int long_side) {
+    region.x &= ~1;
+    region.y &= ~1;
+    region &= cv::Rect(0, 0, image.width & ~1, image.height & ~1);
+    std::vector<Text> texts;
+    if (region.width < 32 || region.height < 16) return texts;
+    veil_image view = image;
+    view.y = image.y + size_t(region.y) * image.y_stride + region.x;
+    view.u = image.u + size_t(region.y / 2) * image.u_stride + region.x / 2;
+    view.v = image.v + size_t(region.y / 2) * image.v_stride + region.x / 2;
+    view.width = region.width;
+    view.height = region.height;
+    const double ratio = double(long_side) / std::max(view.width, view.height);
+    const int width = std::max(32, int(std::lround(int(view.width * ratio) / 32.0)) * 32);
+    const int height = std::max(32, int(std::lround(int(view.height * ratio) / 32.0)) * 32);
+    auto key = std::make_pair(width, height);
+    auto found = net->networks.find(key);
+    if (found == net->networks.end()) found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
+    cv::Mat rgb = rgb_scaled(view, cv::Size(width, height));
+    // (x − 127.5) / 127.5 in BGR order, NCHW: what RapidOCR feeds the model.
+    cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(width, height), cv::Scalar(127.5, 127.5, 127.5), true, false);
+    found->second.setInput(blob);
+    cv::Mat output = found->second.forward();  // [1,1,H,W] probabilities (the graph ends in a sigmoid)
+    cv::Mat probability(output.size[2], output.size[3], CV_32F, output.ptr<float>());
+    cv::Mat bitmap = probability > 0.3f;
+    cv::dilate(bitmap, bitmap, cv::Mat::ones(2, 2, CV_8U));
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(bitmap, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+    const double scale_x = double(view.width) / probability.cols, scale_y = double(view.height) / probability.rows;
+    for (size_t index = 0; index < contours.size() && index < 1000; ++index) {
+        cv::RotatedRect rect = cv::minAreaRect(contours[index]);
+        if (std::min(rect.size.width, rect.size.height) < 3) continue;
+        cv::Point2f corners[4];
+        rect.points(corners);
+        cv::Rect bounds = cv::boundingRect(std::vector<cv::Point2f>(corners, corners + 4)) &
+                          cv::Rect(0, 0, probability.cols, probability.rows);
+        if (bounds.empty()) continue;
+        cv::Mat mask = cv::Mat::zeros(bounds.size(), CV_8U);
+        std::vector<cv::Point> polygon;
+        for (auto &corner : corners) polygon.emplace_back(int(corner.x - bounds.x), int(corner.y - bounds.y));
+        cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{polygon}, cv::Scalar(1));
+        const float score = float(cv::mean(probability(bounds), mask)[0]);
+        if (score < 0.5f) continue;
+        // DB "unclip": grow by area × 2 / perimeter on every side.
+        const float w = rect.size.width, h = rect.size.height, grow = w * h * 2.0f / (2.f * (w + h));
+        rect.size = cv::Size2f(w + 2 * grow, h + 2 * grow);
+        rect.points(corners);
+        std::vector<cv::Point2f> source;
+        for (auto &corner : corners) {
+            source.emplace_back(region.x + std::clamp(float(corner.x * scale_x), 0.f, float(view.width)),
+                                region.y + std::clamp(float(corner.y * scale_y), 0.f, float(view.height)));
+        }
+        const cv::RotatedRect text = cv::minAreaRect(source);
+        if (std::min(text.size.width, text.size.height) <= 0) continue;
+        texts.push_back(Text{text, text.boundingRect2f(), score});
+    }
+    return texts;
+}
+
+/// Joins to `hull` the texts on its line: as tall (within 0.6–1.6×), overlapping it vertically, at most a line
+/// height away.
+void join_line(cv::Rect2f &hull, float line_height, const std::vector<Text> &texts) {
+    for (const Text &other : texts) {
+        const float overlap = std::min(hull.y + hull.height, other.hull.y + other.hull.height) - std::max(hull.y, other.hull.y);
+        const float gap = std::max(other.hull.x - (hull.x + hull.width), hull.x - (other.hull.x + other.hull.width));
+        const float ratio = other.hull.height / std::max(1.f, line_height);
+        if (overlap >= 0.6f * std::min(hull.height, other.hull.height) && ratio > 0.6f && ratio < 1.6f && gap <= line_height) {
+            hull |= other.hull;
+        }
+    }
+}
+
+/// The text detector's pass, keeping the licence plates: plate-shaped, plate-coloured text, with the rest of its
+/// line. A plate small in the frame is looked at again in a crop around it at the network's full resolution: at
+/// 640 px across a 2000 px photo, the network sees "4X4-WP" but not the "VW" before it.
+int text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes, int capacity,
+                    char *error, size_t error_size) {
     return guarded(error, error_size, -1, [&]() -> int {
             if (!net || image.width <= 0 || image.height <= 0 || long_side < 32) {
                 set_error(error, error_size, "invalid arguments");
                 return -1;
             }
-            const double ratio = double(long_side) / std::max(image.width, image.height);
-            const int width = std::max(32, int(std::lround(int(image.width * ratio) / 32.0)) * 32);
-            const int height = std::max(32, int(std::lround(int(image.height * ratio) / 32.0)) * 32);
-            auto key = std::make_pair(width, height);
-            auto found = net->networks.find(key);
-            if (found == net->networks.end()) found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
-            cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
-            // (x − 127.5) / 127.5 in BGR order, NCHW: what RapidOCR feeds the model.
-            cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(width, height), cv::Scalar(127.5, 127.5, 127.5), true, false);
-            found->second.setInput(blob);
-            cv::Mat output = found->second.forward();  // [1,1,H,W] probabilities (the graph ends in a sigmoid)
-            cv::Mat probability(output.size[2], output.size[3], CV_32F, output.ptr<float>());
-            cv::Mat bitmap = probability > 0.3f;
-            cv::dilate(bitmap, bitmap, cv::Mat::ones(2, 2, CV_8U));
-            std::vector<std::vector<cv::Point>> contours;
-            cv::findContours(bitmap, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
-            const double scale_x = double(image.width) / probability.cols, scale_y = double(image.height) / probability.rows;
-            std::vector<veil_box> found_boxes;
-            std::vector<int> marks;
-            for (size_t index = 0; index < contours.size() && index < 1000; ++index) {
-                cv::RotatedRect rect = cv::minAreaRect(contours[index]);
-                if (std::min(rect.size.width, rect.size.height) < 3) continue;
-                cv::Point2f corners[4];
-                rect.points(corners);
-                cv::Rect bounds = cv::boundingRect(std::vector<cv::Point2f>(corners, corners + 4)) &
-                                  cv::Rect(0, 0, probability.cols, probability.rows);
-                if (bounds.empty()) continue;
-                cv::Mat mask = cv::Mat::zeros(bounds.size(), CV_8U);
-                std::vector<cv::Point> polygon;
-                for (auto &corner : corners) polygon.emplace_back(int(corner.x - bounds.x), int(corner.y - bounds.y));
-                cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{polygon}, cv::Scalar(1));
-                const float score = float(cv::mean(probability(bounds), mask)[0]);
-                if (score < 0.5f) continue;
-                // DB "unclip": grow by area × 2 / perimeter on every side.
-                const float w = rect.size.width, h = rect.size.height, grow = w * h * 2.0f / (2.f * (w + h));
-                rect.size = cv::Size2f(w + 2 * grow, h + 2 * grow);
-                rect.points(corners);
-                std::vector<cv::Point2f> source;
-                for (auto &corner : corners) {
-                    source.emplace_back(std::clamp(float(corner.x * scale_x), 0.f, float(image.width)),
-                                        std::clamp(float(corner.y * scale_y), 0.f, float(image.height)));
-                }
-                cv::RotatedRect plate = cv::minAreaRect(source);
-                const float longer = std::max(plate.size.width, plate.size.height);
-                const float shorter = std::min(plate.size.width, plate.size.height);
-                float tilt = plate.size.width >= plate.size.height ? plate.angle : plate.angle - 90.f;
+            const std::vector<Text> texts = text_pass(net, image, cv::Rect(0, 0, image.width, image.height), long_side);
+            const double downscale = double(std::max(image.width, image.height)) / long_side;
+            std::vector<veil_box> plates;
+            for (const Text &text : texts) {
+                const float longer = std::max(text.box.size.width, text.box.size.height);
+                const float shorter = std::min(text.box.size.width, text.box.size.height);
+                float tilt = text.box.size.width >= text.box.size.height ? text.box.angle : text.box.angle - 90.f;
                 tilt = std::fmod(tilt + 90.f + 360.f, 180.f) - 90.f;
-                if (shorter <= 0) continue;
                 const bool plate_shaped = !(longer / shorter < 1.8f || longer / shorter > 6.0f || shorter < 10.f ||
                                             shorter > 0.25f * image.height || std::fabs(tilt) > 20.f);
-                if (plate_like_only && !plate_shaped) continue;
+                if (!plate_shaped || !plate_coloured(image, text.box.boundingRect())) continue;
+                cv::Rect2f hull = text.hull;
+                join_line(hull, text.hull.height, texts);
+                if (downscale > 1.5) {
+                    // The plate's surroundings at (up to) full resolution: as wide as a whole plate could reach, 2:1,
+                    // moved inside the frame rather than cut, and scaled to one of a few input sizes — OpenCV keeps
+                    // one network per input size, so the sizes must not vary with every plate.
+                    const int crop_width = std::min(image.width & ~1, std::max(64, int(hull.width * 3)) & ~1);
+                    const int crop_height = std::min(image.height & ~1, (crop_width / 2) & ~1);
+                    const int x = std::clamp(int(hull.x + hull.width / 2) - crop_width / 2, 0, (image.width & ~1) - crop_width);
+                    const int y = std::clamp(int(hull.y + hull.height / 2) - crop_height / 2, 0, (image.height & ~1) - crop_height);
+                    int side = long_side;
+                    for (int size : {128, 256, 512}) {
+                        if (size >= crop_width && size < side) { side = size; break; }
+                    }
+                    join_line(hull, text.hull.height, text_pass(net, image, cv::Rect(x, y, crop_width, crop_height), side));
+                }
                 const float extra = margin * shorter;
-                plate.size = cv::Size2f(plate.size.width + 2 * extra, plate.size.height + 2 * extra);
-                const cv::Rect2f hull = plate.boundingRect2f();
-                found_boxes.push_back(veil_box{std::max(0.f, hull.x), std::max(0.f, hull.y),
-                                               std::min(float(image.width), hull.x + hull.width),
-                                               std::min(float(image.height), hull.y + hull.height), score});
-                marks.push_back(plate_shaped ? 1 : 0);
+                plates.push_back(veil_box{std::max(0.f, hull.x - extra), std::max(0.f, hull.y - extra),
+                                          std::min(float(image.width), hull.x + hull.width + extra),
+                                          std::min(float(image.height), hull.y + hull.height + extra), text.score});
             }
-            const int count = copy_boxes(found_boxes, boxes, capacity);
-            if (plate_like) std::copy(marks.begin(), marks.begin() + count, plate_like);
-            return count;
+            return copy_boxes(non_maximum_suppression(plates, 0.5f), boxes, capacity);
     });
 }
 
 }  // namespace
 
-extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
-                                    veil_box *boxes, int capacity, char *error, size_t error_size) {
-    return text_net_detect(net, image, long_side, margin, plate_like_only, boxes, nullptr, capacity, error, error_size);
-}
-
-extern "C" int veil_text_net_detect_marked(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
-                                           int *plate_like, int capacity, char *error, size_t error_size) {
-    return text_net_detect(net, image, long_side, margin, 0, boxes, plate_like, capacity, error, error_size);
+extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
+                                    int capacity, char *error, size_t error_size) {
+    return text_net_detect(net, image, long_side, margin, boxes, capacity, error, error_size);
 }
 
 // MARK: SSDLite pedestrian detector
@@ -367,8 +446,12 @@ extern "C" void veil_ssd_net_close(veil_ssd_net *net) { delete net; }
 
 namespace {
 
-/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame.
-void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people) {
+/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame. For a
+/// tile (`frame` given), a box touching an edge of the tile that lies inside the frame is dropped:
+/// it is a person cut by the tile (a torso whose box top is the tile's edge would pass for a head there), found whole
+/// by the pass over the frame or by the neighbouring tile, which overlaps by a fifth.
+void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people,
+              cv::Size2f frame = cv::Size2f(0, 0)) {
     cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, rgb.size(), cv::Scalar(127.5, 127.5, 127.5), false, false);
     net.setInput(blob);
     cv::Mat output = net.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1 of the input)
@@ -376,6 +459,13 @@ void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float th
     for (int row = 0; row < output.size[2]; ++row) {
         const float *detection = rows + row * 7;
         if (int(detection[1]) != 1 || detection[2] < threshold) continue;
+        if (frame.width > 0) {
+            const float edge = 0.03f;
+            const bool cut = (detection[3] < edge && region.x > 0) || (detection[4] < edge && region.y > 0) ||
+                             (detection[5] > 1 - edge && region.x + region.width < frame.width - 1) ||
+                             (detection[6] > 1 - edge && region.y + region.height < frame.height - 1);
+            if (cut) continue;
+        }
         people.push_back(veil_box{region.x + std::clamp(detection[3], 0.f, 1.f) * region.width,
                                   region.y + std::clamp(detection[4], 0.f, 1.f) * region.height,
                                   region.x + std::clamp(detection[5], 0.f, 1.f) * region.width,
@@ -418,7 +508,7 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
                     crop &= cv::Rect(0, 0, full.cols, full.rows);
                     cv::Mat tile;
                     cv::resize(full(crop), tile, input, 0, 0, cv::INTER_LINEAR);
-                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people);
+                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people, cv::Size2f(full.size()));
                 }
             }
             return copy_boxes(non_maximum_suppression(people, 0.5f), boxes, capacity);

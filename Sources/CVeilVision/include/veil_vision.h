@@ -53,21 +53,17 @@ void veil_cascade_close(veil_cascade *cascade);
 int veil_cascade_detect(veil_cascade *cascade, veil_image image, int min_width, veil_box *boxes, int capacity,
                         char *error, size_t error_size);
 
-/// PP-OCRv4's text detector (ONNX, converted for OpenCV 4.6) with DB post-processing. With `plate_like_only`,
-/// only plate-like text boxes are kept (aspect 1.8–6, short side ≥ 10 px and ≤ 25 % of the image height, tilt
-/// ≤ 20°); without, every legible text (screens, documents). Boxes are the axis-aligned hull of each rotated
-/// text box, grown by `margin` × its short side on every side (the text detector boxes the characters; a
-/// plate's frame and country band lie around them).
+/// Licence plates with PP-OCRv4's text detector (ONNX, converted for OpenCV 4.6) and DB post-processing: text
+/// that is plate-shaped (aspect 1.8–6, short side ≥ 10 px and ≤ 25 % of the image height, tilt ≤ 20°) on a plate's
+/// colours (a white, grey or yellow ground), joined with the text beside it on the same line (the network may split
+/// a plate's characters into groups). Boxes are axis-aligned, grown by `margin` × the text's short side on every
+/// side (the text detector boxes the characters; a plate's frame and country band lie around them).
 typedef struct veil_text_net veil_text_net;
 veil_text_net *veil_text_net_open(const char *onnx_path, char *error, size_t error_size);
 void veil_text_net_close(veil_text_net *net);
 /// `long_side`: the network input's long side (sides rounded to multiples of 32; 640 is the tested choice).
-int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, int plate_like_only,
-                         veil_box *boxes, int capacity, char *error, size_t error_size);
-/// Every legible text, with `plate_like[i]` set to 1 where box i is plate-shaped (as above): screens and plates
-/// from one pass of the network.
-int veil_text_net_detect_marked(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
-                                int *plate_like, int capacity, char *error, size_t error_size);
+int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
+                         int capacity, char *error, size_t error_size);
 
 /// SSDLite-MobileNetV2 pedestrian detector (TensorFlow frozen graph + OpenCV text graph).
 typedef struct veil_ssd_net veil_ssd_net;

@@ -95,10 +95,14 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
                                            format, Int32(SWS_BILINEAR), nil, nil, nil)
         else { throw MediaError(.decodeFailed, "cannot create a colour converter") }
         defer { sws_freeContext(context) }
-        var output = [UInt8](repeating: 0, count: width * height * bytesPerPixel)
-        output.withUnsafeMutableBufferPointer { buffer in
+        // swscale's SIMD writers may store a little past the end of a row whose length is not a multiple of their
+        // vector width (kite.jpg, 1352 px wide, corrupted the heap): convert into rows padded to 64 bytes, with a
+        // spare row's worth at the end, and pack them afterwards.
+        let packed = width * bytesPerPixel, padded = (packed + 63) & ~63
+        var staging = [UInt8](repeating: 0, count: padded * (height + 1))
+        staging.withUnsafeMutableBufferPointer { buffer in
             var destination: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
-            var strides: [Int32] = [Int32(width * bytesPerPixel), 0, 0, 0]
+            var strides: [Int32] = [Int32(padded), 0, 0, 0]
             withUnsafePointer(to: frame.pointee.data) { data in
                 data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { source in
                     withUnsafePointer(to: frame.pointee.linesize) { lines in
@@ -109,6 +113,10 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
                 }
             }
         }
+        guard padded != packed else { return Array(staging.prefix(packed * height)) }
+        var output = [UInt8]()
+        output.reserveCapacity(packed * height)
+        for row in 0..<height { output += staging[(row * padded)..<(row * padded + packed)] }
         return output
     }
 }

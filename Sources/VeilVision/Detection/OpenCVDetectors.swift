@@ -193,7 +193,7 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
             try collect(.plates) { boxes, capacity, error, errorSize in
                 switch backend {
                 case .text(let handle, let longSide, let margin):
-                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 1, boxes, capacity, error, errorSize)
+                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), boxes, capacity, error, errorSize)
                 case .cascade(let handle):
                     veil_cascade_detect(handle, native, Int32(max(24, native.width / 60)), boxes, capacity, error, errorSize)
                 }
@@ -214,47 +214,6 @@ private func openTextNet(_ path: String) throws -> OpaquePointer {
     return handle
 }
 
-/// Legible text of any shape — screens, documents, shop tills, signs — with the same PP-OCRv4 detector as plates,
-/// without the plate-shape filter: the `screens` class.
-public final class TextDetector: ObjectDetector, @unchecked Sendable {
-    // @unchecked Sendable: one owner calls it at a time.
-    public let classes: Set<RedactionClass>
-    private let handle: OpaquePointer
-    private let longSide: Int
-    private let margin: Double
-
-    /// With `alsoPlates`, the plate-shaped boxes of the same pass are reported as plates too (as ``PlateDetector``
-    /// reports them): when a profile covers both, the network runs once instead of twice.
-    public init(textModelPath: String, longSide: Int = 640, margin: Double = 0.2, alsoPlates: Bool = false) throws {
-        handle = try openTextNet(textModelPath)
-        self.longSide = longSide
-        self.margin = margin
-        classes = alsoPlates ? [.screens, .plates] : [.screens]
-    }
-
-    deinit { veil_text_net_close(handle) }
-
-    public func detect(in image: any YUVImage) throws -> [Detection] {
-        guard classes.contains(.plates) else {
-            return try withImage(image) { native in
-                try collect(.screens) { boxes, capacity, error, errorSize in
-                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), 0, boxes, capacity, error, errorSize)
-                }
-            }
-        }
-        var plateLike = [Int32](repeating: 0, count: 512)
-        let text = try withImage(image) { native in
-            try collect(.screens, capacity: plateLike.count) { boxes, capacity, error, errorSize in
-                plateLike.withUnsafeMutableBufferPointer { marks in
-                    veil_text_net_detect_marked(handle, native, Int32(longSide), Float(margin), boxes, marks.baseAddress!, capacity,
-                                                error, errorSize)
-                }
-            }
-        }
-        return text + text.indices.filter { plateLike[$0] == 1 }.map { Detection(kind: .plates, box: text[$0].box, score: text[$0].score) }
-    }
-}
-
 /// Where `scripts/fetch-models.sh` puts the models ($VEILGATE_MODELS or .cache/models), and the detectors
 /// built from them.
 public struct VisionModels: Sendable {
@@ -271,7 +230,6 @@ public struct VisionModels: Sendable {
 
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
-    public func text() throws -> TextDetector { try TextDetector(textModelPath: plateModel) }
     public func people(tiles: Int = 1, tileInterval: Double = 0, threshold: Double = 0.3) throws -> PersonDetector {
         try PersonDetector(ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, tileInterval: tileInterval,
                            threshold: threshold)
@@ -289,14 +247,22 @@ public struct VisionModels: Sendable {
     /// faces are too small to detect): SSDLite on the frame plus, twice a second, a 2 × 2 grid of enlarged tiles, and the motion
     /// fallback (vtest: all 91 hand-marked heads covered, with the tracker's residues; 73 with the network on the
     /// whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
-    public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil) throws
-        -> (detectors: [any ObjectDetector], warnings: [String])
+    ///
+    /// `screens` adds no detector of its own: no display detector ships in a registry package, and text in general
+    /// (shop signs, adverts, street names) is not personal data, so it is not hidden. What a display shows that
+    /// identifies someone — a face — is found by the face detector like any other face.
+    ///
+    /// `faceInputWidth`: the face network's input width. 640 keeps video fast; a photo deserves more (`veilgate redact`
+    /// uses twice its width, up to 1920: city.jpg's 12–17 px faces in the crowd are found only that way).
+    public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil,
+                          faceInputWidth: Int = 640) throws -> (detectors: [any ObjectDetector], warnings: [String])
     {
         var detectors: [any ObjectDetector] = []
         var warnings: [String] = []
-        if classes.contains(.faces) { detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel)) }
-        let textOnce = classes.isSuperset(of: [.plates, .screens]) && FileManager.default.fileExists(atPath: plateModel)
-        if classes.contains(.plates), !textOnce {
+        if classes.contains(.faces) {
+            detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel, inputWidth: faceInputWidth))
+        }
+        if classes.contains(.plates) {
             if FileManager.default.fileExists(atPath: plateModel) {
                 detectors.append(try plates())
             } else {
@@ -311,9 +277,6 @@ public struct VisionModels: Sendable {
                                            : try people(threshold: 0.2))
             // What moves like a person but the network missed (too small, half hidden) is covered as one too.
             if headsOfPeople { detectors.append(MotionDetector()) }
-        }
-        if classes.contains(.screens) {
-            detectors.append(textOnce ? try TextDetector(textModelPath: plateModel, alsoPlates: true) : try text())
         }
         return (detectors, warnings)
     }

@@ -11,24 +11,28 @@ public struct Redactor: Sendable {
     @discardableResult
     public func apply(to image: any YUVImage, boxes: [(kind: RedactionClass, box: Box)]) -> [Box] {
         let selected = boxes.filter { spec.classes.contains($0.kind) }
-            .map { $0.box.expanded(by: spec.margin).clamped(width: image.width, height: image.height) }
-            .filter { $0.width >= 1 && $0.height >= 1 }
+            .map { (kind: $0.kind, box: $0.box.expanded(by: spec.margin).clamped(width: image.width, height: image.height)) }
+            .filter { $0.box.width >= 1 && $0.box.height >= 1 }
         guard !selected.isEmpty else { return [] }
         image.withWritablePlanes { planes in
-            for box in selected {
+            for (kind, box) in selected {
+                // Ellipses fit heads; a plate is a rectangle, and an ellipse would leave its corner characters out.
+                let shape = kind == .plates ? RedactionShape.box : spec.shape
                 let x1 = Int(box.x1.rounded(.down)) & ~1, y1 = Int(box.y1.rounded(.down)) & ~1
                 let x2 = min(planes.width, (Int(box.x2.rounded(.up)) + 1) & ~1)
                 let y2 = min(planes.height, (Int(box.y2.rounded(.up)) + 1) & ~1)
                 guard x2 > x1, y2 > y1 else { continue }
-                paint(planes.y, stride: planes.yStride, x1: x1, y1: y1, x2: x2, y2: y2, fill: 16)
-                paint(planes.u, stride: planes.uStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128)
-                paint(planes.v, stride: planes.vStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128)
+                paint(planes.y, stride: planes.yStride, x1: x1, y1: y1, x2: x2, y2: y2, fill: 16, shape: shape)
+                paint(planes.u, stride: planes.uStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128, shape: shape)
+                paint(planes.v, stride: planes.vStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128, shape: shape)
             }
         }
-        return selected
+        return selected.map(\.box)
     }
 
-    private func paint(_ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, x2: Int, y2: Int, fill: UInt8) {
+    private func paint(_ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, x2: Int, y2: Int, fill: UInt8,
+                       shape: RedactionShape)
+    {
         let width = x2 - x1, height = y2 - y1
         guard width > 0, height > 0 else { return }
         let source: [UInt8]
@@ -50,7 +54,7 @@ public struct Redactor: Sendable {
         for row in 0..<height {
             let line = plane.advanced(by: (y1 + row) * stride + x1)
             var from = 0, to = width
-            if spec.shape == .ellipse {
+            if shape == .ellipse {
                 let dy = (Double(row) + 0.5 - centreY) / centreY
                 let half = dy * dy < 1 ? centreX * (1 - dy * dy).squareRoot() : 0
                 from = max(0, Int((centreX - half).rounded(.down)))

@@ -61,13 +61,16 @@ struct RedactCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try redactionSpec()
-        let pipeline = RedactionPipeline(spec: spec, detectors: try makeDetectors(for: spec),
-                                         options: .init(detectEvery: detectEvery, coverHeadsOfPeople: heads))
         let source: MediaSource
         do { source = try MediaSource(address: input) } catch let error as MediaError {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        let isImage = [".jpg", ".jpeg", ".png"].contains { output.lowercased().hasSuffix($0) }
+        // A photo is looked at closely (small faces in a crowd); video at the speed a camera needs.
+        let faceInputWidth = isImage ? min(1920, max(640, source.width * 2)) : 640
+        let pipeline = RedactionPipeline(spec: spec, detectors: try makeDetectors(for: spec, faceInputWidth: faceInputWidth),
+                                         options: .init(detectEvery: detectEvery, coverHeadsOfPeople: heads))
         var journal: FileHandle?
         if let detections {
             guard FileManager.default.createFile(atPath: detections, contents: nil, attributes: [.posixPermissions: 0o600]) else {
@@ -76,7 +79,6 @@ struct RedactCommand: AsyncParsableCommand {
             journal = FileHandle(forWritingAtPath: detections)
         }
         defer { try? journal?.close() }
-        let isImage = [".jpg", ".jpeg", ".png"].contains { output.lowercased().hasSuffix($0) }
         printError("redacting \(redactedAddress(input)) (\(source.width)×\(source.height), \(source.codecName)) — covering \(spec)")
         let started = Date()
         var frames = 0
@@ -148,9 +150,10 @@ struct RedactCommand: AsyncParsableCommand {
         return spec
     }
 
-    func makeDetectors(for spec: RedactionSpec) throws -> [any ObjectDetector] {
+    func makeDetectors(for spec: RedactionSpec, faceInputWidth: Int) throws -> [any ObjectDetector] {
         do {
-            let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel)
+            let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel,
+                                                                     faceInputWidth: faceInputWidth)
             for warning in warnings { printError("warning: \(warning)") }
             return detectors
         } catch let error as VisionError {
