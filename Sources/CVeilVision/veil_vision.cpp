@@ -446,12 +446,8 @@ extern "C" void veil_ssd_net_close(veil_ssd_net *net) { delete net; }
 
 namespace {
 
-/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame. For a
-/// tile (`frame` given), a box touching an edge of the tile that lies inside the frame is dropped:
-/// it is a person cut by the tile (a torso whose box top is the tile's edge would pass for a head there), found whole
-/// by the pass over the frame or by the neighbouring tile, which overlaps by a fifth.
-void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people,
-              cv::Size2f frame = cv::Size2f(0, 0)) {
+/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame.
+void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people) {
     cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, rgb.size(), cv::Scalar(127.5, 127.5, 127.5), false, false);
     net.setInput(blob);
     cv::Mat output = net.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1 of the input)
@@ -459,13 +455,6 @@ void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float th
     for (int row = 0; row < output.size[2]; ++row) {
         const float *detection = rows + row * 7;
         if (int(detection[1]) != 1 || detection[2] < threshold) continue;
-        if (frame.width > 0) {
-            const float edge = 0.03f;
-            const bool cut = (detection[3] < edge && region.x > 0) || (detection[4] < edge && region.y > 0) ||
-                             (detection[5] > 1 - edge && region.x + region.width < frame.width - 1) ||
-                             (detection[6] > 1 - edge && region.y + region.height < frame.height - 1);
-            if (cut) continue;
-        }
         people.push_back(veil_box{region.x + std::clamp(detection[3], 0.f, 1.f) * region.width,
                                   region.y + std::clamp(detection[4], 0.f, 1.f) * region.height,
                                   region.x + std::clamp(detection[5], 0.f, 1.f) * region.width,
@@ -508,7 +497,7 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
                     crop &= cv::Rect(0, 0, full.cols, full.rows);
                     cv::Mat tile;
                     cv::resize(full(crop), tile, input, 0, 0, cv::INTER_LINEAR);
-                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people, cv::Size2f(full.size()));
+                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people);
                 }
             }
             return copy_boxes(non_maximum_suppression(people, 0.5f), boxes, capacity);
