@@ -262,10 +262,10 @@ extern "C" void veil_text_net_close(veil_text_net *net) { delete net; }
 
 namespace {
 
-/// Whether the background of a text region has a licence plate's colour: white, grey or yellow (European, British
-/// and Dutch rear plates; retro-reflective plates under infrared light are white too). The background is the
-/// brighter half of the region's pixels (dark characters on a light plate). Shirt prints, logos and signs on coloured
-/// grounds are text too, but no plate: they are not covered as plates.
+/// Whether a text region has a licence plate's colours: its brighter half (the plate's ground)
+/// white, grey or yellow (European, British and Dutch rear plates; retro-reflective plates under infrared light are
+/// white too). Shirt prints, logos and signs on coloured grounds are text too, but no plate: they are not covered as
+/// plates.
 bool plate_coloured(const veil_image &image, cv::Rect region) {
     region &= cv::Rect(0, 0, image.width & ~1, image.height & ~1);
     if (region.width < 2 || region.height < 2) return false;
@@ -287,6 +287,7 @@ bool plate_coloured(const veil_image &image, cv::Rect region) {
         }
     }
     if (count == 0) return false;
+    // Only the ground is asked about: dirt, shadow and a blue country band colour the characters' half of real plates.
     const double u = u_sum / count - 128, v = v_sum / count - 128;
     const bool neutral = std::fabs(u) + std::fabs(v) <= 40;
     const bool yellow = u < -28 && v >= 0 && v <= 40;
@@ -446,8 +447,11 @@ extern "C" void veil_ssd_net_close(veil_ssd_net *net) { delete net; }
 
 namespace {
 
-/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame.
-void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people) {
+/// One SSD pass over `rgb` (already at the network's input size); boxes mapped into `region` of the frame. For a
+/// tile (`frame` given), a box whose top is the tile's top edge inside the frame is dropped: it is a person cut by the
+/// tile (a torso whose box top is the tile's edge would pass for a head there), whose head the tile above sees.
+void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float threshold, std::vector<veil_box> &people,
+              bool tile = false) {
     cv::Mat blob = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, rgb.size(), cv::Scalar(127.5, 127.5, 127.5), false, false);
     net.setInput(blob);
     cv::Mat output = net.forward();  // [1,1,N,7]: image, class, score, x0, y0, x1, y1 (0..1 of the input)
@@ -455,6 +459,7 @@ void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float th
     for (int row = 0; row < output.size[2]; ++row) {
         const float *detection = rows + row * 7;
         if (int(detection[1]) != 1 || detection[2] < threshold) continue;
+        if (tile && detection[4] < 0.03f && region.y > 0) continue;
         people.push_back(veil_box{region.x + std::clamp(detection[3], 0.f, 1.f) * region.width,
                                   region.y + std::clamp(detection[4], 0.f, 1.f) * region.height,
                                   region.x + std::clamp(detection[5], 0.f, 1.f) * region.width,
@@ -497,7 +502,7 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
                     crop &= cv::Rect(0, 0, full.cols, full.rows);
                     cv::Mat tile;
                     cv::resize(full(crop), tile, input, 0, 0, cv::INTER_LINEAR);
-                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people);
+                    ssd_pass(found->second, tile, cv::Rect2f(crop), threshold, people, true);
                 }
             }
             return copy_boxes(non_maximum_suppression(people, 0.5f), boxes, capacity);

@@ -32,6 +32,8 @@ public final class RedactionPipeline: @unchecked Sendable {
     public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
     /// Detections run because something new moved, between scheduled ones.
     public private(set) var detectionsOnMotion = 0
+    /// What the detectors found the last time they ran (before head regions are derived), for diagnostics.
+    public private(set) var lastDetections: [Detection] = []
     private let motion = MotionTrigger()
     private var framesSinceDetection = 0
     private var triggeredSinceSchedule = false
@@ -62,7 +64,8 @@ public final class RedactionPipeline: @unchecked Sendable {
         // The trigger sees every frame (it compares each with the one before); it may add one detection per scheduled
         // interval, so it can double the detectors' work, never more.
         let moved = options.detectOnMotion && motion.somethingNew(in: frame, outside: covered.map(\.box))
-        let triggered = !scheduled && moved && !triggeredSinceSchedule
+        // A lost track whose cover has grown as far as it may asks for a detection rather than more blur.
+        let triggered = !scheduled && (moved || tracker.wantsDetection(at: frame.time)) && !triggeredSinceSchedule
         guard scheduled || triggered else {
             framesSinceDetection += 1
             return covered
@@ -72,22 +75,69 @@ public final class RedactionPipeline: @unchecked Sendable {
         framesSinceDetection = 0
         var detections: [Detection] = []
         for detector in detectors { detections += try detector.detect(in: frame) }
+        lastDetections = detections
         for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }
         // Heads are added even when whole people are covered too: another audience of the same camera may
         // get faces covered without people, and a head box inside a covered person changes nothing.
         if options.coverHeadsOfPeople, redactor.spec.classes.contains(.faces) {
-            detections += detections.filter { $0.kind == .persons }.map(Self.head)
+            let faces = detections.filter { $0.kind == .faces }.map(\.box)
+            let people = detections.filter { $0.kind == .persons }
+            let withFaces = people.compactMap { person in Self.face(of: person.box, among: faces).map { (person: person, face: $0) } }
+            // A person's own head region gives way to their face only where the face is large enough for the detector to
+            // be sure where it is; a face of a few pixels in a wide shot may be a shoulder or half the head.
+            let sure = withFaces.filter { $0.face.height >= Self.sureFaceHeight }
+            detections += people.filter { person in
+                !sure.contains { $0.person == person } && !sure.contains { Self.isPart(person.box, of: $0.person.box) }
+            }.compactMap(Self.head)
+            // A face found in a person is covered with the rest of its head: hair, ears, the brow a detector's box leaves
+            // out — within the head-sized allowance around a face.
+            detections += Set(withFaces.map(\.face)).map { Detection(kind: .faces, box: Self.head(around: $0), score: 1) }
         }
         return tracker.update(with: detections, at: frame.time)
     }
 
-    /// The head region of a person box: the top third, the middle 80 % across, reaching a little above the
-    /// box. Generous on purpose: person boxes are loose about where the head is (SSD boxes hug the body,
-    /// HOG's are padded), and a head turned, bent or half out of the box must stay covered.
-    static func head(of person: Detection) -> Detection {
+    /// The height from which a face found in a person replaces the person's head region (pixels).
+    static let sureFaceHeight = 20.0
+
+    /// The face of `person` among `faces`: its centre in the upper half of the person's box, and as wide as a face of
+    /// that body could be (0.15 of the shoulders' width or more — the box's width, or 0.4 of its height for a box wider
+    /// than a standing person: arms out, a group). A smaller "face" — a print on a jacket, a distant face behind —
+    /// leaves the person's head region in place.
+    static func face(of person: Box, among faces: [Box]) -> Box? {
+        faces.first { face in
+            face.centreX >= person.x1 && face.centreX <= person.x2 && face.centreY >= person.y1
+                && face.centreY <= person.y1 + person.height / 2 && face.width >= min(person.width, person.height * 0.4) * 0.15
+        }
+    }
+
+    /// The head around a face: 1.5 × its width, from 0.4 of its height above it (hair) to a tenth below (chin) —
+    /// inside the 2× allowance around a face that the collateral measure grants.
+    static func head(around face: Box) -> Box {
+        Box(x1: face.centreX - face.width * 0.75, y1: face.y1 - face.height * 0.4, x2: face.centreX + face.width * 0.75,
+            y2: face.y2 + face.height * 0.1)
+    }
+
+    /// Whether `part` is a second, partial box of `whole` (its legs, its torso): mostly inside it and starting
+    /// lower. Only asked of people whose face was found, so nobody standing in front of them loses a head region
+    /// unless their own face was found too.
+    static func isPart(_ part: Box, of whole: Box) -> Bool {
+        part != whole && part.overlapArea(whole) >= 0.7 * part.area && part.y1 > whole.y1 + whole.height * 0.1
+    }
+
+    /// The head region of a person box: the top of the person, never the whole. From 8 % of its height above the box
+    /// (where a box cuts the hair) down to 27 % of it, 84 % of its width around the centre; a head is about a seventh of
+    /// a standing person's height and half the width of their shoulders, but a detector's box is loose about where the
+    /// head is (vtest: a region down to a fifth and 60 % wide left heads partly visible). A box wider than a standing
+    /// person (several people merged into one, someone sitting or bending) gets its whole top band covered, since a
+    /// head can be anywhere across it. A box more than 1.2 times as wide as tall (wider than three people side by side)
+    /// is no person's (the network's guess at a stand of spectators, a bench, a car): it gets no head region — people
+    /// in it large enough to identify are detected one by one.
+    static func head(of person: Detection) -> Detection? {
         let box = person.box
-        return Detection(kind: .faces, box: Box(x1: box.x1 - box.width * 0.10, y1: box.y1 - box.height * 0.15,
-                                                x2: box.x2 + box.width * 0.10, y2: box.y1 + box.height * 0.35),
+        guard box.width <= box.height * 1.2 else { return nil }
+        let halfWidth = box.width > box.height * 0.6 ? box.width / 2 : box.width * 0.42
+        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - box.height * 0.08,
+                                                x2: box.centreX + halfWidth, y2: box.y1 + box.height * 0.27),
                          score: person.score)
     }
 }

@@ -7,8 +7,7 @@ import VeilMedia
 /// Issue 11: redaction hides what identifies and nothing more. Each picture is judged both ways: every marked face
 /// covered, and the textured scene outside the faces obscured (``Collateral``, the reference definition of
 /// ../shared/tools/collateral.cpp) no more than today's ceiling for that medium. The goal is 2 % everywhere; the
-/// ceilings are what the shipped detectors reach now (head regions from person boxes still hide most of it) and only
-/// ever go down. Marks: Fixtures/faces.json (photos, Megamind.avi) and
+/// ceilings are what the shipped detectors reach now and only ever go down. Marks: Fixtures/faces.json (photos, Megamind.avi) and
 /// vtest-people.json (HeadCoverageTests).
 @Suite("Collateral: what redaction hides besides faces and plates")
 struct CollateralTests {
@@ -16,11 +15,11 @@ struct CollateralTests {
     static let defaultProfile = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
     /// The goal (issue 11).
     static let goal = 0.02
-    /// Today's ceilings, measured with the example policy's default profile (a little headroom for the encoder-free
-    /// measure's rounding); the goal where it is already met.
+    /// Today's ceilings, measured with the example policy's default profile (a little headroom); the goal where it is
+    /// already met. Before issue 11's work: city 42 %, messi5 42 %, person 4 %, kite 5 %, vtest 35 %, Megamind 90 %.
     static let ceiling: [String: Double] = [
-        "faces/city.jpg": 0.44, "faces/messi5.jpg": 0.44, "people/person.jpg": 0.05, "people/kite.jpg": 0.06,
-        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.91, "video/vtest.avi": 0.36,
+        "faces/city.jpg": 0.035, "faces/messi5.jpg": 0.04, "people/person.jpg": goal, "people/kite.jpg": 0.03,
+        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.20, "video/vtest.avi": 0.08,
     ]
 
     struct Marks: Decodable {

