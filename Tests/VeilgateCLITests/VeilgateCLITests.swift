@@ -199,6 +199,36 @@ struct VeilgateCLITests {
         #expect(missing.errors.contains("error: cannot open"))
     }
 
+    /// Issue 11: a new user's first try, in a folder of their own, with no policy and no VEILGATE_MODELS: the built-in
+    /// default profile (said so), the models of the checkout the binary was built in, and a PNG out.
+    @Test("redact works outside a Veilgate folder: built-in default profile, said so; --profile without a policy is refused")
+    func redactAnywhere() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        var environment = Self.environment
+        environment["VEILGATE_MODELS"] = nil
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["redact", city, "-o", "city.png", "--detections", "boxes.jsonl"]
+        process.currentDirectoryURL = folder
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(said)")
+        #expect(said.contains("using the built-in default profile — faces and plates"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("city.png").path))
+        let boxes = try String(contentsOf: folder.appendingPathComponent("boxes.jsonl"), encoding: .utf8)
+        #expect(boxes.components(separatedBy: "\"kind\":\"faces\"").count - 1 >= 22)
+        let profile = try Self.run(["redact", city, "-o", "x.png", "--profile", "strict"], in: folder)
+        #expect(profile.status != 0)
+        #expect(profile.errors.contains("there is no policy here"))
+    }
+
     @Test("keygen, sign and verify; a changed byte fails verification by name")
     func signing() throws {
         let folder = try Self.temporaryFolder()

@@ -219,8 +219,29 @@ private func openTextNet(_ path: String) throws -> OpaquePointer {
 public struct VisionModels: Sendable {
     public var directory: String
 
+    /// Without a directory: $VEILGATE_MODELS, else `.cache/models` here, else the `.cache/models` of the checkout the
+    /// running program was built in (so `veilgate redact` works from any folder), else `.cache/models` (and a missing
+    /// model is reported by name).
     public init(directory: String? = nil) {
-        self.directory = directory ?? ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models"
+        if let directory = directory ?? ProcessInfo.processInfo.environment["VEILGATE_MODELS"] {
+            self.directory = directory
+        } else if FileManager.default.fileExists(atPath: ".cache/models") {
+            self.directory = ".cache/models"
+        } else {
+            self.directory = Self.besideExecutable() ?? ".cache/models"
+        }
+    }
+
+    /// The nearest `.cache/models` above the running executable (`.build/debug/veilgate` → the checkout's).
+    static func besideExecutable() -> String? {
+        guard let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() else { return nil }
+        var folder = executable.deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = folder.appendingPathComponent(".cache/models")
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("centerface.onnx").path) { return candidate.path }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
     }
 
     public var faceModel: String { directory + "/centerface.onnx" }

@@ -119,7 +119,11 @@ struct RedactCommand: AsyncParsableCommand {
         print("  output: \(output)" + (detections.map { "; boxes: \($0)" } ?? ""))
     }
 
-    /// The profile (or the classes and mode given), from the policy's redaction section.
+    /// What is redacted where there is no policy: what identifies a person in any footage.
+    static let builtInDefault = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .ellipse, margin: 0.15)
+
+    /// The profile (or the classes and mode given), from the policy's redaction section; the built-in default where
+    /// there is no policy.
     func redactionSpec() throws -> RedactionSpec {
         var spec: RedactionSpec
         if let classes {
@@ -130,6 +134,11 @@ struct RedactCommand: AsyncParsableCommand {
                 return value
             }
             spec = RedactionSpec(classes: Set(parsed), mode: .blur, shape: .ellipse, margin: 0.2)
+        } else if policyLocation.policy == "policies", !FileManager.default.fileExists(atPath: "policies") {
+            // Outside a Veilgate site folder: anyone can still redact a photo or a clip.
+            if let profile { throw ValidationError("--profile \(profile): there is no policy here (./policies) to take it from; name one with --policy") }
+            printError("no policy here (./policies): using the built-in default profile — faces and plates, blurred (--policy FILE for a policy's profiles)")
+            spec = Self.builtInDefault
         } else {
             let policy: CompiledPolicy
             do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
