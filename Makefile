@@ -37,6 +37,8 @@ bench: setup
 	$(SWIFT) build -c release --product VeilBench
 	@echo "(benchmarks run pinned to one core: taskset -c 0)"
 	taskset -c 0 .build/release/VeilBench policy vault media federation
+	@echo "(four cameras at once use both cores)"
+	.build/release/VeilBench cameras
 
 clean:
 	rm -rf .build "$(DEMO_OUTPUT)"

@@ -79,10 +79,6 @@ enum MediaBenchmark {
                 ("as shipped: frame + 2×2 tiles twice a second + motion", {
                     try vision.detectors(for: [.faces], headsOfPeople: true).detectors
                 }),
-                // A gateway camera under the example policy's default profile.
-                ("+ plates and screens: the example policy's standard profile", {
-                    try vision.detectors(for: [.faces, .plates, .screens], headsOfPeople: true).detectors
-                }),
             ]
             for (label, detectors) in configurations {
                 let (rate, base) = try await paired {
@@ -92,7 +88,68 @@ enum MediaBenchmark {
                 print(String(format: "redaction: faces + heads (%@) every 10  %7.1f fps  (%.2f of FFmpeg's %.1f alongside)",
                              label, rate, rate / base, base))
             }
+            // A gateway camera under the example policy's default profile (faces, plates, screens), with what it hides
+            // besides the heads: collateral on the frames whose people were marked by hand (vtest frames 0, 50, 100 are
+            // this clip's 0, 125, 250), heads grown 2× allowed.
+            let marks = try vtestHeads(scaledTo: width, height, every: 2.5)
+            for every in [5, 10] {
+                var tally = Collateral.Tally()
+                let (rate, base) = try await paired {
+                    let pipeline = RedactionPipeline(spec: defaultProfile, detectors: try vision.detectors(for: defaultProfile.classes, headsOfPeople: true).detectors,
+                                                     options: .init(detectEvery: every, coverHeadsOfPeople: true))
+                    let (rate, measured) = try await measureWithCollateral(clip, output: folder + "/default.mp4", pipeline: pipeline, marks: marks)
+                    tally = measured
+                    return rate
+                }
+                print(String(format: "redaction: the default profile (faces + heads + plates), detect every %2d  %7.1f fps  (%.2f of FFmpeg's %.1f alongside; goal ≥ 0.5: %@); collateral %@",
+                             every, rate, rate / base, base, rate / base >= 0.5 ? "met" : "NOT met", tally.description))
+            }
         }
+    }
+
+    /// The example policy's default profile (policies/city-centre.yaml, `standard`).
+    static let defaultProfile = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
+
+    /// The hand-marked heads of vtest.avi (top sixth, middle half of each marked person; Tests/VeilVisionTests/Fixtures),
+    /// scaled to a `width` × `height` copy whose frames run `every` times as often (25 fps from 10 fps: 2.5).
+    static func vtestHeads(scaledTo width: Int, _ height: Int, every: Double) throws -> [Int: [Box]] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-people.json")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
+        let scaleX = Double(width) / 768, scaleY = Double(height) / 576
+        var marks: [Int: [Box]] = [:]
+        for (key, value) in object {
+            guard let frame = Int(key), let people = value as? [[Double]] else { continue }
+            marks[Int((Double(frame) * every).rounded())] = people.map { person in
+                let personWidth = person[2] - person[0], personHeight = person[3] - person[1]
+                return Box(x1: (person[0] + personWidth * 0.25) * scaleX, y1: person[1] * scaleY,
+                           x2: (person[2] - personWidth * 0.25) * scaleX, y2: (person[1] + personHeight / 6) * scaleY)
+            }
+        }
+        return marks
+    }
+
+    /// ``measure`` that also measures collateral on the marked frames (the detail before and after: a few frames, so
+    /// the rate hardly moves).
+    static func measureWithCollateral(_ clip: String, output: String, pipeline: RedactionPipeline, marks: [Int: [Box]]) async throws
+        -> (rate: Double, collateral: Collateral.Tally)
+    {
+        let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
+        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: source.frameRate,
+                                   settings: EncoderSettings(preset: "veryfast", crf: 23))
+        let start = ContinuousClock.now
+        var frames = 0
+        var tally = Collateral.Tally()
+        for try await frame in source.frames {
+            let heads = marks[frame.index]
+            let before = heads.map { _ in Collateral.detail(of: frame) }
+            try pipeline.process(frame)
+            if let heads, let before { tally = tally + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: heads) }
+            try writer.write(frame)
+            frames += 1
+        }
+        try writer.finish()
+        return (Double(frames) / seconds(ContinuousClock.now - start), tally)
     }
 
     /// The higher of two runs.

@@ -15,8 +15,9 @@ enum VeilBench {
             case "vault": try await VaultBenchmark.run()
             case "media": try await MediaBenchmark.run()
             case "federation": try await FederationBenchmark.run()
+            case "cameras": try await CamerasBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation\n".utf8))
+                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras\n".utf8))
                 exit(2)
             }
         }

@@ -32,6 +32,8 @@ public final class RedactionPipeline: @unchecked Sendable {
     public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
     /// Detections run because something new moved, between scheduled ones.
     public private(set) var detectionsOnMotion = 0
+    /// Frames the detectors ran on (scheduled or on motion).
+    public private(set) var detectionPasses = 0
     /// What the detectors found the last time they ran (before head regions are derived), for diagnostics.
     public private(set) var lastDetections: [Detection] = []
     private let motion = MotionTrigger()
@@ -76,6 +78,7 @@ public final class RedactionPipeline: @unchecked Sendable {
         var detections: [Detection] = []
         for detector in detectors { detections += try detector.detect(in: frame) }
         lastDetections = detections
+        detectionPasses += 1
         for detection in detections { detectionsPerClass[detection.kind, default: 0] += 1 }
         // Heads are added even when whole people are covered too: another audience of the same camera may
         // get faces covered without people, and a head box inside a covered person changes nothing.
@@ -86,14 +89,29 @@ public final class RedactionPipeline: @unchecked Sendable {
             // A person's own head region gives way to their face only where the face is large enough for the detector to
             // be sure where it is; a face of a few pixels in a wide shot may be a shoulder or half the head.
             let sure = withFaces.filter { $0.face.height >= Self.sureFaceHeight }
+            // Head regions stand in for faces too small for the face network: a person tall enough that their face
+            // would be found (a head of 24 px or more at the network's input) gets none — a close-up's face is found and
+            // covered as a face, and a head seen from behind identifies no one.
+            let largest = faceInputScale(for: frame).map { Self.headedPersonLimit / $0 } ?? .infinity
             detections += people.filter { person in
-                !sure.contains { $0.person == person } && !sure.contains { Self.isPart(person.box, of: $0.person.box) }
+                person.box.height < largest && !sure.contains { $0.person == person }
+                    && !sure.contains { Self.isPart(person.box, of: $0.person.box) }
             }.compactMap(Self.head)
             // A face found in a person is covered with the rest of its head: hair, ears, the brow a detector's box leaves
             // out — within the head-sized allowance around a face.
             detections += Set(withFaces.map(\.face)).map { Detection(kind: .faces, box: Self.head(around: $0), score: 1) }
         }
         return tracker.update(with: detections, at: frame.time)
+    }
+
+    /// The tallest person, in pixels at the face network's input, whose head is covered by a head region: a head is a
+    /// seventh of a person, and CenterFace finds faces of 24 px and more at its input reliably.
+    static let headedPersonLimit = 7.0 * 24
+
+    /// The face network's input width over the frame's (nil without a face detector).
+    func faceInputScale(for frame: any YUVImage) -> Double? {
+        guard let faces = detectors.lazy.compactMap({ $0 as? FaceDetector }).first, frame.width > 0 else { return nil }
+        return Double(faces.inputWidth) / Double(frame.width)
     }
 
     /// The height from which a face found in a person replaces the person's head region (pixels).

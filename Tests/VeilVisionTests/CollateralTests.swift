@@ -18,8 +18,8 @@ struct CollateralTests {
     /// Today's ceilings, measured with the example policy's default profile (a little headroom); the goal where it is
     /// already met. Before issue 11's work: city 42 %, messi5 42 %, person 4 %, kite 5 %, vtest 35 %, Megamind 90 %.
     static let ceiling: [String: Double] = [
-        "faces/city.jpg": 0.035, "faces/messi5.jpg": 0.04, "people/person.jpg": goal, "people/kite.jpg": 0.03,
-        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.20, "video/vtest.avi": 0.08,
+        "faces/city.jpg": goal, "faces/messi5.jpg": goal, "people/person.jpg": goal, "people/kite.jpg": goal,
+        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.08, "video/vtest.avi": 0.075,
     ]
 
     struct Marks: Decodable {

@@ -276,12 +276,13 @@ public struct VisionModels: Sendable {
     /// `faceInputWidth`: the face network's input width. 640 keeps video fast; a photo deserves more (`veilgate redact`
     /// uses twice its width, up to 1920: city.jpg's 12–17 px faces in the crowd are found only that way).
     public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil,
-                          faceInputWidth: Int = 640) throws -> (detectors: [any ObjectDetector], warnings: [String])
+                          faceInputWidth: Int = 640, faceThreshold: Double = 0.2) throws
+        -> (detectors: [any ObjectDetector], warnings: [String])
     {
         var detectors: [any ObjectDetector] = []
         var warnings: [String] = []
         if classes.contains(.faces) {
-            detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel, inputWidth: faceInputWidth))
+            detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel, inputWidth: faceInputWidth, threshold: faceThreshold))
         }
         if classes.contains(.plates) {
             if FileManager.default.fileExists(atPath: plateModel) {

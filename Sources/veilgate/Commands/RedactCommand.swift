@@ -54,6 +54,9 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of input (live sources).", valueName: "seconds"))
     var seconds: Double?
 
+    @Option(name: .customLong("face-threshold"), help: ArgumentHelp("Face detector sensitivity, 0–1: lower finds more faces, and more that are none.", valueName: "score"))
+    var faceThreshold: Double = 0.2
+
     @Option(name: .customLong("face-model"), help: ArgumentHelp("The CenterFace model (default: $VEILGATE_MODELS or .cache/models).", valueName: "file"))
     var faceModel: String?
 
@@ -161,8 +164,9 @@ struct RedactCommand: AsyncParsableCommand {
 
     func makeDetectors(for spec: RedactionSpec, faceInputWidth: Int) throws -> [any ObjectDetector] {
         do {
+            guard (0.01...0.99).contains(faceThreshold) else { throw ValidationError("--face-threshold must be between 0.01 and 0.99") }
             let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel,
-                                                                     faceInputWidth: faceInputWidth)
+                                                                     faceInputWidth: faceInputWidth, faceThreshold: faceThreshold)
             for warning in warnings { printError("warning: \(warning)") }
             return detectors
         } catch let error as VisionError {

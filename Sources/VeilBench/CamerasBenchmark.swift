@@ -1,0 +1,121 @@
+import Foundation
+import VeilCore
+import VeilMedia
+import VeilVision
+
+/// Issue 11's goal: four 720p 25 fps cameras redacted in real time on this 2-core machine, with the example policy's
+/// default profile, dropping no frame for lack of CPU. Runs on both cores (not pinned): each camera is a thread of
+/// its own, as in the gateway, reading its clip paced at 25 fps as a live camera delivers it. A frame that would be
+/// handled more than a second after it arrived is dropped, as a live source with a one-second buffer drops it, and
+/// counted. Baseline, in the same run: four FFmpeg processes decoding and encoding the same clip at once, unpaced
+/// (what two cores can decode and encode at all).
+enum CamerasBenchmark {
+    static let cameras = 4
+    static let frameRate = 25.0
+
+    static func run() async throws {
+        let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+        let models = ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models"
+        VisionRuntime.setThreads(1)  // one thread per camera, as each gateway camera has
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-cameras-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let clip = folder + "/720p.mp4"
+        // 12 s of the CCTV clip at camera resolution; each camera starts at a different second so they do not move in step.
+        try MediaBenchmark.ffmpeg(["-i", shared, "-t", "16", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264", "-preset", "veryfast",
+                                   "-crf", "23", "-an", clip])
+        let seconds = 12.0
+        print("== \(cameras) cameras at once: 720p 25 fps, \(Int(seconds)) s each, both cores, libx264 veryfast crf 23 ==")
+
+        let ffmpegStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for camera in 0..<cameras {
+                group.addTask {
+                    try MediaBenchmark.ffmpeg(["-threads", "1", "-ss", "\(camera)", "-t", "\(Int(seconds))", "-i", clip, "-c:v", "libx264",
+                                               "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1", "-an",
+                                               folder + "/ffmpeg-\(camera).mp4"])
+                }
+            }
+            try await group.waitForAll()
+        }
+        let ffmpegRate = Double(cameras) * seconds * frameRate / MediaBenchmark.seconds(ContinuousClock.now - ffmpegStart)
+        print(String(format: "baseline: %d ffmpeg decode+encode at once, unpaced        %6.1f fps in all (%.1f× the %d cameras' %.0f fps)",
+                     cameras, ffmpegRate, ffmpegRate / (Double(cameras) * frameRate), cameras, Double(cameras) * frameRate))
+
+        let vision = VisionModels(directory: models)
+        let profile = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
+        for detectEvery in [5, 10] {
+            let results = try await withThrowingTaskGroup(of: CameraRun.self) { group in
+                for camera in 0..<cameras {
+                    let detectors = try vision.detectors(for: profile.classes, headsOfPeople: true).detectors
+                    let pipeline = RedactionPipeline(spec: profile, detectors: detectors,
+                                                     options: .init(detectEvery: detectEvery, coverHeadsOfPeople: true))
+                    group.addTask {
+                        try await onThread {
+                            try paced(clip, skip: Double(camera), seconds: seconds, pipeline: pipeline, output: folder + "/camera-\(camera).mp4")
+                        }
+                    }
+                }
+                return try await group.reduce(into: [CameraRun]()) { $0.append($1) }
+            }
+            let handled = results.map(\.handled).reduce(0, +), dropped = results.map(\.dropped).reduce(0, +)
+            let lag = results.map(\.worstLag).max() ?? 0
+            let detections = results.map(\.detections).reduce(0, +)
+            print(String(format: "redaction, default profile (faces + heads + plates), detect every %2d: %d of %d frames handled, %d dropped (%.1f %%); worst lag %.2f s; %d detection passes — %@",
+                         detectEvery, handled, handled + dropped, dropped, 100 * Double(dropped) / Double(max(1, handled + dropped)), lag,
+                         detections, dropped == 0 ? "real time" : "NOT real time"))
+        }
+    }
+
+    struct CameraRun: Sendable {
+        var handled = 0
+        var dropped = 0
+        var worstLag = 0.0
+        var detections = 0
+    }
+
+    /// Decodes `seconds` of `clip` from `skip` as a camera delivers it (frame k arrives k/25 s after the start), redacts
+    /// and encodes each frame, and drops those that would be handled more than a second after they arrived.
+    static func paced(_ clip: String, skip: Double, seconds: Double, pipeline: RedactionPipeline, output: String) throws -> CameraRun {
+        let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
+        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: frameRate,
+                                   settings: EncoderSettings(preset: "veryfast", crf: 23))
+        var run = CameraRun()
+        var start: ContinuousClock.Instant?
+        var index = 0
+        while let frame = try source.nextFrame() {
+            guard frame.time >= skip else { continue }
+            guard frame.time < skip + seconds else { break }
+            let begin = start ?? ContinuousClock.now
+            start = begin
+            let due = Double(index) / frameRate
+            index += 1
+            let now = MediaBenchmark.seconds(ContinuousClock.now - begin)
+            if now < due { Thread.sleep(forTimeInterval: due - now) }
+            let lag = MediaBenchmark.seconds(ContinuousClock.now - begin) - due
+            guard lag <= 1 else {
+                run.dropped += 1
+                continue
+            }
+            run.worstLag = max(run.worstLag, lag)
+            try pipeline.process(frame)
+            try writer.write(frame)
+            run.handled += 1
+        }
+        try writer.finish()
+        run.detections = pipeline.detectionPasses
+        return run
+    }
+
+    /// Runs `body` on a thread of its own (a camera's pipeline is CPU-bound and must not hold the cooperative pool).
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+}
