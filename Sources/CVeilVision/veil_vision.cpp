@@ -363,15 +363,19 @@ std::vector<Text> text_pass(veil_text_net *net, const veil_image &image, cv::Rec
 
 /// Joins to `hull` the texts on its line: as tall (within 0.6–1.6×), overlapping it vertically, at most a line
 /// height away.
-void join_line(cv::Rect2f &hull, float line_height, const std::vector<Text> &texts) {
+/// The line is the text's own vertical extent (`line`), never the growing hull, so joining cannot creep from line
+/// to line; a result no longer shaped like a plate (aspect under 1.8, or twice the line's height) is not taken.
+void join_line(cv::Rect2f &hull, const cv::Rect2f &line, const std::vector<Text> &texts) {
+    cv::Rect2f joined = hull;
     for (const Text &other : texts) {
-        const float overlap = std::min(hull.y + hull.height, other.hull.y + other.hull.height) - std::max(hull.y, other.hull.y);
-        const float gap = std::max(other.hull.x - (hull.x + hull.width), hull.x - (other.hull.x + other.hull.width));
-        const float ratio = other.hull.height / std::max(1.f, line_height);
-        if (overlap >= 0.6f * std::min(hull.height, other.hull.height) && ratio > 0.6f && ratio < 1.6f && gap <= line_height) {
-            hull |= other.hull;
+        const float overlap = std::min(line.y + line.height, other.hull.y + other.hull.height) - std::max(line.y, other.hull.y);
+        const float gap = std::max(other.hull.x - (joined.x + joined.width), joined.x - (other.hull.x + other.hull.width));
+        const float ratio = other.hull.height / std::max(1.f, line.height);
+        if (overlap >= 0.6f * std::min(line.height, other.hull.height) && ratio > 0.6f && ratio < 1.6f && gap <= line.height) {
+            joined |= other.hull;
         }
     }
+    if (joined.width >= 1.8f * joined.height && joined.height <= 2 * line.height) hull = joined;
 }
 
 /// The text detector's pass, keeping the licence plates: plate-shaped, plate-coloured text, with the rest of its
@@ -396,7 +400,7 @@ int text_net_detect(veil_text_net *net, veil_image image, int long_side, float m
                                             shorter > 0.25f * image.height || std::fabs(tilt) > 20.f);
                 if (!plate_shaped || !plate_coloured(image, text.box.boundingRect())) continue;
                 cv::Rect2f hull = text.hull;
-                join_line(hull, text.hull.height, texts);
+                join_line(hull, text.hull, texts);
                 if (downscale > 1.5) {
                     // The plate's surroundings at (up to) full resolution: as wide as a whole plate could reach, 2:1,
                     // moved inside the frame rather than cut, and scaled to one of a few input sizes — OpenCV keeps
@@ -409,8 +413,9 @@ int text_net_detect(veil_text_net *net, veil_image image, int long_side, float m
                     for (int size : {128, 256, 512}) {
                         if (size >= crop_width && size < side) { side = size; break; }
                     }
-                    join_line(hull, text.hull.height, text_pass(net, image, cv::Rect(x, y, crop_width, crop_height), side));
+                    join_line(hull, text.hull, text_pass(net, image, cv::Rect(x, y, crop_width, crop_height), side));
                 }
+                if (hull.height > 0.25f * image.height) continue;  // no plate is that tall: a tilted line of other text
                 const float extra = margin * shorter;
                 plates.push_back(veil_box{std::max(0.f, hull.x - extra), std::max(0.f, hull.y - extra),
                                           std::min(float(image.width), hull.x + hull.width + extra),

@@ -142,8 +142,8 @@ public final class RedactionPipeline: @unchecked Sendable {
         part != whole && part.overlapArea(whole) >= 0.7 * part.area && part.y1 > whole.y1 + whole.height * 0.1
     }
 
-    /// The head region of a person box: the top of the person, never the whole. From 8 % of its height above the box
-    /// (where a box cuts the hair) down to 27 % of it, 84 % of its width around the centre; a head is about a seventh of
+    /// The head region of a person box: the top of the person, never the whole. From 15 % of its height above the box
+    /// (a detector's box often starts at the brow or the shoulders) down to 27 % of it, 84 % of its width around the centre; a head is about a seventh of
     /// a standing person's height and half the width of their shoulders, but a detector's box is loose about where the
     /// head is (vtest: a region down to a fifth and 60 % wide left heads partly visible). A box wider than a standing
     /// person (several people merged into one, someone sitting or bending) gets its whole top band covered, since a
@@ -154,7 +154,7 @@ public final class RedactionPipeline: @unchecked Sendable {
         let box = person.box
         guard box.width <= box.height * 1.2 else { return nil }
         let halfWidth = box.width > box.height * 0.6 ? box.width / 2 : box.width * 0.42
-        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - box.height * 0.08,
+        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - box.height * 0.15,
                                                 x2: box.centreX + halfWidth, y2: box.y1 + box.height * 0.27),
                          score: person.score)
     }

@@ -50,12 +50,12 @@ struct PlateRedactionTests {
         return (covered, truth.count, missed)
     }
 
-    @Test("EU plates: at least 95 % of ground-truth plate boxes covered by the text detector (PP-OCRv4)")
+    @Test("EU plates: at least 98 % of ground-truth plate boxes covered by the text detector (PP-OCRv4)")
     func euPlatesTextDetector() throws {
         let result = try Self.measure(try VisionModels(directory: VisionFixture.models).plates())
         print("EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)")
         #expect(result.total >= 50)
-        #expect(Double(result.covered) / Double(result.total) >= 0.95)
+        #expect(Double(result.covered) / Double(result.total) >= 0.98)
     }
 
     /// The Haar cascade is the fallback when the text model is missing: it must stay usable.

@@ -69,6 +69,22 @@ struct TrackerTests {
         #expect(tracker.wantsDetection(at: 10))
     }
 
+    @Test("a small head that walked more than its width between passes keeps its track, and its cover follows it")
+    func smallObjectMovingFast() {
+        var tracker = RedactionTracker()
+        let head = { (x: Double) in Detection(kind: .faces, box: Box(x1: x, y1: 100, x2: x + 12, y2: 112), score: 0.9) }
+        _ = tracker.update(with: [head(100)], at: 0.0)
+        // 20 px in 0.5 s: no overlap with where it was, but within four of its widths a second.
+        let next = tracker.update(with: [head(80)], at: 0.5)
+        #expect(next.contains { $0.track == 1 && $0.unseenFor == 0 }, "the same track continues")
+        // Moving left (its velocity smoothed to 20 px/s): 0.3 s later the cover reaches further left than where it was seen.
+        let later = tracker.covered(at: 0.8)
+        #expect(later.contains { $0.track == 1 && $0.box.x1 < 75 })
+        // Something far beyond its reach is someone else.
+        let far = tracker.update(with: [head(300)], at: 1.0)
+        #expect(far.contains { $0.track != 1 && $0.unseenFor == 0 })
+    }
+
     @Test("a jumpy match cannot fling the cover across the picture")
     func boundedSpeed() {
         var tracker = RedactionTracker()

@@ -70,13 +70,26 @@ public struct RedactionTracker: Sendable {
     /// Feeds the detections of a frame at `time`; returns every box to cover in that frame.
     public mutating func update(with detections: [Detection], at time: Double) -> [Covered] {
         var unmatched = Array(detections.indices)
-        // Greedy association by overlap, best pairs first, within one class.
+        // Greedy association, best pairs first, within one class: by overlap, or — for a small object that moved more
+        // than its own size since the last pass (a head in a wide shot walks its width in a few frames) — by distance
+        // within what it could have covered at ``Configuration/maximumSpeed``, ranked below every overlap. Without that
+        // second way each pass started a new track with no velocity, and the cover stayed behind the walking head.
         var pairs: [(track: Int, detection: Int, overlap: Double)] = []
         for (trackIndex, track) in tracks.enumerated() {
             let predicted = predictedBox(track, at: time)
+            let reach = configuration.maximumSpeed * max(track.box.width, track.box.height) * min(1, max(0, time - track.lastSeen))
             for detectionIndex in detections.indices where detections[detectionIndex].kind == track.kind {
-                let overlap = predicted.intersectionOverUnion(detections[detectionIndex].box)
-                if overlap >= configuration.matchThreshold { pairs.append((trackIndex, detectionIndex, overlap)) }
+                let box = detections[detectionIndex].box
+                let overlap = predicted.intersectionOverUnion(box)
+                if overlap >= configuration.matchThreshold {
+                    pairs.append((trackIndex, detectionIndex, overlap))
+                } else if reach > 0, max(box.width, box.height) <= 2 * max(track.box.width, track.box.height),
+                          max(track.box.width, track.box.height) <= 2 * max(box.width, box.height)
+                {
+                    let distance = ((box.centreX - predicted.centreX) * (box.centreX - predicted.centreX)
+                        + (box.centreY - predicted.centreY) * (box.centreY - predicted.centreY)).squareRoot()
+                    if distance <= reach { pairs.append((trackIndex, detectionIndex, configuration.matchThreshold * (1 - distance / reach) * 0.99)) }
+                }
             }
         }
         pairs.sort { $0.overlap > $1.overlap }
