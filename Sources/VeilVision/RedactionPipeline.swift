@@ -143,9 +143,10 @@ public final class RedactionPipeline: @unchecked Sendable {
     }
 
     /// The head region of a person box: the top of the person, never the whole. From 15 % of its height above the box
-    /// (a detector's box often starts at the brow or the shoulders) down to 27 % of it, 84 % of its width around the centre; a head is about a seventh of
-    /// a standing person's height and half the width of their shoulders, but a detector's box is loose about where the
-    /// head is (vtest: a region down to a fifth and 60 % wide left heads partly visible). A box wider than a standing
+    /// (a detector's box often starts at the brow or the shoulders) down to 27 % of it, 84 % of its width around the
+    /// centre; a head is about a seventh of a standing person's height and half the width of their shoulders, but a
+    /// detector's box is loose about where the head is (vtest: a region down to a fifth and 60 % wide left heads partly
+    /// visible). A box wider than a standing
     /// person (several people merged into one, someone sitting or bending) gets its whole top band covered, since a
     /// head can be anywhere across it. A box more than 1.2 times as wide as tall (wider than three people side by side)
     /// is no person's (the network's guess at a stand of spectators, a bench, a car): it gets no head region — people
