@@ -147,16 +147,19 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// centre; a head is about a seventh of a standing person's height and half the width of their shoulders, but a
     /// detector's box is loose about where the head is (vtest: a region down to a fifth and 60 % wide left heads partly
     /// visible). A box wider than a standing
-    /// person (several people merged into one, someone sitting or bending) gets its whole top band covered, since a
-    /// head can be anywhere across it. A box more than 1.2 times as wide as tall (wider than three people side by side)
+    /// person (several people merged into one, someone sitting or bending) gets its whole top band covered (a tenth above
+    /// the box to 22 % down), since a head can be anywhere across it. A box more than 1.2 times as wide as tall (wider than three people side by side)
     /// is no person's (the network's guess at a stand of spectators, a bench, a car): it gets no head region — people
     /// in it large enough to identify are detected one by one.
     static func head(of person: Detection) -> Detection? {
         let box = person.box
         guard box.width <= box.height * 1.2 else { return nil }
-        let halfWidth = box.width > box.height * 0.6 ? box.width / 2 : box.width * 0.42
-        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - box.height * 0.15,
-                                                x2: box.centreX + halfWidth, y2: box.y1 + box.height * 0.27),
+        // A group's band: its heads are at its top, but its box is as loose as one person's, so less above and below.
+        let group = box.width > box.height * 0.6
+        let halfWidth = group ? box.width / 2 : box.width * 0.42
+        let above = box.height * (group ? 0.1 : 0.15), below = box.height * (group ? 0.22 : 0.27)
+        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - above, x2: box.centreX + halfWidth,
+                                                y2: box.y1 + below),
                          score: person.score)
     }
 }
