@@ -51,10 +51,11 @@ enum CamerasBenchmark {
                     let detectors = try vision.detectors(for: profile.classes, headsOfPeople: true).detectors
                     let pipeline = RedactionPipeline(spec: profile, detectors: detectors,
                                                      options: .init(detectEvery: detectEvery, coverHeadsOfPeople: true))
-                    group.addTask {
-                        try await onThread {
-                            try paced(clip, skip: Double(camera), seconds: seconds, pipeline: pipeline, output: folder + "/camera-\(camera).mp4")
-                        }
+                    // A thread of its own per camera, as the gateway runs each (VeilMedia's DedicatedThreadExecutor).
+                    let executor = DedicatedThreadExecutor(name: "bench camera \(camera)")
+                    group.addTask(executorPreference: executor) {
+                        defer { executor.shutdown() }
+                        return try paced(clip, skip: Double(camera), seconds: seconds, pipeline: pipeline, output: folder + "/camera-\(camera).mp4")
                     }
                 }
                 return try await group.reduce(into: [CameraRun]()) { $0.append($1) }
@@ -106,16 +107,5 @@ enum CamerasBenchmark {
         try writer.finish()
         run.detections = pipeline.detectionPasses
         return run
-    }
-
-    /// Runs `body` on a thread of its own (a camera's pipeline is CPU-bound and must not hold the cooperative pool).
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
     }
 }

@@ -129,9 +129,9 @@ enum MediaBenchmark {
         return marks
     }
 
-    /// ``measure`` that also measures collateral on the marked frames (the detail before and after: a few frames, so
-    /// the rate hardly moves).
-    static func measureWithCollateral(_ clip: String, output: String, pipeline: RedactionPipeline, marks: [Int: [Box]]) async throws
+    /// Decodes, redacts (with a pipeline) and encodes the clip; returns the rate and the collateral on the marked frames
+    /// (the detail before and after: a few frames, so the rate hardly moves).
+    static func measureWithCollateral(_ clip: String, output: String, pipeline: RedactionPipeline?, marks: [Int: [Box]]) async throws
         -> (rate: Double, collateral: Collateral.Tally)
     {
         let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
@@ -143,7 +143,7 @@ enum MediaBenchmark {
         for try await frame in source.frames {
             let heads = marks[frame.index]
             let before = heads.map { _ in Collateral.detail(of: frame) }
-            try pipeline.process(frame)
+            if let pipeline { try pipeline.process(frame) }
             if let heads, let before { tally = tally + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: heads) }
             try writer.write(frame)
             frames += 1
@@ -159,18 +159,7 @@ enum MediaBenchmark {
     }
 
     static func measure(_ clip: String, output: String, pipeline: RedactionPipeline?) async throws -> Double {
-        let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
-        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: source.frameRate,
-                                   settings: EncoderSettings(preset: "veryfast", crf: 23))
-        let start = ContinuousClock.now
-        var frames = 0
-        for try await frame in source.frames {
-            if let pipeline { try pipeline.process(frame) }
-            try writer.write(frame)
-            frames += 1
-        }
-        try writer.finish()
-        return Double(frames) / seconds(ContinuousClock.now - start)
+        try await measureWithCollateral(clip, output: output, pipeline: pipeline, marks: [:]).rate
     }
 
     static func ffmpeg(_ arguments: [String]) throws {

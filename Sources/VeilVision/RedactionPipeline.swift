@@ -27,6 +27,8 @@ public final class RedactionPipeline: @unchecked Sendable {
     public let redactor: Redactor
     public let options: Options
     private let detectors: [any ObjectDetector]
+    /// The face network's input width (nil without a face detector): which people are too small for it.
+    private let faceInputWidth: Int?
     private var tracker: RedactionTracker
     public private(set) var framesProcessed = 0
     public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
@@ -44,6 +46,7 @@ public final class RedactionPipeline: @unchecked Sendable {
     public init(spec: RedactionSpec, detectors: [any ObjectDetector], options: Options = Options()) {
         redactor = Redactor(spec: spec)
         self.detectors = detectors
+        faceInputWidth = detectors.lazy.compactMap { ($0 as? FaceDetector)?.inputWidth }.first
         self.options = options
         tracker = RedactionTracker(configuration: options.tracker)
     }
@@ -92,7 +95,7 @@ public final class RedactionPipeline: @unchecked Sendable {
             // Head regions stand in for faces too small for the face network: a person tall enough that their face
             // would be found (a head of 24 px or more at the network's input) gets none — a close-up's face is found and
             // covered as a face, and a head seen from behind identifies no one.
-            let largest = faceInputScale(for: frame).map { Self.headedPersonLimit / $0 } ?? .infinity
+            let largest = faceInputWidth.map { Self.headedPersonLimit * Double(frame.width) / Double($0) } ?? .infinity
             detections += people.filter { person in
                 person.box.height < largest && !sure.contains { $0.person == person }
                     && !sure.contains { Self.isPart(person.box, of: $0.person.box) }
@@ -107,12 +110,6 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// The tallest person, in pixels at the face network's input, whose head is covered by a head region: a head is a
     /// seventh of a person, and CenterFace finds faces of 24 px and more at its input reliably.
     static let headedPersonLimit = 7.0 * 24
-
-    /// The face network's input width over the frame's (nil without a face detector).
-    func faceInputScale(for frame: any YUVImage) -> Double? {
-        guard let faces = detectors.lazy.compactMap({ $0 as? FaceDetector }).first, frame.width > 0 else { return nil }
-        return Double(faces.inputWidth) / Double(frame.width)
-    }
 
     /// The height from which a face found in a person replaces the person's head region (pixels).
     static let sureFaceHeight = 20.0
@@ -139,7 +136,7 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// lower. Only asked of people whose face was found, so nobody standing in front of them loses a head region
     /// unless their own face was found too.
     static func isPart(_ part: Box, of whole: Box) -> Bool {
-        part != whole && part.overlapArea(whole) >= 0.7 * part.area && part.y1 > whole.y1 + whole.height * 0.1
+        part != whole && part.fraction(inside: whole) >= 0.7 && part.y1 > whole.y1 + whole.height * 0.1
     }
 
     /// The head region of a person box: the top of the person, never the whole. From 15 % of its height above the box

@@ -24,6 +24,15 @@ public struct Box: Hashable, Sendable, Codable {
         return width > 0 && height > 0 ? width * height : 0
     }
 
+    /// The share of this box's area that lies inside `other` (0 for an empty box).
+    public func fraction(inside other: Box) -> Double { area > 0 ? overlapArea(other) / area : 0 }
+
+    /// The distance between the two boxes' centres.
+    public func centreDistance(to other: Box) -> Double {
+        let dx = centreX - other.centreX, dy = centreY - other.centreY
+        return (dx * dx + dy * dy).squareRoot()
+    }
+
     public func intersectionOverUnion(_ other: Box) -> Double {
         let shared = overlapArea(other)
         let total = area + other.area - shared

@@ -86,9 +86,10 @@ public struct RedactionTracker: Sendable {
                 } else if reach > 0, max(box.width, box.height) <= 2 * max(track.box.width, track.box.height),
                           max(track.box.width, track.box.height) <= 2 * max(box.width, box.height)
                 {
-                    let distance = ((box.centreX - predicted.centreX) * (box.centreX - predicted.centreX)
-                        + (box.centreY - predicted.centreY) * (box.centreY - predicted.centreY)).squareRoot()
-                    if distance <= reach { pairs.append((trackIndex, detectionIndex, configuration.matchThreshold * (1 - distance / reach) * 0.99)) }
+                    let distance = box.centreDistance(to: predicted)
+                    if distance <= reach {
+                        pairs.append((trackIndex, detectionIndex, configuration.matchThreshold * (1 - distance / reach) * 0.99))
+                    }
                 }
             }
         }
@@ -136,7 +137,7 @@ public struct RedactionTracker: Sendable {
         // same head found again as a slightly different box, a part of a person found whole. It goes.
         let seen = tracks.filter { $0.lastSeen == time }
         let redundant = Set(tracks.filter { lost in
-            lost.lastSeen < time && seen.contains { $0.kind == lost.kind && Self.share(of: coveredBox(lost, at: time), inside: $0.box) >= 0.7 }
+            lost.lastSeen < time && seen.contains { $0.kind == lost.kind && coveredBox(lost, at: time).fraction(inside: $0.box) >= 0.7 }
         }.map(\.id))
         tracks.removeAll { redundant.contains($0.id) }
         return covered(at: time)
@@ -173,15 +174,9 @@ public struct RedactionTracker: Sendable {
     /// Whether a lost track's cover has grown as far as it may: the pipeline should detect rather than let it stand
     /// in for the object any longer.
     public func wantsDetection(at time: Double) -> Bool {
-        tracks.contains { track in
-            time > track.lastSeen && configuration.growthPerSecond * (time - track.lastSeen) >= configuration.maximumGrowth
-        }
+        tracks.contains { time > $0.lastSeen && growth(after: time - $0.lastSeen) >= configuration.maximumGrowth }
     }
 
     public var liveTracks: Int { tracks.count }
 
-    /// The share of `box`'s area inside `other`.
-    static func share(of box: Box, inside other: Box) -> Double {
-        box.area > 0 ? box.overlapArea(other) / box.area : 0
-    }
 }
