@@ -1,10 +1,13 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Testing
 import VeilCore
 @testable import VeilFederation
+import X509
 
 @Suite("Hardening", .serialized)
 struct HardeningTests {
@@ -57,6 +60,168 @@ struct HardeningTests {
         }
         #expect(statuses == [200, 200, 200, 429, 429])
         #expect(try await server.get("/v1/cameras", as: pki.retailer).status == 200)
+        await server.stop()
+    }
+
+    // MARK: Issue 15, finding 1: a chain bomb
+
+    /// A client certificate claiming the police identity, followed by `count` CA certificates that differ only in
+    /// their subject alternative name: same subject, same issuer, same key, so each can sign for every other one and a
+    /// path builder without a bound tries every ordering of them (12 kept a core busy for far longer than a test).
+    static func chainBomb(count: Int) throws -> (chain: [Certificate], key: P256.Signing.PrivateKey) {
+        let key = P256.Signing.PrivateKey()
+        let publicKey = Certificate.PublicKey(key.publicKey)
+        let name = try DistinguishedName { CommonName("Bomb CA") }
+        let now = Date()
+        let authorities = try (0..<count).map { index in
+            try Certificate(
+                version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: now.addingTimeInterval(-300),
+                notValidAfter: now.addingTimeInterval(86400), issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(keyCertSign: true))
+                    SubjectAlternativeNames([.dnsName("ca\(index).bomb.example")])
+                },
+                issuerPrivateKey: .init(key))
+        }
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(86400), issuer: name, subject: try DistinguishedName { CommonName("police") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames([.uniformResourceIdentifier(TestPKI.policeURI)])
+            },
+            issuerPrivateKey: .init(key))
+        return ([leaf] + authorities, key)
+    }
+
+    @Test("A chain bomb is refused without building paths; the longest chain allowed is still refused quickly",
+          .timeLimit(.minutes(2)))
+    func chainBombVerifier() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+        let bomb = try Self.chainBomb(count: 12).chain
+        #expect(await verifier.verify(bomb) == .refused("chain of 13 certificates is too long"))
+        let longest = Array(bomb.prefix(verifier.maximumChainLength))
+        #expect(await verifier.verify(longest) == .refused("chain does not verify to a trusted CA for this identity"))
+        // A partner's real chain (its certificate and the site CA it came from) still verifies.
+        let police = [try PEMFile.certificate(at: pki.police.certificatePath), try PEMFile.certificate(at: pki.site.caCertificatePath)]
+        #expect(await verifier.verify(police) == .trusted(partner: "police", fingerprint: pki.police.fingerprint))
+    }
+
+    /// A TCP port free on loopback right now (for the health check, which binds a fixed port).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw FederationError(.server, "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test("Chain-bomb handshakes are refused while /health keeps answering", .timeLimit(.minutes(3)))
+    func chainBombHandshake() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let healthPort = try Self.freePort()
+        let server = try await RunningServer.start(pki: pki) { $0.healthPort = healthPort }
+        let (chain, key) = try Self.chainBomb(count: 12)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.site.caCertificatePath))
+        tls.certificateChain = try chain.map { .certificate(try NIOSSLCertificate(bytes: $0.derBytes, format: .der)) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(60), read: .seconds(60))
+        let attacker = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // Two at once: what stopped a two-core gateway.
+        let attacks = (0..<2).map { _ in
+            Task { () -> Int? in
+                let response = try? await attacker.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+                return response.map { Int($0.status.code) }
+            }
+        }
+        let health = HTTPClient(eventLoopGroupProvider: .singleton)
+        var healthy = 0
+        for _ in 0..<5 {
+            let response = try await health.execute(HTTPClientRequest(url: "http://127.0.0.1:\(healthPort)/health"), timeout: .seconds(20))
+            if response.status == .ok { healthy += 1 }
+            _ = try await response.body.collect(upTo: 1 << 16)
+        }
+        #expect(healthy == 5, "the health check answers during the attack")
+        for attack in attacks { #expect(await attack.value == nil, "the bomb's handshake is refused") }
+        try await health.shutdown()
+        try await attacker.shutdown()
+        // And the gateway still serves partners.
+        #expect(try await server.get("/v1/cameras", as: pki.police).status == 200)
+        await server.stop()
+    }
+
+    // MARK: Issue 15, finding 2: revocation and connections already open
+
+    @Test("A revocation closes the partner's open keep-alive connection and its alert stream at once",
+          .timeLimit(.minutes(3)))
+    func revocationClosesOpenConnections() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let now = Date()
+        let client = try server.client(pki.police)
+        let streamClient = try server.client(pki.police)
+        defer {
+            Task.detached {
+                try? await client.shutdown()
+                try? await streamClient.shutdown()
+            }
+        }
+        let first = try await client.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+        #expect(first.status == .ok)
+        _ = try await first.body.collect(upTo: 1 << 20)
+
+        let stream = try await streamClient.execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(120))
+        #expect(stream.status == .ok)
+        let (ids, idContinuation) = AsyncStream<Int64>.makeStream()
+        let reader = Task {
+            var text = ""
+            do {
+                for try await buffer in stream.body {
+                    text += String(buffer: buffer)
+                    while let end = text.range(of: "\n\n") {
+                        let block = text[..<end.lowerBound]
+                        text.removeSubrange(..<end.upperBound)
+                        if let line = block.split(separator: "\n").first(where: { $0.hasPrefix("id: ") }), let id = Int64(line.dropFirst(4)) {
+                            idContinuation.yield(id)
+                        }
+                    }
+                }
+            } catch {}
+            idContinuation.finish()
+        }
+        var received = ids.makeAsyncIterator()
+        while server.broker.subscriberCount == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let before = try server.broker.publish(AlertStreamTests.alerts(now: now)[0])
+        #expect(await received.next() == before.sequence, "the stream works before the revocation")
+        #expect(server.verifier.openConnections == 2)
+
+        try pki.site.revoke(serials: [pki.police.serial])
+        let closed = await server.verifier.update(try pki.trust(authority: TestAuthority()))
+        #expect(closed == 2, "the keep-alive connection and the stream's connection")
+        _ = try server.broker.publish(AlertStreamTests.alerts(now: now)[0])
+        #expect(await received.next() == nil, "the stream ended; the alert after the revocation never left")
+        await reader.value
+
+        let after = try? await client.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+        #expect(after == nil || after?.status != .ok, "nothing more for the revoked certificate on any connection")
+        #expect(try await server.get("/v1/cameras", as: pki.retailer).status == 200, "other partners are untouched")
         await server.stop()
     }
 }

@@ -49,7 +49,7 @@ struct PeerVerifierTests {
         let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
         #expect(await verifier.verify(try chain(pki.retailer)) == .trusted(partner: "bakerstreet-mall", fingerprint: pki.retailer.fingerprint))
         try pki.site.revoke(serials: [pki.retailer.serial])
-        verifier.update(try pki.trust(authority: TestAuthority()))
+        await verifier.update(try pki.trust(authority: TestAuthority()))
         #expect(await verifier.verify(try chain(pki.retailer)) == .refused("certificate revoked"))
     }
 

@@ -67,6 +67,53 @@ struct PolicyBundleTests {
         #expect(error.message.hasPrefix(expected))
     }
 
+    /// The example policy with the police bringing their own CA, named by `reference`; the CA file is written as
+    /// `police-ca.pem` in the bundle.
+    func policeWithOwnCA(_ workspace: Workspace, reference: String = "police-ca.pem") throws {
+        let policy = workspace.file("city-centre.yaml")
+        let text = try String(contentsOf: policy, encoding: .utf8).replacingOccurrences(
+            of: "      uri: spiffe://city.example/partner/police\n",
+            with: "      uri: spiffe://city.example/partner/police\n      trusted-ca: \(reference)\n")
+        try text.write(to: policy, atomically: true, encoding: .utf8)
+        try Data("-----BEGIN CERTIFICATE-----\nthe police CA\n-----END CERTIFICATE-----\n".utf8).write(to: workspace.file("police-ca.pem"))
+    }
+
+    @Test("a partner CA the policy names is signed with it: swapping the CA file is refused by name (issue 15, finding 3)")
+    func referencedFilesAreSigned() throws {
+        let workspace = try Workspace()
+        defer { try? FileManager.default.removeItem(at: workspace.root) }
+        try policeWithOwnCA(workspace)
+        try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
+        let verified = try PolicyBundle.verify(workspace.bundle, publicKeyPath: workspace.publicKey)
+        #expect(verified.files == ["city-centre.test.yaml", "city-centre.yaml", "police-ca.pem"])
+        #expect(try verified.contents(of: workspace.file("police-ca.pem").path).count > 0)
+
+        // An attacker's CA in its place.
+        try Data("-----BEGIN CERTIFICATE-----\nan attacker's CA\n-----END CERTIFICATE-----\n".utf8)
+            .write(to: workspace.file("police-ca.pem"))
+        let error = try #require(throws: PolicyError.self) {
+            try PolicyBundle.verify(workspace.bundle, publicKeyPath: workspace.publicKey)
+        }
+        #expect(error.code == .bundleChanged)
+        #expect(error.message.hasPrefix("police-ca.pem: file was changed"))
+        // Swapped after verification, before the gateway reads it: the read is refused too.
+        #expect(throws: PolicyError(.bundleChanged, "")) { try verified.contents(of: workspace.file("police-ca.pem").path) }
+        // A file outside the signed bundle is never handed out as signed.
+        #expect(throws: PolicyError(.bundleChanged, "")) { try verified.contents(of: workspace.privateKey) }
+    }
+
+    @Test("a partner CA outside the policy's folder cannot be signed, so it is refused at signing", arguments: ["../police-ca.pem", "/etc/ssl/police-ca.pem"])
+    func referencedFileOutsideBundle(_ reference: String) throws {
+        let workspace = try Workspace()
+        defer { try? FileManager.default.removeItem(at: workspace.root) }
+        try policeWithOwnCA(workspace, reference: reference)
+        let error = try #require(throws: PolicyError.self) {
+            try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
+        }
+        #expect(error.code == .invalidBundle)
+        #expect(error.message.contains("must be a file in the policy's folder"))
+    }
+
     @Test("another key, a forged manifest or a tampered signature does not verify")
     func wrongKeyAndForgery() throws {
         let workspace = try Workspace()

@@ -461,9 +461,22 @@ struct FederationCLITests {
         #expect(try versionAfterReload(expecting: "2026.11.5") == "2026.11.5", "a newer signed policy is taken")
         try setVersion("2026.11.2", sign: true)
         #expect(try versionAfterReload(expecting: "2026.11.2") == "2026.11.5", "an older signed policy (a replay) is refused")
+
+        // A revocation applies even when the policy beside it is refused (issue 15, finding 5): the bundle is still the
+        // replayed older one.
+        #expect(try veilgate(["certs", "revoke", "--partner", "police", "--certs", "certs"]).status == 0)
+        kill(gateway.process.processIdentifier, SIGHUP)
+        var refused = false
+        for _ in 0..<50 where !refused {
+            refused = try veilgate(["partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
+                                    "--ca", "certs/ca.pem", "--cert", police]).status == 2
+            if !refused { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(refused, "the revoked police certificate fails the handshake although the policy reload was refused")
         #expect(gateway.stop() == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
         #expect(log.contains("policy reload failed"))
         #expect(log.contains("policy reload refused: older version"))
+        #expect(log.contains("revocation list reloaded"))
     }
 }

@@ -20,14 +20,17 @@ enum PEMFile {
     }
 
     static func certificates(at path: String) throws -> [Certificate] {
+        try certificates(pem: text(at: path), named: path)
+    }
+
+    /// The certificates of PEM text already read (`name` for errors).
+    static func certificates(pem: String, named name: String) throws -> [Certificate] {
         do {
-            return try PEMDocument.parseMultiple(pemString: text(at: path))
+            return try PEMDocument.parseMultiple(pemString: pem)
                 .filter { $0.discriminator == "CERTIFICATE" }
                 .map { try Certificate(pemDocument: $0) }
-        } catch let error as FederationError {
-            throw error
         } catch {
-            throw FederationError(.invalidCertificate, "\(path): not a PEM certificate")
+            throw FederationError(.invalidCertificate, "\(name): not a PEM certificate")
         }
     }
 

@@ -198,6 +198,11 @@ public struct SiteAuthority: Sendable {
         try PEMFile.certificates(at: path)
     }
 
+    /// The certificates of a PEM file's bytes, read already (and checked) by the caller; `name` names it in errors.
+    public static func certificates(pem: Data, named name: String) throws -> [Certificate] {
+        try PEMFile.certificates(pem: String(decoding: pem, as: UTF8.self), named: name)
+    }
+
     public func loadCA() throws -> (Certificate, P256.Signing.PrivateKey) {
         guard isInitialised else {
             throw FederationError(.notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")

@@ -10,6 +10,8 @@ struct AlertStream: Sendable {
     let actor: String
     let after: Int64
     let api: PartnerAPI
+    /// The connection's close future.
+    let closed: EventLoopFuture<Void>
 
     private enum Event: Sendable {
         case alert(AlertJournal.Entry)
@@ -27,6 +29,9 @@ struct AlertStream: Sendable {
             }
             continuation.finish()
         }
+        // A connection closed under the stream (a revocation, the partner going away) ends it at once rather than
+        // at the next keep-alive.
+        closed.whenComplete { _ in continuation.finish() }
         let keepAlive = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: PartnerAPI.keepAlive)

@@ -23,7 +23,12 @@ struct PartnerIdentification: RouterMiddleware {
         else {
             return SecurityHeaders.apply(to: Response.forbidden)
         }
-        let partner = verifier.current.partner(for: certificate)
+        // Checked on every request, not only at the handshake: a keep-alive connection of a certificate revoked since
+        // gets nothing more (and ``PeerVerifier/update(_:)`` closes it as soon as the revocation is loaded).
+        guard let partner = verifier.admit(certificate, on: context.channel) else {
+            context.channel.close(mode: .all, promise: nil)
+            return SecurityHeaders.apply(to: Response.forbidden)
+        }
         context.partner = partner
         context.actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
         guard limiter.allow(context.actor) else {

@@ -186,7 +186,8 @@ struct PartnerAPI: Sendable {
         try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "alerts", rules: [],
                                                 details: ["effect": "allow", "after": String(lastEventID),
                                                           "policy": authority.policyVersion], at: clock()))
-        let stream = AlertStream(partner: partner, actor: context.actor, after: lastEventID, api: self)
+        let stream = AlertStream(partner: partner, actor: context.actor, after: lastEventID, api: self,
+                                 closed: context.channel.closeFuture)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                         body: .init { writer in try await stream.run(&writer) })
     }

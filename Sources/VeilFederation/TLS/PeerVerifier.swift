@@ -1,4 +1,5 @@
 public import Foundation
+public import NIOCore
 public import NIOSSL
 import SwiftASN1
 import Synchronization
@@ -40,19 +41,82 @@ public struct PeerTrust: Sendable {
 /// revocation list. A certificate from a partner's own CA is accepted only when its identity maps to
 /// that partner. `VeilFederationTests` proves a foreign-CA certificate is refused with the callback in place.
 public final class PeerVerifier: Sendable {
-    private let trust: Mutex<PeerTrust>
+    /// The most certificates a client may present (its own and the intermediates above it). Path building tries
+    /// orderings of the intermediates, so their number is what bounds a handshake's cost: a client that sent a dozen
+    /// look-alike CA certificates kept a core busy for minutes. Partners present their certificate and at most a
+    /// couple of CAs.
+    public static let defaultMaximumChainLength = 4
 
-    public init(_ trust: PeerTrust) {
-        self.trust = Mutex(trust)
+    private let trust: Mutex<PeerTrust>
+    public let maximumChainLength: Int
+    private let connections = Mutex<[ObjectIdentifier: OpenConnection]>([:])
+
+    /// A connection that has made a request, with the certificate it was admitted on.
+    private struct OpenConnection {
+        let channel: any Channel
+        let certificate: Certificate
+        let partner: PartnerID?
     }
 
-    /// Swaps in a new trust snapshot (policy or revocation list reloaded). Connections already open keep
-    /// going; every request is decided against the current policy anyway.
-    public func update(_ trust: PeerTrust) {
+    public init(_ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength) {
+        self.trust = Mutex(trust)
+        self.maximumChainLength = max(1, maximumChainLength)
+    }
+
+    /// Swaps in a new trust snapshot (policy or revocation list reloaded) and closes every open connection the new
+    /// snapshot would not admit (a revoked certificate, an identity that maps elsewhere or nowhere, a CA no longer
+    /// trusted), keep-alive connections and alert streams included: a revocation takes effect at once, not at the
+    /// partner's next handshake.
+    /// - Returns: how many connections were closed.
+    @discardableResult
+    public func update(_ trust: PeerTrust) async -> Int {
         self.trust.withLock { $0 = trust }
+        let open = connections.withLock { Array($0.values) }
+        var closed = 0
+        for connection in open {
+            let stillAdmitted: Bool
+            if case .trusted(let partner, _) = await verify([connection.certificate]) {
+                stillAdmitted = partner == connection.partner
+            } else {
+                stillAdmitted = false
+            }
+            guard !stillAdmitted else { continue }
+            connections.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(connection.channel)) }
+            connection.channel.close(mode: .all, promise: nil)
+            closed += 1
+        }
+        return closed
     }
 
     public var current: PeerTrust { trust.withLock { $0 } }
+
+    /// Connections currently known to the verifier (they have made at least one request).
+    public var openConnections: Int { connections.withLock { $0.count } }
+
+    /// Admits one request on a connection whose handshake verified `certificate`: refuses it when the certificate has
+    /// been revoked since, or its identity now maps to another partner (a reload between requests on a keep-alive
+    /// connection); otherwise remembers the connection, so a later ``update(_:)`` can close it.
+    /// - Returns: the partner the certificate maps to (nil for one the policy does not know), or nil when refused.
+    public func admit(_ certificate: Certificate, on channel: any Channel) -> PartnerID?? {
+        let trust = current
+        guard !trust.revokedSerials.contains(certificate.serialNumber.hex) else { return nil }
+        let partner = trust.partner(for: certificate)
+        let key = ObjectIdentifier(channel)
+        let (admitted, isNew) = connections.withLock { connections -> (Bool, Bool) in
+            if let known = connections[key] {
+                return (known.partner == partner && known.certificate == certificate, false)
+            }
+            connections[key] = OpenConnection(channel: channel, certificate: certificate, partner: partner)
+            return (true, true)
+        }
+        guard admitted else { return nil }
+        if isNew {
+            channel.closeFuture.whenComplete { [weak self] _ in
+                self?.connections.withLock { _ = $0.removeValue(forKey: key) }
+            }
+        }
+        return .some(partner)
+    }
 
     /// The outcome of one verification, with a reason for the server's log (no certificate contents).
     public enum Outcome: Sendable, Equatable {
@@ -61,6 +125,8 @@ public final class PeerVerifier: Sendable {
     }
 
     public func verify(_ chain: [NIOSSLCertificate], now: Date = Date()) async -> Outcome {
+        // Counted before anything is parsed.
+        guard chain.count <= maximumChainLength else { return .refused("chain of \(chain.count) certificates is too long") }
         let certificates: [Certificate]
         do {
             certificates = try chain.map { try Certificate(derEncoded: $0.toDERBytes()) }
@@ -72,8 +138,15 @@ public final class PeerVerifier: Sendable {
 
     public func verify(_ chain: [Certificate], now: Date = Date()) async -> Outcome {
         guard let leaf = chain.first else { return .refused("no certificate") }
+        guard chain.count <= maximumChainLength else { return .refused("chain of \(chain.count) certificates is too long") }
         let trust = current
-        let intermediates = CertificateStore(chain.dropFirst())
+        // Only CA certificates can issue, and a repeated one adds nothing but orderings to try.
+        var seen = Set<[UInt8]>()
+        let issuers = chain.dropFirst().filter { certificate in
+            guard Self.isAuthority(certificate) else { return false }
+            return seen.insert(certificate.derBytes).inserted
+        }
+        let intermediates = CertificateStore(issuers)
         var verified = await Self.validate(leaf, intermediates: intermediates, roots: trust.siteRoots, now: now)
         let partner = trust.partner(for: leaf)
         if !verified, let partner, let roots = trust.partnerRoots[partner], !roots.isEmpty {
@@ -83,6 +156,11 @@ public final class PeerVerifier: Sendable {
         // Revocation is checked only after the chain is known good, so the list cannot be used to probe.
         guard !trust.revokedSerials.contains(leaf.serialNumber.hex) else { return .refused("certificate revoked") }
         return .trusted(partner: partner, fingerprint: leaf.fingerprint)
+    }
+
+    private static func isAuthority(_ certificate: Certificate) -> Bool {
+        if case .isCertificateAuthority = try? certificate.extensions.basicConstraints { return true }
+        return false
     }
 
     private static func validate(_ leaf: Certificate, intermediates: CertificateStore, roots: [Certificate], now: Date) async -> Bool {

@@ -1,8 +1,11 @@
-import Foundation
+public import Foundation
 import Crypto
+import VeilCore
 
-/// A signed policy bundle: the policy and test files of a folder (or one file), listed with their SHA-256
-/// digests in a manifest that the DPO signs with an Ed25519 key.
+/// A signed policy bundle: the policy and test files of a folder (or one file), and every file those policies point
+/// to (a partner's `trusted-ca`), listed with their SHA-256 digests in a manifest that the DPO signs with an Ed25519
+/// key. A file a policy relies on is signed with it: a partner CA swapped beside a signed policy would otherwise let
+/// anyone who can write that folder mint certificates the gateway takes for the police.
 ///
 /// The server later loads only bundles that verify, and keeps the last good one when a new one does not
 /// (as OPA does with its bundles). Verification fails on any changed, added or removed file, naming it.
@@ -29,6 +32,27 @@ public enum PolicyBundle {
     public struct Verified: Sendable {
         public var files: [String]
         public var signer: String
+        /// The folder the files are in, and each file's signed SHA-256 by name.
+        public var folder: String
+        public var digests: [String: String]
+
+        /// Reads a file of the bundle, refusing it unless it is exactly the file that was signed: what a caller reads
+        /// after verification (a partner CA) cannot have been swapped in between.
+        public func contents(of path: String) throws -> Data {
+            let name = (path as NSString).lastPathComponent
+            let sameFolder = (path as NSString).deletingLastPathComponent == folder
+                || (folder.isEmpty && !path.contains("/"))
+            guard sameFolder, let expected = digests[name] else {
+                throw PolicyError(.bundleChanged, "\(path): not a file of the signed bundle")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw PolicyError(.unreadableFile, "\(path): cannot read the file")
+            }
+            guard PolicyBundle.hex(SHA256.hash(data: data)) == expected else {
+                throw PolicyError(.bundleChanged, "\(name): file was changed after the bundle was signed")
+            }
+            return data
+        }
     }
 
     // MARK: Keys
@@ -107,7 +131,8 @@ public enum PolicyBundle {
                 throw PolicyError(.bundleChanged, "\(entry.path): file was changed after the bundle was signed")
             }
         }
-        return Verified(files: signature.files.map(\.path), signer: signature.signer)
+        return Verified(files: signature.files.map(\.path), signer: signature.signer, folder: root,
+                        digests: Dictionary(signature.files.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
     }
 
     // MARK: Helpers
@@ -147,7 +172,8 @@ public enum PolicyBundle {
             guard isSafeName(name) else {
                 throw PolicyError(.invalidBundle, "file name \(name.debugDescription.prefix(80)) is not allowed in a bundle")
             }
-            return ((path as NSString).deletingLastPathComponent, [name])
+            let root = (path as NSString).deletingLastPathComponent
+            return (root, try withReferencedFiles(root: root, [name]))
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
@@ -155,7 +181,34 @@ public enum PolicyBundle {
         if let unsafe = names.first(where: { !isSafeName($0) }) {
             throw PolicyError(.invalidBundle, "\(path): file name \(unsafe.debugDescription.prefix(80)) is not allowed in a bundle (letters, digits, '.', '-', '_')")
         }
-        return (path, names)
+        return (path, try withReferencedFiles(root: path, names))
+    }
+
+    /// The bundle's YAML files and the files its policies point to (each partner's `trusted-ca`), sorted. A referenced
+    /// file must be a plain file name in the bundle's folder, or the signature could not cover it.
+    static func withReferencedFiles(root: String, _ names: [String]) throws -> [String] {
+        var files = Set(names)
+        for name in names {
+            let path = root.isEmpty ? name : (root as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            // A file that does not parse has no references; loading it fails later with its own diagnostics.
+            guard let document = PolicyParser.parse(data, file: path).0 else { continue }
+            for partner in document.partners {
+                guard let reference = partner.identity.trustedCA, !reference.isEmpty else { continue }
+                guard isSafeName(reference) else {
+                    throw PolicyError(.invalidBundle, """
+                        \(name): partner \(partner.id.rawValue)'s trusted-ca \(reference.debugDescription.prefix(80)) must be a file \
+                        in the policy's folder, so that the bundle signature covers it
+                        """)
+                }
+                guard FileManager.default.fileExists(atPath: root.isEmpty ? reference : (root as NSString).appendingPathComponent(reference))
+                else {
+                    throw PolicyError(.unreadableFile, "\(name): partner \(partner.id.rawValue)'s trusted-ca \(reference) does not exist")
+                }
+                files.insert(reference)
+            }
+        }
+        return files.sorted()
     }
 
     static func digest(of root: String, _ name: String) throws -> String {
@@ -163,7 +216,11 @@ public enum PolicyBundle {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PolicyError(.unreadableFile, "\(path): cannot read the file")
         }
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: data))
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 
     static func signerID(_ key: Curve25519.Signing.PublicKey) -> String {

@@ -78,17 +78,19 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "veilgate")
+        var verified: PolicyBundle.Verified?
         if let policyKey {
             do {
-                let verified = try PolicyBundle.verify(location.policyLocation.policy, publicKeyPath: policyKey)
-                print("policy bundle signed by \(verified.signer): \(verified.files.count) file(s) verified")
+                verified = try PolicyBundle.verify(location.policyLocation.policy, publicKeyPath: policyKey)
+                print("policy bundle signed by \(verified?.signer ?? ""): \(verified?.files.count ?? 0) file(s) verified")
             } catch let error as PolicyError { throw reportPolicyError(error) }
         }
         let (vault, policy) = try await location.open(mode: .readWrite)
         let links = try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
             ?? FederationConfiguration()
         let authority = certs.authority
-        let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority) }
+        let signedBundle = verified
+        let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority, verified: signedBundle) }
         let verifier = PeerVerifier(trust)
         let journal = try await federationOperation { try AlertJournal(path: location.state + "/alerts.sqlite") }
         let broker = AlertBroker(journal: journal)

@@ -60,15 +60,28 @@ struct PolicyReloader: Service {
     }
 
     func reload() async {
+        // The revocation list first and on its own: a policy that fails to reload (unsigned, older, invalid) must not
+        // keep a revoked certificate connected.
+        do {
+            var trust = verifier.current
+            let serials = try certs.revocationList().serials
+            if serials != trust.revokedSerials {
+                trust.revokedSerials = serials
+                let closed = await verifier.update(trust)
+                logger.notice("revocation list reloaded", metadata: ["revoked": "\(serials.count)", "connections-closed": "\(closed)"])
+            }
+        } catch {
+            logger.error("revocation list reload failed; keeping the one in force", metadata: ["error": "\(error)"])
+        }
         let current = verifier.current.authority.policyVersion
         do {
-            if let publicKeyPath { _ = try PolicyBundle.verify(policyPath, publicKeyPath: publicKeyPath) }
+            let verified = try publicKeyPath.map { try PolicyBundle.verify(policyPath, publicKeyPath: $0) }
             let policy = try PolicyLocation.load(policyPath, at: Date())
             guard policy.version.compare(current, options: .numeric) != .orderedAscending else {
                 logger.error("policy reload refused: older version", metadata: ["loaded": "\(policy.version)", "in-force": "\(current)"])
                 return
             }
-            verifier.update(try GatewayTrust.make(policy: policy, certs: certs))
+            await verifier.update(try GatewayTrust.make(policy: policy, certs: certs, verified: verified))
             await vault.adopt(policy)
             try audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)", details: ["previous": current])
             logger.notice("policy reloaded", metadata: ["version": "\(policy.version)"])
@@ -80,11 +93,17 @@ struct PolicyReloader: Service {
 
 /// Builds who may connect: the site CA, each partner's own CA that the policy names, the revocation list.
 enum GatewayTrust {
-    static func make(policy: CompiledPolicy, certs: SiteAuthority) throws -> PeerTrust {
+    /// - Parameter verified: the signed bundle the policy came from, when the gateway requires one: a partner CA is
+    ///   then read only if it is byte for byte the file that was signed.
+    static func make(policy: CompiledPolicy, certs: SiteAuthority, verified: PolicyBundle.Verified?) throws -> PeerTrust {
         let ca = try certs.caCertificate()
         var partnerRoots: [PartnerID: [Certificate]] = [:]
         for (partner, path) in policy.partnerAuthorities {
-            partnerRoots[partner] = try SiteAuthority.certificates(at: path)
+            if let verified {
+                partnerRoots[partner] = try SiteAuthority.certificates(pem: verified.contents(of: path), named: path)
+            } else {
+                partnerRoots[partner] = try SiteAuthority.certificates(at: path)
+            }
         }
         return PeerTrust(siteRoots: [ca], partnerRoots: partnerRoots, revokedSerials: try certs.revocationList().serials,
                          authority: policy)
