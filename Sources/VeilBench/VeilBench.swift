@@ -16,8 +16,9 @@ enum VeilBench {
             case "media": try await MediaBenchmark.run()
             case "federation": try await FederationBenchmark.run()
             case "cameras": try await CamerasBenchmark.run()
+            case "detectors": try await DetectorCostBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras\n".utf8))
+                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras, detectors\n".utf8))
                 exit(2)
             }
         }

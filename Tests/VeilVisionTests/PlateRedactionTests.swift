@@ -71,4 +71,64 @@ struct PlateRedactionTests {
         print("EU plates covered (Haar, characters): \(covered) of \(truth.count)")
         #expect(Double(covered) / Double(truth.count) >= 0.85)
     }
+
+    /// A 1280×720 frame with `car` pasted at (`x`, `y`) on grey (even offsets, so chroma lines up).
+    static func frame(with car: VideoFrame, x: Int, y: Int, time: Double, index: Int) throws -> VideoFrame {
+        let frame = try VideoFrame(width: 1280, height: 720, time: time, index: index)
+        frame.withWritablePlanes { target in
+            car.withPlanes { source in
+                for row in 0..<target.height {
+                    memset(target.y + row * target.yStride, 110, target.width)
+                }
+                for row in 0..<target.height / 2 {
+                    memset(target.u + row * target.uStride, 128, target.width / 2)
+                    memset(target.v + row * target.vStride, 128, target.width / 2)
+                }
+                let width = min(source.width, target.width - x) & ~1, height = min(source.height, target.height - y) & ~1
+                for row in 0..<height {
+                    memcpy(target.y + (y + row) * target.yStride + x, source.y + row * source.yStride, width)
+                }
+                for row in 0..<height / 2 {
+                    memcpy(target.u + (y / 2 + row) * target.uStride + x / 2, source.u + row * source.uStride, width / 2)
+                    memcpy(target.v + (y / 2 + row) * target.vStride + x / 2, source.v + row * source.vStride, width / 2)
+                }
+            }
+        }
+        return frame
+    }
+
+    /// The counterweight to looking for plates on only every other scheduled pass: a car driving through the picture at
+    /// 400 px/s keeps its plate covered on every frame from the first detection (the pipeline looks on every pass while
+    /// a plate moves).
+    @Test("A plate driving through the picture stays covered on every frame (default profile, detection every 10th frame)")
+    func movingPlate() throws {
+        let vision = VisionModels(directory: VisionFixture.models)
+        let spec = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
+        let detector = try vision.plates()
+        // Cars whose plate the detector finds on the still (the still test measures the rest).
+        var cars: [(image: String, plate: Box)] = []
+        for (image, plate) in try Self.groundTruth() where cars.count < 2 {
+            let still = try VisionFixture.image(image)
+            guard still.width <= 760, still.height <= 700,
+                  Self.coverage(of: plate, by: try detector.detect(in: still).map(\.box), inner: 0) >= 0.9 else { continue }
+            cars.append((image, plate))
+        }
+        #expect(cars.count == 2)
+        for (image, plate) in cars {
+            let car = try VisionFixture.image(image)
+            let pipeline = RedactionPipeline(spec: spec, detectors: try vision.detectors(for: spec.classes, headsOfPeople: true).detectors,
+                                             options: .init(detectEvery: 10))
+            let y = ((720 - car.height) / 2) & ~1
+            var uncovered: [Int] = []
+            for index in 0..<50 {
+                let time = Double(index) / 25
+                let x = Int(10 + 400 * time) & ~1
+                let covered = try pipeline.process(try Self.frame(with: car, x: x, y: y, time: time, index: index))
+                let moved = plate.offset(dx: Double(x), dy: Double(y))
+                if Self.coverage(of: moved, by: covered.filter { $0.kind == .plates }.map(\.box)) < 0.9 { uncovered.append(index) }
+            }
+            print("moving plate (\(image)): uncovered on \(uncovered.count) of 50 frames \(uncovered.prefix(10)); \(pipeline.passSummary)")
+            #expect(uncovered.isEmpty, "the plate of \(image) was visible on frames \(uncovered)")
+        }
+    }
 }

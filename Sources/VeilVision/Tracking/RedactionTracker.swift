@@ -21,15 +21,20 @@ public struct RedactionTracker: Sendable {
         /// The fastest an object is taken to move, in its own box sizes per second (a walking person's head moves
         /// about four head widths a second).
         public var maximumSpeed: Double
+        /// The same for plates, in plate widths per second: a car in town moves ten or more of its plate's widths a
+        /// second, so the person bound would let a plate drive out from under its cover.
+        public var maximumPlateSpeed: Double
         /// Detection passes that must miss a lost object before it is uncovered.
         public var missesToDrop: Int
         /// Minimum overlap for a detection to continue a track.
         public var matchThreshold: Double
 
         public init(coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.25,
-                    coastFor: Double = 0.3, maximumSpeed: Double = 4, missesToDrop: Int = 2, matchThreshold: Double = 0.2)
+                    coastFor: Double = 0.3, maximumSpeed: Double = 4, maximumPlateSpeed: Double = 16, missesToDrop: Int = 2,
+                    matchThreshold: Double = 0.2)
         {
             self.maximumSpeed = max(0, maximumSpeed)
+            self.maximumPlateSpeed = max(0, maximumPlateSpeed)
             self.coverLostFor = coverLostFor
             self.growthPerSecond = growthPerSecond
             self.maximumGrowth = max(0, maximumGrowth)
@@ -53,6 +58,9 @@ public struct RedactionTracker: Sendable {
         var kind: RedactionClass
         var box: Box
         var velocityX = 0.0, velocityY = 0.0
+        /// Whether the velocity has been measured (a track's first match takes the measured velocity whole; averaging
+        /// it with the zero it started from made a car's cover lag at half its speed).
+        var hasVelocity = false
         var lastSeen: Double
         /// Detection passes since it was last seen that did not find it.
         var misses = 0
@@ -68,7 +76,9 @@ public struct RedactionTracker: Sendable {
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
 
     /// Feeds the detections of a frame at `time`; returns every box to cover in that frame.
-    public mutating func update(with detections: [Detection], at time: Double) -> [Covered] {
+    /// - Parameter lookedFor: the classes the detectors looked for on this frame (nil: every class). A track of a class
+    ///   nobody looked for is not missed by this pass: skipping a detector never uncovers what it found before.
+    public mutating func update(with detections: [Detection], at time: Double, lookedFor: Set<RedactionClass>? = nil) -> [Covered] {
         var unmatched = Array(detections.indices)
         // Greedy association, best pairs first, within one class: by overlap, or — for a small object that moved more
         // than its own size since the last pass (a head in a wide shot walks its width in a few frames) — by distance
@@ -77,7 +87,7 @@ public struct RedactionTracker: Sendable {
         var pairs: [(track: Int, detection: Int, overlap: Double)] = []
         for (trackIndex, track) in tracks.enumerated() {
             let predicted = predictedBox(track, at: time)
-            let reach = configuration.maximumSpeed * max(track.box.width, track.box.height) * min(1, max(0, time - track.lastSeen))
+            let reach = maximumSpeed(of: track.kind) * max(track.box.width, track.box.height) * min(1, max(0, time - track.lastSeen))
             for detectionIndex in detections.indices where detections[detectionIndex].kind == track.kind {
                 let box = detections[detectionIndex].box
                 let overlap = predicted.intersectionOverUnion(box)
@@ -115,9 +125,14 @@ public struct RedactionTracker: Sendable {
                 // Smoothed velocity, so one jittery detection does not fling the box away.
                 // Bounded by what the object could do: a match that jumped to a neighbour must not fling the cover
                 // across the picture (vtest: a head's cover coasted 1,300 px wide).
-                let limitX = configuration.maximumSpeed * box.width, limitY = configuration.maximumSpeed * box.height
-                track.velocityX = min(limitX, max(-limitX, 0.5 * track.velocityX + 0.5 * (box.centreX - track.box.centreX) / elapsed))
-                track.velocityY = min(limitY, max(-limitY, 0.5 * track.velocityY + 0.5 * (box.centreY - track.box.centreY) / elapsed))
+                let speed = maximumSpeed(of: track.kind)
+                let limitX = speed * box.width, limitY = speed * box.height
+                let weight = track.hasVelocity ? 0.5 : 1
+                track.velocityX = min(limitX, max(-limitX, (1 - weight) * track.velocityX
+                    + weight * (box.centreX - track.box.centreX) / elapsed))
+                track.velocityY = min(limitY, max(-limitY, (1 - weight) * track.velocityY
+                    + weight * (box.centreY - track.box.centreY) / elapsed))
+                track.hasVelocity = true
             }
             track.box = box
             track.lastSeen = time
@@ -125,7 +140,9 @@ public struct RedactionTracker: Sendable {
             tracks[pair.track] = track
         }
         // This was a detection pass: every track it did not find has been missed once more.
-        for index in tracks.indices where !usedTracks.contains(index) { tracks[index].misses += 1 }
+        for index in tracks.indices where !usedTracks.contains(index) && lookedFor?.contains(tracks[index].kind) ?? true {
+            tracks[index].misses += 1
+        }
         tracks += residues
         unmatched.removeAll { usedDetections.contains($0) }
         for index in unmatched {
@@ -172,11 +189,30 @@ public struct RedactionTracker: Sendable {
     func growth(after elapsed: Double) -> Double { min(configuration.maximumGrowth, configuration.growthPerSecond * max(0, elapsed)) }
 
     /// Whether a lost track's cover has grown as far as it may: the pipeline should detect rather than let it stand
-    /// in for the object any longer.
+    /// in for the object any longer. So does a moving object whose coasting has ended: its cover would stop while it moves on (a car's plate between
+    /// two detections 0.4 s apart).
     public func wantsDetection(at time: Double) -> Bool {
-        tracks.contains { time > $0.lastSeen && growth(after: time - $0.lastSeen) >= configuration.maximumGrowth }
+        tracks.contains { track in
+            time > track.lastSeen && (growth(after: time - track.lastSeen) >= configuration.maximumGrowth
+                || (time - track.lastSeen > configuration.coastFor && isMoving(track)))
+        }
+    }
+
+    func maximumSpeed(of kind: RedactionClass) -> Double {
+        kind == .plates ? configuration.maximumPlateSpeed : configuration.maximumSpeed
+    }
+
+    /// Moving by more than a quarter of its size a second.
+    func isMoving(_ track: Track) -> Bool {
+        abs(track.velocityX) > 0.25 * track.box.width || abs(track.velocityY) > 0.25 * track.box.height
     }
 
     public var liveTracks: Int { tracks.count }
+
+    /// Whether an object of `kind` was seen moving at the last detection that found it (a car's plate driving through):
+    /// the pipeline then looks for that class on every pass, since a cover coasts only briefly.
+    public func hasMovingTrack(of kind: RedactionClass) -> Bool {
+        tracks.contains { $0.kind == kind && isMoving($0) }
+    }
 
 }
