@@ -36,7 +36,7 @@ test: setup
 bench: setup
 	$(SWIFT) build -c release --product VeilBench
 	@echo "(benchmarks run pinned to one core: taskset -c 0)"
-	taskset -c 0 .build/release/VeilBench policy vault media federation
+	taskset -c 0 .build/release/VeilBench policy vault media federation detectors
 	@echo "(four cameras at once use both cores)"
 	.build/release/VeilBench cameras
 

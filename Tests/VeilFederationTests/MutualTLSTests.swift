@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -109,8 +110,11 @@ struct MutualTLSTests {
         let shared = entries.filter { $0.action == .share && $0.subject == "camera:market-square/segment:seg-a" }
         #expect(shared.count == 1)
         #expect(shared.first?.rules == ["police-evidence-clips"])
-        let decided = entries.filter { $0.action == .decision && $0.details["justification-sha256"] != nil }
+        let decided = entries.filter { $0.action == .decision && $0.details["justification-hmac"] != nil }
         #expect(!decided.isEmpty)
+        // Keyed (issue 15, finding 9): hashing candidate case references does not find the one used.
+        let plain = SHA256.hash(data: Data("case 2026/4711".utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(!entries.contains { $0.details.values.contains(plain) }, "a plain SHA-256 of the reference is not in the audit")
         #expect(!entries.contains { $0.details.values.contains { $0.contains("4711") } }, "the justification's text is never logged")
 
         let badRange = try await server.get("/v1/cameras/market-square/clip?from=yesterday", as: pki.police, headers: justification)

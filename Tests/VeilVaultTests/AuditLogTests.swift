@@ -132,4 +132,21 @@ struct AuditLogTests {
         let verification = try vault.audit.verify(publicKey: foreign)
         #expect(verification.problems.contains { $0.kind == .checkpointInvalid })
     }
+
+    @Test("a share entry keeps the whole segment id, so it proves which segment left (issue 15, finding 8)")
+    func fullSegmentIds() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let camera = String(repeating: "c", count: 60), segment = "raw-video-" + String(repeating: "0123456789abcdef", count: 6)
+        let subject = "camera:\(camera)/segment:\(segment)"
+        #expect(subject.count > 160)
+        let entry = try vault.audit.append(.share, actor: "partner:police", subject: subject, at: VaultFixture.noon)
+        #expect(entry.subject == subject)
+        #expect(try vault.audit.entries().last?.subject == subject)
+        #expect(try vault.audit.verify(publicKey: #require(vault.publicKey)).isIntact)
+        // Still one printable line: control characters are dropped, not kept.
+        let forged = try vault.audit.append(.share, actor: "partner:police", subject: "camera:a\nseq 1", at: VaultFixture.noon)
+        #expect(forged.subject == "camera:aseq 1")
+    }
 }

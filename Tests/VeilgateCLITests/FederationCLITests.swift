@@ -368,6 +368,13 @@ struct FederationCLITests {
 
         let audit = try veilgate(["audit", "verify", "--state", "state", "--policy", policy])
         #expect(audit.status == 0, "\(audit.output)\(audit.errors)")
+        // The justification is audited as a keyed digest; the DPO finds the case's entries with the state folder's secret.
+        let justified = try veilgate(["audit", "justification", "case 2026/0815", "--state", "state", "--policy", policy])
+        #expect(justified.status == 0, "\(justified.errors)")
+        #expect(justified.output.contains("camera:market-square"), "\(justified.output)")
+        #expect(!(try veilgate(["audit", "show", "--state", "state", "--policy", policy, "--limit", "1000"]).output.contains("0815")))
+        let other = try veilgate(["audit", "justification", "case 2026/0816", "--state", "state", "--policy", policy])
+        #expect(other.output.contains("0 entries"), "\(other.output)")
         let shown = try veilgate(["audit", "show", "--state", "state", "--policy", policy])
         #expect(shown.output.contains("partner:police"))
         #expect(shown.output.contains("police-evidence-clips"))

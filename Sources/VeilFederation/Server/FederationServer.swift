@@ -1,3 +1,4 @@
+public import Crypto
 public import Foundation
 import HTTPTypes
 import Hummingbird
@@ -45,14 +46,18 @@ public final class FederationServer: Service, Sendable {
     let logger: Logger
     let onListening: @Sendable (_ tlsPort: Int) async -> Void
 
+    /// - Parameter justifications: how justifications are audited (a keyed digest; ``JustificationDigest/load(creatingAt:)``
+    ///   keeps the secret in the state folder). The default, a fresh secret, suits tests: nobody can look a case up later.
     public init(configuration: FederationServerConfiguration, verifier: PeerVerifier, archive: (any FootageArchive)?,
-                audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil, logger: Logger,
+                audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil,
+                justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
                 clock: @escaping @Sendable () -> Date = { Date() },
                 onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in })
     {
         self.configuration = configuration
         self.verifier = verifier
-        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, live: live, clock: clock)
+        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, live: live,
+                              justifications: justifications, clock: clock)
         self.logger = logger
         self.onListening = onListening
     }

@@ -14,6 +14,7 @@ struct PartnerAPI: Sendable {
     let audit: any AccessAuditTrail
     let broker: AlertBroker
     let live: LiveFeeds?
+    let justifications: JustificationDigest
     let liveLedger = LiveAuditLedger()
     let clock: @Sendable () -> Date
 
@@ -195,7 +196,7 @@ struct PartnerAPI: Sendable {
     // MARK: Deciding and auditing
 
     /// Decides a request for a camera and audits the decision (rule ids, reason codes, policy version and,
-    /// when given, a digest of the justification — never its text).
+    /// when given, a keyed digest of the justification — never its text).
     ///
     /// `audit` decides whether an allowed verdict is recorded (live viewing records one entry a minute, not one
     /// per playlist poll); denials are always recorded.
@@ -213,7 +214,7 @@ struct PartnerAPI: Sendable {
         let verdict = authority.verdict(for: accessRequest)
         var extra: [String: String] = [:]
         if let justification, !justification.isEmpty {
-            extra["justification-sha256"] = SHA256.hash(data: Data(justification.utf8)).map { String(format: "%02x", $0) }.joined()
+            extra["justification-hmac"] = justifications.digest(of: justification)
         }
         let audited = shouldAudit(verdict)  // always asked, so a ledger sees denials too
         if !verdict.isAllowed || audited {

@@ -72,7 +72,7 @@ public final class AuditLog: Sendable {
         let detailText = Self.encode(details)
         let ruleText = rules.joined(separator: ",")
         let stamp = (time.timeIntervalSince1970 * 1000).rounded() / 1000
-        let actor = Canonical.plainLine(actor), subject = Canonical.plainLine(subject)
+        let actor = Canonical.plainLine(actor), subject = Canonical.plainLine(subject, limit: Canonical.subjectLimit)
         let hash = Self.hash(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
                              rules: ruleText, details: detailText, previous: previous)
         try AuditRow(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,

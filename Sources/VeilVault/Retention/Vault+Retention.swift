@@ -50,6 +50,8 @@ public struct RetentionReport: Sendable, Equatable {
     public var segmentsDestroyed = 0
     public var eventsDeleted = 0
     public var keysDestroyed = 0
+    /// Index rows that failed authentication and were skipped (and audited): everything else due was destroyed.
+    public var tampered: [String] = []
 }
 
 extension Vault {
@@ -118,13 +120,21 @@ extension Vault {
     /// Carries out a plan: destroys segment keys first (so the footage is unreadable even if the process dies
     /// before the files go), then files and index rows, then bucket keys and whatever their day still held;
     /// audits each step in the same transaction as its index change.
+    ///
+    /// Rows that fail authentication (``RetentionPlan/tampered``) are skipped, reported and audited — never a reason to
+    /// keep everyone else's footage past its retention. They protect nothing: a forged hold is ignored, and an altered
+    /// segment row's day goes with its bucket key, which the keystore authenticates.
     @discardableResult
     public func apply(_ plan: RetentionPlan, actor: String = "retention-sweeper") throws -> RetentionReport {
-        guard plan.tampered.isEmpty else {
-            throw VaultError(.authenticationFailed,
-                             "the index has altered rows (\(plan.tampered.prefix(3).joined(separator: ", "))…); sweep refused until they are investigated")
+        var report = RetentionReport(tampered: plan.tampered)
+        if !plan.tampered.isEmpty {
+            try write { db in
+                _ = try audit.append(db, .retentionSweep, actor: actor, subject: "index", details: [
+                    "altered-rows": String(plan.tampered.count), "first": Canonical.plainLine(plan.tampered[0], limit: 160),
+                    "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now),
+                ])
+            }
         }
-        var report = RetentionReport()
         for id in plan.lapsedHolds { try lapseHold(id, actor: actor) }
         for group in plan.groups where !group.segmentIDs.isEmpty {
             try destroySegments(group.segmentIDs, audit: (.retentionSweep, actor, group.camera.rawValue, [group.rule.rawValue], [

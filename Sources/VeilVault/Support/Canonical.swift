@@ -15,8 +15,12 @@ enum Canonical {
         String(decoding: (try? JSONSerialization.data(withJSONObject: strings)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
-    /// Names that go into rows and audit lines: one printable line, at most 64 characters.
-    static func plainLine(_ text: String) -> String {
-        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(64).map(Character.init))
+    /// Names that go into rows and audit lines: one printable line, at most `limit` characters (64 for a name).
+    static func plainLine(_ text: String, limit: Int = 64) -> String {
+        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(limit).map(Character.init))
     }
+
+    /// The longest audit subject kept whole: a camera id and a segment id (each up to 128 characters) with their
+    /// labels. An entry must prove exactly which segment left; a subject cut to 64 characters could not.
+    static let subjectLimit = 320
 }

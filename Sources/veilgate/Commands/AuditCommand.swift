@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilFederation
 import VeilVault
 
 /// `veilgate audit …`: the tamper-evident audit log.
@@ -7,7 +8,7 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Show and verify the hash-chained audit log.",
-        subcommands: [Verify.self, Show.self, Checkpoint.self]
+        subcommands: [Verify.self, Show.self, Checkpoint.self, Justification.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -39,6 +40,40 @@ struct AuditCommand: AsyncParsableCommand {
                 + (verification.isIntact ? "intact" : "\(verification.problems.count) problem(s)"))
             if fingerprint == nil { print("(pin the key with --fingerprint \(key.fingerprint) from a copy kept off this machine)") }
             if !verification.isIntact { throw ExitCode(1) }
+        }
+    }
+
+    struct Justification: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "justification",
+            abstract: "Find the entries of requests justified by a case reference (audited as a keyed digest, never as text).")
+        @OptionGroup var location: VaultLocation
+        @Argument(help: ArgumentHelp("The case or warrant reference, or - to read it from standard input (kept out of shell history).",
+                                     valueName: "text"))
+        var text: String
+
+        func run() async throws {
+            let path = (location.state as NSString).appendingPathComponent(JustificationDigest.fileName)
+            guard FileManager.default.fileExists(atPath: path) else {
+                printError("error: \(path) does not exist: no justification has been audited in this state folder")
+                throw ExitCode(1)
+            }
+            let reference = text == "-" ? (readLine(strippingNewline: true) ?? "") : text
+            let digest = try await federationOperation { try JustificationDigest.load(creatingAt: path) }
+                .digest(of: String(reference.prefix(512)))
+            let (vault, _) = try await location.open(mode: .readOnly)
+            print("justification-hmac=\(digest)")
+            var after: Int64 = 0, found = 0
+            while true {
+                let entries = try await vaultOperation { try vault.audit.entries(after: after, limit: 1000) }
+                guard let last = entries.last else { break }
+                for entry in entries where entry.details["justification-hmac"] == digest {
+                    found += 1
+                    print("\(entry.seq)  \(ISO8601DateFormatter.veilgate(entry.time))  \(entry.action)  \(entry.actor) → \(entry.subject)")
+                }
+                after = last.seq
+            }
+            print("\(found) entr\(found == 1 ? "y" : "ies")")
         }
     }
 

@@ -97,6 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
 
         let live = LiveFeeds(cameras: [])
+        let justifications = try await federationOperation {
+            try JustificationDigest.load(creatingAt: (location.state as NSString).appendingPathComponent(JustificationDigest.fileName))
+        }
 
         var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
                                                           keyPath: authority.serverKeyPath,
@@ -106,7 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let server = FederationServer(
             configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
-            audit: VaultAuditTrail(log: vault.audit), broker: broker, live: live, logger: logger,
+            audit: VaultAuditTrail(log: vault.audit), broker: broker, live: live, justifications: justifications, logger: logger,
             onListening: { port in
                 print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
                 fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe

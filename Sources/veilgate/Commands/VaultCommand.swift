@@ -187,6 +187,9 @@ struct VaultRetentionCommand: AsyncParsableCommand {
         }
         let report = try await vaultOperation { try await vault.apply(plan) }
         print("destroyed \(report.segmentsDestroyed) segment(s), \(report.eventsDeleted) event(s), \(report.keysDestroyed) bucket key(s)")
+        if !report.tampered.isEmpty {
+            printError("warning: \(report.tampered.count) altered index row(s) skipped and audited; investigate them (everything else due was destroyed)")
+        }
     }
 }
 

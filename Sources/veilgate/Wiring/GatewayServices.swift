@@ -26,10 +26,15 @@ struct RetentionSweeper: Service {
                 if let schedule = verifier.current.authority as? any RetentionSchedule {
                     alerts = try journal.applyRetention(schedule, now: Date())
                 }
-                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "report": "\(report)",
+                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "segments": "\(report.segmentsDestroyed)",
+                                                          "keys": "\(report.keysDestroyed)", "events": "\(report.eventsDeleted)",
                                                           "alerts-deleted": "\(alerts)"])
+                if !report.tampered.isEmpty {
+                    logger.error("retention sweep skipped altered index rows (audited); everything else due was destroyed",
+                                 metadata: ["altered-rows": "\(report.tampered.count)"])
+                }
             } catch {
-                // Never stop sweeping because one sweep failed (a tampered row blocks only its own plan).
+                // Never stop sweeping because one sweep failed.
                 logger.error("retention sweep failed", metadata: ["error": "\(error)"])
             }
             try? await gracefulSleep(for: interval)
