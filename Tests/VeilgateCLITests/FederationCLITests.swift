@@ -485,5 +485,29 @@ struct FederationCLITests {
         #expect(log.contains("policy reload failed"))
         #expect(log.contains("policy reload refused: older version"))
         #expect(log.contains("revocation list reloaded"))
+
+        // Issue 15, finding 6: the highest version accepted outlives a restart, and a version means one content.
+        func starts() throws -> (started: Bool, errors: String) {
+            do {
+                let restarted = try Gateway(in: folder, policy: "policies", extra: ["--policy-key", "dpo.pub"])
+                _ = restarted.stop()
+                return (true, "")
+            } catch {
+                let logs = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("serve-") }
+                let errors = try logs.map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }.joined()
+                return (false, errors)
+            }
+        }
+        let replayed = try starts()  // the bundle on disk is still the older 2026.11.2
+        #expect(!replayed.started, "a restart does not take an older signed bundle")
+        #expect(replayed.errors.contains("older than 2026.11.5"), "\(replayed.errors)")
+        try original.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "2026.11.5""#)
+            .appending("# changed without a new version\n").write(to: policyFile, atomically: true, encoding: .utf8)
+        #expect(try veilgate(["policy", "sign", "policies", "--key", "dpo.key"]).status == 0)
+        let sameVersion = try starts()
+        #expect(!sameVersion.started, "the same version with other content is refused")
+        #expect(sameVersion.errors.contains("accepted before with other content"), "\(sameVersion.errors)")
+        try setVersion("2026.11.6", sign: true)
+        #expect(try starts().started, "a newer signed version starts")
     }
 }

@@ -36,6 +36,12 @@ public enum PolicyBundle {
         public var folder: String
         public var digests: [String: String]
 
+        /// One digest of the whole signed content: SHA-256 over each file's name and digest, sorted by name.
+        public var contentDigest: String {
+            let lines = digests.sorted { $0.key < $1.key }.map { "\($0.value)  \($0.key)\n" }.joined()
+            return PolicyBundle.hex(SHA256.hash(data: Data(lines.utf8)))
+        }
+
         /// Reads a file of the bundle, refusing it unless it is exactly the file that was signed: what a caller reads
         /// after verification (a partner CA) cannot have been swapped in between.
         public func contents(of path: String) throws -> Data {

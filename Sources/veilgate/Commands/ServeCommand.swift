@@ -86,6 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
             } catch let error as PolicyError { throw reportPolicyError(error) }
         }
         let (vault, policy) = try await location.open(mode: .readWrite)
+        if let verified {
+            do {
+                try AcceptedPolicy.admit(AcceptedPolicy(version: policy.version, bundle: verified), state: location.state)
+            } catch let error as PolicyError { throw reportPolicyError(error) }
+        }
         let links = try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
             ?? FederationConfiguration()
         let authority = certs.authority
@@ -117,7 +122,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             server,
             RetentionSweeper(vault: vault, journal: journal, verifier: verifier, interval: .seconds(Int64(sweep.seconds)), logger: logger),
-            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, vault: vault, certs: authority,
+            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, state: location.state, vault: vault,
+                           certs: authority,
                            verifier: verifier, audit: vault.audit, logger: logger),
         ]
         if !noCameras {

@@ -51,6 +51,7 @@ extension Task where Success == Never, Failure == Never {
 struct PolicyReloader: Service {
     let policyPath: String
     let publicKeyPath: String?
+    let state: String
     let vault: Vault
     let certs: SiteAuthority
     let verifier: PeerVerifier
@@ -86,6 +87,9 @@ struct PolicyReloader: Service {
                 logger.error("policy reload refused: older version", metadata: ["loaded": "\(policy.version)", "in-force": "\(current)"])
                 return
             }
+            // Signed bundles: also never older than any version accepted before (restarts included), and one version
+            // never with two contents.
+            if let verified { try AcceptedPolicy.admit(AcceptedPolicy(version: policy.version, bundle: verified), state: state) }
             await verifier.update(try GatewayTrust.make(policy: policy, certs: certs, verified: verified))
             await vault.adopt(policy)
             try audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)", details: ["previous": current])
