@@ -149,4 +149,31 @@ struct AuditLogTests {
         let forged = try vault.audit.append(.share, actor: "partner:police", subject: "camera:a\nseq 1", at: VaultFixture.noon)
         #expect(forged.subject == "camera:aseq 1")
     }
+
+    @Test("cutting the log's tail together with its checkpoints is found by the anchor outside the state folder (issue 15, finding 4)")
+    func tailTruncationWithCheckpoints() async throws {
+        let (fixture, vault) = try await populated(130)
+        defer { fixture.remove() }
+        try vault.audit.checkpoint(at: VaultFixture.noon.addingTimeInterval(200))  // as at shutdown: heads at 100 and 130
+        let anchor = try #require(vault.audit.anchorPath)
+        #expect(anchor.hasSuffix(".audit-anchor") && !anchor.hasPrefix(fixture.state.path + "/"), "beside the state folder, not in it")
+        #expect(try problems(vault).isEmpty)
+        // The attack: delete the last entries and the checkpoints that cover them; what is left is a consistent chain.
+        try await sql(vault, "DELETE FROM audit WHERE seq > 90")
+        try await sql(vault, "DELETE FROM checkpoint WHERE seq > 90")
+        let empty = fixture.state.path + ".empty-anchor"
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let withoutAnchor = try vault.audit.verify(publicKey: #require(vault.publicKey), anchor: empty)
+        #expect(withoutAnchor.isIntact, "without the anchor nothing in the state folder tells (the finding)")
+        let found = try problems(vault)
+        #expect(found.contains { $0.kind == .truncated && $0.seq == 130 }, "\(found)")
+        #expect(found.contains { $0.kind == .truncated && $0.seq == 100 })
+        // A forged anchor line does not verify.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: anchor))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("500 \(String(repeating: "a", count: 64)) 0 signer \(String(repeating: "b", count: 128))\n".utf8))
+        try handle.close()
+        #expect(try problems(vault).contains { $0.kind == .checkpointInvalid && $0.seq == 500 })
+    }
 }

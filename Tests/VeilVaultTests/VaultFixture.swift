@@ -35,7 +35,10 @@ struct VaultFixture {
         try Vault(configuration: configuration, schedule: schedule)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: state) }
+    func remove() {
+        try? FileManager.default.removeItem(at: state)
+        try? FileManager.default.removeItem(atPath: state.path + ".audit-anchor")
+    }
 
     /// 2026-11-25 12:00 UTC.
     static let noon = Date(timeIntervalSince1970: 1_764_072_000)

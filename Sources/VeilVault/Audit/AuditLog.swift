@@ -1,5 +1,6 @@
 public import Foundation
 internal import GRDB
+import Synchronization
 
 /// The append-only, hash-chained audit log: each entry commits to the one before it, and signed
 /// checkpoints (Ed25519, the gateway's key) pin the chain at intervals so that rewriting it needs the key.
@@ -44,10 +45,14 @@ public final class AuditLog: Sendable {
 
     private let pool: DatabasePool
     private let signingKey: GatewaySigningKey?
+    /// Every signed checkpoint is appended here too (``VaultConfiguration/auditAnchorPath``).
+    public let anchorPath: String?
+    private let anchorFailure = Mutex<VaultError?>(nil)
 
-    init(pool: DatabasePool, signingKey: GatewaySigningKey?) {
+    init(pool: DatabasePool, signingKey: GatewaySigningKey?, anchorPath: String? = nil) {
         self.pool = pool
         self.signingKey = signingKey
+        self.anchorPath = anchorPath
     }
 
     /// Appends an entry and, at every ``checkpointInterval``, a signed checkpoint.
@@ -82,7 +87,8 @@ public final class AuditLog: Sendable {
                      subject: subject, rules: rules, details: details, hash: hash)
     }
 
-    /// Signs a checkpoint at the newest entry now (for example before a backup or at shutdown).
+    /// Signs a checkpoint at the newest entry now (for example before a backup or at shutdown), and reports an anchor
+    /// that could not be written since the last one.
     public func checkpoint(at time: Date = Date()) throws {
         try pool.write { db in
             guard let last = try AuditRow.order(Column("seq").desc).fetchOne(db) else { return }
@@ -90,6 +96,7 @@ public final class AuditLog: Sendable {
                 try checkpoint(db, seq: last.seq, hash: last.hash, at: time)
             }
         }
+        if let failure = anchorFailure.withLock({ failure in defer { failure = nil }; return failure }) { throw failure }
     }
 
     private func checkpoint(_ db: Database, seq: Int64, hash: String, at time: Date) throws {
@@ -98,6 +105,14 @@ public final class AuditLog: Sendable {
                                 signature: "")
         row.signature = signingKey.sign(Self.checkpointMessage(row)).hex
         try row.insert(db)
+        // Anchored once the checkpoint is committed (a rolled-back one must not be), so a failure cannot undo it; it is
+        // kept and reported by the next explicit checkpoint.
+        if let anchorPath {
+            let anchored = row
+            db.afterNextTransaction(onCommit: { [weak self] _ in
+                do { try Self.appendAnchor(anchored, to: anchorPath) } catch { self?.anchorFailure.withLock { $0 = error as? VaultError } }
+            })
+        }
     }
 
     public func entries(after seq: Int64 = 0, limit: Int = 1000) throws -> [Entry] {
@@ -132,8 +147,13 @@ public final class AuditLog: Sendable {
     }
 
     /// Walks the whole chain and every checkpoint; reports every modified, deleted, inserted or reordered entry.
-    public func verify(publicKey: GatewayPublicKey) throws -> Verification {
-        try pool.read { db in
+    /// - Parameter anchor: the anchor file (default: the configured one, when it exists). Its signed heads are held to
+    ///   the log like its own checkpoints: a log that ends before an anchored entry was truncated, however consistent
+    ///   what is left looks.
+    public func verify(publicKey: GatewayPublicKey, anchor: String? = nil) throws -> Verification {
+        let anchorPath = anchor ?? self.anchorPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        let anchored = try anchorPath.map(Self.readAnchor) ?? []
+        return try pool.read { db in
             var problems: [Problem] = []
             var expected: Int64 = 1
             var previous = Self.genesis
@@ -182,8 +202,51 @@ public final class AuditLog: Sendable {
                                             message: "the log ends at entry \(expected - 1) but was checkpointed at \(checkpoint.seq)"))
                 }
             }
+            for (line, head) in anchored {
+                let signature = [UInt8](hex: head.signature) ?? []
+                if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(head)) {
+                    problems.append(Problem(kind: .checkpointInvalid, seq: head.seq,
+                                            message: "anchor line \(line) does not verify with key \(publicKey.fingerprint)"))
+                } else if let hash = hashes[head.seq], hash != head.hash {
+                    problems.append(Problem(kind: .modified, seq: head.seq, message: "chain up to here differs from the anchored head"))
+                } else if hashes[head.seq] == nil, head.seq >= expected {
+                    problems.append(Problem(kind: .truncated, seq: head.seq,
+                                            message: "the log ends at entry \(expected - 1) but the anchor holds a signed head at \(head.seq)"))
+                }
+            }
+            // One problem per kind and entry: a checkpoint and its anchored copy say the same thing.
+            var seen = Set<String>()
+            problems = problems.filter { seen.insert("\($0.kind.rawValue) \($0.seq)").inserted }
             problems.sort { ($0.seq, $0.kind.rawValue) < ($1.seq, $1.kind.rawValue) }
             return Verification(entries: count, checkpoints: checkpoints.count, problems: problems)
+        }
+    }
+
+    // MARK: Anchor
+
+    /// One line per checkpoint: `seq hash time signer signature`, appended and synced.
+    static func appendAnchor(_ row: CheckpointRow, to path: String) throws {
+        let line = "\(row.seq) \(row.hash) \(Canonical.number(row.time)) \(row.signer) \(row.signature)\n"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard descriptor >= 0 else { throw VaultError(.io, "\(path): cannot open the audit anchor for appending") }
+        defer { close(descriptor) }
+        let bytes = Array(line.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+            throw VaultError(.io, "\(path): cannot append to the audit anchor")
+        }
+    }
+
+    /// The anchor's signed heads with their line numbers; a malformed line is a head that does not verify.
+    static func readAnchor(_ path: String) throws -> [(line: Int, head: CheckpointRow)] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VaultError(.io, "\(path): cannot read the audit anchor")
+        }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().map { index, text in
+            let fields = text.split(separator: " ").map(String.init)
+            guard fields.count == 5, let seq = Int64(fields[0]), let milliseconds = Double(fields[2]) else {
+                return (index + 1, CheckpointRow(seq: 0, hash: "", time: 0, signer: "", signature: ""))
+            }
+            return (index + 1, CheckpointRow(seq: seq, hash: fields[1], time: milliseconds / 1000, signer: fields[3], signature: fields[4]))
         }
     }
 

@@ -94,7 +94,7 @@ public actor Vault {
         }
         signingKey = FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
-        audit = AuditLog(pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil)
+        audit = AuditLog(pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil, anchorPath: configuration.auditAnchorPath)
         self.schedule = schedule
         if mode == .readWrite {
             recovery = try Self.recover(index: index, configuration: configuration, authenticator: authenticator)

@@ -25,8 +25,17 @@ struct AuditCommand: AsyncParsableCommand {
             valueName: "hex"))
         var fingerprint: String?
 
+        @Option(help: ArgumentHelp(
+            "The audit anchor: signed checkpoint heads kept outside the state folder (default: $VEILGATE_AUDIT_ANCHOR or STATE.audit-anchor). It finds a log whose tail was cut with its checkpoints, or an old copy of the state folder put back.",
+            valueName: "file"))
+        var anchor: String?
+
         func run() async throws {
             let (vault, _) = try await location.open(mode: .readOnly)
+            if let anchor, !FileManager.default.fileExists(atPath: anchor) {
+                printError("error: \(anchor): no such audit anchor")
+                throw ExitCode(1)
+            }
             let defaultPath = location.configuration.signingKeyPath
             let keyPath = publicKey ?? (defaultPath.hasSuffix(".key") ? String(defaultPath.dropLast(4)) + ".pub" : defaultPath + ".pub")
             let key = try await vaultOperation { try GatewayPublicKey.load(from: keyPath) }
@@ -34,7 +43,9 @@ struct AuditCommand: AsyncParsableCommand {
                 printError("error: \(keyPath) has fingerprint \(key.fingerprint), not the expected \(fingerprint)")
                 throw ExitCode(1)
             }
-            let verification = try await vaultOperation { try vault.audit.verify(publicKey: key) }
+            let verification = try await vaultOperation { try vault.audit.verify(publicKey: key, anchor: anchor) }
+            let anchorPath = anchor ?? vault.audit.anchorPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            print(anchorPath.map { "anchor: \($0)" } ?? "anchor: none (without one, a log whose tail was cut together with its checkpoints looks intact)")
             for problem in verification.problems { print("TAMPERED  \(problem)") }
             print("\(verification.entries) entries, \(verification.checkpoints) signed checkpoint(s), key \(key.fingerprint): "
                 + (verification.isIntact ? "intact" : "\(verification.problems.count) problem(s)"))
