@@ -85,7 +85,9 @@ show "$veilgate" vault ingest "$out/segment.mp4" --camera market-square --catego
 show "$veilgate" alerts raise --camera station-forecourt --kind restricted-zone --zone tracks
 show "$veilgate" alerts raise --camera mall-entrance --kind crowd-count --count 41
 # No cameras here: the sample clip plays as the market-square camera, in real time and looped.
-"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 \
+# A gateway refuses to run as root; a throw-away demo in a container may.
+root_flag=""; if [ "$(id -u)" = 0 ]; then root_flag="--allow-root"; fi
+"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 $root_flag \
   --camera-source market-square=.cache/samples/vtest.avi > "$out/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT

@@ -224,4 +224,45 @@ struct HardeningTests {
         #expect(try await server.get("/v1/cameras", as: pki.retailer).status == 200, "other partners are untouched")
         await server.stop()
     }
+
+    // MARK: Limits
+
+    @Test("A partner holds at most its share of connections and alert streams; a keep-alive connection ends after its requests")
+    func connectionAndStreamLimits() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki) {
+            $0.connectionLimits = PeerVerifier.ConnectionLimits(perCaller: 2, requestsPerConnection: 3)
+            $0.maximumStreamsPerPartner = 1
+        }
+        // Separate clients: separate connections.
+        var clients: [HTTPClient] = []
+        defer { for client in clients { Task.detached { try? await client.shutdown() } } }
+        var statuses: [UInt] = []
+        for _ in 0..<3 {
+            let client = try server.client(pki.police)
+            clients.append(client)
+            let response = try await client.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+            statuses.append(response.status.code)
+            _ = try await response.body.collect(upTo: 1 << 20)
+        }
+        #expect(statuses == [200, 200, 429], "the third connection of the police is one too many")
+        #expect(try await server.get("/v1/cameras", as: pki.retailer).status == 200, "another partner is not affected")
+
+        // The third request on a connection is its last: answered with Connection: close.
+        var closes: [String?] = []
+        for _ in 0..<3 {
+            let response = try await clients[0].execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+            closes.append(response.headers.first(name: "Connection"))
+            _ = try await response.body.collect(upTo: 1 << 20)
+        }
+        #expect(closes.contains("close"), "\(closes)")
+
+        // One alert stream at a time for the police (the stream holds a connection: the limit of two is not reached).
+        let stream = try await clients[1].execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
+        #expect(stream.status == .ok)
+        let refused = try await clients[0].execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
+        #expect(refused.status == .tooManyRequests, "a second stream is refused while the first is open")
+        await server.stop()
+    }
 }

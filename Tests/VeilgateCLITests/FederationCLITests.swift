@@ -18,7 +18,7 @@ struct FederationCLITests {
         init(in folder: URL, policy: String, extra: [String] = []) throws {
             process.executableURL = CLI.binary
             process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
-                + extra
+                + (geteuid() == 0 ? ["--allow-root"] : []) + extra  // CI containers run as root
             process.currentDirectoryURL = folder
             process.environment = CLI.environment
             process.standardOutput = output

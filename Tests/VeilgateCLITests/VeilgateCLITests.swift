@@ -54,6 +54,16 @@ struct VeilgateCLITests {
         return folder
     }
 
+    @Test("serve refuses to run as root unless told to (the check runs where the tests run as root, as in CI)",
+          .enabled(if: geteuid() == 0))
+    func refusesRoot() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try Self.run(["serve", "--no-cameras", "--state", "state", "--certs", "certs"], in: folder)
+        #expect(run.status != 0)
+        #expect(run.errors.contains("refusing to run as root"), "\(run.errors)")
+    }
+
     @Test("help texts match their snapshots", arguments: [
         ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"], ["vault", "--help"],
         ["redact", "--help"], ["certs", "--help"], ["serve", "--help"], ["partner", "--help"],

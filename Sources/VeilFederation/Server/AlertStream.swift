@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 import VeilCore
 
 /// One partner's Server-Sent Events stream: the journal's alerts after `Last-Event-ID`, then live ones,
@@ -89,5 +90,49 @@ struct AlertStream: Sendable {
         try await api.audit.record(AccessAuditEntry(action: .share, actor: actor, subject: "camera:\(alert.camera.rawValue)/alert:\(entry.sequence)",
                                                     rules: verdict.rules, details: ["kind": alert.kind.rawValue], at: api.clock()))
         return true
+    }
+}
+
+/// How many alert streams each partner holds open, against a limit.
+final class StreamQuota: Sendable {
+    let perPartner: Int
+    private let open = Mutex<[String: Int]>([:])
+
+    init(perPartner: Int) { self.perPartner = max(1, perPartner) }
+
+    /// One stream for `caller`, or nil when it holds as many as it may.
+    func take(for caller: String) -> Ticket? {
+        let taken = open.withLock { open -> Bool in
+            guard open[caller, default: 0] < perPartner else { return false }
+            open[caller, default: 0] += 1
+            return true
+        }
+        return taken ? Ticket(quota: self, caller: caller) : nil
+    }
+
+    func count(for caller: String) -> Int { open.withLock { $0[caller, default: 0] } }
+
+    fileprivate func release(_ caller: String) {
+        open.withLock { open in
+            open[caller, default: 1] -= 1
+            if open[caller] ?? 0 <= 0 { open[caller] = nil }
+        }
+    }
+
+    /// A stream's place in the quota, given back once however many times it is asked to.
+    final class Ticket: Sendable {
+        private let quota: StreamQuota
+        private let caller: String
+        private let returned = Atomic<Bool>(false)
+
+        fileprivate init(quota: StreamQuota, caller: String) {
+            self.quota = quota
+            self.caller = caller
+        }
+
+        func giveBack() {
+            guard !returned.exchange(true, ordering: .relaxed) else { return }
+            quota.release(caller)
+        }
     }
 }

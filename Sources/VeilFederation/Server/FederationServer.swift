@@ -25,6 +25,13 @@ public struct FederationServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Failed handshakes wait a random time in this range before the failure is sent.
     public var authenticationFailureDelay: ClosedRange<Double> = 0.1...0.3
+    /// Connections open at once, over all partners: beyond it, new connections wait to be accepted.
+    public var maximumConnections = 512
+    /// Connections one partner (or one unknown certificate) may hold, requests per connection, and a connection's
+    /// lifetime: beyond them a new connection is answered 429 and closed, an old one is closed after its answer.
+    public var connectionLimits = PeerVerifier.ConnectionLimits()
+    /// Alert streams (SSE) one partner may hold open: each costs a subscription and an audit write per alert.
+    public var maximumStreamsPerPartner = 4
 
     public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, healthPort: Int? = nil) {
         self.host = host
@@ -57,7 +64,8 @@ public final class FederationServer: Service, Sendable {
         self.configuration = configuration
         self.verifier = verifier
         self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, live: live,
-                              justifications: justifications, clock: clock)
+                              justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
+                              clock: clock)
         self.logger = logger
         self.onListening = onListening
     }
@@ -66,7 +74,8 @@ public final class FederationServer: Service, Sendable {
         let tls = try makeTLSConfiguration()
         let router = Router(context: PartnerRequestContext.self)
         router.add(middleware: PartnerIdentification(
-            verifier: verifier, limiter: RateLimiter(perSecond: configuration.requestsPerSecond, burst: configuration.burst)))
+            verifier: verifier, limiter: RateLimiter(perSecond: configuration.requestsPerSecond, burst: configuration.burst),
+            limits: configuration.connectionLimits))
         api.register(on: router)
 
         let verifier = self.verifier, logger = self.logger, delay = configuration.authenticationFailureDelay
@@ -86,7 +95,8 @@ public final class FederationServer: Service, Sendable {
         let partnerApp = Application(
             router: router,
             server: try .tls(.http1(configuration: .init(idleTimeout: idle)), configuration: channelConfiguration),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                                 availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
 

@@ -14,6 +14,7 @@ struct PartnerIdentification: RouterMiddleware {
     typealias Context = PartnerRequestContext
     let verifier: PeerVerifier
     let limiter: RateLimiter
+    let limits: PeerVerifier.ConnectionLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -25,9 +26,17 @@ struct PartnerIdentification: RouterMiddleware {
         }
         // Checked on every request, not only at the handshake: a keep-alive connection of a certificate revoked since
         // gets nothing more (and ``PeerVerifier/update(_:)`` closes it as soon as the revocation is loaded).
-        guard let partner = verifier.admit(certificate, on: context.channel) else {
+        let partner: PartnerID?, isLast: Bool
+        switch verifier.admit(certificate, on: context.channel, limits: limits) {
+        case .admitted(let admitted, let last):
+            (partner, isLast) = (admitted, last)
+        case .refused:
             context.channel.close(mode: .all, promise: nil)
             return SecurityHeaders.apply(to: Response.forbidden)
+        case .tooManyConnections:
+            var response = Response(status: .tooManyRequests, headers: [.retryAfter: "5", .connection: "close"], body: .init())
+            response = SecurityHeaders.apply(to: response)
+            return response
         }
         context.partner = partner
         context.actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
@@ -36,13 +45,16 @@ struct PartnerIdentification: RouterMiddleware {
             response = SecurityHeaders.apply(to: response)
             return response
         }
-        let response: Response
+        var response: Response
         do {
             response = try await next(request, context)
         } catch let error as HTTPError {
             // Router errors (no such route, wrong method) look exactly like a denial.
             response = error.status == .notFound || error.status == .methodNotAllowed ? .forbidden : Response(status: error.status)
         }
+        // A connection that had its share of requests or time ends after this answer; the partner opens a new one (and
+        // goes through the handshake's checks again).
+        if isLast { response.headers[.connection] = "close" }
         return SecurityHeaders.apply(to: response)
     }
 }

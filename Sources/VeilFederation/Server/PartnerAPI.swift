@@ -15,6 +15,7 @@ struct PartnerAPI: Sendable {
     let broker: AlertBroker
     let live: LiveFeeds?
     let justifications: JustificationDigest
+    let streams: StreamQuota
     let liveLedger = LiveAuditLedger()
     let clock: @Sendable () -> Date
 
@@ -187,10 +188,18 @@ struct PartnerAPI: Sendable {
         try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "alerts", rules: [],
                                                 details: ["effect": "allow", "after": String(lastEventID),
                                                           "policy": authority.policyVersion], at: clock()))
+        guard let ticket = streams.take(for: context.actor) else {
+            return Response(status: .tooManyRequests, headers: [.retryAfter: "5"], body: .init())
+        }
+        // Given back when the stream ends or its connection closes, whichever comes first.
+        context.channel.closeFuture.whenComplete { _ in ticket.giveBack() }
         let stream = AlertStream(partner: partner, actor: context.actor, after: lastEventID, api: self,
                                  closed: context.channel.closeFuture)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-                        body: .init { writer in try await stream.run(&writer) })
+                        body: .init { writer in
+                            defer { ticket.giveBack() }
+                            try await stream.run(&writer)
+                        })
     }
 
     // MARK: Deciding and auditing

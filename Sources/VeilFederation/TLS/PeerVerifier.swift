@@ -56,6 +56,10 @@ public final class PeerVerifier: Sendable {
         let channel: any Channel
         let certificate: Certificate
         let partner: PartnerID?
+        /// Whom the per-partner limits count it for: the partner, or the certificate for one the policy does not know.
+        let caller: String
+        let opened: ContinuousClock.Instant
+        var requests = 0
     }
 
     public init(_ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength) {
@@ -93,29 +97,60 @@ public final class PeerVerifier: Sendable {
     /// Connections currently known to the verifier (they have made at least one request).
     public var openConnections: Int { connections.withLock { $0.count } }
 
+    /// What may happen to one request on an open connection.
+    public enum Admission: Sendable, Equatable {
+        /// Served, for `partner` (nil: a certificate the policy does not know); `isLast` when the connection has had its
+        /// share of requests or time and is closed after this response.
+        case admitted(partner: PartnerID?, isLast: Bool)
+        /// The certificate was revoked since the handshake, or its identity now maps elsewhere: the connection is closed.
+        case refused
+        /// The caller already holds as many connections as it may: this one is closed.
+        case tooManyConnections
+    }
+
+    /// How long and how much a connection may be used, and how many one caller may hold.
+    public struct ConnectionLimits: Sendable {
+        public var perCaller: Int
+        public var requestsPerConnection: Int
+        public var lifetime: Duration
+
+        public init(perCaller: Int = 16, requestsPerConnection: Int = 1000, lifetime: Duration = .seconds(3600)) {
+            self.perCaller = max(1, perCaller)
+            self.requestsPerConnection = max(1, requestsPerConnection)
+            self.lifetime = lifetime
+        }
+    }
+
     /// Admits one request on a connection whose handshake verified `certificate`: refuses it when the certificate has
     /// been revoked since, or its identity now maps to another partner (a reload between requests on a keep-alive
-    /// connection); otherwise remembers the connection, so a later ``update(_:)`` can close it.
-    /// - Returns: the partner the certificate maps to (nil for one the policy does not know), or nil when refused.
-    public func admit(_ certificate: Certificate, on channel: any Channel) -> PartnerID?? {
+    /// connection); refuses a new connection of a caller that holds `limits.perCaller` already; otherwise remembers
+    /// the connection, so a later ``update(_:)`` can close it.
+    public func admit(_ certificate: Certificate, on channel: any Channel, limits: ConnectionLimits = ConnectionLimits()) -> Admission {
         let trust = current
-        guard !trust.revokedSerials.contains(certificate.serialNumber.hex) else { return nil }
+        guard !trust.revokedSerials.contains(certificate.serialNumber.hex) else { return .refused }
         let partner = trust.partner(for: certificate)
+        let caller = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint)"
         let key = ObjectIdentifier(channel)
-        let (admitted, isNew) = connections.withLock { connections -> (Bool, Bool) in
-            if let known = connections[key] {
-                return (known.partner == partner && known.certificate == certificate, false)
+        let now = ContinuousClock.now
+        let (admission, isNew) = connections.withLock { connections -> (Admission, Bool) in
+            if var known = connections[key] {
+                guard known.partner == partner, known.certificate == certificate else { return (.refused, false) }
+                known.requests += 1
+                connections[key] = known
+                let isLast = known.requests >= limits.requestsPerConnection || known.opened.duration(to: now) >= limits.lifetime
+                return (.admitted(partner: partner, isLast: isLast), false)
             }
-            connections[key] = OpenConnection(channel: channel, certificate: certificate, partner: partner)
-            return (true, true)
+            guard connections.values.count(where: { $0.caller == caller }) < limits.perCaller else { return (.tooManyConnections, false) }
+            connections[key] = OpenConnection(channel: channel, certificate: certificate, partner: partner, caller: caller, opened: now,
+                                              requests: 1)
+            return (.admitted(partner: partner, isLast: limits.requestsPerConnection <= 1), true)
         }
-        guard admitted else { return nil }
         if isNew {
             channel.closeFuture.whenComplete { [weak self] _ in
                 self?.connections.withLock { _ = $0.removeValue(forKey: key) }
             }
         }
-        return .some(partner)
+        return admission
     }
 
     /// The outcome of one verification, with a reason for the server's log (no certificate contents).

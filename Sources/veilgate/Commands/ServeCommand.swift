@@ -27,8 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var location: VaultLocation
     @OptionGroup var certs: CertsFolder
 
-    @Option(help: ArgumentHelp("Address to listen on for partners.", valueName: "host"))
-    var host: String = "0.0.0.0"
+    @Option(help: ArgumentHelp("Address to listen on for partners (default: loopback only; give the interface partners reach, or 0.0.0.0 for all).",
+                               valueName: "host"))
+    var host: String = "127.0.0.1"
 
     @Option(help: "TLS port for partners.")
     var port: Int = 8443
@@ -49,6 +50,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per partner (burst: twice that).", valueName: "n"))
     var rate: Double = 20
 
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Partner connections open at once, in all.", valueName: "n"))
+    var maxConnections: Int = 512
+
+    @Option(name: .customLong("max-connections-per-partner"), help: ArgumentHelp("Connections one partner may hold open.", valueName: "n"))
+    var maxConnectionsPerPartner: Int = 16
+
+    @Option(name: .customLong("max-streams-per-partner"), help: ArgumentHelp("Alert streams one partner may hold open.", valueName: "n"))
+    var maxStreamsPerPartner: Int = 4
+
+    @Option(name: .customLong("max-requests-per-connection"),
+            help: ArgumentHelp("Requests on one keep-alive connection before it is closed.", valueName: "n"))
+    var maxRequestsPerConnection: Int = 1000
+
+    @Option(name: .customLong("max-connection-age"), help: ArgumentHelp("How long a connection may be used before it is closed.", valueName: "duration"))
+    var maxConnectionAge: String = "1h"
+
+    @Flag(name: .customLong("allow-root"), help: "Run even as root (not recommended: run as an unprivileged user; see docs/operations.md).")
+    var allowRoot = false
+
     @Option(name: .customLong("camera-source"),
             help: ArgumentHelp("Take a camera's feed from this address instead of the policy's source (repeatable). A file plays in real time and loops.",
                                valueName: "camera=address"))
@@ -68,6 +88,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10).contains(segmentSeconds) else { throw ValidationError("--segment-seconds must be 1 to 10") }
+        guard geteuid() != 0 || allowRoot else {
+            throw ValidationError("""
+                refusing to run as root: a gateway that parses what partners and cameras send should not hold every \
+                privilege of the machine. Run it as an unprivileged user (see docs/operations.md), or pass --allow-root.
+                """)
+        }
+        guard let connectionAge = PolicyDuration(parsing: maxConnectionAge), connectionAge.seconds >= 1 else {
+            throw ValidationError("--max-connection-age '\(maxConnectionAge)' must be a duration such as 1h or 10m")
+        }
+        guard maxConnections >= 1, maxConnectionsPerPartner >= 1, maxStreamsPerPartner >= 1, maxRequestsPerConnection >= 1 else {
+            throw ValidationError("connection and stream limits must be at least 1")
+        }
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard let sweep = PolicyDuration(parsing: sweepEvery), sweep.seconds >= 60 else {
             throw ValidationError("--sweep-every '\(sweepEvery)' must be a duration of at least 1m")
@@ -111,6 +143,11 @@ struct ServeCommand: AsyncParsableCommand {
                                                           healthPort: healthPort > 0 ? healthPort : nil)
         configuration.requestsPerSecond = rate
         configuration.burst = rate * 2
+        configuration.maximumConnections = maxConnections
+        configuration.maximumStreamsPerPartner = maxStreamsPerPartner
+        configuration.connectionLimits = PeerVerifier.ConnectionLimits(
+            perCaller: maxConnectionsPerPartner, requestsPerConnection: maxRequestsPerConnection,
+            lifetime: .seconds(Int64(connectionAge.seconds)))
         let host = self.host
         let server = FederationServer(
             configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
