@@ -48,6 +48,8 @@ let package = Package(
             ],
             swiftSettings: veilSettings
         ),
+        // Tracked objects in, alerts and counts out: zones, lines, loitering, crowds. Pure; VeilCore only.
+        .target(name: "VeilAnalytics", dependencies: ["VeilCore"], swiftSettings: veilSettings),
         // libsodium, imported by VeilVault alone.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         // Encrypted retention: segments under libsodium secretstream, SQLite index, sweeper, audit log, exports.
@@ -104,6 +106,7 @@ let package = Package(
                 "VeilVault",
                 "VeilMedia",
                 "VeilVision",
+                "VeilAnalytics",
                 "VeilFederation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +128,7 @@ let package = Package(
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
+        .testTarget(name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics"], swiftSettings: veilSettings),
         .testTarget(
             name: "VeilPolicyTests",
             dependencies: ["VeilCore", "VeilPolicy"],

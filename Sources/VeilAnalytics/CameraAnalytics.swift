@@ -1,0 +1,310 @@
+public import Foundation
+public import VeilCore
+
+/// One camera's analytics: tracked objects in, alerts and counts out. Fed frame by frame by the camera pipeline (or
+/// `veilgate analyse`); pure state, no I/O, so the same frames always give the same alerts.
+///
+/// Each analytic runs only when the camera's policy lists it (`analytics:`), on the camera's `zones:` and `lines:`.
+/// Every decision carries hysteresis, so a person standing on a zone's edge or a line raises one alert, not fifty.
+public struct CameraAnalytics: Sendable {
+    /// When each analytic fires. The defaults suit a city camera; a policy will set them per analytic and zone.
+    public struct Thresholds: Sendable {
+        /// A person must be in a restricted zone this long (seconds) before the alert…
+        public var restrictedDwell = 1.0
+        /// …and out of it this long before a new entry alerts again.
+        public var restrictedRearm = 3.0
+        /// A visit to a zone longer than this (seconds) is loitering.
+        public var loiteringAfter = 60.0
+        /// A track lost for at most this long (seconds) and found again near where it was lost is the same visit, and a
+        /// brief step out of a zone does not end one.
+        public var occlusionGap = 2.0
+        /// How far (in the person's own heights) a track found again may be from where it was lost.
+        public var occlusionReach = 1.5
+        /// People in a zone at once that make a crowd…
+        public var crowdThreshold = 20
+        /// …for this long (seconds) before the alert; it re-arms once the zone holds fewer than 80 % of the threshold for
+        /// as long.
+        public var crowdHold = 2.0
+        /// How far (normalised units) a person must be past a line before the crossing counts (no counting of jitter).
+        public var lineMargin = 0.01
+
+        public init() {}
+    }
+
+    /// People counted over one minute: per zone the most there at once, per line the crossings each way.
+    public struct MinuteCount: Sendable, Equatable, Codable {
+        public var minute: Date
+        public var zone: ZoneID
+        public var peakOccupancy: Int?
+        public var crossingsIn: Int?
+        public var crossingsOut: Int?
+    }
+
+    public let camera: CameraID
+    public let analytics: Set<Analytic>
+    public let zones: [Zone]
+    public let lines: [CountingLine]
+    public let thresholds: Thresholds
+    /// The wall-clock time of video time 0 (alerts carry wall-clock times).
+    public let origin: Date
+
+    /// Crossings so far per line: in and out.
+    public private(set) var lineTotals: [ZoneID: (in: Int, out: Int)] = [:]
+    /// People in each zone in the last frame.
+    public private(set) var occupancy: [ZoneID: Int] = [:]
+    /// Closed minutes of counts, oldest first (``takeMinuteCounts()`` hands them over).
+    public private(set) var minuteCounts: [MinuteCount] = []
+
+    private var restricted: [Key: ZoneDwell] = [:]
+    private var visits: [Visit] = []
+    /// Per track and line: the side it was last clearly on, and where.
+    private var sides: [Key: (side: Double, point: Point)] = [:]
+    private var lastPoints: [Int: (point: Point, time: Double)] = [:]
+    private var crowds: [ZoneID: CrowdState] = [:]
+    private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
+
+    private struct Key: Hashable {
+        var track: Int
+        var place: ZoneID
+    }
+
+    private struct ZoneDwell {
+        var insideSince: Double?
+        var outsideSince: Double?
+        var alerted = false
+    }
+
+    private struct Visit {
+        var zone: ZoneID
+        var track: Int
+        var start: Double
+        var lastSeen: Double
+        var lastPoint: Point
+        var height: Double
+        var outsideSince: Double?
+        var alerted = false
+    }
+
+    private struct CrowdState {
+        var aboveSince: Double?
+        var belowSince: Double?
+        var alerted = false
+    }
+
+    public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
+                thresholds: Thresholds = Thresholds(), origin: Date)
+    {
+        self.camera = camera
+        self.analytics = analytics
+        self.zones = zones
+        self.lines = lines
+        self.thresholds = thresholds
+        self.origin = origin
+    }
+
+    /// Takes one frame's tracked objects; returns the alerts it raises.
+    public mutating func observe(_ observation: Observation) -> [Alert] {
+        let people = observation.objects.filter { $0.kind == .person }
+        let time = observation.time
+        var alerts: [Alert] = []
+        if analytics.contains(.restrictedZone) { alerts += restrictedZones(people, at: time) }
+        if analytics.contains(.loitering) { alerts += loitering(people, at: time) }
+        if analytics.contains(.lineCrossing) { alerts += lineCrossings(people, at: time) }
+        if analytics.contains(.crowdCount) { alerts += crowd(people, at: time) }
+        for person in people { lastPoints[person.track] = (person.groundPoint, time) }
+        lastPoints = lastPoints.filter { time - $0.value.time <= thresholds.occlusionGap }
+        return alerts
+    }
+
+    /// Closed minutes of counts since the last call, for the `counts` category.
+    public mutating func takeMinuteCounts() -> [MinuteCount] {
+        defer { minuteCounts = [] }
+        return minuteCounts
+    }
+
+    private func alert(_ kind: AlertKind, zone: ZoneID?, at time: Double, people: [TrackedObject], count: Int? = nil) -> Alert {
+        Alert(kind: kind, camera: camera, zone: zone, time: origin.addingTimeInterval(time), count: count,
+              boxes: people.isEmpty ? nil : people.map(\.alertBox), track: people.count == 1 ? people[0].track : nil)
+    }
+
+    // MARK: Restricted zones
+
+    private mutating func restrictedZones(_ people: [TrackedObject], at time: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        for zone in zones {
+            for person in people {
+                let key = Key(track: person.track, place: zone.id)
+                var state = restricted[key] ?? ZoneDwell()
+                if zone.contains(person.groundPoint) {
+                    state.insideSince = state.insideSince ?? time
+                    state.outsideSince = nil
+                    if !state.alerted, time - (state.insideSince ?? time) >= thresholds.restrictedDwell {
+                        state.alerted = true
+                        alerts.append(alert(.restrictedZone, zone: zone.id, at: time, people: [person]))
+                    }
+                } else {
+                    state.outsideSince = state.outsideSince ?? time
+                    // A step out shorter than the re-arm time changes nothing: neither a new dwell nor a new alert.
+                    if time - (state.outsideSince ?? time) >= thresholds.restrictedRearm {
+                        state.insideSince = nil
+                        state.alerted = false
+                    }
+                }
+                restricted[key] = state
+            }
+        }
+        let seen = Set(people.map(\.track))
+        restricted = restricted.filter { seen.contains($0.key.track) || lastPoints[$0.key.track] != nil }
+        return alerts
+    }
+
+    // MARK: Loitering
+
+    private mutating func loitering(_ people: [TrackedObject], at time: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        for zone in zones {
+            for person in people {
+                let point = person.groundPoint
+                let inside = zone.contains(point)
+                if let index = visits.firstIndex(where: { $0.zone == zone.id && $0.track == person.track }) {
+                    if inside {
+                        visits[index].outsideSince = nil
+                        visits[index].lastPoint = point
+                        visits[index].height = person.height
+                    } else {
+                        visits[index].outsideSince = visits[index].outsideSince ?? time
+                    }
+                    visits[index].lastSeen = time
+                } else if inside {
+                    // A track the tracker lost and found again (as a new track) near where the visit was last seen
+                    // continues that visit.
+                    let lost = visits.indices.filter { index in
+                        let visit = visits[index]
+                        return visit.zone == zone.id && time - visit.lastSeen <= thresholds.occlusionGap
+                            && !people.contains { $0.track == visit.track }
+                            && visit.lastPoint.distance(to: point) <= thresholds.occlusionReach * max(visit.height, person.height)
+                    }.min { visits[$0].lastPoint.distance(to: point) < visits[$1].lastPoint.distance(to: point) }
+                    if let lost {
+                        visits[lost].track = person.track
+                        visits[lost].lastSeen = time
+                        visits[lost].lastPoint = point
+                        visits[lost].outsideSince = nil
+                    } else {
+                        visits.append(Visit(zone: zone.id, track: person.track, start: time, lastSeen: time, lastPoint: point,
+                                            height: person.height))
+                    }
+                }
+            }
+        }
+        for index in visits.indices where !visits[index].alerted && visits[index].outsideSince == nil
+            && visits[index].lastSeen == time && time - visits[index].start >= thresholds.loiteringAfter
+        {
+            visits[index].alerted = true
+            let person = people.first { $0.track == visits[index].track }
+            alerts.append(alert(.loitering, zone: visits[index].zone, at: time, people: person.map { [$0] } ?? []))
+        }
+        // A visit ends when its person has been out of the zone, or out of sight, for longer than a brief gap.
+        visits.removeAll { visit in
+            time - visit.lastSeen > thresholds.occlusionGap || visit.outsideSince.map { time - $0 > thresholds.occlusionGap } ?? false
+        }
+        return alerts
+    }
+
+    // MARK: Lines
+
+    private mutating func lineCrossings(_ people: [TrackedObject], at time: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        for line in lines {
+            for person in people {
+                let key = Key(track: person.track, place: line.id)
+                let point = person.groundPoint
+                let distance = line.side(of: point)
+                // Only a point clearly on one side sets the side, so jitter on the line counts nothing.
+                guard abs(distance) >= thresholds.lineMargin else { continue }
+                defer { sides[key] = (distance, point) }
+                guard let previous = sides[key], (previous.side > 0) != (distance > 0),
+                      line.isCrossedBetweenEnds(from: previous.point, to: point)
+                else { continue }
+                let inward = distance > 0
+                var totals = lineTotals[line.id] ?? (0, 0)
+                if inward { totals.in += 1 } else { totals.out += 1 }
+                lineTotals[line.id] = totals
+                countCrossing(line.id, inward: inward, at: time)
+                // The count is the line's running total in that direction.
+                alerts.append(alert(.lineCrossing, zone: line.id, at: time, people: [person], count: inward ? totals.in : totals.out))
+            }
+        }
+        let seen = Set(people.map(\.track))
+        sides = sides.filter { seen.contains($0.key.track) || lastPoints[$0.key.track] != nil }
+        return alerts
+    }
+
+    // MARK: Crowds and occupancy
+
+    private mutating func crowd(_ people: [TrackedObject], at time: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        let places: [(ZoneID?, [TrackedObject])] = zones.isEmpty
+            ? [(nil, people)]
+            : zones.map { zone in (zone.id, people.filter { zone.contains($0.groundPoint) }) }
+        for (zone, inside) in places {
+            let key = zone ?? ZoneID("frame")
+            occupancy[key] = inside.count
+            countOccupancy(key, inside.count, at: time)
+            var state = crowds[key] ?? CrowdState()
+            if inside.count >= thresholds.crowdThreshold {
+                state.belowSince = nil
+                state.aboveSince = state.aboveSince ?? time
+                if !state.alerted, time - (state.aboveSince ?? time) >= thresholds.crowdHold {
+                    state.alerted = true
+                    alerts.append(alert(.crowdCount, zone: zone, at: time, people: inside, count: inside.count))
+                }
+            } else {
+                state.aboveSince = nil
+                if Double(inside.count) < 0.8 * Double(thresholds.crowdThreshold) {
+                    state.belowSince = state.belowSince ?? time
+                    if time - (state.belowSince ?? time) >= thresholds.crowdHold { state.alerted = false }
+                } else {
+                    state.belowSince = nil
+                }
+            }
+            crowds[key] = state
+        }
+        return alerts
+    }
+
+    // MARK: Minutes
+
+    private mutating func rollMinute(at time: Double) {
+        let start = (time / 60).rounded(.down) * 60
+        if let current = minute, current.start != start { closeMinute() }
+        if minute == nil { minute = (start, [:], [:]) }
+    }
+
+    private mutating func closeMinute() {
+        guard let current = minute else { return }
+        let date = origin.addingTimeInterval(current.start)
+        for (zone, peak) in current.peaks.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            minuteCounts.append(MinuteCount(minute: date, zone: zone, peakOccupancy: peak))
+        }
+        for (line, crossings) in current.crossings.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            minuteCounts.append(MinuteCount(minute: date, zone: line, crossingsIn: crossings.in, crossingsOut: crossings.out))
+        }
+        minute = nil
+    }
+
+    private mutating func countOccupancy(_ zone: ZoneID, _ count: Int, at time: Double) {
+        rollMinute(at: time)
+        let peak = max(minute?.peaks[zone] ?? 0, count)
+        minute?.peaks[zone] = peak
+    }
+
+    private mutating func countCrossing(_ line: ZoneID, inward: Bool, at time: Double) {
+        rollMinute(at: time)
+        var crossings = minute?.crossings[line] ?? (0, 0)
+        if inward { crossings.in += 1 } else { crossings.out += 1 }
+        minute?.crossings[line] = crossings
+    }
+
+    /// Closes the minute in progress (end of a file, shutdown), so its counts are not lost.
+    public mutating func finish() { closeMinute() }
+}

@@ -1,0 +1,41 @@
+/// One tracked object in one frame, as the camera pipeline's tracker reports it: no pixels, no identity, only where
+/// it is and which track it belongs to.
+public struct TrackedObject: Hashable, Sendable {
+    public enum Kind: String, Sendable {
+        case person
+    }
+
+    /// Stable while the tracker follows the object; never reused within a camera's run.
+    public var track: Int
+    public var kind: Kind
+    /// Normalised box: left, top, width, height (fractions of the picture).
+    public var x: Double, y: Double, width: Double, height: Double
+
+    public init(track: Int, kind: Kind = .person, x: Double, y: Double, width: Double, height: Double) {
+        self.track = track
+        self.kind = kind
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    /// Where the object stands: the bottom centre of its box. Zones and lines are judged on it, so a person's head
+    /// over a zone's edge does not put them in the zone.
+    public var groundPoint: Point { Point(x: x + width / 2, y: y + height) }
+
+    /// The box as an alert carries it.
+    var alertBox: [Double] { [x, y, width, height] }
+}
+
+/// What the tracker saw in one frame.
+public struct Observation: Sendable {
+    /// Seconds of the camera's video time.
+    public var time: Double
+    public var objects: [TrackedObject]
+
+    public init(time: Double, objects: [TrackedObject]) {
+        self.time = time
+        self.objects = objects
+    }
+}
