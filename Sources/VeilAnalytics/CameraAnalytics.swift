@@ -60,6 +60,8 @@ public struct CameraAnalytics: Sendable {
     /// Per track and line: the side it was last clearly on, and where.
     private var sides: [Key: (side: Double, point: Point)] = [:]
     private var lastPoints: [Int: (point: Point, time: Double)] = [:]
+    /// Each track's smoothed ground point.
+    private var footing: [Int: (point: Point, time: Double)] = [:]
     private var crowds: [ZoneID: CrowdState] = [:]
     private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
 
@@ -104,8 +106,23 @@ public struct CameraAnalytics: Sendable {
 
     /// Takes one frame's tracked objects; returns the alerts it raises.
     public mutating func observe(_ observation: Observation) -> [Alert] {
-        let people = observation.objects.filter { $0.kind == .person }
         let time = observation.time
+        // Where people stand, smoothed per track: a detector's box bottom jumps by a tenth of a person's height from
+        // one detection to the next, and an unsmoothed foot point crossed a line back and forth while its owner stood.
+        let people = observation.objects.filter { $0.kind == .person }.map { person -> TrackedObject in
+            var smoothed = person
+            if let previous = footing[person.track], time - previous.time <= thresholds.occlusionGap {
+                let point = person.groundPoint
+                let weight = 0.35
+                let x = previous.point.x + weight * (point.x - previous.point.x)
+                let y = previous.point.y + weight * (point.y - previous.point.y)
+                smoothed.x = x - person.width / 2
+                smoothed.y = y - person.height
+            }
+            footing[person.track] = (smoothed.groundPoint, time)
+            return smoothed
+        }
+        footing = footing.filter { time - $0.value.time <= thresholds.occlusionGap }
         var alerts: [Alert] = []
         if analytics.contains(.restrictedZone) { alerts += restrictedZones(people, at: time) }
         if analytics.contains(.loitering) { alerts += loitering(people, at: time) }
@@ -219,8 +236,9 @@ public struct CameraAnalytics: Sendable {
                 let key = Key(track: person.track, place: line.id)
                 let point = person.groundPoint
                 let distance = line.side(of: point)
-                // Only a point clearly on one side sets the side, so jitter on the line counts nothing.
-                guard abs(distance) >= thresholds.lineMargin else { continue }
+                // Only a point clearly on one side (by a quarter of the person's height) sets the side, so jitter on the
+                // line counts nothing.
+                guard abs(distance) >= max(thresholds.lineMargin, 0.25 * person.height) else { continue }
                 defer { sides[key] = (distance, point) }
                 guard let previous = sides[key], (previous.side > 0) != (distance > 0),
                       line.isCrossedBetweenEnds(from: previous.point, to: point)

@@ -55,7 +55,7 @@ struct CameraAnalyticsTests {
         #expect(alerts.first?.zone == "square")
         #expect(alerts.first?.track == 1)
         let delay = alerts.first.map { $0.time.timeIntervalSince(Self.origin) } ?? 0
-        #expect(delay >= 1.4 && delay <= 1.6, "\(delay)")
+        #expect(delay >= 1.4 && delay <= 1.9, "the dwell time, and a few frames of the foot point's smoothing (\(delay))")
 
         // Passes by outside: nothing.
         var passing = Self.analytics([.restrictedZone])

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import VeilAnalytics
+import VeilCore
+import VeilMedia
+import VeilPolicy
+import VeilVision
+
+/// `veilgate analyse`: a camera's analytics on a file, as an operator tunes zones and lines before deploying them.
+struct AnalyseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyse",
+        abstract: "Run a camera's analytics (zones, lines, loitering, crowds) on a file; print its alerts as JSON lines.",
+        discussion: """
+            People are detected and tracked as in redaction; the camera's policy entry says which analytics run and \
+            on which zones and lines. Alerts go to standard output, one JSON object per line (no snapshot, no \
+            identity); counts and a summary to standard error.
+
+            Example:
+              veilgate analyse vtest.avi --camera market-square --policy policies
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A video file (or an rtsp:// or http(s):// address).", valueName: "input"))
+    var input: String
+
+    @Option(help: ArgumentHelp("The camera of the policy whose analytics, zones and lines apply.", valueName: "id"))
+    var camera: String
+
+    @Option(name: .customLong("detect-every"), help: ArgumentHelp("Detect on every Nth frame; the tracker follows people in between.", valueName: "n"))
+    var detectEvery: Int = 2
+
+    @Option(help: ArgumentHelp("Stop after this many seconds of input.", valueName: "seconds"))
+    var seconds: Double?
+
+    @Option(name: .customLong("loitering-after"), help: ArgumentHelp("Seconds in a zone that make loitering.", valueName: "seconds"))
+    var loiteringAfter: Double = 60
+
+    @Option(name: .customLong("crowd-threshold"), help: ArgumentHelp("People in a zone at once that make a crowd.", valueName: "n"))
+    var crowdThreshold: Int = 20
+
+    @OptionGroup var policyLocation: PolicyLocation
+
+    /// The analytics this build runs; the others a policy may list are reported, not faked.
+    static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount]
+
+    func run() async throws {
+        guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
+        guard loiteringAfter > 0, crowdThreshold >= 1 else { throw ValidationError("--loitering-after and --crowd-threshold must be positive") }
+        let policy: CompiledPolicy
+        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
+            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(policy.document.cameras.map(\.id.rawValue).joined(separator: ", ")))")
+        }
+        let listed = Set(entry.analytics)
+        for analytic in listed.subtracting(Self.supported).sorted() {
+            printError("note: \(analytic.rawValue) is listed for \(camera) but not analysed yet")
+        }
+        let running = listed.intersection(Self.supported)
+        guard !running.isEmpty else {
+            throw ValidationError("\(camera) lists none of the analytics this build runs (\(Self.supported.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+        var thresholds = CameraAnalytics.Thresholds()
+        thresholds.loiteringAfter = loiteringAfter
+        thresholds.crowdThreshold = crowdThreshold
+        var analytics = CameraAnalytics(
+            camera: entry.id, analytics: running,
+            zones: entry.zones.map { Zone(id: $0.id, polygon: $0.polygon.map { Point(x: $0.x, y: $0.y) }) },
+            lines: entry.lines.map { CountingLine(id: $0.id, from: Point(x: $0.from.x, y: $0.from.y), to: Point(x: $0.to.x, y: $0.to.y)) },
+            thresholds: thresholds, origin: Date())
+
+        let source: MediaSource
+        let pipeline: RedactionPipeline
+        do {
+            source = try MediaSource(address: input)
+            // People are what the analytics count: the person detector with its tile grid, and what moves like one.
+            let detectors = try VisionModels().detectors(for: [.persons], headsOfPeople: true).detectors
+            pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.persons]), detectors: detectors,
+                                         options: .init(detectEvery: detectEvery, coverHeadsOfPeople: false))
+        } catch let error as MediaError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        } catch let error as VisionError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        printError("analysing \(redactedAddress(input)) as \(camera): \(running.map(\.rawValue).sorted().joined(separator: ", ")) on "
+            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let width = Double(source.width), height = Double(source.height)
+        var frames = 0, alertCount = 0
+        let started = Date()
+        var progress = Progress(total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
+        do {
+            for try await frame in source.frames {
+                if let seconds, frame.time > seconds { break }
+                // Tracks seen lately only: a lost track's grown cover is a redaction's business, not a person's place.
+                let people = try pipeline.track(frame).filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map {
+                    TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
+                                  height: $0.box.height / height)
+                }
+                for alert in analytics.observe(Observation(time: frame.time, objects: people)) {
+                    var line = try encoder.encode(alert)
+                    line.append(0x0A)
+                    FileHandle.standardOutput.write(line)
+                    alertCount += 1
+                }
+                frames += 1
+                progress.update(frames: frames, elapsed: Date().timeIntervalSince(started))
+            }
+        } catch let error as MediaError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        progress.finish()
+        analytics.finish()
+        for count in analytics.takeMinuteCounts() {
+            var line = try encoder.encode(count)
+            line.insert(contentsOf: Data(#"{"counts":"#.utf8), at: 0)
+            line.append(contentsOf: Data("}\n".utf8))
+            FileHandle.standardError.write(line)
+        }
+        let totals = analytics.lineTotals.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value.in) in, \($0.value.out) out" }
+        printError("analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
+            + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
+    }
+}

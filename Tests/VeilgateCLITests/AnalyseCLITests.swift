@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// `veilgate analyse` on real footage (vtest.avi, a pedestrian street): a restricted zone where people walk raises alerts,
+/// one where nobody goes (the shop fronts at the top of the picture) raises none.
+@Suite("veilgate analyse (real footage)")
+struct AnalyseCLITests {
+    typealias CLI = VeilgateCLITests
+
+    @Test("a restricted zone on the walkway alerts; one on the shop fronts, where nobody walks, stays silent")
+    func restrictedZones() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The example policy, with the station forecourt's zone replaced by two drawn for vtest's scene (where its
+        // hand-marked people stand: Tests/VeilVisionTests/Fixtures/vtest-people.json).
+        let example = try FederationCLITests.examplePolicy()
+        let zones = """
+                  - id: walkway
+                    polygon: [[0.50, 0.25], [0.75, 0.25], [0.75, 0.50], [0.50, 0.50]]
+                  - id: shop-fronts
+                    polygon: [[0.45, 0.00], [0.70, 0.00], [0.70, 0.10], [0.45, 0.10]]
+            """
+        let edited = example.replacingOccurrences(of: """
+                  - id: platform-access
+                    polygon: [[0.10, 0.10], [0.45, 0.10], [0.45, 0.35], [0.10, 0.35]]
+            """, with: zones)
+        #expect(edited != example)
+        try FederationCLITests.writePolicy(edited, in: folder)
+        let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+        let run = try CLI.run(["analyse", vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        let alerts = run.output.split(separator: "\n").compactMap { line -> [String: Any]? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+        #expect(alerts.count == run.output.split(separator: "\n").count, "every line is a JSON alert")
+        let restricted = alerts.filter { $0["kind"] as? String == "restricted-zone" }
+        #expect(restricted.contains { $0["zone"] as? String == "walkway" }, "\(run.output)")
+        #expect(!restricted.contains { $0["zone"] as? String == "shop-fronts" }, "nobody walks on the shop fronts")
+        #expect(!alerts.contains { $0["snapshot"] != nil }, "no picture in an analyse alert")
+        #expect(run.errors.contains("unattended-object is listed for station-forecourt but not analysed yet"))
+    }
+}
