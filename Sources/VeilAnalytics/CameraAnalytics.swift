@@ -40,6 +40,27 @@ public struct CameraAnalytics: Sendable {
         public var crossingsOut: Int?
     }
 
+    /// What runs on one camera: its analytics, zones and lines (from its policy entry) and the thresholds.
+    public struct Setup: Sendable {
+        public var camera: CameraID
+        public var analytics: Set<Analytic>
+        public var zones: [Zone]
+        public var lines: [CountingLine]
+        public var thresholds: Thresholds
+
+        /// The analytics this library runs; a policy may list others, which callers report rather than fake.
+        public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount]
+
+        /// `analytics` cut down to the supported ones.
+        public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine], thresholds: Thresholds = Thresholds()) {
+            self.camera = camera
+            self.analytics = analytics.intersection(Self.supported)
+            self.zones = zones
+            self.lines = lines
+            self.thresholds = thresholds
+        }
+    }
+
     public let camera: CameraID
     public let analytics: Set<Analytic>
     public let zones: [Zone]
@@ -91,6 +112,11 @@ public struct CameraAnalytics: Sendable {
         var aboveSince: Double?
         var belowSince: Double?
         var alerted = false
+    }
+
+    public init(_ setup: Setup, origin: Date) {
+        self.init(camera: setup.camera, analytics: setup.analytics, zones: setup.zones, lines: setup.lines,
+                  thresholds: setup.thresholds, origin: origin)
     }
 
     public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],

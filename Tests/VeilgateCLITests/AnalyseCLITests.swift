@@ -7,12 +7,9 @@ import Testing
 struct AnalyseCLITests {
     typealias CLI = VeilgateCLITests
 
-    @Test("a restricted zone on the walkway alerts; one on the shop fronts, where nobody walks, stays silent")
-    func restrictedZones() throws {
-        let folder = try CLI.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        // The example policy, with the station forecourt's zone replaced by two drawn for vtest's scene (where its
-        // hand-marked people stand: Tests/VeilVisionTests/Fixtures/vtest-people.json).
+    /// The example policy, with the station forecourt's zone replaced by two drawn for vtest's scene (where its
+    /// hand-marked people stand: Tests/VeilVisionTests/Fixtures/vtest-people.json).
+    static func vtestPolicy(in folder: URL) throws {
         let example = try FederationCLITests.examplePolicy()
         let zones = """
                   - id: walkway
@@ -26,6 +23,15 @@ struct AnalyseCLITests {
             """, with: zones)
         #expect(edited != example)
         try FederationCLITests.writePolicy(edited, in: folder)
+    }
+
+    static let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+
+    @Test("a restricted zone on the walkway alerts; one on the shop fronts, where nobody walks, stays silent")
+    func restrictedZones() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.vtestPolicy(in: folder)
         let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
         let run = try CLI.run(["analyse", vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
         #expect(run.status == 0, "\(run.errors)")
@@ -38,5 +44,31 @@ struct AnalyseCLITests {
         #expect(!restricted.contains { $0["zone"] as? String == "shop-fronts" }, "nobody walks on the shop fronts")
         #expect(!alerts.contains { $0["snapshot"] != nil }, "no picture in an analyse alert")
         #expect(run.errors.contains("unattended-object is listed for station-forecourt but not analysed yet"))
+    }
+
+    @Test("inside veilgate serve: the camera's analytics raise alerts, and the police's alert stream carries them")
+    func gatewayRaisesAlerts() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.vtestPolicy(in: folder)
+        let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies",
+                                                     extra: ["--camera-source", "station-forecourt=\(Self.vtest)", "--no-record"])
+        // Only the forecourt plays (the other cameras' sources do not exist here); it walks people across the walkway.
+        var listed = ""
+        for _ in 0..<120 where !listed.contains("restricted-zone") {
+            Thread.sleep(forTimeInterval: 0.5)
+            listed = try CLI.run(["alerts", "list", "--state", "state"], in: folder).output
+        }
+        #expect(listed.contains("station-forecourt"), "\(listed)")
+        #expect(listed.contains("walkway"))
+        #expect(!listed.contains("shop-fronts"), "nobody walks on the shop fronts")
+        let events = try CLI.run(["partner", "events", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
+                                  "--cert", police, "--last-event-id", "0", "--count", "1"], in: folder)
+        #expect(events.output.contains(#""kind":"restricted-zone""#), "\(events.output)\(events.errors)")
+        #expect(events.output.contains(#""zone":"walkway""#))
+        #expect(!events.output.contains("track"), "the police grant's fields do not include the track id")
+        #expect(gateway.stop() == 0)
     }
 }

@@ -41,9 +41,6 @@ struct AnalyseCommand: AsyncParsableCommand {
 
     @OptionGroup var policyLocation: PolicyLocation
 
-    /// The analytics this build runs; the others a policy may list are reported, not faked.
-    static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount]
-
     func run() async throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard loiteringAfter > 0, crowdThreshold >= 1 else { throw ValidationError("--loitering-after and --crowd-threshold must be positive") }
@@ -52,22 +49,18 @@ struct AnalyseCommand: AsyncParsableCommand {
         guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
             throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(policy.document.cameras.map(\.id.rawValue).joined(separator: ", ")))")
         }
-        let listed = Set(entry.analytics)
-        for analytic in listed.subtracting(Self.supported).sorted() {
+        let supported = CameraAnalytics.Setup.supported
+        for analytic in Set(entry.analytics).subtracting(supported).sorted() {
             printError("note: \(analytic.rawValue) is listed for \(camera) but not analysed yet")
-        }
-        let running = listed.intersection(Self.supported)
-        guard !running.isEmpty else {
-            throw ValidationError("\(camera) lists none of the analytics this build runs (\(Self.supported.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
         var thresholds = CameraAnalytics.Thresholds()
         thresholds.loiteringAfter = loiteringAfter
         thresholds.crowdThreshold = crowdThreshold
-        var analytics = CameraAnalytics(
-            camera: entry.id, analytics: running,
-            zones: entry.zones.map { Zone(id: $0.id, polygon: $0.polygon.map { Point(x: $0.x, y: $0.y) }) },
-            lines: entry.lines.map { CountingLine(id: $0.id, from: Point(x: $0.from.x, y: $0.from.y), to: Point(x: $0.to.x, y: $0.to.y)) },
-            thresholds: thresholds, origin: Date())
+        guard let setup = CameraAnalytics.Setup(entry, thresholds: thresholds) else {
+            throw ValidationError("\(camera) lists none of the analytics this build runs (\(supported.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+        let running = setup.analytics
+        var analytics = CameraAnalytics(setup, origin: Date())
 
         let source: MediaSource
         let pipeline: RedactionPipeline

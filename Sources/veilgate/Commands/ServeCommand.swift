@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import VeilAnalytics
 import VeilCore
 import VeilFederation
 import VeilMedia
@@ -76,6 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-cameras"), help: "Ingest no camera feeds (no live streams, no recording).")
     var noCameras = false
+
+    @Flag(name: .customLong("no-analytics"),
+          help: "Run no camera analytics (zones, lines, loitering, crowds): cameras are ingested only to be watched or recorded.")
+    var noAnalytics = false
 
     @Flag(inversion: .prefixedNo, help: "Record the cameras into the vault: original footage where the policy keeps it, and redacted with the default profile.")
     var record = true
@@ -168,10 +173,11 @@ struct ServeCommand: AsyncParsableCommand {
             configured.segmentDuration = segmentSeconds
             configured.detectEvery = detectEvery
             configured.encoder.keyframeInterval = segmentSeconds
-            let (overrides, record, peers, settings) = (cameraSources, self.record, links.peers, configured)
+            let (overrides, record, peers, settings, analyse) = (cameraSources, self.record, links.peers, configured, !noAnalytics)
             // What a policy has the gateway ingest: at start-up, and again after each reload (CameraSupervisor).
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = { policy, lenient, warn in
-                try CameraFeed.resolve(policy: policy, overrides: overrides, recording: record, peers: peers, lenient: lenient, warn: warn)
+                try CameraFeed.resolve(policy: policy, overrides: overrides, recording: record, analysing: analyse, peers: peers,
+                                       lenient: lenient, warn: warn)
                     .map { feed in
                         // Video is recorded from a rendition: original footage unredacted, the other with the default profile.
                         var categories: [DataCategory: RedactionSpec] = [:]
@@ -180,9 +186,17 @@ struct ServeCommand: AsyncParsableCommand {
                         let recording = feed.stores.isEmpty ? nil : CameraPipeline.Recording(
                             vault: vault, categories: categories, keepsAudio: feed.stores.contains(.audio),
                             policyVersion: { verifier.current.authority.policyVersion })
+                        // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
+                        let analytics = analyse ? feed.analytics.map { setup in
+                            CameraPipeline.Analytics(setup: setup) { alert in
+                                do { try broker.publish(alert) } catch {
+                                    logger.error("alert not journaled", metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
+                                }
+                            }
+                        } : nil
                         return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,
-                                              logger: logger)
+                                              analytics: analytics, logger: logger)
                     }
             }
             let initial = try pipelines(policy, false) { printError("warning: \($0)") }
@@ -191,7 +205,8 @@ struct ServeCommand: AsyncParsableCommand {
                     + (pipeline.recording?.keepsAudio == true ? ["audio"] : [])).joined(separator: " and ")
                 let origin = pipeline.peer != nil ? pipeline.address
                     : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
-                print("camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)"))
+                let analysed = pipeline.analytics.map { ", analysing \($0.setup.analytics.map(\.rawValue).sorted().joined(separator: ", "))" } ?? ""
+                print("camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)") + analysed)
             }
             services.append(CameraSupervisor(pipelines: { try pipelines($0, true, $1) }, initial: initial, verifier: verifier,
                                              feeds: live, logger: logger))

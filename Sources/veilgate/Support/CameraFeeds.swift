@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilAnalytics
 import VeilCore
 import VeilFederation
 import VeilMedia
@@ -27,10 +28,13 @@ struct CameraFeed: Sendable {
     var peer: PeerCamera? = nil
     /// What the policy has this site store of the camera (raw or redacted video, sound); never anything of a peer's.
     var stores: [DataCategory] = []
+    /// The analytics the policy runs on the camera (never on a peer's: the peer analyses its own).
+    var analytics: CameraAnalytics.Setup? = nil
 
     /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
     /// dropped the camera) a warning.
-    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, peers: [PeerSite] = [], lenient: Bool = false,
+    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, analysing: Bool = true, peers: [PeerSite] = [],
+                        lenient: Bool = false,
                         environment: [String: String] = ProcessInfo.processInfo.environment,
                         warn: (String) -> Void) throws -> [CameraFeed]
     {
@@ -62,10 +66,11 @@ struct CameraFeed: Sendable {
         }
         for camera in policy.document.cameras {
             let stores = stored(camera)
-            guard watchedLive.contains(camera.id) || !stores.isEmpty else { continue }
+            let analytics = !analysing || (camera.source.hasPrefix("peer://") && given[camera.id] == nil) ? nil : CameraAnalytics.Setup(camera)
+            guard watchedLive.contains(camera.id) || !stores.isEmpty || analytics != nil else { continue }
             if let address = given[camera.id] {
                 feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:"),
-                                        stores: stores))
+                                        stores: stores, analytics: analytics))
                 continue
             }
             if camera.source.hasPrefix("peer://"), Self.peerSource(camera.source) == nil {
@@ -91,7 +96,8 @@ struct CameraFeed: Sendable {
                 }
                 address = Self.address(camera.source, withCredentials: secret)
             }
-            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores))
+            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores,
+                                    analytics: analytics))
         }
         return feeds
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import VeilAnalytics
 import VeilCore
 import VeilFederation
 import VeilMedia
@@ -44,6 +45,12 @@ struct CameraPipeline: Service {
         var policyVersion: @Sendable () -> String
     }
 
+    /// What the camera's analytics run on, and where their alerts go (the alert broker's journal).
+    struct Analytics: Sendable {
+        var setup: CameraAnalytics.Setup
+        var raise: @Sendable (Alert) -> Void
+    }
+
     let camera: CameraID
     /// The address with credentials, if any: never logged (``redactedAddress`` is).
     let address: String
@@ -55,14 +62,21 @@ struct CameraPipeline: Service {
     let models: VisionModels
     let settings: Settings
     let recording: Recording?
+    /// Nil for a camera without analytics, and for a peer's camera.
+    var analytics: Analytics? = nil
     let logger: Logger
 
-    /// What makes two pipelines of one camera the same: source and recording (compared in memory only — the address
-    /// may hold credentials).
+    /// What makes two pipelines of one camera the same: source, recording and analytics (compared in memory only — the
+    /// address may hold credentials).
     var fingerprint: String {
         let stored = (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
             + (recording?.keepsAudio == true ? ["audio"] : [])
-        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)"].joined(separator: "|")
+        let analysed = analytics.map { analytics in
+            let setup = analytics.setup
+            return "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
+                + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" })"
+        } ?? ""
+        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", analysed].joined(separator: "|")
     }
 
     func run() async throws {
@@ -105,7 +119,7 @@ struct CameraPipeline: Service {
             }
         // A peer's camera is never recorded here, whatever the caller passed: the peer keeps its own footage.
         var state = PipelineState(camera: camera, settings: settings, models: models, recording: peer == nil ? recording : nil,
-                                  logger: logger)
+                                  analytics: peer == nil ? analytics : nil, logger: logger)
         guard let peer else {
             let source = LiveSource(address: address, options: options, onState: onState)
             try await run(source, state: &state)
@@ -220,15 +234,19 @@ private struct PipelineState {
     var pending: [PendingSegment] = []
     /// Wall-clock time of stream time 0, for the vault's dates.
     var epoch: Date?
+    let analyticsSetup: CameraPipeline.Analytics?
+    /// The camera's analytics, from its first frame (their alerts carry wall-clock times from ``epoch``).
+    var analytics: CameraAnalytics?
 
     init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
-         logger: Logger, sequence: Int = 0)
+         analytics: CameraPipeline.Analytics? = nil, logger: Logger, sequence: Int = 0)
     {
         self.sequence = sequence
         self.camera = camera
         self.settings = settings
         self.models = models
         self.recording = recording
+        self.analyticsSetup = analytics
         self.logger = logger
     }
 
@@ -310,15 +328,19 @@ private struct PipelineState {
         }
         if recording?.keepsAudio == true, !frame.audio.isEmpty { record(frame.audio) }
         let recorded = Set(recording.map { Array($0.categories.values) } ?? [])
-        if wanted.union(recorded) != Set(renditions.keys) || renditions.contains(where: { $0.value.live != wanted.contains($0.key) }) {
+        if wanted.union(recorded) != Set(renditions.keys) || renditions.contains(where: { $0.value.live != wanted.contains($0.key) })
+            || (analyticsSetup != nil && tracking == nil)
+        {
             try adopt(wanted, feeds: feeds)
         }
-        guard !renditions.isEmpty else { return }
+        guard !renditions.isEmpty || analyticsSetup != nil else { return }
 
         var covered: [(kind: RedactionClass, box: Box)]? = []
         if let tracking {
             do {
-                covered = try tracking.track(frame).map { ($0.kind, $0.box) }
+                let tracked = try tracking.track(frame)
+                covered = tracked.map { ($0.kind, $0.box) }
+                analyse(tracked, in: frame)
             } catch {
                 covered = nil
                 detectionFailures += 1
@@ -328,6 +350,7 @@ private struct PipelineState {
                 }
             }
         }
+        guard !renditions.isEmpty else { return }
         // Every audience gets its own picture before any is painted; pixels are copied only where painted.
         let specs = renditions.keys.sorted { $0.description < $1.description }
         var pictures: [VideoFrame] = []
@@ -340,6 +363,19 @@ private struct PipelineState {
             renditions[spec]!.redactor.apply(to: picture, boxes: covered)
             try write(picture, for: spec, feeds: feeds)
         }
+    }
+
+    /// The people the tracker follows, to the camera's analytics; their alerts to the broker. Tracks seen lately only: a
+    /// lost track's grown cover is redaction's business, not a person's place.
+    private mutating func analyse(_ tracked: [RedactionTracker.Covered], in frame: VideoFrame) {
+        guard let analyticsSetup, let epoch else { return }
+        if analytics == nil { analytics = CameraAnalytics(analyticsSetup.setup, origin: epoch) }
+        let width = Double(frame.width), height = Double(frame.height)
+        let people = tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map {
+            TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
+                          height: $0.box.height / height)
+        }
+        for alert in analytics?.observe(Observation(time: frame.time, objects: people)) ?? [] { analyticsSetup.raise(alert) }
     }
 
     private mutating func write(_ picture: VideoFrame, for spec: RedactionSpec, feeds: LiveFeeds) throws {
@@ -420,7 +456,9 @@ private struct PipelineState {
             renditions[spec]!.live = live
             renditions[spec]!.categories = (categories[spec] ?? []).sorted { $0.rawValue < $1.rawValue }
         }
+        // Analytics follow people: the person detector runs for them whatever the renditions need.
         let classes = needed.reduce(into: Set<RedactionClass>()) { $0.formUnion($1.classes) }
+            .union(analyticsSetup == nil ? [] : [.persons])
         guard classes != tracking?.redactor.spec.classes ?? [] else { return }
         if classes.isEmpty {
             tracking = nil
