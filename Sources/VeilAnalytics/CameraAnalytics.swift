@@ -52,7 +52,9 @@ public struct CameraAnalytics: Sendable {
         public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount]
 
         /// `analytics` cut down to the supported ones.
-        public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine], thresholds: Thresholds = Thresholds()) {
+        public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
+                    thresholds: Thresholds = Thresholds())
+        {
             self.camera = camera
             self.analytics = analytics.intersection(Self.supported)
             self.zones = zones
@@ -248,7 +250,8 @@ public struct CameraAnalytics: Sendable {
         }
         // A visit ends when its person has been out of the zone, or out of sight, for longer than a brief gap.
         visits.removeAll { visit in
-            time - visit.lastSeen > thresholds.occlusionGap || visit.outsideSince.map { time - $0 > thresholds.occlusionGap } ?? false
+            time - visit.lastSeen > thresholds.occlusionGap
+                || visit.outsideSince.map { time - $0 > thresholds.occlusionGap } ?? false
         }
         return alerts
     }
@@ -275,7 +278,8 @@ public struct CameraAnalytics: Sendable {
                 lineTotals[line.id] = totals
                 countCrossing(line.id, inward: inward, at: time)
                 // The count is the line's running total in that direction.
-                alerts.append(alert(.lineCrossing, zone: line.id, at: time, people: [person], count: inward ? totals.in : totals.out))
+                let total = inward ? totals.in : totals.out
+                alerts.append(alert(.lineCrossing, zone: line.id, at: time, people: [person], count: total))
             }
         }
         let seen = Set(people.map(\.track))

@@ -11,12 +11,13 @@ enum DetectorCostBenchmark {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
         let models = VisionModels(directory: ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models")
         VisionRuntime.setThreads(1)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-detector-bench-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("veilgate-detector-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let clip = folder + "/720p.mp4"
-        try MediaBenchmark.ffmpeg(["-i", shared, "-t", "12", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264", "-preset", "veryfast",
-                                   "-crf", "23", "-an", clip])
+        try MediaBenchmark.ffmpeg(["-i", shared, "-t", "12", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264",
+                                   "-preset", "veryfast", "-crf", "23", "-an", clip])
         var frames: [VideoFrame] = []
         let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
         let start = ContinuousClock.now
@@ -42,8 +43,8 @@ enum DetectorCostBenchmark {
             var found = 0
             for frame in frames { found += try detector.detect(in: frame).count }
             let perCall = MediaBenchmark.seconds(ContinuousClock.now - begin) * 1000 / Double(frames.count)
-            print(String(format: "%@ %7.1f ms  (%.1f× a decode; %d boxes)", label.padding(toLength: 44, withPad: " ", startingAt: 0),
-                         perCall, perCall / decode, found))
+            let name = label.padding(toLength: 44, withPad: " ", startingAt: 0)
+            print(String(format: "%@ %7.1f ms  (%.1f× a decode; %d boxes)", name, perCall, perCall / decode, found))
         }
     }
 }

@@ -27,27 +27,33 @@ struct AnalyseCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The camera of the policy whose analytics, zones and lines apply.", valueName: "id"))
     var camera: String
 
-    @Option(name: .customLong("detect-every"), help: ArgumentHelp("Detect on every Nth frame; the tracker follows people in between.", valueName: "n"))
+    @Option(name: .customLong("detect-every"),
+            help: ArgumentHelp("Detect on every Nth frame; the tracker follows people in between.", valueName: "n"))
     var detectEvery: Int = 2
 
     @Option(help: ArgumentHelp("Stop after this many seconds of input.", valueName: "seconds"))
     var seconds: Double?
 
-    @Option(name: .customLong("loitering-after"), help: ArgumentHelp("Seconds in a zone that make loitering.", valueName: "seconds"))
+    @Option(name: .customLong("loitering-after"),
+            help: ArgumentHelp("Seconds in a zone that make loitering.", valueName: "seconds"))
     var loiteringAfter: Double = 60
 
-    @Option(name: .customLong("crowd-threshold"), help: ArgumentHelp("People in a zone at once that make a crowd.", valueName: "n"))
+    @Option(name: .customLong("crowd-threshold"),
+            help: ArgumentHelp("People in a zone at once that make a crowd.", valueName: "n"))
     var crowdThreshold: Int = 20
 
     @OptionGroup var policyLocation: PolicyLocation
 
     func run() async throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
-        guard loiteringAfter > 0, crowdThreshold >= 1 else { throw ValidationError("--loitering-after and --crowd-threshold must be positive") }
+        guard loiteringAfter > 0, crowdThreshold >= 1 else {
+            throw ValidationError("--loitering-after and --crowd-threshold must be positive")
+        }
         let policy: CompiledPolicy
         do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
         guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
-            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(policy.document.cameras.map(\.id.rawValue).joined(separator: ", ")))")
+            let cameras = policy.document.cameras.map(\.id.rawValue).joined(separator: ", ")
+            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(cameras))")
         }
         let supported = CameraAnalytics.Setup.supported
         for analytic in Set(entry.analytics).subtracting(supported).sorted() {
@@ -57,7 +63,8 @@ struct AnalyseCommand: AsyncParsableCommand {
         thresholds.loiteringAfter = loiteringAfter
         thresholds.crowdThreshold = crowdThreshold
         guard let setup = CameraAnalytics.Setup(entry, thresholds: thresholds) else {
-            throw ValidationError("\(camera) lists none of the analytics this build runs (\(supported.map(\.rawValue).sorted().joined(separator: ", ")))")
+            let names = supported.map(\.rawValue).sorted().joined(separator: ", ")
+            throw ValidationError("\(camera) lists none of the analytics this build runs (\(names))")
         }
         let running = setup.analytics
         var analytics = CameraAnalytics(setup, origin: Date())
@@ -115,7 +122,8 @@ struct AnalyseCommand: AsyncParsableCommand {
             line.append(contentsOf: Data("}\n".utf8))
             FileHandle.standardError.write(line)
         }
-        let totals = analytics.lineTotals.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value.in) in, \($0.value.out) out" }
+        let totals = analytics.lineTotals.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key): \($0.value.in) in, \($0.value.out) out" }
         printError("analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
             + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
     }
