@@ -149,7 +149,9 @@ struct FederationCLITests {
         for site in [city, northtown] { #expect(try CLI.run(["vault", "init", "--state", "state"], in: site).status == 0) }
         try Self.cityCamera(in: city)
 
-        // Analytics off: this test is about relaying, and two gateways' detectors on two cores leave the relay short of CPU.
+        // Analytics off: this test is about relaying. With the city's detectors busy too, on two cores, the relayed stream's
+        // timing changes, and a blurred face that CenterFace still scores above 0.6 was counted up to 16 times (checked by
+        // eye: covered) — over this test's bound of 9.
         let cityGateway = try Gateway(in: city, policy: "policies",
                                       extra: ["--camera-source", "station-forecourt=camera.mp4", "--no-record", "--no-analytics"])
         defer { _ = cityGateway.stop() }
