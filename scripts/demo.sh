@@ -110,6 +110,8 @@ show "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --ce
 echo "# the police watch the market square live (HLS over mutual TLS), blurred as their live grant says:"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --seconds 6 \
   -o "$out/live-police.mp4" || true
+echo "# meanwhile the gateway's own analytics watched the square (docs/analytics.md): people in its zones raise alerts"
+"$veilgate" alerts list --state "$out/state" | grep market-square | tail -5 || echo "(none yet)"
 echo "# the mall may not (no grant, and a deny rule protects assemblies on the square):"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$mall" --seconds 2 \
   -o "$out/live-mall.mp4" || true
