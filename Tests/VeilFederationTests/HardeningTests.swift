@@ -265,4 +265,58 @@ struct HardeningTests {
         #expect(refused.status == .tooManyRequests, "a second stream is refused while the first is open")
         await server.stop()
     }
+
+    // MARK: Fuzz
+
+    /// A hostile path: known routes cut, doubled, dot-segmented, percent-encoded, stretched, with odd bytes.
+    static func hostilePath(_ random: inout SeededGenerator) -> String {
+        let pieces = ["v1", "cameras", "market-square", "station-forecourt", "clip", "segments", "counts", "live", "index.m3u8",
+                      "alerts", "..", ".", "%2e%2e", "%2F", "%00", "%ff", "%", "%zz", "\u{00e9}", "~", "*", "'", "<script>", "a;b",
+                      String(repeating: "x", count: Int.random(in: 1...3000, using: &random))]
+        let count = Int.random(in: 0...8, using: &random)
+        var path = "/" + (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined(separator: "/")
+        if Bool.random(using: &random) {
+            let keys = ["from", "to", "after", "camera", "", "from[]", "%00"]
+            let values = ["", "yesterday", "2026-11-25T12:00:00Z", "-1", "99999999999999999999", "1e308", "NaN", "%ff",
+                          String(repeating: "9", count: Int.random(in: 1...2000, using: &random))]
+            path += "?" + (0..<Int.random(in: 1...5, using: &random)).map { _ in
+                "\(keys.randomElement(using: &random)!)=\(values.randomElement(using: &random)!)"
+            }.joined(separator: "&")
+        }
+        return path
+    }
+
+    @Test("Fuzz: 400 hostile paths, query strings and headers from a partner get 4xx (or an allowed answer), never an error or an echo; the server keeps serving",
+          .timeLimit(.minutes(5)))
+    func fuzzRequestPath() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        var random = SeededGenerator(seed: 0xF022)
+        var statuses: [UInt: Int] = [:]
+        try await server.withClient(pki.police) { client in
+            for index in 0..<400 {
+                let path = Self.hostilePath(&random)
+                let marker = "zq\(index)marker"
+                var request = HTTPClientRequest(url: server.url(path))
+                let headerValues = ["", marker, String(repeating: "a", count: Int.random(in: 1...4000, using: &random)), "\u{00e9}\u{00e9}",
+                                    "1; DROP TABLE audit", "../../etc/passwd"]
+                for _ in 0..<Int.random(in: 0...4, using: &random) {
+                    let name = ["Last-Event-ID", "Veilgate-Justification", "Range", "X-Forwarded-For", "Accept", "Cookie"]
+                        .randomElement(using: &random)!
+                    request.headers.add(name: name, value: headerValues.randomElement(using: &random)!)
+                }
+                // The client itself refuses some requests (malformed URLs): those never reach the server.
+                guard let response = try? await client.execute(request, timeout: .seconds(60)) else { continue }
+                let body = (try? await response.body.collect(upTo: 1 << 22)).map { String(buffer: $0) } ?? ""
+                statuses[response.status.code, default: 0] += 1
+                #expect(response.status.code < 500, "\(path.prefix(200)) → \(response.status.code)")
+                #expect(!body.contains(marker), "the answer echoes a header: \(path.prefix(200))")
+                #expect(!body.contains("<script>"), "the answer echoes the path: \(path.prefix(200))")
+            }
+        }
+        #expect(statuses.values.reduce(0, +) >= 300, "most hostile requests reached the server: \(statuses)")
+        #expect(try await server.get("/v1/cameras", as: pki.police).status == 200, "and it still serves")
+        await server.stop()
+    }
 }
