@@ -329,15 +329,18 @@ public struct CameraAnalytics: Sendable {
     }
 
     private mutating func closeMinute() {
-        guard let current = minute else { return }
-        let date = origin.addingTimeInterval(current.start)
-        for (zone, peak) in current.peaks.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            minuteCounts.append(MinuteCount(minute: date, zone: zone, peakOccupancy: peak))
-        }
-        for (line, crossings) in current.crossings.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            minuteCounts.append(MinuteCount(minute: date, zone: line, crossingsIn: crossings.in, crossingsOut: crossings.out))
-        }
+        minuteCounts += countsInProgress
         minute = nil
+    }
+
+    /// The minute in progress so far (a partner asking for counts sees it before it closes).
+    public var countsInProgress: [MinuteCount] {
+        guard let current = minute else { return [] }
+        let date = origin.addingTimeInterval(current.start)
+        return current.peaks.sorted { $0.key.rawValue < $1.key.rawValue }.map { MinuteCount(minute: date, zone: $0.key, peakOccupancy: $0.value) }
+            + current.crossings.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                MinuteCount(minute: date, zone: $0.key, crossingsIn: $0.value.in, crossingsOut: $0.value.out)
+            }
     }
 
     private mutating func countOccupancy(_ zone: ZoneID, _ count: Int, at time: Double) {

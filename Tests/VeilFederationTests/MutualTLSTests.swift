@@ -56,6 +56,33 @@ struct MutualTLSTests {
         await server.stop()
     }
 
+    @Test("Counts: the mall gets its camera's people counts per minute and zone, between from and to; nobody else's")
+    func minuteCounts() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let now = Date()
+        let minute = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 60).rounded(.down) * 60 - 120)
+        try server.broker.journal.record([
+            AlertJournal.MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 7),
+            AlertJournal.MinuteCount(camera: "mall-entrance", zone: "door-line", minute: minute, crossingsIn: 12, crossingsOut: 9),
+            AlertJournal.MinuteCount(camera: "market-square", zone: "fountain", minute: minute, peakOccupancy: 30),
+        ])
+        // The minute in progress grows: written again, replaced.
+        try server.broker.journal.record([AlertJournal.MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 9)])
+        let counts = try await server.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
+        #expect(counts.status == 200)
+        #expect(counts.body.contains(#""peakOccupancy" : 9"#), "\(counts.body)")
+        #expect(!counts.body.contains(#""peakOccupancy" : 7"#))
+        #expect(counts.body.contains(#""crossingsIn" : 12"#) && counts.body.contains(#""crossingsOut" : 9"#))
+        #expect(!counts.body.contains("fountain"), "another camera's counts are not in this one's")
+        let before = ISO8601DateFormatter().string(from: minute.addingTimeInterval(-60))
+        let earlier = try await server.get("/v1/cameras/mall-entrance/counts?since=\(before)&to=\(before)", as: pki.retailer)
+        #expect(earlier.status == 200 && !earlier.body.contains("doorway"), "nothing outside from–to")
+        #expect(try await server.get("/v1/cameras/market-square/counts", as: pki.retailer).status == 403)
+        await server.stop()
+    }
+
     @Test("A denial looks the same whether the camera exists, belongs to someone else, or the route does not exist")
     func uniformDenials() async throws {
         let pki = try TestPKI()

@@ -17,7 +17,16 @@ struct AnalyseCLITests {
                   - id: shop-fronts
                     polygon: [[0.45, 0.00], [0.70, 0.00], [0.70, 0.10], [0.45, 0.10]]
             """
-        let edited = example.replacingOccurrences(of: """
+        // It also counts people, and the mall may see those counts (the camera serves crowd management and produces counts).
+        let edited = example.replacingOccurrences(of: "analytics: [line-crossing, unattended-object, restricted-zone]",
+                                                  with: "analytics: [line-crossing, unattended-object, restricted-zone, crowd-count]")
+            .replacingOccurrences(of: "    purposes: [public-safety, criminal-investigation]\n    produces: [raw-video, redacted-video, events]\n"
+                                    + "    analytics: [line-crossing",
+                                  with: "    purposes: [public-safety, criminal-investigation, crowd-management]\n"
+                                    + "    produces: [raw-video, redacted-video, events, counts]\n    analytics: [line-crossing")
+            .replacingOccurrences(of: "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance]",
+                                  with: "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance, station-forecourt]")
+            .replacingOccurrences(of: """
                   - id: platform-access
                     polygon: [[0.10, 0.10], [0.45, 0.10], [0.45, 0.35], [0.10, 0.35]]
             """, with: zones)
@@ -51,7 +60,7 @@ struct AnalyseCLITests {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.vtestPolicy(in: folder)
-        let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
+        let (police, mall) = try FederationCLITests.site(in: folder, policy: "policies")
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
         let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies",
                                                      extra: ["--camera-source", "station-forecourt=\(Self.vtest)", "--no-record"])
@@ -69,6 +78,11 @@ struct AnalyseCLITests {
         #expect(events.output.contains(#""kind":"restricted-zone""#), "\(events.output)\(events.errors)")
         #expect(events.output.contains(#""zone":"walkway""#))
         #expect(!events.output.contains("track"), "the police grant's fields do not include the track id")
+        // The mall's counts grant: people counted per minute in each zone, and the line's crossings.
+        let counts = try CLI.run(["partner", "get", "/v1/cameras/station-forecourt/counts", "--server", "https://127.0.0.1:\(gateway.port)",
+                                  "--ca", "certs/ca.pem", "--cert", mall], in: folder)
+        #expect(counts.status == 0, "\(counts.errors)")
+        #expect(counts.output.contains(#""zone" : "walkway""#) && counts.output.contains("peakOccupancy"), "\(counts.output)")
         #expect(gateway.stop() == 0)
     }
 }

@@ -24,6 +24,19 @@ public final class AlertJournal: Sendable {
                     table.column("payload", .blob).notNull()
                 }
             }
+            migrator.registerMigration("counts-v1") { db in
+                // People counted per camera, zone (or line) and minute: peak occupancy, crossings each way. Numbers
+                // only; a minute in progress is written again as it grows.
+                try db.create(table: "minuteCount") { table in
+                    table.column("camera", .text).notNull()
+                    table.column("zone", .text).notNull()
+                    table.column("minute", .double).notNull().indexed()
+                    table.column("peak", .integer)
+                    table.column("crossingsIn", .integer)
+                    table.column("crossingsOut", .integer)
+                    table.primaryKey(["camera", "zone", "minute"])
+                }
+            }
             migrator.registerMigration("peer-cursors-v1") { db in
                 // How far each peer site's alert stream has been imported: moved in the same transaction as
                 // the import, so a restart resumes exactly after the last alert kept.
@@ -115,7 +128,63 @@ public final class AlertJournal: Sendable {
                                arguments: [camera.rawValue, kind.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
                 deleted += db.changesCount
             }
+            for row in try Row.fetchAll(db, sql: "SELECT DISTINCT camera FROM minuteCount") {
+                let camera = CameraID(row["camera"] as String)
+                let keep = schedule.retention(camera: camera, category: .counts, eventKind: nil).map { TimeInterval($0.duration.seconds) }
+                    ?? unscheduled
+                try db.execute(sql: "DELETE FROM minuteCount WHERE camera = ? AND minute < ?",
+                               arguments: [camera.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
+            }
             return deleted
+        }
+    }
+
+    /// People counted in one minute at one zone or line of a camera.
+    public struct MinuteCount: Sendable, Hashable, Codable {
+        public var camera: CameraID
+        public var zone: ZoneID
+        public var minute: Date
+        public var peakOccupancy: Int?
+        public var crossingsIn: Int?
+        public var crossingsOut: Int?
+
+        public init(camera: CameraID, zone: ZoneID, minute: Date, peakOccupancy: Int? = nil, crossingsIn: Int? = nil,
+                    crossingsOut: Int? = nil)
+        {
+            self.camera = camera
+            self.zone = zone
+            self.minute = minute
+            self.peakOccupancy = peakOccupancy
+            self.crossingsIn = crossingsIn
+            self.crossingsOut = crossingsOut
+        }
+    }
+
+    /// Records minute counts; a minute already recorded (one in progress) is replaced by its newer figures.
+    public func record(_ counts: [MinuteCount]) throws {
+        guard !counts.isEmpty else { return }
+        try pool.write { db in
+            for count in counts {
+                try db.execute(sql: """
+                    INSERT INTO minuteCount (camera, zone, minute, peak, crossingsIn, crossingsOut) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (camera, zone, minute) DO UPDATE SET peak = excluded.peak, crossingsIn = excluded.crossingsIn,
+                        crossingsOut = excluded.crossingsOut
+                    """, arguments: [count.camera.rawValue, count.zone.rawValue, count.minute.timeIntervalSince1970,
+                                     count.peakOccupancy, count.crossingsIn, count.crossingsOut])
+            }
+        }
+    }
+
+    /// A camera's minute counts from `from` up to `to`, oldest first.
+    public func minuteCounts(camera: CameraID, from: Date, to: Date) throws -> [MinuteCount] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT zone, minute, peak, crossingsIn, crossingsOut FROM minuteCount
+                WHERE camera = ? AND minute >= ? AND minute < ? ORDER BY minute, zone LIMIT 100000
+                """, arguments: [camera.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]).map { row in
+                MinuteCount(camera: camera, zone: ZoneID(row["zone"] as String), minute: Date(timeIntervalSince1970: row["minute"]),
+                            peakOccupancy: row["peak"], crossingsIn: row["crossingsIn"], crossingsOut: row["crossingsOut"])
+            }
         }
     }
 

@@ -157,6 +157,16 @@ struct PartnerAPI: Sendable {
         var since: Date
         var alerts: [String: Int]
         var latestCrowdCount: Int?
+        /// People counted per minute and zone (peak occupancy) or line (crossings in and out), from `since` to `to`.
+        var minutes: [Minute]
+
+        struct Minute: Codable {
+            var minute: Date
+            var zone: String
+            var peakOccupancy: Int?
+            var crossingsIn: Int?
+            var crossingsOut: Int?
+        }
     }
 
     func counts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
@@ -166,8 +176,14 @@ struct PartnerAPI: Sendable {
         let (_, allowed) = try await decide(.counts, camera: camera, footageStart: nil, request, context,
                                             subject: "camera:\(camera.rawValue)/counts")
         guard allowed else { return .forbidden }
+        let to = Self.time(request.uri.queryParameters["to"]) ?? now
         let statistics = try broker.journal.statistics(camera: camera, since: since)
-        return try .json(Counts(camera: camera.rawValue, since: since, alerts: statistics.byKind, latestCrowdCount: statistics.latestCount))
+        let minutes = try broker.journal.minuteCounts(camera: camera, from: since, to: to).map {
+            Counts.Minute(minute: $0.minute, zone: $0.zone.rawValue, peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
+                          crossingsOut: $0.crossingsOut)
+        }
+        return try .json(Counts(camera: camera.rawValue, since: since, alerts: statistics.byKind, latestCrowdCount: statistics.latestCount,
+                                minutes: minutes))
     }
 
     // MARK: Alerts (Server-Sent Events)

@@ -188,11 +188,21 @@ struct ServeCommand: AsyncParsableCommand {
                             policyVersion: { verifier.current.authority.policyVersion })
                         // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
                         let analytics = analyse ? feed.analytics.map { setup in
-                            CameraPipeline.Analytics(setup: setup) { alert in
+                            CameraPipeline.Analytics(setup: setup, raise: { alert in
                                 do { try broker.publish(alert) } catch {
                                     logger.error("alert not journaled", metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
                                 }
-                            }
+                            }, record: { counts in
+                                do {
+                                    try broker.journal.record(counts.map {
+                                        AlertJournal.MinuteCount(camera: setup.camera, zone: $0.zone, minute: $0.minute,
+                                                                 peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
+                                                                 crossingsOut: $0.crossingsOut)
+                                    })
+                                } catch {
+                                    logger.error("counts not journaled", metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
+                                }
+                            })
                         } : nil
                         return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,

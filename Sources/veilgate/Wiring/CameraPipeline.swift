@@ -49,6 +49,8 @@ struct CameraPipeline: Service {
     struct Analytics: Sendable {
         var setup: CameraAnalytics.Setup
         var raise: @Sendable (Alert) -> Void
+        /// Minute counts: closed minutes, and the one in progress every few seconds (written again as it grows).
+        var record: @Sendable ([CameraAnalytics.MinuteCount]) -> Void = { _ in }
     }
 
     let camera: CameraID
@@ -237,6 +239,8 @@ private struct PipelineState {
     let analyticsSetup: CameraPipeline.Analytics?
     /// The camera's analytics, from its first frame (their alerts carry wall-clock times from ``epoch``).
     var analytics: CameraAnalytics?
+    /// When the counts were last written (stream time).
+    var countsWritten = -Double.infinity
 
     init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
          analytics: CameraPipeline.Analytics? = nil, logger: Logger, sequence: Int = 0)
@@ -376,6 +380,11 @@ private struct PipelineState {
                           height: $0.box.height / height)
         }
         for alert in analytics?.observe(Observation(time: frame.time, objects: people)) ?? [] { analyticsSetup.raise(alert) }
+        let closed = analytics?.takeMinuteCounts() ?? []
+        if !closed.isEmpty || frame.time - countsWritten >= 5 || frame.time < countsWritten {
+            analyticsSetup.record(closed + (analytics?.countsInProgress ?? []))
+            countsWritten = frame.time
+        }
     }
 
     private mutating func write(_ picture: VideoFrame, for spec: RedactionSpec, feeds: LiveFeeds) throws {
