@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -51,6 +52,33 @@ struct PeerVerifierTests {
         try pki.site.revoke(serials: [pki.retailer.serial])
         await verifier.update(try pki.trust(authority: TestAuthority()))
         #expect(await verifier.verify(try chain(pki.retailer)) == .refused("certificate revoked"))
+    }
+
+    @Test("A partner's own key and request: the site signs it for the policy's identity, refuses another identity or a forged request")
+    func certificateRequests() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let keyPath = pki.root + "/police-own.key", requestPath = pki.root + "/police-own.csr"
+        try SiteAuthority.makeRequest(partner: "police", uri: TestPKI.policeURI, keyPath: keyPath, requestPath: requestPath)
+        let mode = try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let issued = try pki.site.signRequest(at: requestPath, partner: "police", uri: TestPKI.policeURI)
+        #expect(!FileManager.default.fileExists(atPath: String(issued.certificatePath.dropLast(4)) + ".key"), "no key made at the site")
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+        #expect(await verifier.verify([issued.certificate]) == .trusted(partner: "police", fingerprint: issued.fingerprint))
+        // The certificate is for the partner's own key.
+        let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: keyPath, encoding: .utf8))
+        #expect(issued.certificate.publicKey == Certificate.PublicKey(key.publicKey))
+
+        // A request asking for another identity is refused; so is one whose signature was tampered with.
+        let other = pki.root + "/other"
+        try SiteAuthority.makeRequest(partner: "police", uri: "spiffe://elsewhere.example/x", keyPath: other + ".key", requestPath: other + ".csr")
+        #expect(throws: FederationError.self) { try pki.site.signRequest(at: other + ".csr", partner: "police", uri: TestPKI.policeURI) }
+        var pem = try String(contentsOfFile: requestPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        let line = pem.count / 2
+        pem[line] = String(pem[line].reversed())
+        try pem.joined(separator: "\n").write(toFile: requestPath, atomically: true, encoding: .utf8)
+        #expect(throws: FederationError.self) { try pki.site.signRequest(at: requestPath, partner: "police", uri: TestPKI.policeURI) }
     }
 
     @Test("Keys are written 0600, never overwritten; a second init is refused")

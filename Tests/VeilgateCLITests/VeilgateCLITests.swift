@@ -64,6 +64,28 @@ struct VeilgateCLITests {
         #expect(run.errors.contains("refusing to run as root"), "\(run.errors)")
     }
 
+    @Test("partner onboarding without the site making the key: partner request, then certs sign-request for the policy's identity")
+    func certificateRequest() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = Self.repositoryRoot.appendingPathComponent("policies").path
+        let requested = try Self.run(["partner", "request", "--partner", "police", "--uri", "spiffe://city.example/partner/police",
+                                      "--out", "police"], in: folder)
+        #expect(requested.status == 0, "\(requested.errors)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("police.key").path))
+        #expect(try Self.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
+        let signed = try Self.run(["certs", "sign-request", "police.csr", "--partner", "police", "--policy", policy, "--certs", "certs"],
+                                  in: folder)
+        #expect(signed.status == 0, "\(signed.errors)")
+        #expect(signed.output.contains("spiffe://city.example/partner/police"))
+        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("certs/issued").path)
+        #expect(issued.contains { $0.hasPrefix("police-") && $0.hasSuffix(".pem") })
+        #expect(!issued.contains { $0.hasSuffix(".key") }, "the site never had the partner's key")
+        let wrong = try Self.run(["certs", "sign-request", "police.csr", "--partner", "bakerstreet-mall", "--policy", policy,
+                                  "--certs", "certs"], in: folder)
+        #expect(wrong.status != 0, "the police's request does not become the mall's certificate")
+    }
+
     @Test("help texts match their snapshots", arguments: [
         ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"], ["vault", "--help"],
         ["redact", "--help"], ["certs", "--help"], ["serve", "--help"], ["partner", "--help"],

@@ -105,6 +105,17 @@ public struct SiteAuthority: Sendable {
     public func issuePartnerCertificate(partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
                                         now: Date = Date()) throws -> IssuedCertificate
     {
+        let key = P256.Signing.PrivateKey()
+        let (certificate, base) = try issue(publicKey: Certificate.PublicKey(key.publicKey), partner: partner, uri: uri, days: days, now: now)
+        try SecureFile.writeNew(key.pemRepresentation, to: base + ".key")
+        try SecureFile.writePublic(try certificate.serializeAsPEM().pemString, to: base + ".pem")
+        return IssuedCertificate(partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: base + ".key")
+    }
+
+    /// A partner certificate for `publicKey`, signed by the site CA, and the path (without extension) it belongs at.
+    private func issue(publicKey: Certificate.PublicKey, partner: PartnerID, uri: String, days: Int, now: Date) throws
+        -> (Certificate, String)
+    {
         guard (1...825).contains(days) else {
             throw FederationError(.invalidArgument, "a partner certificate lasts 1 to 825 days, not \(days)")
         }
@@ -112,8 +123,6 @@ public struct SiteAuthority: Sendable {
             throw FederationError(.invalidArgument, "'\(uri)' is not a URI (expected e.g. spiffe://city.example/partner/police)")
         }
         let (ca, caKey) = try loadCA()
-        let key = P256.Signing.PrivateKey()
-        let publicKey = Certificate.PublicKey(key.publicKey)
         let serial = Certificate.SerialNumber()
         let certificate = try Certificate(
             version: .v3, serialNumber: serial, publicKey: publicKey,
@@ -134,10 +143,55 @@ public struct SiteAuthority: Sendable {
             },
             issuerPrivateKey: .init(caKey))
         try FileManager.default.createDirectory(atPath: issuedDirectory, withIntermediateDirectories: true)
-        let base = (issuedDirectory as NSString).appendingPathComponent("\(partner.rawValue)-\(serial.hex)")
-        try SecureFile.writeNew(key.pemRepresentation, to: base + ".key")
+        return (certificate, (issuedDirectory as NSString).appendingPathComponent("\(partner.rawValue)-\(serial.hex)"))
+    }
+
+    // MARK: Certificate requests
+
+    /// The partner's side: a new key (written 0600, never leaving the partner) and a certificate request for it, naming
+    /// the partner and, when given, the identity URI the site's policy names for it.
+    public static func makeRequest(partner: PartnerID, uri: String?, keyPath: String, requestPath: String) throws {
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName { CommonName(partner.rawValue) }
+        var attributes = CertificateSigningRequest.Attributes()
+        if let uri {
+            attributes.insert(try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: try Certificate.Extensions {
+                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+            })))
+        }
+        let request = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key), attributes: attributes,
+                                                    signatureAlgorithm: .ecdsaWithSHA256)
+        try SecureFile.writeNew(key.pemRepresentation, to: keyPath)
+        try SecureFile.writePublic(try request.serializeAsPEM().pemString, to: requestPath)
+    }
+
+    /// The site's side: issues a certificate for the key of the request at `path`, bound to `uri` (the identity the
+    /// policy names for the partner). A request whose signature does not verify, or that asks for another identity, is
+    /// refused. The key never existed here.
+    public func signRequest(at path: String, partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
+                            now: Date = Date()) throws -> IssuedCertificate
+    {
+        let request: CertificateSigningRequest
+        do {
+            request = try CertificateSigningRequest(pemEncoded: PEMFile.text(at: path))
+        } catch let error as FederationError {
+            throw error
+        } catch {
+            throw FederationError(.invalidCertificate, "\(path): not a PEM certificate request")
+        }
+        guard request.publicKey.isValidSignature(request.signature, for: request) else {
+            throw FederationError(.invalidCertificate, "\(path): the request's signature does not verify with its own key")
+        }
+        let requested = (try? request.attributes.extensionRequest?.extensions.subjectAlternativeNames)??.compactMap { name -> String? in
+            if case .uniformResourceIdentifier(let value) = name { return value }
+            return nil
+        } ?? []
+        if let other = requested.first(where: { $0 != uri }) {
+            throw FederationError(.invalidArgument, "\(path) asks for identity \(other.prefix(200)), not \(uri), which the policy names for \(partner.rawValue)")
+        }
+        let (certificate, base) = try issue(publicKey: request.publicKey, partner: partner, uri: uri, days: days, now: now)
         try SecureFile.writePublic(try certificate.serializeAsPEM().pemString, to: base + ".pem")
-        return IssuedCertificate(partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: base + ".key")
+        return IssuedCertificate(partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: "")
     }
 
     // MARK: Revocation

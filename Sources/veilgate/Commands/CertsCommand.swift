@@ -15,7 +15,8 @@ struct CertsCommand: AsyncParsableCommand {
             A partner's certificate carries the SAN URI its policy entry names; the server maps it to the \
             partner and decides every request by the policy. See docs/federation.md.
             """,
-        subcommands: [CertsInitCommand.self, CertsIssueCommand.self, CertsRevokeCommand.self, CertsListCommand.self]
+        subcommands: [CertsInitCommand.self, CertsIssueCommand.self, CertsSignRequestCommand.self, CertsRevokeCommand.self,
+                      CertsListCommand.self]
     )
 }
 
@@ -84,6 +85,42 @@ struct CertsIssueCommand: AsyncParsableCommand {
         }
         print("issued \(issued.certificatePath) for \(partner) (\(identity)), serial \(issued.serial), valid until \(ISO8601DateFormatter.veilgate(issued.certificate.notValidAfter))")
         print("private key \(issued.keyPath) (0600): hand both to the partner over a secure channel, then delete the key here")
+    }
+}
+
+struct CertsSignRequestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign-request",
+        abstract: "Issue a partner's certificate from its certificate request: the partner's key never leaves the partner."
+    )
+
+    @OptionGroup var folder: CertsFolder
+    @OptionGroup var policyLocation: PolicyLocation
+
+    @Argument(help: ArgumentHelp("The request (PEM) from `veilgate partner request`.", valueName: "file"))
+    var request: String
+
+    @Option(help: "The partner id, as in the policy.")
+    var partner: String
+
+    @Option(help: "How long the certificate is valid.")
+    var days: Int = SiteAuthority.partnerLifetimeDays
+
+    func run() async throws {
+        let policy: CompiledPolicy
+        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        let id = PartnerID(partner)
+        guard let entry = policy.document.partners.first(where: { $0.id == id }) else {
+            throw ValidationError("the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))")
+        }
+        guard let identity = entry.identity.uri else {
+            throw ValidationError("the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…)")
+        }
+        let issued = try await federationOperation {
+            try folder.authority.signRequest(at: request, partner: id, uri: identity, days: days)
+        }
+        print("issued \(issued.certificatePath) for \(partner) (\(identity)), serial \(issued.serial), valid until \(ISO8601DateFormatter.veilgate(issued.certificate.notValidAfter))")
+        print("send it, and certs/ca.pem, to the partner; its private key stayed with the partner")
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilCore
 import VeilFederation
 
 /// `veilgate partner …`: the partner's side of the API, to see exactly what a certificate gets.
@@ -7,7 +8,7 @@ struct PartnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partner",
         abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
-        subcommands: [PartnerGetCommand.self, PartnerEventsCommand.self, PartnerLiveCommand.self]
+        subcommands: [PartnerRequestCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self, PartnerLiveCommand.self]
     )
 }
 
@@ -178,5 +179,31 @@ struct PartnerLiveCommand: AsyncParsableCommand {
         await client.shutdown()
         if output != "-" { try sink.close() }
         printError("wrote \(segments) segment(s), \(String(format: "%.1f", written)) s, \(bytes) bytes" + (output == "-" ? "" : " to \(output)"))
+    }
+}
+
+/// `veilgate partner request`: the partner makes its own key and a certificate request for the site to sign.
+struct PartnerRequestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request",
+        abstract: "Make a key (0600) and a certificate request for a site to sign (veilgate certs sign-request): the key stays here."
+    )
+
+    @Option(help: "Your partner id, as the site's policy names you.")
+    var partner: String
+
+    @Option(help: ArgumentHelp("The identity URI the site's policy names for you, if you know it.", valueName: "uri"))
+    var uri: String?
+
+    @Option(help: ArgumentHelp("Writes NAME.key and NAME.csr.", valueName: "name"))
+    var out: String
+
+    func run() async throws {
+        guard PartnerID.isWellFormed(partner) else { throw ValidationError("--partner '\(partner.prefix(80))' is not a partner id") }
+        let keyPath = out + ".key", requestPath = out + ".csr"
+        try await federationOperation {
+            try SiteAuthority.makeRequest(partner: PartnerID(partner), uri: uri, keyPath: keyPath, requestPath: requestPath)
+        }
+        print("key \(keyPath) (0600, keep it here) and request \(requestPath): send the request to the site")
     }
 }
