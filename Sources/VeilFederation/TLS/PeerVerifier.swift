@@ -70,7 +70,8 @@ public final class PeerVerifier: Sendable {
     /// Swaps in a new trust snapshot (policy or revocation list reloaded) and closes every open connection the new
     /// snapshot would not admit (a revoked certificate, an identity that maps elsewhere or nowhere, a CA no longer
     /// trusted), keep-alive connections and alert streams included: a revocation takes effect at once, not at the
-    /// partner's next handshake.
+    /// partner's next handshake. A connection is re-verified on its certificate alone (the request path sees only the
+    /// leaf): a partner whose chain needs an intermediate reconnects after a reload, and its handshake is checked in full.
     /// - Returns: how many connections were closed.
     @discardableResult
     public func update(_ trust: PeerTrust) async -> Int {
