@@ -40,4 +40,21 @@ struct DeploymentTests {
         let level = line.split(separator: " ").compactMap { Double($0) }.first
         #expect(level != nil && level! <= 2.0, "\(line)")
     }
+
+    @Test("serve --log-format json writes one JSON object per log line")
+    func jsonLogs() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FederationCLITests.writePolicy(try FederationCLITests.examplePolicy(), in: folder)
+        #expect(try CLI.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies", extra: ["--no-cameras", "--log-format", "json"])
+        #expect(gateway.stop() == 0)
+        let lines = try String(contentsOf: gateway.log, encoding: .utf8).split(separator: "\n").filter { !$0.isEmpty }
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil && object?["time"] != nil, "\(line)")
+        }
+    }
 }

@@ -67,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connection-age"), help: ArgumentHelp("How long a connection may be used before it is closed.", valueName: "duration"))
     var maxConnectionAge: String = "1h"
 
+    @Option(name: .customLong("log-format"), help: "Logs on standard error as text, or as JSON lines for a log collector.")
+    var logFormat: OutputFormat = .text
+
     @Flag(name: .customLong("allow-root"), help: "Run even as root (not recommended: run as an unprivileged user; see docs/operations.md).")
     var allowRoot = false
 
@@ -109,7 +112,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let sweep = PolicyDuration(parsing: sweepEvery), sweep.seconds >= 60 else {
             throw ValidationError("--sweep-every '\(sweepEvery)' must be a duration of at least 1m")
         }
+        let json = logFormat == .json
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
             return handler
