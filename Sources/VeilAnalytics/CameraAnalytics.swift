@@ -31,15 +31,6 @@ public struct CameraAnalytics: Sendable {
         public init() {}
     }
 
-    /// People counted over one minute: per zone the most there at once, per line the crossings each way.
-    public struct MinuteCount: Sendable, Equatable, Codable {
-        public var minute: Date
-        public var zone: ZoneID
-        public var peakOccupancy: Int?
-        public var crossingsIn: Int?
-        public var crossingsOut: Int?
-    }
-
     /// What runs on one camera: its analytics, zones and lines (from its policy entry) and the thresholds.
     public struct Setup: Sendable {
         public var camera: CameraID
@@ -82,7 +73,6 @@ public struct CameraAnalytics: Sendable {
     private var visits: [Visit] = []
     /// Per track and line: the side it was last clearly on, and where.
     private var sides: [Key: (side: Double, point: Point)] = [:]
-    private var lastPoints: [Int: (point: Point, time: Double)] = [:]
     /// Each track's smoothed ground point.
     private var footing: [Int: (point: Point, time: Double)] = [:]
     private var crowds: [ZoneID: CrowdState] = [:]
@@ -156,8 +146,6 @@ public struct CameraAnalytics: Sendable {
         if analytics.contains(.loitering) { alerts += loitering(people, at: time) }
         if analytics.contains(.lineCrossing) { alerts += lineCrossings(people, at: time) }
         if analytics.contains(.crowdCount) { alerts += crowd(people, at: time) }
-        for person in people { lastPoints[person.track] = (person.groundPoint, time) }
-        lastPoints = lastPoints.filter { time - $0.value.time <= thresholds.occlusionGap }
         return alerts
     }
 
@@ -198,8 +186,7 @@ public struct CameraAnalytics: Sendable {
                 restricted[key] = state
             }
         }
-        let seen = Set(people.map(\.track))
-        restricted = restricted.filter { seen.contains($0.key.track) || lastPoints[$0.key.track] != nil }
+        restricted = restricted.filter { footing[$0.key.track] != nil }
         return alerts
     }
 
@@ -282,8 +269,7 @@ public struct CameraAnalytics: Sendable {
                 alerts.append(alert(.lineCrossing, zone: line.id, at: time, people: [person], count: total))
             }
         }
-        let seen = Set(people.map(\.track))
-        sides = sides.filter { seen.contains($0.key.track) || lastPoints[$0.key.track] != nil }
+        sides = sides.filter { footing[$0.key.track] != nil }
         return alerts
     }
 
@@ -337,9 +323,11 @@ public struct CameraAnalytics: Sendable {
     public var countsInProgress: [MinuteCount] {
         guard let current = minute else { return [] }
         let date = origin.addingTimeInterval(current.start)
-        return current.peaks.sorted { $0.key.rawValue < $1.key.rawValue }.map { MinuteCount(minute: date, zone: $0.key, peakOccupancy: $0.value) }
+        return current.peaks.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            MinuteCount(camera: camera, zone: $0.key, minute: date, peakOccupancy: $0.value)
+        }
             + current.crossings.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                MinuteCount(minute: date, zone: $0.key, crossingsIn: $0.value.in, crossingsOut: $0.value.out)
+                MinuteCount(camera: camera, zone: $0.key, minute: date, crossingsIn: $0.value.in, crossingsOut: $0.value.out)
             }
     }
 

@@ -64,12 +64,12 @@ struct MutualTLSTests {
         let now = Date()
         let minute = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 60).rounded(.down) * 60 - 120)
         try server.broker.journal.record([
-            AlertJournal.MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 7),
-            AlertJournal.MinuteCount(camera: "mall-entrance", zone: "door-line", minute: minute, crossingsIn: 12, crossingsOut: 9),
-            AlertJournal.MinuteCount(camera: "market-square", zone: "fountain", minute: minute, peakOccupancy: 30),
+            MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 7),
+            MinuteCount(camera: "mall-entrance", zone: "door-line", minute: minute, crossingsIn: 12, crossingsOut: 9),
+            MinuteCount(camera: "market-square", zone: "fountain", minute: minute, peakOccupancy: 30),
         ])
         // The minute in progress grows: written again, replaced.
-        try server.broker.journal.record([AlertJournal.MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 9)])
+        try server.broker.journal.record([MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 9)])
         let counts = try await server.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
         #expect(counts.status == 200)
         #expect(counts.body.contains(#""peakOccupancy" : 9"#), "\(counts.body)")

@@ -139,27 +139,6 @@ public final class AlertJournal: Sendable {
         }
     }
 
-    /// People counted in one minute at one zone or line of a camera.
-    public struct MinuteCount: Sendable, Hashable, Codable {
-        public var camera: CameraID
-        public var zone: ZoneID
-        public var minute: Date
-        public var peakOccupancy: Int?
-        public var crossingsIn: Int?
-        public var crossingsOut: Int?
-
-        public init(camera: CameraID, zone: ZoneID, minute: Date, peakOccupancy: Int? = nil, crossingsIn: Int? = nil,
-                    crossingsOut: Int? = nil)
-        {
-            self.camera = camera
-            self.zone = zone
-            self.minute = minute
-            self.peakOccupancy = peakOccupancy
-            self.crossingsIn = crossingsIn
-            self.crossingsOut = crossingsOut
-        }
-    }
-
     /// Records minute counts; a minute already recorded (one in progress) is replaced by its newer figures.
     public func record(_ counts: [MinuteCount]) throws {
         guard !counts.isEmpty else { return }

@@ -34,16 +34,12 @@ struct PartnerIdentification: RouterMiddleware {
             context.channel.close(mode: .all, promise: nil)
             return SecurityHeaders.apply(to: Response.forbidden)
         case .tooManyConnections:
-            var response = Response(status: .tooManyRequests, headers: [.retryAfter: "5", .connection: "close"], body: .init())
-            response = SecurityHeaders.apply(to: response)
-            return response
+            return SecurityHeaders.apply(to: .tooManyRequests(retryAfter: 5, closing: true))
         }
         context.partner = partner
         context.actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
         guard limiter.allow(context.actor) else {
-            var response = Response(status: .tooManyRequests, headers: [.retryAfter: "1"], body: .init())
-            response = SecurityHeaders.apply(to: response)
-            return response
+            return SecurityHeaders.apply(to: .tooManyRequests(retryAfter: 1))
         }
         var response: Response
         do {
@@ -82,6 +78,13 @@ extension Response {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try JSONEncoder.sorted.encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// 429 with when to try again; `closing` ends the connection too.
+    static func tooManyRequests(retryAfter seconds: Int, closing: Bool = false) -> Response {
+        var response = Response(status: .tooManyRequests, headers: [.retryAfter: String(seconds)], body: .init())
+        if closing { response.headers[.connection] = "close" }
+        return response
     }
 
     static func badRequest(_ message: String) -> Response {

@@ -205,7 +205,7 @@ struct PartnerAPI: Sendable {
                                                 details: ["effect": "allow", "after": String(lastEventID),
                                                           "policy": authority.policyVersion], at: clock()))
         guard let ticket = streams.take(for: context.actor) else {
-            return Response(status: .tooManyRequests, headers: [.retryAfter: "5"], body: .init())
+            return .tooManyRequests(retryAfter: 5)
         }
         // Given back when the stream ends or its connection closes, whichever comes first.
         context.channel.closeFuture.whenComplete { _ in ticket.giveBack() }

@@ -189,30 +189,25 @@ public final class AuditLog: Sendable {
                 }
                 required += Self.checkpointInterval
             }
-            for checkpoint in checkpoints {
-                let signature = [UInt8](hex: checkpoint.signature) ?? []
-                if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(checkpoint)) {
-                    problems.append(Problem(kind: .checkpointInvalid, seq: checkpoint.seq,
-                                            message: "checkpoint signature does not verify with key \(publicKey.fingerprint)"))
-                } else if let hash = hashes[checkpoint.seq], hash != checkpoint.hash {
-                    problems.append(Problem(kind: .modified, seq: checkpoint.seq,
-                                            message: "chain up to here was rewritten after it was checkpointed"))
-                } else if hashes[checkpoint.seq] == nil, checkpoint.seq >= expected {
-                    problems.append(Problem(kind: .truncated, seq: checkpoint.seq,
-                                            message: "the log ends at entry \(expected - 1) but was checkpointed at \(checkpoint.seq)"))
-                }
-            }
-            for (line, head) in anchored {
+            // A signed head — a checkpoint, or its copy in the anchor — must verify, match the chain, and lie within it.
+            func hold(_ head: CheckpointRow, unverified: String, rewritten: String, beyond: String) {
                 let signature = [UInt8](hex: head.signature) ?? []
                 if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(head)) {
                     problems.append(Problem(kind: .checkpointInvalid, seq: head.seq,
-                                            message: "anchor line \(line) does not verify with key \(publicKey.fingerprint)"))
+                                            message: "\(unverified) does not verify with key \(publicKey.fingerprint)"))
                 } else if let hash = hashes[head.seq], hash != head.hash {
-                    problems.append(Problem(kind: .modified, seq: head.seq, message: "chain up to here differs from the anchored head"))
+                    problems.append(Problem(kind: .modified, seq: head.seq, message: rewritten))
                 } else if hashes[head.seq] == nil, head.seq >= expected {
-                    problems.append(Problem(kind: .truncated, seq: head.seq,
-                                            message: "the log ends at entry \(expected - 1) but the anchor holds a signed head at \(head.seq)"))
+                    problems.append(Problem(kind: .truncated, seq: head.seq, message: "the log ends at entry \(expected - 1) but \(beyond)"))
                 }
+            }
+            for checkpoint in checkpoints {
+                hold(checkpoint, unverified: "checkpoint signature", rewritten: "chain up to here was rewritten after it was checkpointed",
+                     beyond: "was checkpointed at \(checkpoint.seq)")
+            }
+            for (line, head) in anchored {
+                hold(head, unverified: "anchor line \(line)", rewritten: "chain up to here differs from the anchored head",
+                     beyond: "the anchor holds a signed head at \(head.seq)")
             }
             // One problem per kind and entry: a checkpoint and its anchored copy say the same thing.
             var seen = Set<String>()

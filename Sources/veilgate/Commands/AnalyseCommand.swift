@@ -89,18 +89,13 @@ struct AnalyseCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        let width = Double(source.width), height = Double(source.height)
         var frames = 0, alertCount = 0
         let started = Date()
         var progress = Progress(total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
-                // Tracks seen lately only: a lost track's grown cover is a redaction's business, not a person's place.
-                let people = try pipeline.track(frame).filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map {
-                    TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
-                                  height: $0.box.height / height)
-                }
+                let people = TrackedObject.people(in: try pipeline.track(frame), width: source.width, height: source.height)
                 for alert in analytics.observe(Observation(time: frame.time, objects: people)) {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)

@@ -67,23 +67,11 @@ struct CertsIssueCommand: AsyncParsableCommand {
     var days: Int = SiteAuthority.partnerLifetimeDays
 
     func run() async throws {
-        let policy: CompiledPolicy
-        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
-        let id = PartnerID(partner)
-        guard let entry = policy.document.partners.first(where: { $0.id == id }) else {
-            throw ValidationError("the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))")
-        }
-        let named = entry.identity.uri
-        guard let identity = uri ?? named else {
-            throw ValidationError("the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…) or pass --uri")
-        }
-        if let named, named != identity {
-            throw ValidationError("--uri \(identity) is not the identity the policy names for '\(partner)' (\(named))")
-        }
+        let (id, identity) = try policyIdentity(of: partner, in: policyLocation, given: uri, offersURIOption: true)
         let issued = try await federationOperation {
             try folder.authority.issuePartnerCertificate(partner: id, uri: identity, days: days)
         }
-        print("issued \(issued.certificatePath) for \(partner) (\(identity)), serial \(issued.serial), valid until \(ISO8601DateFormatter.veilgate(issued.certificate.notValidAfter))")
+        print(issuedLine(issued))
         print("private key \(issued.keyPath) (0600): hand both to the partner over a secure channel, then delete the key here")
     }
 }
@@ -107,19 +95,11 @@ struct CertsSignRequestCommand: AsyncParsableCommand {
     var days: Int = SiteAuthority.partnerLifetimeDays
 
     func run() async throws {
-        let policy: CompiledPolicy
-        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
-        let id = PartnerID(partner)
-        guard let entry = policy.document.partners.first(where: { $0.id == id }) else {
-            throw ValidationError("the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))")
-        }
-        guard let identity = entry.identity.uri else {
-            throw ValidationError("the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…)")
-        }
+        let (id, identity) = try policyIdentity(of: partner, in: policyLocation)
         let issued = try await federationOperation {
             try folder.authority.signRequest(at: request, partner: id, uri: identity, days: days)
         }
-        print("issued \(issued.certificatePath) for \(partner) (\(identity)), serial \(issued.serial), valid until \(ISO8601DateFormatter.veilgate(issued.certificate.notValidAfter))")
+        print(issuedLine(issued))
         print("send it, and certs/ca.pem, to the partner; its private key stayed with the partner")
     }
 }
@@ -172,4 +152,31 @@ struct CertsListCommand: AsyncParsableCommand {
             print("\(item.partner.rawValue)\t\(item.serial)\t\(item.uri ?? "-")\tuntil \(ISO8601DateFormatter.veilgate(item.certificate.notValidAfter))\t\(state)")
         }
     }
+}
+
+/// The partner and the identity URI its certificate is bound to: the one the policy names for it (`given`, when passed,
+/// must agree with it).
+private func policyIdentity(of partner: String, in location: PolicyLocation, given: String? = nil, offersURIOption: Bool = false) throws
+    -> (PartnerID, String)
+{
+    let policy: CompiledPolicy
+    do { policy = try location.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+    let id = PartnerID(partner)
+    guard let entry = policy.document.partners.first(where: { $0.id == id }) else {
+        throw ValidationError("the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))")
+    }
+    let named = entry.identity.uri
+    guard let identity = given ?? named else {
+        throw ValidationError("the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…)"
+            + (offersURIOption ? " or pass --uri" : ""))
+    }
+    if let named, named != identity {
+        throw ValidationError("--uri \(identity) is not the identity the policy names for '\(partner)' (\(named))")
+    }
+    return (id, identity)
+}
+
+private func issuedLine(_ issued: IssuedCertificate) -> String {
+    "issued \(issued.certificatePath) for \(issued.partner) (\(issued.uri ?? "-")), serial \(issued.serial), "
+        + "valid until \(ISO8601DateFormatter.veilgate(issued.certificate.notValidAfter))"
 }

@@ -198,13 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
                                     logger.error("alert not journaled", metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
                                 }
                             }, record: { counts in
-                                do {
-                                    try broker.journal.record(counts.map {
-                                        AlertJournal.MinuteCount(camera: setup.camera, zone: $0.zone, minute: $0.minute,
-                                                                 peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
-                                                                 crossingsOut: $0.crossingsOut)
-                                    })
-                                } catch {
+                                do { try broker.journal.record(counts) } catch {
                                     logger.error("counts not journaled", metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
                                 }
                             })

@@ -50,7 +50,7 @@ struct CameraPipeline: Service {
         var setup: CameraAnalytics.Setup
         var raise: @Sendable (Alert) -> Void
         /// Minute counts: closed minutes, and the one in progress every few seconds (written again as it grows).
-        var record: @Sendable ([CameraAnalytics.MinuteCount]) -> Void = { _ in }
+        var record: @Sendable ([MinuteCount]) -> Void = { _ in }
     }
 
     let camera: CameraID
@@ -369,16 +369,11 @@ private struct PipelineState {
         }
     }
 
-    /// The people the tracker follows, to the camera's analytics; their alerts to the broker. Tracks seen lately only: a
-    /// lost track's grown cover is redaction's business, not a person's place.
+    /// The people the tracker follows, to the camera's analytics; their alerts to the broker, their counts to the journal.
     private mutating func analyse(_ tracked: [RedactionTracker.Covered], in frame: VideoFrame) {
         guard let analyticsSetup, let epoch else { return }
         if analytics == nil { analytics = CameraAnalytics(analyticsSetup.setup, origin: epoch) }
-        let width = Double(frame.width), height = Double(frame.height)
-        let people = tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map {
-            TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
-                          height: $0.box.height / height)
-        }
+        let people = TrackedObject.people(in: tracked, width: frame.width, height: frame.height)
         for alert in analytics?.observe(Observation(time: frame.time, objects: people)) ?? [] { analyticsSetup.raise(alert) }
         let closed = analytics?.takeMinuteCounts() ?? []
         if !closed.isEmpty || frame.time - countsWritten >= 5 || frame.time < countsWritten {
