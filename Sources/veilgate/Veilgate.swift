@@ -1,7 +1,6 @@
 import ArgumentParser
 
 /// The `veilgate` command: the one place where Veilgate's targets are wired together.
-@main
 struct Veilgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veilgate",

@@ -3,7 +3,7 @@ import Testing
 
 /// The systemd unit in scripts/systemd: valid, and locked down. Checked with `systemd-analyze` where the machine has it
 /// (CI containers have the tool but no running systemd: `verify` and `security --offline` need none).
-@Suite("Deployment: the systemd unit")
+@Suite("Deployment: the systemd unit, privileges", .serialized)
 struct DeploymentTests {
     typealias CLI = VeilgateCLITests
     static let analyze = "/usr/bin/systemd-analyze"
@@ -39,6 +39,61 @@ struct DeploymentTests {
         print(line)
         let level = line.split(separator: " ").compactMap { Double($0) }.first
         #expect(level != nil && level! <= 2.0, "\(line)")
+    }
+
+    /// Owner, and real/effective/saved/filesystem user ids of every thread of `pid`, from /proc.
+    static func threadUserIDs(_ pid: Int32) throws -> Set<String> {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        return Set(try tasks.map { task in
+            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+            let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+            let capabilities = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") } ?? ""
+            return uid.split(whereSeparator: \.isWhitespace).dropFirst().joined(separator: " ") + " "
+                + (capabilities.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? "")
+        })
+    }
+
+    @Test("serve --user: started as root on a port below 1024, it gives root up on every thread once bound, and writes state as the user",
+          .enabled(if: geteuid() == 0 && getpwnam("nobody") != nil))
+    func dropsPrivileges() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FederationCLITests.writePolicy(try FederationCLITests.examplePolicy(), in: folder)
+        let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        let nobody = try #require(getpwnam("nobody")).pointee
+
+        // The state folder must be the user's first: the gateway takes nothing it is not given.
+        let refused = try CLI.run(["serve", "--user", "nobody", "--no-cameras", "--state", "state", "--certs", "certs",
+                                   "--policy", "policies"], in: folder)
+        #expect(refused.status != 0 && refused.errors.contains("chown -R nobody"), "\(refused.errors)")
+        let root = try CLI.run(["serve", "--user", "root", "--no-cameras", "--state", "state", "--certs", "certs", "--policy", "policies"],
+                               in: folder)
+        #expect(root.status != 0 && root.errors.contains("name an unprivileged user"), "\(root.errors)")
+
+        // As an operator would: the state (and, here, the folder its audit anchor sits in) belongs to the service user.
+        chown(folder.path, nobody.pw_uid, nobody.pw_gid)
+        let state = folder.appendingPathComponent("state").path
+        for entry in [""] + (FileManager.default.subpaths(atPath: state) ?? []) {
+            lchown(state + "/" + entry, nobody.pw_uid, nobody.pw_gid)
+        }
+        let port = Int.random(in: 700...999)
+        let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies", extra: ["--no-cameras", "--user", "nobody", "--port", "\(port)"])
+        #expect(gateway.port == port)
+        let expected = "\(nobody.pw_uid) \(nobody.pw_uid) \(nobody.pw_uid) \(nobody.pw_uid) 0000000000000000"
+        #expect(try Self.threadUserIDs(gateway.process.processIdentifier) == [expected], "every thread: the user, no capability")
+        let cameras = try CLI.run(["partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(port)", "--ca", "certs/ca.pem",
+                                   "--cert", police], in: folder)
+        #expect(cameras.status == 0 && cameras.output.contains("market-square"), "\(cameras.errors)")
+        #expect(gateway.stop() == 0, "SIGTERM shuts down gracefully, and the closing checkpoint is written as the user")
+
+        for entry in FileManager.default.subpaths(atPath: state) ?? [] {
+            var info = stat()
+            lstat(state + "/" + entry, &info)
+            #expect(info.st_uid == nobody.pw_uid, "\(entry) belongs to uid \(info.st_uid)")
+        }
+        let audit = try CLI.run(["audit", "verify", "--state", "state", "--policy", "policies"], in: folder)
+        #expect(audit.status == 0, "\(audit.output)\(audit.errors)")
     }
 
     @Test("serve --log-format json writes one JSON object per log line")

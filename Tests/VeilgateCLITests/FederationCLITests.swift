@@ -18,7 +18,7 @@ struct FederationCLITests {
         init(in folder: URL, policy: String, extra: [String] = []) throws {
             process.executableURL = CLI.binary
             process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
-                + (geteuid() == 0 ? ["--allow-root"] : []) + extra  // CI containers run as root
+                + (geteuid() == 0 && !extra.contains("--user") ? ["--allow-root"] : []) + extra  // CI containers run as root
             process.currentDirectoryURL = folder
             process.environment = CLI.environment
             process.standardOutput = output
@@ -28,7 +28,7 @@ struct FederationCLITests {
             try process.run()
             var text = ""
             let deadline = Date().addingTimeInterval(30)
-            while !text.contains("\n"), Date() < deadline {
+            while !text.contains("(mutual TLS)"), Date() < deadline {
                 let data = output.fileHandleForReading.availableData
                 if data.isEmpty { break }
                 text += String(decoding: data, as: UTF8.self)

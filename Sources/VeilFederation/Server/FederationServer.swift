@@ -91,18 +91,20 @@ public final class FederationServer: Service, Sendable {
             }
         }
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
-        let onListening = self.onListening
+        // `onListening` runs once every listener is bound: `serve --user` drops root there, so nothing may bind after it.
+        let listeners = ListeningBarrier(expected: configuration.healthPort == nil ? 1 : 2, onListening: onListening)
         let partnerApp = Application(
             router: router,
             server: try .tls(.http1(configuration: .init(idleTimeout: idle)), configuration: channelConfiguration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil,
                                  availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in await listeners.bound(tlsPort: channel.localAddress?.port) },
             logger: logger)
 
         var services: [any Service] = [partnerApp, api.broker]
         if let healthPort = configuration.healthPort {
-            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger))
+            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger,
+                                                    onListening: { await listeners.bound(tlsPort: nil) }))
         }
         let broker = api.broker
         // Open alert streams would hold a graceful shutdown until their next keep-alive; end them first.
@@ -143,13 +145,33 @@ public final class FederationServer: Service, Sendable {
 /// `GET /health` on 127.0.0.1 over plain HTTP, for the host's own monitoring. Nothing else is served
 /// without TLS, and nothing here names a partner, a camera or a count.
 enum HealthCheck {
-    static func application(port: Int, api: PartnerAPI, logger: Logger) -> some Service {
+    static func application(port: Int, api: PartnerAPI, logger: Logger,
+                            onListening: @escaping @Sendable () async -> Void = {}) -> some Service {
         let router = Router()
         router.get("health") { _, _ -> Response in
             let body = #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
-                           logger: logger)
+                           onServerRunning: { _ in await onListening() }, logger: logger)
+    }
+}
+
+/// Calls `onListening` with the partner port once the expected number of listeners have bound.
+actor ListeningBarrier {
+    private var remaining: Int
+    private var tlsPort = 0
+    private let onListening: @Sendable (_ tlsPort: Int) async -> Void
+
+    init(expected: Int, onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void) {
+        remaining = expected
+        self.onListening = onListening
+    }
+
+    /// One listener is bound; the partner listener passes its port.
+    func bound(tlsPort port: Int?) async {
+        if let port { tlsPort = port }
+        remaining -= 1
+        if remaining == 0 { await onListening(tlsPort) }
     }
 }

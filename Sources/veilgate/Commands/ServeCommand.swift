@@ -70,7 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: "Logs on standard error as text, or as JSON lines for a log collector.")
     var logFormat: OutputFormat = .text
 
-    @Flag(name: .customLong("allow-root"), help: "Run even as root (not recommended: run as an unprivileged user; see docs/operations.md).")
+    @Option(help: ArgumentHelp("Started as root: drop to this user once the listeners are bound (to use a port below 1024 without systemd). The state folder must be the user's.",
+                               valueName: "name"))
+    var user: String?
+
+    @Flag(name: .customLong("allow-root"), help: "Run even as root (not recommended: run as an unprivileged user or with --user; see docs/operations.md).")
     var allowRoot = false
 
     @Option(name: .customLong("camera-source"),
@@ -96,11 +100,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10).contains(segmentSeconds) else { throw ValidationError("--segment-seconds must be 1 to 10") }
-        guard geteuid() != 0 || allowRoot else {
+        guard geteuid() != 0 || allowRoot || user != nil else {
             throw ValidationError("""
                 refusing to run as root: a gateway that parses what partners and cameras send should not hold every \
-                privilege of the machine. Run it as an unprivileged user (see docs/operations.md), or pass --allow-root.
+                privilege of the machine. Run it as an unprivileged user, give --user NAME to drop to one once the ports \
+                are bound (see docs/operations.md), or pass --allow-root.
                 """)
+        }
+        let serviceUser = try user.map { name in
+            guard geteuid() == 0 else {
+                throw ValidationError("--user \(name): only a gateway started as root drops privileges (this one runs as uid \(geteuid()))")
+            }
+            let resolved = try ServiceUser.resolve(name)
+            try resolved.requireOwnership(of: location.state)
+            return resolved
         }
         guard let connectionAge = PolicyDuration(parsing: maxConnectionAge), connectionAge.seconds >= 1 else {
             throw ValidationError("--max-connection-age '\(maxConnectionAge)' must be a duration such as 1h or 10m")
@@ -159,10 +172,30 @@ struct ServeCommand: AsyncParsableCommand {
             perCaller: maxConnectionsPerPartner, requestsPerConnection: maxRequestsPerConnection,
             lifetime: .seconds(Int64(connectionAge.seconds)))
         let host = self.host
+        let gate = PrivilegeGate()
+        let (state, anchor) = (location.state, await vault.configuration.auditAnchorPath)
         let server = FederationServer(
             configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
             audit: VaultAuditTrail(log: vault.audit), broker: broker, live: live, justifications: justifications, logger: logger,
             onListening: { port in
+                if let serviceUser {
+                    // Fail closed: a gateway that cannot give root up stops rather than serve as root.
+                    do {
+                        serviceUser.handOver(folder: state, files: anchor.map { [$0] } ?? [])
+                        try serviceUser.drop()
+                        if let anchor {
+                            let anchorFolder = (anchor as NSString).deletingLastPathComponent
+                            guard access(anchor, W_OK) == 0 || access(anchorFolder.isEmpty ? "." : anchorFolder, W_OK) == 0 else {
+                                throw ValidationError("\(serviceUser.name) cannot write the audit anchor \(anchor): chown it or set VEILGATE_AUDIT_ANCHOR")
+                            }
+                        }
+                    } catch {
+                        printError("error: \(error)")
+                        Foundation.exit(EX_NOPERM)
+                    }
+                    print("dropped privileges to \(serviceUser.name) (uid \(serviceUser.uid))")
+                }
+                gate.open()
                 print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
                 fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
             })
@@ -229,6 +262,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for peer in links.peers {
             services.append(PeerSubscription(peer: peer, broker: broker, logger: logger))
+        }
+        if serviceUser != nil {
+            // Everything but the listeners waits until root is given up, so none of its files is made as root.
+            services = [services[0]] + services.dropFirst().map { gate.after($0) }
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
