@@ -6,7 +6,7 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case keyFileInsecure, keyFileInvalid, wrongKeyEncryptionKey, authenticationFailed, truncated,
                 keyDestroyed, notFound, storageNotAllowed, io, database, invalidArgument, onHold, exportInvalid,
-                sodiumUnavailable
+                sodiumUnavailable, keyRotationInterrupted
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -34,6 +34,8 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
         /// An export bundle failed verification.
         public static let exportInvalid = Code(.exportInvalid)
         public static let sodiumUnavailable = Code(.sodiumUnavailable)
+        /// A key-encryption key rotation stopped half way: `veilgate vault rotate-kek` finishes it.
+        public static let keyRotationInterrupted = Code(.keyRotationInterrupted)
 
         public var description: String { base.rawValue }
     }

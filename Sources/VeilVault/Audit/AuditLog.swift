@@ -25,6 +25,7 @@ public final class AuditLog: Sendable {
         public static let retentionSweep = Action("retention-sweep")
         public static let keyDestroyed = Action("key-destroyed")
         public static let policyLoaded = Action("policy-loaded")
+        public static let keyRotated = Action("kek-rotated")
     }
 
     public struct Entry: Sendable, Equatable {

@@ -58,6 +58,23 @@ final class Keystore: Sendable {
         }
     }
 
+    /// Wraps every key the KEK wraps (bucket keys and the check value) under `newKEK` instead, in one transaction:
+    /// afterwards the old KEK opens nothing in this file. Keys below them are untouched (their parents do not change).
+    /// - Returns: how many keys were rewrapped.
+    func rewrapTopLevelKeys(under newKEK: SecretKey) throws -> Int {
+        try write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, wrapped FROM wrapped_key WHERE parent IS NULL")
+            for row in rows {
+                let id: String = row["id"]
+                let wrapped: Data = row["wrapped"]
+                let key = try KeyWrapping.unwrap([UInt8](wrapped), under: kek, id: id)
+                let rewrapped = try KeyWrapping.wrap(key, under: newKEK, id: id)
+                try db.execute(sql: "UPDATE wrapped_key SET wrapped = ? WHERE id = ?", arguments: [Data(rewrapped), id])
+            }
+            return rows.count
+        }
+    }
+
     /// Creates and stores a new key under `parent` (nil: under the KEK).
     func createKey(id: String, parent: (id: String, key: SecretKey)?) throws -> SecretKey {
         let key = try SecretKey()

@@ -83,6 +83,10 @@ public actor Vault {
             throw VaultError(.notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
         }
         lock = mode == .readWrite ? try VaultLock(path: configuration.vaultDirectory + "/.lock") : nil
+        if case .file(let path) = configuration.keyEncryptionKey, FileManager.default.fileExists(atPath: path + Self.nextKeySuffix) {
+            throw VaultError(.keyRotationInterrupted,
+                             "a key-encryption key rotation was interrupted (\(path + Self.nextKeySuffix) exists): run `veilgate vault rotate-kek` to finish it")
+        }
         let kek = try configuration.keyEncryptionKey.load()
         authenticator = try IndexAuthenticator(deriving: kek)
         keystore = try Keystore(path: configuration.keystorePath, kek: kek)

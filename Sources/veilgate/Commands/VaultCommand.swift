@@ -17,7 +17,7 @@ struct VaultCommand: AsyncParsableCommand {
         subcommands: [
             VaultInitCommand.self, VaultIngestCommand.self, VaultListCommand.self, VaultReadCommand.self,
             VaultRetentionCommand.self, VaultHoldCommand.self, VaultExportCommand.self, VaultVerifyExportCommand.self,
-            VaultEraseCommand.self,
+            VaultEraseCommand.self, VaultRotateKEKCommand.self,
         ]
     )
 }
@@ -317,5 +317,35 @@ struct VaultEraseCommand: AsyncParsableCommand {
         let (camera, start, end) = try range.parsed()
         let count = try await vaultOperation { try await vault.erase(camera: camera, from: start, to: end, by: actor) }
         print("erased \(count) segment(s) of \(camera); their keys are destroyed")
+    }
+}
+
+struct VaultRotateKEKCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-kek",
+        abstract: "Replace the key-encryption key: rewrap every bucket key and re-authenticate the index (gateway stopped).",
+        discussion: """
+            Afterwards the old key opens nothing in the keystore. With a key file, the new key is written beside it \
+            (kek.key.next) and replaces it at the end; if the rotation is interrupted, the vault stays closed until this \
+            command is run again, which finishes it. With the key in $VEILGATE_KEK, put the new key in $VEILGATE_NEW_KEK \
+            and switch the service to it afterwards. See docs/operations.md.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The gateway's state folder.", valueName: "dir"))
+    var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
+
+    @Option(help: "Who rotates, for the audit log.") var actor: String = "operator"
+
+    func run() async throws {
+        let configuration = VaultConfiguration.standard(stateDirectory: state, environment: ProcessInfo.processInfo.environment)
+        let report = try await vaultOperation { try Vault.rotateKeyEncryptionKey(configuration, by: actor) }
+        if report.resumed { print("finished an interrupted rotation") }
+        print("rewrapped \(report.keysRewrapped) key(s) and re-authenticated \(report.rowsReauthenticated) index row(s) under the new key-encryption key")
+        if report.rowsLeftInvalid > 0 {
+            printError("warning: \(report.rowsLeftInvalid) index row(s) verify under neither key (edited by hand) and stay refused; see `veilgate vault retention`")
+        }
+        print("the new key is in \(report.newKeyLocation); the old key opens nothing in the keystore now")
+        print("back up the new key as you did the old one; keystore backups made before today still open with the old key (keep none)")
     }
 }

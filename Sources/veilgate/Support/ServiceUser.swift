@@ -22,12 +22,12 @@ struct ServiceUser: Sendable {
     /// The state folder must already be the user's: the gateway hands over only what it creates inside it,
     /// never takes a folder someone else owns.
     func requireOwnership(of folder: String) throws {
-        var info = stat()
-        guard lstat(folder, &info) == 0 else {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: folder) else {
             throw ValidationError("\(folder) does not exist; create it (veilgate vault init) and chown -R \(name): it")
         }
-        guard info.st_uid == uid, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw ValidationError("\(folder) must be a folder owned by \(name) (uid \(uid)), not uid \(info.st_uid): run chown -R \(name): \(folder)")
+        let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
+        guard owner == uid, attributes[.type] as? FileAttributeType == .typeDirectory else {
+            throw ValidationError("\(folder) must be a folder owned by \(name) (uid \(uid)), not uid \(owner.map(String.init) ?? "?"): run chown -R \(name): \(folder)")
         }
     }
 
@@ -41,8 +41,9 @@ struct ServiceUser: Sendable {
         }
         var changed = 0
         for path in paths {
-            var info = stat()
-            guard lstat(path, &info) == 0, info.st_uid == 0 else { continue }
+            // attributesOfItem does not follow a final link (lstat).
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0 else { continue }
             if lchown(path, uid, gid) == 0 { changed += 1 }
         }
         return changed
