@@ -96,6 +96,64 @@ struct DeploymentTests {
         #expect(audit.status == 0, "\(audit.output)\(audit.errors)")
     }
 
+    /// A plain-HTTP GET on loopback (the health port), with curl.
+    static func fetch(_ url: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--max-time", "5", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The value of one sample line of a Prometheus exposition (0 when absent).
+    static func sample(_ exposition: String, _ series: String) -> Double {
+        exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    @Test("/metrics on the health port counts client certificates by outcome, access decisions, camera frames; names no partner certificate")
+    func metrics() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
+        let (police, _) = try FederationCLITests.site(in: folder, policy: policy)
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        try FederationCLITests.cityCamera(in: folder)
+        let healthPort = Int.random(in: 20_000...40_000)
+        let gateway = try FederationCLITests.Gateway(in: folder, policy: policy, extra: [
+            "--health-port", "\(healthPort)", "--camera-source", "market-square=camera.mp4", "--no-analytics",
+        ])
+        defer { _ = gateway.stop() }
+        let server = "https://127.0.0.1:\(gateway.port)"
+        let cameras = try CLI.run(["partner", "get", "/v1/cameras", "--server", server, "--ca", "certs/ca.pem", "--cert", police], in: folder)
+        #expect(cameras.status == 0)
+        // A certificate from another CA claiming the police: refused by the verifier (one without any never reaches it).
+        #expect(try CLI.run(["certs", "init", "--certs", "forged"], in: folder).status == 0)
+        #expect(try CLI.run(["certs", "issue", "--partner", "police", "--policy", policy, "--certs", "forged"], in: folder).status == 0)
+        let forged = try #require(FileManager.default.subpaths(atPath: folder.path + "/forged/issued")?.first { $0.hasSuffix(".pem") })
+        #expect(try CLI.run(["partner", "get", "/v1/cameras", "--server", server, "--ca", "certs/ca.pem",
+                             "--cert", "forged/issued/" + forged], in: folder).status == 2)
+
+        var exposition = ""
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            Thread.sleep(forTimeInterval: 0.5)
+            exposition = try Self.fetch("http://127.0.0.1:\(healthPort)/metrics")
+        } while Self.sample(exposition, #"veilgate_camera_frames_total{camera="market-square"}"#) < 1 && Date() < deadline
+        #expect(Self.sample(exposition, #"veilgate_client_certificates_total{outcome="trusted"}"#) >= 1, "\(exposition)")
+        #expect(Self.sample(exposition, #"veilgate_client_certificates_total{outcome="refused"}"#) >= 1)
+        #expect(Self.sample(exposition, #"veilgate_access_total{action="decision",effect="allow"}"#) >= 1)
+        #expect(Self.sample(exposition, #"veilgate_camera_frames_total{camera="market-square"}"#) >= 1)
+        #expect(try Self.fetch("http://127.0.0.1:\(healthPort)/health").contains(#""status":"ok""#))
+        // Identities stay out: no partner id, no certificate file name or fingerprint.
+        let fingerprint = String(police.split(separator: "-").last?.prefix(16) ?? "none")
+        #expect(!exposition.contains("police") && !exposition.contains(fingerprint))
+        #expect(gateway.stop() == 0)
+    }
+
     @Test("serve --log-format json writes one JSON object per log line")
     func jsonLogs() throws {
         let folder = try CLI.temporaryFolder()

@@ -1,5 +1,6 @@
-import Synchronization
+import Metrics
 public import ServiceLifecycle
+import Synchronization
 public import VeilCore
 
 /// Fans journaled alerts out to live subscribers (SSE connections, the push outbox).
@@ -34,6 +35,7 @@ public final class AlertBroker: Service, Sendable {
     @discardableResult
     public func publish(_ alert: Alert) throws -> AlertJournal.Entry {
         let entry = try journal.append(alert)
+        Counter(label: "veilgate_alerts_total", dimensions: [("camera", alert.camera.rawValue), ("kind", alert.kind.rawValue)]).increment()
         wake.yield()
         return entry
     }

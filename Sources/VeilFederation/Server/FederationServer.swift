@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
 public import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 public import ServiceLifecycle
@@ -32,6 +33,8 @@ public struct FederationServerConfiguration: Sendable {
     public var connectionLimits = PeerVerifier.ConnectionLimits()
     /// Alert streams (SSE) one partner may hold open: each costs a subscription and an audit write per alert.
     public var maximumStreamsPerPartner = 4
+    /// The metrics exposition served at `/metrics` beside `/health` (Prometheus text format), nil for none.
+    public var metrics: (@Sendable () -> [UInt8])?
 
     public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, healthPort: Int? = nil) {
         self.host = host
@@ -82,8 +85,10 @@ public final class FederationServer: Service, Sendable {
         let channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls) { chain in
             switch await verifier.verify(chain) {
             case .trusted:
+                Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]).increment()
                 return .certificateVerified
             case .refused(let reason):
+                Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")]).increment()
                 logger.notice("TLS client refused", metadata: ["reason": "\(reason)"])
                 // A random pause so timing tells a prober nothing about why.
                 try? await Task.sleep(for: .milliseconds(Int(Double.random(in: delay) * 1000)))
@@ -103,7 +108,7 @@ public final class FederationServer: Service, Sendable {
 
         var services: [any Service] = [partnerApp, api.broker]
         if let healthPort = configuration.healthPort {
-            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger,
+            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger, metrics: configuration.metrics,
                                                     onListening: { await listeners.bound(tlsPort: nil) }))
         }
         let broker = api.broker
@@ -145,9 +150,16 @@ public final class FederationServer: Service, Sendable {
 /// `GET /health` on 127.0.0.1 over plain HTTP, for the host's own monitoring. Nothing else is served
 /// without TLS, and nothing here names a partner, a camera or a count.
 enum HealthCheck {
-    static func application(port: Int, api: PartnerAPI, logger: Logger,
+    static func application(port: Int, api: PartnerAPI, logger: Logger, metrics: (@Sendable () -> [UInt8])?,
                             onListening: @escaping @Sendable () async -> Void = {}) -> some Service {
         let router = Router()
+        if let metrics {
+            // Prometheus text format: counts by outcome, kind and camera; never a partner's certificate, a person or a plate.
+            router.get("metrics") { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+            }
+        }
         router.get("health") { _, _ -> Response in
             let body = #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))

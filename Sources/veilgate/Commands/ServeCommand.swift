@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import VeilAnalytics
@@ -35,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TLS port for partners.")
     var port: Int = 8443
 
-    @Option(name: .customLong("health-port"), help: ArgumentHelp("Plain-HTTP health check on 127.0.0.1 only (0: none).", valueName: "port"))
+    @Option(name: .customLong("health-port"), help: ArgumentHelp("Plain-HTTP /health and Prometheus /metrics on 127.0.0.1 only (0: none).", valueName: "port"))
     var healthPort: Int = 0
 
     @Option(name: .customLong("sweep-every"), help: ArgumentHelp("How often retention is applied.", valueName: "duration"))
@@ -133,6 +135,9 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "veilgate")
+        // Counters and gauges from every part of the gateway, served as /metrics beside /health.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         var verified: PolicyBundle.Verified?
         if let policyKey {
             do {
@@ -164,6 +169,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
                                                           keyPath: authority.serverKeyPath,
                                                           healthPort: healthPort > 0 ? healthPort : nil)
+        configuration.metrics = { metrics.emitToBuffer() }
         configuration.requestsPerSecond = rate
         configuration.burst = rate * 2
         configuration.maximumConnections = maxConnections

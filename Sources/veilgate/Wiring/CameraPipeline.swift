@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import VeilAnalytics
@@ -112,8 +113,10 @@ struct CameraPipeline: Service {
                 case .connecting:
                     break
                 case .streaming:
+                    Gauge(label: "veilgate_camera_connected", dimensions: [("camera", camera.rawValue)]).record(1)
                     logger.info("camera streaming", metadata: ["camera": "\(camera.rawValue)"])
                 case .waiting(let delay, let reason):
+                    Gauge(label: "veilgate_camera_connected", dimensions: [("camera", camera.rawValue)]).record(0)
                     feeds.interrupt(camera: camera)
                     logger.warning("camera unavailable", metadata: ["camera": "\(camera.rawValue)", "reason": "\(reason)",
                                                                     "retry-in": "\(delay)"])
@@ -158,6 +161,9 @@ struct CameraPipeline: Service {
     /// Feeds the source's frames through the pipeline; with `untilUnwatched`, returns once no partner watches.
     private func run(_ source: LiveSource, state: inout PipelineState, untilUnwatched: Bool = false) async throws {
         var pace: (start: ContinuousClock.Instant, time: Double)?
+        // Frames per second is the rate of the first; the second counts a paced file falling over a second behind.
+        let metrics = (frames: Counter(label: "veilgate_camera_frames_total", dimensions: [("camera", camera.rawValue)]),
+                       behind: Counter(label: "veilgate_camera_resyncs_total", dimensions: [("camera", camera.rawValue)]))
         do {
             for try await frame in source {
                 if paced {
@@ -165,12 +171,14 @@ struct CameraPipeline: Service {
                     if let (start, time) = pace, case let due = start + .seconds(frame.time - time), due > now - .seconds(1) {
                         if due > now { try await Task.sleep(until: due) }
                     } else {
+                        if pace != nil { metrics.behind.increment() }
                         pace = (now, frame.time)  // first frame, or more than a second behind: start the clock again
                     }
                 }
                 let wanted = feeds.renditionsWanted(for: camera)
                 if untilUnwatched, wanted.isEmpty { return }
                 try state.process(frame, wanted: wanted, feeds: feeds)
+                metrics.frames.increment()
                 await state.storeRecordings()
             }
         } catch {
@@ -266,6 +274,8 @@ private struct PipelineState {
                     : segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
             do {
                 try await recording.vault.store([UInt8](segment.bytes), as: descriptor)
+                Counter(label: "veilgate_vault_stored_bytes_total", dimensions: [("category", segment.category.rawValue)])
+                    .increment(by: segment.bytes.count)
             } catch {
                 logger.error("recording failed", metadata: ["camera": "\(camera.rawValue)", "category": "\(segment.category.rawValue)",
                                                             "error": "\(error)"])
@@ -348,6 +358,7 @@ private struct PipelineState {
             } catch {
                 covered = nil
                 detectionFailures += 1
+                Counter(label: "veilgate_camera_frames_withheld_total", dimensions: [("camera", camera.rawValue)]).increment()
                 if detectionFailures == 1 || detectionFailures % 1000 == 0 {
                     logger.error("detection failed; redacted renditions skip the frame",
                                  metadata: ["camera": "\(camera.rawValue)", "failures": "\(detectionFailures)", "error": "\(error)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import UnixSignals
 import VeilCore
@@ -26,6 +27,9 @@ struct RetentionSweeper: Service {
                 if let schedule = verifier.current.authority as? any RetentionSchedule {
                     alerts = try journal.applyRetention(schedule, now: Date())
                 }
+                Counter(label: "veilgate_retention_sweeps_total", dimensions: [("outcome", report.tampered.isEmpty ? "ok" : "altered-rows")])
+                    .increment()
+                Counter(label: "veilgate_retention_destroyed_segments_total").increment(by: report.segmentsDestroyed)
                 logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "segments": "\(report.segmentsDestroyed)",
                                                           "keys": "\(report.keysDestroyed)", "events": "\(report.eventsDeleted)",
                                                           "alerts-deleted": "\(alerts)"])
@@ -35,6 +39,7 @@ struct RetentionSweeper: Service {
                 }
             } catch {
                 // Never stop sweeping because one sweep failed.
+                Counter(label: "veilgate_retention_sweeps_total", dimensions: [("outcome", "failed")]).increment()
                 logger.error("retention sweep failed", metadata: ["error": "\(error)"])
             }
             try? await gracefulSleep(for: interval)

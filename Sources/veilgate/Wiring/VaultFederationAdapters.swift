@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import VeilCore
 import VeilFederation
 import VeilVault
@@ -35,6 +36,8 @@ struct VaultAuditTrail: AccessAuditTrail {
 
     func record(_ entry: AccessAuditEntry) async throws {
         let action: AuditLog.Action = entry.action == .decision ? .decision : .share
+        Counter(label: "veilgate_access_total", dimensions: [("action", action.rawValue), ("effect", entry.details["effect"] ?? "allow")])
+            .increment()
         try log.append(action, actor: entry.actor, subject: entry.subject, rules: entry.rules.map(\.rawValue),
                        details: entry.details, at: entry.at)
     }
