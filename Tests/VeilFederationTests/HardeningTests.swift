@@ -11,6 +11,18 @@ import X509
 
 @Suite("Hardening", .serialized)
 struct HardeningTests {
+    @Test("certificate validation has a deadline: work that overruns it is answered nil at the deadline, quick work with its value")
+    func validationDeadline() async throws {
+        let started = ContinuousClock.now
+        let late = await withDeadline(.milliseconds(100)) { () async -> Int in
+            try? await Task.sleep(for: .seconds(30))
+            return 1
+        }
+        #expect(late == nil)
+        #expect(ContinuousClock.now - started < .seconds(20), "answered at the deadline, not when the work ended")
+        #expect(await withDeadline(.seconds(30)) { 7 } == 7)
+    }
+
     @Test("A client that connects and stalls the handshake is disconnected after the idle timeout")
     func stalledHandshake() async throws {
         let pki = try TestPKI()

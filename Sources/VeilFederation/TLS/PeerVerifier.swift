@@ -62,9 +62,16 @@ public final class PeerVerifier: Sendable {
         var requests = 0
     }
 
-    public init(_ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength) {
+    /// How long one handshake's certificate validation may take before the client is refused. The chain limit already
+    /// bounds it (milliseconds); this is the backstop should a parser or path builder ever take a pathological turn.
+    public let validationTimeout: Duration
+
+    public init(_ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength,
+                validationTimeout: Duration = .seconds(2))
+    {
         self.trust = Mutex(trust)
         self.maximumChainLength = max(1, maximumChainLength)
+        self.validationTimeout = validationTimeout
     }
 
     /// Swaps in a new trust snapshot (policy or revocation list reloaded) and closes every open connection the new
@@ -169,7 +176,8 @@ public final class PeerVerifier: Sendable {
         } catch {
             return .refused("unparseable certificate")
         }
-        return await verify(certificates, now: now)
+        let outcome = await withDeadline(validationTimeout) { [self] in await self.verify(certificates, now: now) }
+        return outcome ?? .refused("certificate validation took longer than \(validationTimeout)")
     }
 
     public func verify(_ chain: [Certificate], now: Date = Date()) async -> Outcome {

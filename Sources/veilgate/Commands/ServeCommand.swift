@@ -69,6 +69,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connection-age"), help: ArgumentHelp("How long a connection may be used before it is closed.", valueName: "duration"))
     var maxConnectionAge: String = "1h"
 
+    @Option(name: .customLong("max-validation-time"),
+            help: ArgumentHelp("How long one client certificate's validation may take before the client is refused.", valueName: "duration"))
+    var maxValidationTime: String = "2s"
+
     @Option(name: .customLong("log-format"), help: "Logs on standard error as text, or as JSON lines for a log collector.")
     var logFormat: OutputFormat = .text
 
@@ -120,6 +124,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let connectionAge = PolicyDuration(parsing: maxConnectionAge), connectionAge.seconds >= 1 else {
             throw ValidationError("--max-connection-age '\(maxConnectionAge)' must be a duration such as 1h or 10m")
         }
+        guard let validationTime = PolicyDuration(parsing: maxValidationTime), validationTime.seconds >= 1 else {
+            throw ValidationError("--max-validation-time '\(maxValidationTime)' must be a duration of at least 1s")
+        }
         guard maxConnections >= 1, maxConnectionsPerPartner >= 1, maxStreamsPerPartner >= 1, maxRequestsPerConnection >= 1 else {
             throw ValidationError("connection and stream limits must be at least 1")
         }
@@ -156,7 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
         let authority = certs.authority
         let signedBundle = verified
         let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority, verified: signedBundle) }
-        let verifier = PeerVerifier(trust)
+        let verifier = PeerVerifier(trust, validationTimeout: .seconds(Int64(validationTime.seconds)))
         let journal = try await federationOperation { try AlertJournal(path: location.state + "/alerts.sqlite") }
         let broker = AlertBroker(journal: journal)
         try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
