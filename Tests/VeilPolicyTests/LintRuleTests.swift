@@ -148,3 +148,40 @@ struct LintRuleTests {
         #expect(!PolicyFixture.lint(text).diagnostics.contains { $0.rule == .longRetentionWithoutJustification })
     }
 }
+
+@Suite("Zones and privacy masks")
+struct PolygonTests {
+    @Test("a zone or mask whose edges cross is refused with its position and the edges that cross; a simple one is kept")
+    func selfCrossing() throws {
+        let bowTie = PolicyFixture.replacing("polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]",
+                                             with: "polygon: [[0.1, 0.1], [0.5, 0.1], [0.1, 0.5], [0.5, 0.5]]")
+        let zone = PolicyFixture.lint(bowTie).diagnostics.first { $0.rule == .impossibleValue }
+        #expect(zone?.message.contains("zone 'zone-1': the polygon crosses itself (edge 2–3 crosses edge 4–1)") == true, "\(String(describing: zone))")
+        func line(of fragment: String, in text: String) -> Int? {
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(fragment) }.map { $0 + 1 }
+        }
+        #expect(zone?.location.line == line(of: "polygon: [[0.1, 0.1], [0.5, 0.1], [0.1, 0.5]", in: bowTie))
+
+        let masked = PolicyFixture.replacing("""
+                zones:
+                  - id: zone-1
+            """, with: """
+                masks:
+                  - id: window
+                    polygon: [[0.6, 0.1], [0.9, 0.1], [0.6, 0.4], [0.9, 0.4]]
+                zones:
+                  - id: zone-1
+            """)
+        let mask = PolicyFixture.lint(masked).diagnostics.first { $0.rule == .impossibleValue }
+        #expect(mask?.message.contains("mask 'window': the polygon crosses itself") == true, "\(String(describing: mask))")
+        #expect(mask?.location.line == line(of: "polygon: [[0.6, 0.1]", in: masked))
+
+        let simple = masked.replacingOccurrences(of: "[0.6, 0.4], [0.9, 0.4]", with: "[0.9, 0.4], [0.6, 0.4]")
+        #expect(PolicyFixture.lint(simple).diagnostics == [])
+        let compiled = try PolicyFixture.compile(simple)
+        #expect(compiled.document.cameras.first?.masks.first?.polygon.count == 4)
+        // A mask with an id a zone has is a duplicate: one name, one area.
+        let duplicate = simple.replacingOccurrences(of: "- id: window", with: "- id: zone-1")
+        #expect(PolicyFixture.lint(duplicate).diagnostics.contains { $0.rule == .duplicateID })
+    }
+}

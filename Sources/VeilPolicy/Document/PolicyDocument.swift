@@ -66,6 +66,8 @@ extension PolicyDocument {
         public var audio = false
         public var zones: [Zone] = []
         public var lines: [CountingLine] = []
+        /// Privacy masks: areas painted over in every output of this camera, before anything else sees the frame.
+        public var masks: [Mask] = []
         public var location: SourceLocation
         public var keyLocations: [String: SourceLocation] = [:]
     }
@@ -79,6 +81,15 @@ extension PolicyDocument {
     public struct Zone: Sendable {
         public var id: ZoneID
         /// Normalised image coordinates (0–1), in order.
+        public var polygon: [NormalisedPoint]
+        public var location: SourceLocation
+    }
+
+    /// A privacy mask (a neighbour's window, a private garden): painted over before detection, analytics, live
+    /// streams, recordings — raw ones too — and exports, so no output of the camera ever holds what it covers.
+    public struct Mask: Sendable {
+        public var id: ZoneID
+        /// Normalised image coordinates (0–1), in order around the area.
         public var polygon: [NormalisedPoint]
         public var location: SourceLocation
     }
@@ -231,6 +242,34 @@ public struct NormalisedPoint: Hashable, Sendable {
     public init(x: Double, y: Double) {
         self.x = x
         self.y = y
+    }
+
+    /// The first two edges of a closed polygon that cross (indices of their first points), or nil for a simple polygon.
+    /// Edges that share a corner do not count; edges that touch elsewhere do.
+    static func crossingEdges(of polygon: [NormalisedPoint]) -> (Int, Int)? {
+        let count = polygon.count
+        guard count >= 4 else { return nil }
+        func orientation(_ a: NormalisedPoint, _ b: NormalisedPoint, _ c: NormalisedPoint) -> Double {
+            (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
+        }
+        func onSegment(_ a: NormalisedPoint, _ b: NormalisedPoint, _ p: NormalisedPoint) -> Bool {
+            min(a.x, b.x) <= p.x && p.x <= max(a.x, b.x) && min(a.y, b.y) <= p.y && p.y <= max(a.y, b.y)
+        }
+        for i in 0..<count {
+            for j in (i + 1)..<count {
+                // Neighbouring edges share a corner.
+                if j == i + 1 || (i == 0 && j == count - 1) { continue }
+                let (a, b) = (polygon[i], polygon[(i + 1) % count]), (c, d) = (polygon[j], polygon[(j + 1) % count])
+                let (o1, o2, o3, o4) = (orientation(a, b, c), orientation(a, b, d), orientation(c, d, a), orientation(c, d, b))
+                if (o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0) && o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0 { return (i, j) }
+                if (o1 == 0 && onSegment(a, b, c)) || (o2 == 0 && onSegment(a, b, d)) || (o3 == 0 && onSegment(c, d, a))
+                    || (o4 == 0 && onSegment(c, d, b))
+                {
+                    return (i, j)
+                }
+            }
+        }
+        return nil
     }
 }
 

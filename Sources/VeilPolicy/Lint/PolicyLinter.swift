@@ -78,7 +78,7 @@ private struct LintRun {
             + document.denies.map { ($0.id, $0.location) }
         duplicates(rules, "rule", into: &self)
         for camera in document.cameras {
-            duplicates(camera.zones.map { ($0.id, $0.location) } + camera.lines.map { ($0.id, $0.location) },
+            duplicates(camera.zones.map { ($0.id, $0.location) } + camera.lines.map { ($0.id, $0.location) } + camera.masks.map { ($0.id, $0.location) },
                        "zone or line of camera '\(camera.id)'", into: &self)
         }
         var identities: [String: PartnerID] = [:]

@@ -31,10 +31,11 @@ struct DocumentBuilder {
     static let purposeKeys = ["id", "description", "basis", "assessment", "special-category"]
     static let cameraKeys = [
         "id", "site", "description", "source", "credentials", "purposes", "produces", "analytics", "audio",
-        "zones", "lines",
+        "zones", "lines", "masks",
     ]
     static let credentialKeys = ["file", "env"]
     static let zoneKeys = ["id", "polygon"]
+    static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
     static let retentionKeys = ["rules", "legal-hold"]
     static let retentionRuleKeys = ["id", "cameras", "category", "event-kinds", "duration", "justification"]
@@ -161,22 +162,39 @@ struct DocumentBuilder {
         camera.audio = map["audio"].flatMap { reader.bool($0, "audio") } ?? false
         camera.zones = list(map["zones"], "zones", zone)
         camera.lines = list(map["lines"], "lines", line)
+        camera.masks = list(map["masks"], "masks", mask)
         return camera
     }
 
     private func zone(_ node: Node) -> PolicyDocument.Zone? {
-        guard let map = reader.mapping(node, "a zone", keys: Self.zoneKeys),
-            let id = reader.required(map, "id", "a zone").flatMap({ reader.identifier($0, "zone id", as: ZoneID.self) }),
-            let polygonNode = reader.required(map, "polygon", "zone '\(id)'"),
+        area(node, noun: "zone").map { PolicyDocument.Zone(id: $0.id, polygon: $0.polygon, location: $0.location) }
+    }
+
+    private func mask(_ node: Node) -> PolicyDocument.Mask? {
+        area(node, noun: "mask").map { PolicyDocument.Mask(id: $0.id, polygon: $0.polygon, location: $0.location) }
+    }
+
+    /// A named polygon (a zone, a privacy mask): at least three points inside the picture, and a simple polygon — one
+    /// whose edges cross gives an area nobody meant (a bow tie), so it is refused with the edges that cross.
+    private func area(_ node: Node, noun: String) -> (id: ZoneID, polygon: [NormalisedPoint], location: SourceLocation)? {
+        guard let map = reader.mapping(node, "a \(noun)", keys: noun == "mask" ? Self.maskKeys : Self.zoneKeys),
+            let id = reader.required(map, "id", "a \(noun)").flatMap({ reader.identifier($0, "\(noun) id", as: ZoneID.self) }),
+            let polygonNode = reader.required(map, "polygon", "\(noun) '\(id)'"),
             let points = reader.sequence(polygonNode, "polygon")
         else { return nil }
         let polygon = points.compactMap { reader.point($0, "polygon point") }
         guard polygon.count == points.count else { return nil }
         guard polygon.count >= 3 else {
-            reader.error(.impossibleValue, "zone '\(id)' needs a polygon of at least 3 points", at: polygonNode)
+            reader.error(.impossibleValue, "\(noun) '\(id)' needs a polygon of at least 3 points", at: polygonNode)
             return nil
         }
-        return PolicyDocument.Zone(id: id, polygon: polygon, location: map.location)
+        if let (first, second) = NormalisedPoint.crossingEdges(of: polygon) {
+            reader.error(.impossibleValue,
+                         "\(noun) '\(id)': the polygon crosses itself (edge \(first + 1)–\(first + 2) crosses edge \(second + 1)–\((second + 1) % polygon.count + 1)); list its points in order around it",
+                         at: polygonNode)
+            return nil
+        }
+        return (id, polygon, map.location)
     }
 
     private func line(_ node: Node) -> PolicyDocument.CountingLine? {

@@ -68,6 +68,9 @@ struct AnalyseCommand: AsyncParsableCommand {
         }
         let running = setup.analytics
         var analytics = CameraAnalytics(setup, origin: Date())
+        // The camera's privacy masks are painted first, as in the gateway: nobody under one is detected or counted.
+        let maskPolygons = PrivacyMasks.Polygon.of(entry)
+        let masks = maskPolygons.isEmpty ? nil : PrivacyMasks(polygons: maskPolygons)
 
         let source: MediaSource
         let pipeline: RedactionPipeline
@@ -85,7 +88,7 @@ struct AnalyseCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         printError("analysing \(redactedAddress(input)) as \(camera): \(running.map(\.rawValue).sorted().joined(separator: ", ")) on "
-            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)")
+            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)" + (masks == nil ? "" : ", under \(maskPolygons.count) privacy mask(s)"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -95,6 +98,7 @@ struct AnalyseCommand: AsyncParsableCommand {
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
+                masks?.apply(to: frame)
                 let people = TrackedObject.people(in: try pipeline.track(frame), width: source.width, height: source.height)
                 for alert in analytics.observe(Observation(time: frame.time, objects: people)) {
                     var line = try encoder.encode(alert)

@@ -60,10 +60,14 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(name: .customLong("face-model"), help: ArgumentHelp("The CenterFace model (default: $VEILGATE_MODELS or .cache/models).", valueName: "file"))
     var faceModel: String?
 
+    @Option(help: ArgumentHelp("A camera of the policy whose footage this is: its privacy masks are painted over first.", valueName: "id"))
+    var camera: String?
+
     @OptionGroup var policyLocation: PolicyLocation
 
     func run() async throws {
         let spec = try redactionSpec()
+        let masks = try cameraMasks()
         let source: MediaSource
         do { source = try MediaSource(address: input) } catch let error as MediaError {
             printError("error: \(error)")
@@ -88,6 +92,7 @@ struct RedactCommand: AsyncParsableCommand {
         do {
             if isImage {
                 guard let frame = try source.nextFrame() else { throw ValidationError("\(input): no picture") }
+                masks?.apply(to: frame)
                 let covered = try pipeline.process(frame)
                 try record(covered, frame: frame, to: journal)
                 try ImageWriter.write(frame, to: output)
@@ -99,6 +104,7 @@ struct RedactCommand: AsyncParsableCommand {
                 var progress = Progress(total: length.map { Int($0 * source.frameRate) })
                 for try await frame in source.frames {
                     if let seconds, frame.time > seconds { break }
+                    masks?.apply(to: frame)
                     let covered = try pipeline.process(frame)
                     try record(covered, frame: frame, to: journal)
                     try writer.write(frame)
@@ -120,6 +126,19 @@ struct RedactCommand: AsyncParsableCommand {
         print("redacted \(frames) frame(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(frames) / max(elapsed, 0.001))) fps)")
         print("  detections: \(perClass.isEmpty ? "none" : perClass.joined(separator: ", ")); tracks: \(pipeline.tracksStarted); detections on motion: \(pipeline.detectionsOnMotion); decoder errors: \(source.decodeErrors)")
         print("  output: \(output)" + (detections.map { "; boxes: \($0)" } ?? ""))
+    }
+
+    /// `--camera`'s privacy masks (nil without `--camera`, or for a camera without masks).
+    func cameraMasks() throws -> PrivacyMasks? {
+        guard let camera else { return nil }
+        let policy: CompiledPolicy
+        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
+            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(policy.document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
+        }
+        let polygons = PrivacyMasks.Polygon.of(entry)
+        if !polygons.isEmpty { printError("painting \(polygons.count) privacy mask(s) of camera \(camera) over every frame") }
+        return polygons.isEmpty ? nil : PrivacyMasks(polygons: polygons)
     }
 
     /// What is redacted where there is no policy: what identifies a person in any footage.

@@ -251,7 +251,7 @@ struct ServeCommand: AsyncParsableCommand {
                         } : nil
                         return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
                                               feeds: live, models: VisionModels(), settings: settings, recording: recording,
-                                              analytics: analytics, logger: logger)
+                                              analytics: analytics, masks: feed.masks, logger: logger)
                     }
             }
             let initial = try pipelines(policy, false) { printError("warning: \($0)") }

@@ -5,6 +5,7 @@ import VeilCore
 import VeilFederation
 import VeilMedia
 import VeilPolicy
+import VeilVision
 
 /// Which cameras the gateway ingests, and from where: every camera of the policy with a source that some
 /// partner may watch live or whose video the policy stores (when recording), with its credentials put into the
@@ -30,6 +31,8 @@ struct CameraFeed: Sendable {
     var stores: [DataCategory] = []
     /// The analytics the policy runs on the camera (never on a peer's: the peer analyses its own).
     var analytics: CameraAnalytics.Setup? = nil
+    /// The camera's privacy masks, painted over every frame first.
+    var masks: [PrivacyMasks.Polygon] = []
 
     /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
     /// dropped the camera) a warning.
@@ -99,7 +102,13 @@ struct CameraFeed: Sendable {
             feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores,
                                     analytics: analytics))
         }
-        return feeds
+        // Masks go with the camera wherever its frames come from (its source, --camera-source, a peer's relay).
+        let masks = Dictionary(uniqueKeysWithValues: policy.document.cameras.map { ($0.id, PrivacyMasks.Polygon.of($0)) })
+        return feeds.map { feed in
+            var feed = feed
+            feed.masks = masks[feed.camera] ?? []
+            return feed
+        }
     }
 
     /// `peer://PEER/CAMERA` → (PEER, CAMERA), both well-formed ids; nil for any other source.

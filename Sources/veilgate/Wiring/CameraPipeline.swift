@@ -67,6 +67,8 @@ struct CameraPipeline: Service {
     let recording: Recording?
     /// Nil for a camera without analytics, and for a peer's camera.
     var analytics: Analytics? = nil
+    /// The policy's privacy masks for the camera, painted over every frame before anything else reads it.
+    var masks: [PrivacyMasks.Polygon] = []
     let logger: Logger
 
     /// What makes two pipelines of one camera the same: source, recording and analytics (compared in memory only — the
@@ -79,7 +81,8 @@ struct CameraPipeline: Service {
             return "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
                 + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" })"
         } ?? ""
-        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", analysed].joined(separator: "|")
+        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", analysed, "\(masks.map(\.points))"]
+            .joined(separator: "|")
     }
 
     func run() async throws {
@@ -124,6 +127,7 @@ struct CameraPipeline: Service {
             }
         // A peer's camera is never recorded here, whatever the caller passed: the peer keeps its own footage.
         var state = PipelineState(camera: camera, settings: settings, models: models, recording: peer == nil ? recording : nil,
+                                  masks: masks,
                                   analytics: peer == nil ? analytics : nil, logger: logger)
         guard let peer else {
             let source = LiveSource(address: address, options: options, onState: onState)
@@ -153,7 +157,7 @@ struct CameraPipeline: Service {
             } catch is Unwatched {}
             logger.info("peer camera no longer watched", metadata: ["camera": "\(camera.rawValue)"])
             // The next connection's clock starts again: so do the encodes (segment numbers carry on).
-            state = PipelineState(camera: camera, settings: settings, models: models, recording: nil, logger: logger,
+            state = PipelineState(camera: camera, settings: settings, models: models, recording: nil, masks: masks, logger: logger,
                                   sequence: state.sequence + 1)
         }
     }
@@ -249,10 +253,13 @@ private struct PipelineState {
     var analytics: CameraAnalytics?
     /// When the counts were last written (stream time).
     var countsWritten = -Double.infinity
+    /// Painted over each frame first: detectors, analytics, live renditions and recordings (raw too) never see under them.
+    let masks: PrivacyMasks?
 
     init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
-         analytics: CameraPipeline.Analytics? = nil, logger: Logger, sequence: Int = 0)
+         masks: [PrivacyMasks.Polygon] = [], analytics: CameraPipeline.Analytics? = nil, logger: Logger, sequence: Int = 0)
     {
+        self.masks = masks.isEmpty ? nil : PrivacyMasks(polygons: masks)
         self.sequence = sequence
         self.camera = camera
         self.settings = settings
@@ -348,6 +355,7 @@ private struct PipelineState {
             try adopt(wanted, feeds: feeds)
         }
         guard !renditions.isEmpty || analyticsSetup != nil else { return }
+        masks?.apply(to: frame)
 
         var covered: [(kind: RedactionClass, box: Box)]? = []
         if let tracking {

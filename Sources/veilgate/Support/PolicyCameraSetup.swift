@@ -26,3 +26,10 @@ extension TrackedObject {
         }
     }
 }
+
+extension PrivacyMasks.Polygon {
+    /// A camera's privacy masks as its policy entry declares them.
+    static func of(_ camera: PolicyDocument.Camera) -> [PrivacyMasks.Polygon] {
+        camera.masks.map { PrivacyMasks.Polygon(points: $0.polygon.map { SIMD2($0.x, $0.y) }) }
+    }
+}
