@@ -5,8 +5,9 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 DEMO_OUTPUT ?= demo-output
+CONFIG ?= release
 
-.PHONY: all setup build demo test bench clean help
+.PHONY: all setup build demo test bench deb deb-test clean help
 
 all: build
 
@@ -15,6 +16,8 @@ help:
 	@echo "make test   — set up, build, and run the whole test suite (what CI runs)"
 	@echo "make bench  — release build and benchmarks with their baselines"
 	@echo "make build  — debug build of the veilgate command"
+	@echo "make deb    — Debian package in .build/deb (release build; CONFIG=debug for a debug one)"
+	@echo "make deb-test — debug package, installed, started and purged again on this machine (root)"
 
 setup:
 	@scripts/setup.sh
@@ -32,6 +35,8 @@ test: setup
 	.build/debug/veilgate policy test policies
 	@echo "== unit, property, integration and CLI tests =="
 	$(SWIFT) test --skip-build --disable-xctest
+	@# CI (a throw-away machine, as root) also installs the Debian package and runs the gateway from it.
+	@if [ "$${VEILGATE_DEB_TEST:-}" = 1 ]; then $(MAKE) --no-print-directory deb-test; fi
 
 bench: setup
 	$(SWIFT) build -c release --product VeilBench
@@ -39,6 +44,21 @@ bench: setup
 	taskset -c 0 .build/release/VeilBench policy vault media federation detectors
 	@echo "(four cameras at once use both cores)"
 	.build/release/VeilBench cameras
+
+# The package: scripts/deb/build.sh takes the binary this builds (see docs/operations.md).
+deb: setup
+ifeq ($(CONFIG),debug)
+	$(SWIFT) build --product veilgate
+else ifeq ($(CONFIG),release)
+	$(SWIFT) build -c release --product veilgate
+else
+	$(error CONFIG must be debug or release, not $(CONFIG))
+endif
+	@scripts/deb/build.sh --config $(CONFIG)
+
+# Installs the debug package here, sets the gateway up and runs it as its systemd unit would, then purges it all.
+deb-test: build
+	@deb=$$(VEILGATE_DEB_COMPRESSION=gzip scripts/deb/build.sh --config debug) && scripts/deb/test-install.sh "$$deb"
 
 clean:
 	rm -rf .build "$(DEMO_OUTPUT)"
