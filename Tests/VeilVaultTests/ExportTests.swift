@@ -116,3 +116,84 @@ struct ExportTests {
         #expect(!FileManager.default.fileExists(atPath: bundle))
     }
 }
+
+@Suite("Exports only the recipient can open")
+struct RecipientExportTests {
+    @Test("encrypted to a partner key: ciphertext to anyone else, verifiable by anyone, opened only by that key")
+    func encrypted() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let first = VaultFixture.payload(300_000, marker: "PLAINTEXT-MARKER")
+        try await vault.store(first, as: VaultFixture.descriptor(start: VaultFixture.noon))
+        try await vault.store(VaultFixture.payload(500, marker: "PLAINTEXT-MARKER"),
+                              as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
+        let keys = fixture.state.appendingPathComponent("police").path
+        let recipient = try RecipientKey.generate(writingTo: keys)
+        let other = try RecipientKey.generate(writingTo: fixture.state.appendingPathComponent("mall").path)
+        #expect(recipient != other)
+        let bundle = fixture.state.appendingPathComponent("export-enc").path
+        let manifest = try await vault.export(camera: "cam-a", from: VaultFixture.noon.addingTimeInterval(-1),
+                                              to: VaultFixture.noon.addingTimeInterval(60), into: bundle, requestedBy: "police",
+                                              recipient: recipient)
+        #expect(manifest.encryption?.recipient == recipient.fingerprint)
+        #expect(manifest.parts.allSatisfy { $0.file.hasSuffix(".enc") && $0.plaintextSHA256 != nil })
+        // Nothing readable in the bundle: no part holds the footage's bytes.
+        let marker = Array("PLAINTEXT-MARKER".utf8)
+        for part in manifest.parts {
+            let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bundle + "/" + part.file)))
+            #expect(!data.indices.dropLast(marker.count).contains { data[$0..<($0 + marker.count)].elementsEqual(marker) })
+        }
+        let publicKey = try #require(vault.publicKey)
+        #expect(try ExportVerifier.verify(bundle: bundle, publicKey: publicKey).parts.count == 2, "anyone can check custody")
+
+        let opened = fixture.state.appendingPathComponent("opened").path
+        try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"), into: opened)
+        let firstName = String(manifest.parts[0].file.dropLast(4))
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: opened + "/" + firstName))) == first)
+
+        // Another partner's key opens nothing, and says which key it was for.
+        let wrong = try #require(throws: VaultError.self) {
+            try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: fixture.state.path + "/mall.key"),
+                                    into: fixture.state.path + "/opened-by-mall")
+        }
+        #expect(wrong.message.contains(recipient.fingerprint) && wrong.message.contains(other.fingerprint))
+        #expect(!FileManager.default.fileExists(atPath: fixture.state.path + "/opened-by-mall"))
+
+        // Two parts swapped (names and contents exchanged consistently would break the signature): swap contents only.
+        let (a, b) = (bundle + "/" + manifest.parts[0].file, bundle + "/" + manifest.parts[1].file)
+        let (dataA, dataB) = (try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
+        try dataB.write(to: URL(fileURLWithPath: a))
+        try dataA.write(to: URL(fileURLWithPath: b))
+        let swapped = try #require(throws: VaultError.self) { try ExportVerifier.verify(bundle: bundle, publicKey: publicKey) }
+        #expect(swapped.code == .exportInvalid && swapped.message.contains(manifest.parts[0].file))
+        // A flipped byte in a part is refused by name before anything is decrypted.
+        try dataA.write(to: URL(fileURLWithPath: a))
+        try dataB.write(to: URL(fileURLWithPath: b))
+        var flipped = dataA
+        flipped[flipped.count / 2] ^= 0x01
+        try flipped.write(to: URL(fileURLWithPath: a))
+        let tampered = try #require(throws: VaultError.self) {
+            try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"),
+                                    into: fixture.state.path + "/opened-tampered")
+        }
+        #expect(tampered.code == .exportInvalid && tampered.message.contains(manifest.parts[0].file))
+        #expect(!FileManager.default.fileExists(atPath: fixture.state.path + "/opened-tampered"))
+        let audited = try vault.audit.entries().last { $0.action == "export" }
+        #expect(audited?.details["recipient"] == recipient.fingerprint)
+    }
+
+    @Test("a recipient key file readable by others is refused; so is a malformed public key")
+    func keyFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-recipient-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let name = folder.appendingPathComponent("p").path
+        try RecipientKey.generate(writingTo: name)
+        #expect(throws: VaultError(.invalidArgument, "")) { try RecipientKey.generate(writingTo: name) }
+        chmod(name + ".key", 0o644)
+        #expect(throws: VaultError(.keyFileInsecure, "")) { try RecipientKey.load(from: name + ".key") }
+        try "not a key\n".write(toFile: name + ".pub", atomically: true, encoding: .utf8)
+        #expect(throws: VaultError(.keyFileInvalid, "")) { try RecipientPublicKey.load(from: name + ".pub") }
+    }
+}

@@ -11,8 +11,24 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         public var category: String
         public var redaction: String
         public var policyVersion: String
+        /// Of the file in the bundle (encrypted, for an export to a recipient): anyone can check it.
         public var size: Int
         public var sha256: String
+        /// For an export to a recipient: the decrypted part's size and SHA-256, checked when it is opened.
+        public var plaintextSize: Int?
+        public var plaintextSHA256: String?
+    }
+
+    /// How an export to one recipient is encrypted: a fresh content key per export encrypts every part (libsodium
+    /// secretstream, XChaCha20-Poly1305, each part bound to the export and its file name), and that key is sealed to
+    /// the recipient's X25519 public key (`crypto_box_seal`). The manifest, which carries the sealed key, is signed.
+    public struct Encryption: Codable, Sendable, Equatable {
+        public static let currentScheme = "x25519-sealedbox+xchacha20poly1305-secretstream/v1"
+        public var scheme: String
+        /// The recipient key's fingerprint (``RecipientPublicKey/fingerprint``).
+        public var recipient: String
+        /// The content key sealed to the recipient, hex.
+        public var sealedKey: String
     }
 
     public static let currentFormat = "veilgate-export/v1"
@@ -32,6 +48,8 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     public var transform: String?
     /// The fingerprint of the gateway key that signed the manifest.
     public var signer: String
+    /// Set for an export only its recipient can open; nil for a plain one.
+    public var encryption: Encryption?
     public var parts: [Part]
 }
 

@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import VeilCore
 import VeilFederation
+import VeilVault
 
 /// `veilgate partner …`: the partner's side of the API, to see exactly what a certificate gets.
 struct PartnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partner",
         abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
-        subcommands: [PartnerRequestCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self, PartnerLiveCommand.self]
+        subcommands: [PartnerRequestCommand.self, PartnerExportKeyCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self,
+                      PartnerLiveCommand.self]
     )
 }
 
@@ -205,5 +207,23 @@ struct PartnerRequestCommand: AsyncParsableCommand {
             try SiteAuthority.makeRequest(partner: PartnerID(partner), uri: uri, keyPath: keyPath, requestPath: requestPath)
         }
         print("key \(keyPath) (0600, keep it here) and request \(requestPath): send the request to the site")
+    }
+}
+
+struct PartnerExportKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-key",
+        abstract: "Make the key exports to this partner are encrypted to (on the partner's side): NAME.key (0600) and NAME.pub.",
+        discussion: """
+            Give NAME.pub to the site; keep NAME.key. The site's `veilgate vault export --recipient NAME.pub` then \
+            writes a bundle only NAME.key opens, with `veilgate vault open-export`. See docs/rights.md.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Where to write the pair (NAME.key, NAME.pub).", valueName: "name")) var out: String
+
+    func run() async throws {
+        let publicKey = try await vaultOperation { try RecipientKey.generate(writingTo: out) }
+        print("wrote \(out).key (0600: keep it, never send it) and \(out).pub (give it to the site); key \(publicKey.fingerprint)")
     }
 }

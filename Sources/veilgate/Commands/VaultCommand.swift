@@ -17,7 +17,7 @@ struct VaultCommand: AsyncParsableCommand {
         subcommands: [
             VaultInitCommand.self, VaultIngestCommand.self, VaultListCommand.self, VaultReadCommand.self,
             VaultRetentionCommand.self, VaultHoldCommand.self, VaultExportCommand.self, VaultVerifyExportCommand.self,
-            VaultEraseCommand.self, VaultRotateKEKCommand.self,
+            VaultOpenExportCommand.self, VaultEraseCommand.self, VaultRotateKEKCommand.self,
         ]
     )
 }
@@ -270,15 +270,25 @@ struct VaultExportCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The bundle folder to create.", valueName: "dir")) var output: String
     @Option(name: .customLong("requested-by"), help: "The operator or partner id the export is for (audited).")
     var requestedBy: String = "operator"
+    @Option(help: ArgumentHelp("Encrypt the export to this partner key (from `veilgate partner export-key`): only its holder opens it.",
+                               valueName: "file.pub"))
+    var recipient: String?
 
     func run() async throws {
+        let recipientKey = try await vaultOperation { try recipient.map { try RecipientPublicKey.load(from: $0) } }
         let (vault, _) = try await location.open()
         let (camera, start, end) = try range.parsed()
         let manifest = try await vaultOperation {
-            try await vault.export(camera: camera, from: start, to: end, into: output, requestedBy: requestedBy)
+            try await vault.export(camera: camera, from: start, to: end, into: output, requestedBy: requestedBy, recipient: recipientKey)
         }
-        print("exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)")
+        print("exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)"
+            + (recipientKey.map { ", encrypted to recipient key \($0.fingerprint)" } ?? ""))
         print("the receiving partner checks it with: veilgate vault verify-export \(output) --public-key gateway-signing.pub")
+        if recipientKey != nil {
+            print("and opens it with: veilgate vault open-export \(output) --key RECIPIENT.key --public-key gateway-signing.pub -o FOLDER")
+        } else {
+            printError("note: the parts are plain video: anyone who gets the bundle can watch it (--recipient encrypts it to the partner)")
+        }
     }
 }
 
@@ -299,6 +309,31 @@ struct VaultVerifyExportCommand: AsyncParsableCommand {
         print("verified \(bundle): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
         print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
         if let transform = manifest.transform { print("  transform: \(transform)") }
+        if let encryption = manifest.encryption {
+            print("  encrypted to recipient key \(encryption.recipient): its holder opens it with `veilgate vault open-export`")
+        }
+    }
+}
+
+struct VaultOpenExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open-export",
+        abstract: "Verify an export encrypted to you and decrypt it with your key (the receiving partner's side)."
+    )
+
+    @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var bundle: String
+    @Option(help: ArgumentHelp("Your recipient key (from `veilgate partner export-key`).", valueName: "file.key")) var key: String
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
+    var publicKey: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("The folder to write the opened export to (new).", valueName: "dir")) var output: String
+
+    func run() async throws {
+        let manifest = try await vaultOperation {
+            try ExportVerifier.open(bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey), key: RecipientKey.load(from: key),
+                                    into: output)
+        }
+        print("verified and opened \(bundle) into \(output): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
+        print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
     }
 }
 
