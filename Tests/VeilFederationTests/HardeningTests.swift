@@ -11,15 +11,14 @@ import X509
 
 @Suite("Hardening", .serialized)
 struct HardeningTests {
-    @Test("certificate validation has a deadline: work that overruns it is answered nil at the deadline, quick work with its value")
+    @Test("certificate validation has a deadline: work that overruns it is answered nil (and cancelled), quick work with its value")
     func validationDeadline() async throws {
-        let started = ContinuousClock.now
+        // Work that would take an hour (it is cancelled at the deadline, and then returns at once).
         let late = await withDeadline(.milliseconds(100)) { () async -> Int in
-            try? await Task.sleep(for: .seconds(30))
+            do { try await Task.sleep(for: .seconds(3600)) } catch { return -1 }
             return 1
         }
         #expect(late == nil)
-        #expect(ContinuousClock.now - started < .seconds(20), "answered at the deadline, not when the work ended")
         #expect(await withDeadline(.seconds(30)) { 7 } == 7)
     }
 

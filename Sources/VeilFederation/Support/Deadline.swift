@@ -1,19 +1,29 @@
 import Synchronization
 
-/// `work`'s result, or nil once `limit` has passed without one. The caller goes on at the deadline; work that does not
-/// check for cancellation finishes unobserved in the background.
+/// `work`'s result, or nil once `limit` has passed without one. The caller goes on at the deadline, and the work is
+/// cancelled; work that does not check for cancellation finishes unobserved in the background.
 func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T) async -> T? {
-    let resumed = Mutex(false)
-    let claim: @Sendable () -> Bool = { resumed.withLock { done in defer { done = true }; return !done } }
+    let state = DeadlineState()
+    let claim: @Sendable () -> Bool = { state.resumed.withLock { done in defer { done = true }; return !done } }
     return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-        let timer = Task {
-            do { try await Task.sleep(for: limit) } catch { return }  // cancelled: the work answered first
-            if claim() { continuation.resume(returning: nil) }
-        }
-        Task {
+        let worker = Task {
             let value = await work()
             if claim() { continuation.resume(returning: value) }
-            timer.cancel()
+            state.timer.withLock { $0?.cancel() }
         }
+        let sleeper = Task {
+            do { try await Task.sleep(for: limit) } catch { return }  // cancelled: the work answered first
+            if claim() {
+                continuation.resume(returning: nil)
+                worker.cancel()
+            }
+        }
+        state.timer.withLock { $0 = sleeper }
     }
+}
+
+/// Who answered first, and the timer to stop when the work did.
+private final class DeadlineState: Sendable {
+    let resumed = Mutex(false)
+    let timer = Mutex<Task<Void, Never>?>(nil)
 }
