@@ -27,6 +27,11 @@ public struct CameraAnalytics: Sendable {
         public var crowdHold = 2.0
         /// How far (normalised units) a person must be past a line before the crossing counts (no counting of jitter).
         public var lineMargin = 0.01
+        /// Running: a speed of this many of the person's own body heights per second (walking is under one; jogging
+        /// is about two and a half)…
+        public var runningSpeed = 1.8
+        /// …kept up for this long (seconds); it re-arms once the person has been below 60 % of it for three seconds.
+        public var runningHold = 1.0
 
         public init() {}
     }
@@ -40,7 +45,7 @@ public struct CameraAnalytics: Sendable {
         public var thresholds: Thresholds
 
         /// The analytics this library runs; a policy may list others, which callers report rather than fake.
-        public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount]
+        public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount, .running]
 
         /// `analytics` cut down to the supported ones.
         public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
@@ -76,6 +81,9 @@ public struct CameraAnalytics: Sendable {
     /// Each track's smoothed ground point.
     private var footing: [Int: (point: Point, time: Double)] = [:]
     private var crowds: [ZoneID: CrowdState] = [:]
+    /// Per track: its recent steps (time, ground point in picture heights, body height) and whether it runs.
+    private var strides: [Int: [(time: Double, point: Point, height: Double)]] = [:]
+    private var runs: [Int: RunState] = [:]
     private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
 
     private struct Key: Hashable {
@@ -97,6 +105,12 @@ public struct CameraAnalytics: Sendable {
         var lastPoint: Point
         var height: Double
         var outsideSince: Double?
+        var alerted = false
+    }
+
+    private struct RunState {
+        var fastSince: Double?
+        var slowSince: Double?
         var alerted = false
     }
 
@@ -146,6 +160,7 @@ public struct CameraAnalytics: Sendable {
         if analytics.contains(.loitering) { alerts += loitering(people, at: time) }
         if analytics.contains(.lineCrossing) { alerts += lineCrossings(people, at: time) }
         if analytics.contains(.crowdCount) { alerts += crowd(people, at: time) }
+        if analytics.contains(.running) { alerts += running(people, at: time, aspectRatio: observation.aspectRatio) }
         return alerts
     }
 
@@ -270,6 +285,57 @@ public struct CameraAnalytics: Sendable {
             }
         }
         sides = sides.filter { footing[$0.key.track] != nil }
+        return alerts
+    }
+
+    // MARK: Running
+
+    /// A person's speed, in their own body heights per second (the same for someone near the camera and far from it), is
+    /// the lower of two measures over the last second: the median of their steps' speeds — a tracker that jumps once to
+    /// a neighbour (one huge step) moves it nothing — and the way actually made — a box that jitters goes nowhere.
+    private mutating func running(_ people: [TrackedObject], at time: Double, aspectRatio: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        for person in people {
+            // Ground points in units of the picture's height, so x and y measure alike.
+            let ground = person.groundPoint
+            let point = Point(x: ground.x * aspectRatio, y: ground.y)
+            var steps = strides[person.track] ?? []
+            steps.append((time, point, person.height))
+            steps.removeAll { time - $0.time > 1.0 }
+            strides[person.track] = steps
+            guard steps.count >= 4, time - steps[0].time >= 0.5 else { continue }
+            let speeds = zip(steps, steps.dropFirst()).compactMap { a, b -> Double? in
+                let elapsed = b.time - a.time
+                guard elapsed > 0 else { return nil }
+                return a.point.distance(to: b.point) / elapsed / max(0.02, (a.height + b.height) / 2)
+            }.sorted()
+            guard !speeds.isEmpty, let last = steps.last else { continue }
+            // And the way actually made over the window: a box that jitters back and forth has fast steps and goes nowhere.
+            let made = steps[0].point.distance(to: last.point) / (last.time - steps[0].time)
+                / max(0.02, steps.map(\.height).reduce(0, +) / Double(steps.count))
+            let speed = min(speeds[speeds.count / 2], made)
+            var state = runs[person.track] ?? RunState()
+            if speed >= thresholds.runningSpeed {
+                state.slowSince = nil
+                state.fastSince = state.fastSince ?? time
+                if !state.alerted, time - (state.fastSince ?? time) >= thresholds.runningHold {
+                    state.alerted = true
+                    let zone = zones.first { $0.contains(ground) }?.id
+                    alerts.append(alert(.running, zone: zone, at: time, people: [person]))
+                }
+            } else {
+                state.fastSince = nil
+                if speed < 0.6 * thresholds.runningSpeed {
+                    state.slowSince = state.slowSince ?? time
+                    if time - (state.slowSince ?? time) >= 3 { state.alerted = false }
+                } else {
+                    state.slowSince = nil
+                }
+            }
+            runs[person.track] = state
+        }
+        strides = strides.filter { footing[$0.key] != nil }
+        runs = runs.filter { footing[$0.key] != nil }
         return alerts
     }
 

@@ -33,9 +33,13 @@ public struct Observation: Sendable {
     /// Seconds of the camera's video time.
     public var time: Double
     public var objects: [TrackedObject]
+    /// The picture's width over its height: normalised x and y are fractions of different lengths, and a speed in body
+    /// heights needs both in one unit.
+    public var aspectRatio: Double
 
-    public init(time: Double, objects: [TrackedObject]) {
+    public init(time: Double, objects: [TrackedObject], aspectRatio: Double = 16.0 / 9.0) {
         self.time = time
         self.objects = objects
+        self.aspectRatio = aspectRatio
     }
 }

@@ -130,6 +130,36 @@ struct CameraAnalyticsTests {
         #expect(analytics.takeMinuteCounts().isEmpty, "handed over once")
     }
 
+    @Test("running: speed in the person's own heights per second, sustained; walking, standing and a tracker's jump raise nothing")
+    func running() {
+        // A 0.2-tall person (in picture heights) at 16:9: one body height a second is 0.2 / (16/9) of the width across.
+        let heightAcross = 0.2 / (16.0 / 9.0)
+        var analytics = Self.analytics([.running])
+        let walking = Self.run(&analytics, seconds: 8) { t in [Self.person(1, at: 0.1 + 0.9 * heightAcross * t, 0.5)] }
+        #expect(walking.isEmpty, "walking at 0.9 heights a second")
+        let standing = Self.run(&analytics, from: 8, seconds: 6) { t in
+            [Self.person(2, at: t < 11 ? 0.2 : 0.8, 0.5)]  // one jump across the picture at t = 11: a switched track
+        }
+        #expect(standing.isEmpty, "a single jump is one step of many: the median speed stays nought")
+
+        var runner = Self.analytics([.running])
+        let ran = Self.run(&runner, seconds: 2) { t in [Self.person(3, at: 0.1 + 3 * heightAcross * t, 0.5)] }
+        #expect(ran.count == 1, "running at three heights a second: one alert")
+        #expect(ran.first?.kind == .running && ran.first?.track == 3)
+        #expect(ran.first?.zone == "square", "named by the zone the runner is in")
+        // Down the picture at the same speed in heights: the same verdict, whatever the direction.
+        var down = Self.analytics([.running])
+        #expect(Self.run(&down, seconds: 2) { t in [Self.person(4, at: 0.5, 0.1 + 3 * 0.2 * t)] }.count == 1)
+
+        // A pause of a second does not re-arm it; three seconds slow do.
+        let pause = Self.run(&runner, from: 2, seconds: 1) { _ in [Self.person(3, at: 0.775, 0.5)] }
+        let again = Self.run(&runner, from: 3, seconds: 1) { t in [Self.person(3, at: 0.775 - 3 * heightAcross * (t - 3), 0.5)] }
+        #expect(pause.isEmpty && again.isEmpty, "the same run")
+        _ = Self.run(&runner, from: 4, seconds: 4) { _ in [Self.person(3, at: 0.44, 0.5)] }
+        let second = Self.run(&runner, from: 8, seconds: 2) { t in [Self.person(3, at: 0.44 + 3 * heightAcross * (t - 8), 0.5)] }
+        #expect(second.count == 1, "a new run after a rest")
+    }
+
     @Test("an analytic the policy does not list does not run")
     func onlyListed() {
         var analytics = Self.analytics([.lineCrossing])

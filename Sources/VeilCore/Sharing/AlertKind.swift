@@ -10,10 +10,11 @@ public struct AlertKind: Hashable, Sendable, Comparable, CustomStringConvertible
     public static let crowdCount = AlertKind("crowd-count")
     public static let unattendedObject = AlertKind("unattended-object")
     public static let loudSound = AlertKind("loud-sound")
+    public static let running = AlertKind("running")
 
     /// Every alert kind that Veilgate's analytics can raise.
     public static let known: [AlertKind] = [
-        .restrictedZone, .loitering, .lineCrossing, .crowdCount, .unattendedObject, .loudSound,
+        .restrictedZone, .loitering, .lineCrossing, .crowdCount, .unattendedObject, .loudSound, .running,
     ]
 
     public var description: String { rawValue }
@@ -36,6 +37,8 @@ public enum Analytic: String, Sendable, CaseIterable, Codable, Comparable {
     case crowdCount = "crowd-count"
     case unattendedObject = "unattended-object"
     case loudSound = "loud-sound"
+    /// Someone moving faster than walking, measured in their own body heights per second (no identity, no zone needed).
+    case running
     /// Reads licence-plate text: personal data (a plate identifies a vehicle's keeper).
     case plateRecognition = "plate-recognition"
     /// Matches faces against a watch-list: biometric identification, GDPR Art. 9.

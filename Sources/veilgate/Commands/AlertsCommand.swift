@@ -30,7 +30,7 @@ struct AlertsRaiseCommand: AsyncParsableCommand {
 
     @OptionGroup var location: AlertJournalLocation
     @Option(help: "The camera id.") var camera: String
-    @Option(help: "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound).")
+    @Option(help: "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound, running).")
     var kind: String
     @Option(help: "The zone or line.") var zone: String?
     @Option(help: "A count (crowd counts, crossings).") var count: Int?

@@ -100,7 +100,7 @@ struct AnalyseCommand: AsyncParsableCommand {
                 if let seconds, frame.time > seconds { break }
                 masks?.apply(to: frame)
                 let people = TrackedObject.people(in: try pipeline.track(frame), width: source.width, height: source.height)
-                for alert in analytics.observe(Observation(time: frame.time, objects: people)) {
+                for alert in analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: Double(source.width) / Double(max(1, source.height)))) {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)
                     FileHandle.standardOutput.write(line)

@@ -393,7 +393,7 @@ private struct PipelineState {
         guard let analyticsSetup, let epoch else { return }
         if analytics == nil { analytics = CameraAnalytics(analyticsSetup.setup, origin: epoch) }
         let people = TrackedObject.people(in: tracked, width: frame.width, height: frame.height)
-        for alert in analytics?.observe(Observation(time: frame.time, objects: people)) ?? [] { analyticsSetup.raise(alert) }
+        for alert in analytics?.observe(Observation(time: frame.time, objects: people, aspectRatio: Double(frame.width) / Double(max(1, frame.height)))) ?? [] { analyticsSetup.raise(alert) }
         let closed = analytics?.takeMinuteCounts() ?? []
         if !closed.isEmpty || frame.time - countsWritten >= 5 || frame.time < countsWritten {
             analyticsSetup.record(closed + (analytics?.countsInProgress ?? []))
