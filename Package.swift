@@ -133,7 +133,8 @@ let package = Package(
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
-        .testTarget(name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics"], swiftSettings: veilSettings),
+        // Pure tests of the analytics, and their measurement against hand counts on real footage (through the real detectors).
+        .testTarget(name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"], swiftSettings: veilSettings),
         .testTarget(
             name: "VeilPolicyTests",
             dependencies: ["VeilCore", "VeilPolicy"],

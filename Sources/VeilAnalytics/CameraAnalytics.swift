@@ -7,7 +7,8 @@ public import VeilCore
 /// Each analytic runs only when the camera's policy lists it (`analytics:`), on the camera's `zones:` and `lines:`.
 /// Every decision carries hysteresis, so a person standing on a zone's edge or a line raises one alert, not fifty.
 public struct CameraAnalytics: Sendable {
-    /// When each analytic fires. The defaults suit a city camera; a policy will set them per analytic and zone.
+    /// When each analytic fires. The defaults suit a city camera; a policy sets them per camera and per zone
+    /// (`thresholds:`).
     public struct Thresholds: Sendable {
         /// A person must be in a restricted zone this long (seconds) before the alert…
         public var restrictedDwell = 1.0
@@ -43,19 +44,22 @@ public struct CameraAnalytics: Sendable {
         public var zones: [Zone]
         public var lines: [CountingLine]
         public var thresholds: Thresholds
+        /// A zone's own thresholds, where its policy entry sets them (restricted-zone, loitering, crowd-count).
+        public var zoneThresholds: [ZoneID: Thresholds]
 
         /// The analytics this library runs; a policy may list others, which callers report rather than fake.
         public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount, .running]
 
         /// `analytics` cut down to the supported ones.
         public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
-                    thresholds: Thresholds = Thresholds())
+                    thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:])
         {
             self.camera = camera
             self.analytics = analytics.intersection(Self.supported)
             self.zones = zones
             self.lines = lines
             self.thresholds = thresholds
+            self.zoneThresholds = zoneThresholds
         }
     }
 
@@ -64,6 +68,7 @@ public struct CameraAnalytics: Sendable {
     public let zones: [Zone]
     public let lines: [CountingLine]
     public let thresholds: Thresholds
+    public let zoneThresholds: [ZoneID: Thresholds]
     /// The wall-clock time of video time 0 (alerts carry wall-clock times).
     public let origin: Date
 
@@ -122,19 +127,23 @@ public struct CameraAnalytics: Sendable {
 
     public init(_ setup: Setup, origin: Date) {
         self.init(camera: setup.camera, analytics: setup.analytics, zones: setup.zones, lines: setup.lines,
-                  thresholds: setup.thresholds, origin: origin)
+                  thresholds: setup.thresholds, zoneThresholds: setup.zoneThresholds, origin: origin)
     }
 
     public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
-                thresholds: Thresholds = Thresholds(), origin: Date)
+                thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:], origin: Date)
     {
         self.camera = camera
         self.analytics = analytics
         self.zones = zones
         self.lines = lines
         self.thresholds = thresholds
+        self.zoneThresholds = zoneThresholds
         self.origin = origin
     }
+
+    /// The thresholds that hold in `zone`: its own, else the camera's.
+    func limits(_ zone: ZoneID) -> Thresholds { zoneThresholds[zone] ?? thresholds }
 
     /// Takes one frame's tracked objects; returns the alerts it raises.
     public mutating func observe(_ observation: Observation) -> [Alert] {
@@ -183,6 +192,7 @@ public struct CameraAnalytics: Sendable {
             for person in people {
                 let key = Key(track: person.track, place: zone.id)
                 var state = restricted[key] ?? ZoneDwell()
+                let thresholds = limits(zone.id)
                 if zone.contains(person.groundPoint) {
                     state.insideSince = state.insideSince ?? time
                     state.outsideSince = nil
@@ -244,7 +254,7 @@ public struct CameraAnalytics: Sendable {
             }
         }
         for index in visits.indices where !visits[index].alerted && visits[index].outsideSince == nil
-            && visits[index].lastSeen == time && time - visits[index].start >= thresholds.loiteringAfter
+            && visits[index].lastSeen == time && time - visits[index].start >= limits(visits[index].zone).loiteringAfter
         {
             visits[index].alerted = true
             let person = people.first { $0.track == visits[index].track }
@@ -348,6 +358,7 @@ public struct CameraAnalytics: Sendable {
             : zones.map { zone in (zone.id, people.filter { zone.contains($0.groundPoint) }) }
         for (zone, inside) in places {
             let key = zone ?? ZoneID("frame")
+            let thresholds = limits(key)
             occupancy[key] = inside.count
             countOccupancy(key, inside.count, at: time)
             var state = crowds[key] ?? CrowdState()

@@ -160,6 +160,18 @@ struct CameraAnalyticsTests {
         #expect(second.count == 1, "a new run after a rest")
     }
 
+    @Test("a zone's own thresholds win over the camera's: loitering after 10 s in one zone, 60 s elsewhere")
+    func zoneThresholds() {
+        let corner = Zone(id: "corner", polygon: [Point(x: 0.0, y: 0.0), Point(x: 0.2, y: 0.0), Point(x: 0.2, y: 0.2), Point(x: 0.0, y: 0.2)])
+        var quick = CameraAnalytics.Thresholds()
+        quick.loiteringAfter = 10
+        var analytics = CameraAnalytics(camera: "cam", analytics: [.loitering], zones: [Self.square, corner], lines: [],
+                                        zoneThresholds: ["corner": quick], origin: Self.origin)
+        let alerts = Self.run(&analytics, seconds: 30) { _ in [Self.person(1, at: 0.1, 0.15), Self.person(2, at: 0.5, 0.5)] }
+        #expect(alerts.count == 1 && alerts.first?.zone == "corner", "the corner after 10 s; the square not before 60 s")
+        #expect(alerts.first.map { $0.time.timeIntervalSince(Self.origin) }.map { $0 >= 10 && $0 < 10.5 } == true)
+    }
+
     @Test("an analytic the policy does not list does not run")
     func onlyListed() {
         var analytics = Self.analytics([.lineCrossing])

@@ -185,3 +185,49 @@ struct PolygonTests {
         #expect(PolicyFixture.lint(duplicate).diagnostics.contains { $0.rule == .duplicateID })
     }
 }
+
+@Suite("Analytics thresholds in the policy")
+struct ThresholdTests {
+    static let withThresholds = PolicyFixture.replacing("""
+            analytics: [loitering, crowd-count]
+            zones:
+              - id: zone-1
+                polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]
+        """, with: """
+            analytics: [loitering, crowd-count]
+            thresholds:
+              loitering: {after: 90s}
+              crowd-count: {people: 30, hold: 5s}
+            zones:
+              - id: zone-1
+                polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]
+                thresholds: {loitering: {after: 2m}}
+        """)
+
+    @Test("camera and zone thresholds are read; the zone's own win over the camera's, the rest fall through")
+    func parsed() throws {
+        #expect(PolicyFixture.lint(Self.withThresholds).diagnostics == [])
+        let camera = try #require(try PolicyFixture.compile(Self.withThresholds).document.cameras.first)
+        #expect(camera.thresholds.loiteringAfter?.seconds == 90 && camera.thresholds.crowdPeople == 30 && camera.thresholds.crowdHold?.seconds == 5)
+        let zone = try #require(camera.zones.first).thresholds.over(camera.thresholds)
+        #expect(zone.loiteringAfter?.seconds == 120 && zone.crowdPeople == 30)
+    }
+
+    @Test("out of range, unknown, misplaced and not-run thresholds are refused with their position",
+          arguments: [
+              ("{after: 90s}", "{after: 3s}", LintRule.impossibleValue, "loitering of camera 'cam-a': after 3s must be from 10s"),
+              ("{people: 30, hold: 5s}", "{people: 1, hold: 5s}", LintRule.impossibleValue, "people 1.0 must be from 2.0"),
+              ("{people: 30, hold: 5s}", "{persons: 30}", LintRule.unknownKey, "persons"),
+              ("  loitering: {after: 90s}\n", "  speeding: {after: 90s}\n", LintRule.unknownKey, "speeding"),
+              ("{loitering: {after: 2m}}", "{running: {speed: 2}}", LintRule.unknownKey, "running"),
+              ("  loitering: {after: 90s}\n", "  running: {speed: 2.5}\n", LintRule.misplacedKey,
+               "camera 'cam-a' sets thresholds for running, which the camera does not run"),
+          ])
+    func refused(_ old: String, _ new: String, _ rule: LintRule, _ message: String) {
+        let text = Self.withThresholds.replacingOccurrences(of: old, with: new)
+        #expect(text != Self.withThresholds)
+        let found = PolicyFixture.lint(text).diagnostics.first { $0.rule == rule }
+        #expect(found?.message.contains(message) == true, "\(PolicyFixture.lint(text).diagnostics)")
+        #expect((found?.location.line ?? 0) > 0)
+    }
+}

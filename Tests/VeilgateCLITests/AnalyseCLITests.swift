@@ -57,6 +57,22 @@ struct AnalyseCLITests {
         #expect(run.errors.contains("unattended-object is listed for station-forecourt but not analysed yet"))
     }
 
+    @Test("the policy's thresholds reach the analytics: a walkway zone that alerts at the default 1 s stays silent at 20 s")
+    func policyThresholds() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.vtestPolicy(in: folder)
+        let path = folder.appendingPathComponent("policies/policy.yaml")
+        let text = try String(contentsOf: path, encoding: .utf8)
+        let walkway = "polygon: [[0.50, 0.25], [0.75, 0.25], [0.75, 0.50], [0.50, 0.50]]"
+        let edited = text.replacingOccurrences(of: walkway, with: walkway + "\n        thresholds: {restricted-zone: {after: 20s}}")
+        #expect(edited != text)
+        try edited.write(to: path, atomically: true, encoding: .utf8)
+        let run = try CLI.run(["analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(!run.output.contains(#""kind":"restricted-zone""#), "nobody stands 20 s on the walkway: \(run.output)")
+    }
+
     @Test("inside veilgate serve: the camera's analytics raise alerts, and the police's alert stream carries them")
     func gatewayRaisesAlerts() throws {
         let folder = try CLI.temporaryFolder()

@@ -68,6 +68,8 @@ extension PolicyDocument {
         public var lines: [CountingLine] = []
         /// Privacy masks: areas painted over in every output of this camera, before anything else sees the frame.
         public var masks: [Mask] = []
+        /// When the camera's analytics fire, where it departs from the defaults (each zone may depart again).
+        public var thresholds = AnalyticThresholds()
         public var location: SourceLocation
         public var keyLocations: [String: SourceLocation] = [:]
     }
@@ -83,6 +85,41 @@ extension PolicyDocument {
         /// Normalised image coordinates (0–1), in order.
         public var polygon: [NormalisedPoint]
         public var location: SourceLocation
+        /// This zone's own thresholds for the zone analytics, over the camera's.
+        public var thresholds = AnalyticThresholds()
+    }
+
+    /// When analytics fire (`thresholds:` on a camera or a zone). Nil keeps what the level above says, and at the top the
+    /// built-in default (docs/analytics.md).
+    public struct AnalyticThresholds: Sendable, Equatable {
+        /// restricted-zone: in the zone this long before the alert, out this long before the next.
+        public var restrictedAfter: PolicyDuration?
+        public var restrictedRearm: PolicyDuration?
+        /// loitering: a visit longer than this.
+        public var loiteringAfter: PolicyDuration?
+        /// crowd-count: this many people at once, for this long.
+        public var crowdPeople: Int?
+        public var crowdHold: PolicyDuration?
+        /// running: body heights per second, for this long.
+        public var runningSpeed: Double?
+        public var runningHold: PolicyDuration?
+        /// Where each analytic's thresholds are written, for lint.
+        public var locations: [Analytic: SourceLocation] = [:]
+
+        public init() {}
+
+        /// These thresholds, with `other`'s where these have none.
+        public func over(_ other: AnalyticThresholds) -> AnalyticThresholds {
+            var merged = self
+            merged.restrictedAfter = restrictedAfter ?? other.restrictedAfter
+            merged.restrictedRearm = restrictedRearm ?? other.restrictedRearm
+            merged.loiteringAfter = loiteringAfter ?? other.loiteringAfter
+            merged.crowdPeople = crowdPeople ?? other.crowdPeople
+            merged.crowdHold = crowdHold ?? other.crowdHold
+            merged.runningSpeed = runningSpeed ?? other.runningSpeed
+            merged.runningHold = runningHold ?? other.runningHold
+            return merged
+        }
     }
 
     /// A privacy mask (a neighbour's window, a private garden): painted over before detection, analytics, live

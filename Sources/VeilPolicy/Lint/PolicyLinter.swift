@@ -167,6 +167,13 @@ private struct LintRun {
                     error(.analyticWithoutGeometry, "camera '\(camera.id)' runs loud-sound but 'audio' is false", at: at)
                 }
             }
+            // Thresholds for an analytic the camera does not run would be read as a promise that it runs.
+            let thresholds = camera.thresholds.locations.map { ($0.key, $0.value, "camera '\(camera.id)'") }
+                + camera.zones.flatMap { zone in zone.thresholds.locations.map { ($0.key, $0.value, "zone '\(zone.id)' of camera '\(camera.id)'") } }
+            for (analytic, location, owner) in thresholds.sorted(by: { $0.1.line < $1.1.line }) where !camera.analytics.contains(analytic) {
+                error(.misplacedKey, "\(owner) sets thresholds for \(analytic.rawValue), which the camera does not run (add it to 'analytics')",
+                      at: location)
+            }
             if camera.audio, !camera.produces.contains(.audio), !camera.analytics.contains(.loudSound) {
                 warning(.dataNotProduced, "camera '\(camera.id)' takes audio but neither records nor analyses it", at: at)
             }

@@ -31,10 +31,14 @@ struct DocumentBuilder {
     static let purposeKeys = ["id", "description", "basis", "assessment", "special-category"]
     static let cameraKeys = [
         "id", "site", "description", "source", "credentials", "purposes", "produces", "analytics", "audio",
-        "zones", "lines", "masks",
+        "zones", "lines", "masks", "thresholds",
     ]
     static let credentialKeys = ["file", "env"]
-    static let zoneKeys = ["id", "polygon"]
+    static let zoneKeys = ["id", "polygon", "thresholds"]
+    /// What each analytic's thresholds are, and the ranges they must lie in.
+    static let thresholdKeys: [Analytic: [String]] = [
+        .restrictedZone: ["after", "rearm"], .loitering: ["after"], .crowdCount: ["people", "hold"], .running: ["speed", "hold"],
+    ]
     static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
     static let retentionKeys = ["rules", "legal-hold"]
@@ -163,11 +167,67 @@ struct DocumentBuilder {
         camera.zones = list(map["zones"], "zones", zone)
         camera.lines = list(map["lines"], "lines", line)
         camera.masks = list(map["masks"], "masks", mask)
+        if let node = map["thresholds"] {
+            camera.thresholds = thresholds(node, for: "camera '\(camera.id)'", allowed: [.restrictedZone, .loitering, .crowdCount, .running])
+        }
         return camera
     }
 
     private func zone(_ node: Node) -> PolicyDocument.Zone? {
-        area(node, noun: "zone").map { PolicyDocument.Zone(id: $0.id, polygon: $0.polygon, location: $0.location) }
+        guard let area = area(node, noun: "zone") else { return nil }
+        var zone = PolicyDocument.Zone(id: area.id, polygon: area.polygon, location: area.location)
+        if let thresholds = area.map["thresholds"] {
+            // A zone's own: only the analytics judged per zone.
+            zone.thresholds = self.thresholds(thresholds, for: "zone '\(zone.id)'", allowed: [.restrictedZone, .loitering, .crowdCount])
+        }
+        return zone
+    }
+
+    /// `thresholds:` — per analytic, a mapping of its thresholds, each within a range that makes sense (a loitering time
+    /// of two seconds is a typo, a crowd of one is not a crowd).
+    private func thresholds(_ node: Node, for owner: String, allowed: [Analytic]) -> PolicyDocument.AnalyticThresholds {
+        var result = PolicyDocument.AnalyticThresholds()
+        guard let map = reader.mapping(node, "thresholds of \(owner)", keys: allowed.map(\.rawValue)) else { return result }
+        func duration(_ node: Node?, _ what: String, within range: ClosedRange<Int64>) -> PolicyDuration? {
+            guard let node, let value = reader.duration(node, what) else { return nil }
+            guard range.contains(value.seconds) else {
+                reader.error(.impossibleValue, "\(what) \(value) must be from \(PolicyDuration(seconds: range.lowerBound)) to \(PolicyDuration(seconds: range.upperBound))",
+                             at: node)
+                return nil
+            }
+            return value
+        }
+        func number(_ node: Node?, _ what: String, within range: ClosedRange<Double>) -> Double? {
+            guard let node, let value = reader.number(node, what) else { return nil }
+            guard range.contains(value) else {
+                reader.error(.impossibleValue, "\(what) \(value) must be from \(range.lowerBound) to \(range.upperBound)", at: node)
+                return nil
+            }
+            return value
+        }
+        for analytic in allowed {
+            guard let node = map[analytic.rawValue] else { continue }
+            result.locations[analytic] = reader.location(node)
+            guard let entry = reader.mapping(node, "\(analytic.rawValue) thresholds of \(owner)", keys: Self.thresholdKeys[analytic] ?? [])
+            else { continue }
+            let name = "\(analytic.rawValue) of \(owner):"
+            switch analytic {
+            case .restrictedZone:
+                result.restrictedAfter = duration(entry["after"], "\(name) after", within: 1...3600)
+                result.restrictedRearm = duration(entry["rearm"], "\(name) rearm", within: 1...3600)
+            case .loitering:
+                result.loiteringAfter = duration(entry["after"], "\(name) after", within: 10...86_400)
+            case .crowdCount:
+                result.crowdPeople = number(entry["people"], "\(name) people", within: 2...10_000).map { Int($0) }
+                result.crowdHold = duration(entry["hold"], "\(name) hold", within: 1...3600)
+            case .running:
+                result.runningSpeed = number(entry["speed"], "\(name) speed (body heights per second)", within: 0.5...10)
+                result.runningHold = duration(entry["hold"], "\(name) hold", within: 1...60)
+            default:
+                break
+            }
+        }
+        return result
     }
 
     private func mask(_ node: Node) -> PolicyDocument.Mask? {
@@ -176,7 +236,7 @@ struct DocumentBuilder {
 
     /// A named polygon (a zone, a privacy mask): at least three points inside the picture, and a simple polygon — one
     /// whose edges cross gives an area nobody meant (a bow tie), so it is refused with the edges that cross.
-    private func area(_ node: Node, noun: String) -> (id: ZoneID, polygon: [NormalisedPoint], location: SourceLocation)? {
+    private func area(_ node: Node, noun: String) -> (id: ZoneID, polygon: [NormalisedPoint], location: SourceLocation, map: YAMLReader.Mapping)? {
         guard let map = reader.mapping(node, "a \(noun)", keys: noun == "mask" ? Self.maskKeys : Self.zoneKeys),
             let id = reader.required(map, "id", "a \(noun)").flatMap({ reader.identifier($0, "\(noun) id", as: ZoneID.self) }),
             let polygonNode = reader.required(map, "polygon", "\(noun) '\(id)'"),
@@ -194,7 +254,7 @@ struct DocumentBuilder {
                          at: polygonNode)
             return nil
         }
-        return (id, polygon, map.location)
+        return (id, polygon, map.location, map)
     }
 
     private func line(_ node: Node) -> PolicyDocument.CountingLine? {

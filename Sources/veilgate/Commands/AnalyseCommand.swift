@@ -35,18 +35,20 @@ struct AnalyseCommand: AsyncParsableCommand {
     var seconds: Double?
 
     @Option(name: .customLong("loitering-after"),
-            help: ArgumentHelp("Seconds in a zone that make loitering.", valueName: "seconds"))
-    var loiteringAfter: Double = 60
+            help: ArgumentHelp("Seconds in a zone that make loitering, in every zone (default: the policy's thresholds, else 60).",
+                               valueName: "seconds"))
+    var loiteringAfter: Double?
 
     @Option(name: .customLong("crowd-threshold"),
-            help: ArgumentHelp("People in a zone at once that make a crowd.", valueName: "n"))
-    var crowdThreshold: Int = 20
+            help: ArgumentHelp("People in a zone at once that make a crowd, in every zone (default: the policy's thresholds, else 20).",
+                               valueName: "n"))
+    var crowdThreshold: Int?
 
     @OptionGroup var policyLocation: PolicyLocation
 
     func run() async throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
-        guard loiteringAfter > 0, crowdThreshold >= 1 else {
+        guard (loiteringAfter ?? 1) > 0, (crowdThreshold ?? 1) >= 1 else {
             throw ValidationError("--loitering-after and --crowd-threshold must be positive")
         }
         let policy: CompiledPolicy
@@ -59,10 +61,12 @@ struct AnalyseCommand: AsyncParsableCommand {
         for analytic in Set(entry.analytics).subtracting(supported).sorted() {
             printError("note: \(analytic.rawValue) is listed for \(camera) but not analysed yet")
         }
-        var thresholds = CameraAnalytics.Thresholds()
-        thresholds.loiteringAfter = loiteringAfter
-        thresholds.crowdThreshold = crowdThreshold
-        guard let setup = CameraAnalytics.Setup(entry, thresholds: thresholds) else {
+        // The options, where given, override the policy's thresholds for the camera and every zone: a tuning aid.
+        let (loitering, crowd) = (loiteringAfter, crowdThreshold)
+        guard let setup = CameraAnalytics.Setup(entry, overriding: { thresholds in
+            if let loitering { thresholds.loiteringAfter = loitering }
+            if let crowd { thresholds.crowdThreshold = crowd }
+        }) else {
             let names = supported.map(\.rawValue).sorted().joined(separator: ", ")
             throw ValidationError("\(camera) lists none of the analytics this build runs (\(names))")
         }

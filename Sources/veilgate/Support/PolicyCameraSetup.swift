@@ -4,26 +4,49 @@ import VeilPolicy
 import VeilVision
 
 extension CameraAnalytics.Setup {
-    /// A camera's analytics as its policy entry declares them (only those this build runs), or nil when it lists none
-    /// of them.
-    init?(_ camera: PolicyDocument.Camera, thresholds: CameraAnalytics.Thresholds = CameraAnalytics.Thresholds()) {
+    /// A camera's analytics as its policy entry declares them (only those this build runs), with its thresholds and its
+    /// zones' own, or nil when it lists none of them. `overriding` is applied last, to the camera's and every zone's.
+    init?(_ camera: PolicyDocument.Camera, overriding: (inout CameraAnalytics.Thresholds) -> Void = { _ in }) {
+        var base = CameraAnalytics.Thresholds(camera.thresholds)
+        overriding(&base)
+        var zoneThresholds: [ZoneID: CameraAnalytics.Thresholds] = [:]
+        for zone in camera.zones where zone.thresholds != PolicyDocument.AnalyticThresholds() {
+            var own = CameraAnalytics.Thresholds(zone.thresholds.over(camera.thresholds))
+            overriding(&own)
+            zoneThresholds[zone.id] = own
+        }
         self.init(camera: camera.id, analytics: Set(camera.analytics),
                   zones: camera.zones.map { Zone(id: $0.id, polygon: $0.polygon.map { Point(x: $0.x, y: $0.y) }) },
                   lines: camera.lines.map { CountingLine(id: $0.id, from: Point(x: $0.from.x, y: $0.from.y), to: Point(x: $0.to.x, y: $0.to.y)) },
-                  thresholds: thresholds)
+                  thresholds: base, zoneThresholds: zoneThresholds)
         guard !analytics.isEmpty else { return nil }
     }
 }
 
+extension CameraAnalytics.Thresholds {
+    /// The built-in defaults, with what a policy's `thresholds:` sets.
+    init(_ policy: PolicyDocument.AnalyticThresholds) {
+        self.init()
+        if let value = policy.restrictedAfter { restrictedDwell = Double(value.seconds) }
+        if let value = policy.restrictedRearm { restrictedRearm = Double(value.seconds) }
+        if let value = policy.loiteringAfter { loiteringAfter = Double(value.seconds) }
+        if let value = policy.crowdPeople { crowdThreshold = value }
+        if let value = policy.crowdHold { crowdHold = Double(value.seconds) }
+        if let value = policy.runningSpeed { runningSpeed = value }
+        if let value = policy.runningHold { runningHold = Double(value.seconds) }
+    }
+}
+
 extension TrackedObject {
-    /// The people a redaction tracker follows in a `width` × `height` frame, normalised, for the analytics. Tracks seen
-    /// lately only: a lost track's grown cover is redaction's business, not a person's place.
+    /// The people a redaction tracker follows in a `width` × `height` frame, normalised, for the analytics: tracks seen
+    /// lately only (a lost track's grown cover is redaction's business, not a person's place), one per person
+    /// (``TrackedObject/distinct(_:)``).
     static func people(in tracked: [RedactionTracker.Covered], width: Int, height: Int) -> [TrackedObject] {
         let width = Double(width), height = Double(height)
-        return tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map {
+        return distinct(tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
             TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
                           height: $0.box.height / height)
-        }
+        })
     }
 }
 

@@ -79,7 +79,8 @@ struct CameraPipeline: Service {
         let analysed = analytics.map { analytics in
             let setup = analytics.setup
             return "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
-                + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" })"
+                + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" }) \(setup.thresholds) "
+                + "\(setup.zoneThresholds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)\($0.value)" })"
         } ?? ""
         return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", analysed, "\(masks.map(\.points))"]
             .joined(separator: "|")
