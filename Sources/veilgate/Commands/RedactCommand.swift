@@ -54,8 +54,8 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of input (live sources).", valueName: "seconds"))
     var seconds: Double?
 
-    @Option(name: .customLong("face-threshold"), help: ArgumentHelp("Face detector sensitivity, 0–1: lower finds more faces, and more that are none.", valueName: "score"))
-    var faceThreshold: Double = 0.2
+    @Option(name: .customLong("face-threshold"), help: ArgumentHelp("Face detector sensitivity, 0–1: lower finds more faces, and more that are none (default: the network's own — YuNet 0.45 for video, CenterFace 0.2 for pictures and --face-model).", valueName: "score"))
+    var faceThreshold: Double?
 
     @Option(name: .customLong("face-model"), help: ArgumentHelp("The CenterFace model (default: $VEILGATE_MODELS or .cache/models).", valueName: "file"))
     var faceModel: String?
@@ -183,7 +183,7 @@ struct RedactCommand: AsyncParsableCommand {
 
     func makeDetectors(for spec: RedactionSpec, faceInputWidth: Int) throws -> [any ObjectDetector] {
         do {
-            guard (0.01...0.99).contains(faceThreshold) else { throw ValidationError("--face-threshold must be between 0.01 and 0.99") }
+            guard (0.01...0.99).contains(faceThreshold ?? 0.5) else { throw ValidationError("--face-threshold must be between 0.01 and 0.99") }
             let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel,
                                                                      faceInputWidth: faceInputWidth, faceThreshold: faceThreshold)
             for warning in warnings { printError("warning: \(warning)") }
