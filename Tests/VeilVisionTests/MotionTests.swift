@@ -114,6 +114,40 @@ struct MotionTests {
         }
     }
 
+    /// Finds one face, on its first call only.
+    final class FaceOnce: ObjectDetector, @unchecked Sendable {
+        let classes: Set<RedactionClass> = [.faces]
+        var calls: [Int] = []
+        func detect(in image: any YUVImage) throws -> [Detection] {
+            calls.append(Int(image.time.rounded()))
+            return calls.count == 1 ? [Detection(kind: .faces, box: Box(x1: 100, y1: 100, x2: 140, y2: 150), score: 0.9)] : []
+        }
+    }
+
+    /// Counts its calls; finds no plate.
+    final class PlateCounter: ObjectDetector, @unchecked Sendable {
+        let classes: Set<RedactionClass> = [.plates]
+        var calls: [Int] = []
+        func detect(in image: any YUVImage) throws -> [Detection] {
+            calls.append(Int(image.time.rounded()))
+            return []
+        }
+    }
+
+    @Test("a pass a lost face asks for does not look for plates; one something new moving asks for does, and every other scheduled one")
+    func platesOnlyWhereDue() throws {
+        let (faces, plates) = (FaceOnce(), PlateCounter())
+        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces, .plates]), detectors: [faces, plates],
+                                         options: .init(detectEvery: 10, coverHeadsOfPeople: false, plateEvery: 2))
+        let arrival = Box(x1: 400, y1: 200, x2: 440, y2: 300)
+        for index in 0..<25 {
+            _ = try pipeline.track(try Self.picture(index >= 13 ? [arrival] : [], time: Double(index)))
+        }
+        // The schedule counts from the last pass: 0, then 11 after the lost face's pass at 1, then 23 after the arrival's at 13.
+        #expect(faces.calls == [0, 1, 11, 13, 23], "the lost face asks for a pass at 1; the arrival triggers one at 13")
+        #expect(plates.calls == [0, 13, 23], "not at 1 (a lost face), nor at 11 (every other scheduled pass): \(plates.calls)")
+    }
+
     @Test("With detection every 10th frame, something appearing at frame 13 is detected at frame 13, not 20; on a still picture only the schedule runs")
     func detectOnMotion() throws {
         let detector = CountingDetector()

@@ -191,11 +191,14 @@ public struct RedactionTracker: Sendable {
     /// Whether a lost track's cover has grown as far as it may: the pipeline should detect rather than let it stand
     /// in for the object any longer. So does a moving object whose coasting has ended: its cover would stop while it moves on (a car's plate between
     /// two detections 0.4 s apart).
-    public func wantsDetection(at time: Double) -> Bool {
-        tracks.contains { track in
+    public func wantsDetection(at time: Double) -> Bool { !kindsWantingDetection(at: time).isEmpty }
+
+    /// The classes of the tracks that want a detection (``wantsDetection(at:)``): what such a pass must look for.
+    public func kindsWantingDetection(at time: Double) -> Set<RedactionClass> {
+        Set(tracks.filter { track in
             time > track.lastSeen && (growth(after: time - track.lastSeen) >= configuration.maximumGrowth
                 || (time - track.lastSeen > configuration.coastFor && isMoving(track)))
-        }
+        }.map(\.kind))
     }
 
     func maximumSpeed(of kind: RedactionClass) -> Double {
