@@ -50,6 +50,29 @@ struct ReportTests {
         #expect(PolicyDiff(old: old, new: moved).render().contains("partner police:\n  ~ identity\n      was: uri spiffe://test.example/police"))
     }
 
+    @Test("diff names what changes for the people in front of a camera: analytics, thresholds, zones, masks, what it records")
+    func cameraDiff() throws {
+        let old = try PolicyFixture.compile()
+        var text = PolicyFixture.replacing("analytics: [loitering, crowd-count]\n", with: """
+            analytics: [loitering, crowd-count, running]
+                thresholds: {loitering: {after: 90s}}
+                masks:
+                  - id: window
+                    polygon: [[0.6, 0.1], [0.9, 0.1], [0.9, 0.4]]
+
+            """)
+        text = PolicyFixture.replacing("polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]", with: "polygon: [[0.1, 0.1], [0.6, 0.1], [0.5, 0.5]]", in: text)
+        let new = try PolicyFixture.compile(text)
+        let rendered = PolicyDiff(old: old, new: new).render()
+        #expect(rendered.contains("No partner gains or loses anything."), "\(rendered)")
+        #expect(rendered.contains("camera cam-a:\n  ~ analytics\n      was: crowd-count, loitering\n      now: crowd-count, loitering, running"), "\(rendered)")
+        #expect(rendered.contains("  + privacy mask window ([0.6, 0.1] [0.9, 0.1] [0.9, 0.4])"), "\(rendered)")
+        #expect(rendered.contains("  + thresholds (loitering after 90s)"), "\(rendered)")
+        #expect(rendered.contains("  ~ zone zone-1"), "\(rendered)")
+        #expect(!rendered.contains("camera cam-b"), "cam-b did not change")
+        #expect(!PolicyDiff(old: old, new: new).isEmpty, "a camera change alone is a change (policy diff exits 1)")
+    }
+
     @Test("policy tests report passes and failures with positions")
     func policyTests() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-tests-\(UUID().uuidString)")

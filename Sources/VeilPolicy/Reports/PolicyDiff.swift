@@ -26,8 +26,11 @@ public struct PolicyDiff: Sendable {
 
     /// Changes per partner, partners in id order; partners without changes are left out.
     public let changes: [(partner: PartnerID, changes: [Change])]
+    /// Changes per camera — what it records, analyses and masks, and where its zones and lines lie — in id order: what
+    /// changes for the people in front of it, whoever it is shared with.
+    public let cameraChanges: [(camera: CameraID, changes: [Change])]
 
-    public var isEmpty: Bool { changes.isEmpty }
+    public var isEmpty: Bool { changes.isEmpty && cameraChanges.isEmpty }
 
     public init(old: CompiledPolicy, new: CompiledPolicy) {
         let before = Self.capabilities(of: old)
@@ -47,6 +50,47 @@ public struct PolicyDiff: Sendable {
             if !changes.isEmpty { result.append((partner, changes)) }
         }
         changes = result
+        let (was, now) = (Self.attributes(of: old), Self.attributes(of: new))
+        cameraChanges = Set(was.keys).union(now.keys).sorted().compactMap { camera in
+            let (before, after) = (was[camera] ?? [:], now[camera] ?? [:])
+            let changes = Set(before.keys).union(after.keys).sorted().compactMap { capability -> Change? in
+                switch (before[capability], after[capability]) {
+                case (nil, let value?): .gained(capability, conditions: value)
+                case (let value?, nil): .lost(capability, conditions: value)
+                case (let from?, let to?) where from != to: .changed(capability, from: from, to: to)
+                default: nil
+                }
+            }
+            return changes.isEmpty ? nil : (camera, changes)
+        }
+    }
+
+    /// What each camera records, analyses and masks, in words (a camera's absence is its attributes' absence).
+    static func attributes(of policy: CompiledPolicy) -> [CameraID: [Capability: String]] {
+        func points(_ polygon: [NormalisedPoint]) -> String { polygon.map { "[\($0.x), \($0.y)]" }.joined(separator: " ") }
+        func thresholds(_ value: PolicyDocument.AnalyticThresholds) -> String? {
+            let parts = [value.restrictedAfter.map { "restricted-zone after \($0)" }, value.restrictedRearm.map { "restricted-zone rearm \($0)" },
+                         value.loiteringAfter.map { "loitering after \($0)" }, value.crowdPeople.map { "crowd-count people \($0)" },
+                         value.crowdHold.map { "crowd-count hold \($0)" }, value.runningSpeed.map { "running speed \($0)" },
+                         value.runningHold.map { "running hold \($0)" }].compactMap { $0 }
+            return parts.isEmpty ? nil : parts.joined(separator: ", ")
+        }
+        var result: [CameraID: [Capability: String]] = [:]
+        for camera in policy.document.cameras {
+            var own: [Capability: String] = [:]
+            func set(_ name: String, _ value: String?) { if let value, !value.isEmpty { own[Capability(camera: camera.id, action: name)] = value } }
+            set("produces", camera.produces.map(\.rawValue).sorted().joined(separator: ", "))
+            set("analytics", camera.analytics.map(\.rawValue).sorted().joined(separator: ", "))
+            set("audio", camera.audio ? "taken" : nil)
+            set("thresholds", thresholds(camera.thresholds))
+            for zone in camera.zones {
+                set("zone \(zone.id)", points(zone.polygon) + (thresholds(zone.thresholds).map { "; \($0)" } ?? ""))
+            }
+            for line in camera.lines { set("line \(line.id)", points([line.from, line.to])) }
+            for mask in camera.masks { set("privacy mask \(mask.id)", points(mask.polygon)) }
+            result[camera.id] = own
+        }
+        return result
     }
 
     /// Every capability of every partner, with its conditions in words. Time-independent: windows and
@@ -103,18 +147,18 @@ public struct PolicyDiff: Sendable {
 
     /// The diff as text lines: `+` gained, `-` lost, `~` changed.
     public func render() -> String {
-        guard !isEmpty else { return "No partner gains or loses anything.\n" }
-        var lines: [String] = []
-        for (partner, changes) in self.changes {
-            lines.append("partner \(partner):")
+        var lines: [String] = changes.isEmpty ? ["No partner gains or loses anything."] : []
+        let sections = changes.map { ("partner \($0.partner):", $0.changes, true) } + cameraChanges.map { ("camera \($0.camera):", $0.changes, false) }
+        for (heading, changes, isPartner) in sections {
+            lines.append(heading)
             for change in changes {
                 switch change {
                 case .gained(let capability, let conditions):
-                    lines.append("  + \(capability.label) (\(conditions))")
+                    lines.append("  + \(isPartner ? capability.label : capability.action) (\(conditions))")
                 case .lost(let capability, let conditions):
-                    lines.append("  - \(capability.label) (was: \(conditions))")
+                    lines.append("  - \(isPartner ? capability.label : capability.action) (was: \(conditions))")
                 case .changed(let capability, let from, let to):
-                    lines.append("  ~ \(capability.label)")
+                    lines.append("  ~ \(isPartner ? capability.label : capability.action)")
                     lines.append("      was: \(from)")
                     lines.append("      now: \(to)")
                 }
