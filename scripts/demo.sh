@@ -53,7 +53,9 @@ show "$veilgate" redact .cache/samples/vtest.avi -o "$out/vtest-redacted.mp4" --
 echo "(the first 5 seconds; play $out/vtest-redacted.mp4 to look at the result)"
 
 step "8. The encrypted retention vault"
-rm -rf "$out/state" "$out/export"
+# A new demo site: its vault, export and audit anchor start afresh (an anchor left from an earlier run holds another
+# gateway key's heads, and `audit verify` rightly calls that tampering).
+rm -rf "$out/state" "$out/state.audit-anchor" "$out/export"
 export VEILGATE_STATE="$out/state"
 show "$veilgate" vault init
 # `veilgate serve` records its cameras itself (step 9); here the redacted clip stands in for 6-second segments.
