@@ -16,7 +16,6 @@ static inline size_t veil_sign_secretkeybytes(void) { return crypto_sign_SECRETK
 static inline size_t veil_sign_bytes(void) { return crypto_sign_BYTES; }
 static inline size_t veil_sha256_bytes(void) { return crypto_hash_sha256_BYTES; }
 static inline size_t veil_box_publickeybytes(void) { return crypto_box_PUBLICKEYBYTES; }
-static inline size_t veil_box_secretkeybytes(void) { return crypto_box_SECRETKEYBYTES; }
 static inline size_t veil_box_sealbytes(void) { return crypto_box_SEALBYTES; }
 
 #endif

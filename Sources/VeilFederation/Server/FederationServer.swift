@@ -82,13 +82,16 @@ public final class FederationServer: Service, Sendable {
         api.register(on: router)
 
         let verifier = self.verifier, logger = self.logger, delay = configuration.authenticationFailureDelay
+        // Made once (the metrics backend looks each one up by name and dimensions), counted on every handshake.
+        let (trusted, refused) = (Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]),
+                                  Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")]))
         let channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls) { chain in
             switch await verifier.verify(chain) {
             case .trusted:
-                Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]).increment()
+                trusted.increment()
                 return .certificateVerified
             case .refused(let reason):
-                Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")]).increment()
+                refused.increment()
                 logger.notice("TLS client refused", metadata: ["reason": "\(reason)"])
                 // A random pause so timing tells a prober nothing about why.
                 try? await Task.sleep(for: .milliseconds(Int(Double.random(in: delay) * 1000)))

@@ -9,35 +9,43 @@ public enum KeyEncryptionKeySource: Sendable {
     case environment(String)
 
     func load() throws -> SecretKey {
-        var text: [UInt8]
-        let origin: String
         switch self {
         case .file(let path):
-            origin = path
-            let attributes: [FileAttributeKey: Any]
-            do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
-                throw VaultError(.notFound, "\(path): no key-encryption key file; create one with `veilgate vault init`")
-            }
-            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
-            guard mode & 0o077 == 0 else {
-                throw VaultError(.keyFileInsecure,
-                                 "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
-            }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw VaultError(.io, "\(path): cannot read the key file")
-            }
-            text = [UInt8](data)
+            return try Self.readPrivateKey(at: path, what: "key-encryption key",
+                                           missing: "\(path): no key-encryption key file; create one with `veilgate vault init`")
         case .environment(let name):
-            origin = "$\(name)"
             guard let value = ProcessInfo.processInfo.environment[name] else {
-                throw VaultError(.notFound, "\(origin) is not set")
+                throw VaultError(.notFound, "$\(name) is not set")
             }
-            text = Array(value.utf8)
+            return try Self.key(fromHex: Array(value.utf8), origin: "$\(name)", what: "key-encryption key")
         }
+    }
+
+    /// Reads a 32-byte key written as 64 hex digits in a file only its owner may read (a KEK, a recipient key).
+    static func readPrivateKey(at path: String, what: String, missing: String) throws -> SecretKey {
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw VaultError(.notFound, missing)
+        }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o077 == 0 else {
+            throw VaultError(.keyFileInsecure,
+                             "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
+        }
+        guard var data = FileManager.default.contents(atPath: path) else {
+            throw VaultError(.io, "\(path): cannot read the key file")
+        }
+        defer { Sodium.wipe(&data) }
+        return try key(fromHex: [UInt8](data), origin: path, what: what)
+    }
+
+    /// 64 hex digits (trailing white space allowed) as a key; every intermediate copy wiped.
+    private static func key(fromHex text: [UInt8], origin: String, what: String) throws -> SecretKey {
+        var text = text
         defer { Sodium.wipe(&text) }
         while let last = text.last, last == 0x0A || last == 0x0D || last == 0x20 { text.removeLast() }
         guard text.count == 2 * SecretKey.size, var bytes = [UInt8](hex: String(decoding: text, as: UTF8.self)) else {
-            throw VaultError(.keyFileInvalid, "\(origin): not a key-encryption key (64 hex digits)")
+            throw VaultError(.keyFileInvalid, "\(origin): not a \(what) (64 hex digits)")
         }
         defer { Sodium.wipe(&bytes) }
         return try SecretKey(copying: bytes)

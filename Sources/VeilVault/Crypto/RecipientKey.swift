@@ -4,76 +4,46 @@ import Foundation
 /// A partner's key for receiving exports (X25519, libsodium `crypto_box`): the partner makes the pair and keeps the
 /// secret half (0600); the site encrypts an export to the public half, so a bundle lost on the way opens for nobody
 /// else. Apart from the partner's TLS key on purpose: a different curve, a different job, rotated on its own.
-public final class RecipientKey: @unchecked Sendable {
-    // @unchecked Sendable: immutable after init; the secret lives in guarded memory.
-    private let secret: UnsafeMutableRawPointer
+public final class RecipientKey: Sendable {
+    /// The X25519 secret scalar: 32 bytes, like every other key the vault holds in guarded memory.
+    private let secret: SecretKey
     public let publicKey: RecipientPublicKey
 
     /// Makes a new pair and writes it: `name.key` (0600, refused if it exists) and `name.pub`.
     @discardableResult
     public static func generate(writingTo name: String) throws -> RecipientPublicKey {
-        try Sodium.ensureInitialised()
         for path in [name + ".key", name + ".pub"] where FileManager.default.fileExists(atPath: path) {
             throw VaultError(.invalidArgument, "\(path) already exists; refusing to overwrite a key")
         }
-        var publicBytes = [UInt8](repeating: 0, count: Int(veil_box_publickeybytes()))
-        var secretBytes = [UInt8](repeating: 0, count: Int(veil_box_secretkeybytes()))
-        defer { Sodium.wipe(&secretBytes) }
-        crypto_box_keypair(&publicBytes, &secretBytes)
-        var text = Data((secretBytes.hex + "\n").utf8)
+        let key = try RecipientKey(secret: SecretKey())
+        var bytes = key.secret.exportBytes()
+        defer { Sodium.wipe(&bytes) }
+        var text = Data((bytes.hex + "\n").utf8)
         defer { Sodium.wipe(&text) }
         try KeyEncryptionKeySource.writePrivate(text, to: name + ".key")
-        let publicKey = RecipientPublicKey(bytes: publicBytes)
-        try publicKey.write(to: name + ".pub")
-        return publicKey
+        try key.publicKey.write(to: name + ".pub")
+        return key.publicKey
     }
 
     /// Loads a secret key file (64 hex digits, mode 0600).
     public static func load(from path: String) throws -> RecipientKey {
-        let attributes: [FileAttributeKey: Any]
-        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
-            throw VaultError(.notFound, "\(path): no such recipient key; make one with `veilgate partner export-key`")
-        }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
-        guard mode & 0o077 == 0 else {
-            throw VaultError(.keyFileInsecure, "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
-        }
-        guard var data = FileManager.default.contents(atPath: path) else { throw VaultError(.io, "\(path): cannot read the key file") }
-        defer { Sodium.wipe(&data) }
-        var text = [UInt8](data)
-        defer { Sodium.wipe(&text) }
-        while let last = text.last, last == 0x0A || last == 0x0D || last == 0x20 { text.removeLast() }
-        guard text.count == 2 * Int(veil_box_secretkeybytes()), var bytes = [UInt8](hex: String(decoding: text, as: UTF8.self)) else {
-            throw VaultError(.keyFileInvalid, "\(path): not a recipient key (64 hex digits)")
-        }
-        defer { Sodium.wipe(&bytes) }
-        return try RecipientKey(secretBytes: bytes)
+        try RecipientKey(secret: KeyEncryptionKeySource.readPrivateKey(
+            at: path, what: "recipient key", missing: "\(path): no such recipient key; make one with `veilgate partner export-key`"))
     }
 
-    init(secretBytes: [UInt8]) throws {
-        try Sodium.ensureInitialised()
-        guard secretBytes.count == Int(veil_box_secretkeybytes()), let pointer = sodium_malloc(secretBytes.count) else {
-            throw VaultError(.keyFileInvalid, "not an X25519 secret key")
-        }
-        pointer.copyMemory(from: secretBytes, byteCount: secretBytes.count)
+    private init(secret: SecretKey) throws {
+        // Any 32 random bytes are an X25519 secret key (the curve clamps them); the public half is derived from it.
         var publicBytes = [UInt8](repeating: 0, count: Int(veil_box_publickeybytes()))
-        crypto_scalarmult_base(&publicBytes, secretBytes)
-        sodium_mprotect_readonly(pointer)
-        secret = pointer
+        secret.withBytes { _ = crypto_scalarmult_base(&publicBytes, $0) }
+        self.secret = secret
         publicKey = RecipientPublicKey(bytes: publicBytes)
-    }
-
-    deinit {
-        sodium_mprotect_readwrite(secret)
-        sodium_free(secret)
     }
 
     /// Opens a sealed box made for this key; nil when it was made for another key or changed.
     func open(_ sealed: [UInt8]) -> [UInt8]? {
         guard sealed.count > Int(veil_box_sealbytes()) else { return nil }
         var plain = [UInt8](repeating: 0, count: sealed.count - Int(veil_box_sealbytes()))
-        let status = crypto_box_seal_open(&plain, sealed, UInt64(sealed.count), publicKey.bytes,
-                                          secret.assumingMemoryBound(to: UInt8.self))
+        let status = secret.withBytes { crypto_box_seal_open(&plain, sealed, UInt64(sealed.count), publicKey.bytes, $0) }
         guard status == 0 else {
             Sodium.wipe(&plain)
             return nil

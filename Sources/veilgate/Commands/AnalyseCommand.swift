@@ -53,10 +53,7 @@ struct AnalyseCommand: AsyncParsableCommand {
         }
         let policy: CompiledPolicy
         do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
-        guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
-            let cameras = policy.document.cameras.map(\.id.rawValue).joined(separator: ", ")
-            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(cameras))")
-        }
+        let entry = try policy.camera(camera, for: "--camera")
         let supported = CameraAnalytics.Setup.supported
         for analytic in Set(entry.analytics).subtracting(supported).sorted() {
             printError("note: \(analytic.rawValue) is listed for \(camera) but not analysed yet")
@@ -73,8 +70,7 @@ struct AnalyseCommand: AsyncParsableCommand {
         let running = setup.analytics
         var analytics = CameraAnalytics(setup, origin: Date())
         // The camera's privacy masks are painted first, as in the gateway: nobody under one is detected or counted.
-        let maskPolygons = PrivacyMasks.Polygon.of(entry)
-        let masks = maskPolygons.isEmpty ? nil : PrivacyMasks(polygons: maskPolygons)
+        let masks = PrivacyMasks(entry)
 
         let source: MediaSource
         let pipeline: RedactionPipeline
@@ -92,7 +88,7 @@ struct AnalyseCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         printError("analysing \(redactedAddress(input)) as \(camera): \(running.map(\.rawValue).sorted().joined(separator: ", ")) on "
-            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)" + (masks == nil ? "" : ", under \(maskPolygons.count) privacy mask(s)"))
+            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)" + (masks.map { ", under \($0.polygons.count) privacy mask(s)" } ?? ""))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601

@@ -66,8 +66,15 @@ struct RedactCommand: AsyncParsableCommand {
     @OptionGroup var policyLocation: PolicyLocation
 
     func run() async throws {
-        let spec = try redactionSpec()
-        let masks = try cameraMasks()
+        // The policy is read once, where something needs it: the profile (unless --classes), or --camera's masks.
+        let hasPolicy = !(policyLocation.policy == "policies" && !FileManager.default.fileExists(atPath: "policies"))
+        let policy: CompiledPolicy? = (classes == nil && hasPolicy) || camera != nil ? try loadPolicy() : nil
+        let spec = try redactionSpec(policy: policy)
+        var masks: PrivacyMasks?
+        if let camera, let policy {
+            masks = PrivacyMasks(try policy.camera(camera, for: "--camera"))
+            if let masks { printError("painting \(masks.polygons.count) privacy mask(s) of camera \(camera) over every frame") }
+        }
         let source: MediaSource
         do { source = try MediaSource(address: input) } catch let error as MediaError {
             printError("error: \(error)")
@@ -128,17 +135,8 @@ struct RedactCommand: AsyncParsableCommand {
         print("  output: \(output)" + (detections.map { "; boxes: \($0)" } ?? ""))
     }
 
-    /// `--camera`'s privacy masks (nil without `--camera`, or for a camera without masks).
-    func cameraMasks() throws -> PrivacyMasks? {
-        guard let camera else { return nil }
-        let policy: CompiledPolicy
-        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
-        guard let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera }) else {
-            throw ValidationError("--camera: '\(camera)' is not a camera of the policy (\(policy.document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
-        }
-        let polygons = PrivacyMasks.Polygon.of(entry)
-        if !polygons.isEmpty { printError("painting \(polygons.count) privacy mask(s) of camera \(camera) over every frame") }
-        return polygons.isEmpty ? nil : PrivacyMasks(polygons: polygons)
+    func loadPolicy() throws -> CompiledPolicy {
+        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
     }
 
     /// What is redacted where there is no policy: what identifies a person in any footage.
@@ -146,7 +144,7 @@ struct RedactCommand: AsyncParsableCommand {
 
     /// The profile (or the classes and mode given), from the policy's redaction section; the built-in default where
     /// there is no policy.
-    func redactionSpec() throws -> RedactionSpec {
+    func redactionSpec(policy: CompiledPolicy?) throws -> RedactionSpec {
         var spec: RedactionSpec
         if let classes {
             let parsed = try classes.split(separator: ",").map { name -> RedactionClass in
@@ -156,14 +154,7 @@ struct RedactCommand: AsyncParsableCommand {
                 return value
             }
             spec = RedactionSpec(classes: Set(parsed), mode: .blur, shape: .ellipse, margin: 0.2)
-        } else if policyLocation.policy == "policies", !FileManager.default.fileExists(atPath: "policies") {
-            // Outside a Veilgate site folder: anyone can still redact a photo or a clip.
-            if let profile { throw ValidationError("--profile \(profile): there is no policy here (./policies) to take it from; name one with --policy") }
-            printError("no policy here (./policies): using the built-in default profile — faces and plates, blurred (--policy FILE for a policy's profiles)")
-            spec = Self.builtInDefault
-        } else {
-            let policy: CompiledPolicy
-            do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        } else if let policy {
             if let profile {
                 guard let named = policy.profiles[RuleID(profile)] else {
                     throw ValidationError("--profile: '\(profile)' is not a profile of the policy (\(policy.profiles.keys.map(\.rawValue).sorted().joined(separator: ", ")))")
@@ -172,6 +163,11 @@ struct RedactCommand: AsyncParsableCommand {
             } else {
                 spec = policy.defaultRedaction
             }
+        } else {
+            // Outside a Veilgate site folder: anyone can still redact a photo or a clip.
+            if let profile { throw ValidationError("--profile \(profile): there is no policy here (./policies) to take it from; name one with --policy") }
+            printError("no policy here (./policies): using the built-in default profile — faces and plates, blurred (--policy FILE for a policy's profiles)")
+            spec = Self.builtInDefault
         }
         if let mode {
             guard let value = RedactionMode(rawValue: mode) else { throw ValidationError("--mode must be blur, pixelate or solid") }

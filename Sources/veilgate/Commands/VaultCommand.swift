@@ -306,8 +306,7 @@ struct VaultVerifyExportCommand: AsyncParsableCommand {
         let manifest = try await vaultOperation {
             try ExportVerifier.verify(bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey))
         }
-        print("verified \(bundle): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
-        print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
+        printSummary(of: manifest, "verified \(bundle)")
         if let transform = manifest.transform { print("  transform: \(transform)") }
         if let encryption = manifest.encryption {
             print("  encrypted to recipient key \(encryption.recipient): its holder opens it with `veilgate vault open-export`")
@@ -332,9 +331,14 @@ struct VaultOpenExportCommand: AsyncParsableCommand {
             try ExportVerifier.open(bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey), key: RecipientKey.load(from: key),
                                     into: output)
         }
-        print("verified and opened \(bundle) into \(output): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
-        print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
+        printSummary(of: manifest, "verified and opened \(bundle) into \(output)")
     }
+}
+
+/// What a verified export holds, where it came from and who signed it: `verify-export` and `open-export` say the same.
+private func printSummary(of manifest: ExportManifest, _ verdict: String) {
+    print("\(verdict): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
+    print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
 }
 
 struct VaultEraseCommand: AsyncParsableCommand {

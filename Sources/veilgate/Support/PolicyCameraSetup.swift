@@ -1,3 +1,4 @@
+import ArgumentParser
 import VeilAnalytics
 import VeilCore
 import VeilPolicy
@@ -47,6 +48,25 @@ extension TrackedObject {
             TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
                           height: $0.box.height / height)
         })
+    }
+}
+
+extension CompiledPolicy {
+    /// The policy's entry for camera `id`, or an error for `option` that names the cameras the policy has.
+    func camera(_ id: String, for option: String) throws -> PolicyDocument.Camera {
+        guard let entry = document.cameras.first(where: { $0.id.rawValue == id }) else {
+            throw ValidationError("\(option): '\(id)' is not a camera of the policy (\(document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
+        }
+        return entry
+    }
+}
+
+extension PrivacyMasks {
+    /// A policy camera's masks, ready to paint; nil for a camera without any.
+    convenience init?(_ camera: PolicyDocument.Camera) {
+        let polygons = Polygon.of(camera)
+        guard !polygons.isEmpty else { return nil }
+        self.init(polygons: polygons)
     }
 }
 
