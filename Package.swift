@@ -100,7 +100,22 @@ let package = Package(
             ],
             swiftSettings: veilSettings
         ),
-        // The only place where targets are wired together.
+        // The gateway's core: the one library that imports the feature targets and wires them together — camera
+        // pipelines and their sinks, the policy in force, the services `veilgate serve` runs.
+        .target(
+            name: "VeilGateway",
+            dependencies: [
+                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAnalytics", "VeilFederation",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: veilSettings
+        ),
+        // The `veilgate` command: argument parsing and commands only.
         .executableTarget(
             name: "veilgate",
             dependencies: [
@@ -111,6 +126,7 @@ let package = Package(
                 "VeilVision",
                 "VeilAnalytics",
                 "VeilFederation",
+                "VeilGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -165,6 +181,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: veilSettings
+        ),
+        // The gateway core without the binary: camera pipelines into memory sinks, the policy in force.
+        .testTarget(
+            name: "VeilGatewayTests",
+            dependencies: ["VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: veilSettings
         ),
         .testTarget(

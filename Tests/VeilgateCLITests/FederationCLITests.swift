@@ -243,8 +243,8 @@ struct FederationCLITests {
         #expect(refused.status == 1 && refused.errors.contains("HTTP 403"), "\(refused.errors)")
         #expect(gateway.stop() == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
-        #expect(log.contains("camera=market-square [veilgate] camera streaming"), "\(log)")
-        #expect(log.contains("camera=market-square [veilgate] camera no longer ingested under the policy in force"), "\(log)")
+        #expect(log.contains("camera=market-square [VeilGateway] camera streaming"), "\(log)")
+        #expect(log.contains("camera=market-square [VeilGateway] camera no longer ingested under the policy in force"), "\(log)")
     }
 
     @Test("Sound is recorded only where the policy keeps it: as it came, in its own category, from the reload that keeps it on")

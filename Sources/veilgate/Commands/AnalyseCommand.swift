@@ -5,6 +5,7 @@ import VeilCore
 import VeilMedia
 import VeilPolicy
 import VeilVision
+import VeilGateway
 
 /// `veilgate analyse`: a camera's analytics on a file, as an operator tunes zones and lines before deploying them.
 struct AnalyseCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import VeilCore
 import VeilMedia
 import VeilPolicy
 import VeilVision
+import VeilGateway
 
 /// `veilgate redact`: faces, plates and people covered in a file, an image or a live source.
 struct RedactCommand: AsyncParsableCommand {

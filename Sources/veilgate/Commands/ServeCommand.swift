@@ -4,14 +4,13 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
-import VeilAnalytics
 import VeilCore
 import VeilFederation
+import VeilGateway
 import VeilMedia
+import UnixSignals
 import VeilPolicy
 import VeilVault
-import VeilVision
 
 /// `veilgate serve`: the gateway's long-running services in one `ServiceGroup`.
 struct ServeCommand: AsyncParsableCommand {
@@ -158,124 +157,71 @@ struct ServeCommand: AsyncParsableCommand {
                 try AcceptedPolicy.admit(AcceptedPolicy(version: policy.version, bundle: verified), state: location.state)
             } catch let error as PolicyError { throw reportPolicyError(error) }
         }
-        let links = try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
-            ?? FederationConfiguration()
-        let authority = certs.authority
-        let signedBundle = verified
-        let trust = try await federationOperation { try GatewayTrust.make(policy: policy, certs: authority, verified: signedBundle) }
-        let verifier = PeerVerifier(trust, validationTimeout: .seconds(Int64(validationTime.seconds)))
-        let journal = try await federationOperation { try AlertJournal(path: location.state + "/alerts.sqlite") }
-        let broker = AlertBroker(journal: journal)
-        try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
-
-        let live = LiveFeeds(cameras: [])
-        let justifications = try await federationOperation {
-            try JustificationDigest.load(creatingAt: (location.state as NSString).appendingPathComponent(JustificationDigest.fileName))
+        var gatewayConfiguration = Gateway.Configuration(
+            policyPath: location.policyLocation.policy, state: location.state, certs: certs.authority,
+            server: FederationServerConfiguration(host: host, port: port, certificatePath: certs.authority.serverCertificatePath,
+                                                  keyPath: certs.authority.serverKeyPath, healthPort: healthPort > 0 ? healthPort : nil))
+        gatewayConfiguration.policyPublicKeyPath = policyKey
+        gatewayConfiguration.verifiedBundle = verified
+        gatewayConfiguration.validationTimeout = .seconds(Int64(validationTime.seconds))
+        gatewayConfiguration.sweepInterval = .seconds(Int64(sweep.seconds))
+        gatewayConfiguration.federation = try gatewayOperation {
+            try federation.map { try FederationConfiguration.load($0, partners: Set(policy.document.partners.map(\.id))) }
+                ?? FederationConfiguration()
         }
-
-        var configuration = FederationServerConfiguration(host: host, port: port, certificatePath: authority.serverCertificatePath,
-                                                          keyPath: authority.serverKeyPath,
-                                                          healthPort: healthPort > 0 ? healthPort : nil)
-        configuration.metrics = { metrics.emitToBuffer() }
-        configuration.requestsPerSecond = rate
-        configuration.burst = rate * 2
-        configuration.maximumConnections = maxConnections
-        configuration.maximumStreamsPerPartner = maxStreamsPerPartner
-        configuration.connectionLimits = PeerVerifier.ConnectionLimits(
+        gatewayConfiguration.server.metrics = { metrics.emitToBuffer() }
+        gatewayConfiguration.server.requestsPerSecond = rate
+        gatewayConfiguration.server.burst = rate * 2
+        gatewayConfiguration.server.maximumConnections = maxConnections
+        gatewayConfiguration.server.maximumStreamsPerPartner = maxStreamsPerPartner
+        gatewayConfiguration.server.connectionLimits = PeerVerifier.ConnectionLimits(
             perCaller: maxConnectionsPerPartner, requestsPerConnection: maxRequestsPerConnection,
             lifetime: .seconds(Int64(connectionAge.seconds)))
+        if noCameras {
+            gatewayConfiguration.cameras = nil
+        } else {
+            var cameras = Gateway.Cameras()
+            cameras.sourceOverrides = cameraSources
+            cameras.record = record
+            cameras.analyse = !noAnalytics
+            cameras.pipeline.segmentDuration = segmentSeconds
+            cameras.pipeline.detectEvery = detectEvery
+            cameras.pipeline.encoder.keyframeInterval = segmentSeconds
+            gatewayConfiguration.cameras = cameras
+        }
+        try vault.audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(policy.version)")
         let host = self.host
         let gate = PrivilegeGate()
         let (state, anchor) = (location.state, await vault.configuration.auditAnchorPath)
-        let server = FederationServer(
-            configuration: configuration, verifier: verifier, archive: VaultFootageArchive(vault: vault),
-            audit: VaultAuditTrail(log: vault.audit), broker: broker, live: live, justifications: justifications, logger: logger,
-            onListening: { port in
-                if let serviceUser {
-                    // Fail closed: a gateway that cannot give root up stops rather than serve as root.
-                    do {
-                        serviceUser.handOver(folder: state, files: anchor.map { [$0] } ?? [])
-                        try serviceUser.drop()
-                        if let anchor {
-                            let anchorFolder = (anchor as NSString).deletingLastPathComponent
-                            guard access(anchor, W_OK) == 0 || access(anchorFolder.isEmpty ? "." : anchorFolder, W_OK) == 0 else {
-                                throw ValidationError("\(serviceUser.name) cannot write the audit anchor \(anchor): chown it or set VEILGATE_AUDIT_ANCHOR")
+        let gateway = try await federationOperation {
+            try await gatewayOperation {
+                try await Gateway(gatewayConfiguration, vault: vault, policy: policy, logger: logger, warn: { printError("warning: \($0)") },
+                                  onListening: { port in
+                    if let serviceUser {
+                        // Fail closed: a gateway that cannot give root up stops rather than serve as root.
+                        do {
+                            serviceUser.handOver(folder: state, files: anchor.map { [$0] } ?? [])
+                            try serviceUser.drop()
+                            if let anchor {
+                                let anchorFolder = (anchor as NSString).deletingLastPathComponent
+                                guard access(anchor, W_OK) == 0 || access(anchorFolder.isEmpty ? "." : anchorFolder, W_OK) == 0 else {
+                                    throw ValidationError("\(serviceUser.name) cannot write the audit anchor \(anchor): chown it or set VEILGATE_AUDIT_ANCHOR")
+                                }
                             }
+                        } catch {
+                            printError("error: \(error)")
+                            Foundation.exit(EX_NOPERM)
                         }
-                    } catch {
-                        printError("error: \(error)")
-                        Foundation.exit(EX_NOPERM)
+                        print("dropped privileges to \(serviceUser.name) (uid \(serviceUser.uid))")
                     }
-                    print("dropped privileges to \(serviceUser.name) (uid \(serviceUser.uid))")
-                }
-                gate.open()
-                print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
-                fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
-            })
-        var services: [any Service] = [
-            server,
-            RetentionSweeper(vault: vault, journal: journal, verifier: verifier, interval: .seconds(Int64(sweep.seconds)), logger: logger),
-            PolicyReloader(policyPath: location.policyLocation.policy, publicKeyPath: policyKey, state: location.state, vault: vault,
-                           certs: authority,
-                           verifier: verifier, audit: vault.audit, logger: logger),
-        ]
-        if !noCameras {
-            var configured = CameraPipeline.Settings()
-            configured.segmentDuration = segmentSeconds
-            configured.detectEvery = detectEvery
-            configured.encoder.keyframeInterval = segmentSeconds
-            let (overrides, record, peers, settings, analyse) = (cameraSources, self.record, links.peers, configured, !noAnalytics)
-            // What a policy has the gateway ingest: at start-up, and again after each reload (CameraSupervisor).
-            let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = { policy, lenient, warn in
-                try CameraFeed.resolve(policy: policy, overrides: overrides, recording: record, analysing: analyse, peers: peers,
-                                       lenient: lenient, warn: warn)
-                    .map { feed in
-                        // Video is recorded from a rendition: original footage unredacted, the other with the default profile.
-                        var categories: [DataCategory: RedactionSpec] = [:]
-                        if feed.stores.contains(.rawVideo) { categories[.rawVideo] = .unredacted }
-                        if feed.stores.contains(.redactedVideo) { categories[.redactedVideo] = policy.defaultRedaction }
-                        let recording = feed.stores.isEmpty ? nil : CameraPipeline.Recording(
-                            vault: vault, categories: categories, keepsAudio: feed.stores.contains(.audio),
-                            policyVersion: { verifier.current.authority.policyVersion })
-                        // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
-                        let analytics = analyse ? feed.analytics.map { setup in
-                            CameraPipeline.Analytics(setup: setup, raise: { alert in
-                                do { try broker.publish(alert) } catch {
-                                    logger.error("alert not journaled", metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
-                                }
-                            }, record: { counts in
-                                do { try broker.journal.record(counts) } catch {
-                                    logger.error("counts not journaled", metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
-                                }
-                            })
-                        } : nil
-                        return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile,
-                                              feeds: live, models: VisionModels(), settings: settings, recording: recording,
-                                              analytics: analytics, masks: feed.masks, logger: logger)
-                    }
-            }
-            let initial = try pipelines(policy, false) { printError("warning: \($0)") }
-            for pipeline in initial {
-                let stored = ((pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted()
-                    + (pipeline.recording?.keepsAudio == true ? ["audio"] : [])).joined(separator: " and ")
-                let origin = pipeline.peer != nil ? pipeline.address
-                    : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
-                let analysed = pipeline.analytics.map { ", analysing \($0.setup.analytics.map(\.rawValue).sorted().joined(separator: ", "))" } ?? ""
-                print("camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)") + analysed)
-            }
-            services.append(CameraSupervisor(pipelines: { try pipelines($0, true, $1) }, initial: initial, verifier: verifier,
-                                             feeds: live, logger: logger))
-        }
-        if !links.push.isEmpty {
-            let outbox = try await federationOperation { try AlertOutbox(path: location.state + "/outbox.sqlite") }
-            for endpoint in links.push {
-                services.append(PushDelivery(endpoint: endpoint, outbox: outbox, broker: broker, verifier: verifier,
-                                             audit: VaultAuditTrail(log: vault.audit), logger: logger))
+                    gate.open()
+                    print("veilgate \(VeilgateVersion.current): partner API on https://\(host):\(port) (mutual TLS), policy \(policy.version)")
+                    fflush(nil)  // flush stdout: a supervisor or test reads this line through a pipe
+                })
             }
         }
-        for peer in links.peers {
-            services.append(PeerSubscription(peer: peer, broker: broker, logger: logger))
-        }
+        for line in gateway.cameraSummaries { print(line) }
+        var services = gateway.services
         if serviceUser != nil {
             // Everything but the listeners waits until root is given up, so none of its files is made as root.
             services = [services[0]] + services.dropFirst().map { gate.after($0) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilGateway
 import VeilPolicy
 
 /// `--policy PATH`: the policy file, or a folder holding exactly one policy file.
@@ -12,14 +13,7 @@ struct PolicyLocation: ParsableArguments {
     }
 
     static func load(_ path: String, at now: Date) throws -> CompiledPolicy {
-        let files = try PolicyLoader.policyFiles(at: path)
-        guard let file = files.first else {
-            throw ValidationError("\(path) holds no policy file (a YAML file starting with 'veilgate: policy/v1')")
-        }
-        guard files.count == 1 else {
-            throw ValidationError("\(path) holds \(files.count) policy files; name one with --policy")
-        }
-        return try PolicyLoader.load(file: file, now: now)
+        try gatewayOperation { try PolicyFile.load(path, at: now) }
     }
 }
 
@@ -48,4 +42,18 @@ func reportPolicyError(_ error: PolicyError) -> ExitCode {
     printError("error: \(error.message)")
     for diagnostic in error.diagnostics { printError(diagnostic.description) }
     return ExitCode(1)
+}
+
+/// Runs gateway work, turning a ``GatewayError`` about what the operator gave into a usage error (with the command's
+/// usage, exit code 64), as the command's own checks do.
+func gatewayOperation<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as GatewayError where error.code == .invalidConfiguration {
+        throw ValidationError(error.message)
+    }
+}
+
+func gatewayOperation<T>(_ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch let error as GatewayError where error.code == .invalidConfiguration {
+        throw ValidationError(error.message)
+    }
 }

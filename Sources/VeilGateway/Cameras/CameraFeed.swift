@@ -1,11 +1,10 @@
-import ArgumentParser
-import Foundation
-import VeilAnalytics
-import VeilCore
-import VeilFederation
+public import Foundation
+public import VeilAnalytics
+public import VeilCore
+public import VeilFederation
 import VeilMedia
-import VeilPolicy
-import VeilVision
+public import VeilPolicy
+public import VeilVision
 
 /// Which cameras the gateway ingests, and from where: every camera of the policy with a source that some
 /// partner may watch live or whose video the policy stores (when recording), with its credentials put into the
@@ -14,29 +13,29 @@ import VeilVision
 /// A camera whose source is `peer://PEER/CAMERA`, PEER a peer site of `--federation`, is that site's camera relayed:
 /// its live stream, fetched while a partner here watches it and only while the peer allows re-sharing it, redacted
 /// again as this site's grants say. It is never recorded here. (Name it `PEER.CAMERA`, as the peer's alerts are.)
-struct CameraFeed: Sendable {
+public struct CameraFeed: Sendable {
     /// A peer site's camera, and its id there.
-    struct PeerCamera: Sendable {
-        var site: PeerSite
-        var camera: String
+    public struct PeerCamera: Sendable {
+        public var site: PeerSite
+        public var camera: String
     }
 
-    var camera: CameraID
+    public var camera: CameraID
     /// With credentials: pass to FFmpeg only. For a peer's camera, a description.
-    var address: String
+    public var address: String
     /// A file: played in real time and looped, like a camera.
-    var isFile: Bool
-    var peer: PeerCamera? = nil
+    public var isFile: Bool
+    public var peer: PeerCamera? = nil
     /// What the policy has this site store of the camera (raw or redacted video, sound); never anything of a peer's.
-    var stores: [DataCategory] = []
+    public var stores: [DataCategory] = []
     /// The analytics the policy runs on the camera (never on a peer's: the peer analyses its own).
-    var analytics: CameraAnalytics.Setup? = nil
+    public var analytics: CameraAnalytics.Setup? = nil
     /// The camera's privacy masks, painted over every frame first.
-    var masks: [PrivacyMasks.Polygon] = []
+    public var masks: [PrivacyMasks.Polygon] = []
 
     /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
     /// dropped the camera) a warning.
-    static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, analysing: Bool = true, peers: [PeerSite] = [],
+    public static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, analysing: Bool = true, peers: [PeerSite] = [],
                         lenient: Bool = false,
                         environment: [String: String] = ProcessInfo.processInfo.environment,
                         warn: (String) -> Void) throws -> [CameraFeed]
@@ -45,7 +44,7 @@ struct CameraFeed: Sendable {
         let known = Set(policy.document.cameras.map(\.id))
         for entry in overrides {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw ValidationError("--camera-source '\(redactedAddress(entry))' must be CAMERA=ADDRESS")
+                throw GatewayError(.invalidConfiguration, "--camera-source '\(redactedAddress(entry))' must be CAMERA=ADDRESS")
             }
             let camera = CameraID(String(entry[..<equals]))
             guard known.contains(camera) else {
@@ -53,7 +52,7 @@ struct CameraFeed: Sendable {
                     warn("--camera-source: '\(camera.rawValue)' is no longer a camera of the policy; not ingested")
                     continue
                 }
-                throw ValidationError("--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))")
+                throw GatewayError(.invalidConfiguration, "--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))")
             }
             given[camera] = String(entry[entry.index(after: equals)...])
         }

@@ -1,25 +1,25 @@
 import Foundation
-import VeilPolicy
+public import VeilPolicy
 
 /// The highest signed policy version this gateway has accepted and what it contained, kept in the state folder: a
 /// restart cannot be fed an older signed bundle (a replay that brings back a withdrawn grant), and one version number
 /// cannot stand for two contents (a DPO who changes a policy must give it a new version, so audit entries that name a
 /// version name one policy). Checked at start and on every reload when bundles are signed (`--policy-key`).
-struct AcceptedPolicy: Codable, Equatable {
+public struct AcceptedPolicy: Codable, Equatable {
     static let fileName = "policy-accepted.json"
 
-    var version: String
+    public var version: String
     /// SHA-256 over the signed manifest's file digests: the content of the bundle.
-    var content: String
+    public var content: String
 
-    init(version: String, bundle: PolicyBundle.Verified) {
+    public init(version: String, bundle: PolicyBundle.Verified) {
         self.version = version
         content = bundle.contentDigest
     }
 
     /// Refuses `candidate` when it is older than the accepted one, or the same version with other content; otherwise
     /// records it as the accepted one.
-    static func admit(_ candidate: AcceptedPolicy, state: String) throws {
+    public static func admit(_ candidate: AcceptedPolicy, state: String) throws {
         let path = (state as NSString).appendingPathComponent(fileName)
         if let data = FileManager.default.contents(atPath: path) {
             guard let accepted = try? JSONDecoder().decode(AcceptedPolicy.self, from: data) else {

@@ -1,10 +1,9 @@
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 import VeilCore
-import VeilFederation
-import VeilPolicy
+public import VeilPolicy
 
 /// Runs one ``CameraPipeline`` per camera the policy in force has the gateway ingest, and follows policy reloads:
 /// a camera the new policy adds starts, one it drops stops (what it recorded so far goes into the vault first), and
@@ -14,16 +13,29 @@ import VeilPolicy
 /// A replacement starts only once the pipeline it replaces has finished (one connection to the camera, one writer
 /// of its live segments at a time), and shutdown — graceful or a cancelled service group — waits for every
 /// pipeline, stopping ones included, so their last recordings are stored.
-struct CameraSupervisor: Service {
+public struct CameraSupervisor: Service {
     /// The pipelines a policy calls for (with warnings about cameras it cannot ingest).
     let pipelines: @Sendable (CompiledPolicy, _ warn: (String) -> Void) throws -> [CameraPipeline]
     /// The first set, resolved at start-up (its warnings already printed).
     let initial: [CameraPipeline]
-    let verifier: PeerVerifier
-    let feeds: LiveFeeds
+    /// Reloads arrive from here (``PolicyReloader`` swaps them in on SIGHUP).
+    let updates: AsyncStream<PolicyInForce.Snapshot>
+    /// The version the initial set was resolved under.
+    let initialVersion: String
+    let feeds: any LiveSegmentSink
     let logger: Logger
-    /// How often the policy in force is looked at (reloads happen on SIGHUP, in ``PolicyReloader``).
-    var interval: Duration = .seconds(1)
+
+    /// Subscribes to `policy` at once, so no reload after this is missed.
+    public init(pipelines: @escaping @Sendable (CompiledPolicy, _ warn: (String) -> Void) throws -> [CameraPipeline],
+                initial: [CameraPipeline], policy: PolicyInForce, feeds: any LiveSegmentSink, logger: Logger)
+    {
+        self.pipelines = pipelines
+        self.initial = initial
+        updates = policy.updates()
+        initialVersion = policy.policy.version
+        self.feeds = feeds
+        self.logger = logger
+    }
 
     /// Every pipeline task, current or stopping: cancelled together when the service is (a plain `Task` inherits
     /// graceful shutdown but not cancellation).
@@ -39,18 +51,18 @@ struct CameraSupervisor: Service {
         var task: Task<Void, Never>
     }
 
-    func run() async throws {
+    public func run() async throws {
         let tasks = Tasks()
         await withTaskCancellationHandler {
             var running: [CameraID: Running] = [:]
             var stopping: [CameraID: Task<Void, Never>] = [:]
-            var version = verifier.current.authority.policyVersion
+            var version: String?
             apply(initial, to: &running, stopping: &stopping, tasks: tasks)
-            while !Task.isCancelledOrShuttingDown {
-                try? await gracefulSleep(for: interval)
-                let authority = verifier.current.authority
-                guard authority.policyVersion != version, let policy = authority as? CompiledPolicy else { continue }
-                version = authority.policyVersion
+            for await snapshot in updates.cancelOnGracefulShutdown() {
+                let policy = snapshot.policy
+                // A revocation alone changes nothing here; a policy of the same version is the same policy.
+                guard policy.version != version ?? initialVersion else { continue }
+                version = policy.version
                 do {
                     let logger = self.logger
                     let wanted = try pipelines(policy) { logger.warning("\($0)") }

@@ -1,13 +1,12 @@
-import ArgumentParser
-import VeilAnalytics
+public import VeilAnalytics
 import VeilCore
-import VeilPolicy
-import VeilVision
+public import VeilPolicy
+public import VeilVision
 
 extension CameraAnalytics.Setup {
     /// A camera's analytics as its policy entry declares them (only those this build runs), with its thresholds and its
     /// zones' own, or nil when it lists none of them. `overriding` is applied last, to the camera's and every zone's.
-    init?(_ camera: PolicyDocument.Camera, overriding: (inout CameraAnalytics.Thresholds) -> Void = { _ in }) {
+    public init?(_ camera: PolicyDocument.Camera, overriding: (inout CameraAnalytics.Thresholds) -> Void = { _ in }) {
         var base = CameraAnalytics.Thresholds(camera.thresholds)
         overriding(&base)
         var zoneThresholds: [ZoneID: CameraAnalytics.Thresholds] = [:]
@@ -26,7 +25,7 @@ extension CameraAnalytics.Setup {
 
 extension CameraAnalytics.Thresholds {
     /// The built-in defaults, with what a policy's `thresholds:` sets.
-    init(_ policy: PolicyDocument.AnalyticThresholds) {
+    public init(_ policy: PolicyDocument.AnalyticThresholds) {
         self.init()
         if let value = policy.restrictedAfter { restrictedDwell = Double(value.seconds) }
         if let value = policy.restrictedRearm { restrictedRearm = Double(value.seconds) }
@@ -38,24 +37,11 @@ extension CameraAnalytics.Thresholds {
     }
 }
 
-extension TrackedObject {
-    /// The people a redaction tracker follows in a `width` × `height` frame, normalised, for the analytics: tracks seen
-    /// lately only (a lost track's grown cover is redaction's business, not a person's place), one per person
-    /// (``TrackedObject/distinct(_:)``).
-    static func people(in tracked: [RedactionTracker.Covered], width: Int, height: Int) -> [TrackedObject] {
-        let width = Double(width), height = Double(height)
-        return distinct(tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
-            TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
-                          height: $0.box.height / height)
-        })
-    }
-}
-
 extension CompiledPolicy {
     /// The policy's entry for camera `id`, or an error for `option` that names the cameras the policy has.
-    func camera(_ id: String, for option: String) throws -> PolicyDocument.Camera {
+    public func camera(_ id: String, for option: String) throws -> PolicyDocument.Camera {
         guard let entry = document.cameras.first(where: { $0.id.rawValue == id }) else {
-            throw ValidationError("\(option): '\(id)' is not a camera of the policy (\(document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
+            throw GatewayError(.invalidConfiguration, "\(option): '\(id)' is not a camera of the policy (\(document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
         }
         return entry
     }
@@ -63,7 +49,7 @@ extension CompiledPolicy {
 
 extension PrivacyMasks {
     /// A policy camera's masks, ready to paint; nil for a camera without any.
-    convenience init?(_ camera: PolicyDocument.Camera) {
+    public convenience init?(_ camera: PolicyDocument.Camera) {
         let polygons = Polygon.of(camera)
         guard !polygons.isEmpty else { return nil }
         self.init(polygons: polygons)
@@ -72,7 +58,7 @@ extension PrivacyMasks {
 
 extension PrivacyMasks.Polygon {
     /// A camera's privacy masks as its policy entry declares them.
-    static func of(_ camera: PolicyDocument.Camera) -> [PrivacyMasks.Polygon] {
+    public static func of(_ camera: PolicyDocument.Camera) -> [PrivacyMasks.Polygon] {
         camera.masks.map { PrivacyMasks.Polygon(points: $0.polygon.map { SIMD2($0.x, $0.y) }) }
     }
 }

@@ -1,24 +1,26 @@
-import Foundation
+public import Foundation
 import Metrics
-import VeilCore
+public import VeilCore
 import VeilFederation
-import VeilVault
+public import VeilVault
 
 /// The vault as the federation server's footage archive: descriptions from the index, contents decrypted
 /// only after the server has decided and audited.
-struct VaultFootageArchive: FootageArchive {
+public struct VaultFootageArchive: FootageArchive {
     let vault: Vault
 
-    func footage(camera: CameraID, from: Date, to: Date) async throws -> [FootageSegment] {
+    public init(vault: Vault) { self.vault = vault }
+
+    public func footage(camera: CameraID, from: Date, to: Date) async throws -> [FootageSegment] {
         try await vault.segments(camera: camera, from: from, to: to).map(Self.describe)
     }
 
-    func footage(camera: CameraID, id: String) async throws -> FootageSegment? {
+    public func footage(camera: CameraID, id: String) async throws -> FootageSegment? {
         guard let segment = try await vault.segment(id), segment.descriptor.camera == camera else { return nil }
         return Self.describe(segment)
     }
 
-    func contents(of segment: FootageSegment) async throws -> [UInt8] {
+    public func contents(of segment: FootageSegment) async throws -> [UInt8] {
         try await vault.read(segment.id)
     }
 
@@ -31,10 +33,12 @@ struct VaultFootageArchive: FootageArchive {
 }
 
 /// The vault's hash-chained, signed audit log as the federation server's audit trail.
-struct VaultAuditTrail: AccessAuditTrail {
+public struct VaultAuditTrail: AccessAuditTrail {
     let log: AuditLog
 
-    func record(_ entry: AccessAuditEntry) async throws {
+    public init(log: AuditLog) { self.log = log }
+
+    public func record(_ entry: AccessAuditEntry) async throws {
         let action: AuditLog.Action = entry.action == .decision ? .decision : .share
         Counter(label: "veilgate_access_total", dimensions: [("action", action.rawValue), ("effect", entry.details["effect"] ?? "allow")])
             .increment()

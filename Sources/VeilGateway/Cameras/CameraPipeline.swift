@@ -1,0 +1,211 @@
+import Foundation
+public import Logging
+import Metrics
+public import ServiceLifecycle
+import Synchronization
+public import VeilCore
+import VeilFederation
+public import VeilMedia
+public import VeilVision
+
+/// One camera inside the gateway: its feed in (reconnecting with back-off, or a peer site's camera relayed while
+/// someone here watches it), paced like a camera when it is a file, and each frame through the camera's
+/// ``CameraFrameProcessor`` — masks, detection and tracking once, one redacted H.264 encode per audience — out to
+/// three sinks: live segments (``LiveSegmentSink``), recordings (``RecordingSink``) and tracks with their ids
+/// (``TrackSink``).
+///
+/// Live renditions follow demand: the live sink says which redactions partners asked for lately, and two partners
+/// with the same grant share one encode. Recording keeps the renditions the policy stores — original footage where the
+/// camera keeps it, and the default redaction — every few live segments of them, with their initialisation segment,
+/// as one file; a live rendition with the same redaction is the same encode. The whole pipeline runs on a thread of
+/// its own (``DedicatedThreadExecutor``), never on the cooperative pool.
+public struct CameraPipeline: Service {
+    public struct Settings: Sendable {
+        /// Seconds per HLS segment (each starts with a keyframe).
+        public var segmentDuration = 2.0
+        /// Detect on every Nth frame; the tracker keeps boxes, growing, in between.
+        public var detectEvery = 5
+        /// Cover the heads of detected people (wide shots with faces too small to detect).
+        public var headsOfPeople = true
+        public var encoder = EncoderSettings(preset: "veryfast", crf: 23, keyframeInterval: 2)
+
+        public init() {}
+    }
+
+    /// What the camera records: each category with the redaction it is recorded with (none for original footage), in
+    /// files of about `segmentDuration` seconds.
+    public struct Recording: Sendable {
+        public var categories: [DataCategory: RedactionSpec]
+        /// Sound, recorded as it came in files of its own (category `audio`), where the camera takes it and the policy
+        /// keeps it; otherwise it is dropped at the demuxer.
+        public var keepsAudio: Bool
+        public var segmentDuration: Double
+        public var sink: any RecordingSink
+
+        public init(categories: [DataCategory: RedactionSpec], keepsAudio: Bool = false, segmentDuration: Double = 6,
+                    sink: any RecordingSink)
+        {
+            self.categories = categories
+            self.keepsAudio = keepsAudio
+            self.segmentDuration = segmentDuration
+            self.sink = sink
+        }
+    }
+
+    public let camera: CameraID
+    /// The address with credentials, if any: never logged (``redactedAddress(_:)`` is).
+    public let address: String
+    /// A peer site's camera instead of an address: followed only while partners here watch it (see ``CameraFeed``).
+    public let peer: CameraFeed.PeerCamera?
+    /// A file plays in real time, like a camera, and loops (for demos and tests).
+    public let paced: Bool
+    public let live: any LiveSegmentSink
+    public let models: VisionModels
+    public let settings: Settings
+    /// Nil for a camera nothing is recorded of, and always for a peer's camera (the peer keeps its own footage).
+    public let recording: Recording?
+    /// Where the tracks go (the camera's analytics); nil for a camera without analytics, and for a peer's camera.
+    public let tracks: (any TrackSink)?
+    /// The policy's privacy masks for the camera, painted over every frame before anything else reads it.
+    public let masks: [PrivacyMasks.Polygon]
+    public let logger: Logger
+
+    public init(camera: CameraID, address: String, peer: CameraFeed.PeerCamera? = nil, paced: Bool, live: any LiveSegmentSink,
+                models: VisionModels = VisionModels(), settings: Settings = Settings(), recording: Recording? = nil,
+                tracks: (any TrackSink)? = nil, masks: [PrivacyMasks.Polygon] = [], logger: Logger)
+    {
+        self.camera = camera
+        self.address = address
+        self.peer = peer
+        self.paced = paced
+        self.live = live
+        self.models = models
+        self.settings = settings
+        self.recording = peer == nil ? recording : nil
+        self.tracks = peer == nil ? tracks : nil
+        self.masks = masks
+        self.logger = logger
+    }
+
+    /// What makes two pipelines of one camera the same: source, recording, analytics and masks (compared in memory
+    /// only — the address may hold credentials).
+    var fingerprint: String {
+        let stored = (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+            + (recording?.keepsAudio == true ? ["audio"] : [])
+        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", tracks?.fingerprint ?? "",
+                "\(masks.map(\.points))"]
+            .joined(separator: "|")
+    }
+
+    public func run() async throws {
+        let executor = DedicatedThreadExecutor(name: "camera \(camera.rawValue)")
+        defer { executor.shutdown() }
+        let stopping = StopFlag()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withTaskCancellationHandler {
+                    try await withTaskExecutorPreference(executor) { try await ingest(stopping: stopping) }
+                } onCancel: {
+                    stopping.set()
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            // A pipeline never takes the gateway down: log, and keep the slot until shutdown.
+            logger.error("camera pipeline stopped", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+            live.retire(camera: camera)
+            try? await gracefulShutdown()
+        }
+    }
+
+    private func ingest(stopping: StopFlag) async throws {
+        let options = SourceOptions(interrupt: { stopping.isSet }, keepAudio: recording?.keepsAudio == true)
+        let onState = connectionStateReporter()
+        var processor = CameraFrameProcessor(camera: camera, settings: settings, models: models, recording: recording, tracks: tracks,
+                                             masks: masks, logger: logger)
+        guard let peer else {
+            try await run(LiveSource(address: address, options: options, onState: onState), processor: &processor)
+            return
+        }
+        // A peer's camera costs the peer an encode and this site a decode: follow it only while someone here watches.
+        let camera = self.camera, live = self.live, address = self.address
+        let unwatched: @Sendable () -> Bool = { live.renditionsWanted(for: camera).isEmpty }
+        while true {
+            while unwatched() { try await Task.sleep(for: .milliseconds(250)) }
+            logger.info("relaying a peer's camera", metadata: ["camera": "\(camera.rawValue)", "peer": "\(peer.site.id)"])
+            let source = LiveSource(name: address, options: options, onState: onState) {
+                // Between attempts (the peer refusing, say) nobody may be watching any more: then stop asking the peer.
+                if unwatched() { throw Unwatched() }
+                do {
+                    let reader = try PeerStreamReader(peer: peer.site, camera: peer.camera, stopping: { stopping.isSet || unwatched() })
+                    return try MediaSource(reading: reader, name: address, options: options)
+                } catch let error as MediaError {
+                    throw error
+                } catch {
+                    throw MediaError(.openFailed, "cannot follow \(address): \(error)")  // retried with back-off
+                }
+            }
+            do {
+                try await run(source, processor: &processor, untilUnwatched: true)
+            } catch is Unwatched {}
+            logger.info("peer camera no longer watched", metadata: ["camera": "\(camera.rawValue)"])
+            // The next connection's clock starts again: so do the encodes (segment numbers carry on).
+            processor = CameraFrameProcessor(camera: camera, settings: settings, models: models, recording: nil, tracks: nil, masks: masks,
+                                             logger: logger, sequence: processor.sequence + 1)
+        }
+    }
+
+    /// Logs the feed's connection state and keeps the connected gauge; a broken feed interrupts the live segments.
+    private func connectionStateReporter() -> @Sendable (LiveSource.State) -> Void {
+        let camera = self.camera, live = self.live, logger = self.logger
+        let connected = Gauge(label: "veilgate_camera_connected", dimensions: [("camera", camera.rawValue)])
+        return { state in
+            switch state {
+            case .connecting(let attempt) where attempt == 1:
+                logger.info("camera connecting", metadata: ["camera": "\(camera.rawValue)"])
+            case .connecting:
+                break
+            case .streaming:
+                connected.record(1)
+                logger.info("camera streaming", metadata: ["camera": "\(camera.rawValue)"])
+            case .waiting(let delay, let reason):
+                connected.record(0)
+                live.interrupt(camera: camera)
+                logger.warning("camera unavailable", metadata: ["camera": "\(camera.rawValue)", "reason": "\(reason)", "retry-in": "\(delay)"])
+            }
+        }
+    }
+
+    /// Feeds the source's frames through the processor; with `untilUnwatched`, returns once no partner watches.
+    private func run(_ source: LiveSource, processor: inout CameraFrameProcessor, untilUnwatched: Bool = false) async throws {
+        var pacer = RealTimePacer()
+        // Frames per second is the rate of the first; the second counts a paced file falling over a second behind.
+        let frames = Counter(label: "veilgate_camera_frames_total", dimensions: [("camera", camera.rawValue)])
+        let resyncs = Counter(label: "veilgate_camera_resyncs_total", dimensions: [("camera", camera.rawValue)])
+        do {
+            for try await frame in source {
+                if paced, try await pacer.wait(for: frame.time) { resyncs.increment() }
+                let wanted = live.renditionsWanted(for: camera)
+                if untilUnwatched, wanted.isEmpty { return }
+                try processor.process(frame, wanted: wanted, live: live)
+                frames.increment()
+                await processor.storeRecordings()
+            }
+        } catch {
+            // Shutting down (or failing): what is recorded so far goes to the recording sink first.
+            processor.finishRecordings()
+            await processor.storeRecordings()
+            throw error
+        }
+    }
+}
+
+/// Ends a peer camera's connection attempts once no partner here watches it.
+private struct Unwatched: Error {}
+
+/// Set when the pipeline is cancelled; libavformat's interrupt callback reads it while it waits on the network.
+private final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}
