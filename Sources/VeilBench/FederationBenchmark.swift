@@ -39,13 +39,13 @@ enum FederationBenchmark {
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let broker = AlertBroker(journal: try AlertJournal(path: folder + "/alerts.sqlite"), bufferLimit: 4096, pollInterval: .milliseconds(500))
-        let verifier = PeerVerifier(PeerTrust(siteRoots: [try site.caCertificate()], authority: BenchAuthority()))
+        let verifier = PeerVerifier(PeerTrust(siteRoots: [try site.caCertificate()], identities: BenchAuthority()))
         var configuration = FederationServerConfiguration(host: "127.0.0.1", port: 0, certificatePath: site.serverCertificatePath,
                                                           keyPath: site.serverKeyPath)
         configuration.requestsPerSecond = 1e9
         configuration.burst = 1e9
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let server = FederationServer(configuration: configuration, verifier: verifier, archive: nil, audit: CountingAudit(),
+        let server = FederationServer(configuration: configuration, verifier: verifier, authority: { BenchAuthority() }, archive: nil, audit: CountingAudit(),
                                       broker: broker, logger: logger, onListening: { portContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let serverTask = Task { try await group.run() }

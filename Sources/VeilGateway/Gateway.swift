@@ -81,7 +81,9 @@ public struct Gateway: Sendable {
         let justifications = try JustificationDigest.load(
             creatingAt: (configuration.state as NSString).appendingPathComponent(JustificationDigest.fileName))
         let audit = VaultAuditTrail(log: vault.audit)
-        server = FederationServer(configuration: configuration.server, verifier: verifier, archive: VaultFootageArchive(vault: vault),
+        let authority: @Sendable () -> any SharingAuthority = { policy.policy }
+        server = FederationServer(configuration: configuration.server, verifier: verifier, authority: authority,
+                                  archive: VaultFootageArchive(vault: vault),
                                   audit: audit, broker: broker, live: live, justifications: justifications, logger: logger,
                                   onListening: onListening)
         var services: [any Service] = [
@@ -107,7 +109,8 @@ public struct Gateway: Sendable {
         if !configuration.federation.push.isEmpty {
             let outbox = try AlertOutbox(path: configuration.state + "/outbox.sqlite")
             for endpoint in configuration.federation.push {
-                services.append(PushDelivery(endpoint: endpoint, outbox: outbox, broker: broker, verifier: verifier, audit: audit, logger: logger))
+                services.append(PushDelivery(endpoint: endpoint, outbox: outbox, broker: broker, authority: authority, audit: audit,
+                                             logger: logger))
             }
         }
         for peer in configuration.federation.peers {

@@ -86,7 +86,11 @@ struct AlertStreamTests {
         #expect(northtown[0].data == #"{"camera":"station-forecourt","kind":"restricted-zone"}"#)
 
         let mall = try await server.get("/v1/alerts", as: pki.retailer)
-        #expect(mall.status == 403, "no alert grant, no stream")
+        #expect(mall.status == 403 && mall.body == #"{"error":"forbidden"}"#, "no alert grant, no stream")
+        // Subscribing is a policy decision like any other, audited both ways through the one authorisation path.
+        let subscriptions = await server.audit.entries.filter { $0.action == .decision && $0.subject == "alerts" }
+        #expect(subscriptions.filter { $0.actor == "partner:bakerstreet-mall" }.map { $0.details["effect"] } == ["deny"])
+        #expect(subscriptions.filter { $0.actor == "partner:police" }.allSatisfy { $0.details["effect"] == "allow" })
         let shares = await server.audit.entries.filter { $0.action == .share && $0.subject.contains("/alert:") }
         #expect(shares.count == 4, "three alerts to the police and one to northtown, each audited")
         await server.stop()

@@ -201,7 +201,7 @@ struct LiveStreamTests {
             // The grant's window closes: the next request is denied, and that is recorded at once.
             var closed = TestAuthority()
             closed.policeLiveOpen = false
-            await server.verifier.update(try pki.trust(authority: closed))
+            try await server.reload(closed)
             #expect(try await server.get("/v1/cameras/market-square/live/41.m4s", as: pki.police).status == 403)
 
             let entries = await server.audit.entries.filter { $0.subject == "camera:market-square/live" && $0.actor == "partner:police" }
@@ -259,7 +259,7 @@ struct LiveStreamTests {
             let refused = await #expect(throws: FederationError.self) { try await relay.follow { _ in true } }
             #expect(refused?.code == .refused && refused?.message.hasPrefix("HTTP 403") == true, "\(String(describing: refused))")
             authority.policeLiveReshare = true
-            await server.verifier.update(try pki.trust(authority: authority))
+            try await server.reload(authority)
             var relayed = 0
             try await relay.follow { _ in
                 relayed += 1

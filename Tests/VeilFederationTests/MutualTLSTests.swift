@@ -30,6 +30,10 @@ struct MutualTLSTests {
         let stranger = try await server.get("/v1/cameras", as: pki.stranger)
         #expect(stranger.status == 403)
         #expect(stranger.body == #"{"error":"forbidden"}"#)
+        let listings = await server.audit.entries.filter { $0.subject == "cameras" }
+        #expect(listings.contains { $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny" && $0.details["reason"] == "unknown-partner" },
+                "\(listings)")
+        #expect(listings.contains { $0.actor == "partner:police" && $0.details["effect"] == "allow" && $0.details["cameras"] == "2" }, "\(listings)")
         let entries = await server.audit.entries
         #expect(entries.contains { $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny" })
         #expect(entries.contains { $0.actor == "partner:police" && $0.subject == "cameras" })

@@ -75,7 +75,8 @@ struct OutboxTests {
             certificatePath: identity.certificatePath, keyPath: identity.keyPath))
         var logger = Logger(label: "push")
         logger.logLevel = .critical
-        let push = PushDelivery(endpoint: endpoint, outbox: outbox, broker: server.broker, verifier: server.verifier, audit: server.audit,
+        let push = PushDelivery(endpoint: endpoint, outbox: outbox, broker: server.broker, authority: { server.policy.current },
+                                audit: server.audit,
                                 logger: logger, baseDelay: .milliseconds(50), maxDelay: .milliseconds(400), tick: .milliseconds(50))
         let group = ServiceGroup(configuration: .init(services: [push], logger: logger))
         return (group, Task { try await group.run() })
@@ -151,7 +152,7 @@ struct OutboxTests {
         let push = PushDelivery(endpoint: PushEndpoint(partner: "police", remote: RemoteEndpoint(url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "", keyPath: "")),
                                 outbox: try AlertOutbox(path: pki.root + "/o.sqlite"),
                                 broker: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
-                                verifier: PeerVerifier(try pki.trust(authority: TestAuthority())), audit: MemoryAudit(),
+                                authority: { TestAuthority() }, audit: MemoryAudit(),
                                 logger: Logger(label: "t"), baseDelay: .seconds(1), maxDelay: .seconds(300))
         for (attempt, expected) in [(1, 1.0), (2, 2.0), (5, 16.0), (12, 300.0), (40, 300.0)] {
             let delay = push.retryDelay(after: attempt)

@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 import VeilCore
 import X509
@@ -54,6 +56,38 @@ struct PeerVerifierTests {
         #expect(await verifier.verify(try chain(pki.retailer)) == .refused("certificate revoked"))
     }
 
+    @Test("A connection's caller is worked out at its first request and kept; a revocation still reaches its next request")
+    func identityOncePerConnection() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
+        let channel = EmbeddedChannel()
+        let police = try PEMFile.certificate(at: pki.police.certificatePath)
+        let asked = Counter()
+        func admit() async -> PeerVerifier.Admission {
+            await verifier.admit(on: channel, certificate: {
+                asked.add()
+                return police
+            })
+        }
+        #expect(await admit() == .admitted(partner: "police", actor: "partner:police", isLast: false))
+        #expect(await admit() == .admitted(partner: "police", actor: "partner:police", isLast: false))
+        #expect(await admit() == .admitted(partner: "police", actor: "partner:police", isLast: false))
+        #expect(asked.value == 1, "the certificate is read and mapped once per connection")
+        #expect(verifier.openConnections == 1)
+
+        // Revoked while the connection is open: its next request is refused, even before the reload closes it.
+        try pki.site.revoke(serials: [pki.police.serial])
+        var trust = verifier.current
+        trust.revokedSerials = try pki.site.revocationList().serials
+        _ = await verifier.update(trust)
+        #expect(await admit() == .refused)
+        // A new connection of an unknown certificate is named by its fingerprint.
+        let stranger = try PEMFile.certificate(at: pki.stranger.certificatePath)
+        #expect(await verifier.admit(on: EmbeddedChannel(), certificate: { stranger })
+            == .admitted(partner: nil, actor: "certificate:\(pki.stranger.fingerprint.prefix(16))", isLast: false))
+    }
+
     @Test("A partner's own key and request: the site signs it for the policy's identity, refuses another identity or a forged request")
     func certificateRequests() async throws {
         let pki = try TestPKI()
@@ -99,4 +133,11 @@ struct PeerVerifierTests {
         #expect(list.count == 5)
         #expect(list.allSatisfy { $0.uri != nil })
     }
+}
+
+/// Counts calls from a `@Sendable` closure.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

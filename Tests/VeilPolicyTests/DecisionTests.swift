@@ -31,6 +31,23 @@ struct DecisionTests {
         #expect(decide("shop", "cam-a", .alert(.crowdCount), zone: "zone-1").effect == .deny)
     }
 
+    @Test("listing cameras and subscribing to alerts are decisions too: a known partner lists, only one with alert grants subscribes")
+    func partnerWideRequests() {
+        let at = PolicyFixture.time("2026-06-01T12:00:00Z")
+        func verdict(_ partner: PartnerID, _ action: PartnerWideRequest.Action) -> SharingVerdict {
+            policy.verdict(for: PartnerWideRequest(partner: partner, action: action, at: at))
+        }
+        #expect(verdict("police", .listCameras).isAllowed)
+        #expect(verdict("shop", .listCameras).isAllowed)
+        #expect(verdict("nobody", .listCameras) == SharingVerdict(isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"],
+                                                                   redaction: nil))
+        let shop = verdict("shop", .subscribeAlerts)
+        #expect(shop.isAllowed && shop.rules == ["shop-alerts"], "\(shop)")
+        let police = verdict("police", .subscribeAlerts)
+        #expect(!police.isAllowed && police.reasons == ["default-deny"], "the police have live and clip grants only: \(police)")
+        #expect(!verdict("nobody", .subscribeAlerts).isAllowed)
+    }
+
     @Test("a grant allows, with the default profile when it names none, and cites its id")
     func grantAllows() {
         let decision = decide("police", "cam-b", .live)

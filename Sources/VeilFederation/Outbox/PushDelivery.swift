@@ -11,20 +11,21 @@ public final class PushDelivery: Service, Sendable {
     public let endpoint: PushEndpoint
     let outbox: AlertOutbox
     let broker: AlertBroker
-    let verifier: PeerVerifier
+    /// The policy in force: what the partner may receive is decided afresh for each alert.
+    let authority: @Sendable () -> any SharingAuthority
     let audit: any AccessAuditTrail
     let logger: Logger
     let baseDelay: Duration
     let maxDelay: Duration
     let tick: Duration
 
-    public init(endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker, verifier: PeerVerifier, audit: any AccessAuditTrail,
-                logger: Logger, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1))
+    public init(endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker, authority: @escaping @Sendable () -> any SharingAuthority,
+                audit: any AccessAuditTrail, logger: Logger, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1))
     {
         self.endpoint = endpoint
         self.outbox = outbox
         self.broker = broker
-        self.verifier = verifier
+        self.authority = authority
         self.audit = audit
         self.logger = logger
         self.baseDelay = baseDelay
@@ -69,7 +70,7 @@ public final class PushDelivery: Service, Sendable {
     func pass(client: PartnerClient, path: String) async {
         let now = Date()
         do {
-            try outbox.fill(partner: endpoint.partner, from: broker.journal, authority: verifier.current.authority, now: now)
+            try outbox.fill(partner: endpoint.partner, from: broker.journal, authority: authority(), now: now)
             for delivery in try outbox.due(partner: endpoint.partner, now: now) {
                 guard !Task.isShuttingDownGracefully else { return }
                 let delivered: Bool

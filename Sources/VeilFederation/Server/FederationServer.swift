@@ -58,7 +58,9 @@ public final class FederationServer: Service, Sendable {
 
     /// - Parameter justifications: how justifications are audited (a keyed digest; ``JustificationDigest/load(creatingAt:)``
     ///   keeps the secret in the state folder). The default, a fresh secret, suits tests: nobody can look a case up later.
-    public init(configuration: FederationServerConfiguration, verifier: PeerVerifier, archive: (any FootageArchive)?,
+    /// - Parameter authority: the policy in force, asked afresh for each decision (the gateway's `PolicyInForce`).
+    public init(configuration: FederationServerConfiguration, verifier: PeerVerifier,
+                authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
                 audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil,
                 justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
                 clock: @escaping @Sendable () -> Date = { Date() },
@@ -66,7 +68,7 @@ public final class FederationServer: Service, Sendable {
     {
         self.configuration = configuration
         self.verifier = verifier
-        self.api = PartnerAPI(verifier: verifier, archive: archive, audit: audit, broker: broker, live: live,
+        self.api = PartnerAPI(currentAuthority: authority, archive: archive, audit: audit, broker: broker, live: live,
                               justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
                               clock: clock)
         self.logger = logger

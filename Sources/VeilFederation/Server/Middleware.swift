@@ -18,18 +18,18 @@ struct PartnerIdentification: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        // The handshake only completes with a verified chain (see PeerVerifier), so this is the verified leaf.
-        guard let peer = try? await context.channel.nioSSL_peerCertificate().get(),
-              let certificate = try? Certificate(derEncoded: peer.toDERBytes())
-        else {
-            return SecurityHeaders.apply(to: Response.forbidden)
-        }
-        // Checked on every request, not only at the handshake: a keep-alive connection of a certificate revoked since
-        // gets nothing more (and ``PeerVerifier/update(_:)`` closes it as soon as the revocation is loaded).
-        let partner: PartnerID?, isLast: Bool
-        switch verifier.admit(certificate, on: context.channel, limits: limits) {
-        case .admitted(let admitted, let last):
-            (partner, isLast) = (admitted, last)
+        // Who is asking is established at the connection's first request and kept for the next ones (see
+        // ``PeerVerifier/admit(on:limits:certificate:)``); a keep-alive connection of a certificate revoked since gets
+        // nothing more, and ``PeerVerifier/update(_:)`` closes it as soon as the revocation is loaded.
+        let channel = context.channel
+        let partner: PartnerID?, actor: String, isLast: Bool
+        switch await verifier.admit(on: channel, limits: limits, certificate: {
+            // The handshake only completes with a verified chain (see PeerVerifier), so this is the verified leaf.
+            guard let peer = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+            return try? Certificate(derEncoded: peer.toDERBytes())
+        }) {
+        case .admitted(let admitted, let named, let last):
+            (partner, actor, isLast) = (admitted, named, last)
         case .refused:
             context.channel.close(mode: .all, promise: nil)
             return SecurityHeaders.apply(to: Response.forbidden)
@@ -37,7 +37,7 @@ struct PartnerIdentification: RouterMiddleware {
             return SecurityHeaders.apply(to: .tooManyRequests(retryAfter: 5, closing: true))
         }
         context.partner = partner
-        context.actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
+        context.actor = actor
         guard limiter.allow(context.actor) else {
             return SecurityHeaders.apply(to: .tooManyRequests(retryAfter: 1))
         }

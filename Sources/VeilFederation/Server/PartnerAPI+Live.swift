@@ -70,11 +70,10 @@ extension PartnerAPI {
         -> (RedactionSpec, SharingVerdict)?
     {
         let ledger = liveLedger, actor = context.actor, now = clock()
-        let (verdict, allowed) = try await decide(.live, camera: camera, footageStart: nil, request, context,
-                                                  subject: "camera:\(camera.rawValue)/live",
-                                                  audit: { ledger.shouldRecord(.decision, partner: actor, camera: camera,
-                                                                               allowed: $0.isAllowed, at: now) })
-        guard allowed, let redaction = verdict.redaction else { return nil }
+        let verdict = try await authorize(.camera(camera, .live), request, context, subject: "camera:\(camera.rawValue)/live",
+                                          audit: { ledger.shouldRecord(.decision, partner: actor, camera: camera, allowed: $0.isAllowed,
+                                                                       at: now) })
+        guard let redaction = verdict.redaction else { return nil }
         return (redaction, verdict)
     }
 

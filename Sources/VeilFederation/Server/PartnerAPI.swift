@@ -9,7 +9,8 @@ import VeilCore
 /// first, audits the decision with its rule ids, and answers a denial with the same bare 403 whether or not
 /// the thing asked for exists.
 struct PartnerAPI: Sendable {
-    let verifier: PeerVerifier
+    /// The policy in force, asked afresh for every decision (a reload swaps it).
+    let currentAuthority: @Sendable () -> any SharingAuthority
     let archive: (any FootageArchive)?
     let audit: any AccessAuditTrail
     let broker: AlertBroker
@@ -25,7 +26,7 @@ struct PartnerAPI: Sendable {
     /// SSE keep-alive comment interval, so idle proxies and clients keep the stream open.
     static let keepAlive: Duration = .seconds(15)
 
-    var authority: any SharingAuthority { verifier.current.authority }
+    var authority: any SharingAuthority { currentAuthority() }
 
     typealias Handler = @Sendable (PartnerAPI, Request, PartnerRequestContext) async throws -> Response
 
@@ -42,9 +43,17 @@ struct PartnerAPI: Sendable {
 
     static var routes: [String] { handlers.map(\.path) }
 
+    /// Registers every route; a ``PartnerDenial`` from any handler is audited and answered here, and only here.
     func register(on router: Router<PartnerRequestContext>) {
         for (path, handler) in Self.handlers {
-            router.get(RouterPath(path)) { request, context in try await handler(self, request, context) }
+            router.get(RouterPath(path)) { request, context in
+                do {
+                    return try await handler(self, request, context)
+                } catch let denial as PartnerDenial {
+                    try await record(.decision, context, subject: denial.subject, verdict: denial.verdict, extra: denial.details)
+                    return .forbidden
+                }
+            }
         }
     }
 
@@ -62,19 +71,13 @@ struct PartnerAPI: Sendable {
 
     func listCameras(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let authority = self.authority
-        guard let partner = context.partner else {
-            try await record(.decision, context, subject: "cameras", verdict: .denied, extra: ["reason": "unknown-partner"])
-            return .forbidden
-        }
-        let shared = authority.cameras(sharedWith: partner)
+        let shared = context.partner.map(authority.cameras(sharedWith:)) ?? [:]
+        _ = try await authorize(.listCameras, request, context, subject: "cameras", details: ["cameras": String(shared.count)])
         let list = CameraList(
             policyVersion: authority.policyVersion,
             cameras: shared.keys.sorted().map { camera in
-                CameraList.Camera(id: camera.rawValue, sharing: shared[camera]!.sorted().map(\.rawValue))
+                CameraList.Camera(id: camera.rawValue, sharing: (shared[camera] ?? []).sorted().map(\.rawValue))
             })
-        try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "cameras", rules: [],
-                                                details: ["effect": "allow", "cameras": String(list.cameras.count),
-                                                          "policy": authority.policyVersion], at: clock()))
         return try .json(list)
     }
 
@@ -106,9 +109,9 @@ struct PartnerAPI: Sendable {
         else {
             return .badRequest("from and to must be ISO 8601 times, from before to, at most a day apart")
         }
-        let (verdict, allowed) = try await decide(.clip, camera: camera, footageStart: from, request, context,
-                                                  subject: "camera:\(camera.rawValue)/clip")
-        guard allowed, let redaction = verdict.redaction, let archive else { return .forbidden }
+        let verdict = try await authorize(.camera(camera, .clip, footageStart: from), request, context,
+                                          subject: "camera:\(camera.rawValue)/clip")
+        guard let redaction = verdict.redaction, let archive else { return .forbidden }
         let segments = try await archive.footage(camera: camera, from: from, to: to)
             .filter { Self.mayShare($0, as: redaction) }
         let manifest = ClipManifest(
@@ -127,9 +130,9 @@ struct PartnerAPI: Sendable {
         // The segment's own start is the footage start the grant's max-age is checked against, so the
         // archive is asked for its description first; an unknown id is decided like any other request.
         let described = try await archive?.footage(camera: camera, id: id)
-        let (verdict, allowed) = try await decide(.clip, camera: camera, footageStart: described?.start ?? .distantPast,
-                                                  request, context, subject: "camera:\(camera.rawValue)/segment:\(id)")
-        guard allowed, let redaction = verdict.redaction, let archive, let described, Self.mayShare(described, as: redaction) else {
+        let verdict = try await authorize(.camera(camera, .clip, footageStart: described?.start ?? .distantPast), request, context,
+                                          subject: "camera:\(camera.rawValue)/segment:\(id)")
+        guard let redaction = verdict.redaction, let archive, let described, Self.mayShare(described, as: redaction) else {
             return .forbidden
         }
         let bytes = try await archive.contents(of: described)
@@ -173,9 +176,7 @@ struct PartnerAPI: Sendable {
         let camera = CameraID(context.parameters.get("camera") ?? "")
         let now = clock()
         let since = Self.time(request.uri.queryParameters["since"]) ?? now.addingTimeInterval(-3600)
-        let (_, allowed) = try await decide(.counts, camera: camera, footageStart: nil, request, context,
-                                            subject: "camera:\(camera.rawValue)/counts")
-        guard allowed else { return .forbidden }
+        _ = try await authorize(.camera(camera, .counts), request, context, subject: "camera:\(camera.rawValue)/counts")
         let to = Self.time(request.uri.queryParameters["to"]) ?? now
         let statistics = try broker.journal.statistics(camera: camera, since: since)
         let minutes = try broker.journal.minuteCounts(camera: camera, from: since, to: to).map {
@@ -189,21 +190,11 @@ struct PartnerAPI: Sendable {
     // MARK: Alerts (Server-Sent Events)
 
     func alerts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        guard let partner = context.partner else {
-            try await record(.decision, context, subject: "alerts", verdict: .denied, extra: ["reason": "unknown-partner"])
-            return .forbidden
-        }
-        let shared = authority.cameras(sharedWith: partner).filter { $0.value.contains(.alert) }
-        guard !shared.isEmpty else {
-            try await record(.decision, context, subject: "alerts", verdict: .denied, extra: [:])
-            return .forbidden
-        }
         let newest = try broker.journal.lastSequence
         let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             ?? request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? newest
-        try await audit.record(AccessAuditEntry(action: .decision, actor: context.actor, subject: "alerts", rules: [],
-                                                details: ["effect": "allow", "after": String(lastEventID),
-                                                          "policy": authority.policyVersion], at: clock()))
+        _ = try await authorize(.subscribeAlerts, request, context, subject: "alerts", details: ["after": String(lastEventID)])
+        guard let partner = context.partner else { return .forbidden }  // authorize admits known partners only
         guard let ticket = streams.take(for: context.actor) else {
             return .tooManyRequests(retryAfter: 5)
         }
@@ -218,35 +209,7 @@ struct PartnerAPI: Sendable {
                         })
     }
 
-    // MARK: Deciding and auditing
-
-    /// Decides a request for a camera and audits the decision (rule ids, reason codes, policy version and,
-    /// when given, a keyed digest of the justification — never its text).
-    ///
-    /// `audit` decides whether an allowed verdict is recorded (live viewing records one entry a minute, not one
-    /// per playlist poll); denials are always recorded.
-    func decide(_ action: SharingAction, camera: CameraID, footageStart: Date?, _ request: Request,
-                _ context: PartnerRequestContext, subject: String,
-                audit shouldAudit: @Sendable (SharingVerdict) -> Bool = { _ in true }) async throws -> (SharingVerdict, Bool)
-    {
-        let justification = request.headers[Self.justificationHeader].map { String($0.prefix(512)) }
-        guard let partner = context.partner else {
-            try await record(.decision, context, subject: subject, verdict: .denied, extra: ["reason": "unknown-partner"])
-            return (.denied, false)
-        }
-        let accessRequest = AccessRequest(partner: partner, camera: camera, action: action, at: clock(), footageStart: footageStart,
-                                          hasJustification: !(justification ?? "").trimmingCharacters(in: .whitespaces).isEmpty)
-        let verdict = authority.verdict(for: accessRequest)
-        var extra: [String: String] = [:]
-        if let justification, !justification.isEmpty {
-            extra["justification-hmac"] = justifications.digest(of: justification)
-        }
-        let audited = shouldAudit(verdict)  // always asked, so a ledger sees denials too
-        if !verdict.isAllowed || audited {
-            try await record(.decision, context, subject: subject, verdict: verdict, extra: extra)
-        }
-        return (verdict, verdict.isAllowed)
-    }
+    // MARK: Auditing
 
     func record(_ action: AccessAuditEntry.Action, _ context: PartnerRequestContext, subject: String, verdict: SharingVerdict,
                 extra: [String: String]) async throws

@@ -6,7 +6,9 @@ import Synchronization
 public import VeilCore
 @_spi(FixedExpiryValidationTime) public import X509
 
-/// Who may complete a TLS handshake with the gateway, as one immutable snapshot that a reload swaps.
+/// Who may complete a TLS handshake with the gateway, as one immutable snapshot that a reload swaps: roots,
+/// revocations and the mapping from certificates to partners — nothing else of the policy (requests are decided by the
+/// ``SharingAuthority`` in force, which the server asks directly).
 public struct PeerTrust: Sendable {
     /// The site CA (and any CA the site configuration trusts for every partner).
     public var siteRoots: [Certificate]
@@ -15,21 +17,21 @@ public struct PeerTrust: Sendable {
     /// Serials refused at the handshake (lower-case hex).
     public var revokedSerials: Set<String>
     /// Maps a certificate's identity to a policy partner.
-    public var authority: any SharingAuthority
+    public var identities: any PartnerIdentities
 
     public init(siteRoots: [Certificate], partnerRoots: [PartnerID: [Certificate]] = [:], revokedSerials: Set<String> = [],
-                authority: any SharingAuthority)
+                identities: any PartnerIdentities)
     {
         self.siteRoots = siteRoots
         self.partnerRoots = partnerRoots
         self.revokedSerials = revokedSerials
-        self.authority = authority
+        self.identities = identities
     }
 
     /// The partner a verified certificate belongs to: by its SAN URI, else by its pinned fingerprint.
     public func partner(for certificate: Certificate) -> PartnerID? {
-        if let uri = certificate.partnerURI, let partner = authority.partner(forCertificateURI: uri) { return partner }
-        return authority.partner(forFingerprint: certificate.fingerprint)
+        if let uri = certificate.partnerURI, let partner = identities.partner(forCertificateURI: uri) { return partner }
+        return identities.partner(forFingerprint: certificate.fingerprint)
     }
 }
 
@@ -55,9 +57,13 @@ public final class PeerVerifier: Sendable {
     private struct OpenConnection {
         let channel: any Channel
         let certificate: Certificate
+        /// The certificate's serial (lower-case hex), as revocation lists name it.
+        let serial: String
         let partner: PartnerID?
         /// Whom the per-partner limits count it for: the partner, or the certificate for one the policy does not know.
         let caller: String
+        /// How the audit log names the caller: `partner:ID`, or `certificate:` and the fingerprint's first 16 digits.
+        let actor: String
         let opened: ContinuousClock.Instant
         var requests = 0
     }
@@ -107,9 +113,9 @@ public final class PeerVerifier: Sendable {
 
     /// What may happen to one request on an open connection.
     public enum Admission: Sendable, Equatable {
-        /// Served, for `partner` (nil: a certificate the policy does not know); `isLast` when the connection has had its
-        /// share of requests or time and is closed after this response.
-        case admitted(partner: PartnerID?, isLast: Bool)
+        /// Served, for `partner` (nil: a certificate the policy does not know), named `actor` in the audit log; `isLast`
+        /// when the connection has had its share of requests or time and is closed after this response.
+        case admitted(partner: PartnerID?, actor: String, isLast: Bool)
         /// The certificate was revoked since the handshake, or its identity now maps elsewhere: the connection is closed.
         case refused
         /// The caller already holds as many connections as it may: this one is closed.
@@ -129,31 +135,41 @@ public final class PeerVerifier: Sendable {
         }
     }
 
-    /// Admits one request on a connection whose handshake verified `certificate`: refuses it when the certificate has
-    /// been revoked since, or its identity now maps to another partner (a reload between requests on a keep-alive
-    /// connection); refuses a new connection of a caller that holds `limits.perCaller` already; otherwise remembers
-    /// the connection, so a later ``update(_:)`` can close it.
-    public func admit(_ certificate: Certificate, on channel: any Channel, limits: ConnectionLimits = ConnectionLimits()) -> Admission {
+    /// Admits one request on a connection. The caller's identity is established at the connection's first request, from
+    /// the certificate its handshake verified (`certificate` is asked for then only), and kept: ``update(_:)`` closes
+    /// every connection a new snapshot would not admit as the same partner (revoked since, or its identity now mapping
+    /// elsewhere), so a connection still open is still who it was. Refuses a new connection of a caller that holds
+    /// `limits.perCaller` already, and marks the last request of a connection that has had its share of requests or time.
+    public func admit(on channel: any Channel, limits: ConnectionLimits = ConnectionLimits(),
+                      certificate: () async -> Certificate?) async -> Admission
+    {
+        let key = ObjectIdentifier(channel)
+        let now = ContinuousClock.now
+        let revoked = current.revokedSerials
+        let known = connections.withLock { connections -> Admission? in
+            guard var known = connections[key] else { return nil }
+            // A revocation reaches the next request at once, even while ``update(_:)`` is still closing connections.
+            guard !revoked.contains(known.serial) else { return .refused }
+            known.requests += 1
+            connections[key] = known
+            let isLast = known.requests >= limits.requestsPerConnection || known.opened.duration(to: now) >= limits.lifetime
+            return .admitted(partner: known.partner, actor: known.actor, isLast: isLast)
+        }
+        if let known { return known }
+        guard let certificate = await certificate() else { return .refused }
         let trust = current
+        // Checked here too: the connection may have been made just before a revocation was loaded.
         guard !trust.revokedSerials.contains(certificate.serialNumber.hex) else { return .refused }
         let partner = trust.partner(for: certificate)
         let caller = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint)"
-        let key = ObjectIdentifier(channel)
-        let now = ContinuousClock.now
-        let (admission, isNew) = connections.withLock { connections -> (Admission, Bool) in
-            if var known = connections[key] {
-                guard known.partner == partner, known.certificate == certificate else { return (.refused, false) }
-                known.requests += 1
-                connections[key] = known
-                let isLast = known.requests >= limits.requestsPerConnection || known.opened.duration(to: now) >= limits.lifetime
-                return (.admitted(partner: partner, isLast: isLast), false)
-            }
-            guard connections.values.count(where: { $0.caller == caller }) < limits.perCaller else { return (.tooManyConnections, false) }
-            connections[key] = OpenConnection(channel: channel, certificate: certificate, partner: partner, caller: caller, opened: now,
-                                              requests: 1)
-            return (.admitted(partner: partner, isLast: limits.requestsPerConnection <= 1), true)
+        let actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
+        let admission = connections.withLock { connections -> Admission in
+            guard connections.values.count(where: { $0.caller == caller }) < limits.perCaller else { return .tooManyConnections }
+            connections[key] = OpenConnection(channel: channel, certificate: certificate, serial: certificate.serialNumber.hex,
+                                              partner: partner, caller: caller, actor: actor, opened: now, requests: 1)
+            return .admitted(partner: partner, actor: actor, isLast: limits.requestsPerConnection <= 1)
         }
-        if isNew {
+        if case .admitted = admission {
             channel.closeFuture.whenComplete { [weak self] _ in
                 self?.connections.withLock { _ = $0.removeValue(forKey: key) }
             }

@@ -24,6 +24,6 @@ public enum GatewayTrust {
     /// What the TLS verifier admits under `snapshot`, with the site's own CA.
     public static func peerTrust(_ snapshot: PolicyInForce.Snapshot, siteRoots: [Certificate]) -> PeerTrust {
         PeerTrust(siteRoots: siteRoots, partnerRoots: snapshot.partnerRoots, revokedSerials: snapshot.revokedSerials,
-                  authority: snapshot.policy)
+                  identities: snapshot.policy)
     }
 }

@@ -140,11 +140,12 @@ public struct CompiledPolicy: Sendable {
 struct CompiledGrant: Sendable {
     let id: RuleID
     let partner: PartnerID
+    let action: SharingActionKind
+    /// What a request must meet for the grant to apply (see ``GrantCondition``).
+    let conditions: [any GrantCondition]
     let purpose: PurposeID?
     let redaction: RedactionSpec
     let windows: [TimeWindow]
-    /// The first instant at which the grant no longer applies.
-    let expiresAt: Date?
     let expiryDate: CalendarDate?
     let maxAge: PolicyDuration?
     let justificationRequired: Bool
@@ -162,11 +163,12 @@ struct CompiledGrant: Sendable {
     {
         id = grant.id
         self.partner = partner
+        action = grant.action
+        conditions = Self.conditions(of: grant, timeZone: document.metadata.timeZone)
         purpose = grant.purpose?.value
         redaction = grant.redaction.flatMap { profiles[$0.value] } ?? defaultRedaction
         windows = grant.windows
         expiryDate = grant.expires
-        expiresAt = grant.expires?.endOfDay(in: document.metadata.timeZone)
         maxAge = grant.maxAge
         justificationRequired = grant.justificationRequired
         kinds = Set(grant.kinds)

@@ -45,35 +45,14 @@ extension CompiledPolicy {
 
         var allowing: [Int32] = []
         var missed: [Decision.Reason] = []
-        for number in grantTable[slot] ?? [] {
+        grants: for number in grantTable[slot] ?? [] {
             let grant = grants[Int(number)]
             if case .alert(let kind) = request.action, !grant.kinds.contains(kind) { continue }
-            if let expiresAt = grant.expiresAt, request.at >= expiresAt {
-                missed.append(.grantExpired(grant.id, grant.expiryDate!))
-                continue
-            }
-            if !grant.windows.isEmpty, !clock.isOpen(grant.windows) {
-                missed.append(.outsideTimeWindow(grant.id))
-                continue
-            }
-            if !grant.zones.isEmpty, request.zone.map({ !grant.zones.contains($0) }) ?? true {
-                missed.append(.zoneNotGranted(grant.id))
-                continue
-            }
-            if let maxAge = grant.maxAge {
-                // A clip request must say which footage it wants: without a start, the age cannot be checked.
-                guard let start = request.footageStart else {
-                    missed.append(.footageStartMissing(grant.id))
-                    continue
+            for condition in grant.conditions {
+                if let reason = condition.unmet(by: request, grant: grant.id, clock: &clock) {
+                    missed.append(reason)
+                    continue grants
                 }
-                if request.at.timeIntervalSince(start) > Double(maxAge.seconds) {
-                    missed.append(.footageTooOld(grant.id, maxAge))
-                    continue
-                }
-            }
-            if grant.justificationRequired, !request.hasJustification {
-                missed.append(.justificationMissing(grant.id))
-                continue
             }
             allowing.append(number)
         }

@@ -37,4 +37,23 @@ extension CompiledPolicy: SharingAuthority {
             alertFields: decision.isAllowed ? decision.alertFields : [], reshareAllowed: decision.reshareAllowed,
             maxAge: decision.maxAge)
     }
+
+    /// Listing cameras: any partner the policy names (its list may be empty). Subscribing to alerts: a partner with an
+    /// alert grant, the grants named as the deciding rules (each alert is then decided on its own when it is sent).
+    public func verdict(for request: PartnerWideRequest) -> SharingVerdict {
+        guard partnerIndex[request.partner] != nil else {
+            return SharingVerdict(isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"], redaction: nil)
+        }
+        switch request.action {
+        case .listCameras:
+            return SharingVerdict(isAllowed: true, rules: [], reasons: ["partner"], redaction: nil)
+        case .subscribeAlerts:
+            let alertGrants = grants.filter { $0.partner == request.partner && $0.action == .alert }.map(\.id)
+            let shared = cameras(sharedWith: request.partner).values.contains { $0.contains(.alert) }
+            guard shared, !alertGrants.isEmpty else {
+                return SharingVerdict(isAllowed: false, rules: [], reasons: ["default-deny"], redaction: nil)
+            }
+            return SharingVerdict(isAllowed: true, rules: alertGrants, reasons: ["alert-grant"], redaction: nil)
+        }
+    }
 }

@@ -5,6 +5,7 @@ import NIOHTTP1
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import Testing
 import VeilCore
 @testable import VeilFederation
@@ -52,10 +53,10 @@ struct TestPKI {
         northtownImpostor = try northtownCA.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
     }
 
-    func trust(authority: any SharingAuthority) throws -> PeerTrust {
+    func trust(authority: any PartnerIdentities) throws -> PeerTrust {
         PeerTrust(siteRoots: [try PEMFile.certificate(at: site.caCertificatePath)],
                   partnerRoots: ["northtown-gateway": [try PEMFile.certificate(at: northtownCA.caCertificatePath)]],
-                  revokedSerials: try site.revocationList().serials, authority: authority)
+                  revokedSerials: try site.revocationList().serials, identities: authority)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
@@ -171,6 +172,14 @@ final class RunningServer: Sendable {
     let audit: MemoryAudit
     let broker: AlertBroker
     let verifier: PeerVerifier
+    /// The policy in force for the server: a test swaps it as a reload would.
+    let policy: PolicyBox
+
+    /// Swaps in `authority` as a policy reload would: for decisions, and for who the verifier says certificates belong to.
+    func reload(_ authority: any SharingAuthority) async throws {
+        policy.set(authority)
+        await verifier.update(try pki.trust(authority: authority))
+    }
 
     static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
                       live: LiveFeeds? = nil, configure: (inout FederationServerConfiguration) -> Void = { _ in }) async throws -> RunningServer
@@ -188,18 +197,21 @@ final class RunningServer: Sendable {
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let server = FederationServer(configuration: configuration, verifier: verifier, archive: MemoryArchive(now: Date()),
+        let policy = PolicyBox(authority)
+        let server = FederationServer(configuration: configuration, verifier: verifier, authority: { policy.current },
+                                      archive: MemoryArchive(now: Date()),
                                       audit: audit, broker: broker, live: live, logger: logger,
                                       onListening: { port in portContinuation.yield(port) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw FederationError(.server, "server did not start") }
-        return RunningServer(port: port, group: group, task: task, pki: pki, audit: audit, broker: broker, verifier: verifier)
+        return RunningServer(port: port, group: group, task: task, pki: pki, audit: audit, broker: broker, verifier: verifier,
+                             policy: policy)
     }
 
     private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>, pki: TestPKI, audit: MemoryAudit, broker: AlertBroker,
-                 verifier: PeerVerifier)
+                 verifier: PeerVerifier, policy: PolicyBox)
     {
         self.port = port
         self.group = group
@@ -208,6 +220,7 @@ final class RunningServer: Sendable {
         self.audit = audit
         self.broker = broker
         self.verifier = verifier
+        self.policy = policy
     }
 
     func stop() async {
@@ -261,4 +274,12 @@ final class RunningServer: Sendable {
             throw error
         }
     }
+}
+
+/// The policy in force for a test server (the gateway's is `PolicyInForce`).
+final class PolicyBox: Sendable {
+    private let authority: Mutex<any SharingAuthority>
+    init(_ authority: any SharingAuthority) { self.authority = Mutex(authority) }
+    var current: any SharingAuthority { authority.withLock { $0 } }
+    func set(_ authority: any SharingAuthority) { self.authority.withLock { $0 = authority } }
 }
