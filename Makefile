@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEMO_OUTPUT ?= demo-output
 CONFIG ?= release
 
-.PHONY: all setup build demo test bench deb deb-test clean help
+.PHONY: all setup build demo test lint format bench deb deb-test clean help
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test   — set up, build, and run the whole test suite (what CI runs)"
 	@echo "make bench  — release build and benchmarks with their baselines"
 	@echo "make build  — debug build of the veilgate command"
+	@echo "make lint   — the house format (.swift-format, 120 columns), as CI checks it; make format applies it"
 	@echo "make deb    — Debian package in .build/deb (release build; CONFIG=debug for a debug one)"
 	@echo "make deb-test — debug package, installed, started and purged again on this machine (root)"
 
@@ -28,7 +29,7 @@ build: setup
 demo: build
 	@scripts/demo.sh "$(DEMO_OUTPUT)"
 
-test: setup
+test: setup lint
 	$(SWIFT) build --build-tests
 	@echo "== the example policy lints clean and passes its own tests =="
 	.build/debug/veilgate policy lint policies
@@ -37,6 +38,16 @@ test: setup
 	$(SWIFT) test --skip-build --disable-xctest
 	@# CI (a throw-away machine, as root) also installs the Debian package and runs the gateway from it.
 	@if [ "$${VEILGATE_DEB_TEST:-}" = 1 ]; then $(MAKE) --no-print-directory deb-test; fi
+
+# The house format: .swift-format (4 spaces, 120 columns, ordered imports), and comments wrapped at 120 columns too.
+lint:
+	@echo "== format (.swift-format) =="
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	@python3 scripts/wrap-comments.py --check $$(git ls-files '*.swift')
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+	python3 scripts/wrap-comments.py $$(git ls-files '*.swift')
 
 bench: setup
 	$(SWIFT) build -c release --product VeilBench

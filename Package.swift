@@ -149,8 +149,11 @@ let package = Package(
             swiftSettings: veilSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
-        // Pure tests of the analytics, and their measurement against hand counts on real footage (through the real detectors).
-        .testTarget(name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"], swiftSettings: veilSettings),
+        // Pure tests of the analytics, and their measurement against hand counts on real footage (through the real
+        // detectors).
+        .testTarget(
+            name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"],
+            swiftSettings: veilSettings),
         .testTarget(
             name: "VeilPolicyTests",
             dependencies: ["VeilCore", "VeilPolicy"],
@@ -187,8 +190,10 @@ let package = Package(
         // The gateway core without the binary: camera pipelines into memory sinks, the policy in force.
         .testTarget(
             name: "VeilGatewayTests",
-            dependencies: ["VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: veilSettings
         ),
         .testTarget(

@@ -23,8 +23,8 @@ public struct CameraAnalytics: Sendable {
         public var occlusionReach = 1.5
         /// People in a zone at once that make a crowd…
         public var crowdThreshold = 20
-        /// …for this long (seconds) before the alert; it re-arms once the zone holds fewer than 80 % of the threshold for
-        /// as long.
+        /// …for this long (seconds) before the alert; it re-arms once the zone holds fewer than 80 % of the threshold
+        /// for as long.
         public var crowdHold = 2.0
         /// How far (normalised units) a person must be past a line before the crossing counts (no counting of jitter).
         public var lineMargin = 0.01
@@ -48,12 +48,15 @@ public struct CameraAnalytics: Sendable {
         public var zoneThresholds: [ZoneID: Thresholds]
 
         /// The analytics this library runs; a policy may list others, which callers report rather than fake.
-        public static let supported: Set<Analytic> = [.restrictedZone, .loitering, .lineCrossing, .crowdCount, .running]
+        public static let supported: Set<Analytic> = [
+            .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running,
+        ]
 
         /// `analytics` cut down to the supported ones.
-        public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
-                    thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:])
-        {
+        public init(
+            camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
+            thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:]
+        ) {
             self.camera = camera
             self.analytics = analytics.intersection(Self.supported)
             self.zones = zones
@@ -126,13 +129,15 @@ public struct CameraAnalytics: Sendable {
     }
 
     public init(_ setup: Setup, origin: Date) {
-        self.init(camera: setup.camera, analytics: setup.analytics, zones: setup.zones, lines: setup.lines,
-                  thresholds: setup.thresholds, zoneThresholds: setup.zoneThresholds, origin: origin)
+        self.init(
+            camera: setup.camera, analytics: setup.analytics, zones: setup.zones, lines: setup.lines,
+            thresholds: setup.thresholds, zoneThresholds: setup.zoneThresholds, origin: origin)
     }
 
-    public init(camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
-                thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:], origin: Date)
-    {
+    public init(
+        camera: CameraID, analytics: Set<Analytic>, zones: [Zone], lines: [CountingLine],
+        thresholds: Thresholds = Thresholds(), zoneThresholds: [ZoneID: Thresholds] = [:], origin: Date
+    ) {
         self.camera = camera
         self.analytics = analytics
         self.zones = zones
@@ -179,9 +184,12 @@ public struct CameraAnalytics: Sendable {
         return minuteCounts
     }
 
-    private func alert(_ kind: AlertKind, zone: ZoneID?, at time: Double, people: [TrackedObject], count: Int? = nil) -> Alert {
-        Alert(kind: kind, camera: camera, zone: zone, time: origin.addingTimeInterval(time), count: count,
-              boxes: people.isEmpty ? nil : people.map(\.alertBox), track: people.count == 1 ? people[0].track : nil)
+    private func alert(
+        _ kind: AlertKind, zone: ZoneID?, at time: Double, people: [TrackedObject], count: Int? = nil
+    ) -> Alert {
+        Alert(
+            kind: kind, camera: camera, zone: zone, time: origin.addingTimeInterval(time), count: count,
+            boxes: people.isEmpty ? nil : people.map(\.alertBox), track: people.count == 1 ? people[0].track : nil)
     }
 
     // MARK: Restricted zones
@@ -239,7 +247,8 @@ public struct CameraAnalytics: Sendable {
                         let visit = visits[index]
                         return visit.zone == zone.id && time - visit.lastSeen <= thresholds.occlusionGap
                             && !people.contains { $0.track == visit.track }
-                            && visit.lastPoint.distance(to: point) <= thresholds.occlusionReach * max(visit.height, person.height)
+                            && visit.lastPoint.distance(to: point) <= thresholds.occlusionReach
+                                * max(visit.height, person.height)
                     }.min { visits[$0].lastPoint.distance(to: point) < visits[$1].lastPoint.distance(to: point) }
                     if let lost {
                         visits[lost].track = person.track
@@ -247,13 +256,16 @@ public struct CameraAnalytics: Sendable {
                         visits[lost].lastPoint = point
                         visits[lost].outsideSince = nil
                     } else {
-                        visits.append(Visit(zone: zone.id, track: person.track, start: time, lastSeen: time, lastPoint: point,
-                                            height: person.height))
+                        visits.append(
+                            Visit(
+                                zone: zone.id, track: person.track, start: time, lastSeen: time, lastPoint: point,
+                                height: person.height))
                     }
                 }
             }
         }
-        for index in visits.indices where !visits[index].alerted && visits[index].outsideSince == nil
+        for index in visits.indices
+        where !visits[index].alerted && visits[index].outsideSince == nil
             && visits[index].lastSeen == time && time - visits[index].start >= limits(visits[index].zone).loiteringAfter
         {
             visits[index].alerted = true
@@ -277,12 +289,12 @@ public struct CameraAnalytics: Sendable {
                 let key = Key(track: person.track, place: line.id)
                 let point = person.groundPoint
                 let distance = line.side(of: point)
-                // Only a point clearly on one side (by a quarter of the person's height) sets the side, so jitter on the
-                // line counts nothing.
+                // Only a point clearly on one side (by a quarter of the person's height) sets the side, so jitter on
+                // the line counts nothing.
                 guard abs(distance) >= max(thresholds.lineMargin, 0.25 * person.height) else { continue }
                 defer { sides[key] = (distance, point) }
                 guard let previous = sides[key], (previous.side > 0) != (distance > 0),
-                      line.isCrossedBetweenEnds(from: previous.point, to: point)
+                    line.isCrossedBetweenEnds(from: previous.point, to: point)
                 else { continue }
                 let inward = distance > 0
                 var totals = lineTotals[line.id] ?? (0, 0)
@@ -300,9 +312,9 @@ public struct CameraAnalytics: Sendable {
 
     // MARK: Running
 
-    /// A person's speed, in their own body heights per second (the same for someone near the camera and far from it), is
-    /// the lower of two measures over the last second: the median of their steps' speeds — a tracker that jumps once to
-    /// a neighbour (one huge step) moves it nothing — and the way actually made — a box that jitters goes nowhere.
+    /// A person's speed, in their own body heights per second (the same for someone near the camera and far from it),
+    /// is the lower of two measures over the last second: the median of their steps' speeds — a tracker that jumps once
+    /// to a neighbour (one huge step) moves it nothing — and the way actually made — a box that jitters goes nowhere.
     private mutating func running(_ people: [TrackedObject], at time: Double, aspectRatio: Double) -> [Alert] {
         var alerts: [Alert] = []
         for person in people {
@@ -320,8 +332,10 @@ public struct CameraAnalytics: Sendable {
                 return a.point.distance(to: b.point) / elapsed / max(0.02, (a.height + b.height) / 2)
             }.sorted()
             guard !speeds.isEmpty, let last = steps.last else { continue }
-            // And the way actually made over the window: a box that jitters back and forth has fast steps and goes nowhere.
-            let made = steps[0].point.distance(to: last.point) / (last.time - steps[0].time)
+            // And the way actually made over the window: a box that jitters back and forth has fast steps and goes
+            // nowhere.
+            let made =
+                steps[0].point.distance(to: last.point) / (last.time - steps[0].time)
                 / max(0.02, steps.map(\.height).reduce(0, +) / Double(steps.count))
             let speed = min(speeds[speeds.count / 2], made)
             var state = runs[person.track] ?? RunState()
@@ -353,7 +367,8 @@ public struct CameraAnalytics: Sendable {
 
     private mutating func crowd(_ people: [TrackedObject], at time: Double) -> [Alert] {
         var alerts: [Alert] = []
-        let places: [(ZoneID?, [TrackedObject])] = zones.isEmpty
+        let places: [(ZoneID?, [TrackedObject])] =
+            zones.isEmpty
             ? [(nil, people)]
             : zones.map { zone in (zone.id, people.filter { zone.contains($0.groundPoint) }) }
         for (zone, inside) in places {
@@ -404,7 +419,8 @@ public struct CameraAnalytics: Sendable {
             MinuteCount(camera: camera, zone: $0.key, minute: date, peakOccupancy: $0.value)
         }
             + current.crossings.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                MinuteCount(camera: camera, zone: $0.key, minute: date, crossingsIn: $0.value.in, crossingsOut: $0.value.out)
+                MinuteCount(
+                    camera: camera, zone: $0.key, minute: date, crossingsIn: $0.value.in, crossingsOut: $0.value.out)
             }
     }
 

@@ -9,7 +9,9 @@ public struct Point: Hashable, Sendable {
         self.y = y
     }
 
-    func distance(to other: Point) -> Double { ((x - other.x) * (x - other.x) + (y - other.y) * (y - other.y)).squareRoot() }
+    func distance(to other: Point) -> Double {
+        ((x - other.x) * (x - other.x) + (y - other.y) * (y - other.y)).squareRoot()
+    }
 }
 
 /// A zone: a polygon in normalised coordinates.
@@ -51,7 +53,8 @@ public struct CountingLine: Sendable {
         self.to = to
     }
 
-    /// Signed distance of `point` from the line (normalised units): positive on its right (picture coordinates, y down).
+    /// Signed distance of `point` from the line (normalised units): positive on its right (picture coordinates, y
+    /// down).
     func side(of point: Point) -> Double {
         let dx = to.x - from.x, dy = to.y - from.y
         let length = (dx * dx + dy * dy).squareRoot()

@@ -35,13 +35,14 @@ public struct TrackedObject: Hashable, Sendable {
         return overlapWidth * overlapHeight / (width * height)
     }
 
-    /// One object per person: of two boxes one of which lies mostly (60 %) inside the other — a redaction tracker follows
-    /// a person as the network's box *and* a motion region, and keeps a lost box beside a found one — only the first is
-    /// kept, so pass the most recently seen first. Measured on vtest against hand counts: zone occupancy within ±1 person
-    /// on 40 of 48 zone-frames with this, on 26 without (it counted about twice the people).
+    /// One object per person: of two boxes one of which lies mostly (60 %) inside the other — a redaction tracker
+    /// follows a person as the network's box *and* a motion region, and keeps a lost box beside a found one — only the
+    /// first is kept, so pass the most recently seen first. Measured on vtest against hand counts: zone occupancy
+    /// within ±1 person on 40 of 48 zone-frames with this, on 26 without (it counted about twice the people).
     public static func distinct(_ objects: [TrackedObject]) -> [TrackedObject] {
         var kept: [TrackedObject] = []
-        for object in objects where !kept.contains(where: { object.fraction(inside: $0) >= 0.6 || $0.fraction(inside: object) >= 0.6 }) {
+        for object in objects
+        where !kept.contains(where: { object.fraction(inside: $0) >= 0.6 || $0.fraction(inside: object) >= 0.6 }) {
             kept.append(object)
         }
         return kept

@@ -15,33 +15,48 @@ enum CamerasBenchmark {
 
     static func run() async throws {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "shared/data/video/vtest.avi"
+            ).path
         let models = ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models"
         VisionRuntime.setThreads(1)  // one thread per camera, as each gateway camera has
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-cameras-bench-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veilgate-cameras-bench-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let clip = folder + "/720p.mp4"
-        // 12 s of the CCTV clip at camera resolution; each camera starts at a different second so they do not move in step.
-        try MediaBenchmark.ffmpeg(["-i", shared, "-t", "16", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264", "-preset", "veryfast",
-                                   "-crf", "23", "-an", clip])
+        // 12 s of the CCTV clip at camera resolution; each camera starts at a different second so they do not move in
+        // step.
+        try MediaBenchmark.ffmpeg([
+            "-i", shared, "-t", "16", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264", "-preset", "veryfast",
+            "-crf", "23", "-an", clip,
+        ])
         let seconds = 12.0
-        print("== \(cameras) cameras at once: 720p 25 fps, \(Int(seconds)) s each, both cores, libx264 veryfast crf 23 ==")
+        print(
+            "== \(cameras) cameras at once: 720p 25 fps, \(Int(seconds)) s each, both cores, libx264 veryfast crf 23 =="
+        )
 
         let ffmpegStart = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for camera in 0..<cameras {
                 group.addTask {
-                    try MediaBenchmark.ffmpeg(["-threads", "1", "-ss", "\(camera)", "-t", "\(Int(seconds))", "-i", clip, "-c:v", "libx264",
-                                               "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1", "-an",
-                                               folder + "/ffmpeg-\(camera).mp4"])
+                    try MediaBenchmark.ffmpeg([
+                        "-threads", "1", "-ss", "\(camera)", "-t", "\(Int(seconds))", "-i", clip, "-c:v", "libx264",
+                        "-preset", "veryfast", "-crf", "23", "-x264-params", "threads=1", "-an",
+                        folder + "/ffmpeg-\(camera).mp4",
+                    ])
                 }
             }
             try await group.waitForAll()
         }
-        let ffmpegRate = Double(cameras) * seconds * frameRate / MediaBenchmark.seconds(ContinuousClock.now - ffmpegStart)
-        print(String(format: "baseline: %d ffmpeg decode+encode at once, unpaced        %6.1f fps in all (%.1f× the %d cameras' %.0f fps)",
-                     cameras, ffmpegRate, ffmpegRate / (Double(cameras) * frameRate), cameras, Double(cameras) * frameRate))
+        let ffmpegRate =
+            Double(cameras) * seconds * frameRate / MediaBenchmark.seconds(ContinuousClock.now - ffmpegStart)
+        print(
+            String(
+                format:
+                    "baseline: %d ffmpeg decode+encode at once, unpaced        %6.1f fps in all (%.1f× the %d cameras' %.0f fps)",
+                cameras, ffmpegRate, ffmpegRate / (Double(cameras) * frameRate), cameras, Double(cameras) * frameRate))
 
         let vision = VisionModels(directory: models)
         let profile = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
@@ -49,13 +64,16 @@ enum CamerasBenchmark {
             let results = try await withThrowingTaskGroup(of: CameraRun.self) { group in
                 for camera in 0..<cameras {
                     let detectors = try vision.detectors(for: profile.classes, headsOfPeople: true).detectors
-                    let pipeline = RedactionPipeline(spec: profile, detectors: detectors,
-                                                     options: .init(detectEvery: detectEvery, coverHeadsOfPeople: true))
+                    let pipeline = RedactionPipeline(
+                        spec: profile, detectors: detectors,
+                        options: .init(detectEvery: detectEvery, coverHeadsOfPeople: true))
                     // A thread of its own per camera, as the gateway runs each (VeilMedia's DedicatedThreadExecutor).
                     let executor = DedicatedThreadExecutor(name: "bench camera \(camera)")
                     group.addTask(executorPreference: executor) {
                         defer { executor.shutdown() }
-                        return try paced(clip, skip: Double(camera), seconds: seconds, pipeline: pipeline, output: folder + "/camera-\(camera).mp4")
+                        return try paced(
+                            clip, skip: Double(camera), seconds: seconds, pipeline: pipeline,
+                            output: folder + "/camera-\(camera).mp4")
                     }
                 }
                 return try await group.reduce(into: [CameraRun]()) { $0.append($1) }
@@ -63,9 +81,13 @@ enum CamerasBenchmark {
             let handled = results.map(\.handled).reduce(0, +), dropped = results.map(\.dropped).reduce(0, +)
             let lag = results.map(\.worstLag).max() ?? 0
             let detections = results.map(\.detections).reduce(0, +)
-            print(String(format: "redaction, default profile (faces + heads + plates), detect every %2d: %d of %d frames handled, %d dropped (%.1f %%); worst lag %.2f s; %d detection passes — %@",
-                         detectEvery, handled, handled + dropped, dropped, 100 * Double(dropped) / Double(max(1, handled + dropped)), lag,
-                         detections, dropped == 0 ? "real time" : "NOT real time"))
+            print(
+                String(
+                    format:
+                        "redaction, default profile (faces + heads + plates), detect every %2d: %d of %d frames handled, %d dropped (%.1f %%); worst lag %.2f s; %d detection passes — %@",
+                    detectEvery, handled, handled + dropped, dropped,
+                    100 * Double(dropped) / Double(max(1, handled + dropped)), lag,
+                    detections, dropped == 0 ? "real time" : "NOT real time"))
         }
     }
 
@@ -76,12 +98,15 @@ enum CamerasBenchmark {
         var detections = 0
     }
 
-    /// Decodes `seconds` of `clip` from `skip` as a camera delivers it (frame k arrives k/25 s after the start), redacts
-    /// and encodes each frame, and drops those that would be handled more than a second after they arrived.
-    static func paced(_ clip: String, skip: Double, seconds: Double, pipeline: RedactionPipeline, output: String) throws -> CameraRun {
+    /// Decodes `seconds` of `clip` from `skip` as a camera delivers it (frame k arrives k/25 s after the start),
+    /// redacts and encodes each frame, and drops those that would be handled more than a second after they arrived.
+    static func paced(
+        _ clip: String, skip: Double, seconds: Double, pipeline: RedactionPipeline, output: String
+    ) throws -> CameraRun {
         let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
-        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: frameRate,
-                                   settings: EncoderSettings(preset: "veryfast", crf: 23))
+        let writer = try MP4Writer(
+            path: output, width: source.width, height: source.height, frameRate: frameRate,
+            settings: EncoderSettings(preset: "veryfast", crf: 23))
         var run = CameraRun()
         var start: ContinuousClock.Instant?
         var index = 0

@@ -8,7 +8,9 @@ import VeilVision
 enum DetectorCostBenchmark {
     static func run() async throws {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "shared/data/video/vtest.avi"
+            ).path
         let models = VisionModels(directory: ProcessInfo.processInfo.environment["VEILGATE_MODELS"] ?? ".cache/models")
         VisionRuntime.setThreads(1)
         let folder = FileManager.default.temporaryDirectory
@@ -16,8 +18,10 @@ enum DetectorCostBenchmark {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let clip = folder + "/720p.mp4"
-        try MediaBenchmark.ffmpeg(["-i", shared, "-t", "12", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264",
-                                   "-preset", "veryfast", "-crf", "23", "-an", clip])
+        try MediaBenchmark.ffmpeg([
+            "-i", shared, "-t", "12", "-vf", "fps=25,scale=1280:720", "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "23", "-an", clip,
+        ])
         var frames: [VideoFrame] = []
         let source = try MediaSource(address: clip, options: SourceOptions(decoderThreads: 1))
         let start = ContinuousClock.now

@@ -17,8 +17,9 @@ enum FederationBenchmark {
         func partner(forFingerprint fingerprint: String) -> PartnerID? { nil }
         func cameras(sharedWith partner: PartnerID) -> [CameraID: Set<SharingActionKind>] { ["bench-camera": [.alert]] }
         func verdict(for request: AccessRequest) -> SharingVerdict {
-            SharingVerdict(isAllowed: request.partner == "police", rules: ["bench"], reasons: ["granted"],
-                           redaction: RedactionSpec(classes: [.faces, .plates]), alertFields: [.kind, .camera, .count, .time])
+            SharingVerdict(
+                isAllowed: request.partner == "police", rules: ["bench"], reasons: ["granted"],
+                redaction: RedactionSpec(classes: [.faces, .plates]), alertFields: [.kind, .camera, .count, .time])
         }
     }
 
@@ -30,7 +31,9 @@ enum FederationBenchmark {
 
     static func run() async throws {
         print("== federation: mutual TLS handshakes and SSE alert fan-out ==")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-bench-fed-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veil-bench-fed-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let site = SiteAuthority(directory: folder + "/certs")
         try site.initialise(siteName: "Bench", serverNames: ["localhost"], addresses: ["127.0.0.1"])
@@ -38,15 +41,20 @@ enum FederationBenchmark {
 
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let broker = AlertBroker(journal: try AlertJournal(path: folder + "/alerts.sqlite"), bufferLimit: 4096, pollInterval: .milliseconds(500))
+        let broker = AlertBroker(
+            journal: try AlertJournal(path: folder + "/alerts.sqlite"), bufferLimit: 4096,
+            pollInterval: .milliseconds(500))
         let verifier = PeerVerifier(PeerTrust(siteRoots: [try site.caCertificate()], identities: BenchAuthority()))
-        var configuration = FederationServerConfiguration(host: "127.0.0.1", port: 0, certificatePath: site.serverCertificatePath,
-                                                          keyPath: site.serverKeyPath)
+        var configuration = FederationServerConfiguration(
+            host: "127.0.0.1", port: 0, certificatePath: site.serverCertificatePath,
+            keyPath: site.serverKeyPath)
         configuration.requestsPerSecond = 1e9
         configuration.burst = 1e9
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let server = FederationServer(configuration: configuration, verifier: verifier, authority: { BenchAuthority() }, archive: nil, audit: CountingAudit(),
-                                      broker: broker, logger: logger, onListening: { portContinuation.yield($0) })
+        let server = FederationServer(
+            configuration: configuration, verifier: verifier, authority: { BenchAuthority() }, archive: nil,
+            audit: CountingAudit(),
+            broker: broker, logger: logger, onListening: { portContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let serverTask = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
@@ -56,8 +64,11 @@ enum FederationBenchmark {
         let anchorPort = port + 1
         let anchor = Process()
         anchor.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        anchor.arguments = ["s_server", "-accept", "127.0.0.1:\(anchorPort)", "-cert", site.serverCertificatePath, "-key", site.serverKeyPath,
-                            "-Verify", "1", "-CAfile", site.caCertificatePath, "-quiet"]
+        anchor.arguments = [
+            "s_server", "-accept", "127.0.0.1:\(anchorPort)", "-cert", site.serverCertificatePath, "-key",
+            site.serverKeyPath,
+            "-Verify", "1", "-CAfile", site.caCertificatePath, "-quiet",
+        ]
         anchor.standardOutput = FileHandle.nullDevice
         anchor.standardError = FileHandle.nullDevice
         try anchor.run()
@@ -69,9 +80,15 @@ enum FederationBenchmark {
         let ours = try? await sTime(port: port, police, site, seconds: seconds)
         if anchor.isRunning { kill(anchor.processIdentifier, SIGKILL) }
         if let baseline, let ours {
-            print(String(format: "baseline: openssl s_server, full mTLS handshakes (openssl s_time -new, %d s)   %8.1f /s", seconds, baseline))
-            print(String(format: "veilgate partner API (NIOSSL + RFC 5280 re-verification in Swift)          %8.1f /s   ratio %.2f×",
-                         ours, ours / baseline))
+            print(
+                String(
+                    format: "baseline: openssl s_server, full mTLS handshakes (openssl s_time -new, %d s)   %8.1f /s",
+                    seconds, baseline))
+            print(
+                String(
+                    format:
+                        "veilgate partner API (NIOSSL + RFC 5280 re-verification in Swift)          %8.1f /s   ratio %.2f×",
+                    ours, ours / baseline))
         } else {
             print("handshakes: openssl s_time gave no figure (is openssl installed?)")
         }
@@ -85,11 +102,15 @@ enum FederationBenchmark {
     /// Waits for the child with a termination handler: blocking a thread in `waitUntilExit` would starve the
     /// in-process server (pinned to one core, the concurrency pool has one thread), and corelibs Foundation's
     /// `waitUntilExit` on a thread of our own never returns.
-    static func sTime(port: Int, _ certificate: IssuedCertificate, _ site: SiteAuthority, seconds: Int) async throws -> Double? {
+    static func sTime(
+        port: Int, _ certificate: IssuedCertificate, _ site: SiteAuthority, seconds: Int
+    ) async throws -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_time", "-connect", "127.0.0.1:\(port)", "-new", "-cert", certificate.certificatePath, "-key",
-                             certificate.keyPath, "-CAfile", site.caCertificatePath, "-time", String(seconds)]
+        process.arguments = [
+            "s_time", "-connect", "127.0.0.1:\(port)", "-new", "-cert", certificate.certificatePath, "-key",
+            certificate.keyPath, "-CAfile", site.caCertificatePath, "-time", String(seconds),
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -102,7 +123,9 @@ enum FederationBenchmark {
         // "636 connections in 4 real seconds, 0 bytes read per connection"
         guard let line = text.split(separator: "\n").last(where: { $0.contains("real seconds") }) else { return nil }
         let words = line.split(separator: " ")
-        guard words.count > 3, let connections = Double(words[0]), let real = Double(words[3]), real > 0 else { return nil }
+        guard words.count > 3, let connections = Double(words[0]), let real = Double(words[3]), real > 0 else {
+            return nil
+        }
         return connections / real
     }
 
@@ -113,27 +136,31 @@ enum FederationBenchmark {
         var clients: [PartnerClient] = []
         var readers: [Task<Void, Never>] = []
         for _ in 0..<subscribers {
-            let client = try PartnerClient(baseURL: "https://127.0.0.1:\(port)", certificatePath: police.certificatePath,
-                                           keyPath: police.keyPath, trustedCAPath: site.caCertificatePath)
+            let client = try PartnerClient(
+                baseURL: "https://127.0.0.1:\(port)", certificatePath: police.certificatePath,
+                keyPath: police.keyPath, trustedCAPath: site.caCertificatePath)
             clients.append(client)
-            readers.append(Task {
-                try? await client.events("/v1/alerts", lastEventID: nil) { event in
-                    let now = ContinuousClock.now
-                    if let range = event.data.range(of: #""count":"#),
-                       let number = Int(event.data[range.upperBound...].prefix { $0.isNumber })
-                    {
-                        log.received.withLock { $0[number, default: []].append(now) }
-                        log.total.add(1, ordering: .relaxed)
+            readers.append(
+                Task {
+                    try? await client.events("/v1/alerts", lastEventID: nil) { event in
+                        let now = ContinuousClock.now
+                        if let range = event.data.range(of: #""count":"#),
+                            let number = Int(event.data[range.upperBound...].prefix { $0.isNumber })
+                        {
+                            log.received.withLock { $0[number, default: []].append(now) }
+                            log.total.add(1, ordering: .relaxed)
+                        }
+                        return true
                     }
-                    return true
-                }
-            })
+                })
         }
         let connecting = ContinuousClock.now
         while broker.subscriberCount < subscribers, ContinuousClock.now - connecting < .seconds(60) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        print("SSE: \(broker.subscriberCount) of \(subscribers) partners connected in \(PolicyBenchmark.format(ContinuousClock.now - connecting))")
+        print(
+            "SSE: \(broker.subscriberCount) of \(subscribers) partners connected in \(PolicyBenchmark.format(ContinuousClock.now - connecting))"
+        )
 
         // Burst: as fast as the journal takes them.
         let burst = 500
@@ -148,8 +175,12 @@ enum FederationBenchmark {
         }
         let burstTime = ContinuousClock.now - start
         let delivered = log.total.load(ordering: .relaxed)
-        print(String(format: "SSE fan-out, burst: %d alerts × %d partners: %d deliveries in %.2f s → %.0f alerts/s published-and-delivered, %.0f deliveries/s",
-                     burst, subscribers, delivered, seconds(burstTime), Double(burst) / seconds(burstTime), Double(delivered) / seconds(burstTime)))
+        print(
+            String(
+                format:
+                    "SSE fan-out, burst: %d alerts × %d partners: %d deliveries in %.2f s → %.0f alerts/s published-and-delivered, %.0f deliveries/s",
+                burst, subscribers, delivered, seconds(burstTime), Double(burst) / seconds(burstTime),
+                Double(delivered) / seconds(burstTime)))
 
         // Paced: 100 alerts/s for 5 s; latency from publish to each partner's receipt.
         log.received.withLock { $0.removeAll() }
@@ -171,9 +202,13 @@ enum FederationBenchmark {
         }
         latencies.sort()
         if !latencies.isEmpty {
-            let p50 = latencies[latencies.count / 2], p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
-            print(String(format: "SSE fan-out, paced 100 alerts/s × %d partners: %d deliveries, latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                         subscribers, latencies.count, p50, p99, latencies.last!))
+            let p50 = latencies[latencies.count / 2],
+                p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+            print(
+                String(
+                    format:
+                        "SSE fan-out, paced 100 alerts/s × %d partners: %d deliveries, latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                    subscribers, latencies.count, p50, p99, latencies.last!))
         }
         for reader in readers { reader.cancel() }
         for client in clients { Task.detached { await client.shutdown() } }

@@ -18,7 +18,10 @@ enum VeilBench {
             case "cameras": try await CamerasBenchmark.run()
             case "detectors": try await DetectorCostBenchmark.run()
             default:
-                FileHandle.standardError.write(Data("unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras, detectors\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras, detectors\n"
+                            .utf8))
                 exit(2)
             }
         }
@@ -42,7 +45,8 @@ enum PolicyBenchmark {
         let requests: [AccessRequest] = (0..<100_000).map { _ in
             // Times spread over a week so time windows open and close; 1 % unknown partners.
             let at = now.addingTimeInterval(Double(Int.random(in: 0..<604_800, using: &generator)))
-            let partner = Int.random(in: 0..<100, using: &generator) == 0
+            let partner =
+                Int.random(in: 0..<100, using: &generator) == 0
                 ? PartnerID("stranger") : PartnerID("partner-\(Int.random(in: 0..<partners, using: &generator))")
             return AccessRequest(
                 partner: partner, camera: CameraID("camera-\(Int.random(in: 0..<cameras, using: &generator))"),
@@ -70,8 +74,10 @@ enum PolicyBenchmark {
         }
         let allowed = requests.filter { policy.decide($0).isAllowed }.count
         print("mix: \(allowed * 100 / requests.count) % of requests allowed")
-        print(String(format: "ratio full / baseline: %.2f;  goal 1,000,000/s: %@ (%.2f× the goal)",
-                     full / baseline, full >= 1_000_000 ? "met" : "NOT met", full / 1_000_000))
+        print(
+            String(
+                format: "ratio full / baseline: %.2f;  goal 1,000,000/s: %@ (%.2f× the goal)",
+                full / baseline, full >= 1_000_000 ? "met" : "NOT met", full / 1_000_000))
         print(String(format: "ratio resolved / baseline: %.2f", fast / baseline))
     }
 

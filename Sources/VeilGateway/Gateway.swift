@@ -1,13 +1,13 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import VeilAnalytics
 import VeilCore
 public import VeilFederation
+import VeilMedia
 public import VeilPolicy
 public import VeilVault
 import VeilVision
-import VeilAnalytics
-import VeilMedia
 
 /// The gateway's long-running parts, wired together: the partner API, the policy in force and what follows it, the
 /// retention sweeper, the camera pipelines under their supervisor, alert push and peer subscriptions. `veilgate serve`
@@ -65,16 +65,20 @@ public struct Gateway: Sendable {
     /// - Parameters:
     ///   - warn: what is wrong with the cameras at start-up (one the gateway cannot ingest, say); later reloads log it.
     ///   - onListening: called once the partner API's listener is bound, with its port.
-    public init(_ configuration: Configuration, vault: Vault, policy initial: CompiledPolicy, logger: Logger,
-                warn: (String) -> Void = { _ in }, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws
-    {
+    public init(
+        _ configuration: Configuration, vault: Vault, policy initial: CompiledPolicy, logger: Logger,
+        warn: (String) -> Void = { _ in }, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws {
         let certs = configuration.certs
         let siteRoots = [try certs.caCertificate()]
-        let policy = PolicyInForce(.init(policy: initial, revokedSerials: try certs.revocationList().serials,
-                                         partnerRoots: try GatewayTrust.partnerRoots(of: initial, verified: configuration.verifiedBundle)))
+        let policy = PolicyInForce(
+            .init(
+                policy: initial, revokedSerials: try certs.revocationList().serials,
+                partnerRoots: try GatewayTrust.partnerRoots(of: initial, verified: configuration.verifiedBundle)))
         self.policy = policy
-        let verifier = PeerVerifier(GatewayTrust.peerTrust(policy.current, siteRoots: siteRoots),
-                                    validationTimeout: configuration.validationTimeout)
+        let verifier = PeerVerifier(
+            GatewayTrust.peerTrust(policy.current, siteRoots: siteRoots),
+            validationTimeout: configuration.validationTimeout)
         let journal = try AlertJournal(path: configuration.state + "/alerts.sqlite")
         let broker = AlertBroker(journal: journal)
         let live = LiveFeeds(cameras: [])
@@ -82,35 +86,45 @@ public struct Gateway: Sendable {
             creatingAt: (configuration.state as NSString).appendingPathComponent(JustificationDigest.fileName))
         let audit = VaultAuditTrail(log: vault.audit)
         let authority: @Sendable () -> any SharingAuthority = { policy.policy }
-        server = FederationServer(configuration: configuration.server, verifier: verifier, authority: authority,
-                                  archive: VaultFootageArchive(vault: vault),
-                                  audit: audit, broker: broker, live: live, justifications: justifications, logger: logger,
-                                  onListening: onListening)
+        server = FederationServer(
+            configuration: configuration.server, verifier: verifier, authority: authority,
+            archive: VaultFootageArchive(vault: vault),
+            audit: audit, broker: broker, live: live, justifications: justifications, logger: logger,
+            onListening: onListening)
         var services: [any Service] = [
             server,
             PolicyFollowers(policy: policy, verifier: verifier, siteRoots: siteRoots, vault: vault, logger: logger),
-            RetentionSweeper(vault: vault, journal: journal, policy: policy, interval: configuration.sweepInterval, logger: logger),
-            PolicyReloader(policyPath: configuration.policyPath, publicKeyPath: configuration.policyPublicKeyPath, state: configuration.state,
-                           certs: certs, policy: policy, audit: vault.audit, logger: logger),
+            RetentionSweeper(
+                vault: vault, journal: journal, policy: policy, interval: configuration.sweepInterval, logger: logger),
+            PolicyReloader(
+                policyPath: configuration.policyPath, publicKeyPath: configuration.policyPublicKeyPath,
+                state: configuration.state,
+                certs: certs, policy: policy, audit: vault.audit, logger: logger),
         ]
         var summaries: [String] = []
         if let cameras = configuration.cameras {
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
-            let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = { policy, lenient, warn in
-                try Self.pipelines(for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
-                                   recorder: recorder, broker: broker, logger: logger, warn: warn)
+            let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
+                policy, lenient, warn in
+                try Self.pipelines(
+                    for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
+                    recorder: recorder, broker: broker, logger: logger, warn: warn)
             }
             let initialPipelines = try pipelines(initial, false, warn)
             summaries = initialPipelines.map(Self.summary)
-            services.append(CameraSupervisor(pipelines: { try pipelines($0, true, $1) }, initial: initialPipelines, policy: policy,
-                                             feeds: live, logger: logger))
+            services.append(
+                CameraSupervisor(
+                    pipelines: { try pipelines($0, true, $1) }, initial: initialPipelines, policy: policy,
+                    feeds: live, logger: logger))
         }
         cameraSummaries = summaries
         if !configuration.federation.push.isEmpty {
             let outbox = try AlertOutbox(path: configuration.state + "/outbox.sqlite")
             for endpoint in configuration.federation.push {
-                services.append(PushDelivery(endpoint: endpoint, outbox: outbox, broker: broker, authority: authority, audit: audit,
-                                             logger: logger))
+                services.append(
+                    PushDelivery(
+                        endpoint: endpoint, outbox: outbox, broker: broker, authority: authority, audit: audit,
+                        logger: logger))
             }
         }
         for peer in configuration.federation.peers {
@@ -121,43 +135,62 @@ public struct Gateway: Sendable {
 
     /// The pipelines `policy` calls for: each camera some partner may watch live, whose video the policy keeps, or that
     /// it analyses.
-    static func pipelines(for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
-                          recorder: VaultRecordingSink, broker: AlertBroker, logger: Logger, warn: (String) -> Void) throws -> [CameraPipeline]
-    {
-        try CameraFeed.resolve(policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
-                               peers: peers, lenient: lenient, warn: warn)
-            .map { feed in
-                // Video is recorded from a rendition: original footage unredacted, the other with the default profile.
-                var categories: [DataCategory: RedactionSpec] = [:]
-                if feed.stores.contains(.rawVideo) { categories[.rawVideo] = .unredacted }
-                if feed.stores.contains(.redactedVideo) { categories[.redactedVideo] = policy.defaultRedaction }
-                let recording = feed.stores.isEmpty ? nil
-                    : CameraPipeline.Recording(categories: categories, keepsAudio: feed.stores.contains(.audio), sink: recorder)
-                // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
-                let tracks = feed.analytics.map { setup in
-                    CameraAnalyticsSink(setup: setup, raise: { alert in
+    static func pipelines(
+        for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
+        recorder: VaultRecordingSink, broker: AlertBroker, logger: Logger, warn: (String) -> Void
+    ) throws -> [CameraPipeline] {
+        try CameraFeed.resolve(
+            policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
+            peers: peers, lenient: lenient, warn: warn
+        )
+        .map { feed in
+            // Video is recorded from a rendition: original footage unredacted, the other with the default profile.
+            var categories: [DataCategory: RedactionSpec] = [:]
+            if feed.stores.contains(.rawVideo) { categories[.rawVideo] = .unredacted }
+            if feed.stores.contains(.redactedVideo) { categories[.redactedVideo] = policy.defaultRedaction }
+            let recording =
+                feed.stores.isEmpty
+                ? nil
+                : CameraPipeline.Recording(
+                    categories: categories, keepsAudio: feed.stores.contains(.audio), sink: recorder)
+            // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
+            let tracks = feed.analytics.map { setup in
+                CameraAnalyticsSink(
+                    setup: setup,
+                    raise: { alert in
                         do { try broker.publish(alert) } catch {
-                            logger.error("alert not journaled", metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
+                            logger.error(
+                                "alert not journaled",
+                                metadata: ["camera": "\(alert.camera.rawValue)", "error": "\(error)"])
                         }
-                    }, record: { counts in
+                    },
+                    record: { counts in
                         do { try broker.journal.record(counts) } catch {
-                            logger.error("counts not journaled", metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
+                            logger.error(
+                                "counts not journaled",
+                                metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
                         }
                     })
-                }
-                return CameraPipeline(camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile, live: live,
-                                      settings: cameras.pipeline, recording: recording, tracks: tracks, masks: feed.masks, logger: logger)
             }
+            return CameraPipeline(
+                camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile, live: live,
+                settings: cameras.pipeline, recording: recording, tracks: tracks, masks: feed.masks, logger: logger)
+        }
     }
 
     /// `camera C: feed rtsp://host/path, live on demand, recording …, analysing …` (the address without credentials).
     static func summary(_ pipeline: CameraPipeline) -> String {
-        let stored = ((pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted()
+        let stored =
+            ((pipeline.recording?.categories.keys.map(\.rawValue) ?? []).sorted()
             + (pipeline.recording?.keepsAudio == true ? ["audio"] : [])).joined(separator: " and ")
-        let origin = pipeline.peer != nil ? pipeline.address : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
-        let analysed = (pipeline.tracks as? CameraAnalyticsSink).map {
-            ", analysing \($0.setup.analytics.map(\.rawValue).sorted().joined(separator: ", "))"
-        } ?? ""
-        return "camera \(pipeline.camera.rawValue): \(origin), live on demand" + (stored.isEmpty ? "" : ", recording \(stored)") + analysed
+        let origin =
+            pipeline.peer != nil
+            ? pipeline.address : "\(pipeline.paced ? "file" : "feed") \(redactedAddress(pipeline.address))"
+        let analysed =
+            (pipeline.tracks as? CameraAnalyticsSink).map {
+                ", analysing \($0.setup.analytics.map(\.rawValue).sorted().joined(separator: ", "))"
+            } ?? ""
+        return "camera \(pipeline.camera.rawValue): \(origin), live on demand"
+            + (stored.isEmpty ? "" : ", recording \(stored)") + analysed
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// The one error type of VeilMedia. Codes can grow; equality compares codes.
 ///

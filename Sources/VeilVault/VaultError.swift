@@ -47,7 +47,9 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: UInt
 
-    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: UInt = #line) {
+    public init(
+        _ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: UInt = #line
+    ) {
         self.code = code
         self.message = message
         self.underlying = underlying.map { String(describing: $0) }

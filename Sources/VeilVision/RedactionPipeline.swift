@@ -12,17 +12,18 @@ public final class RedactionPipeline: @unchecked Sendable {
         public var coverHeadsOfPeople: Bool
         /// Also detect at once, between scheduled detections, when something new starts moving (``MotionTrigger``).
         public var detectOnMotion: Bool
-        /// Look for plates on every Nth scheduled detection only — and on every pass triggered by something new moving or
-        /// by a plate's track, and on every pass while a plate is seen moving (not on passes lost people ask for). A
-        /// parked car's plate stays where it is, and its cover stays until passes that looked for plates have missed it;
-        /// the plate detector is the costliest of the default profile's (112 ms a 720p frame on one core, against 15
-        /// for faces in video).
+        /// Look for plates on every Nth scheduled detection only — and on every pass triggered by something new moving
+        /// or by a plate's track, and on every pass while a plate is seen moving (not on passes lost people ask for). A
+        /// parked car's plate stays where it is, and its cover stays until passes that looked for plates have missed
+        /// it; the plate detector is the costliest of the default profile's (112 ms a 720p frame on one core, against
+        /// 15 for faces in video).
         public var plateEvery: Int
         public var tracker: RedactionTracker.Configuration
 
-        public init(detectEvery: Int = 1, coverHeadsOfPeople: Bool = true, detectOnMotion: Bool = true, plateEvery: Int = 2,
-                    tracker: RedactionTracker.Configuration = RedactionTracker.Configuration())
-        {
+        public init(
+            detectEvery: Int = 1, coverHeadsOfPeople: Bool = true, detectOnMotion: Bool = true, plateEvery: Int = 2,
+            tracker: RedactionTracker.Configuration = RedactionTracker.Configuration()
+        ) {
             self.detectEvery = max(1, detectEvery)
             self.coverHeadsOfPeople = coverHeadsOfPeople
             self.detectOnMotion = detectOnMotion
@@ -55,7 +56,9 @@ public final class RedactionPipeline: @unchecked Sendable {
 
     /// Detection passes in a line, for benchmarks and `--verbose` output: how many, how many on motion, per class.
     public var passSummary: String {
-        let classes = passesPerClass.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
+        let classes = passesPerClass.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            "\($0.key.rawValue) \($0.value)"
+        }
         return "\(detectionPasses) passes (\(detectionsOnMotion) triggered; \(classes.joined(separator: ", ")))"
     }
 
@@ -99,7 +102,9 @@ public final class RedactionPipeline: @unchecked Sendable {
         // A pass asked for by lost people and faces does not look for plates (nine in ten triggered passes are, on a
         // busy pavement; the plate network is the costliest): one triggered by something new moving does (a car
         // arriving), as does one a plate asked for, every other scheduled one, and every one while a plate moves.
-        let platesDue = (triggered && (moved || wanting.contains(.plates))) || (!triggered && (scheduledPasses - 1) % options.plateEvery == 0)
+        let platesDue =
+            (triggered && (moved || wanting.contains(.plates)))
+            || (!triggered && (scheduledPasses - 1) % options.plateEvery == 0)
             || tracker.hasMovingTrack(of: .plates)
         var detections: [Detection] = []
         var lookedFor = Set<RedactionClass>()
@@ -117,23 +122,28 @@ public final class RedactionPipeline: @unchecked Sendable {
         if options.coverHeadsOfPeople, redactor.spec.classes.contains(.faces) {
             let faces = detections.filter { $0.kind == .faces }.map(\.box)
             let people = detections.filter { $0.kind == .persons }
-            let withFaces = people.compactMap { person in Self.face(of: person.box, among: faces).map { (person: person, face: $0) } }
-            // A person's own head region gives way to their face only where the face is large enough for the detector to
-            // be sure where it is; a face of a few pixels in a wide shot may be a shoulder or half the head.
+            let withFaces = people.compactMap { person in
+                Self.face(of: person.box, among: faces).map { (person: person, face: $0) }
+            }
+            // A person's own head region gives way to their face only where the face is large enough for the detector
+            // to be sure where it is; a face of a few pixels in a wide shot may be a shoulder or half the head.
             let sure = withFaces.filter { $0.face.height >= Self.sureFaceHeight }
             // Head regions stand in for faces too small for the face network: a person tall enough that their face
-            // would be found (a head of 24 px or more at the network's input) gets none — a close-up's face is found and
-            // covered as a face, and a head seen from behind identifies no one.
+            // would be found (a head of 24 px or more at the network's input) gets none — a close-up's face is found
+            // and covered as a face, and a head seen from behind identifies no one.
             let largest = faceInputWidth.map { Self.headedPersonLimit * Double(frame.width) / Double($0) } ?? .infinity
             detections += people.filter { person in
                 person.box.height < largest && !sure.contains { $0.person == person }
                     && !sure.contains { Self.isPart(person.box, of: $0.person.box) }
             }.compactMap(Self.head)
-            // A face found in a person is covered with the rest of its head: hair, ears, the brow a detector's box leaves
-            // out — within the head-sized allowance around a face.
-            detections += Set(withFaces.map(\.face)).map { Detection(kind: .faces, box: Self.head(around: $0), score: 1) }
+            // A face found in a person is covered with the rest of its head: hair, ears, the brow a detector's box
+            // leaves out — within the head-sized allowance around a face.
+            detections += Set(withFaces.map(\.face)).map {
+                Detection(kind: .faces, box: Self.head(around: $0), score: 1)
+            }
         }
-        // Heads derived from people count as faces looked for: only a pass that looked for faces and people can miss one.
+        // Heads derived from people count as faces looked for: only a pass that looked for faces and people can miss
+        // one.
         if lookedFor.contains(.persons) { lookedFor.insert(.faces) }
         return tracker.update(with: detections, at: frame.time, lookedFor: lookedFor)
     }
@@ -152,14 +162,16 @@ public final class RedactionPipeline: @unchecked Sendable {
     static func face(of person: Box, among faces: [Box]) -> Box? {
         faces.first { face in
             face.centreX >= person.x1 && face.centreX <= person.x2 && face.centreY >= person.y1
-                && face.centreY <= person.y1 + person.height / 2 && face.width >= min(person.width, person.height * 0.4) * 0.15
+                && face.centreY <= person.y1 + person.height / 2
+                && face.width >= min(person.width, person.height * 0.4) * 0.15
         }
     }
 
     /// The head around a face: 1.5 × its width, from 0.4 of its height above it (hair) to a tenth below (chin) —
     /// inside the 2× allowance around a face that the collateral measure grants.
     static func head(around face: Box) -> Box {
-        Box(x1: face.centreX - face.width * 0.75, y1: face.y1 - face.height * 0.4, x2: face.centreX + face.width * 0.75,
+        Box(
+            x1: face.centreX - face.width * 0.75, y1: face.y1 - face.height * 0.4, x2: face.centreX + face.width * 0.75,
             y2: face.y2 + face.height * 0.1)
     }
 
@@ -175,10 +187,10 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// centre; a head is about a seventh of a standing person's height and half the width of their shoulders, but a
     /// detector's box is loose about where the head is (vtest: a region down to a fifth and 60 % wide left heads partly
     /// visible). A box wider than a standing
-    /// person (several people merged into one, someone sitting or bending) gets its whole top band covered (a tenth above
-    /// the box to 22 % down), since a head can be anywhere across it. A box more than 1.2 times as wide as tall (wider than three people side by side)
-    /// is no person's (the network's guess at a stand of spectators, a bench, a car): it gets no head region — people
-    /// in it large enough to identify are detected one by one.
+    /// person (several people merged into one, someone sitting or bending) gets its whole top band covered (a tenth
+    /// above the box to 22 % down), since a head can be anywhere across it. A box more than 1.2 times as wide as tall
+    /// (wider than three people side by side) is no person's (the network's guess at a stand of spectators, a bench, a
+    /// car): it gets no head region — people in it large enough to identify are detected one by one.
     static func head(of person: Detection) -> Detection? {
         let box = person.box
         guard box.width <= box.height * 1.2 else { return nil }
@@ -186,8 +198,11 @@ public final class RedactionPipeline: @unchecked Sendable {
         let group = box.width > box.height * 0.6
         let halfWidth = group ? box.width / 2 : box.width * 0.42
         let above = box.height * (group ? 0.1 : 0.15), below = box.height * (group ? 0.22 : 0.27)
-        return Detection(kind: .faces, box: Box(x1: box.centreX - halfWidth, y1: box.y1 - above, x2: box.centreX + halfWidth,
-                                                y2: box.y1 + below),
-                         score: person.score)
+        return Detection(
+            kind: .faces,
+            box: Box(
+                x1: box.centreX - halfWidth, y1: box.y1 - above, x2: box.centreX + halfWidth,
+                y2: box.y1 + below),
+            score: person.score)
     }
 }

@@ -1,7 +1,9 @@
 /// The one error type of VeilVision. Codes can grow; equality compares codes.
 public struct VisionError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable { case modelMissing, modelInvalid, detectionFailed, invalidArgument }
+        private enum Base: String, Hashable, Sendable {
+            case modelMissing, modelInvalid, detectionFailed, invalidArgument
+        }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// A model file is not where it should be; `make setup` (scripts/fetch-models.sh) fetches it.

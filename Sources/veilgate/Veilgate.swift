@@ -14,7 +14,8 @@ struct Veilgate: AsyncParsableCommand {
             """,
         version: VeilgateVersion.current,
         subcommands: [
-            PolicyCommand.self, RedactCommand.self, AnalyseCommand.self, VaultCommand.self, AuditCommand.self, CertsCommand.self, ServeCommand.self,
+            PolicyCommand.self, RedactCommand.self, AnalyseCommand.self, VaultCommand.self, AuditCommand.self,
+            CertsCommand.self, ServeCommand.self,
             PartnerCommand.self, AlertsCommand.self,
         ]
     )

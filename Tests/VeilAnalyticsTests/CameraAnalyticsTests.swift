@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilAnalytics
 
 /// Each analytic on tracks written out in the test: a person is a box whose bottom centre (the ground point) walks a
@@ -9,8 +10,11 @@ import VeilCore
 struct CameraAnalyticsTests {
     static let origin = Date(timeIntervalSince1970: 1_800_000_000)
     /// The middle of the picture.
-    static let square = Zone(id: "square", polygon: [Point(x: 0.3, y: 0.3), Point(x: 0.7, y: 0.3), Point(x: 0.7, y: 0.7), Point(x: 0.3, y: 0.7)])
-    /// Across the picture at y = 0.5, from left to right: walking down the picture crosses it from its left to its right.
+    static let square = Zone(
+        id: "square",
+        polygon: [Point(x: 0.3, y: 0.3), Point(x: 0.7, y: 0.3), Point(x: 0.7, y: 0.7), Point(x: 0.3, y: 0.7)])
+    /// Across the picture at y = 0.5, from left to right: walking down the picture crosses it from its left to its
+    /// right.
     static let line = CountingLine(id: "gate", from: Point(x: 0.1, y: 0.5), to: Point(x: 0.9, y: 0.5))
 
     /// A person standing at ground point (x, y), 0.2 tall.
@@ -18,16 +22,20 @@ struct CameraAnalyticsTests {
         TrackedObject(track: track, x: x - 0.03, y: y - 0.2, width: 0.06, height: 0.2)
     }
 
-    static func analytics(_ kinds: Set<Analytic>, configure: (inout CameraAnalytics.Thresholds) -> Void = { _ in }) -> CameraAnalytics {
+    static func analytics(
+        _ kinds: Set<Analytic>, configure: (inout CameraAnalytics.Thresholds) -> Void = { _ in }
+    ) -> CameraAnalytics {
         var thresholds = CameraAnalytics.Thresholds()
         configure(&thresholds)
-        return CameraAnalytics(camera: "cam", analytics: kinds, zones: [square], lines: [line], thresholds: thresholds, origin: origin)
+        return CameraAnalytics(
+            camera: "cam", analytics: kinds, zones: [square], lines: [line], thresholds: thresholds, origin: origin)
     }
 
     /// Runs frames 0.1 s apart from `start`; `positions(t)` gives the people in the frame at time t.
-    static func run(_ analytics: inout CameraAnalytics, from start: Double = 0, seconds: Double,
-                    _ positions: (Double) -> [TrackedObject]) -> [Alert]
-    {
+    static func run(
+        _ analytics: inout CameraAnalytics, from start: Double = 0, seconds: Double,
+        _ positions: (Double) -> [TrackedObject]
+    ) -> [Alert] {
         var alerts: [Alert] = []
         for step in 0..<Int((seconds * 10).rounded()) {
             let time = start + Double(step) / 10
@@ -43,10 +51,14 @@ struct CameraAnalyticsTests {
         #expect(!Zone(id: "none", polygon: [Point(x: 0, y: 0), Point(x: 1, y: 1)]).contains(Point(x: 0.5, y: 0.5)))
         #expect(Self.line.side(of: Point(x: 0.5, y: 0.6)) > 0, "below the line is its right, looking from → to")
         #expect(Self.line.isCrossedBetweenEnds(from: Point(x: 0.5, y: 0.4), to: Point(x: 0.5, y: 0.6)))
-        #expect(!Self.line.isCrossedBetweenEnds(from: Point(x: 0.95, y: 0.4), to: Point(x: 0.95, y: 0.6)), "beyond the line's end")
+        #expect(
+            !Self.line.isCrossedBetweenEnds(from: Point(x: 0.95, y: 0.4), to: Point(x: 0.95, y: 0.6)),
+            "beyond the line's end")
     }
 
-    @Test("restricted zone: one alert after the dwell time, none for someone who passes outside it, one for someone on its edge")
+    @Test(
+        "restricted zone: one alert after the dwell time, none for someone who passes outside it, one for someone on its edge"
+    )
     func restrictedZone() {
         var analytics = Self.analytics([.restrictedZone])
         // Crosses into the square at t = 0.5 and stays: one alert, the dwell time (1 s) later.
@@ -55,7 +67,8 @@ struct CameraAnalyticsTests {
         #expect(alerts.first?.zone == "square")
         #expect(alerts.first?.track == 1)
         let delay = alerts.first.map { $0.time.timeIntervalSince(Self.origin) } ?? 0
-        #expect(delay >= 1.4 && delay <= 1.9, "the dwell time, and a few frames of the foot point's smoothing (\(delay))")
+        #expect(
+            delay >= 1.4 && delay <= 1.9, "the dwell time, and a few frames of the foot point's smoothing (\(delay))")
 
         // Passes by outside: nothing.
         var passing = Self.analytics([.restrictedZone])
@@ -63,7 +76,9 @@ struct CameraAnalyticsTests {
 
         // Stands on the edge, stepping in and out every 0.3 s for a minute: one alert, not fifty.
         var edge = Self.analytics([.restrictedZone])
-        let flicker = Self.run(&edge, seconds: 60) { t in [Self.person(3, at: Int(t / 0.3) % 2 == 0 ? 0.305 : 0.295, 0.5)] }
+        let flicker = Self.run(&edge, seconds: 60) { t in
+            [Self.person(3, at: Int(t / 0.3) % 2 == 0 ? 0.305 : 0.295, 0.5)]
+        }
         #expect(flicker.count == 1, "\(flicker.count) alerts")
 
         // Leaves for longer than the re-arm time and comes back: a second alert.
@@ -72,7 +87,9 @@ struct CameraAnalyticsTests {
         #expect(visits.count == 2)
     }
 
-    @Test("loitering: a visit longer than the threshold alerts once, within the frame after it; a lost and found track is the same visit")
+    @Test(
+        "loitering: a visit longer than the threshold alerts once, within the frame after it; a lost and found track is the same visit"
+    )
     func loitering() {
         var analytics = Self.analytics([.loitering]) { $0.loiteringAfter = 30 }
         // Stands in the square from t = 0; the tracker loses them for 1 s at t = 10 and finds them again as track 8.
@@ -82,18 +99,26 @@ struct CameraAnalyticsTests {
         }
         #expect(alerts.count == 1)
         let delay = alerts.first.map { $0.time.timeIntervalSince(Self.origin) } ?? 0
-        #expect(delay >= 30 && delay <= 30.2, "the alert comes at the threshold, counted from the first entry (\(delay))")
+        #expect(
+            delay >= 30 && delay <= 30.2, "the alert comes at the threshold, counted from the first entry (\(delay))")
         #expect(alerts.first?.track == 8)
 
-        // Someone who walks through in 10 s does not loiter; someone elsewhere who appears after a gap starts a new visit.
+        // Someone who walks through in 10 s does not loiter; someone elsewhere who appears after a gap starts a new
+        // visit.
         var passing = Self.analytics([.loitering]) { $0.loiteringAfter = 30 }
-        #expect(Self.run(&passing, seconds: 40) { t in t < 10 ? [Self.person(9, at: 0.3 + t * 0.04, 0.5)] : [] }.isEmpty)
+        #expect(
+            Self.run(&passing, seconds: 40) { t in t < 10 ? [Self.person(9, at: 0.3 + t * 0.04, 0.5)] : [] }.isEmpty)
         var apart = Self.analytics([.loitering]) { $0.loiteringAfter = 30 }
-        let separate = Self.run(&apart, seconds: 40) { t in [Self.person(t < 20 ? 10 : 11, at: t < 20 ? 0.35 : 0.65, t < 20 ? 0.35 : 0.65)] }
-        #expect(separate.isEmpty, "two visits of 20 s each, not one of 40 s: the second track is found far from the first")
+        let separate = Self.run(&apart, seconds: 40) { t in
+            [Self.person(t < 20 ? 10 : 11, at: t < 20 ? 0.35 : 0.65, t < 20 ? 0.35 : 0.65)]
+        }
+        #expect(
+            separate.isEmpty, "two visits of 20 s each, not one of 40 s: the second track is found far from the first")
     }
 
-    @Test("line crossing: one count per crossing and direction; jitter on the line and passing beyond its end count nothing")
+    @Test(
+        "line crossing: one count per crossing and direction; jitter on the line and passing beyond its end count nothing"
+    )
     func lineCrossing() {
         var analytics = Self.analytics([.lineCrossing])
         // Walks down across the line (in), then back up (out), then down again (in).
@@ -130,7 +155,9 @@ struct CameraAnalyticsTests {
         #expect(analytics.takeMinuteCounts().isEmpty, "handed over once")
     }
 
-    @Test("running: speed in the person's own heights per second, sustained; walking, standing and a tracker's jump raise nothing")
+    @Test(
+        "running: speed in the person's own heights per second, sustained; walking, standing and a tracker's jump raise nothing"
+    )
     func running() {
         // A 0.2-tall person (in picture heights) at 16:9: one body height a second is 0.2 / (16/9) of the width across.
         let heightAcross = 0.2 / (16.0 / 9.0)
@@ -153,22 +180,32 @@ struct CameraAnalyticsTests {
 
         // A pause of a second does not re-arm it; three seconds slow do.
         let pause = Self.run(&runner, from: 2, seconds: 1) { _ in [Self.person(3, at: 0.775, 0.5)] }
-        let again = Self.run(&runner, from: 3, seconds: 1) { t in [Self.person(3, at: 0.775 - 3 * heightAcross * (t - 3), 0.5)] }
+        let again = Self.run(&runner, from: 3, seconds: 1) { t in
+            [Self.person(3, at: 0.775 - 3 * heightAcross * (t - 3), 0.5)]
+        }
         #expect(pause.isEmpty && again.isEmpty, "the same run")
         _ = Self.run(&runner, from: 4, seconds: 4) { _ in [Self.person(3, at: 0.44, 0.5)] }
-        let second = Self.run(&runner, from: 8, seconds: 2) { t in [Self.person(3, at: 0.44 + 3 * heightAcross * (t - 8), 0.5)] }
+        let second = Self.run(&runner, from: 8, seconds: 2) { t in
+            [Self.person(3, at: 0.44 + 3 * heightAcross * (t - 8), 0.5)]
+        }
         #expect(second.count == 1, "a new run after a rest")
     }
 
     @Test("a zone's own thresholds win over the camera's: loitering after 10 s in one zone, 60 s elsewhere")
     func zoneThresholds() {
-        let corner = Zone(id: "corner", polygon: [Point(x: 0.0, y: 0.0), Point(x: 0.2, y: 0.0), Point(x: 0.2, y: 0.2), Point(x: 0.0, y: 0.2)])
+        let corner = Zone(
+            id: "corner",
+            polygon: [Point(x: 0.0, y: 0.0), Point(x: 0.2, y: 0.0), Point(x: 0.2, y: 0.2), Point(x: 0.0, y: 0.2)])
         var quick = CameraAnalytics.Thresholds()
         quick.loiteringAfter = 10
-        var analytics = CameraAnalytics(camera: "cam", analytics: [.loitering], zones: [Self.square, corner], lines: [],
-                                        zoneThresholds: ["corner": quick], origin: Self.origin)
-        let alerts = Self.run(&analytics, seconds: 30) { _ in [Self.person(1, at: 0.1, 0.15), Self.person(2, at: 0.5, 0.5)] }
-        #expect(alerts.count == 1 && alerts.first?.zone == "corner", "the corner after 10 s; the square not before 60 s")
+        var analytics = CameraAnalytics(
+            camera: "cam", analytics: [.loitering], zones: [Self.square, corner], lines: [],
+            zoneThresholds: ["corner": quick], origin: Self.origin)
+        let alerts = Self.run(&analytics, seconds: 30) { _ in
+            [Self.person(1, at: 0.1, 0.15), Self.person(2, at: 0.5, 0.5)]
+        }
+        #expect(
+            alerts.count == 1 && alerts.first?.zone == "corner", "the corner after 10 s; the square not before 60 s")
         #expect(alerts.first.map { $0.time.timeIntervalSince(Self.origin) }.map { $0 >= 10 && $0 < 10.5 } == true)
     }
 

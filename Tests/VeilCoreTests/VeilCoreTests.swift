@@ -4,11 +4,13 @@ import VeilCore
 
 @Suite("Core vocabulary")
 struct VeilCoreTests {
-    @Test("durations parse strictly and print as people write them", arguments: [
-        ("90s", 90, "90s", "90 seconds"), ("15m", 900, "15m", "15 minutes"), ("72h", 259_200, "72h", "72 hours"),
-        ("7d", 604_800, "7d", "7 days"), ("30d", 2_592_000, "30d", "30 days"), ("2w", 1_209_600, "2w", "2 weeks"),
-        ("52w", 31_449_600, "52w", "52 weeks"), ("1h", 3600, "1h", "1 hour"),
-    ])
+    @Test(
+        "durations parse strictly and print as people write them",
+        arguments: [
+            ("90s", 90, "90s", "90 seconds"), ("15m", 900, "15m", "15 minutes"), ("72h", 259_200, "72h", "72 hours"),
+            ("7d", 604_800, "7d", "7 days"), ("30d", 2_592_000, "30d", "30 days"), ("2w", 1_209_600, "2w", "2 weeks"),
+            ("52w", 31_449_600, "52w", "52 weeks"), ("1h", 3600, "1h", "1 hour"),
+        ])
     func durations(_ text: String, _ seconds: Int64, _ description: String, _ spelled: String) throws {
         let duration = try #require(PolicyDuration(parsing: text))
         #expect(duration.seconds == seconds)
@@ -17,9 +19,11 @@ struct VeilCoreTests {
         #expect(PolicyDuration(parsing: duration.description) == duration)
     }
 
-    @Test("malformed durations are refused, overflow included", arguments: [
-        "", "h", "72", "72 h", "-1h", "1.5h", "3y", "72H", "99999999999w", "１h", "0x10s",
-    ])
+    @Test(
+        "malformed durations are refused, overflow included",
+        arguments: [
+            "", "h", "72", "72 h", "-1h", "1.5h", "3y", "72H", "99999999999w", "１h", "0x10s",
+        ])
     func badDurations(_ text: String) {
         #expect(PolicyDuration(parsing: text) == nil)
     }

@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 @Suite("Alerts over Server-Sent Events", .serialized)
@@ -14,9 +15,10 @@ struct AlertStreamTests {
     }
 
     /// Reads `count` alert events from an SSE endpoint, or fails after a timeout.
-    static func readEvents(_ server: RunningServer, as certificate: IssuedCertificate, count: Int, lastEventID: Int64? = nil,
-                           whileReading: @escaping @Sendable () async throws -> Void = {}) async throws -> [Event]
-    {
+    static func readEvents(
+        _ server: RunningServer, as certificate: IssuedCertificate, count: Int, lastEventID: Int64? = nil,
+        whileReading: @escaping @Sendable () async throws -> Void = {}
+    ) async throws -> [Event] {
         let client = try server.client(certificate)
         var request = HTTPClientRequest(url: server.url(lastEventID == nil ? "/v1/alerts?after=0" : "/v1/alerts"))
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
@@ -59,8 +61,10 @@ struct AlertStreamTests {
 
     static func alerts(now: Date) -> [Alert] {
         [
-            Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: now, boxes: [[0.1, 0.2, 0.1, 0.3]],
-                  track: 7, snapshot: "c25hcHNob3Q="),
+            Alert(
+                kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: now,
+                boxes: [[0.1, 0.2, 0.1, 0.3]],
+                track: 7, snapshot: "c25hcHNob3Q="),
             Alert(kind: .crowdCount, camera: "mall-entrance", time: now, count: 41),
             Alert(kind: .loitering, camera: "market-square", zone: "fountain", time: now, track: 9),
             Alert(kind: .loitering, camera: "station-forecourt", zone: "tracks", time: now),
@@ -89,7 +93,8 @@ struct AlertStreamTests {
         #expect(mall.status == 403 && mall.body == #"{"error":"forbidden"}"#, "no alert grant, no stream")
         // Subscribing is a policy decision like any other, audited both ways through the one authorisation path.
         let subscriptions = await server.audit.entries.filter { $0.action == .decision && $0.subject == "alerts" }
-        #expect(subscriptions.filter { $0.actor == "partner:bakerstreet-mall" }.map { $0.details["effect"] } == ["deny"])
+        #expect(
+            subscriptions.filter { $0.actor == "partner:bakerstreet-mall" }.map { $0.details["effect"] } == ["deny"])
         #expect(subscriptions.filter { $0.actor == "partner:police" }.allSatisfy { $0.details["effect"] == "allow" })
         let shares = await server.audit.entries.filter { $0.action == .share && $0.subject.contains("/alert:") }
         #expect(shares.count == 4, "three alerts to the police and one to northtown, each audited")
@@ -146,7 +151,8 @@ struct AlertRetentionTests {
         let legalHoldRequiresCaseReference = true
         func retention(camera: CameraID, category: DataCategory, eventKind: AlertKind?) -> RetentionPeriod? {
             guard category == .events, camera == "station-forecourt" else { return nil }
-            return RetentionPeriod(rule: "events", duration: PolicyDuration(parsing: eventKind == .loitering ? "30d" : "7d")!)
+            return RetentionPeriod(
+                rule: "events", duration: PolicyDuration(parsing: eventKind == .loitering ? "30d" : "7d")!)
         }
         func permitsStorage(camera: CameraID, category: DataCategory) -> Bool { true }
     }
@@ -158,11 +164,13 @@ struct AlertRetentionTests {
         let journal = try AlertJournal(path: pki.root + "/j.sqlite")
         let now = Date()
         let day: TimeInterval = 86400
-        try journal.append(Alert(kind: .loitering, camera: "station-forecourt", time: now - 20 * day))       // kept (30 d)
-        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 20 * day))  // deleted (7 d)
-        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 2 * day))   // kept
-        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 2 * day))       // deleted (unscheduled)
-        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 3600))          // kept
+        try journal.append(Alert(kind: .loitering, camera: "station-forecourt", time: now - 20 * day))  // kept (30 d)
+        // deleted (7 d)
+        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 20 * day))
+        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 2 * day))  // kept
+        // deleted (unscheduled)
+        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 2 * day))
+        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 3600))  // kept
         #expect(try journal.applyRetention(Schedule(), now: now) == 2)
         #expect(try journal.entries(after: 0).map(\.sequence) == [1, 3, 5])
     }

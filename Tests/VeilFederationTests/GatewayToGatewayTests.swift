@@ -5,6 +5,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 /// Two gateways on loopback: "city" (A) grants the northtown gateway restricted-zone alerts of one camera;
@@ -23,19 +24,28 @@ struct GatewayToGatewayTests {
         }
         func verdict(for request: AccessRequest) -> SharingVerdict {
             guard request.partner == "police", case .alert = request.action,
-                  ["market-square", "city.station-forecourt"].contains(request.camera.rawValue) else { return .denied }
-            return SharingVerdict(isAllowed: true, rules: ["northtown-police-alerts"], reasons: ["granted"],
-                                  redaction: RedactionSpec(classes: [.faces, .plates]), alertFields: [.kind, .camera, .zone])
+                ["market-square", "city.station-forecourt"].contains(request.camera.rawValue)
+            else { return .denied }
+            return SharingVerdict(
+                isAllowed: true, rules: ["northtown-police-alerts"], reasons: ["granted"],
+                redaction: RedactionSpec(classes: [.faces, .plates]), alertFields: [.kind, .camera, .zone])
         }
     }
 
-    static func subscription(_ pki: TestPKI, to city: RunningServer, into northtown: RunningServer) -> (ServiceGroup, Task<Void, any Error>) {
-        let peer = PeerSite(id: "city", remote: RemoteEndpoint(url: "https://127.0.0.1:\(city.port)", caPath: pki.site.caCertificatePath,
-                                                               certificatePath: pki.northtown.certificatePath, keyPath: pki.northtown.keyPath))
+    static func subscription(
+        _ pki: TestPKI, to city: RunningServer, into northtown: RunningServer
+    ) -> (ServiceGroup, Task<Void, any Error>) {
+        let peer = PeerSite(
+            id: "city",
+            remote: RemoteEndpoint(
+                url: "https://127.0.0.1:\(city.port)", caPath: pki.site.caCertificatePath,
+                certificatePath: pki.northtown.certificatePath, keyPath: pki.northtown.keyPath))
         var logger = Logger(label: "peer")
         logger.logLevel = .critical
-        let group = ServiceGroup(configuration: .init(services: [PeerSubscription(peer: peer, broker: northtown.broker, logger: logger)],
-                                                      logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [PeerSubscription(peer: peer, broker: northtown.broker, logger: logger)],
+                logger: logger))
         return (group, Task { try await group.run() })
     }
 
@@ -50,17 +60,24 @@ struct GatewayToGatewayTests {
         return try journal.entries(after: 0).filter { $0.alert.origin != nil }
     }
 
-    @Test("Only what the city grants reaches northtown; nothing passes on unless the city allows it; restarts neither lose nor repeat")
+    @Test(
+        "Only what the city grants reaches northtown; nothing passes on unless the city allows it; restarts neither lose nor repeat"
+    )
     func noTransitiveSharing() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let city = try await RunningServer.start(pki: pki, authority: TestAuthority(), journalPath: pki.root + "/city.sqlite")
-        let northtown = try await RunningServer.start(pki: pki, authority: NorthtownAuthority(), journalPath: pki.root + "/northtown.sqlite")
+        let city = try await RunningServer.start(
+            pki: pki, authority: TestAuthority(), journalPath: pki.root + "/city.sqlite")
+        let northtown = try await RunningServer.start(
+            pki: pki, authority: NorthtownAuthority(), journalPath: pki.root + "/northtown.sqlite")
         var (group, task) = Self.subscription(pki, to: city, into: northtown)
 
-        try city.broker.publish(Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(), track: 3))
-        try city.broker.publish(Alert(kind: .loitering, camera: "station-forecourt", time: Date()))  // not granted to northtown
-        try city.broker.publish(Alert(kind: .restrictedZone, camera: "market-square", time: Date()))  // not granted to northtown
+        try city.broker.publish(
+            Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(), track: 3))
+        // not granted to northtown
+        try city.broker.publish(Alert(kind: .loitering, camera: "station-forecourt", time: Date()))
+        // not granted to northtown
+        try city.broker.publish(Alert(kind: .restrictedZone, camera: "market-square", time: Date()))
         let imported = try await Self.waitForImports(northtown.broker.journal, count: 1)
         #expect(imported.count == 1)
         #expect(imported.first?.alert.camera == "city.station-forecourt")
@@ -96,9 +113,11 @@ struct GatewayToGatewayTests {
     func explicitReshare() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let city = try await RunningServer.start(pki: pki, authority: TestAuthority(northtownMayReshare: true),
-                                                 journalPath: pki.root + "/city.sqlite")
-        let northtown = try await RunningServer.start(pki: pki, authority: NorthtownAuthority(), journalPath: pki.root + "/northtown.sqlite")
+        let city = try await RunningServer.start(
+            pki: pki, authority: TestAuthority(northtownMayReshare: true),
+            journalPath: pki.root + "/city.sqlite")
+        let northtown = try await RunningServer.start(
+            pki: pki, authority: NorthtownAuthority(), journalPath: pki.root + "/northtown.sqlite")
         let (group, task) = Self.subscription(pki, to: city, into: northtown)
         try city.broker.publish(Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date()))
         let imported = try await Self.waitForImports(northtown.broker.journal, count: 1)

@@ -6,12 +6,15 @@ import NIOHTTP1
 import NIOSSL
 import Testing
 import VeilCore
-@testable import VeilFederation
 import X509
+
+@testable import VeilFederation
 
 @Suite("Hardening", .serialized)
 struct HardeningTests {
-    @Test("certificate validation has a deadline: work that overruns it is answered nil (and cancelled), quick work with its value")
+    @Test(
+        "certificate validation has a deadline: work that overruns it is answered nil (and cancelled), quick work with its value"
+    )
     func validationDeadline() async throws {
         // Work that would take an hour (it is cancelled at the deadline, and then returns at once).
         let late = await withDeadline(.milliseconds(100)) { () async -> Int in
@@ -35,7 +38,9 @@ struct HardeningTests {
         address.sin_port = in_port_t(UInt16(server.port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         #expect(connected == 0)
         // Send half a ClientHello, then nothing.
@@ -63,7 +68,8 @@ struct HardeningTests {
         let statuses = try await server.withClient(pki.police) { client in
             var statuses: [UInt] = []
             for _ in 0..<5 {
-                let response = try await client.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+                let response = try await client.execute(
+                    HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
                 statuses.append(response.status.code)
                 _ = try await response.body.collect(upTo: 1 << 16)
             }
@@ -87,7 +93,8 @@ struct HardeningTests {
         let authorities = try (0..<count).map { index in
             try Certificate(
                 version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: now.addingTimeInterval(-300),
-                notValidAfter: now.addingTimeInterval(86400), issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+                notValidAfter: now.addingTimeInterval(86400), issuer: name, subject: name,
+                signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try Certificate.Extensions {
                     Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                     Critical(KeyUsage(keyCertSign: true))
@@ -97,7 +104,8 @@ struct HardeningTests {
         }
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(86400), issuer: name, subject: try DistinguishedName { CommonName("police") },
+            notValidAfter: now.addingTimeInterval(86400), issuer: name,
+            subject: try DistinguishedName { CommonName("police") },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -108,8 +116,9 @@ struct HardeningTests {
         return ([leaf] + authorities, key)
     }
 
-    @Test("A chain bomb is refused without building paths; the longest chain allowed is still refused quickly",
-          .timeLimit(.minutes(2)))
+    @Test(
+        "A chain bomb is refused without building paths; the longest chain allowed is still refused quickly",
+        .timeLimit(.minutes(2)))
     func chainBombVerifier() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -119,7 +128,10 @@ struct HardeningTests {
         let longest = Array(bomb.prefix(verifier.maximumChainLength))
         #expect(await verifier.verify(longest) == .refused("chain does not verify to a trusted CA for this identity"))
         // A partner's real chain (its certificate and the site CA it came from) still verifies.
-        let police = [try PEMFile.certificate(at: pki.police.certificatePath), try PEMFile.certificate(at: pki.site.caCertificatePath)]
+        let police = [
+            try PEMFile.certificate(at: pki.police.certificatePath),
+            try PEMFile.certificate(at: pki.site.caCertificatePath),
+        ]
         #expect(await verifier.verify(police) == .trusted(partner: "police", fingerprint: pki.police.fingerprint))
     }
 
@@ -157,14 +169,16 @@ struct HardeningTests {
         // Two at once: what stopped a two-core gateway.
         let attacks = (0..<2).map { _ in
             Task { () -> Int? in
-                let response = try? await attacker.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+                let response = try? await attacker.execute(
+                    HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
                 return response.map { Int($0.status.code) }
             }
         }
         let health = HTTPClient(eventLoopGroupProvider: .singleton)
         var healthy = 0
         for _ in 0..<5 {
-            let response = try await health.execute(HTTPClientRequest(url: "http://127.0.0.1:\(healthPort)/health"), timeout: .seconds(20))
+            let response = try await health.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(healthPort)/health"), timeout: .seconds(20))
             if response.status == .ok { healthy += 1 }
             _ = try await response.body.collect(upTo: 1 << 16)
         }
@@ -179,8 +193,9 @@ struct HardeningTests {
 
     // MARK: Issue 15, finding 2: revocation and connections already open
 
-    @Test("A revocation closes the partner's open keep-alive connection and its alert stream at once",
-          .timeLimit(.minutes(3)))
+    @Test(
+        "A revocation closes the partner's open keep-alive connection and its alert stream at once",
+        .timeLimit(.minutes(3)))
     func revocationClosesOpenConnections() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -198,7 +213,8 @@ struct HardeningTests {
         #expect(first.status == .ok)
         _ = try await first.body.collect(upTo: 1 << 20)
 
-        let stream = try await streamClient.execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(120))
+        let stream = try await streamClient.execute(
+            HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(120))
         #expect(stream.status == .ok)
         let (ids, idContinuation) = AsyncStream<Int64>.makeStream()
         let reader = Task {
@@ -209,7 +225,9 @@ struct HardeningTests {
                     while let end = text.range(of: "\n\n") {
                         let block = text[..<end.lowerBound]
                         text.removeSubrange(..<end.upperBound)
-                        if let line = block.split(separator: "\n").first(where: { $0.hasPrefix("id: ") }), let id = Int64(line.dropFirst(4)) {
+                        if let line = block.split(separator: "\n").first(where: { $0.hasPrefix("id: ") }),
+                            let id = Int64(line.dropFirst(4))
+                        {
                             idContinuation.yield(id)
                         }
                     }
@@ -238,7 +256,9 @@ struct HardeningTests {
 
     // MARK: Limits
 
-    @Test("A partner holds at most its share of connections and alert streams; a keep-alive connection ends after its requests")
+    @Test(
+        "A partner holds at most its share of connections and alert streams; a keep-alive connection ends after its requests"
+    )
     func connectionAndStreamLimits() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -253,7 +273,8 @@ struct HardeningTests {
         for _ in 0..<3 {
             let client = try server.client(pki.police)
             clients.append(client)
-            let response = try await client.execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+            let response = try await client.execute(
+                HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
             statuses.append(response.status.code)
             _ = try await response.body.collect(upTo: 1 << 20)
         }
@@ -263,16 +284,19 @@ struct HardeningTests {
         // The third request on a connection is its last: answered with Connection: close.
         var closes: [String?] = []
         for _ in 0..<3 {
-            let response = try await clients[0].execute(HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
+            let response = try await clients[0].execute(
+                HTTPClientRequest(url: server.url("/v1/cameras")), timeout: .seconds(60))
             closes.append(response.headers.first(name: "Connection"))
             _ = try await response.body.collect(upTo: 1 << 20)
         }
         #expect(closes.contains("close"), "\(closes)")
 
         // One alert stream at a time for the police (the stream holds a connection: the limit of two is not reached).
-        let stream = try await clients[1].execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
+        let stream = try await clients[1].execute(
+            HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
         #expect(stream.status == .ok)
-        let refused = try await clients[0].execute(HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
+        let refused = try await clients[0].execute(
+            HTTPClientRequest(url: server.url("/v1/alerts")), timeout: .seconds(60))
         #expect(refused.status == .tooManyRequests, "a second stream is refused while the first is open")
         await server.stop()
     }
@@ -281,24 +305,32 @@ struct HardeningTests {
 
     /// A hostile path: known routes cut, doubled, dot-segmented, percent-encoded, stretched, with odd bytes.
     static func hostilePath(_ random: inout SeededGenerator) -> String {
-        let pieces = ["v1", "cameras", "market-square", "station-forecourt", "clip", "segments", "counts", "live", "index.m3u8",
-                      "alerts", "..", ".", "%2e%2e", "%2F", "%00", "%ff", "%", "%zz", "\u{00e9}", "~", "*", "'", "<script>", "a;b",
-                      String(repeating: "x", count: Int.random(in: 1...3000, using: &random))]
+        let pieces = [
+            "v1", "cameras", "market-square", "station-forecourt", "clip", "segments", "counts", "live", "index.m3u8",
+            "alerts", "..", ".", "%2e%2e", "%2F", "%00", "%ff", "%", "%zz", "\u{00e9}", "~", "*", "'", "<script>",
+            "a;b",
+            String(repeating: "x", count: Int.random(in: 1...3000, using: &random)),
+        ]
         let count = Int.random(in: 0...8, using: &random)
         var path = "/" + (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined(separator: "/")
         if Bool.random(using: &random) {
             let keys = ["from", "to", "after", "camera", "", "from[]", "%00"]
-            let values = ["", "yesterday", "2026-11-25T12:00:00Z", "-1", "99999999999999999999", "1e308", "NaN", "%ff",
-                          String(repeating: "9", count: Int.random(in: 1...2000, using: &random))]
-            path += "?" + (0..<Int.random(in: 1...5, using: &random)).map { _ in
-                "\(keys.randomElement(using: &random)!)=\(values.randomElement(using: &random)!)"
-            }.joined(separator: "&")
+            let values = [
+                "", "yesterday", "2026-11-25T12:00:00Z", "-1", "99999999999999999999", "1e308", "NaN", "%ff",
+                String(repeating: "9", count: Int.random(in: 1...2000, using: &random)),
+            ]
+            path +=
+                "?"
+                + (0..<Int.random(in: 1...5, using: &random)).map { _ in
+                    "\(keys.randomElement(using: &random)!)=\(values.randomElement(using: &random)!)"
+                }.joined(separator: "&")
         }
         return path
     }
 
-    @Test("Fuzz: 400 hostile paths, query strings and headers from a partner get 4xx (or an allowed answer), never an error or an echo; the server keeps serving",
-          .timeLimit(.minutes(5)))
+    @Test(
+        "Fuzz: 400 hostile paths, query strings and headers from a partner get 4xx (or an allowed answer), never an error or an echo; the server keeps serving",
+        .timeLimit(.minutes(5)))
     func fuzzRequestPath() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -310,11 +342,16 @@ struct HardeningTests {
                 let path = Self.hostilePath(&random)
                 let marker = "zq\(index)marker"
                 var request = HTTPClientRequest(url: server.url(path))
-                let headerValues = ["", marker, String(repeating: "a", count: Int.random(in: 1...4000, using: &random)), "\u{00e9}\u{00e9}",
-                                    "1; DROP TABLE audit", "../../etc/passwd"]
+                let headerValues = [
+                    "", marker, String(repeating: "a", count: Int.random(in: 1...4000, using: &random)),
+                    "\u{00e9}\u{00e9}",
+                    "1; DROP TABLE audit", "../../etc/passwd",
+                ]
                 for _ in 0..<Int.random(in: 0...4, using: &random) {
-                    let name = ["Last-Event-ID", "Veilgate-Justification", "Range", "X-Forwarded-For", "Accept", "Cookie"]
-                        .randomElement(using: &random)!
+                    let name = [
+                        "Last-Event-ID", "Veilgate-Justification", "Range", "X-Forwarded-For", "Accept", "Cookie",
+                    ]
+                    .randomElement(using: &random)!
                     request.headers.add(name: name, value: headerValues.randomElement(using: &random)!)
                 }
                 // The client itself refuses some requests (malformed URLs): those never reach the server.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 /// Live HLS: which rendition a partner gets (never one weaker than its grant), the segment window, idle
@@ -40,7 +41,9 @@ struct LiveStreamTests {
         feeds.publish(Self.segment(7), camera: "market-square", redaction: Self.standard)
         #expect(feeds.request(camera: "market-square", redaction: Self.standard) == .warmingUp, "no init segment yet")
         feeds.publish(initSegment: Self.initSegment, camera: "market-square", redaction: Self.standard)
-        #expect(feeds.request(camera: "market-square", redaction: Self.standard) == .ready(Self.standard, [Self.segment(7)]))
+        #expect(
+            feeds.request(camera: "market-square", redaction: Self.standard) == .ready(Self.standard, [Self.segment(7)])
+        )
         #expect(feeds.initSegment(camera: "market-square", redaction: Self.standard) == Self.initSegment)
         // A rendition nobody asked for is not created by publishing to it.
         feeds.publish(Self.segment(7), camera: "market-square", redaction: Self.faces)
@@ -49,8 +52,10 @@ struct LiveStreamTests {
 
     @Test("A partner is served its own redaction or a stricter one, never a weaker one")
     func neverWeaker() {
-        let specs: [RedactionSpec] = [.unredacted, Self.faces, Self.standard, Self.strict,
-                                      RedactionSpec(classes: [.faces, .plates], mode: .pixelate, shape: .box, margin: 0.3)]
+        let specs: [RedactionSpec] = [
+            .unredacted, Self.faces, Self.standard, Self.strict,
+            RedactionSpec(classes: [.faces, .plates], mode: .pixelate, shape: .box, margin: 0.3),
+        ]
         for published in specs {
             for asked in specs {
                 let feeds = LiveFeeds(cameras: ["cam"])
@@ -58,7 +63,9 @@ struct LiveStreamTests {
                 feeds.publish(Self.segment(1), camera: "cam", redaction: published)
                 let selection = feeds.request(camera: "cam", redaction: asked)
                 if published.isAtLeastAsProtective(as: asked) {
-                    #expect(selection == .ready(published, [Self.segment(1)]), "\(asked) should be served from \(published)")
+                    #expect(
+                        selection == .ready(published, [Self.segment(1)]), "\(asked) should be served from \(published)"
+                    )
                 } else {
                     #expect(selection == .warmingUp, "\(asked) must not be served from \(published)")
                     #expect(feeds.segment(camera: "cam", redaction: asked, sequence: 1) == nil)
@@ -74,14 +81,19 @@ struct LiveStreamTests {
             Self.start(feeds, "cam", spec)
             feeds.publish(Self.segment(3, "\(spec)"), camera: "cam", redaction: spec)
         }
-        #expect(feeds.request(camera: "cam", redaction: Self.faces) == .ready(Self.standard, [Self.segment(3, "\(Self.standard)")]))
-        #expect(feeds.request(camera: "cam", redaction: Self.strict) == .ready(Self.strict, [Self.segment(3, "\(Self.strict)")]))
+        #expect(
+            feeds.request(camera: "cam", redaction: Self.faces)
+                == .ready(Self.standard, [Self.segment(3, "\(Self.standard)")]))
+        #expect(
+            feeds.request(camera: "cam", redaction: Self.strict)
+                == .ready(Self.strict, [Self.segment(3, "\(Self.strict)")]))
     }
 
     @Test("Segments form a window; the playlist lists the newest; a dropped source empties it; idle renditions stop")
     func windowAndIdle() throws {
         let clock = TestClock()
-        let feeds = LiveFeeds(cameras: ["cam"], segmentsKept: 6, segmentsListed: 4, idleAfter: 60, clock: { clock.read() })
+        let feeds = LiveFeeds(
+            cameras: ["cam"], segmentsKept: 6, segmentsListed: 4, idleAfter: 60, clock: { clock.read() })
         Self.start(feeds, "cam", Self.standard)
         for sequence in 0..<10 { feeds.publish(Self.segment(sequence), camera: "cam", redaction: Self.standard) }
         guard case .ready(_, let segments) = feeds.request(camera: "cam", redaction: Self.standard) else {
@@ -90,7 +102,10 @@ struct LiveStreamTests {
         }
         #expect(segments.map(\.sequence) == Array(4..<10))
         let playlist = feeds.playlist(of: segments)
-        #expect(playlist.hasPrefix("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-MAP:URI=\"init.mp4\"\n"))
+        #expect(
+            playlist.hasPrefix(
+                "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+            ))
         #expect(!playlist.contains("#EXT-X-ENDLIST"))  // live: the list goes on
         let parsed = try #require(LivePlaylist(parsing: playlist))
         #expect(parsed.entries.map(\.sequence) == [6, 7, 8, 9])
@@ -115,7 +130,7 @@ struct LiveStreamTests {
         let playlist = feeds.playlist(of: [Self.segment(1), Self.segment(2), Self.segment(5)])
         #expect(playlist.contains("2.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n5.m4s"))
         #expect(try #require(LivePlaylist(parsing: playlist)).entries.map(\.sequence) == [1, 2, 3])
-            // (a client numbers by position, as HLS does; the server's URIs keep the real numbers)
+        // (a client numbers by position, as HLS does; the server's URIs keep the real numbers)
     }
 
     @Test("The playlist parser survives hostile input: 2000 seeded mutations, no crash, bounded output")
@@ -123,7 +138,8 @@ struct LiveStreamTests {
         let feeds = LiveFeeds(cameras: ["cam"])
         let valid = Array(feeds.playlist(of: (0..<4).map { Self.segment($0) }).utf8)
         var generator = SeededGenerator(seed: 0x5EED)
-        let alphabet = Array("#EXTINF:-,.0123456789\n\r:/m4s EXT-X-MEDIA-SEQUENCE:TARGETDURATION MAP:URI=\" nan inf 1e308".utf8)
+        let alphabet = Array(
+            "#EXTINF:-,.0123456789\n\r:/m4s EXT-X-MEDIA-SEQUENCE:TARGETDURATION MAP:URI=\" nan inf 1e308".utf8)
         for _ in 0..<2000 {
             var bytes = valid
             for _ in 0..<Int.random(in: 1...12, using: &generator) {
@@ -136,15 +152,20 @@ struct LiveStreamTests {
             }
             guard let parsed = LivePlaylist(parsing: String(decoding: bytes, as: UTF8.self)) else { continue }
             #expect(parsed.entries.count <= 1000)
-            #expect(parsed.entries.allSatisfy { $0.duration.isFinite && $0.duration >= 0 && $0.sequence >= 0 && $0.uri.count <= 256 })
+            #expect(
+                parsed.entries.allSatisfy {
+                    $0.duration.isFinite && $0.duration >= 0 && $0.sequence >= 0 && $0.uri.count <= 256
+                })
             #expect(parsed.targetDuration > 0 && parsed.targetDuration <= 60)
             #expect((parsed.initURI?.count ?? 0) <= 256)
         }
         // Numbers near Int.max are capped: a client adding one to them must not trap.
-        let huge = LivePlaylist(parsing: "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:9223372036854775807\n#EXTINF:2,\na.m4s\n#EXTINF:2,\nb.m4s\n")
+        let huge = LivePlaylist(
+            parsing: "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:9223372036854775807\n#EXTINF:2,\na.m4s\n#EXTINF:2,\nb.m4s\n")
         #expect(huge?.entries.map(\.sequence) == [LivePlaylist.maximumSequence, LivePlaylist.maximumSequence])
         #expect(LivePlaylist(parsing: "not a playlist") == nil)
-        #expect(LivePlaylist(parsing: "#EXTM3U\n" + String(repeating: "#EXTINF:1,\nx.ts\n", count: 10_000)) == nil)  // > 64 KiB
+        // > 64 KiB
+        #expect(LivePlaylist(parsing: "#EXTM3U\n" + String(repeating: "#EXTINF:1,\nx.ts\n", count: 10_000)) == nil)
     }
 
     // MARK: Over mutual TLS
@@ -164,7 +185,9 @@ struct LiveStreamTests {
         }
     }
 
-    @Test("Police get the playlist and segments in their grant's redaction; others the bare 403; decisions audited once a minute, denials always")
+    @Test(
+        "Police get the playlist and segments in their grant's redaction; others the bare 403; decisions audited once a minute, denials always"
+    )
     func overMutualTLS() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -187,13 +210,14 @@ struct LiveStreamTests {
 
             let forbidden = try await server.get("/v1/cameras/no-such-camera/live/index.m3u8", as: pki.police)
             #expect(forbidden.status == 403)
-            for (path, who) in [("/v1/cameras/market-square/live/index.m3u8", pki.retailer),
-                                ("/v1/cameras/market-square/live/41.m4s", pki.retailer),
-                                ("/v1/cameras/market-square/live/init.mp4", pki.retailer),
-                                ("/v1/cameras/market-square/live/41.m4s", pki.stranger),
-                                ("/v1/cameras/market-square/live/41.ts", pki.police),
-                                ("/v1/cameras/market-square/live/..%2F41.m4s", pki.police)]
-            {
+            for (path, who) in [
+                ("/v1/cameras/market-square/live/index.m3u8", pki.retailer),
+                ("/v1/cameras/market-square/live/41.m4s", pki.retailer),
+                ("/v1/cameras/market-square/live/init.mp4", pki.retailer),
+                ("/v1/cameras/market-square/live/41.m4s", pki.stranger),
+                ("/v1/cameras/market-square/live/41.ts", pki.police),
+                ("/v1/cameras/market-square/live/..%2F41.m4s", pki.police),
+            ] {
                 let answer = try await server.get(path, as: who)
                 #expect(answer.status == 403 && answer.body == forbidden.body, "\(path)")
             }
@@ -204,12 +228,16 @@ struct LiveStreamTests {
             try await server.reload(closed)
             #expect(try await server.get("/v1/cameras/market-square/live/41.m4s", as: pki.police).status == 403)
 
-            let entries = await server.audit.entries.filter { $0.subject == "camera:market-square/live" && $0.actor == "partner:police" }
+            let entries = await server.audit.entries.filter {
+                $0.subject == "camera:market-square/live" && $0.actor == "partner:police"
+            }
             let decisions = entries.filter { $0.action == .decision }
             #expect(decisions.map { $0.details["effect"] } == ["allow", "deny"])  // 5 allowed requests, one allow entry
             #expect(decisions.first?.rules == ["police-live"])
             #expect(entries.filter { $0.action == .share }.count == 1)
-            let retailer = await server.audit.entries.filter { $0.actor == "partner:bakerstreet-mall" && $0.subject.hasSuffix("/live") }
+            let retailer = await server.audit.entries.filter {
+                $0.actor == "partner:bakerstreet-mall" && $0.subject.hasSuffix("/live")
+            }
             #expect(retailer.count == 3 && retailer.allSatisfy { $0.details["effect"] == "deny" })
         } catch {
             await server.stop()
@@ -218,7 +246,9 @@ struct LiveStreamTests {
         await server.stop()
     }
 
-    @Test("A follower takes the init segment, then each segment once, in order; a relaying site is refused unless the grant allows re-sharing")
+    @Test(
+        "A follower takes the init segment, then each segment once, in order; a relaying site is refused unless the grant allows re-sharing"
+    )
     func follower() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -226,8 +256,8 @@ struct LiveStreamTests {
         var authority = TestAuthority()
         let server = try await RunningServer.start(pki: pki, authority: authority, live: feeds)
         let publisher = Task {
-            // A camera pipeline's clock: a new segment every 600 ms for whatever rendition is wanted (300 ms let a follower on a
-            // machine busy with the vision tests fall a whole playlist window behind and skip a segment).
+            // A camera pipeline's clock: a new segment every 600 ms for whatever rendition is wanted (300 ms let a
+            // follower on a machine busy with the vision tests fall a whole playlist window behind and skip a segment).
             var sequence = 0
             while !Task.isCancelled {
                 for spec in feeds.renditionsWanted(for: "market-square") {
@@ -238,8 +268,9 @@ struct LiveStreamTests {
                 try? await Task.sleep(for: .milliseconds(600))
             }
         }
-        let client = try PartnerClient(baseURL: server.url(""), certificatePath: pki.police.certificatePath, keyPath: pki.police.keyPath,
-                                       trustedCAPath: pki.site.caCertificatePath)
+        let client = try PartnerClient(
+            baseURL: server.url(""), certificatePath: pki.police.certificatePath, keyPath: pki.police.keyPath,
+            trustedCAPath: pki.site.caCertificatePath)
         do {
             var chunks: [LiveStreamFollower.Chunk] = []
             try await LiveStreamFollower(client: client, camera: "market-square").follow { chunk in
@@ -248,7 +279,9 @@ struct LiveStreamTests {
             }
             #expect(chunks.first == .initialization(Data("INIT".utf8)))
             let sequences = chunks.dropFirst().compactMap { chunk -> Int? in
-                if case .segment(let sequence, _, let bytes) = chunk, bytes == Data("segment \(sequence)".utf8) { return sequence }
+                if case .segment(let sequence, _, let bytes) = chunk, bytes == Data("segment \(sequence)".utf8) {
+                    return sequence
+                }
                 return nil
             }
             #expect(sequences.count == 5)
@@ -257,7 +290,9 @@ struct LiveStreamTests {
             // A relay (a site passing the stream on) is refused at once where the grant does not allow re-sharing.
             let relay = LiveStreamFollower(client: client, camera: "market-square", requireReshare: true)
             let refused = await #expect(throws: FederationError.self) { try await relay.follow { _ in true } }
-            #expect(refused?.code == .refused && refused?.message.hasPrefix("HTTP 403") == true, "\(String(describing: refused))")
+            #expect(
+                refused?.code == .refused && refused?.message.hasPrefix("HTTP 403") == true,
+                "\(String(describing: refused))")
             authority.policeLiveReshare = true
             try await server.reload(authority)
             var relayed = 0

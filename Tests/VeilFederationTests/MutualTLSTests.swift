@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 /// The partner API on real TLS sockets on loopback: who completes the handshake, and what each partner sees.
@@ -31,24 +32,34 @@ struct MutualTLSTests {
         #expect(stranger.status == 403)
         #expect(stranger.body == #"{"error":"forbidden"}"#)
         let listings = await server.audit.entries.filter { $0.subject == "cameras" }
-        #expect(listings.contains { $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny" && $0.details["reason"] == "unknown-partner" },
-                "\(listings)")
-        #expect(listings.contains { $0.actor == "partner:police" && $0.details["effect"] == "allow" && $0.details["cameras"] == "2" }, "\(listings)")
+        #expect(
+            listings.contains {
+                $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny"
+                    && $0.details["reason"] == "unknown-partner"
+            },
+            "\(listings)")
+        #expect(
+            listings.contains {
+                $0.actor == "partner:police" && $0.details["effect"] == "allow" && $0.details["cameras"] == "2"
+            }, "\(listings)")
         let entries = await server.audit.entries
         #expect(entries.contains { $0.actor.hasPrefix("certificate:") && $0.details["effect"] == "deny" })
         #expect(entries.contains { $0.actor == "partner:police" && $0.subject == "cameras" })
         await server.stop()
     }
 
-    @Test("No certificate, a foreign CA, an expired, a revoked certificate and a partner CA's impostor fail the handshake")
+    @Test(
+        "No certificate, a foreign CA, an expired, a revoked certificate and a partner CA's impostor fail the handshake"
+    )
     func handshakeRefusals() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let server = try await RunningServer.start(pki: pki)
 
-        for (name, certificate) in [("none", nil), ("foreign CA", pki.foreign), ("expired", pki.expired),
-                                    ("revoked", pki.revoked), ("impostor", pki.northtownImpostor)] as [(String, IssuedCertificate?)]
-        {
+        for (name, certificate) in [
+            ("none", nil), ("foreign CA", pki.foreign), ("expired", pki.expired),
+            ("revoked", pki.revoked), ("impostor", pki.northtownImpostor),
+        ] as [(String, IssuedCertificate?)] {
             await #expect(throws: (any Error).self, "\(name) must not complete the handshake") {
                 _ = try await server.get("/v1/cameras", as: certificate)
             }
@@ -73,7 +84,9 @@ struct MutualTLSTests {
             MinuteCount(camera: "market-square", zone: "fountain", minute: minute, peakOccupancy: 30),
         ])
         // The minute in progress grows: written again, replaced.
-        try server.broker.journal.record([MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 9)])
+        try server.broker.journal.record([
+            MinuteCount(camera: "mall-entrance", zone: "doorway", minute: minute, peakOccupancy: 9)
+        ])
         let counts = try await server.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
         #expect(counts.status == 200)
         #expect(counts.body.contains(#""peakOccupancy" : 9"#), "\(counts.body)")
@@ -81,7 +94,8 @@ struct MutualTLSTests {
         #expect(counts.body.contains(#""crossingsIn" : 12"#) && counts.body.contains(#""crossingsOut" : 9"#))
         #expect(!counts.body.contains("fountain"), "another camera's counts are not in this one's")
         let before = ISO8601DateFormatter().string(from: minute.addingTimeInterval(-60))
-        let earlier = try await server.get("/v1/cameras/mall-entrance/counts?since=\(before)&to=\(before)", as: pki.retailer)
+        let earlier = try await server.get(
+            "/v1/cameras/mall-entrance/counts?since=\(before)&to=\(before)", as: pki.retailer)
         #expect(earlier.status == 200 && !earlier.body.contains("doorway"), "nothing outside from–to")
         #expect(try await server.get("/v1/cameras/market-square/counts", as: pki.retailer).status == 403)
         await server.stop()
@@ -104,7 +118,9 @@ struct MutualTLSTests {
         #expect(mine.status == 200)
         #expect(mine.body.contains(#""camera" : "mall-entrance""#))
 
-        let denied = await server.audit.entries.filter { $0.details["effect"] == "deny" && $0.actor == "partner:police" }
+        let denied = await server.audit.entries.filter {
+            $0.details["effect"] == "deny" && $0.actor == "partner:police"
+        }
         #expect(denied.count >= 2, "every denial is audited")
         await server.stop()
     }
@@ -122,19 +138,24 @@ struct MutualTLSTests {
         let unjustified = try await server.get("/v1/cameras/market-square/clip?\(range)", as: pki.police)
         #expect(unjustified.status == 403)
 
-        let clip = try await server.get("/v1/cameras/market-square/clip?\(range)", as: pki.police, headers: justification)
+        let clip = try await server.get(
+            "/v1/cameras/market-square/clip?\(range)", as: pki.police, headers: justification)
         #expect(clip.status == 200)
         #expect(clip.body.contains("seg-a") && clip.body.contains("seg-b"))
         #expect(!clip.body.contains("seg-raw"), "original footage never goes to a redacted grant")
 
-        let segment = try await server.get("/v1/cameras/market-square/segments/seg-a", as: pki.police, headers: justification)
+        let segment = try await server.get(
+            "/v1/cameras/market-square/segments/seg-a", as: pki.police, headers: justification)
         #expect(segment.status == 200)
         #expect(segment.body == "AAAAA")
-        let raw = try await server.get("/v1/cameras/market-square/segments/seg-raw", as: pki.police, headers: justification)
+        let raw = try await server.get(
+            "/v1/cameras/market-square/segments/seg-raw", as: pki.police, headers: justification)
         #expect(raw.status == 403)
-        let old = try await server.get("/v1/cameras/market-square/segments/seg-old", as: pki.police, headers: justification)
+        let old = try await server.get(
+            "/v1/cameras/market-square/segments/seg-old", as: pki.police, headers: justification)
         #expect(old.status == 403, "older than the grant's max-age")
-        let mall = try await server.get("/v1/cameras/market-square/segments/seg-a", as: pki.retailer, headers: justification)
+        let mall = try await server.get(
+            "/v1/cameras/market-square/segments/seg-a", as: pki.retailer, headers: justification)
         #expect(mall.status == 403)
 
         let entries = await server.audit.entries
@@ -145,10 +166,15 @@ struct MutualTLSTests {
         #expect(!decided.isEmpty)
         // Keyed (issue 15, finding 9): hashing candidate case references does not find the one used.
         let plain = SHA256.hash(data: Data("case 2026/4711".utf8)).map { String(format: "%02x", $0) }.joined()
-        #expect(!entries.contains { $0.details.values.contains(plain) }, "a plain SHA-256 of the reference is not in the audit")
-        #expect(!entries.contains { $0.details.values.contains { $0.contains("4711") } }, "the justification's text is never logged")
+        #expect(
+            !entries.contains { $0.details.values.contains(plain) },
+            "a plain SHA-256 of the reference is not in the audit")
+        #expect(
+            !entries.contains { $0.details.values.contains { $0.contains("4711") } },
+            "the justification's text is never logged")
 
-        let badRange = try await server.get("/v1/cameras/market-square/clip?from=yesterday", as: pki.police, headers: justification)
+        let badRange = try await server.get(
+            "/v1/cameras/market-square/clip?from=yesterday", as: pki.police, headers: justification)
         #expect(badRange.status == 400)
         await server.stop()
     }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 /// A partner's alert endpoint over mutual TLS: it trusts the city's CA for clients and records what arrives.
@@ -27,7 +28,9 @@ final class PartnerReceiver: Sendable {
     /// Starts on `port` (0: any) with northtown's server certificate, accepting clients of the city CA.
     static func start(pki: TestPKI, port: Int, into received: PartnerReceiver? = nil) async throws -> PartnerReceiver {
         var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(pki.northtownCA.serverCertificatePath).map { .certificate($0) },
+            certificateChain: try NIOSSLCertificate.fromPEMFile(pki.northtownCA.serverCertificatePath).map {
+                .certificate($0)
+            },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.northtownCA.serverKeyPath, format: .pem)))
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.site.caCertificatePath))
         tls.certificateVerification = .noHostnameVerification
@@ -35,15 +38,18 @@ final class PartnerReceiver: Sendable {
         let router = Router()
         router.post("alerts") { request, context -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 1 << 16)
-            box.receiver?.received.withLock { $0.append((request.headers[.init("Idempotency-Key")!] ?? "", String(buffer: body))) }
+            box.receiver?.received.withLock {
+                $0.append((request.headers[.init("Idempotency-Key")!] ?? "", String(buffer: body)))
+            }
             return .ok
         }
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "receiver")
         logger.logLevel = .critical
-        let app = Application(router: router, server: try .tls(tlsConfiguration: tls),
-                              configuration: .init(address: .hostname("127.0.0.1", port: port)),
-                              onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let app = Application(
+            router: router, server: try .tls(tlsConfiguration: tls),
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
@@ -67,27 +73,35 @@ final class PartnerReceiver: Sendable {
 
 @Suite("Push outbox", .serialized)
 struct OutboxTests {
-    static func delivery(_ server: RunningServer, _ pki: TestPKI, port: Int, outbox: AlertOutbox, identity: IssuedCertificate)
+    static func delivery(
+        _ server: RunningServer, _ pki: TestPKI, port: Int, outbox: AlertOutbox, identity: IssuedCertificate
+    )
         -> (ServiceGroup, Task<Void, any Error>)
     {
-        let endpoint = PushEndpoint(partner: "police", remote: RemoteEndpoint(
-            url: "https://127.0.0.1:\(port)/alerts", caPath: pki.northtownCA.caCertificatePath,
-            certificatePath: identity.certificatePath, keyPath: identity.keyPath))
+        let endpoint = PushEndpoint(
+            partner: "police",
+            remote: RemoteEndpoint(
+                url: "https://127.0.0.1:\(port)/alerts", caPath: pki.northtownCA.caCertificatePath,
+                certificatePath: identity.certificatePath, keyPath: identity.keyPath))
         var logger = Logger(label: "push")
         logger.logLevel = .critical
-        let push = PushDelivery(endpoint: endpoint, outbox: outbox, broker: server.broker, authority: { server.policy.current },
-                                audit: server.audit,
-                                logger: logger, baseDelay: .milliseconds(50), maxDelay: .milliseconds(400), tick: .milliseconds(50))
+        let push = PushDelivery(
+            endpoint: endpoint, outbox: outbox, broker: server.broker, authority: { server.policy.current },
+            audit: server.audit,
+            logger: logger, baseDelay: .milliseconds(50), maxDelay: .milliseconds(400), tick: .milliseconds(50))
         let group = ServiceGroup(configuration: .init(services: [push], logger: logger))
         return (group, Task { try await group.run() })
     }
 
-    @Test("A partner offline receives everything once it returns, exactly what its grant allows, across a gateway restart")
+    @Test(
+        "A partner offline receives everything once it returns, exactly what its grant allows, across a gateway restart"
+    )
     func offlinePartner() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let server = try await RunningServer.start(pki: pki)
-        let identity = try pki.site.issuePartnerCertificate(partner: "city-gateway", uri: "spiffe://city.example/gateway")
+        let identity = try pki.site.issuePartnerCertificate(
+            partner: "city-gateway", uri: "spiffe://city.example/gateway")
         // Learn a free port, then take the partner offline.
         let probe = try await PartnerReceiver.start(pki: pki, port: 0)
         let port = probe.port
@@ -99,9 +113,12 @@ struct OutboxTests {
         // A partner new to the outbox starts at the journal's end: set its cursor now, not whenever the
         // delivery service first runs (on a loaded machine that could be after the alerts below).
         try outbox.fill(partner: "police", from: server.broker.journal, authority: TestAuthority(), now: Date())
-        try server.broker.publish(Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(), track: 4,
-                                        snapshot: "c25hcA=="))
-        try server.broker.publish(Alert(kind: .crowdCount, camera: "mall-entrance", time: Date(), count: 12))  // not the police's
+        try server.broker.publish(
+            Alert(
+                kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(), track: 4,
+                snapshot: "c25hcA=="))
+        // not the police's
+        try server.broker.publish(Alert(kind: .crowdCount, camera: "mall-entrance", time: Date(), count: 12))
         try server.broker.publish(Alert(kind: .loitering, camera: "market-square", time: Date()))
         var pending = 0
         // Waits are bounded generously (CI loads both cores); nothing here asserts a duration.
@@ -149,11 +166,14 @@ struct OutboxTests {
     func backoff() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let push = PushDelivery(endpoint: PushEndpoint(partner: "police", remote: RemoteEndpoint(url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "", keyPath: "")),
-                                outbox: try AlertOutbox(path: pki.root + "/o.sqlite"),
-                                broker: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
-                                authority: { TestAuthority() }, audit: MemoryAudit(),
-                                logger: Logger(label: "t"), baseDelay: .seconds(1), maxDelay: .seconds(300))
+        let push = PushDelivery(
+            endpoint: PushEndpoint(
+                partner: "police",
+                remote: RemoteEndpoint(url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "", keyPath: "")),
+            outbox: try AlertOutbox(path: pki.root + "/o.sqlite"),
+            broker: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
+            authority: { TestAuthority() }, audit: MemoryAudit(),
+            logger: Logger(label: "t"), baseDelay: .seconds(1), maxDelay: .seconds(300))
         for (attempt, expected) in [(1, 1.0), (2, 2.0), (5, 16.0), (12, 300.0), (40, 300.0)] {
             let delay = push.retryDelay(after: attempt)
             #expect(delay >= expected * 0.8 && delay <= expected * 1.2, "attempt \(attempt): \(delay)")

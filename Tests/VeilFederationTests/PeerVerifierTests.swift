@@ -7,12 +7,15 @@ import Synchronization
 import Testing
 import VeilCore
 import X509
+
 @testable import VeilFederation
 
 /// The custom verification callback replaces BoringSSL's chain checks, so these prove it does them itself.
 @Suite("Peer verification")
 struct PeerVerifierTests {
-    func chain(_ issued: IssuedCertificate) throws -> [Certificate] { [try PEMFile.certificate(at: issued.certificatePath)] }
+    func chain(_ issued: IssuedCertificate) throws -> [Certificate] {
+        [try PEMFile.certificate(at: issued.certificatePath)]
+    }
 
     @Test("Site-issued certificates map to their partner; everything else is refused with a reason")
     func outcomes() async throws {
@@ -20,9 +23,15 @@ struct PeerVerifierTests {
         defer { pki.remove() }
         let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
 
-        #expect(await verifier.verify(try chain(pki.police)) == .trusted(partner: "police", fingerprint: pki.police.fingerprint))
-        #expect(await verifier.verify(try chain(pki.stranger)) == .trusted(partner: nil, fingerprint: pki.stranger.fingerprint))
-        #expect(await verifier.verify(try chain(pki.northtown)) == .trusted(partner: "northtown-gateway", fingerprint: pki.northtown.fingerprint))
+        #expect(
+            await verifier.verify(try chain(pki.police))
+                == .trusted(partner: "police", fingerprint: pki.police.fingerprint))
+        #expect(
+            await verifier.verify(try chain(pki.stranger))
+                == .trusted(partner: nil, fingerprint: pki.stranger.fingerprint))
+        #expect(
+            await verifier.verify(try chain(pki.northtown))
+                == .trusted(partner: "northtown-gateway", fingerprint: pki.northtown.fingerprint))
         for refused in [pki.foreign, pki.expired, pki.northtownImpostor] {
             guard case .refused = await verifier.verify(try chain(refused)) else {
                 Issue.record("\(refused.certificatePath) was accepted")
@@ -50,13 +59,17 @@ struct PeerVerifierTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
-        #expect(await verifier.verify(try chain(pki.retailer)) == .trusted(partner: "bakerstreet-mall", fingerprint: pki.retailer.fingerprint))
+        #expect(
+            await verifier.verify(try chain(pki.retailer))
+                == .trusted(partner: "bakerstreet-mall", fingerprint: pki.retailer.fingerprint))
         try pki.site.revoke(serials: [pki.retailer.serial])
         await verifier.update(try pki.trust(authority: TestAuthority()))
         #expect(await verifier.verify(try chain(pki.retailer)) == .refused("certificate revoked"))
     }
 
-    @Test("A connection's caller is worked out at its first request and kept; a revocation still reaches its next request")
+    @Test(
+        "A connection's caller is worked out at its first request and kept; a revocation still reaches its next request"
+    )
     func identityOncePerConnection() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
@@ -65,10 +78,12 @@ struct PeerVerifierTests {
         let police = try PEMFile.certificate(at: pki.police.certificatePath)
         let asked = Counter()
         func admit() async -> PeerVerifier.Admission {
-            await verifier.admit(on: channel, certificate: {
-                asked.add()
-                return police
-            })
+            await verifier.admit(
+                on: channel,
+                certificate: {
+                    asked.add()
+                    return police
+                })
         }
         #expect(await admit() == .admitted(partner: "police", actor: "partner:police", isLast: false))
         #expect(await admit() == .admitted(partner: "police", actor: "partner:police", isLast: false))
@@ -84,35 +99,48 @@ struct PeerVerifierTests {
         #expect(await admit() == .refused)
         // A new connection of an unknown certificate is named by its fingerprint.
         let stranger = try PEMFile.certificate(at: pki.stranger.certificatePath)
-        #expect(await verifier.admit(on: EmbeddedChannel(), certificate: { stranger })
-            == .admitted(partner: nil, actor: "certificate:\(pki.stranger.fingerprint.prefix(16))", isLast: false))
+        #expect(
+            await verifier.admit(on: EmbeddedChannel(), certificate: { stranger })
+                == .admitted(partner: nil, actor: "certificate:\(pki.stranger.fingerprint.prefix(16))", isLast: false))
     }
 
-    @Test("A partner's own key and request: the site signs it for the policy's identity, refuses another identity or a forged request")
+    @Test(
+        "A partner's own key and request: the site signs it for the policy's identity, refuses another identity or a forged request"
+    )
     func certificateRequests() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let keyPath = pki.root + "/police-own.key", requestPath = pki.root + "/police-own.csr"
-        try SiteAuthority.makeRequest(partner: "police", uri: TestPKI.policeURI, keyPath: keyPath, requestPath: requestPath)
+        try SiteAuthority.makeRequest(
+            partner: "police", uri: TestPKI.policeURI, keyPath: keyPath, requestPath: requestPath)
         let mode = try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
         let issued = try pki.site.signRequest(at: requestPath, partner: "police", uri: TestPKI.policeURI)
-        #expect(!FileManager.default.fileExists(atPath: String(issued.certificatePath.dropLast(4)) + ".key"), "no key made at the site")
+        #expect(
+            !FileManager.default.fileExists(atPath: String(issued.certificatePath.dropLast(4)) + ".key"),
+            "no key made at the site")
         let verifier = PeerVerifier(try pki.trust(authority: TestAuthority()))
-        #expect(await verifier.verify([issued.certificate]) == .trusted(partner: "police", fingerprint: issued.fingerprint))
+        #expect(
+            await verifier.verify([issued.certificate]) == .trusted(partner: "police", fingerprint: issued.fingerprint))
         // The certificate is for the partner's own key.
         let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: keyPath, encoding: .utf8))
         #expect(issued.certificate.publicKey == Certificate.PublicKey(key.publicKey))
 
         // A request asking for another identity is refused; so is one whose signature was tampered with.
         let other = pki.root + "/other"
-        try SiteAuthority.makeRequest(partner: "police", uri: "spiffe://elsewhere.example/x", keyPath: other + ".key", requestPath: other + ".csr")
-        #expect(throws: FederationError.self) { try pki.site.signRequest(at: other + ".csr", partner: "police", uri: TestPKI.policeURI) }
+        try SiteAuthority.makeRequest(
+            partner: "police", uri: "spiffe://elsewhere.example/x", keyPath: other + ".key", requestPath: other + ".csr"
+        )
+        #expect(throws: FederationError.self) {
+            try pki.site.signRequest(at: other + ".csr", partner: "police", uri: TestPKI.policeURI)
+        }
         var pem = try String(contentsOfFile: requestPath, encoding: .utf8).split(separator: "\n").map(String.init)
         let line = pem.count / 2
         pem[line] = String(pem[line].reversed())
         try pem.joined(separator: "\n").write(toFile: requestPath, atomically: true, encoding: .utf8)
-        #expect(throws: FederationError.self) { try pki.site.signRequest(at: requestPath, partner: "police", uri: TestPKI.policeURI) }
+        #expect(throws: FederationError.self) {
+            try pki.site.signRequest(at: requestPath, partner: "police", uri: TestPKI.policeURI)
+        }
     }
 
     @Test("Keys are written 0600, never overwritten; a second init is refused")

@@ -3,9 +3,10 @@ import Logging
 import Synchronization
 import Testing
 import VeilCore
-@testable import VeilGateway
 import VeilMedia
 import VeilVision
+
+@testable import VeilGateway
 
 /// The camera pipeline without the binary: real footage (vtest.avi), the real detectors and encoder, and sinks that
 /// keep what they are given in memory.
@@ -14,13 +15,16 @@ struct CameraPipelineTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let vtest = repository.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
-    static let models = VisionModels(directory: ProcessInfo.processInfo.environment["VEILGATE_MODELS"]
-        ?? repository.appendingPathComponent(".cache/models").path)
+    static let models = VisionModels(
+        directory: ProcessInfo.processInfo.environment["VEILGATE_MODELS"]
+            ?? repository.appendingPathComponent(".cache/models").path)
 
     /// Runs a pipeline over vtest until `done` says so (checked every 100 ms; at most 180 s from its first frame — in
     /// the full suite, other tests can keep it from starting for minutes), then stops it as the supervisor does and
     /// waits for it to store what it holds.
-    static func run(_ pipeline: CameraPipeline, live: MemoryLiveSink, until done: @escaping @Sendable () -> Bool) async throws {
+    static func run(
+        _ pipeline: CameraPipeline, live: MemoryLiveSink, until done: @escaping @Sendable () -> Bool
+    ) async throws {
         let task = Task { try await pipeline.run() }
         var deadline = ContinuousClock.now + .seconds(600)
         var started = false
@@ -36,7 +40,9 @@ struct CameraPipelineTests {
         #expect(done(), "the pipeline delivered less than expected within two minutes")
     }
 
-    @Test("Frames reach all three sinks: live segments numbered on the camera's clock, recordings per category, tracks with stable ids")
+    @Test(
+        "Frames reach all three sinks: live segments numbered on the camera's clock, recordings per category, tracks with stable ids"
+    )
     func feedsItsSinks() async throws {
         let profile = RedactionSpec(classes: [.faces, .plates])
         let live = MemoryLiveSink(wanted: [profile])
@@ -47,16 +53,21 @@ struct CameraPipelineTests {
         settings.encoder.keyframeInterval = 1
         let pipeline = CameraPipeline(
             camera: "lobby", address: Self.vtest, paced: false, live: live, models: Self.models, settings: settings,
-            recording: .init(categories: [.rawVideo: .unredacted, .redactedVideo: profile], segmentDuration: 2, sink: recordings),
+            recording: .init(
+                categories: [.rawVideo: .unredacted, .redactedVideo: profile], segmentDuration: 2, sink: recordings),
             tracks: tracks, logger: Logger(label: "test"))
-        try await Self.run(pipeline, live: live) { recordings.segments.count >= 6 && live.segments.count >= 4 && tracks.frames.count >= 150 }
+        try await Self.run(pipeline, live: live) {
+            recordings.segments.count >= 6 && live.segments.count >= 4 && tracks.frames.count >= 150
+        }
 
         // Live: an initialisation segment first, then media segments numbered 0, 1, 2, … of about a second each.
         let published = live.segments
         #expect(live.initSegments.first?.redaction == profile && live.firstEvent == "init")
         #expect(published.map(\.segment.sequence) == Array(published.indices), "\(published.map(\.segment.sequence))")
         #expect(published.allSatisfy { $0.redaction == profile && $0.segment.bytes.contains(Data("moof".utf8)) })
-        #expect(published.dropLast().allSatisfy { abs($0.segment.duration - 1) < 0.2 }, "\(published.map(\.segment.duration))")
+        #expect(
+            published.dropLast().allSatisfy { abs($0.segment.duration - 1) < 0.2 },
+            "\(published.map(\.segment.duration))")
 
         // Recordings: each category from its own rendition, whole MP4 files that follow one another in time.
         let stored = recordings.segments
@@ -81,26 +92,33 @@ struct CameraPipelineTests {
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.time < $1.time })
         let people = frames.flatMap { $0.tracks.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map(\.track) }
         let framesPerTrack = Dictionary(grouping: people, by: { $0 }).mapValues(\.count)
-        #expect((framesPerTrack.values.max() ?? 0) >= 50, "someone walks through vtest for 5 s under one id: \(framesPerTrack)")
+        #expect(
+            (framesPerTrack.values.max() ?? 0) >= 50,
+            "someone walks through vtest for 5 s under one id: \(framesPerTrack)")
     }
 
-    @Test("Live renditions follow demand: none encoded while nobody watches, started with an init segment when someone does")
+    @Test(
+        "Live renditions follow demand: none encoded while nobody watches, started with an init segment when someone does"
+    )
     func followsDemand() async throws {
         let profile = RedactionSpec(classes: [.faces])
         let live = MemoryLiveSink(wanted: [])
         let recordings = MemoryRecordingSink()
-        let pipeline = CameraPipeline(camera: "lobby", address: Self.vtest, paced: false, live: live, models: Self.models,
-                                      recording: .init(categories: [.redactedVideo: profile], segmentDuration: 2, sink: recordings),
-                                      logger: Logger(label: "test"))
+        let pipeline = CameraPipeline(
+            camera: "lobby", address: Self.vtest, paced: false, live: live, models: Self.models,
+            recording: .init(categories: [.redactedVideo: profile], segmentDuration: 2, sink: recordings),
+            logger: Logger(label: "test"))
         try await Self.run(pipeline, live: live) {
             if recordings.segments.count >= 1 { live.want([profile]) }
             return live.segments.count >= 2
         }
-        // Recorded before anyone watched, and nothing published then; the encode the vault records is the one partners get,
-        // so it is announced with its initialisation segment when they start watching.
+        // Recorded before anyone watched, and nothing published then; the encode the vault records is the one partners
+        // get, so it is announced with its initialisation segment when they start watching.
         #expect(live.firstEvent == "init")
         #expect(live.initSegments.count == 1 && live.initSegments[0].redaction == profile)
-        #expect(live.segments.first.map { $0.segment.sequence > 0 } == true, "segments before the demand were not published")
+        #expect(
+            live.segments.first.map { $0.segment.sequence > 0 } == true, "segments before the demand were not published"
+        )
     }
 }
 
@@ -111,7 +129,9 @@ final class MemoryLiveSink: LiveSegmentSink {
         var redaction: RedactionSpec
     }
 
-    private let state = Mutex<(wanted: Set<RedactionSpec>, inits: [(RedactionSpec, Data)], segments: [Published], first: String?, asked: Bool)>(
+    private let state = Mutex<
+        (wanted: Set<RedactionSpec>, inits: [(RedactionSpec, Data)], segments: [Published], first: String?, asked: Bool)
+    >(
         ([], [], [], nil, false))
 
     init(wanted: Set<RedactionSpec>) { state.withLock { $0.wanted = wanted } }

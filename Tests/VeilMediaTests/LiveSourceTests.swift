@@ -11,9 +11,11 @@ final class StreamServer {
     init(file: String, port: Int) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-an", "-c:v", "libx264",
-                             "-preset", "ultrafast", "-g", "10", "-f", "mpegts", "-listen", "1",
-                             "http://127.0.0.1:\(port)/live.ts"]
+        process.arguments = [
+            "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-an", "-c:v", "libx264",
+            "-preset", "ultrafast", "-g", "10", "-f", "mpegts", "-listen", "1",
+            "http://127.0.0.1:\(port)/live.ts",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -40,8 +42,10 @@ struct LiveSourceTests {
         let port = Int.random(in: 20_000..<40_000)
         var server: StreamServer? = try StreamServer(file: MediaTests.vtest, port: port)
         let states = Mutex<[LiveSource.State]>([])
-        let live = LiveSource(address: "http://127.0.0.1:\(port)/live.ts",
-                              options: SourceOptions(ioTimeout: .seconds(3)), initialDelay: .milliseconds(200)) { state in
+        let live = LiveSource(
+            address: "http://127.0.0.1:\(port)/live.ts",
+            options: SourceOptions(ioTimeout: .seconds(3)), initialDelay: .milliseconds(200)
+        ) { state in
             states.withLock { $0.append(state) }
         }
         // On a thread of its own, as in the gateway: CPU-bound tests running alongside would otherwise hold every
@@ -54,7 +58,9 @@ struct LiveSourceTests {
         let seen = states.withLock { $0 }
         server?.stop()
         #expect(times.count >= 40)
-        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "timestamps must keep increasing across the reconnect")
+        #expect(
+            zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "timestamps must keep increasing across the reconnect"
+        )
         #expect(seen.filter { $0 == .streaming }.count >= 2)
         #expect(seen.contains { if case .waiting = $0 { true } else { false } })
     }

@@ -10,7 +10,9 @@ struct MediaTests {
     static let megamind = data.appendingPathComponent("video/Megamind.avi").path
 
     static func temporaryFolder() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-media-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veilgate-media-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return folder
     }
@@ -38,7 +40,8 @@ struct MediaTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let source = try MediaSource(address: Self.megamind)
         let output = folder + "/megamind.mp4"
-        let writer = try MP4Writer(path: output, width: source.width, height: source.height, frameRate: source.frameRate)
+        let writer = try MP4Writer(
+            path: output, width: source.width, height: source.height, frameRate: source.frameRate)
         for try await frame in source.frames { try writer.write(frame) }
         try writer.finish()
         let reread = try MediaSource(address: output)
@@ -55,8 +58,9 @@ struct MediaTests {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let source = try MediaSource(address: Self.vtest)
-        let segmenter = try SegmentWriter(folder: folder, width: source.width, height: source.height, frameRate: source.frameRate,
-                                          segmentDuration: 6, settings: EncoderSettings(preset: "ultrafast"))
+        let segmenter = try SegmentWriter(
+            folder: folder, width: source.width, height: source.height, frameRate: source.frameRate,
+            segmentDuration: 6, settings: EncoderSettings(preset: "ultrafast"))
         var segments: [SegmentWriter.Segment] = []
         var frames = 0
         for try await frame in source.frames.prefix(200) {
@@ -74,19 +78,25 @@ struct MediaTests {
             #expect(count == segment.frames, "\(segment.path)")
         }
         // Fragmented: the movie header comes first, before any media data.
-        let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: segments[0].path)).read(upToCount: 4096) ?? Data()
+        let head =
+            try FileHandle(forReadingFrom: URL(fileURLWithPath: segments[0].path)).read(upToCount: 4096) ?? Data()
         #expect(head.range(of: Data("moov".utf8)) != nil)
         #expect(head.range(of: Data("moof".utf8)) != nil || head.range(of: Data("mvex".utf8)) != nil)
     }
 
-    @Test("live fMP4: one init segment, media segments cut on demand, each decodable after the init alone, all of them together the whole run")
+    @Test(
+        "live fMP4: one init segment, media segments cut on demand, each decodable after the init alone, all of them together the whole run"
+    )
     func fragmentedStream() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let source = try MediaSource(address: Self.vtest)
-        let stream = try FragmentedMP4Stream(width: source.width, height: source.height, frameRate: source.frameRate,
-                                             settings: EncoderSettings(preset: "ultrafast"))
-        #expect(stream.initSegment.range(of: Data("ftyp".utf8)) != nil && stream.initSegment.range(of: Data("moov".utf8)) != nil)
+        let stream = try FragmentedMP4Stream(
+            width: source.width, height: source.height, frameRate: source.frameRate,
+            settings: EncoderSettings(preset: "ultrafast"))
+        #expect(
+            stream.initSegment.range(of: Data("ftyp".utf8)) != nil
+                && stream.initSegment.range(of: Data("moov".utf8)) != nil)
         #expect(stream.initSegment.range(of: Data("moof".utf8)) == nil, "no samples in the init segment")
         var segments: [(bytes: Data, frames: Int)] = []
         var frames = 0, inSegment = 0
@@ -101,7 +111,8 @@ struct MediaTests {
         }
         if let bytes = try stream.cut() { segments.append((bytes, inSegment)) }
         #expect(try stream.cut() == nil, "nothing written since the last cut")
-        #expect(segments.map(\.frames) == [20, 20, 20], "zero latency: a cut holds exactly the frames written before it")
+        #expect(
+            segments.map(\.frames) == [20, 20, 20], "zero latency: a cut holds exactly the frames written before it")
         func decodedFrames(_ data: Data) async throws -> Int {
             let path = folder + "/\(UUID().uuidString).mp4"
             try data.write(to: URL(fileURLWithPath: path))
@@ -110,7 +121,8 @@ struct MediaTests {
             return count
         }
         for (index, segment) in segments.enumerated() {
-            #expect(segment.bytes.prefix(64).range(of: Data("moof".utf8)) != nil, "segment \(index) starts with a fragment")
+            #expect(
+                segment.bytes.prefix(64).range(of: Data("moof".utf8)) != nil, "segment \(index) starts with a fragment")
             // A player joining here has only the init segment and this one: it must start with a keyframe.
             #expect(try await decodedFrames(stream.initSegment + segment.bytes) == segment.frames, "segment \(index)")
         }
@@ -135,17 +147,22 @@ struct MediaTests {
             if let failAt, offset >= failAt { throw Dropped() }
             let count = min(buffer.count, chunk, bytes.count - offset, (failAt ?? .max) - offset)
             guard count > 0 else { return 0 }
-            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+            bytes.withUnsafeBytes {
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)]))
+            }
             offset += count
             return count
         }
     }
 
-    @Test("a fragmented MP4 read through a ByteStreamReader in small pieces decodes every frame; a reader that fails ends the stream by name")
+    @Test(
+        "a fragmented MP4 read through a ByteStreamReader in small pieces decodes every frame; a reader that fails ends the stream by name"
+    )
     func readerSource() async throws {
         let source = try MediaSource(address: Self.vtest)
-        let stream = try FragmentedMP4Stream(width: source.width, height: source.height, frameRate: source.frameRate,
-                                             settings: EncoderSettings(preset: "ultrafast"))
+        let stream = try FragmentedMP4Stream(
+            width: source.width, height: source.height, frameRate: source.frameRate,
+            settings: EncoderSettings(preset: "ultrafast"))
         var bytes = stream.initSegment
         var written = 0
         for try await frame in source.frames.prefix(40) {
@@ -163,20 +180,26 @@ struct MediaTests {
         #expect(times == times.sorted() && Set(times).count == times.count, "timestamps increase")
 
         // The connection drops in the middle: the frames before it, then an error that names the stream and the cause.
-        let dropping = try MediaSource(reading: ChunkedReader(bytes, chunk: 4096, failAt: bytes.count / 2), name: "test stream")
+        let dropping = try MediaSource(
+            reading: ChunkedReader(bytes, chunk: 4096, failAt: bytes.count / 2), name: "test stream")
         var decoded = 0
         let failure = #expect(throws: MediaError.self) { while try dropping.nextFrame() != nil { decoded += 1 } }
         #expect(decoded > 0 && decoded < written)
         #expect(failure?.code == .endOfStream)
-        #expect(failure?.message.contains("test stream stopped: connection dropped") == true, "\(failure?.message ?? "")")
+        #expect(
+            failure?.message.contains("test stream stopped: connection dropped") == true, "\(failure?.message ?? "")")
 
         // Not a video at all: refused while opening, with the name.
         let garbage = Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
-        let refused = #expect(throws: MediaError.self) { _ = try MediaSource(reading: ChunkedReader(garbage, chunk: 512), name: "noise") }
+        let refused = #expect(throws: MediaError.self) {
+            _ = try MediaSource(reading: ChunkedReader(garbage, chunk: 512), name: "noise")
+        }
         #expect(refused?.code == .openFailed && refused?.message.contains("noise") == true)
     }
 
-    @Test("audio is dropped unless asked for; kept, it travels with the frames and is stored as it came (AC-3 of Megamind.avi) as one MP4; PCM, which MP4 cannot carry, is refused by name")
+    @Test(
+        "audio is dropped unless asked for; kept, it travels with the frames and is stored as it came (AC-3 of Megamind.avi) as one MP4; PCM, which MP4 cannot carry, is refused by name"
+    )
     func keptAudio() async throws {
         let clip = Self.vtest.replacingOccurrences(of: "vtest.avi", with: "Megamind.avi")
         let dropped = try MediaSource(address: clip)
@@ -193,7 +216,8 @@ struct MediaTests {
             packets += frame.audio
         }
         let times = packets.map(\.time)
-        #expect(frames > 100 && times.count > 150, "\(frames) frames, \(times.count) audio packets")  // AC-3: 32 ms per packet
+        // AC-3: 32 ms per packet
+        #expect(frames > 100 && times.count > 150, "\(frames) frames, \(times.count) audio packets")
         #expect(times == times.sorted(), "audio times increase")
         let bytes = try AudioMP4.file(of: packets)
 
@@ -204,19 +228,26 @@ struct MediaTests {
         let probe = Process()
         let output = Pipe()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        probe.arguments = ["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact", folder + "/sound.mp4"]
+        probe.arguments = [
+            "-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact",
+            folder + "/sound.mp4",
+        ]
         probe.standardOutput = output
         try probe.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         probe.waitUntilExit()
         #expect(text.contains("codec_name=ac3|codec_type=audio") && !text.contains("video"), "\(text)")
-        let duration = text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) } ?? 0
+        let duration =
+            text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) }
+            ?? 0
         #expect(abs(duration - ((times.last ?? 0) - (times.first ?? 0))) < 0.2, "\(text)")
 
         // A codec MP4 cannot carry as it is is refused by name, not written.
         let pcm = try #require(try Self.pcmFormat(in: folder))
         #expect(!pcm.fitsMP4)
-        let refused = #expect(throws: MediaError.self) { _ = try AudioMP4.file(of: [packets[0]].map { _ in try Self.pcmPacket(in: folder) }) }
+        let refused = #expect(throws: MediaError.self) {
+            _ = try AudioMP4.file(of: [packets[0]].map { _ in try Self.pcmPacket(in: folder) })
+        }
         #expect(refused?.code == .unsupportedCodec && refused?.message.contains("pcm_s16le") == true)
     }
 
@@ -232,8 +263,10 @@ struct MediaTests {
     static func pcmFormat(in folder: String) throws -> AudioFormat? {
         let ffmpeg = Process()
         ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-f", "lavfi", "-i", "color=size=64x64:duration=1",
-                            "-c:a", "pcm_s16le", "-c:v", "mpeg4", "-y", folder + "/pcm.mkv"]
+        ffmpeg.arguments = [
+            "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-f", "lavfi", "-i", "color=size=64x64:duration=1",
+            "-c:a", "pcm_s16le", "-c:v", "mpeg4", "-y", folder + "/pcm.mkv",
+        ]
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         return try MediaSource(address: folder + "/pcm.mkv", options: SourceOptions(keepAudio: true)).audioFormat
@@ -254,7 +287,10 @@ struct MediaTests {
         // Corrupt bytes in the middle: decoding goes on past them.
         var corrupt = whole
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<200 { corrupt[Int.random(in: 20_000..<corrupt.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+        for _ in 0..<200 {
+            corrupt[Int.random(in: 20_000..<corrupt.count, using: &generator)] = UInt8.random(
+                in: 0...255, using: &generator)
+        }
         let corruptPath = folder + "/corrupt.avi"
         try corrupt.write(to: URL(fileURLWithPath: corruptPath))
         let damaged = try MediaSource(address: corruptPath)
@@ -263,7 +299,8 @@ struct MediaTests {
         #expect(decoded > 700)
 
         let garbage = folder + "/garbage.mp4"
-        try Data((0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: garbage))
+        try Data((0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
+            to: URL(fileURLWithPath: garbage))
         let error = try #require(throws: MediaError.self) { try MediaSource(address: garbage) }
         #expect(error.code == .openFailed || error.code == .noVideoStream)
         #expect(throws: MediaError(.openFailed, "")) { try MediaSource(address: folder + "/missing.mp4") }
@@ -299,7 +336,8 @@ struct MediaTests {
         #expect(redactedAddress("rtsp://admin:secret@10.0.0.1:554/stream1?token=abc") == "rtsp://10.0.0.1:554/stream1")
         // Nothing listens on port 1: the open fails, and its message must not repeat the credentials.
         let error = #expect(throws: MediaError.self) {
-            try MediaSource(address: "rtsp://admin:secret@127.0.0.1:1/none", options: SourceOptions(ioTimeout: .seconds(1)))
+            try MediaSource(
+                address: "rtsp://admin:secret@127.0.0.1:1/none", options: SourceOptions(ioTimeout: .seconds(1)))
         }
         #expect(error?.code == .openFailed)
         #expect(error.map { !"\($0)".contains("secret") && !"\($0)".contains("admin") } == true)

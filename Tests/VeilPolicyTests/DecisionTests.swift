@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilPolicy
 
 @Suite("Decisions")
@@ -8,14 +9,16 @@ struct DecisionTests {
     let policy: CompiledPolicy
     init() throws { policy = try PolicyFixture.compile() }
 
-    func decide(_ partner: PartnerID, _ camera: CameraID, _ action: SharingAction, at time: String = "2026-06-01T12:00:00Z",
-                footageAge: PolicyDuration? = nil, justification: Bool = false, zone: ZoneID? = nil,
-                in policy: CompiledPolicy? = nil) -> Decision
-    {
+    func decide(
+        _ partner: PartnerID, _ camera: CameraID, _ action: SharingAction, at time: String = "2026-06-01T12:00:00Z",
+        footageAge: PolicyDuration? = nil, justification: Bool = false, zone: ZoneID? = nil,
+        in policy: CompiledPolicy? = nil
+    ) -> Decision {
         let at = PolicyFixture.time(time)
-        let request = AccessRequest(partner: partner, camera: camera, action: action, at: at,
-                                    footageStart: footageAge.map { at.addingTimeInterval(-Double($0.seconds)) },
-                                    hasJustification: justification, zone: zone)
+        let request = AccessRequest(
+            partner: partner, camera: camera, action: action, at: at,
+            footageStart: footageAge.map { at.addingTimeInterval(-Double($0.seconds)) },
+            hasJustification: justification, zone: zone)
         return (policy ?? self.policy).decide(request)
     }
 
@@ -31,7 +34,9 @@ struct DecisionTests {
         #expect(decide("shop", "cam-a", .alert(.crowdCount), zone: "zone-1").effect == .deny)
     }
 
-    @Test("listing cameras and subscribing to alerts are decisions too: a known partner lists, only one with alert grants subscribes")
+    @Test(
+        "listing cameras and subscribing to alerts are decisions too: a known partner lists, only one with alert grants subscribes"
+    )
     func partnerWideRequests() {
         let at = PolicyFixture.time("2026-06-01T12:00:00Z")
         func verdict(_ partner: PartnerID, _ action: PartnerWideRequest.Action) -> SharingVerdict {
@@ -39,12 +44,17 @@ struct DecisionTests {
         }
         #expect(verdict("police", .listCameras).isAllowed)
         #expect(verdict("shop", .listCameras).isAllowed)
-        #expect(verdict("nobody", .listCameras) == SharingVerdict(isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"],
-                                                                   redaction: nil))
+        #expect(
+            verdict("nobody", .listCameras)
+                == SharingVerdict(
+                    isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"],
+                    redaction: nil))
         let shop = verdict("shop", .subscribeAlerts)
         #expect(shop.isAllowed && shop.rules == ["shop-alerts"], "\(shop)")
         let police = verdict("police", .subscribeAlerts)
-        #expect(!police.isAllowed && police.reasons == ["default-deny"], "the police have live and clip grants only: \(police)")
+        #expect(
+            !police.isAllowed && police.reasons == ["default-deny"],
+            "the police have live and clip grants only: \(police)")
         #expect(!verdict("nobody", .subscribeAlerts).isAllowed)
     }
 
@@ -59,15 +69,17 @@ struct DecisionTests {
 
     @Test("an explicit deny overrides every grant, and only in its window")
     func denyOverrides() throws {
-        let text = PolicyFixture.replacing("deny: []", with: """
-            deny:
-              - id: no-police-on-b
-                partners: [police]
-                actions: [live]
-                cameras: [cam-b]
-                windows: [{days: [mon], from: "10:00", to: "16:00"}]
-                reason: market day
-            """)
+        let text = PolicyFixture.replacing(
+            "deny: []",
+            with: """
+                deny:
+                  - id: no-police-on-b
+                    partners: [police]
+                    actions: [live]
+                    cameras: [cam-b]
+                    windows: [{days: [mon], from: "10:00", to: "16:00"}]
+                    reason: market day
+                """)
         let policy = try PolicyFixture.compile(text)
         // 2026-06-01 is a Monday; 12:00 UTC is 14:00 in Berlin.
         let denied = decide("police", "cam-b", .live, in: policy)
@@ -80,16 +92,18 @@ struct DecisionTests {
 
     @Test("when grants overlap, the least revealing redaction wins")
     func leastRevealing() throws {
-        let text = PolicyFixture.replacing("        expires: 2027-12-31\n", with: """
-                    expires: 2027-12-31
-                  - id: police-live-strict
-                    action: live
-                    purpose: safety
-                    cameras: [cam-b]
-                    redaction: strict
-                    expires: 2027-12-31
+        let text = PolicyFixture.replacing(
+            "        expires: 2027-12-31\n",
+            with: """
+                        expires: 2027-12-31
+                      - id: police-live-strict
+                        action: live
+                        purpose: safety
+                        cameras: [cam-b]
+                        redaction: strict
+                        expires: 2027-12-31
 
-            """)
+                """)
         let policy = try PolicyFixture.compile(text)
         let decision = decide("police", "cam-b", .live, in: policy)
         #expect(decision.effect == .allow)
@@ -111,21 +125,25 @@ struct DecisionTests {
         #expect(expired.reasons.contains(.grantExpired("police-live", CalendarDate(parsing: "2026-06-30")!)))
     }
 
-    @Test("time windows, including windows over midnight", arguments: [
-        // Friday 22:00–04:00 Berlin; June is UTC+2.
-        ("2026-06-05T20:00:00Z", true),  // Fri 22:00
-        ("2026-06-05T19:59:00Z", false), // Fri 21:59
-        ("2026-06-06T01:59:00Z", true),  // Sat 03:59, still Friday's window
-        ("2026-06-06T02:00:00Z", false), // Sat 04:00
-        ("2026-06-06T20:30:00Z", false), // Sat 22:30, no Saturday window
-        ("2026-06-04T23:00:00Z", false), // Fri 01:00, belongs to Thursday's night
-    ])
+    @Test(
+        "time windows, including windows over midnight",
+        arguments: [
+            // Friday 22:00–04:00 Berlin; June is UTC+2.
+            ("2026-06-05T20:00:00Z", true),  // Fri 22:00
+            ("2026-06-05T19:59:00Z", false),  // Fri 21:59
+            ("2026-06-06T01:59:00Z", true),  // Sat 03:59, still Friday's window
+            ("2026-06-06T02:00:00Z", false),  // Sat 04:00
+            ("2026-06-06T20:30:00Z", false),  // Sat 22:30, no Saturday window
+            ("2026-06-04T23:00:00Z", false),  // Fri 01:00, belongs to Thursday's night
+        ])
     func windows(_ time: String, _ open: Bool) throws {
-        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: """
-            purpose: safety
-                    cameras: "*"
-                    windows: [{days: [fri], from: "22:00", to: "04:00"}]
-            """)
+        let text = PolicyFixture.replacing(
+            "purpose: safety\n        cameras: \"*\"",
+            with: """
+                purpose: safety
+                        cameras: "*"
+                        windows: [{days: [fri], from: "22:00", to: "04:00"}]
+                """)
         let policy = try PolicyFixture.compile(text)
         let decision = decide("police", "cam-b", .live, at: time, in: policy)
         #expect(decision.isAllowed == open)
@@ -160,40 +178,50 @@ struct DecisionTests {
 
         // Defence in depth behind lint rule VG215: even if a policy promised unredacted clips of a camera that
         // keeps only redacted video, the decision redacts as stored.
-        let text = PolicyFixture.replacing("cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a, cam-b]\n        max-age: 48h")
+        let text = PolicyFixture.replacing(
+            "cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a, cam-b]\n        max-age: 48h")
         let document = try #require(PolicyFixture.lint(text).document)
         let policy = CompiledPolicy(validated: document)
         let clip = decide("police", "cam-b", .clip, footageAge: .hours(1), justification: true, in: policy)
         #expect(clip.effect == .allow)
         #expect(clip.redaction == policy.defaultRedaction)
         #expect(clip.retention?.category == .redactedVideo)
-        #expect(decide("police", "cam-a", .clip, footageAge: .hours(1), justification: true, in: policy).redaction == .unredacted)
+        #expect(
+            decide("police", "cam-a", .clip, footageAge: .hours(1), justification: true, in: policy).redaction
+                == .unredacted)
     }
 
-    @Test("time windows follow daylight saving time in the policy's zone", arguments: [
-        // Berlin leaves summer time on 2026-10-25 at 03:00 CEST (01:00 UTC): 22:00 local is 20:00 UTC before, 21:00 UTC after.
-        ("2026-10-23T20:00:00Z", true), ("2026-10-23T19:59:00Z", false),
-        ("2026-10-30T21:00:00Z", true), ("2026-10-30T20:30:00Z", false),
-        // It enters summer time on 2027-03-28: Friday 2027-03-26 is still winter time, 2027-04-02 is summer time.
-        ("2027-03-26T21:00:00Z", true), ("2027-04-02T20:00:00Z", true), ("2027-04-02T19:30:00Z", false),
-    ])
+    @Test(
+        "time windows follow daylight saving time in the policy's zone",
+        arguments: [
+            // Berlin leaves summer time on 2026-10-25 at 03:00 CEST (01:00 UTC): 22:00 local is 20:00 UTC before, 21:00
+            // UTC after.
+            ("2026-10-23T20:00:00Z", true), ("2026-10-23T19:59:00Z", false),
+            ("2026-10-30T21:00:00Z", true), ("2026-10-30T20:30:00Z", false),
+            // It enters summer time on 2027-03-28: Friday 2027-03-26 is still winter time, 2027-04-02 is summer time.
+            ("2027-03-26T21:00:00Z", true), ("2027-04-02T20:00:00Z", true), ("2027-04-02T19:30:00Z", false),
+        ])
     func daylightSaving(_ time: String, _ open: Bool) throws {
-        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: """
-            purpose: safety
-                    cameras: "*"
-                    windows: [{days: [fri], from: "22:00", to: "04:00"}]
-            """)
+        let text = PolicyFixture.replacing(
+            "purpose: safety\n        cameras: \"*\"",
+            with: """
+                purpose: safety
+                        cameras: "*"
+                        windows: [{days: [fri], from: "22:00", to: "04:00"}]
+                """)
         let policy = try PolicyFixture.compile(text)
         #expect(decide("police", "cam-b", .live, at: time, in: policy).isAllowed == open)
     }
 
     @Test("live grants can require a justification per request")
     func liveJustification() throws {
-        let text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: """
-            purpose: safety
-                    cameras: "*"
-                    justification: required
-            """)
+        let text = PolicyFixture.replacing(
+            "purpose: safety\n        cameras: \"*\"",
+            with: """
+                purpose: safety
+                        cameras: "*"
+                        justification: required
+                """)
         let policy = try PolicyFixture.compile(text)
         #expect(decide("police", "cam-b", .live, in: policy).reasons.contains(.justificationMissing("police-live")))
         #expect(decide("police", "cam-b", .live, justification: true, in: policy).isAllowed)
@@ -201,16 +229,21 @@ struct DecisionTests {
 
     @Test("memory grows with rules, not with partners × cameras")
     func sparseTables() throws {
-        var text = "veilgate: policy/v1\nmetadata: {controller: c, dpo: {name: n, email: e}, version: '1', effective: 2026-01-01, site: s}\n"
-        text += "purposes: [{id: p, description: Detect incidents endangering people on the large test site, basis: public-task}]\n"
+        var text =
+            "veilgate: policy/v1\nmetadata: {controller: c, dpo: {name: n, email: e}, version: '1', effective: 2026-01-01, site: s}\n"
+        text +=
+            "purposes: [{id: p, description: Detect incidents endangering people on the large test site, basis: public-task}]\n"
         text += "redaction: {default: std, profiles: [{id: std, classes: [faces, plates]}]}\n"
         text += "retention: {rules: [{id: r, category: redacted-video, duration: 7d}]}\ncameras:\n"
         for camera in 0..<3000 { text += "  - {id: c\(camera), source: rtsp://h/\(camera), purposes: [p]}\n" }
         text += "partners:\n"
-        for partner in 0..<3000 { text += "  - {id: p\(partner), organisation: o, role: agency, identity: {uri: 'spiffe://x/\(partner)'}}\n" }
+        for partner in 0..<3000 {
+            text += "  - {id: p\(partner), organisation: o, role: agency, identity: {uri: 'spiffe://x/\(partner)'}}\n"
+        }
         let policy = try PolicyLoader.compile(data: Data(text.utf8), file: "big.yaml", now: PolicyFixture.now)
         #expect(policy.grantTable.isEmpty && policy.denyTable.isEmpty)
-        #expect(!policy.decide(AccessRequest(partner: "p1", camera: "c1", action: .live, at: PolicyFixture.now)).isAllowed)
+        #expect(
+            !policy.decide(AccessRequest(partner: "p1", camera: "c1", action: .live, at: PolicyFixture.now)).isAllowed)
     }
 
     @Test("alerts: kinds, zones and fields")
@@ -236,10 +269,11 @@ struct DecisionTests {
     func mergeIsMonotone(_ seed: Int) {
         var generator = SplitMix64(seed: UInt64(seed))
         func randomSpec() -> RedactionSpec {
-            RedactionSpec(classes: Set(RedactionClass.allCases.filter { _ in Bool.random(using: &generator) }),
-                          mode: RedactionMode.allCases.randomElement(using: &generator)!,
-                          shape: RedactionShape.allCases.randomElement(using: &generator)!,
-                          margin: Double(Int.random(in: 0...50, using: &generator)) / 100)
+            RedactionSpec(
+                classes: Set(RedactionClass.allCases.filter { _ in Bool.random(using: &generator) }),
+                mode: RedactionMode.allCases.randomElement(using: &generator)!,
+                shape: RedactionShape.allCases.randomElement(using: &generator)!,
+                margin: Double(Int.random(in: 0...50, using: &generator)) / 100)
         }
         let a = randomSpec(), b = randomSpec()
         let merged = a.merged(with: b)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilPolicy
 
 @Suite("Lint rules")
@@ -22,31 +23,43 @@ struct LintRuleTests {
         Case(rule: .duplicateID, old: "- id: cam-b", new: "- id: cam-a"),
         Case(rule: .danglingReference, old: "default: standard", new: "default: nonexistent"),
         Case(rule: .impossibleValue, old: "[0.5, 0.5]]", new: "[1.5, 0.5]]"),
-        Case(rule: .referenceCycle, old: "- id: strict\n      classes", new: "- id: strict\n      extends: strict\n      classes"),
-        Case(rule: .documentTooLarge, old: "  dpia: DPIA-1",
-             new: "  dpia: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70)),
+        Case(
+            rule: .referenceCycle, old: "- id: strict\n      classes",
+            new: "- id: strict\n      extends: strict\n      classes"),
+        Case(
+            rule: .documentTooLarge, old: "  dpia: DPIA-1",
+            new: "  dpia: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70)),
         Case(rule: .unsupportedVersion, old: "veilgate: policy/v1", new: "veilgate: policy/v2"),
-        Case(rule: .misplacedKey, old: "purpose: safety\n        cameras: \"*\"",
-             new: "purpose: safety\n        cameras: \"*\"\n        max-age: 3h"),
+        Case(
+            rule: .misplacedKey, old: "purpose: safety\n        cameras: \"*\"",
+            new: "purpose: safety\n        cameras: \"*\"\n        max-age: 3h"),
         Case(rule: .anchorsNotAllowed, old: "dpia: DPIA-1", new: "dpia: &ref DPIA-1"),
         Case(rule: .purposeWithoutBasis, old: "    basis: public-task\n", new: ""),
         Case(rule: .cameraWithoutPurpose, old: "purposes: [safety]\n", new: "purposes: []\n"),
-        Case(rule: .vaguePurpose, old: "Detect fights and falls on the test square so that help arrives quickly",
-             new: "for your safety"),
+        Case(
+            rule: .vaguePurpose, old: "Detect fights and falls on the test square so that help arrives quickly",
+            new: "for your safety"),
         Case(rule: .longRetentionWithoutJustification, old: "duration: 48h", new: "duration: 96h"),
-        Case(rule: .biometricWithoutException, old: "analytics: [crowd-count]\n",
-             new: "analytics: [crowd-count, face-recognition]\n"),
+        Case(
+            rule: .biometricWithoutException, old: "analytics: [crowd-count]\n",
+            new: "analytics: [crowd-count, face-recognition]\n"),
         Case(rule: .grantWithoutAgreement, old: "    agreement: DSA-1\n", new: ""),
-        Case(rule: .unredactedWithoutLegalGround, old: "purpose: safety\n        cameras: \"*\"",
-             new: "purpose: safety\n        cameras: \"*\"\n        redaction: open"),
+        Case(
+            rule: .unredactedWithoutLegalGround, old: "purpose: safety\n        cameras: \"*\"",
+            new: "purpose: safety\n        cameras: \"*\"\n        redaction: open"),
         Case(rule: .expiredGrant, old: "expires: 2027-12-31", new: "expires: 2026-02-01"),
-        Case(rule: .purposeMismatch, old: "purpose: safety\n        cameras: \"*\"",
-             new: "purpose: investigation\n        cameras: \"*\""),
-        Case(rule: .missingRetention, old: "    - id: counts-1y\n      cameras: \"*\"\n      category: counts\n      duration: 365d\n",
-             new: ""),
+        Case(
+            rule: .purposeMismatch, old: "purpose: safety\n        cameras: \"*\"",
+            new: "purpose: investigation\n        cameras: \"*\""),
+        Case(
+            rule: .missingRetention,
+            old: "    - id: counts-1y\n      cameras: \"*\"\n      category: counts\n      duration: 365d\n",
+            new: ""),
         Case(rule: .legitimateInterestWithoutAssessment, old: "basis: public-task", new: "basis: legitimate-interests"),
         Case(rule: .credentialsInSource, old: "rtsp://10.0.0.1/stream", new: "rtsp://admin:pw@10.0.0.1/stream"),
-        Case(rule: .analyticWithoutGeometry, old: "analytics: [crowd-count]\n", new: "analytics: [crowd-count, line-crossing]\n"),
+        Case(
+            rule: .analyticWithoutGeometry, old: "analytics: [crowd-count]\n",
+            new: "analytics: [crowd-count, line-crossing]\n"),
         Case(rule: .peerReshare, old: "role: retailer", new: "role: peer-site"),
         Case(rule: .dataNotProduced, old: "cameras: [cam-a]\n        kinds", new: "cameras: [cam-b]\n        kinds"),
         Case(rule: .consentForSurveillance, old: "basis: public-task", new: "basis: consent"),
@@ -88,9 +101,12 @@ struct LintRuleTests {
         let diagnostic = try #require(PolicyFixture.lint(text).diagnostics.first { $0.rule == .unknownKey })
         #expect(diagnostic.location.line == 9)
         #expect(diagnostic.location.column == 3)
-        #expect(diagnostic.description.hasPrefix("test.yaml:9:3: error: unknown key 'stie' in metadata; did you mean 'site'?"))
+        #expect(
+            diagnostic.description.hasPrefix(
+                "test.yaml:9:3: error: unknown key 'stie' in metadata; did you mean 'site'?"))
 
-        let dangling = PolicyFixture.replacing("cameras: [cam-a]\n        max-age", with: "cameras: [cam-z]\n        max-age")
+        let dangling = PolicyFixture.replacing(
+            "cameras: [cam-a]\n        max-age", with: "cameras: [cam-z]\n        max-age")
         let reference = try #require(PolicyFixture.lint(dangling).diagnostics.first { $0.rule == .danglingReference })
         let line = dangling.split(separator: "\n", omittingEmptySubsequences: false)[reference.location.line - 1]
         #expect(line.contains("cam-z"))
@@ -108,72 +124,112 @@ struct LintRuleTests {
         }
     }
 
-    @Test("findings from review: each is an error now", arguments: [
-        // An alert snapshot is an image: sharing it unredacted needs a legal ground like a clip does.
-        ("unredacted alert snapshots", "zones: [zone-1]", "zones: [zone-1]\n        fields: [kind, snapshot]\n        redaction: open", LintRule.unredactedWithoutLegalGround),
-        // A profile weaker than the default profile needs a stated reason.
-        ("weaker than default", "purpose: safety\n        cameras: \"*\"", "purpose: safety\n        cameras: \"*\"\n        redaction: weak", .unredactedWithoutLegalGround),
-        // Unredacted clips of a camera that keeps no raw video cannot exist.
-        ("unredacted clip without raw video", "cameras: [cam-a]\n        max-age: 48h", "cameras: [cam-a, cam-b]\n        max-age: 48h", .dataNotProduced),
-        // Police unredacted live view needs a case reference per request.
-        ("unredacted police live", "purpose: safety\n        cameras: \"*\"", "purpose: safety\n        cameras: \"*\"\n        redaction: open\n        legal-ground: Police Act", .unredactedWithoutLegalGround),
-        ("grant without expiry", "        expires: 2027-12-31\n", "", .missingKey),
-        ("empty alert fields", "zones: [zone-1]", "zones: [zone-1]\n        fields: []", .impossibleValue),
-        ("redaction on counts", "        expires: 2027-12-29\n",
-         "        expires: 2027-12-29\n      - {id: shop-counts, action: counts, purpose: safety, cameras: [cam-a], redaction: standard, expires: 2027-12-01}\n",
-         .misplacedKey),
-        ("credentials in a query", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream?user=admin&password=x", .credentialsInSource),
-        ("credentials after a semicolon", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream;pwd=x", .credentialsInSource),
-        ("credentials without a scheme", "rtsp://10.0.0.1/stream", "admin:pw@10.0.0.1/stream", .credentialsInSource),
-    ])
+    @Test(
+        "findings from review: each is an error now",
+        arguments: [
+            // An alert snapshot is an image: sharing it unredacted needs a legal ground like a clip does.
+            (
+                "unredacted alert snapshots", "zones: [zone-1]",
+                "zones: [zone-1]\n        fields: [kind, snapshot]\n        redaction: open",
+                LintRule.unredactedWithoutLegalGround
+            ),
+            // A profile weaker than the default profile needs a stated reason.
+            (
+                "weaker than default", "purpose: safety\n        cameras: \"*\"",
+                "purpose: safety\n        cameras: \"*\"\n        redaction: weak", .unredactedWithoutLegalGround
+            ),
+            // Unredacted clips of a camera that keeps no raw video cannot exist.
+            (
+                "unredacted clip without raw video", "cameras: [cam-a]\n        max-age: 48h",
+                "cameras: [cam-a, cam-b]\n        max-age: 48h", .dataNotProduced
+            ),
+            // Police unredacted live view needs a case reference per request.
+            (
+                "unredacted police live", "purpose: safety\n        cameras: \"*\"",
+                "purpose: safety\n        cameras: \"*\"\n        redaction: open\n        legal-ground: Police Act",
+                .unredactedWithoutLegalGround
+            ),
+            ("grant without expiry", "        expires: 2027-12-31\n", "", .missingKey),
+            ("empty alert fields", "zones: [zone-1]", "zones: [zone-1]\n        fields: []", .impossibleValue),
+            (
+                "redaction on counts", "        expires: 2027-12-29\n",
+                "        expires: 2027-12-29\n      - {id: shop-counts, action: counts, purpose: safety, cameras: [cam-a], redaction: standard, expires: 2027-12-01}\n",
+                .misplacedKey
+            ),
+            (
+                "credentials in a query", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream?user=admin&password=x",
+                .credentialsInSource
+            ),
+            (
+                "credentials after a semicolon", "rtsp://10.0.0.1/stream", "rtsp://10.0.0.1/stream;pwd=x",
+                .credentialsInSource
+            ),
+            (
+                "credentials without a scheme", "rtsp://10.0.0.1/stream", "admin:pw@10.0.0.1/stream",
+                .credentialsInSource
+            ),
+        ])
     func reviewFindings(_ name: String, _ old: String, _ new: String, _ rule: LintRule) {
         var text = PolicyFixture.replacing(old, with: new)
-        text = PolicyFixture.replacing("    - id: open\n", with: "    - id: weak\n      classes: [faces]\n    - id: open\n", in: text)
+        text = PolicyFixture.replacing(
+            "    - id: open\n", with: "    - id: weak\n      classes: [faces]\n    - id: open\n", in: text)
         let diagnostics = PolicyFixture.lint(text).diagnostics
         #expect(diagnostics.contains { $0.rule == rule && $0.severity == .error }, "\(name): \(diagnostics)")
     }
 
     @Test("deny rules that name no partner or camera are errors")
     func emptyDenySelectors() {
-        let text = PolicyFixture.replacing("deny: []", with: """
-            deny:
-              - {id: nobody, partners: [], cameras: [cam-a], reason: x}
-            """)
+        let text = PolicyFixture.replacing(
+            "deny: []",
+            with: """
+                deny:
+                  - {id: nobody, partners: [], cameras: [cam-a], reason: x}
+                """)
         #expect(PolicyFixture.lint(text).diagnostics.contains { $0.rule == .impossibleValue })
     }
 
     @Test("a justification makes long retention of raw video acceptable")
     func justifiedRetention() {
-        let text = PolicyFixture.replacing("duration: 48h", with: "duration: 96h\n      justification: Weekend gap in staffing, see DPIA-1 §4")
+        let text = PolicyFixture.replacing(
+            "duration: 48h", with: "duration: 96h\n      justification: Weekend gap in staffing, see DPIA-1 §4")
         #expect(!PolicyFixture.lint(text).diagnostics.contains { $0.rule == .longRetentionWithoutJustification })
     }
 }
 
 @Suite("Zones and privacy masks")
 struct PolygonTests {
-    @Test("a zone or mask whose edges cross is refused with its position and the edges that cross; a simple one is kept")
+    @Test(
+        "a zone or mask whose edges cross is refused with its position and the edges that cross; a simple one is kept")
     func selfCrossing() throws {
-        let bowTie = PolicyFixture.replacing("polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]",
-                                             with: "polygon: [[0.1, 0.1], [0.5, 0.1], [0.1, 0.5], [0.5, 0.5]]")
+        let bowTie = PolicyFixture.replacing(
+            "polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]",
+            with: "polygon: [[0.1, 0.1], [0.5, 0.1], [0.1, 0.5], [0.5, 0.5]]")
         let zone = PolicyFixture.lint(bowTie).diagnostics.first { $0.rule == .impossibleValue }
-        #expect(zone?.message.contains("zone 'zone-1': the polygon crosses itself (edge 2–3 crosses edge 4–1)") == true, "\(String(describing: zone))")
+        #expect(
+            zone?.message.contains("zone 'zone-1': the polygon crosses itself (edge 2–3 crosses edge 4–1)") == true,
+            "\(String(describing: zone))")
         func line(of fragment: String, in text: String) -> Int? {
-            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(fragment) }.map { $0 + 1 }
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(fragment) }.map {
+                $0 + 1
+            }
         }
         #expect(zone?.location.line == line(of: "polygon: [[0.1, 0.1], [0.5, 0.1], [0.1, 0.5]", in: bowTie))
 
-        let masked = PolicyFixture.replacing("""
+        let masked = PolicyFixture.replacing(
+            """
                 zones:
                   - id: zone-1
-            """, with: """
-                masks:
-                  - id: window
-                    polygon: [[0.6, 0.1], [0.9, 0.1], [0.6, 0.4], [0.9, 0.4]]
-                zones:
-                  - id: zone-1
-            """)
+            """,
+            with: """
+                    masks:
+                      - id: window
+                        polygon: [[0.6, 0.1], [0.9, 0.1], [0.6, 0.4], [0.9, 0.4]]
+                    zones:
+                      - id: zone-1
+                """)
         let mask = PolicyFixture.lint(masked).diagnostics.first { $0.rule == .impossibleValue }
-        #expect(mask?.message.contains("mask 'window': the polygon crosses itself") == true, "\(String(describing: mask))")
+        #expect(
+            mask?.message.contains("mask 'window': the polygon crosses itself") == true, "\(String(describing: mask))")
         #expect(mask?.location.line == line(of: "polygon: [[0.6, 0.1]", in: masked))
 
         let simple = masked.replacingOccurrences(of: "[0.6, 0.4], [0.9, 0.4]", with: "[0.9, 0.4], [0.6, 0.4]")
@@ -188,41 +244,54 @@ struct PolygonTests {
 
 @Suite("Analytics thresholds in the policy")
 struct ThresholdTests {
-    static let withThresholds = PolicyFixture.replacing("""
+    static let withThresholds = PolicyFixture.replacing(
+        """
             analytics: [loitering, crowd-count]
             zones:
               - id: zone-1
                 polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]
-        """, with: """
-            analytics: [loitering, crowd-count]
-            thresholds:
-              loitering: {after: 90s}
-              crowd-count: {people: 30, hold: 5s}
-            zones:
-              - id: zone-1
-                polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]
-                thresholds: {loitering: {after: 2m}}
-        """)
+        """,
+        with: """
+                analytics: [loitering, crowd-count]
+                thresholds:
+                  loitering: {after: 90s}
+                  crowd-count: {people: 30, hold: 5s}
+                zones:
+                  - id: zone-1
+                    polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]
+                    thresholds: {loitering: {after: 2m}}
+            """)
 
     @Test("camera and zone thresholds are read; the zone's own win over the camera's, the rest fall through")
     func parsed() throws {
         #expect(PolicyFixture.lint(Self.withThresholds).diagnostics == [])
         let camera = try #require(try PolicyFixture.compile(Self.withThresholds).document.cameras.first)
-        #expect(camera.thresholds.loiteringAfter?.seconds == 90 && camera.thresholds.crowdPeople == 30 && camera.thresholds.crowdHold?.seconds == 5)
+        #expect(
+            camera.thresholds.loiteringAfter?.seconds == 90 && camera.thresholds.crowdPeople == 30
+                && camera.thresholds.crowdHold?.seconds == 5)
         let zone = try #require(camera.zones.first).thresholds.over(camera.thresholds)
         #expect(zone.loiteringAfter?.seconds == 120 && zone.crowdPeople == 30)
     }
 
-    @Test("out of range, unknown, misplaced and not-run thresholds are refused with their position",
-          arguments: [
-              ("{after: 90s}", "{after: 3s}", LintRule.impossibleValue, "loitering of camera 'cam-a': after 3s must be from 10s"),
-              ("{people: 30, hold: 5s}", "{people: 1, hold: 5s}", LintRule.impossibleValue, "people 1.0 must be from 2.0"),
-              ("{people: 30, hold: 5s}", "{persons: 30}", LintRule.unknownKey, "persons"),
-              ("  loitering: {after: 90s}\n", "  speeding: {after: 90s}\n", LintRule.unknownKey, "speeding"),
-              ("{loitering: {after: 2m}}", "{running: {speed: 2}}", LintRule.unknownKey, "running"),
-              ("  loitering: {after: 90s}\n", "  running: {speed: 2.5}\n", LintRule.misplacedKey,
-               "camera 'cam-a' sets thresholds for running, which the camera does not run"),
-          ])
+    @Test(
+        "out of range, unknown, misplaced and not-run thresholds are refused with their position",
+        arguments: [
+            (
+                "{after: 90s}", "{after: 3s}", LintRule.impossibleValue,
+                "loitering of camera 'cam-a': after 3s must be from 10s"
+            ),
+            (
+                "{people: 30, hold: 5s}", "{people: 1, hold: 5s}", LintRule.impossibleValue,
+                "people 1.0 must be from 2.0"
+            ),
+            ("{people: 30, hold: 5s}", "{persons: 30}", LintRule.unknownKey, "persons"),
+            ("  loitering: {after: 90s}\n", "  speeding: {after: 90s}\n", LintRule.unknownKey, "speeding"),
+            ("{loitering: {after: 2m}}", "{running: {speed: 2}}", LintRule.unknownKey, "running"),
+            (
+                "  loitering: {after: 90s}\n", "  running: {speed: 2.5}\n", LintRule.misplacedKey,
+                "camera 'cam-a' sets thresholds for running, which the camera does not run"
+            ),
+        ])
     func refused(_ old: String, _ new: String, _ rule: LintRule, _ message: String) {
         let text = Self.withThresholds.replacingOccurrences(of: old, with: new)
         #expect(text != Self.withThresholds)

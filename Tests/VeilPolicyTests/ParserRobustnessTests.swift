@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilPolicy
 
 /// The parser reads files a DPO (or an attacker with write access to a bundle) controls: whatever the bytes,
@@ -23,14 +24,18 @@ struct ParserRobustnessTests {
         let outcome = PolicyLoader.lint(data: data, file: "fuzz.yaml", now: PolicyFixture.now)
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).count
         for diagnostic in outcome.diagnostics {
-            #expect(diagnostic.location.line >= 1 && diagnostic.location.line <= lines + 1, "seed \(seed): \(diagnostic)")
+            #expect(
+                diagnostic.location.line >= 1 && diagnostic.location.line <= lines + 1, "seed \(seed): \(diagnostic)")
             #expect(diagnostic.location.column >= 1, "seed \(seed)")
         }
-        if outcome.document == nil { #expect(outcome.diagnostics.containsErrors, "seed \(seed): no document, no error") }
+        if outcome.document == nil {
+            #expect(outcome.diagnostics.containsErrors, "seed \(seed): no document, no error")
+        }
         // A document that lints clean must compile and answer a request.
         if let document = outcome.document, !outcome.diagnostics.containsErrors {
             let policy = CompiledPolicy(validated: document)
-            _ = policy.decide(AccessRequest(partner: "police", camera: "market-square", action: .live, at: PolicyFixture.now))
+            _ = policy.decide(
+                AccessRequest(partner: "police", camera: "market-square", action: .live, at: PolicyFixture.now))
         }
     }
 
@@ -42,7 +47,8 @@ struct ParserRobustnessTests {
             let position = Int.random(in: 0..<bytes.count, using: &generator)
             switch Int.random(in: 0..<5, using: &generator) {
             case 0: bytes[position] ^= UInt8.random(in: 1...255, using: &generator)
-            case 1: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...200, using: &generator)))
+            case 1:
+                bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...200, using: &generator)))
             case 2:
                 let end = min(bytes.count, position + Int.random(in: 1...300, using: &generator))
                 bytes.insert(contentsOf: bytes[position..<end], at: Int.random(in: 0..<bytes.count, using: &generator))
@@ -54,17 +60,30 @@ struct ParserRobustnessTests {
         check(Data(bytes), seed: seed)
     }
 
-    @Test("hostile documents get a clear error", arguments: [
-        ("deep flow nesting", String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000), LintRule.yamlSyntax),
-        ("deep but parseable nesting", "veilgate: policy/v1\nmetadata: " + String(repeating: "[", count: 500) + String(repeating: "]", count: 500), .documentTooLarge),
-        ("alias expansion", "veilgate: policy/v1\na: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n", .anchorsNotAllowed),
-        ("two documents", "veilgate: policy/v1\n---\nveilgate: policy/v1\n", .yamlSyntax),
-        ("NUL byte", "veilgate: policy/v1\u{0}\n", .yamlSyntax),
-        ("a list at the top", "- veilgate: policy/v1\n", .wrongType),
-        ("empty file", "", .missingKey),
-        ("duplicate keys", "veilgate: policy/v1\nmetadata: {}\nmetadata: {}\n", .yamlSyntax),
-        ("merge key", "veilgate: policy/v1\nmetadata:\n  <<: {controller: x}\n", .unknownKey),
-    ])
+    @Test(
+        "hostile documents get a clear error",
+        arguments: [
+            (
+                "deep flow nesting", String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000),
+                LintRule.yamlSyntax
+            ),
+            (
+                "deep but parseable nesting",
+                "veilgate: policy/v1\nmetadata: " + String(repeating: "[", count: 500)
+                    + String(repeating: "]", count: 500), .documentTooLarge
+            ),
+            (
+                "alias expansion",
+                "veilgate: policy/v1\na: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n",
+                .anchorsNotAllowed
+            ),
+            ("two documents", "veilgate: policy/v1\n---\nveilgate: policy/v1\n", .yamlSyntax),
+            ("NUL byte", "veilgate: policy/v1\u{0}\n", .yamlSyntax),
+            ("a list at the top", "- veilgate: policy/v1\n", .wrongType),
+            ("empty file", "", .missingKey),
+            ("duplicate keys", "veilgate: policy/v1\nmetadata: {}\nmetadata: {}\n", .yamlSyntax),
+            ("merge key", "veilgate: policy/v1\nmetadata:\n  <<: {controller: x}\n", .unknownKey),
+        ])
     func hostile(_ name: String, _ text: String, _ rule: LintRule) {
         let outcome = PolicyLoader.lint(data: Data(text.utf8), file: "hostile.yaml", now: PolicyFixture.now)
         #expect(outcome.diagnostics.contains { $0.rule == rule }, "\(name): \(outcome.diagnostics)")
@@ -73,9 +92,15 @@ struct ParserRobustnessTests {
     @Test("oversized files and invalid UTF-8 are refused before parsing")
     func oversizedAndBinary() {
         let large = Data(repeating: 0x20, count: YAMLReader.maximumFileSize + 1)
-        #expect(PolicyLoader.lint(data: large, file: "large.yaml", now: PolicyFixture.now).diagnostics.map(\.rule) == [.documentTooLarge])
+        #expect(
+            PolicyLoader.lint(data: large, file: "large.yaml", now: PolicyFixture.now).diagnostics.map(\.rule) == [
+                .documentTooLarge
+            ])
         let binary = Data([0x76, 0x65, 0xFF, 0xFE, 0x80])
-        #expect(PolicyLoader.lint(data: binary, file: "binary.yaml", now: PolicyFixture.now).diagnostics.map(\.rule) == [.yamlSyntax])
+        #expect(
+            PolicyLoader.lint(data: binary, file: "binary.yaml", now: PolicyFixture.now).diagnostics.map(\.rule) == [
+                .yamlSyntax
+            ])
     }
 
     @Test("a policy with 500 cameras and 50 partners parses, lints and compiles")
@@ -84,6 +109,9 @@ struct ParserRobustnessTests {
         let outcome = PolicyLoader.lint(data: Data(text.utf8), file: "large.yaml", now: PolicyFixture.now)
         #expect(!outcome.diagnostics.containsErrors, "\(outcome.diagnostics.prefix(3))")
         let policy = try CompiledPolicy(#require(outcome.document), lintedAt: PolicyFixture.now)
-        #expect(policy.decide(AccessRequest(partner: "partner-7", camera: "camera-49", action: .live, at: PolicyFixture.now)).isAllowed)
+        #expect(
+            policy.decide(
+                AccessRequest(partner: "partner-7", camera: "camera-49", action: .live, at: PolicyFixture.now)
+            ).isAllowed)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VeilPolicy
 
 @Suite("Signed policy bundles")
@@ -17,7 +18,8 @@ struct PolicyBundleTests {
             try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
             let policies = PolicyFixture.repositoryRoot.appendingPathComponent("policies")
             for name in ["city-centre.yaml", "city-centre.test.yaml"] {
-                try FileManager.default.copyItem(at: policies.appendingPathComponent(name), to: bundle.appendingPathComponent(name))
+                try FileManager.default.copyItem(
+                    at: policies.appendingPathComponent(name), to: bundle.appendingPathComponent(name))
             }
             try PolicyBundle.generateKey(privateKeyPath: privateKey, publicKeyPath: publicKey)
         }
@@ -29,7 +31,8 @@ struct PolicyBundleTests {
     func roundTrip() throws {
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
-        let mode = try FileManager.default.attributesOfItem(atPath: workspace.privateKey)[.posixPermissions] as? NSNumber
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: workspace.privateKey)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
         let signature = try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
         #expect(signature.hasSuffix("bundle/bundle.sig"))
@@ -75,10 +78,13 @@ struct PolicyBundleTests {
             of: "      uri: spiffe://city.example/partner/police\n",
             with: "      uri: spiffe://city.example/partner/police\n      trusted-ca: \(reference)\n")
         try text.write(to: policy, atomically: true, encoding: .utf8)
-        try Data("-----BEGIN CERTIFICATE-----\nthe police CA\n-----END CERTIFICATE-----\n".utf8).write(to: workspace.file("police-ca.pem"))
+        try Data("-----BEGIN CERTIFICATE-----\nthe police CA\n-----END CERTIFICATE-----\n".utf8).write(
+            to: workspace.file("police-ca.pem"))
     }
 
-    @Test("a partner CA the policy names is signed with it: swapping the CA file is refused by name (issue 15, finding 3)")
+    @Test(
+        "a partner CA the policy names is signed with it: swapping the CA file is refused by name (issue 15, finding 3)"
+    )
     func referencedFilesAreSigned() throws {
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
@@ -97,12 +103,16 @@ struct PolicyBundleTests {
         #expect(error.code == .bundleChanged)
         #expect(error.message.hasPrefix("police-ca.pem: file was changed"))
         // Swapped after verification, before the gateway reads it: the read is refused too.
-        #expect(throws: PolicyError(.bundleChanged, "")) { try verified.contents(of: workspace.file("police-ca.pem").path) }
+        #expect(throws: PolicyError(.bundleChanged, "")) {
+            try verified.contents(of: workspace.file("police-ca.pem").path)
+        }
         // A file outside the signed bundle is never handed out as signed.
         #expect(throws: PolicyError(.bundleChanged, "")) { try verified.contents(of: workspace.privateKey) }
     }
 
-    @Test("a partner CA outside the policy's folder cannot be signed, so it is refused at signing", arguments: ["../police-ca.pem", "/etc/ssl/police-ca.pem"])
+    @Test(
+        "a partner CA outside the policy's folder cannot be signed, so it is refused at signing",
+        arguments: ["../police-ca.pem", "/etc/ssl/police-ca.pem"])
     func referencedFileOutsideBundle(_ reference: String) throws {
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
@@ -120,8 +130,9 @@ struct PolicyBundleTests {
         defer { try? FileManager.default.removeItem(at: workspace.root) }
         try PolicyBundle.sign(workspace.bundle, privateKeyPath: workspace.privateKey)
         let otherPublic = workspace.root.appendingPathComponent("other.pub").path
-        try PolicyBundle.generateKey(privateKeyPath: workspace.root.appendingPathComponent("other.key").path,
-                                     publicKeyPath: otherPublic)
+        try PolicyBundle.generateKey(
+            privateKeyPath: workspace.root.appendingPathComponent("other.key").path,
+            publicKeyPath: otherPublic)
         #expect(throws: PolicyError(.signatureMismatch, "")) {
             try PolicyBundle.verify(workspace.bundle, publicKeyPath: otherPublic)
         }

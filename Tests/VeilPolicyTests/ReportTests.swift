@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilPolicy
 
 @Suite("Reports: record of processing, diff, policy tests")
@@ -9,19 +10,25 @@ struct ReportTests {
     func ropaMarkdown() throws {
         let policy = try PolicyFixture.compile()
         let markdown = RecordOfProcessing(policy).render(.markdown)
-        for heading in ["Art. 30(1)(a)", "Art. 30(1)(b)", "Art. 30(1)(c)", "Art. 30(1)(d)", "Art. 30(1)(f)", "Art. 30(1)(g)"] {
+        for heading in [
+            "Art. 30(1)(a)", "Art. 30(1)(b)", "Art. 30(1)(c)", "Art. 30(1)(d)", "Art. 30(1)(f)", "Art. 30(1)(g)",
+        ] {
             #expect(markdown.contains(heading), "missing \(heading)")
         }
         #expect(markdown.contains("| safety | Detect fights and falls"))
         #expect(markdown.contains("Public task — Art. 6(1)(e)"))
-        #expect(markdown.contains("Test Police (police) | DSA-1 | investigation | clip, footage up to 48 hours old | cam-a | none (unredacted) | 2027-12-30 |"))
+        #expect(
+            markdown.contains(
+                "Test Police (police) | DSA-1 | investigation | clip, footage up to 48 hours old | cam-a | none (unredacted) | 2027-12-30 |"
+            ))
         #expect(markdown.contains("None declared in the policy (metadata.transfers)."))
         #expect(markdown.contains("| raw-48h | cam-a | Original video (identifiable) | 48 hours |"))
     }
 
     @Test("HTML output escapes the policy's text")
     func ropaHTMLEscapes() throws {
-        let text = PolicyFixture.replacing("controller: Test City", with: "controller: \"<script>alert(1)</script> & Co\"")
+        let text = PolicyFixture.replacing(
+            "controller: Test City", with: "controller: \"<script>alert(1)</script> & Co\"")
         let html = RecordOfProcessing(try PolicyFixture.compile(text)).render(.html)
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"))
@@ -31,9 +38,11 @@ struct ReportTests {
     @Test("diff names what each partner gains, loses and what changes")
     func diff() throws {
         let old = try PolicyFixture.compile()
-        var text = PolicyFixture.replacing("cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a]\n        max-age: 24h")
+        var text = PolicyFixture.replacing(
+            "cameras: [cam-a]\n        max-age: 48h", with: "cameras: [cam-a]\n        max-age: 24h")
         text = PolicyFixture.replacing("kinds: [loitering]", with: "kinds: [loitering, crowd-count]", in: text)
-        text = PolicyFixture.replacing("purpose: safety\n        cameras: \"*\"", with: "purpose: safety\n        cameras: [cam-a]", in: text)
+        text = PolicyFixture.replacing(
+            "purpose: safety\n        cameras: \"*\"", with: "purpose: safety\n        cameras: [cam-a]", in: text)
         let new = try PolicyFixture.compile(text)
         let diff = PolicyDiff(old: old, new: new)
         let rendered = diff.render()
@@ -46,26 +55,38 @@ struct ReportTests {
         #expect(PolicyDiff(old: old, new: old).isEmpty)
 
         // Handing a partner's grants to another certificate is a change the DPO must see.
-        let moved = try PolicyFixture.compile(PolicyFixture.replacing("spiffe://test.example/police", with: "spiffe://elsewhere.example/x"))
-        #expect(PolicyDiff(old: old, new: moved).render().contains("partner police:\n  ~ identity\n      was: uri spiffe://test.example/police"))
+        let moved = try PolicyFixture.compile(
+            PolicyFixture.replacing("spiffe://test.example/police", with: "spiffe://elsewhere.example/x"))
+        #expect(
+            PolicyDiff(old: old, new: moved).render().contains(
+                "partner police:\n  ~ identity\n      was: uri spiffe://test.example/police"))
     }
 
-    @Test("diff names what changes for the people in front of a camera: analytics, thresholds, zones, masks, what it records")
+    @Test(
+        "diff names what changes for the people in front of a camera: analytics, thresholds, zones, masks, what it records"
+    )
     func cameraDiff() throws {
         let old = try PolicyFixture.compile()
-        var text = PolicyFixture.replacing("analytics: [loitering, crowd-count]\n", with: """
-            analytics: [loitering, crowd-count, running]
-                thresholds: {loitering: {after: 90s}}
-                masks:
-                  - id: window
-                    polygon: [[0.6, 0.1], [0.9, 0.1], [0.9, 0.4]]
+        var text = PolicyFixture.replacing(
+            "analytics: [loitering, crowd-count]\n",
+            with: """
+                analytics: [loitering, crowd-count, running]
+                    thresholds: {loitering: {after: 90s}}
+                    masks:
+                      - id: window
+                        polygon: [[0.6, 0.1], [0.9, 0.1], [0.9, 0.4]]
 
-            """)
-        text = PolicyFixture.replacing("polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]", with: "polygon: [[0.1, 0.1], [0.6, 0.1], [0.5, 0.5]]", in: text)
+                """)
+        text = PolicyFixture.replacing(
+            "polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]", with: "polygon: [[0.1, 0.1], [0.6, 0.1], [0.5, 0.5]]",
+            in: text)
         let new = try PolicyFixture.compile(text)
         let rendered = PolicyDiff(old: old, new: new).render()
         #expect(rendered.contains("No partner gains or loses anything."), "\(rendered)")
-        #expect(rendered.contains("camera cam-a:\n  ~ analytics\n      was: crowd-count, loitering\n      now: crowd-count, loitering, running"), "\(rendered)")
+        #expect(
+            rendered.contains(
+                "camera cam-a:\n  ~ analytics\n      was: crowd-count, loitering\n      now: crowd-count, loitering, running"
+            ), "\(rendered)")
         #expect(rendered.contains("  + privacy mask window ([0.6, 0.1] [0.9, 0.1] [0.9, 0.4])"), "\(rendered)")
         #expect(rendered.contains("  + thresholds (loitering after 90s)"), "\(rendered)")
         #expect(rendered.contains("  ~ zone zone-1"), "\(rendered)")
@@ -75,11 +96,13 @@ struct ReportTests {
 
     @Test("policy tests report passes and failures with positions")
     func policyTests() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-tests-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veilgate-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data(PolicyFixture.base.utf8).write(to: folder.appendingPathComponent("policy.yaml"))
-        try Data("""
+        try Data(
+            """
             veilgate: policy-tests/v1
             policy: policy.yaml
             tests:
@@ -89,7 +112,8 @@ struct ReportTests {
               - name: wrong expectation
                 request: {partner: shop, camera: cam-b, action: live, at: 2026-06-01T12:00:00Z}
                 expect: {decision: allow}
-            """.utf8).write(to: folder.appendingPathComponent("policy.test.yaml"))
+            """.utf8
+        ).write(to: folder.appendingPathComponent("policy.test.yaml"))
         let suite = try PolicyTestSuite.load(file: folder.appendingPathComponent("policy.test.yaml").path)
         let results = suite.run(against: try PolicyLoader.load(file: suite.policyFile, now: PolicyFixture.now))
         #expect(results.map(\.passed) == [true, false])
@@ -99,10 +123,14 @@ struct ReportTests {
 
     @Test("malformed test files are errors with positions")
     func malformedTests() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-bad-\(UUID().uuidString).yaml")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veilgate-bad-\(UUID().uuidString).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
-        try Data("veilgate: policy-tests/v1\npolicy: p.yaml\ntests:\n  - name: x\n    request: {partner: a, camera: b, action: watch, at: now}\n    expect: {decision: maybe}\n".utf8)
-            .write(to: file)
+        try Data(
+            "veilgate: policy-tests/v1\npolicy: p.yaml\ntests:\n  - name: x\n    request: {partner: a, camera: b, action: watch, at: now}\n    expect: {decision: maybe}\n"
+                .utf8
+        )
+        .write(to: file)
         let error = try #require(throws: PolicyError.self) { try PolicyTestSuite.load(file: file.path) }
         #expect(error.code == .invalidTests)
         #expect(error.diagnostics.contains { $0.location.line == 6 && $0.message.contains("decision 'maybe'") })

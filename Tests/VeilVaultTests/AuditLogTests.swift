@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import VeilCore
+
 @testable import VeilVault
 
 @Suite("Audit log: hash chain and signed checkpoints")
@@ -11,9 +12,10 @@ struct AuditLogTests {
         let fixture = try VaultFixture()
         let vault = try fixture.open()
         for number in 1...count {
-            try vault.audit.append(.decision, actor: "police", subject: "market-square", rules: ["police-live"],
-                                   details: ["effect": number % 3 == 0 ? "deny" : "allow", "n": String(number)],
-                                   at: VaultFixture.noon.addingTimeInterval(Double(number)))
+            try vault.audit.append(
+                .decision, actor: "police", subject: "market-square", rules: ["police-live"],
+                details: ["effect": number % 3 == 0 ? "deny" : "allow", "n": String(number)],
+                at: VaultFixture.noon.addingTimeInterval(Double(number)))
         }
         return (fixture, vault)
     }
@@ -31,8 +33,9 @@ struct AuditLogTests {
         var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [seq - 1])!
         for var row in try AuditRow.filter(Column("seq") >= seq).order(Column("seq")).fetchAll(db) {
             row.previousHash = previous
-            row.hash = AuditLog.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
-                                     rules: row.rules, details: row.details, previous: previous)
+            row.hash = AuditLog.hash(
+                seq: row.seq, time: row.time, action: row.action, actor: row.actor, subject: row.subject,
+                rules: row.rules, details: row.details, previous: previous)
             try row.update(db)
             previous = row.hash
         }
@@ -53,7 +56,10 @@ struct AuditLogTests {
         let (fixture, vault) = try await populated(120)
         defer { fixture.remove() }
         try await sql(vault, "UPDATE audit SET rules = 'police-evidence-clips' WHERE seq = 42")
-        #expect(try problems(vault) == [AuditLog.Problem(kind: .modified, seq: 42, message: "content does not match its hash")])
+        #expect(
+            try problems(vault) == [
+                AuditLog.Problem(kind: .modified, seq: 42, message: "content does not match its hash")
+            ])
     }
 
     @Test("a deleted entry is found")
@@ -71,7 +77,9 @@ struct AuditLogTests {
         let (fixture, vault) = try await populated(20)
         defer { fixture.remove() }
         // Swap the contents of entries 7 and 8, keeping their sequence numbers.
-        try await sql(vault, """
+        try await sql(
+            vault,
+            """
             UPDATE audit SET time = (SELECT time FROM audit a WHERE a.seq = 15 - audit.seq),
               action = (SELECT action FROM audit a WHERE a.seq = 15 - audit.seq),
               actor = (SELECT actor FROM audit a WHERE a.seq = 15 - audit.seq),
@@ -95,13 +103,17 @@ struct AuditLogTests {
         try await vault.index.pool.write { db in
             try db.execute(sql: "UPDATE audit SET seq = seq + 1000 WHERE seq >= 50")
             try db.execute(sql: "UPDATE audit SET seq = seq - 999 WHERE seq >= 1000")
-            let forged = AuditRow(seq: 50, time: 1, action: "view", actor: "x", subject: "y", rules: "", details: "{}",
-                                  previousHash: "", hash: "")
+            let forged = AuditRow(
+                seq: 50, time: 1, action: "view", actor: "x", subject: "y", rules: "", details: "{}",
+                previousHash: "", hash: "")
             try forged.insert(db)
             try Self.rechain(db, from: 50)
         }
         let found = try problems(vault)
-        #expect(found.contains { $0.seq == 100 && $0.kind == .modified && $0.message.contains("rewritten after it was checkpointed") })
+        #expect(
+            found.contains {
+                $0.seq == 100 && $0.kind == .modified && $0.message.contains("rewritten after it was checkpointed")
+            })
     }
 
     @Test("deleting the checkpoints to rewrite the chain is found")
@@ -138,7 +150,8 @@ struct AuditLogTests {
         let fixture = try VaultFixture()
         defer { fixture.remove() }
         let vault = try fixture.open()
-        let camera = String(repeating: "c", count: 60), segment = "raw-video-" + String(repeating: "0123456789abcdef", count: 6)
+        let camera = String(repeating: "c", count: 60),
+            segment = "raw-video-" + String(repeating: "0123456789abcdef", count: 6)
         let subject = "camera:\(camera)/segment:\(segment)"
         #expect(subject.count > 160)
         let entry = try vault.audit.append(.share, actor: "partner:police", subject: subject, at: VaultFixture.noon)
@@ -146,17 +159,23 @@ struct AuditLogTests {
         #expect(try vault.audit.entries().last?.subject == subject)
         #expect(try vault.audit.verify(publicKey: #require(vault.publicKey)).isIntact)
         // Still one printable line: control characters are dropped, not kept.
-        let forged = try vault.audit.append(.share, actor: "partner:police", subject: "camera:a\nseq 1", at: VaultFixture.noon)
+        let forged = try vault.audit.append(
+            .share, actor: "partner:police", subject: "camera:a\nseq 1", at: VaultFixture.noon)
         #expect(forged.subject == "camera:aseq 1")
     }
 
-    @Test("cutting the log's tail together with its checkpoints is found by the anchor outside the state folder (issue 15, finding 4)")
+    @Test(
+        "cutting the log's tail together with its checkpoints is found by the anchor outside the state folder (issue 15, finding 4)"
+    )
     func tailTruncationWithCheckpoints() async throws {
         let (fixture, vault) = try await populated(130)
         defer { fixture.remove() }
-        try vault.audit.checkpoint(at: VaultFixture.noon.addingTimeInterval(200))  // as at shutdown: heads at 100 and 130
+        // as at shutdown: heads at 100 and 130
+        try vault.audit.checkpoint(at: VaultFixture.noon.addingTimeInterval(200))
         let anchor = try #require(vault.audit.anchorPath)
-        #expect(anchor.hasSuffix(".audit-anchor") && !anchor.hasPrefix(fixture.state.path + "/"), "beside the state folder, not in it")
+        #expect(
+            anchor.hasSuffix(".audit-anchor") && !anchor.hasPrefix(fixture.state.path + "/"),
+            "beside the state folder, not in it")
         #expect(try problems(vault).isEmpty)
         // The attack: delete the last entries and the checkpoints that cover them; what is left is a consistent chain.
         try await sql(vault, "DELETE FROM audit WHERE seq > 90")
@@ -172,7 +191,9 @@ struct AuditLogTests {
         // A forged anchor line does not verify.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: anchor))
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data("500 \(String(repeating: "a", count: 64)) 0 signer \(String(repeating: "b", count: 128))\n".utf8))
+        try handle.write(
+            contentsOf: Data(
+                "500 \(String(repeating: "a", count: 64)) 0 signer \(String(repeating: "b", count: 128))\n".utf8))
         try handle.close()
         #expect(try problems(vault).contains { $0.kind == .checkpointInvalid && $0.seq == 500 })
     }

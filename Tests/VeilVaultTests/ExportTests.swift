@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilVault
 
 /// Reverses bytes: stands in for the media target's subject-access redaction, which is not the vault's concern.
@@ -16,11 +17,15 @@ struct ExportTests {
         let vault = try fixture.open()
         let first = VaultFixture.payload(70_000, marker: "first-segment")
         try await vault.store(first, as: VaultFixture.descriptor(start: VaultFixture.noon))
-        try await vault.store(VaultFixture.payload(500, marker: "second"), as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
+        try await vault.store(
+            VaultFixture.payload(500, marker: "second"),
+            as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
         try await vault.store(VaultFixture.payload(500), as: VaultFixture.descriptor("cam-b", start: VaultFixture.noon))
         let bundle = fixture.state.appendingPathComponent("export-1").path
-        try await vault.export(camera: "cam-a", from: VaultFixture.noon.addingTimeInterval(-1), to: VaultFixture.noon.addingTimeInterval(60),
-                               into: bundle, requestedBy: "police", transform: transform)
+        try await vault.export(
+            camera: "cam-a", from: VaultFixture.noon.addingTimeInterval(-1),
+            to: VaultFixture.noon.addingTimeInterval(60),
+            into: bundle, requestedBy: "police", transform: transform)
         return (fixture, vault, bundle, first)
     }
 
@@ -59,7 +64,8 @@ struct ExportTests {
             expected = "video/9999-extra.mp4: not part of the signed export"
         case 2:
             let path = bundle + "/manifest.json"
-            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"police\"", with: "\"nobody\"")
+            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                of: "\"police\"", with: "\"nobody\"")
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             expected = "signature does not verify"
         default:
@@ -104,14 +110,16 @@ struct ExportTests {
         let fixture = try VaultFixture()
         defer { fixture.remove() }
         let vault = try fixture.open()
-        let segment = try await vault.store(VaultFixture.payload(1000), as: VaultFixture.descriptor(start: VaultFixture.noon))
+        let segment = try await vault.store(
+            VaultFixture.payload(1000), as: VaultFixture.descriptor(start: VaultFixture.noon))
         var data = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(segment)))
         data[100] ^= 1
         try data.write(to: URL(fileURLWithPath: fixture.segmentFile(segment)))
         let bundle = fixture.state.appendingPathComponent("export").path
         await #expect(throws: VaultError(.authenticationFailed, "")) {
-            try await vault.export(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(10),
-                                   into: bundle, requestedBy: "police")
+            try await vault.export(
+                camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(10),
+                into: bundle, requestedBy: "police")
         }
         #expect(!FileManager.default.fileExists(atPath: bundle))
     }
@@ -126,46 +134,57 @@ struct RecipientExportTests {
         let vault = try fixture.open()
         let first = VaultFixture.payload(300_000, marker: "PLAINTEXT-MARKER")
         try await vault.store(first, as: VaultFixture.descriptor(start: VaultFixture.noon))
-        try await vault.store(VaultFixture.payload(500, marker: "PLAINTEXT-MARKER"),
-                              as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
+        try await vault.store(
+            VaultFixture.payload(500, marker: "PLAINTEXT-MARKER"),
+            as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
         let keys = fixture.state.appendingPathComponent("police").path
         let recipient = try RecipientKey.generate(writingTo: keys)
         let other = try RecipientKey.generate(writingTo: fixture.state.appendingPathComponent("mall").path)
         #expect(recipient != other)
         let bundle = fixture.state.appendingPathComponent("export-enc").path
-        let manifest = try await vault.export(camera: "cam-a", from: VaultFixture.noon.addingTimeInterval(-1),
-                                              to: VaultFixture.noon.addingTimeInterval(60), into: bundle, requestedBy: "police",
-                                              recipient: recipient)
+        let manifest = try await vault.export(
+            camera: "cam-a", from: VaultFixture.noon.addingTimeInterval(-1),
+            to: VaultFixture.noon.addingTimeInterval(60), into: bundle, requestedBy: "police",
+            recipient: recipient)
         #expect(manifest.encryption?.recipient == recipient.fingerprint)
         #expect(manifest.parts.allSatisfy { $0.file.hasSuffix(".enc") && $0.plaintextSHA256 != nil })
         // Nothing readable in the bundle: no part holds the footage's bytes.
         let marker = Array("PLAINTEXT-MARKER".utf8)
         for part in manifest.parts {
             let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bundle + "/" + part.file)))
-            #expect(!data.indices.dropLast(marker.count).contains { data[$0..<($0 + marker.count)].elementsEqual(marker) })
+            #expect(
+                !data.indices.dropLast(marker.count).contains { data[$0..<($0 + marker.count)].elementsEqual(marker) })
         }
         let publicKey = try #require(vault.publicKey)
-        #expect(try ExportVerifier.verify(bundle: bundle, publicKey: publicKey).parts.count == 2, "anyone can check custody")
+        #expect(
+            try ExportVerifier.verify(bundle: bundle, publicKey: publicKey).parts.count == 2, "anyone can check custody"
+        )
 
         let opened = fixture.state.appendingPathComponent("opened").path
-        try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"), into: opened)
+        try ExportVerifier.open(
+            bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"), into: opened)
         let firstName = String(manifest.parts[0].file.dropLast(4))
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: opened + "/" + firstName))) == first)
 
         // Another partner's key opens nothing, and says which key it was for.
         let wrong = try #require(throws: VaultError.self) {
-            try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: fixture.state.path + "/mall.key"),
-                                    into: fixture.state.path + "/opened-by-mall")
+            try ExportVerifier.open(
+                bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: fixture.state.path + "/mall.key"),
+                into: fixture.state.path + "/opened-by-mall")
         }
         #expect(wrong.message.contains(recipient.fingerprint) && wrong.message.contains(other.fingerprint))
         #expect(!FileManager.default.fileExists(atPath: fixture.state.path + "/opened-by-mall"))
 
         // Two parts swapped (names and contents exchanged consistently would break the signature): swap contents only.
         let (a, b) = (bundle + "/" + manifest.parts[0].file, bundle + "/" + manifest.parts[1].file)
-        let (dataA, dataB) = (try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
+        let (dataA, dataB) = (
+            try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b))
+        )
         try dataB.write(to: URL(fileURLWithPath: a))
         try dataA.write(to: URL(fileURLWithPath: b))
-        let swapped = try #require(throws: VaultError.self) { try ExportVerifier.verify(bundle: bundle, publicKey: publicKey) }
+        let swapped = try #require(throws: VaultError.self) {
+            try ExportVerifier.verify(bundle: bundle, publicKey: publicKey)
+        }
         #expect(swapped.code == .exportInvalid && swapped.message.contains(manifest.parts[0].file))
         // A flipped byte in a part is refused by name before anything is decrypted.
         try dataA.write(to: URL(fileURLWithPath: a))
@@ -174,8 +193,9 @@ struct RecipientExportTests {
         flipped[flipped.count / 2] ^= 0x01
         try flipped.write(to: URL(fileURLWithPath: a))
         let tampered = try #require(throws: VaultError.self) {
-            try ExportVerifier.open(bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"),
-                                    into: fixture.state.path + "/opened-tampered")
+            try ExportVerifier.open(
+                bundle: bundle, publicKey: publicKey, key: RecipientKey.load(from: keys + ".key"),
+                into: fixture.state.path + "/opened-tampered")
         }
         #expect(tampered.code == .exportInvalid && tampered.message.contains(manifest.parts[0].file))
         #expect(!FileManager.default.fileExists(atPath: fixture.state.path + "/opened-tampered"))
@@ -185,7 +205,8 @@ struct RecipientExportTests {
 
     @Test("a recipient key file readable by others is refused; so is a malformed public key")
     func keyFiles() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-recipient-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "veilgate-recipient-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let name = folder.appendingPathComponent("p").path

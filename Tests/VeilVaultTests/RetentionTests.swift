@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import VeilCore
+
 @testable import VeilVault
 
 @Suite("Retention, legal holds, erasure and crypto-shredding")
@@ -14,7 +15,9 @@ struct RetentionTests {
         defer { fixture.remove() }
         let vault = try fixture.open()
         let now = VaultFixture.noon
-        let redacted = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
+        let redacted = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
         #expect(try await vault.retentionPlan(at: now).segmentCount == 0, "redacted video is kept 7 days")
         var shorter = FixedSchedule()
         shorter.policyVersion = "test-2"
@@ -32,12 +35,21 @@ struct RetentionTests {
         let vault = try fixture.open()
         let now = VaultFixture.noon
         // Raw video is kept 72 h, redacted video 7 d (FixedSchedule).
-        let oldRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-4 * day)))
-        let heldRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-4 * day)))
-        let freshRaw = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-2 * day)))
-        let redacted = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
-        let hold = try await vault.placeHold(camera: "cam-b", from: now.addingTimeInterval(-5 * day), to: now.addingTimeInterval(-3 * day),
-                                             caseReference: "CASE-2026-0042", by: "duty-officer", at: now)
+        let oldRaw = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-4 * day)))
+        let heldRaw = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-4 * day)))
+        let freshRaw = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-2 * day)))
+        let redacted = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-a", .redactedVideo, start: now.addingTimeInterval(-4 * day)))
+        let hold = try await vault.placeHold(
+            camera: "cam-b", from: now.addingTimeInterval(-5 * day), to: now.addingTimeInterval(-3 * day),
+            caseReference: "CASE-2026-0042", by: "duty-officer", at: now)
 
         let plan = try await vault.retentionPlan(at: now)
         #expect(plan.segmentCount == 1)
@@ -71,12 +83,19 @@ struct RetentionTests {
         defer { fixture.remove() }
         let vault = try fixture.open()
         let now = VaultFixture.noon
-        let old = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
-        let other = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+        let old = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+        let other = try await vault.store(
+            VaultFixture.payload(100),
+            as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-5 * day)))
         // Move one segment far into the future, and forge a hold over the other, both by editing SQLite directly.
         try await vault.index.pool.write { db in
             try db.execute(sql: "UPDATE segment SET \"end\" = 4102444800 WHERE id = ?", arguments: [old.id])
-            try db.execute(sql: "INSERT INTO hold (id, camera, start, \"end\", placedAt, placedBy, mac) VALUES ('hold-forged', 'cam-b', 0, 4102444800, 0, 'x', '00')")
+            try db.execute(
+                sql:
+                    "INSERT INTO hold (id, camera, start, \"end\", placedAt, placedBy, mac) VALUES ('hold-forged', 'cam-b', 0, 4102444800, 0, 'x', '00')"
+            )
         }
         let plan = try await vault.retentionPlan(at: now)
         #expect(plan.tampered.contains("hold hold-forged"))
@@ -88,7 +107,10 @@ struct RetentionTests {
         let report = try await vault.apply(plan)
         #expect(report.tampered == plan.tampered)
         #expect(report.keysDestroyed >= 2)
-        #expect(try vault.audit.entries().contains { $0.subject == "index" && $0.details["altered-rows"] == String(plan.tampered.count) })
+        #expect(
+            try vault.audit.entries().contains {
+                $0.subject == "index" && $0.details["altered-rows"] == String(plan.tampered.count)
+            })
         try await vault.index.pool.write { db in
             try db.execute(sql: "UPDATE segment SET \"end\" = start + 6")
         }
@@ -104,7 +126,9 @@ struct RetentionTests {
         defer { fixture.remove() }
         let vault = try fixture.open()
         let now = VaultFixture.noon
-        let old = try await vault.store(VaultFixture.payload(5000), as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
+        let old = try await vault.store(
+            VaultFixture.payload(5000),
+            as: VaultFixture.descriptor("cam-a", .rawVideo, start: now.addingTimeInterval(-5 * day)))
 
         // Back up the vault folder (segments and index) before the sweep.
         let backup = fixture.state.appendingPathComponent("vault-backup")
@@ -129,19 +153,24 @@ struct RetentionTests {
         let vault = try fixture.open()
         let now = VaultFixture.noon
         let first = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: now))
-        let second = try await vault.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: now.addingTimeInterval(6)))
-        let hold = try await vault.placeHold(camera: "cam-a", from: now, to: now.addingTimeInterval(3), caseReference: "C-1", by: "dpo", at: now)
+        let second = try await vault.store(
+            VaultFixture.payload(100), as: VaultFixture.descriptor(start: now.addingTimeInterval(6)))
+        let hold = try await vault.placeHold(
+            camera: "cam-a", from: now, to: now.addingTimeInterval(3), caseReference: "C-1", by: "dpo", at: now)
         await #expect(throws: VaultError(.onHold, "")) {
-            try await vault.erase(camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
+            try await vault.erase(
+                camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
         }
         try await vault.releaseHold(hold.id, by: "dpo", at: now)
-        let erased = try await vault.erase(camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
+        let erased = try await vault.erase(
+            camera: "cam-a", from: now.addingTimeInterval(-60), to: now.addingTimeInterval(60), by: "dpo", at: now)
         #expect(erased == 2)
         for segment in [first, second] {
             await #expect(throws: VaultError(.notFound, "")) { try await vault.read(segment.id) }
         }
         // The day's bucket key went with the last segment; recording continues under a new generation.
-        let later = try await vault.store(VaultFixture.payload(10), as: VaultFixture.descriptor(start: now.addingTimeInterval(120)))
+        let later = try await vault.store(
+            VaultFixture.payload(10), as: VaultFixture.descriptor(start: now.addingTimeInterval(120)))
         #expect(try await vault.read(later.id).count == 10)
         let actions = try vault.audit.entries().map(\.action)
         #expect(actions == ["hold-placed", "hold-released", "erasure", "key-destroyed"])
@@ -154,11 +183,13 @@ struct RetentionTests {
         defer { fixture.remove() }
         let vault = try fixture.open()
         await #expect(throws: VaultError(.invalidArgument, "")) {
-            try await vault.placeHold(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
-                                      caseReference: " ", by: "dpo")
+            try await vault.placeHold(
+                camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
+                caseReference: " ", by: "dpo")
         }
-        let hold = try await vault.placeHold(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
-                                             caseReference: "CASE-SECRET-7", by: "dpo", at: VaultFixture.noon)
+        let hold = try await vault.placeHold(
+            camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60),
+            caseReference: "CASE-SECRET-7", by: "dpo", at: VaultFixture.noon)
         #expect(hold.expiresAt == VaultFixture.noon.addingTimeInterval(180 * 86_400))
         let entries = try vault.audit.entries()
         #expect(!entries.contains { "\($0)".contains("CASE-SECRET-7") })
@@ -172,9 +203,13 @@ struct RetentionTests {
         schedule.eventKinds = [.unattendedObject: .days(90)]
         let vault = try fixture.open(schedule)
         let now = VaultFixture.noon
-        try await vault.recordEvent(camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-40 * day), zone: "z", payload: ["count": "2"])
-        try await vault.recordEvent(camera: "cam-a", kind: .unattendedObject, at: now.addingTimeInterval(-40 * day), zone: nil, payload: [:])
-        try await vault.recordEvent(camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-1 * day), zone: "z", payload: [:])
+        try await vault.recordEvent(
+            camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-40 * day), zone: "z", payload: ["count": "2"]
+        )
+        try await vault.recordEvent(
+            camera: "cam-a", kind: .unattendedObject, at: now.addingTimeInterval(-40 * day), zone: nil, payload: [:])
+        try await vault.recordEvent(
+            camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-1 * day), zone: "z", payload: [:])
         let plan = try await vault.retentionPlan(at: now)
         #expect(plan.events.map(\.kind) == [.loitering])
         let report = try await vault.apply(plan)

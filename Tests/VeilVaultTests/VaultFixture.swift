@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilVault
 
 /// A retention schedule written out in the test, so each test states the rules it relies on.
@@ -13,7 +14,9 @@ struct FixedSchedule: RetentionSchedule {
     var legalHoldRequiresCaseReference = true
 
     func retention(camera: CameraID, category: DataCategory, eventKind: AlertKind?) -> RetentionPeriod? {
-        if let eventKind, let duration = eventKinds[eventKind] { return RetentionPeriod(rule: RuleID("events-\(eventKind)"), duration: duration) }
+        if let eventKind, let duration = eventKinds[eventKind] {
+            return RetentionPeriod(rule: RuleID("events-\(eventKind)"), duration: duration)
+        }
         return periods[category].map { RetentionPeriod(rule: RuleID("\(category.rawValue)-rule"), duration: $0) }
     }
 
@@ -43,11 +46,13 @@ struct VaultFixture {
     /// 2026-11-25 12:00 UTC.
     static let noon = Date(timeIntervalSince1970: 1_764_072_000)
 
-    static func descriptor(_ camera: CameraID = "cam-a", _ category: DataCategory = .redactedVideo, start: Date,
-                           seconds: Double = 6) -> SegmentDescriptor
-    {
-        SegmentDescriptor(camera: camera, category: category, start: start, end: start.addingTimeInterval(seconds),
-                          container: "mp4", policyVersion: "test-1", redaction: "faces, plates: blur")
+    static func descriptor(
+        _ camera: CameraID = "cam-a", _ category: DataCategory = .redactedVideo, start: Date,
+        seconds: Double = 6
+    ) -> SegmentDescriptor {
+        SegmentDescriptor(
+            camera: camera, category: category, start: start, end: start.addingTimeInterval(seconds),
+            container: "mp4", policyVersion: "test-1", redaction: "faces, plates: blur")
     }
 
     /// Recognisable plaintext: a repeated marker, so a test can search ciphertext for it.
@@ -57,8 +62,9 @@ struct VaultFixture {
     }
 
     func segmentFile(_ segment: StoredSegment) -> String {
-        let day = ISO8601DateFormatter.string(from: segment.descriptor.start, timeZone: TimeZone(identifier: "UTC")!,
-                                              formatOptions: [.withFullDate])
+        let day = ISO8601DateFormatter.string(
+            from: segment.descriptor.start, timeZone: TimeZone(identifier: "UTC")!,
+            formatOptions: [.withFullDate])
         return configuration.vaultDirectory + "/segments/\(segment.descriptor.camera)/\(day)/\(segment.id).vgs"
     }
 

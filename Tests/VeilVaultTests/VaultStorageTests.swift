@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import VeilCore
+
 @testable import VeilVault
 
 @Suite("Vault storage and tamper resistance")
@@ -18,7 +19,8 @@ struct VaultStorageTests {
         }
     }
 
-    @Test("segments round-trip; files hold no plaintext", arguments: [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 3_000_000])
+    @Test(
+        "segments round-trip; files hold no plaintext", arguments: [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 3_000_000])
     func roundTrip(_ size: Int) async throws {
         let fixture = try VaultFixture()
         defer { fixture.remove() }
@@ -29,7 +31,8 @@ struct VaultStorageTests {
         let file = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(stored)))
         #expect(Int64(file.count) == stored.size)
         if size >= 16 { #expect(file.range(of: Data("PLAINTEXT-MARKER".utf8)) == nil) }
-        let listed = try await vault.segments(camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60))
+        let listed = try await vault.segments(
+            camera: "cam-a", from: VaultFixture.noon, to: VaultFixture.noon.addingTimeInterval(60))
         #expect(listed.map(\.id) == [stored.id])
     }
 
@@ -54,13 +57,19 @@ struct VaultStorageTests {
         let fixture = try VaultFixture()
         defer { fixture.remove() }
         let vault = try fixture.open()
-        let first = try await vault.store(VaultFixture.payload(600_000), as: VaultFixture.descriptor(start: VaultFixture.noon))
-        let second = try await vault.store(VaultFixture.payload(1000), as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
+        let first = try await vault.store(
+            VaultFixture.payload(600_000), as: VaultFixture.descriptor(start: VaultFixture.noon))
+        let second = try await vault.store(
+            VaultFixture.payload(1000), as: VaultFixture.descriptor(start: VaultFixture.noon.addingTimeInterval(6)))
         let path = fixture.segmentFile(first)
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
 
         // 1. A flipped byte, with the index digest updated too so that the AEAD itself must catch it.
-        let flipped = { var data = original; data[data.count / 2] ^= 0x01; return data }()
+        let flipped = {
+            var data = original
+            data[data.count / 2] ^= 0x01
+            return data
+        }()
         try flipped.write(to: URL(fileURLWithPath: path))
         let digestError = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(digestError.code == .authenticationFailed && digestError.message.contains(first.id))
@@ -74,7 +83,10 @@ struct VaultStorageTests {
         let truncated = original.prefix(8 + 24 + 4 + 256 * 1024 + 17)
         try truncated.write(to: URL(fileURLWithPath: path))
         let truncatedPrint = try SegmentCipher.fingerprint(of: truncated, segment: "x").hex
-        try await forge(vault, first.id) { $0.fingerprint = truncatedPrint; $0.size = Int64(truncated.count) }
+        try await forge(vault, first.id) {
+            $0.fingerprint = truncatedPrint
+            $0.size = Int64(truncated.count)
+        }
         let truncation = try await #require(throws: VaultError.self) { try await vault.read(first.id) }
         #expect(truncation.code == .truncated)
 
@@ -82,7 +94,10 @@ struct VaultStorageTests {
         let secondFile = try Data(contentsOf: URL(fileURLWithPath: fixture.segmentFile(second)))
         try secondFile.write(to: URL(fileURLWithPath: path))
         let secondPrint = try SegmentCipher.fingerprint(of: secondFile, segment: "x").hex
-        try await forge(vault, first.id) { $0.fingerprint = secondPrint; $0.size = Int64(secondFile.count) }
+        try await forge(vault, first.id) {
+            $0.fingerprint = secondPrint
+            $0.size = Int64(secondFile.count)
+        }
         await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(first.id) }
 
         // 4. An index row edited by hand (no index key): refused before any decryption.
@@ -90,7 +105,8 @@ struct VaultStorageTests {
             try db.execute(sql: "UPDATE segment SET start = start - 3600 WHERE id = ?", arguments: [second.id])
         }
         let edited = try await #require(throws: VaultError.self) { try await vault.read(second.id) }
-        #expect(edited.code == .authenticationFailed && edited.message == "segment \(second.id): its index row was altered")
+        #expect(
+            edited.code == .authenticationFailed && edited.message == "segment \(second.id): its index row was altered")
 
         // 5. The same edit by someone holding the index key: the segment's binding still refuses it.
         try await forge(vault, second.id) { $0.start -= 3600 }
@@ -109,7 +125,8 @@ struct VaultStorageTests {
         let fixture = try VaultFixture()
         defer { fixture.remove() }
         let writer = try fixture.open()
-        let stored = try await writer.store(VaultFixture.payload(100), as: VaultFixture.descriptor(start: VaultFixture.noon))
+        let stored = try await writer.store(
+            VaultFixture.payload(100), as: VaultFixture.descriptor(start: VaultFixture.noon))
         #expect(throws: VaultError(.invalidArgument, "")) { try fixture.open() }
         // A stray temporary file is the writer's business: a reader must not "recover" it away.
         let stray = fixture.configuration.temporaryDirectory + "/in-progress.part"
@@ -142,16 +159,22 @@ struct VaultStorageTests {
         try KeyEncryptionKeySource.createFile(at: otherKEK)
         var wrong = fixture.configuration
         wrong.keyEncryptionKey = .file(otherKEK)
-        #expect(throws: VaultError(.wrongKeyEncryptionKey, "")) { try Vault(configuration: wrong, schedule: FixedSchedule()) }
+        #expect(throws: VaultError(.wrongKeyEncryptionKey, "")) {
+            try Vault(configuration: wrong, schedule: FixedSchedule())
+        }
 
-        guard case .file(let kekPath) = fixture.configuration.keyEncryptionKey else { Issue.record("expected a KEK file"); return }
+        guard case .file(let kekPath) = fixture.configuration.keyEncryptionKey else {
+            Issue.record("expected a KEK file")
+            return
+        }
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: kekPath)
         let insecure = try #require(throws: VaultError.self) { try fixture.open() }
         #expect(insecure.code == .keyFileInsecure)
         #expect(insecure.message.contains("chmod 600"))
         // The key's bytes never appear in the message.
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: kekPath)
-        let kekText = try String(contentsOfFile: kekPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let kekText = try String(contentsOfFile: kekPath, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(!insecure.description.contains(kekText))
 
         // The same key from the environment opens the vault.
@@ -161,6 +184,8 @@ struct VaultStorageTests {
         fromEnvironment.keyEncryptionKey = .environment("VEILGATE_TEST_KEK")
         _ = try Vault(configuration: fromEnvironment, schedule: FixedSchedule())
         setenv("VEILGATE_TEST_KEK", "not-hex", 1)
-        #expect(throws: VaultError(.keyFileInvalid, "")) { try Vault(configuration: fromEnvironment, schedule: FixedSchedule()) }
+        #expect(throws: VaultError(.keyFileInvalid, "")) {
+            try Vault(configuration: fromEnvironment, schedule: FixedSchedule())
+        }
     }
 }

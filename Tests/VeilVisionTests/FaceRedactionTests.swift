@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+
 @testable import VeilVision
 
 @Suite("Face redaction on real media")
@@ -15,7 +16,9 @@ struct FaceRedactionTests {
             for row in y1..<max(y1, y2) {
                 for column in x1..<max(x1, x2) {
                     func at(_ r: Int, _ c: Int) -> Double { Double(planes.y[r * planes.yStride + c]) }
-                    values.append(4 * at(row, column) - at(row - 1, column) - at(row + 1, column) - at(row, column - 1) - at(row, column + 1))
+                    values.append(
+                        4 * at(row, column) - at(row - 1, column) - at(row + 1, column) - at(row, column - 1)
+                            - at(row, column + 1))
                 }
             }
             guard !values.isEmpty else { return 0 }
@@ -34,16 +37,18 @@ struct FaceRedactionTests {
         }
     }
 
-    @Test("city.jpg: every face is found and covered; what the detector can still find there has no detail left",
-          arguments: RedactionMode.allCases)
+    @Test(
+        "city.jpg: every face is found and covered; what the detector can still find there has no detail left",
+        arguments: RedactionMode.allCases)
     func city(_ mode: RedactionMode) throws {
         let detector = try VisionFixture.faces()
         let frame = try VisionFixture.image("faces/city.jpg")
         let before = try detector.detect(in: frame)
         #expect(before.count >= 14, "the detector should find most of the ~17 faces, found \(before.count)")
         let detailBefore = before.map { Self.detail(frame, $0.box) }
-        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces], mode: mode, shape: .ellipse, margin: 0.2),
-                                         detectors: [detector])
+        let pipeline = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces], mode: mode, shape: .ellipse, margin: 0.2),
+            detectors: [detector])
         let covered = try pipeline.process(frame)
         #expect(covered.count == before.count)
         if let path = ProcessInfo.processInfo.environment["VEILGATE_TEST_OUTPUT"] {
@@ -51,8 +56,9 @@ struct FaceRedactionTests {
         }
         // The inner half of each face (eyes, nose, mouth) keeps at most a twentieth of its detail.
         for (face, original) in zip(before, detailBefore) {
-            let inner = Box(x1: face.box.x1 + face.box.width / 4, y1: face.box.y1 + face.box.height / 4,
-                            x2: face.box.x2 - face.box.width / 4, y2: face.box.y2 - face.box.height / 4)
+            let inner = Box(
+                x1: face.box.x1 + face.box.width / 4, y1: face.box.y1 + face.box.height / 4,
+                x2: face.box.x2 - face.box.width / 4, y2: face.box.y2 - face.box.height / 4)
             if mode == .pixelate {
                 // A mosaic's block edges are sharp by design: count what is left instead — a few flat tiles.
                 #expect(Self.distinctLuma(frame, inner) <= 16, "face at \(face.box) keeps detail")
@@ -73,13 +79,16 @@ struct FaceRedactionTests {
         let original = try VisionFixture.image("faces/messi5.jpg")
         let frame = try VisionFixture.image("faces/messi5.jpg")
         let box = Box(x1: 200, y1: 60, x2: 300, y2: 180)
-        Redactor(spec: RedactionSpec(classes: [.faces], mode: mode, shape: .box, margin: 0)).apply(to: frame, boxes: [(.faces, box)])
+        Redactor(spec: RedactionSpec(classes: [.faces], mode: mode, shape: .box, margin: 0)).apply(
+            to: frame, boxes: [(.faces, box)])
         var changedInside = 0, changedOutside = 0
         original.withPlanes { a in
             frame.withPlanes { b in
                 for row in 0..<a.height {
                     for column in 0..<a.width where a.y[row * a.yStride + column] != b.y[row * b.yStride + column] {
-                        if box.contains(Box(x1: Double(column), y1: Double(row), x2: Double(column), y2: Double(row)), tolerance: 2) {
+                        if box.contains(
+                            Box(x1: Double(column), y1: Double(row), x2: Double(column), y2: Double(row)), tolerance: 2)
+                        {
                             changedInside += 1
                         } else {
                             changedOutside += 1

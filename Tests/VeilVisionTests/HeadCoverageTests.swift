@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+
 @testable import VeilVision
 
 /// Issue 3: in a wide CCTV shot (vtest.avi, people 35–150 px tall, faces far too small for the face
@@ -10,7 +11,8 @@ import VeilMedia
 @Suite("Heads of people in a wide CCTV shot")
 struct HeadCoverageTests {
     static func groundTruth() throws -> [Int: [Box]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vtest-people.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/vtest-people.json")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
         var result: [Int: [Box]] = [:]
         for (key, value) in object {
@@ -22,7 +24,8 @@ struct HeadCoverageTests {
 
     /// The head of a hand-drawn person box: the top sixth, the middle half across.
     static func head(of person: Box) -> Box {
-        Box(x1: person.x1 + person.width * 0.25, y1: person.y1, x2: person.x2 - person.width * 0.25,
+        Box(
+            x1: person.x1 + person.width * 0.25, y1: person.y1, x2: person.x2 - person.width * 0.25,
             y2: person.y1 + person.height / 6)
     }
 
@@ -33,8 +36,9 @@ struct HeadCoverageTests {
     /// other, a small person half hidden by a car).
     /// `phase`: frames skipped before the pipeline starts. At 0 every sampled frame is a detection frame; at 2 each
     /// is three frames after one, so what covers the heads there is the tracker carrying boxes between detections.
-    @Test("Heads of the walking people on sampled frames are covered, and no more of the rest obscured than today (default profile, one running pipeline)",
-          arguments: [0, 2])
+    @Test(
+        "Heads of the walking people on sampled frames are covered, and no more of the rest obscured than today (default profile, one running pipeline)",
+        arguments: [0, 2])
     func vtestHeads(phase: Int) throws {
         let truth = try Self.groundTruth()
         #expect(truth.count == 16)
@@ -53,36 +57,46 @@ struct HeadCoverageTests {
                 // One pipeline over the whole clip, as on a camera that keeps running.
                 // The example policy's default profile, so the collateral measured is what partners see.
                 let spec = CollateralTests.defaultProfile
-                pipeline = RedactionPipeline(spec: spec, detectors: try models.detectors(for: spec.classes, headsOfPeople: true).detectors,
-                                             // Phase 2 measures what the tracker carries between scheduled
-                                             // detections, so no detection on motion moves them.
-                                             options: .init(detectEvery: 5, coverHeadsOfPeople: true, detectOnMotion: phase == 0))
+                pipeline = RedactionPipeline(
+                    spec: spec, detectors: try models.detectors(for: spec.classes, headsOfPeople: true).detectors,
+                    // Phase 2 measures what the tracker carries between scheduled
+                    // detections, so no detection on motion moves them.
+                    options: .init(detectEvery: 5, coverHeadsOfPeople: true, detectOnMotion: phase == 0))
             }
             // What is painted: the tracked boxes grown by the spec's margin (as the Redactor does).
             let margin = pipeline!.redactor.spec.margin
             let before = truth[target].map { _ in Collateral.detail(of: frame) }
             let boxes = try pipeline!.process(frame).filter { $0.kind == .faces }.map { $0.box.expanded(by: margin) }
             guard let people = truth[target], let before else { continue }
-            tally = tally + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: people.map(Self.head))
+            tally =
+                tally
+                + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: people.map(Self.head))
             for person in people {
                 heads += 1
                 let head = Self.head(of: person)
                 let share = PlateRedactionTests.coverage(of: head, by: boxes, inner: 0)
-                if share >= 0.8 { covered += 1 } else {
+                if share >= 0.8 {
+                    covered += 1
+                } else {
                     missed.append("frame \(target) box \(Int(person.x1)),\(Int(person.y1)): \(Int(share * 100)) %")
                     if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil {
                         func text(_ b: Box) -> String { "\(Int(b.x1)),\(Int(b.y1))-\(Int(b.x2)),\(Int(b.y2))" }
                         let near = pipeline!.lastDetections.filter { $0.box.intersectionOverUnion(person) > 0 }
-                        print("DIAG phase \(phase) frame \(target) person \(text(person)) head \(text(head)): detections "
-                              + near.map { "\($0.kind.rawValue) \(text($0.box)) \(String(format: "%.2f", $0.score))" }.joined(separator: "; ")
-                              + " | painted " + boxes.filter { $0.intersectionOverUnion(person) > 0 }.map(text).joined(separator: "; "))
+                        print(
+                            "DIAG phase \(phase) frame \(target) person \(text(person)) head \(text(head)): detections "
+                                + near.map { "\($0.kind.rawValue) \(text($0.box)) \(String(format: "%.2f", $0.score))" }
+                                .joined(separator: "; ")
+                                + " | painted "
+                                + boxes.filter { $0.intersectionOverUnion(person) > 0 }.map(text).joined(
+                                    separator: "; "))
                     }
                 }
             }
             if index >= 750 { break }
         }
         print("vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed); collateral \(tally)")
-        #expect(tally.fraction <= CollateralTests.ceiling["video/vtest.avi"] ?? CollateralTests.goal, "collateral \(tally)")
+        #expect(
+            tally.fraction <= CollateralTests.ceiling["video/vtest.avi"] ?? CollateralTests.goal, "collateral \(tally)")
         #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
         #expect(covered == heads, "every head covered; missed: \(missed)")
     }
@@ -97,11 +111,14 @@ struct HeadCoverageTests {
         let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
         let detectors = try models.detectors(for: [.faces], headsOfPeople: true).detectors
         let people = try #require(detectors.compactMap { $0 as? PersonDetector }.first)
-        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
-                                         options: .init(detectEvery: 2, coverHeadsOfPeople: true, detectOnMotion: false))
+        let pipeline = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
+            options: .init(detectEvery: 2, coverHeadsOfPeople: true, detectOnMotion: false))
         var heads = 0, covered = 0
         while let frame = try source.nextFrame(), frame.index <= 50 {
-            let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map { $0.box.expanded(by: pipeline.redactor.spec.margin) }
+            let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map {
+                $0.box.expanded(by: pipeline.redactor.spec.margin)
+            }
             for person in truth[frame.index] ?? [] {
                 heads += 1
                 if PlateRedactionTests.coverage(of: Self.head(of: person), by: boxes, inner: 0) >= 0.8 { covered += 1 }

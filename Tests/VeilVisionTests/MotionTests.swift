@@ -1,6 +1,7 @@
 import Testing
 import VeilCore
 import VeilMedia
+
 @testable import VeilVision
 
 /// The motion fallback and the tracker's residues: what keeps a head covered when the person network misses it
@@ -14,14 +15,17 @@ struct MotionTests {
             for row in 0..<480 { planes.y.advanced(by: row * planes.yStride).update(repeating: 90, count: 640) }
             for box in rectangles {
                 for row in Int(box.y1)..<Int(box.y2) {
-                    planes.y.advanced(by: row * planes.yStride + Int(box.x1)).update(repeating: 220, count: Int(box.width))
+                    planes.y.advanced(by: row * planes.yStride + Int(box.x1)).update(
+                        repeating: 220, count: Int(box.width))
                 }
             }
         }
         return frame
     }
 
-    @Test("A person-shaped region that appears is reported as a person; a car-shaped one, noise and a whole-picture change are not")
+    @Test(
+        "A person-shaped region that appears is reported as a person; a car-shaped one, noise and a whole-picture change are not"
+    )
     func motion() throws {
         let detector = MotionDetector()
         #expect(try detector.detect(in: Self.picture([])).isEmpty, "the first picture is the background")
@@ -31,7 +35,9 @@ struct MotionTests {
         let box = try #require(found.first).box
         #expect(found.first?.kind == .persons)
         #expect(box.contains(person, tolerance: 0.5), "\(box) should enclose \(person)")
-        #expect(box.width <= person.width + 16 && box.height <= person.height + 16, "grown by about a cell, not more: \(box)")
+        #expect(
+            box.width <= person.width + 16 && box.height <= person.height + 16,
+            "grown by about a cell, not more: \(box)")
 
         let car = Box(x1: 60, y1: 300, x2: 200, y2: 350)
         let speck = Box(x1: 500, y1: 100, x2: 503, y2: 103)
@@ -44,7 +50,9 @@ struct MotionTests {
         #expect(try detector.detect(in: Self.picture([Box(x1: 0, y1: 0, x2: 640, y2: 300)])).isEmpty)
     }
 
-    @Test("A person standing still stays reported for seconds of video, however often the detector is called, then fades into the background")
+    @Test(
+        "A person standing still stays reported for seconds of video, however often the detector is called, then fades into the background"
+    )
     func stillPersonFades() throws {
         let person = Box(x1: 300, y1: 200, x2: 324, y2: 272)
         for step in [0.1, 0.5] {
@@ -53,12 +61,15 @@ struct MotionTests {
             var reportedUntil = 0.0
             var time = step
             while time <= 20 {
-                if try detector.detect(in: Self.picture([person], time: time)).contains(where: { $0.box.contains(person, tolerance: 0.5) }) {
+                if try detector.detect(in: Self.picture([person], time: time)).contains(where: {
+                    $0.box.contains(person, tolerance: 0.5)
+                }) {
                     reportedUntil = time
                 }
                 time += step
             }
-            #expect(reportedUntil >= 8 && reportedUntil <= 14, "called every \(step) s: reported until \(reportedUntil) s")
+            #expect(
+                reportedUntil >= 8 && reportedUntil <= 14, "called every \(step) s: reported until \(reportedUntil) s")
         }
     }
 
@@ -66,7 +77,8 @@ struct MotionTests {
     func residue() {
         var tracker = RedactionTracker(configuration: .init(coverLostFor: 1.0, growthPerSecond: 0.5))
         let lower = Detection(kind: .faces, box: Box(x1: 100, y1: 200, x2: 140, y2: 240), score: 1)
-        let upper = Detection(kind: .faces, box: Box(x1: 100, y1: 170, x2: 140, y2: 210), score: 1)  // overlaps: IoU 0.14…0.4
+        // overlaps: IoU 0.14…0.4
+        let upper = Detection(kind: .faces, box: Box(x1: 100, y1: 170, x2: 140, y2: 210), score: 1)
         _ = tracker.update(with: [lower], at: 0)
         // Only the upper face is detected now, close enough to continue the lower one's track.
         let covered = tracker.update(with: [upper], at: 0.2)
@@ -81,7 +93,9 @@ struct MotionTests {
         #expect(steady.update(with: [lower], at: 0.1).count == 1)
     }
 
-    @Test("The motion trigger fires when something new moves outside what is covered, not while it keeps moving, not on a still picture")
+    @Test(
+        "The motion trigger fires when something new moves outside what is covered, not while it keeps moving, not on a still picture"
+    )
     func trigger() throws {
         let trigger = MotionTrigger()
         let empty = try Self.picture([])
@@ -93,13 +107,17 @@ struct MotionTests {
         #expect(!trigger.somethingNew(in: try Self.picture([person]), outside: []), "and walks on: not new")
         #expect(!trigger.somethingNew(in: try Self.picture([person]), outside: []), "and stands still")
         let other = Box(x1: 40, y1: 40, x2: 80, y2: 140)
-        #expect(!trigger.somethingNew(in: try Self.picture([person, other]), outside: [Box(x1: 30, y1: 30, x2: 90, y2: 150)]),
-                "something new, but where a box is covered already")
+        #expect(
+            !trigger.somethingNew(
+                in: try Self.picture([person, other]), outside: [Box(x1: 30, y1: 30, x2: 90, y2: 150)]),
+            "something new, but where a box is covered already")
         let third = Box(x1: 500, y1: 300, x2: 540, y2: 400)
         #expect(trigger.somethingNew(in: try Self.picture([person, other, third]), outside: []))
         // The lights change: everything differs, so whatever was known is detected again.
         let lit = try VideoFrame(width: 640, height: 480)
-        lit.withWritablePlanes { planes in for row in 0..<480 { planes.y.advanced(by: row * planes.yStride).update(repeating: 200, count: 640) } }
+        lit.withWritablePlanes { planes in
+            for row in 0..<480 { planes.y.advanced(by: row * planes.yStride).update(repeating: 200, count: 640) }
+        }
         #expect(trigger.somethingNew(in: lit, outside: []))
     }
 
@@ -120,7 +138,8 @@ struct MotionTests {
         var calls: [Int] = []
         func detect(in image: any YUVImage) throws -> [Detection] {
             calls.append(Int(image.time.rounded()))
-            return calls.count == 1 ? [Detection(kind: .faces, box: Box(x1: 100, y1: 100, x2: 140, y2: 150), score: 0.9)] : []
+            return calls.count == 1
+                ? [Detection(kind: .faces, box: Box(x1: 100, y1: 100, x2: 140, y2: 150), score: 0.9)] : []
         }
     }
 
@@ -134,24 +153,34 @@ struct MotionTests {
         }
     }
 
-    @Test("a pass a lost face asks for does not look for plates; one something new moving asks for does, and every other scheduled one")
+    @Test(
+        "a pass a lost face asks for does not look for plates; one something new moving asks for does, and every other scheduled one"
+    )
     func platesOnlyWhereDue() throws {
         let (faces, plates) = (FaceOnce(), PlateCounter())
-        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces, .plates]), detectors: [faces, plates],
-                                         options: .init(detectEvery: 10, coverHeadsOfPeople: false, plateEvery: 2))
+        let pipeline = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces, .plates]), detectors: [faces, plates],
+            options: .init(detectEvery: 10, coverHeadsOfPeople: false, plateEvery: 2))
         let arrival = Box(x1: 400, y1: 200, x2: 440, y2: 300)
         for index in 0..<25 {
             _ = try pipeline.track(try Self.picture(index >= 13 ? [arrival] : [], time: Double(index)))
         }
-        // The schedule counts from the last pass: 0, then 11 after the lost face's pass at 1, then 23 after the arrival's at 13.
-        #expect(faces.calls == [0, 1, 11, 13, 23], "the lost face asks for a pass at 1; the arrival triggers one at 13")
-        #expect(plates.calls == [0, 13, 23], "not at 1 (a lost face), nor at 11 (every other scheduled pass): \(plates.calls)")
+        // The schedule counts from the last pass: 0, then 11 after the lost face's pass at 1, then 23 after the
+        // arrival's at 13.
+        #expect(
+            faces.calls == [0, 1, 11, 13, 23], "the lost face asks for a pass at 1; the arrival triggers one at 13")
+        #expect(
+            plates.calls == [0, 13, 23],
+            "not at 1 (a lost face), nor at 11 (every other scheduled pass): \(plates.calls)")
     }
 
-    @Test("With detection every 10th frame, something appearing at frame 13 is detected at frame 13, not 20; on a still picture only the schedule runs")
+    @Test(
+        "With detection every 10th frame, something appearing at frame 13 is detected at frame 13, not 20; on a still picture only the schedule runs"
+    )
     func detectOnMotion() throws {
         let detector = CountingDetector()
-        let pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.faces]), detectors: [detector], options: .init(detectEvery: 10))
+        let pipeline = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces]), detectors: [detector], options: .init(detectEvery: 10))
         let person = Box(x1: 300, y1: 200, x2: 340, y2: 300)
         for index in 0..<30 {
             _ = try pipeline.track(try Self.picture(index >= 13 ? [person] : [], time: Double(index)))
@@ -160,8 +189,9 @@ struct MotionTests {
         #expect(pipeline.detectionsOnMotion == 1)
 
         let scheduled = CountingDetector()
-        let still = RedactionPipeline(spec: RedactionSpec(classes: [.faces]), detectors: [scheduled],
-                                      options: .init(detectEvery: 10, detectOnMotion: false))
+        let still = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces]), detectors: [scheduled],
+            options: .init(detectEvery: 10, detectOnMotion: false))
         for index in 0..<30 { _ = try still.track(try Self.picture(index >= 13 ? [person] : [], time: Double(index))) }
         #expect(scheduled.calls == [0, 10, 20], "without the trigger, the schedule alone")
     }

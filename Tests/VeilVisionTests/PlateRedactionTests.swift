@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+
 @testable import VeilVision
 
 @Suite("Plate redaction on real media")
@@ -10,11 +11,13 @@ struct PlateRedactionTests {
     static func groundTruth() throws -> [(image: String, box: Box)] {
         let folder = VisionFixture.data.appendingPathComponent("plates/eu")
         var result: [(String, Box)] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() where name.hasSuffix(".txt") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        where name.hasSuffix(".txt") {
             let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
             for line in text.split(separator: "\n") {
                 let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                guard fields.count >= 5, let x = Double(fields[1]), let y = Double(fields[2]), let w = Double(fields[3]),
+                guard fields.count >= 5, let x = Double(fields[1]), let y = Double(fields[2]),
+                    let w = Double(fields[3]),
                     let h = Double(fields[4])
                 else { continue }
                 result.append(("plates/eu/" + name.dropLast(4) + ".jpg", Box(x1: x, y1: y, x2: x + w, y2: y + h)))
@@ -23,10 +26,12 @@ struct PlateRedactionTests {
         return result
     }
 
-    /// The share of a plate's region that the boxes cover: the central 80 % (the characters) by default, the whole box with `inner: 0`.
+    /// The share of a plate's region that the boxes cover: the central 80 % (the characters) by default, the whole box
+    /// with `inner: 0`.
     static func coverage(of plate: Box, by boxes: [Box], inner fraction: Double = 0.1) -> Double {
-        let inner = Box(x1: plate.x1 + plate.width * fraction, y1: plate.y1 + plate.height * fraction,
-                        x2: plate.x2 - plate.width * fraction, y2: plate.y2 - plate.height * fraction)
+        let inner = Box(
+            x1: plate.x1 + plate.width * fraction, y1: plate.y1 + plate.height * fraction,
+            x2: plate.x2 - plate.width * fraction, y2: plate.y2 - plate.height * fraction)
         var covered = 0, total = 0
         for y in stride(from: inner.y1, to: inner.y2, by: 1) {
             for x in stride(from: inner.x1, to: inner.x2, by: 1) {
@@ -38,7 +43,9 @@ struct PlateRedactionTests {
     }
 
     /// Share of ground-truth plates (whole box: characters, frame and country band) at least 90 % covered.
-    static func measure(_ detector: PlateDetector, extraMargin: Double = 0) throws -> (covered: Int, total: Int, missed: [String]) {
+    static func measure(
+        _ detector: PlateDetector, extraMargin: Double = 0
+    ) throws -> (covered: Int, total: Int, missed: [String]) {
         let truth = try groundTruth()
         var covered = 0
         var missed: [String] = []
@@ -53,7 +60,9 @@ struct PlateRedactionTests {
     @Test("EU plates: at least 98 % of ground-truth plate boxes covered by the text detector (PP-OCRv4)")
     func euPlatesTextDetector() throws {
         let result = try Self.measure(try VisionModels(directory: VisionFixture.models).plates())
-        print("EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)")
+        print(
+            "EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)"
+        )
         #expect(result.total >= 50)
         #expect(Double(result.covered) / Double(result.total) >= 0.98)
     }
@@ -84,13 +93,16 @@ struct PlateRedactionTests {
                     memset(target.u + row * target.uStride, 128, target.width / 2)
                     memset(target.v + row * target.vStride, 128, target.width / 2)
                 }
-                let width = min(source.width, target.width - x) & ~1, height = min(source.height, target.height - y) & ~1
+                let width = min(source.width, target.width - x) & ~1,
+                    height = min(source.height, target.height - y) & ~1
                 for row in 0..<height {
                     memcpy(target.y + (y + row) * target.yStride + x, source.y + row * source.yStride, width)
                 }
                 for row in 0..<height / 2 {
-                    memcpy(target.u + (y / 2 + row) * target.uStride + x / 2, source.u + row * source.uStride, width / 2)
-                    memcpy(target.v + (y / 2 + row) * target.vStride + x / 2, source.v + row * source.vStride, width / 2)
+                    memcpy(
+                        target.u + (y / 2 + row) * target.uStride + x / 2, source.u + row * source.uStride, width / 2)
+                    memcpy(
+                        target.v + (y / 2 + row) * target.vStride + x / 2, source.v + row * source.vStride, width / 2)
                 }
             }
         }
@@ -100,7 +112,9 @@ struct PlateRedactionTests {
     /// The counterweight to looking for plates on only every other scheduled pass: a car driving through the picture at
     /// 400 px/s keeps its plate covered on every frame from the first detection (the pipeline looks on every pass while
     /// a plate moves).
-    @Test("A plate driving through the picture stays covered on every frame (default profile, detection every 10th frame)")
+    @Test(
+        "A plate driving through the picture stays covered on every frame (default profile, detection every 10th frame)"
+    )
     func movingPlate() throws {
         let vision = VisionModels(directory: VisionFixture.models)
         let spec = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
@@ -110,14 +124,16 @@ struct PlateRedactionTests {
         for (image, plate) in try Self.groundTruth() where cars.count < 2 {
             let still = try VisionFixture.image(image)
             guard still.width <= 760, still.height <= 700,
-                  Self.coverage(of: plate, by: try detector.detect(in: still).map(\.box), inner: 0) >= 0.9 else { continue }
+                Self.coverage(of: plate, by: try detector.detect(in: still).map(\.box), inner: 0) >= 0.9
+            else { continue }
             cars.append((image, plate))
         }
         #expect(cars.count == 2)
         for (image, plate) in cars {
             let car = try VisionFixture.image(image)
-            let pipeline = RedactionPipeline(spec: spec, detectors: try vision.detectors(for: spec.classes, headsOfPeople: true).detectors,
-                                             options: .init(detectEvery: 10))
+            let pipeline = RedactionPipeline(
+                spec: spec, detectors: try vision.detectors(for: spec.classes, headsOfPeople: true).detectors,
+                options: .init(detectEvery: 10))
             let y = ((720 - car.height) / 2) & ~1
             var uncovered: [Int] = []
             for index in 0..<50 {
@@ -125,9 +141,13 @@ struct PlateRedactionTests {
                 let x = Int(10 + 400 * time) & ~1
                 let covered = try pipeline.process(try Self.frame(with: car, x: x, y: y, time: time, index: index))
                 let moved = plate.offset(dx: Double(x), dy: Double(y))
-                if Self.coverage(of: moved, by: covered.filter { $0.kind == .plates }.map(\.box)) < 0.9 { uncovered.append(index) }
+                if Self.coverage(of: moved, by: covered.filter { $0.kind == .plates }.map(\.box)) < 0.9 {
+                    uncovered.append(index)
+                }
             }
-            print("moving plate (\(image)): uncovered on \(uncovered.count) of 50 frames \(uncovered.prefix(10)); \(pipeline.passSummary)")
+            print(
+                "moving plate (\(image)): uncovered on \(uncovered.count) of 50 frames \(uncovered.prefix(10)); \(pipeline.passSummary)"
+            )
             #expect(uncovered.isEmpty, "the plate of \(image) was visible on frames \(uncovered)")
         }
     }

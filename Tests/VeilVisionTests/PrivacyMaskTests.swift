@@ -1,6 +1,7 @@
 import Testing
 import VeilCore
 import VeilMedia
+
 @testable import VeilVision
 
 @Suite("Privacy masks")
@@ -53,7 +54,9 @@ struct PrivacyMaskTests {
             #expect(planes.u[10 * planes.uStride + 10] == 60 && planes.v[230 * planes.vStride + 310] == 60)
         }
         #expect(painted > 90_000 && untouched > 100_000)
-        #expect(masks.covers(x: 320, y: 240, width: 640, height: 480) && !masks.covers(x: 10, y: 10, width: 640, height: 480))
+        #expect(
+            masks.covers(x: 320, y: 240, width: 640, height: 480)
+                && !masks.covers(x: 10, y: 10, width: 640, height: 480))
     }
 
     @Test("fewer than three points paint nothing")

@@ -1,5 +1,6 @@
 import Testing
 import VeilCore
+
 @testable import VeilVision
 
 @Suite("Fail-closed tracking")
@@ -54,10 +55,13 @@ struct TrackerTests {
         #expect(tracker.tracksStarted == 3)
     }
 
-    @Test("without detection passes a lost face stays covered however long, at a bounded size, and asks for a detection")
+    @Test(
+        "without detection passes a lost face stays covered however long, at a bounded size, and asks for a detection")
     func boundedCoverWithoutDetections() {
-        var tracker = RedactionTracker(configuration: .init(coverLostFor: 1.0, growthPerSecond: 0.5, maximumGrowth: 0.25,
-                                                            coastFor: 0.3))
+        var tracker = RedactionTracker(
+            configuration: .init(
+                coverLostFor: 1.0, growthPerSecond: 0.5, maximumGrowth: 0.25,
+                coastFor: 0.3))
         _ = tracker.update(with: [face(100)], at: 0.0)
         _ = tracker.update(with: [face(110)], at: 0.1)
         #expect(!tracker.wantsDetection(at: 0.3), "not grown to its bound yet")
@@ -77,7 +81,8 @@ struct TrackerTests {
         // 20 px in 0.5 s: no overlap with where it was, but within four of its widths a second.
         let next = tracker.update(with: [head(80)], at: 0.5)
         #expect(next.contains { $0.track == 1 && $0.unseenFor == 0 }, "the same track continues")
-        // Moving left (its velocity smoothed to 20 px/s): 0.3 s later the cover reaches further left than where it was seen.
+        // Moving left (its velocity smoothed to 20 px/s): 0.3 s later the cover reaches further left than where it was
+        // seen.
         let later = tracker.covered(at: 0.8)
         #expect(later.contains { $0.track == 1 && $0.box.x1 < 75 })
         // Something far beyond its reach is someone else.
@@ -115,6 +120,7 @@ struct BoxTests {
         let left = Box(x1: 0, y1: 0, x2: 10, y2: 10), right = Box(x1: 12, y1: 0, x2: 22, y2: 10)
         #expect(left.overlapArea(right) == 0)
         #expect(left.intersectionOverUnion(right) == 0)
-        #expect(Box(x1: 0, y1: 0, x2: 10, y2: 10).intersectionOverUnion(Box(x1: 5, y1: 0, x2: 15, y2: 10)) == 50.0 / 150.0)
+        #expect(
+            Box(x1: 0, y1: 0, x2: 10, y2: 10).intersectionOverUnion(Box(x1: 5, y1: 0, x2: 15, y2: 10)) == 50.0 / 150.0)
     }
 }

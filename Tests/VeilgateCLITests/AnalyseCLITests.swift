@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// `veilgate analyse` on real footage (vtest.avi, a pedestrian street): a restricted zone where people walk raises alerts,
-/// one where nobody goes (the shop fronts at the top of the picture) raises none.
+/// `veilgate analyse` on real footage (vtest.avi, a pedestrian street): a restricted zone where people walk raises
+/// alerts, one where nobody goes (the shop fronts at the top of the picture) raises none.
 @Suite("veilgate analyse (real footage)")
 struct AnalyseCLITests {
     typealias CLI = VeilgateCLITests
@@ -17,39 +17,56 @@ struct AnalyseCLITests {
                   - id: shop-fronts
                     polygon: [[0.45, 0.00], [0.70, 0.00], [0.70, 0.10], [0.45, 0.10]]
             """
-        // It also counts people, and the mall may see those counts (the camera serves crowd management and produces counts).
-        let edited = example.replacingOccurrences(of: "analytics: [line-crossing, unattended-object, restricted-zone]",
-                                                  with: "analytics: [line-crossing, unattended-object, restricted-zone, crowd-count, running]")
-            .replacingOccurrences(of: "    purposes: [public-safety, criminal-investigation]\n    produces: [raw-video, redacted-video, events]\n"
-                                    + "    analytics: [line-crossing",
-                                  with: "    purposes: [public-safety, criminal-investigation, crowd-management]\n"
-                                    + "    produces: [raw-video, redacted-video, events, counts]\n    analytics: [line-crossing")
-            .replacingOccurrences(of: "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance]",
-                                  with: "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance, station-forecourt]")
-            .replacingOccurrences(of: """
-                  - id: platform-access
-                    polygon: [[0.10, 0.10], [0.45, 0.10], [0.45, 0.35], [0.10, 0.35]]
-            """, with: zones)
+        // It also counts people, and the mall may see those counts (the camera serves crowd management and produces
+        // counts).
+        let edited = example.replacingOccurrences(
+            of: "analytics: [line-crossing, unattended-object, restricted-zone]",
+            with: "analytics: [line-crossing, unattended-object, restricted-zone, crowd-count, running]"
+        )
+        .replacingOccurrences(
+            of:
+                "    purposes: [public-safety, criminal-investigation]\n    produces: [raw-video, redacted-video, events]\n"
+                + "    analytics: [line-crossing",
+            with: "    purposes: [public-safety, criminal-investigation, crowd-management]\n"
+                + "    produces: [raw-video, redacted-video, events, counts]\n    analytics: [line-crossing"
+        )
+        .replacingOccurrences(
+            of: "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance]",
+            with:
+                "action: counts\n        purpose: crowd-management\n        cameras: [market-square, mall-entrance, station-forecourt]"
+        )
+        .replacingOccurrences(
+            of: """
+                      - id: platform-access
+                        polygon: [[0.10, 0.10], [0.45, 0.10], [0.45, 0.35], [0.10, 0.35]]
+                """, with: zones)
         #expect(edited != example)
         try FederationCLITests.writePolicy(edited, in: folder)
     }
 
-    static let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
+    static let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+        "shared/data/video/vtest.avi"
+    ).path
 
     @Test("a restricted zone on the walkway alerts; one on the shop fronts, where nobody walks, stays silent")
     func restrictedZones() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.vtestPolicy(in: folder)
-        let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
-        let run = try CLI.run(["analyse", vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
+        let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi")
+            .path
+        let run = try CLI.run(
+            ["analyse", vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
         #expect(run.status == 0, "\(run.errors)")
         let alerts = run.output.split(separator: "\n").compactMap { line -> [String: Any]? in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
         #expect(alerts.count == run.output.split(separator: "\n").count, "every line is a JSON alert")
-        // Everyone in vtest walks: running, analysed on the whole picture, must stay silent (its false-alarm counterweight).
-        #expect(!alerts.contains { $0["kind"] as? String == "running" }, "\(alerts.filter { $0["kind"] as? String == "running" })")
+        // Everyone in vtest walks: running, analysed on the whole picture, must stay silent (its false-alarm
+        // counterweight).
+        #expect(
+            !alerts.contains { $0["kind"] as? String == "running" },
+            "\(alerts.filter { $0["kind"] as? String == "running" })")
         let restricted = alerts.filter { $0["kind"] as? String == "restricted-zone" }
         #expect(restricted.contains { $0["zone"] as? String == "walkway" }, "\(run.output)")
         #expect(!restricted.contains { $0["zone"] as? String == "shop-fronts" }, "nobody walks on the shop fronts")
@@ -57,7 +74,9 @@ struct AnalyseCLITests {
         #expect(run.errors.contains("unattended-object is listed for station-forecourt but not analysed yet"))
     }
 
-    @Test("the policy's thresholds reach the analytics: a walkway zone that alerts at the default 1 s stays silent at 20 s")
+    @Test(
+        "the policy's thresholds reach the analytics: a walkway zone that alerts at the default 1 s stays silent at 20 s"
+    )
     func policyThresholds() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -65,10 +84,13 @@ struct AnalyseCLITests {
         let path = folder.appendingPathComponent("policies/policy.yaml")
         let text = try String(contentsOf: path, encoding: .utf8)
         let walkway = "polygon: [[0.50, 0.25], [0.75, 0.25], [0.75, 0.50], [0.50, 0.50]]"
-        let edited = text.replacingOccurrences(of: walkway, with: walkway + "\n        thresholds: {restricted-zone: {after: 20s}}")
+        let edited = text.replacingOccurrences(
+            of: walkway, with: walkway + "\n        thresholds: {restricted-zone: {after: 20s}}")
         #expect(edited != text)
         try edited.write(to: path, atomically: true, encoding: .utf8)
-        let run = try CLI.run(["analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"], in: folder)
+        let run = try CLI.run(
+            ["analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"],
+            in: folder)
         #expect(run.status == 0, "\(run.errors)")
         #expect(!run.output.contains(#""kind":"restricted-zone""#), "nobody stands 20 s on the walkway: \(run.output)")
     }
@@ -80,8 +102,9 @@ struct AnalyseCLITests {
         try Self.vtestPolicy(in: folder)
         let (police, mall) = try FederationCLITests.site(in: folder, policy: "policies")
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
-        let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies",
-                                                     extra: ["--camera-source", "station-forecourt=\(Self.vtest)", "--no-record"])
+        let gateway = try FederationCLITests.Gateway(
+            in: folder, policy: "policies",
+            extra: ["--camera-source", "station-forecourt=\(Self.vtest)", "--no-record"])
         // Only the forecourt plays (the other cameras' sources do not exist here); it walks people across the walkway.
         var listed = ""
         for _ in 0..<120 where !listed.contains("restricted-zone") {
@@ -91,16 +114,25 @@ struct AnalyseCLITests {
         #expect(listed.contains("station-forecourt"), "\(listed)")
         #expect(listed.contains("walkway"))
         #expect(!listed.contains("shop-fronts"), "nobody walks on the shop fronts")
-        let events = try CLI.run(["partner", "events", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
-                                  "--cert", police, "--last-event-id", "0", "--count", "1"], in: folder)
+        let events = try CLI.run(
+            [
+                "partner", "events", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
+                "--cert", police, "--last-event-id", "0", "--count", "1",
+            ], in: folder)
         #expect(events.output.contains(#""kind":"restricted-zone""#), "\(events.output)\(events.errors)")
         #expect(events.output.contains(#""zone":"walkway""#))
         #expect(!events.output.contains("track"), "the police grant's fields do not include the track id")
         // The mall's counts grant: people counted per minute in each zone, and the line's crossings.
-        let counts = try CLI.run(["partner", "get", "/v1/cameras/station-forecourt/counts", "--server", "https://127.0.0.1:\(gateway.port)",
-                                  "--ca", "certs/ca.pem", "--cert", mall], in: folder)
+        let counts = try CLI.run(
+            [
+                "partner", "get", "/v1/cameras/station-forecourt/counts", "--server",
+                "https://127.0.0.1:\(gateway.port)",
+                "--ca", "certs/ca.pem", "--cert", mall,
+            ], in: folder)
         #expect(counts.status == 0, "\(counts.errors)")
-        #expect(counts.output.contains(#""zone" : "walkway""#) && counts.output.contains("peakOccupancy"), "\(counts.output)")
+        #expect(
+            counts.output.contains(#""zone" : "walkway""#) && counts.output.contains("peakOccupancy"),
+            "\(counts.output)")
         #expect(gateway.stop() == 0)
     }
 }

@@ -17,8 +17,13 @@ struct FederationCLITests {
 
         init(in folder: URL, policy: String, extra: [String] = []) throws {
             process.executableURL = CLI.binary
-            process.arguments = ["serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1", "--port", "0"]
-                + (geteuid() == 0 && !extra.contains("--user") ? ["--allow-root"] : []) + extra  // CI containers run as root
+            process.arguments =
+                [
+                    "serve", "--policy", policy, "--state", "state", "--certs", "certs", "--host", "127.0.0.1",
+                    "--port", "0",
+                ]
+                // CI containers run as root
+                + (geteuid() == 0 && !extra.contains("--user") ? ["--allow-root"] : []) + extra
             process.currentDirectoryURL = folder
             process.environment = CLI.environment
             process.standardOutput = output
@@ -34,7 +39,7 @@ struct FederationCLITests {
                 text += String(decoding: data, as: UTF8.self)
             }
             guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-                  let port = Int(text[range].split(separator: ":").last ?? "")
+                let port = Int(text[range].split(separator: ":").last ?? "")
             else {
                 process.terminate()
                 throw CLIError(message: "veilgate serve did not start: \(text)")
@@ -63,7 +68,8 @@ struct FederationCLITests {
     static func site(in folder: URL, policy: String) throws -> (police: String, mall: String) {
         #expect(try CLI.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
         for partner in ["police", "bakerstreet-mall"] {
-            let issued = try CLI.run(["certs", "issue", "--partner", partner, "--policy", policy, "--certs", "certs"], in: folder)
+            let issued = try CLI.run(
+                ["certs", "issue", "--partner", partner, "--policy", policy, "--certs", "certs"], in: folder)
             #expect(issued.status == 0, "\(issued.errors)")
         }
         let issued = try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
@@ -73,13 +79,18 @@ struct FederationCLITests {
         return (try certificate("police"), try certificate("bakerstreet-mall"))
     }
 
-    /// The "camera": city.jpg (about 17 faces) as an 8-second clip `camera.mp4`, which a gateway plays in real time and loops.
+    /// The "camera": city.jpg (about 17 faces) as an 8-second clip `camera.mp4`, which a gateway plays in real time and
+    /// loops.
     static func cityCamera(in folder: URL) throws {
-        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg")
+            .path
         let ffmpeg = Process()
         ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-loop", "1", "-framerate", "10", "-i", city, "-t", "8", "-c:v", "libx264", "-preset", "veryfast",
-                            "-pix_fmt", "yuv420p", "-y", folder.appendingPathComponent("camera.mp4").path]
+        ffmpeg.arguments = [
+            "-v", "error", "-loop", "1", "-framerate", "10", "-i", city, "-t", "8", "-c:v", "libx264", "-preset",
+            "veryfast",
+            "-pix_fmt", "yuv420p", "-y", folder.appendingPathComponent("camera.mp4").path,
+        ]
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         #expect(ffmpeg.terminationStatus == 0)
@@ -100,20 +111,28 @@ struct FederationCLITests {
     /// Faces CenterFace finds in the first `seconds` of `file`, on every frame (through `veilgate redact`).
     static func faces(in file: String, seconds: String, folder: URL) throws -> Int {
         // Confident faces only: at the default 0.2 the detector also finds hands and blurred head-shaped blobs, which
-        // identify no one. 0.7: a blurred face (an even oval where a head is) still scores up to 0.6–0.7 — checked by eye
-        // on the relayed stream, where one such oval was counted 10 times — while city.jpg's sharp faces are found 369
-        // times in 4 s at 0.7 (451 at 0.6), so the bound below still means "no face left".
-        // Counted with CenterFace whatever redacted the stream (YuNet, for video): the measure is not the thing measured.
+        // identify no one. 0.7: a blurred face (an even oval where a head is) still scores up to 0.6–0.7 — checked by
+        // eye on the relayed stream, where one such oval was counted 10 times — while city.jpg's sharp faces are found
+        // 369 times in 4 s at 0.7 (451 at 0.6), so the bound below still means "no face left".
+        // Counted with CenterFace whatever redacted the stream (YuNet, for video): the measure is not the thing
+        // measured.
         let centerFace = (CLI.environment["VEILGATE_MODELS"] ?? "") + "/centerface.onnx"
-        let run = try CLI.run(["redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
-                               "--face-model", centerFace,
-                               "--face-threshold", "0.7", "--seconds", seconds], in: folder)
+        let run = try CLI.run(
+            [
+                "redact", file, "-o", "check-\(file).mp4", "--classes", "faces", "--no-heads", "--detect-every", "1",
+                "--face-model", centerFace,
+                "--face-threshold", "0.7", "--seconds", seconds,
+            ], in: folder)
         #expect(run.status == 0, "\(run.errors)")
-        guard let match = run.output.range(of: #"detections: (\d+) faces"#, options: .regularExpression) else { return 0 }
+        guard let match = run.output.range(of: #"detections: (\d+) faces"#, options: .regularExpression) else {
+            return 0
+        }
         return Int(run.output[match].split(separator: " ")[1]) ?? 0
     }
 
-    @Test("Gateway to gateway, live: a peer's camera that its grant lets this site re-share reaches this site's police, redacted, audited at both sites")
+    @Test(
+        "Gateway to gateway, live: a peer's camera that its grant lets this site re-share reaches this site's police, redacted, audited at both sites"
+    )
     func peerLiveStream() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -128,73 +147,96 @@ struct FederationCLITests {
         }
         // The city site lets Northtown watch its station forecourt at any hour, unredacted, and pass it on: what
         // Northtown's partners see is redacted by Northtown.
-        let cityPolicy = try replacing("""
+        let cityPolicy = try replacing(
+            """
                     redaction: strict
                     windows:
                       - days: [fri, sat]
                         from: "22:00"
                         to: "04:00"
-            """, """
+            """,
+            """
                     redaction: unredacted
                     reshare: true
                     legal-ground: "inter-municipal agreement, § 4: forwarding to Northtown's police"
             """, in: example)
         let city = try write(cityPolicy, site: "city")
-        // Northtown's policy knows that camera as city.station-forecourt, from its peer; its own police may watch it live.
+        // Northtown's policy knows that camera as city.station-forecourt, from its peer; its own police may watch it
+        // live.
         var northtownPolicy = example.replacingOccurrences(of: "station-forecourt", with: "city.station-forecourt")
-        northtownPolicy = try replacing("    source: rtsp://10.20.0.12:554/stream1\n    credentials: {env: VEILGATE_STATION_CREDENTIALS}\n",
-                                        "    source: peer://city/station-forecourt\n", in: northtownPolicy)
+        northtownPolicy = try replacing(
+            "    source: rtsp://10.20.0.12:554/stream1\n    credentials: {env: VEILGATE_STATION_CREDENTIALS}\n",
+            "    source: peer://city/station-forecourt\n", in: northtownPolicy)
         let northtown = try write(northtownPolicy, site: "northtown")
 
         _ = try Self.site(in: city, policy: "policies")
-        #expect(try CLI.run(["certs", "issue", "--partner", "northtown-gateway", "--policy", "policies", "--certs", "certs"], in: city).status == 0)
+        #expect(
+            try CLI.run(
+                ["certs", "issue", "--partner", "northtown-gateway", "--policy", "policies", "--certs", "certs"],
+                in: city
+            ).status == 0)
         let issued = try FileManager.default.contentsOfDirectory(atPath: city.path + "/certs/issued")
-        let northtownCertificate = try #require(issued.first { $0.hasPrefix("northtown-gateway-") && $0.hasSuffix(".pem") })
+        let northtownCertificate = try #require(
+            issued.first { $0.hasPrefix("northtown-gateway-") && $0.hasSuffix(".pem") })
         let (police, _) = try Self.site(in: northtown, policy: "policies")
-        for site in [city, northtown] { #expect(try CLI.run(["vault", "init", "--state", "state"], in: site).status == 0) }
+        for site in [city, northtown] {
+            #expect(try CLI.run(["vault", "init", "--state", "state"], in: site).status == 0)
+        }
         try Self.cityCamera(in: city)
 
-        // Analytics off: this test is about relaying. With the city's detectors busy too, on two cores, the relayed stream's
-        // timing changes, and a blurred face that CenterFace still scores above 0.6 was counted up to 16 times (checked by
-        // eye: covered) — over this test's bound of 9.
-        let cityGateway = try Gateway(in: city, policy: "policies",
-                                      extra: ["--camera-source", "station-forecourt=camera.mp4", "--no-record", "--no-analytics"])
+        // Analytics off: this test is about relaying. With the city's detectors busy too, on two cores, the relayed
+        // stream's timing changes, and a blurred face that CenterFace still scores above 0.6 was counted up to 16 times
+        // (checked by eye: covered) — over this test's bound of 9.
+        let cityGateway = try Gateway(
+            in: city, policy: "policies",
+            extra: ["--camera-source", "station-forecourt=camera.mp4", "--no-record", "--no-analytics"])
         defer { _ = cityGateway.stop() }
         try """
-            peers:
-              - id: city
-                url: https://127.0.0.1:\(cityGateway.port)
-                ca: ../city/certs/ca.pem
-                certificate: ../city/certs/issued/\(northtownCertificate)
-                key: ../city/certs/issued/\(northtownCertificate.dropLast(4)).key
-            """.write(to: northtown.appendingPathComponent("federation.yaml"), atomically: true, encoding: .utf8)
-        let northtownGateway = try Gateway(in: northtown, policy: "policies", extra: ["--federation", "federation.yaml"])
-        let watched = try CLI.run(["partner", "live", "city.station-forecourt", "--server", "https://127.0.0.1:\(northtownGateway.port)",
-                                   "--ca", "certs/ca.pem", "--cert", police, "-o", "police.mp4", "--seconds", "4"], in: northtown)
+        peers:
+          - id: city
+            url: https://127.0.0.1:\(cityGateway.port)
+            ca: ../city/certs/ca.pem
+            certificate: ../city/certs/issued/\(northtownCertificate)
+            key: ../city/certs/issued/\(northtownCertificate.dropLast(4)).key
+        """.write(to: northtown.appendingPathComponent("federation.yaml"), atomically: true, encoding: .utf8)
+        let northtownGateway = try Gateway(
+            in: northtown, policy: "policies", extra: ["--federation", "federation.yaml"])
+        let watched = try CLI.run(
+            [
+                "partner", "live", "city.station-forecourt", "--server", "https://127.0.0.1:\(northtownGateway.port)",
+                "--ca", "certs/ca.pem", "--cert", police, "-o", "police.mp4", "--seconds", "4",
+            ], in: northtown)
         #expect(northtownGateway.stop() == 0)
         #expect(cityGateway.stop() == 0)
         let northtownLog = try String(contentsOf: northtownGateway.log, encoding: .utf8)
         #expect(watched.status == 0, "\(watched.errors)\n\(northtownLog)")
         #expect(northtownLog.contains("relaying a peer's camera"), "\(northtownLog)")
 
-        // Northtown relays, it does not keep: its vault has nothing of the city's camera, whatever its policy would store.
+        // Northtown relays, it does not keep: its vault has nothing of the city's camera, whatever its policy would
+        // store.
         let stored = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies"], in: northtown)
         #expect(stored.status == 0 && !stored.output.contains("city.station-forecourt"), "\(stored.output)")
 
         // Northtown's police get the city's unredacted camera with no face left to find.
-        try FileManager.default.copyItem(at: city.appendingPathComponent("camera.mp4"), to: northtown.appendingPathComponent("camera.mp4"))
+        try FileManager.default.copyItem(
+            at: city.appendingPathComponent("camera.mp4"), to: northtown.appendingPathComponent("camera.mp4"))
         let before = try Self.faces(in: "camera.mp4", seconds: "4", folder: northtown)
         let after = try Self.faces(in: "police.mp4", seconds: "4", folder: northtown)
         #expect(before >= 300, "the detector finds the faces of city.jpg confidently in the source (\(before))")
         #expect(after * 50 <= before, "faces left in the relayed stream: \(after) of \(before)")
 
-        // Each site audited its own partner: the city the Northtown gateway under its re-share grant, Northtown its police.
+        // Each site audited its own partner: the city the Northtown gateway under its re-share grant, Northtown its
+        // police.
         let cityAudit = try CLI.run(["audit", "show", "--state", "state", "--policy", "policies"], in: city)
-        #expect(cityAudit.output.contains("camera:station-forecourt/live") && cityAudit.output.contains("northtown-station-live"),
-                "\(cityAudit.output)")
+        #expect(
+            cityAudit.output.contains("camera:station-forecourt/live")
+                && cityAudit.output.contains("northtown-station-live"),
+            "\(cityAudit.output)")
         let northtownAudit = try CLI.run(["audit", "show", "--state", "state", "--policy", "policies"], in: northtown)
-        #expect(northtownAudit.output.contains("camera:city.station-forecourt/live") && northtownAudit.output.contains("police-live"),
-                "\(northtownAudit.output)")
+        #expect(
+            northtownAudit.output.contains("camera:city.station-forecourt/live")
+                && northtownAudit.output.contains("police-live"),
+            "\(northtownAudit.output)")
     }
 
     @Test("A camera a reloaded policy adds is ingested at once, and one it no longer shares stops, without a restart")
@@ -204,7 +246,9 @@ struct FederationCLITests {
         let example = try Self.examplePolicy()
         func install(_ version: String, _ edit: (String) -> String = { $0 }) throws {
             #expect(example.contains(#"version: "2026.11.1""#))
-            try Self.writePolicy(edit(example.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#)), in: folder)
+            try Self.writePolicy(
+                edit(example.replacingOccurrences(of: #"version: "2026.11.1""#, with: #"version: "\#(version)""#)),
+                in: folder)
         }
         // As shipped, no camera can be reached here (their credentials are missing): nothing is ingested.
         try install("2026.11.1")
@@ -215,15 +259,20 @@ struct FederationCLITests {
         let gateway = try Gateway(in: folder, policy: "policies", extra: ["--no-record", "--no-analytics"])
         defer { _ = gateway.stop() }
         func watch() throws -> CLI.Run {
-            try CLI.run(["partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
-                         "--cert", police, "-o", "police.mp4", "--seconds", "2"], in: folder)
+            try CLI.run(
+                [
+                    "partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca",
+                    "certs/ca.pem",
+                    "--cert", police, "-o", "police.mp4", "--seconds", "2",
+                ], in: folder)
         }
         func reload(_ version: String, _ edit: @escaping (String) -> String) throws {
             try install(version, edit)
             kill(gateway.process.processIdentifier, SIGHUP)
             Thread.sleep(forTimeInterval: 3)  // the reload, then the supervisor's next look (every second)
         }
-        let source = "    source: rtsp://10.20.0.11:554/stream1\n    credentials: {file: /etc/veilgate/secrets/market-square}\n"
+        let source =
+            "    source: rtsp://10.20.0.11:554/stream1\n    credentials: {file: /etc/veilgate/secrets/market-square}\n"
         #expect(example.contains(source))
         let fromFile: (String) -> String = { $0.replacingOccurrences(of: source, with: "    source: camera.mp4\n") }
 
@@ -234,20 +283,26 @@ struct FederationCLITests {
         #expect(watched.errors.contains("wrote "), "\(watched.errors)")
 
         // The police's live grant no longer covers the market square, and nothing records it: its pipeline stops.
-        let liveGrant = "      - id: police-live\n        action: live\n        purpose: public-safety\n        cameras: [market-square, station-forecourt]\n"
+        let liveGrant =
+            "      - id: police-live\n        action: live\n        purpose: public-safety\n        cameras: [market-square, station-forecourt]\n"
         #expect(example.contains(liveGrant))
         try reload("2026.11.3") {
-            fromFile($0).replacingOccurrences(of: liveGrant, with: liveGrant.replacingOccurrences(of: "market-square, ", with: ""))
+            fromFile($0).replacingOccurrences(
+                of: liveGrant, with: liveGrant.replacingOccurrences(of: "market-square, ", with: ""))
         }
         let refused = try watch()
         #expect(refused.status == 1 && refused.errors.contains("HTTP 403"), "\(refused.errors)")
         #expect(gateway.stop() == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
         #expect(log.contains("camera=market-square [VeilGateway] camera streaming"), "\(log)")
-        #expect(log.contains("camera=market-square [VeilGateway] camera no longer ingested under the policy in force"), "\(log)")
+        #expect(
+            log.contains("camera=market-square [VeilGateway] camera no longer ingested under the policy in force"),
+            "\(log)")
     }
 
-    @Test("Sound is recorded only where the policy keeps it: as it came, in its own category, from the reload that keeps it on")
+    @Test(
+        "Sound is recorded only where the policy keeps it: as it came, in its own category, from the reload that keeps it on"
+    )
     func audioRecording() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -257,9 +312,14 @@ struct FederationCLITests {
         func install(keep: Bool, version: String) throws {
             var policy = example
             for (old, new) in [
-                ("    produces: [raw-video, redacted-video, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: false\n",
-                 "    produces: [raw-video\(keep ? ", audio" : ""), events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: true\n"),
-                ("retention:\n  rules:\n", "retention:\n  rules:\n    - id: sound-24h\n      cameras: [market-square]\n      category: audio\n      duration: 24h\n"),
+                (
+                    "    produces: [raw-video, redacted-video, events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: false\n",
+                    "    produces: [raw-video\(keep ? ", audio" : ""), events, counts]\n    analytics: [restricted-zone, loitering, crowd-count, unattended-object]\n    audio: true\n"
+                ),
+                (
+                    "retention:\n  rules:\n",
+                    "retention:\n  rules:\n    - id: sound-24h\n      cameras: [market-square]\n      category: audio\n      duration: 24h\n"
+                ),
                 (#"version: "2026.11.1""#, #"version: "\#(version)""#),
             ] {
                 try #require(policy.contains(old), "the example policy still has: \(old)")
@@ -270,10 +330,13 @@ struct FederationCLITests {
         try install(keep: false, version: "2026.11.1")
         _ = try Self.site(in: folder, policy: "policies")
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
-        let megamind = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/video/Megamind.avi").path
+        let megamind = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+            "shared/data/video/Megamind.avi"
+        ).path
 
         // First the camera's sound is taken but not kept; then a reload keeps it (the pipeline restarts).
-        let gateway = try Gateway(in: folder, policy: "policies", extra: ["--camera-source", "market-square=\(megamind)"])
+        let gateway = try Gateway(
+            in: folder, policy: "policies", extra: ["--camera-source", "market-square=\(megamind)"])
         defer { _ = gateway.stop() }
         Thread.sleep(forTimeInterval: 5)
         let reloaded = Date()
@@ -281,28 +344,41 @@ struct FederationCLITests {
         kill(gateway.process.processIdentifier, SIGHUP)
         Thread.sleep(forTimeInterval: 10)  // played in real time: one full vault segment (6 s), the rest at shutdown
         #expect(gateway.stop() == 0)
-        let listed = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
+        let listed = try CLI.run(
+            ["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
         let sound = listed.output.split(separator: "\n").filter { $0.contains("  audio  ") }
         #expect(sound.count >= 2, "\(listed.output)")
-        #expect(listed.output.contains("  raw-video  ") && !listed.output.contains("redacted-video"), "\(listed.output)")
+        #expect(
+            listed.output.contains("  raw-video  ") && !listed.output.contains("redacted-video"), "\(listed.output)")
         // Nothing of the sound from before the reload: every audio segment starts after it.
-        let starts = sound.compactMap { line in line.split(separator: " ").dropFirst().first.flatMap { ISO8601DateFormatter().date(from: String($0)) } }
-        #expect(starts.count == sound.count && starts.allSatisfy { $0 >= reloaded.addingTimeInterval(-1) }, "\(listed.output), reload at \(reloaded)")
+        let starts = sound.compactMap { line in
+            line.split(separator: " ").dropFirst().first.flatMap { ISO8601DateFormatter().date(from: String($0)) }
+        }
+        #expect(
+            starts.count == sound.count && starts.allSatisfy { $0 >= reloaded.addingTimeInterval(-1) },
+            "\(listed.output), reload at \(reloaded)")
 
         // A stored segment decrypts to an MP4 of the camera's own AC-3 sound.
         let segment = String(try #require(sound.first?.split(separator: " ").first))
-        #expect(try CLI.run(["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "sound.mp4"], in: folder).status == 0)
+        #expect(
+            try CLI.run(
+                ["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "sound.mp4"], in: folder
+            ).status == 0)
         let probe = Process()
         let output = Pipe()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        probe.arguments = ["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact",
-                           folder.appendingPathComponent("sound.mp4").path]
+        probe.arguments = [
+            "-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "compact",
+            folder.appendingPathComponent("sound.mp4").path,
+        ]
         probe.standardOutput = output
         try probe.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         probe.waitUntilExit()
         #expect(text.contains("codec_name=ac3|codec_type=audio"), "\(text)")
-        let duration = text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) } ?? 0
+        let duration =
+            text.range(of: #"duration=[0-9.]+"#, options: .regularExpression).flatMap { Double(text[$0].dropFirst(9)) }
+            ?? 0
         #expect(duration >= 5, "a full vault segment holds about 6 s: \(text)")
     }
 
@@ -323,16 +399,23 @@ struct FederationCLITests {
         try Data("not really video, but stored and served byte for byte".utf8).write(to: footage)
         let start = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-600))
         #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
-        let ingest = try veilgate(["vault", "ingest", "clip.bin", "--camera", "market-square", "--state", "state", "--policy", policy,
-                                   "--start", start])
+        let ingest = try veilgate([
+            "vault", "ingest", "clip.bin", "--camera", "market-square", "--state", "state", "--policy", policy,
+            "--start", start,
+        ])
         #expect(ingest.status == 0, "\(ingest.errors)")
-        #expect(try veilgate(["alerts", "raise", "--state", "state", "--camera", "station-forecourt", "--kind", "restricted-zone",
-                              "--zone", "tracks"]).status == 0)
+        #expect(
+            try veilgate([
+                "alerts", "raise", "--state", "state", "--camera", "station-forecourt", "--kind", "restricted-zone",
+                "--zone", "tracks",
+            ]).status == 0)
 
         let gateway = try Gateway(in: folder, policy: policy)
         let server = "https://127.0.0.1:\(gateway.port)"
         func get(_ path: String, as certificate: String?, _ extra: [String] = []) throws -> CLI.Run {
-            try veilgate(["partner", "get", path, "--server", server, "--ca", "certs/ca.pem"] + (certificate.map { ["--cert", $0] } ?? []) + extra)
+            try veilgate(
+                ["partner", "get", path, "--server", server, "--ca", "certs/ca.pem"]
+                    + (certificate.map { ["--cert", $0] } ?? []) + extra)
         }
 
         let policeCameras = try get("/v1/cameras", as: police)
@@ -350,8 +433,10 @@ struct FederationCLITests {
         #expect(try get(clipPath, as: police).status == 1, "the police clip grant requires a justification")
         let clip = try get(clipPath, as: police, ["--justification", "case 2026/0815"])
         #expect(clip.status == 0)
-        let segmentURL = clip.output.split(separator: "\"").first { $0.hasPrefix("\\/v1\\/cameras\\/market-square\\/segments\\/") }
-            .map { $0.replacingOccurrences(of: "\\/", with: "/") }
+        let segmentURL = clip.output.split(separator: "\"").first {
+            $0.hasPrefix("\\/v1\\/cameras\\/market-square\\/segments\\/")
+        }
+        .map { $0.replacingOccurrences(of: "\\/", with: "/") }
         #expect(segmentURL != nil)
         if let segmentURL {
             let segment = try get(segmentURL, as: police, ["--justification", "case 2026/0815", "-o", "segment.out"])
@@ -360,8 +445,10 @@ struct FederationCLITests {
             #expect(try get(segmentURL, as: mall).status == 1, "the mall has no clip grant on the market square")
         }
 
-        let events = try veilgate(["partner", "events", "--server", server, "--ca", "certs/ca.pem", "--cert", police,
-                                   "--last-event-id", "0", "--count", "1"])
+        let events = try veilgate([
+            "partner", "events", "--server", server, "--ca", "certs/ca.pem", "--cert", police,
+            "--last-event-id", "0", "--count", "1",
+        ])
         #expect(events.output.contains(#""kind":"restricted-zone""#))
 
         // Revoke the mall and reload: its next handshake fails, the police's still works.
@@ -378,11 +465,16 @@ struct FederationCLITests {
 
         let audit = try veilgate(["audit", "verify", "--state", "state", "--policy", policy])
         #expect(audit.status == 0, "\(audit.output)\(audit.errors)")
-        // The justification is audited as a keyed digest; the DPO finds the case's entries with the state folder's secret.
-        let justified = try veilgate(["audit", "justification", "case 2026/0815", "--state", "state", "--policy", policy])
+        // The justification is audited as a keyed digest; the DPO finds the case's entries with the state folder's
+        // secret.
+        let justified = try veilgate([
+            "audit", "justification", "case 2026/0815", "--state", "state", "--policy", policy,
+        ])
         #expect(justified.status == 0, "\(justified.errors)")
         #expect(justified.output.contains("camera:market-square"), "\(justified.output)")
-        #expect(!(try veilgate(["audit", "show", "--state", "state", "--policy", policy, "--limit", "1000"]).output.contains("0815")))
+        #expect(
+            !(try veilgate(["audit", "show", "--state", "state", "--policy", policy, "--limit", "1000"]).output
+                .contains("0815")))
         let other = try veilgate(["audit", "justification", "case 2026/0816", "--state", "state", "--policy", policy])
         #expect(other.output.contains("0 entries"), "\(other.output)")
         let shown = try veilgate(["audit", "show", "--state", "state", "--policy", policy])
@@ -391,7 +483,9 @@ struct FederationCLITests {
         #expect(!shown.output.contains("0815"), "the justification's text never reaches the audit log")
     }
 
-    @Test("Live: a file played as the market-square camera reaches the police as HLS with every face blurred and is recorded; the mall gets 403; viewing is audited")
+    @Test(
+        "Live: a file played as the market-square camera reaches the police as HLS with every face blurred and is recorded; the mall gets 403; viewing is audited"
+    )
     func liveStream() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -404,8 +498,10 @@ struct FederationCLITests {
         let gateway = try Gateway(in: folder, policy: policy, extra: ["--camera-source", "market-square=camera.mp4"])
         let server = "https://127.0.0.1:\(gateway.port)"
         func live(_ certificate: String, _ output: String) throws -> CLI.Run {
-            try veilgate(["partner", "live", "market-square", "--server", server, "--ca", "certs/ca.pem", "--cert", certificate,
-                          "-o", output, "--seconds", "4"])
+            try veilgate([
+                "partner", "live", "market-square", "--server", server, "--ca", "certs/ca.pem", "--cert", certificate,
+                "-o", output, "--seconds", "4",
+            ])
         }
         let watched = try live(police, "police.mp4")
         #expect(watched.status == 0, "\(watched.errors)")
@@ -455,7 +551,9 @@ struct FederationCLITests {
         #expect(try veilgate(["certs", "init", "--certs", "certs"]).status == 0)
         #expect(try veilgate(["certs", "issue", "--partner", "police", "--certs", "certs"]).status == 0)
         #expect(try veilgate(["vault", "init", "--state", "state"]).status == 0)
-        let police = "certs/issued/" + (try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
+        let police =
+            "certs/issued/"
+            + (try FileManager.default.contentsOfDirectory(atPath: folder.path + "/certs/issued")
             .first { $0.hasSuffix(".pem") })!
 
         let gateway = try Gateway(in: folder, policy: "policies", extra: ["--policy-key", "dpo.pub"])
@@ -464,20 +562,28 @@ struct FederationCLITests {
             var seen = ""
             for _ in 0..<30 {
                 Thread.sleep(forTimeInterval: 0.1)
-                let cameras = try veilgate(["partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
-                                            "--ca", "certs/ca.pem", "--cert", police])
-                seen = cameras.output.split(separator: "\"").dropFirst().first { $0.hasPrefix("2026.") }.map(String.init) ?? ""
+                let cameras = try veilgate([
+                    "partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
+                    "--ca", "certs/ca.pem", "--cert", police,
+                ])
+                seen =
+                    cameras.output.split(separator: "\"").dropFirst().first { $0.hasPrefix("2026.") }.map(String.init)
+                    ?? ""
                 if seen == expected { break }
             }
             return seen
         }
 
         try setVersion("2026.11.5", sign: false)
-        #expect(try versionAfterReload(expecting: "2026.11.5") == "2026.11.1", "a policy that no longer matches its signature is refused")
+        #expect(
+            try versionAfterReload(expecting: "2026.11.5") == "2026.11.1",
+            "a policy that no longer matches its signature is refused")
         try setVersion("2026.11.5", sign: true)
         #expect(try versionAfterReload(expecting: "2026.11.5") == "2026.11.5", "a newer signed policy is taken")
         try setVersion("2026.11.2", sign: true)
-        #expect(try versionAfterReload(expecting: "2026.11.2") == "2026.11.5", "an older signed policy (a replay) is refused")
+        #expect(
+            try versionAfterReload(expecting: "2026.11.2") == "2026.11.5",
+            "an older signed policy (a replay) is refused")
 
         // A revocation applies even when the policy beside it is refused (issue 15, finding 5): the bundle is still the
         // replayed older one.
@@ -485,8 +591,11 @@ struct FederationCLITests {
         kill(gateway.process.processIdentifier, SIGHUP)
         var refused = false
         for _ in 0..<50 where !refused {
-            refused = try veilgate(["partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
-                                    "--ca", "certs/ca.pem", "--cert", police]).status == 2
+            refused =
+                try veilgate([
+                    "partner", "get", "/v1/cameras", "--server", "https://127.0.0.1:\(gateway.port)",
+                    "--ca", "certs/ca.pem", "--cert", police,
+                ]).status == 2
             if !refused { Thread.sleep(forTimeInterval: 0.1) }
         }
         #expect(refused, "the revoked police certificate fails the handshake although the policy reload was refused")
@@ -503,8 +612,11 @@ struct FederationCLITests {
                 _ = restarted.stop()
                 return (true, "")
             } catch {
-                let logs = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("serve-") }
-                let errors = try logs.map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }.joined()
+                let logs = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+                    $0.hasPrefix("serve-")
+                }
+                let errors = try logs.map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }
+                    .joined()
                 return (false, errors)
             }
         }

@@ -15,12 +15,14 @@ struct PrivacyMaskCLITests {
         let anchor = "    zones:\n      - id: fountain"
         #expect(text.contains(anchor))
         let (x1, y1, x2, y2) = mask
-        text = text.replacingOccurrences(of: anchor, with: """
-                masks:
-                  - id: flat-windows
-                    polygon: [[\(x1), \(y1)], [\(x2), \(y1)], [\(x2), \(y2)], [\(x1), \(y2)]]
-            \(anchor)
-            """)
+        text = text.replacingOccurrences(
+            of: anchor,
+            with: """
+                    masks:
+                      - id: flat-windows
+                        polygon: [[\(x1), \(y1)], [\(x2), \(y1)], [\(x2), \(y2)], [\(x1), \(y2)]]
+                \(anchor)
+                """)
         try FederationCLITests.writePolicy(text, in: folder)
     }
 
@@ -38,19 +40,35 @@ struct PrivacyMaskCLITests {
             process.waitUntilExit()
             return data
         }
-        let size = String(decoding: try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                                                                "-of", "csv=p=0", path]), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
-        let luma = [UInt8](try run("/usr/bin/ffmpeg", ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
-        guard size.count == 2, luma.count == size[0] * size[1] else { throw FederationCLITests.CLIError(message: "cannot decode \(path)") }
+        let size = String(
+            decoding: try run(
+                "/usr/bin/ffprobe",
+                [
+                    "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                    "-of", "csv=p=0", path,
+                ]), as: UTF8.self
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+        let luma = [UInt8](
+            try run(
+                "/usr/bin/ffmpeg",
+                ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        guard size.count == 2, luma.count == size[0] * size[1] else {
+            throw FederationCLITests.CLIError(message: "cannot decode \(path)")
+        }
         return (size[0], size[1], luma)
     }
 
     /// Mean and standard deviation of the luma inside the mask (kept 4 px in from its edges) and outside it.
-    static func statistics(_ frame: (width: Int, height: Int, luma: [UInt8])) -> (inside: (mean: Double, deviation: Double), outsideDeviation: Double) {
+    static func statistics(
+        _ frame: (width: Int, height: Int, luma: [UInt8])
+    ) -> (inside: (mean: Double, deviation: Double), outsideDeviation: Double) {
         func stats(_ values: [Double]) -> (mean: Double, deviation: Double) {
             let mean = values.reduce(0, +) / Double(max(1, values.count))
-            return (mean, (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, values.count))).squareRoot())
+            return (
+                mean,
+                (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, values.count))).squareRoot()
+            )
         }
         let (w, h) = (Double(frame.width), Double(frame.height))
         var inside: [Double] = [], outside: [Double] = []
@@ -71,18 +89,25 @@ struct PrivacyMaskCLITests {
     static func expectMasked(_ path: String, in folder: URL, tolerance: Double, _ what: String) throws {
         let statistics = statistics(try firstFrameLuma(path, in: folder))
         // Mid grey: luma 128 in video's limited range, about 130 once a picture is turned into full-range RGB (PNG).
-        #expect((126...132).contains(statistics.inside.mean) && statistics.inside.deviation <= tolerance,
-                "\(what): under the mask mean \(statistics.inside.mean), deviation \(statistics.inside.deviation)")
-        #expect(statistics.outsideDeviation > 20, "\(what): the rest of the picture is still the scene (\(statistics.outsideDeviation))")
+        #expect(
+            (126...132).contains(statistics.inside.mean) && statistics.inside.deviation <= tolerance,
+            "\(what): under the mask mean \(statistics.inside.mean), deviation \(statistics.inside.deviation)")
+        #expect(
+            statistics.outsideDeviation > 20,
+            "\(what): the rest of the picture is still the scene (\(statistics.outsideDeviation))")
     }
 
-    @Test("veilgate redact --camera and analyse paint the camera's masks; a self-crossing mask is refused with its position")
+    @Test(
+        "veilgate redact --camera and analyse paint the camera's masks; a self-crossing mask is refused with its position"
+    )
     func redactAndLint() throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.maskedPolicy(in: folder)
-        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
-        let redacted = try CLI.run(["redact", city, "-o", "masked.png", "--camera", "market-square", "--policy", "policies"], in: folder)
+        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg")
+            .path
+        let redacted = try CLI.run(
+            ["redact", city, "-o", "masked.png", "--camera", "market-square", "--policy", "policies"], in: folder)
         #expect(redacted.status == 0, "\(redacted.errors)")
         #expect(redacted.errors.contains("painting 1 privacy mask(s) of camera market-square"))
         try Self.expectMasked("masked.png", in: folder, tolerance: 0.5, "redact (PNG)")
@@ -91,16 +116,21 @@ struct PrivacyMaskCLITests {
         #expect(Self.statistics(try Self.firstFrameLuma("plain.png", in: folder)).inside.deviation > 20)
 
         try FederationCLITests.cityCamera(in: folder)
-        let analysed = try CLI.run(["analyse", "camera.mp4", "--camera", "market-square", "--policy", "policies", "--seconds", "1"], in: folder)
+        let analysed = try CLI.run(
+            ["analyse", "camera.mp4", "--camera", "market-square", "--policy", "policies", "--seconds", "1"], in: folder
+        )
         #expect(analysed.status == 0 && analysed.errors.contains("under 1 privacy mask(s)"), "\(analysed.errors)")
 
         var text = try String(contentsOf: folder.appendingPathComponent("policies/policy.yaml"), encoding: .utf8)
-        text = text.replacingOccurrences(of: "[0.35, 0.45], [0.05, 0.45]", with: "[0.05, 0.45], [0.35, 0.45]")  // a bow tie
+        // a bow tie
+        text = text.replacingOccurrences(of: "[0.35, 0.45], [0.05, 0.45]", with: "[0.05, 0.45], [0.35, 0.45]")
         try FederationCLITests.writePolicy(text, in: folder)
         let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
         #expect(lint.status != 0)
-        #expect(lint.output.contains("mask 'flat-windows': the polygon crosses itself") || lint.errors.contains("mask 'flat-windows': the polygon crosses itself"),
-                "\(lint.output)\(lint.errors)")
+        #expect(
+            lint.output.contains("mask 'flat-windows': the polygon crosses itself")
+                || lint.errors.contains("mask 'flat-windows': the polygon crosses itself"),
+            "\(lint.output)\(lint.errors)")
         #expect((lint.output + lint.errors).contains("policy.yaml:"), "with its position")
     }
 
@@ -112,21 +142,36 @@ struct PrivacyMaskCLITests {
         let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
         try FederationCLITests.cityCamera(in: folder)
-        #expect(Self.statistics(try Self.firstFrameLuma("camera.mp4", in: folder)).inside.deviation > 20, "the source has a scene there")
+        #expect(
+            Self.statistics(try Self.firstFrameLuma("camera.mp4", in: folder)).inside.deviation > 20,
+            "the source has a scene there")
 
-        let gateway = try FederationCLITests.Gateway(in: folder, policy: "policies", extra: ["--camera-source", "market-square=camera.mp4",
-                                                                                           "--no-analytics"])
-        let watched = try CLI.run(["partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
-                                   "--cert", police, "-o", "police.mp4", "--seconds", "3"], in: folder)
+        let gateway = try FederationCLITests.Gateway(
+            in: folder, policy: "policies",
+            extra: [
+                "--camera-source", "market-square=camera.mp4",
+                "--no-analytics",
+            ])
+        let watched = try CLI.run(
+            [
+                "partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca",
+                "certs/ca.pem",
+                "--cert", police, "-o", "police.mp4", "--seconds", "3",
+            ], in: folder)
         #expect(watched.status == 0, "\(watched.errors)")
         #expect(gateway.stop() == 0)
         try Self.expectMasked("police.mp4", in: folder, tolerance: 3, "the police's live view")
 
-        let listed = try CLI.run(["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
+        let listed = try CLI.run(
+            ["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
         for category in ["raw-video", "redacted-video"] {
             let line = listed.output.split(separator: "\n").first { $0.contains("  \(category)  ") }
             let segment = try #require(line?.split(separator: " ").first.map(String.init), "\(listed.output)")
-            #expect(try CLI.run(["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "\(category).mp4"], in: folder).status == 0)
+            #expect(
+                try CLI.run(
+                    ["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "\(category).mp4"],
+                    in: folder
+                ).status == 0)
             try Self.expectMasked("\(category).mp4", in: folder, tolerance: 3, "the \(category) recording")
         }
     }

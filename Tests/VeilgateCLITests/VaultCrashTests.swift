@@ -9,8 +9,9 @@ struct VaultCrashTests {
     func killedWriter() throws {
         let folder = try VeilgateCLITests.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: VeilgateCLITests.repositoryRoot.appendingPathComponent("policies"),
-                                         to: folder.appendingPathComponent("policies"))
+        try FileManager.default.copyItem(
+            at: VeilgateCLITests.repositoryRoot.appendingPathComponent("policies"),
+            to: folder.appendingPathComponent("policies"))
         #expect(try VeilgateCLITests.run(["vault", "init"], in: folder).status == 0)
         var generator = SystemRandomNumberGenerator()
         let payload = Data((0..<(12 * 1024 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) })
@@ -23,8 +24,10 @@ struct VaultCrashTests {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let writer = Process()
             writer.executableURL = VeilgateCLITests.binary
-            writer.arguments = ["vault", "ingest", input.path, "--camera", "market-square", "--category", "raw-video",
-                                "--start", "2026-11-2\(attempt)T10:00:00Z", "--repeat", "500"]
+            writer.arguments = [
+                "vault", "ingest", input.path, "--camera", "market-square", "--category", "raw-video",
+                "--start", "2026-11-2\(attempt)T10:00:00Z", "--repeat", "500",
+            ]
             writer.currentDirectoryURL = folder
             writer.standardOutput = try FileHandle(forWritingTo: log)
             writer.standardError = FileHandle.nullDevice
@@ -32,11 +35,25 @@ struct VaultCrashTests {
             // Wait until two segments are stored, then kill at a random moment of the following writes.
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, writer.isRunning {
-                let stored = (try? String(contentsOf: log, encoding: .utf8))?.components(separatedBy: "stored segment").count ?? 1
+                let stored =
+                    (try? String(contentsOf: log, encoding: .utf8))?.components(separatedBy: "stored segment").count
+                    ?? 1
                 if stored - 1 >= 2 { break }
                 usleep(10_000)
             }
-            usleep(UInt32.random(in: 0...150_000, using: &generator))
+            if attempt.isMultiple(of: 2) {
+                // Every other attempt waits for a write in progress (its temporary file), so a loaded machine that
+                // keeps missing the random moment still kills one mid-write.
+                let tmp = folder.appendingPathComponent("state/vault/tmp").path
+                let waitUntil = Date().addingTimeInterval(20)
+                while Date() < waitUntil, writer.isRunning,
+                    (try? FileManager.default.contentsOfDirectory(atPath: tmp))?.isEmpty ?? true
+                {
+                    usleep(1_000)
+                }
+            } else {
+                usleep(UInt32.random(in: 0...150_000, using: &generator))
+            }
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
             #expect(writer.terminationReason == .uncaughtSignal)
@@ -47,7 +64,9 @@ struct VaultCrashTests {
             if reopen.errors.contains("recovered from an interrupted write") { recoveries += 1 }
             let list = try VeilgateCLITests.run(["vault", "list", "--camera", "market-square"], in: folder)
             #expect(list.status == 0)
-            let ids = list.output.split(separator: "\n").filter { $0.contains("raw-video") }.map { String($0.prefix(36)) }
+            let ids = list.output.split(separator: "\n").filter { $0.contains("raw-video") }.map {
+                String($0.prefix(36))
+            }
             #expect(ids.count >= 2 * (attempt + 1))
             // Everything listed decrypts to exactly what was written.
             for id in ids.suffix(3) {
@@ -57,9 +76,11 @@ struct VaultCrashTests {
                 #expect(try Data(contentsOf: out) == payload)
             }
             // No temporary file survives recovery, and no file exists without a complete index row.
-            let temporary = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("state/vault/tmp").path)
+            let temporary = try FileManager.default.contentsOfDirectory(
+                atPath: folder.appendingPathComponent("state/vault/tmp").path)
             #expect(temporary.isEmpty)
-            let files = FileManager.default.enumerator(atPath: folder.appendingPathComponent("state/vault/segments").path)?
+            let files =
+                FileManager.default.enumerator(atPath: folder.appendingPathComponent("state/vault/segments").path)?
                 .compactMap { $0 as? String }.filter { $0.hasSuffix(".vgs") } ?? []
             #expect(files.count == ids.count)
             if recoveries >= 2 { break }

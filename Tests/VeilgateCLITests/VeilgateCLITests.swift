@@ -11,7 +11,9 @@ struct VeilgateCLITests {
     static let binary: URL = {
         if let path = ProcessInfo.processInfo.environment["VEILGATE_BIN"] { return URL(fileURLWithPath: path) }
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("veilgate").path), folder.path != "/" {
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("veilgate").path),
+            folder.path != "/"
+        {
             folder = folder.deletingLastPathComponent()
         }
         return folder.appendingPathComponent("veilgate")
@@ -27,7 +29,9 @@ struct VeilgateCLITests {
     static var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["COLUMNS"] = "100"
-        if environment["VEILGATE_MODELS"] == nil { environment["VEILGATE_MODELS"] = repositoryRoot.appendingPathComponent(".cache/models").path }
+        if environment["VEILGATE_MODELS"] == nil {
+            environment["VEILGATE_MODELS"] = repositoryRoot.appendingPathComponent(".cache/models").path
+        }
         return environment
     }
 
@@ -44,8 +48,9 @@ struct VeilgateCLITests {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                   errors: String(decoding: errorData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            errors: String(decoding: errorData, as: UTF8.self))
     }
 
     static func temporaryFolder() throws -> URL {
@@ -54,8 +59,9 @@ struct VeilgateCLITests {
         return folder
     }
 
-    @Test("serve refuses to run as root unless told to (the check runs where the tests run as root, as in CI)",
-          .enabled(if: geteuid() == 0))
+    @Test(
+        "serve refuses to run as root unless told to (the check runs where the tests run as root, as in CI)",
+        .enabled(if: geteuid() == 0))
     func refusesRoot() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -64,32 +70,45 @@ struct VeilgateCLITests {
         #expect(run.errors.contains("refusing to run as root"), "\(run.errors)")
     }
 
-    @Test("partner onboarding without the site making the key: partner request, then certs sign-request for the policy's identity")
+    @Test(
+        "partner onboarding without the site making the key: partner request, then certs sign-request for the policy's identity"
+    )
     func certificateRequest() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = Self.repositoryRoot.appendingPathComponent("policies").path
-        let requested = try Self.run(["partner", "request", "--partner", "police", "--uri", "spiffe://city.example/partner/police",
-                                      "--out", "police"], in: folder)
+        let requested = try Self.run(
+            [
+                "partner", "request", "--partner", "police", "--uri", "spiffe://city.example/partner/police",
+                "--out", "police",
+            ], in: folder)
         #expect(requested.status == 0, "\(requested.errors)")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("police.key").path))
         #expect(try Self.run(["certs", "init", "--certs", "certs"], in: folder).status == 0)
-        let signed = try Self.run(["certs", "sign-request", "police.csr", "--partner", "police", "--policy", policy, "--certs", "certs"],
-                                  in: folder)
+        let signed = try Self.run(
+            ["certs", "sign-request", "police.csr", "--partner", "police", "--policy", policy, "--certs", "certs"],
+            in: folder)
         #expect(signed.status == 0, "\(signed.errors)")
         #expect(signed.output.contains("spiffe://city.example/partner/police"))
-        let issued = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("certs/issued").path)
+        let issued = try FileManager.default.contentsOfDirectory(
+            atPath: folder.appendingPathComponent("certs/issued").path)
         #expect(issued.contains { $0.hasPrefix("police-") && $0.hasSuffix(".pem") })
         #expect(!issued.contains { $0.hasSuffix(".key") }, "the site never had the partner's key")
-        let wrong = try Self.run(["certs", "sign-request", "police.csr", "--partner", "bakerstreet-mall", "--policy", policy,
-                                  "--certs", "certs"], in: folder)
+        let wrong = try Self.run(
+            [
+                "certs", "sign-request", "police.csr", "--partner", "bakerstreet-mall", "--policy", policy,
+                "--certs", "certs",
+            ], in: folder)
         #expect(wrong.status != 0, "the police's request does not become the mall's certificate")
     }
 
-    @Test("help texts match their snapshots", arguments: [
-        ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"], ["vault", "--help"],
-        ["redact", "--help"], ["certs", "--help"], ["serve", "--help"], ["partner", "--help"],
-    ])
+    @Test(
+        "help texts match their snapshots",
+        arguments: [
+            ["--help"], ["policy", "--help"], ["policy", "lint", "--help"], ["policy", "explain", "--help"],
+            ["vault", "--help"],
+            ["redact", "--help"], ["certs", "--help"], ["serve", "--help"], ["partner", "--help"],
+        ])
     func helpSnapshots(_ arguments: [String]) throws {
         let run = try Self.run(arguments)
         #expect(run.status == 0)
@@ -115,7 +134,10 @@ struct VeilgateCLITests {
         try Data("veilgate: policy/v1\nmetadata:\n  controler: x\n".utf8).write(to: broken)
         let run = try Self.run(["policy", "lint", broken.path])
         #expect(run.status == 1)
-        #expect(run.output.contains("\(broken.path):3:3: error: unknown key 'controler' in metadata; did you mean 'controller'? [VG101 unknown-key]"))
+        #expect(
+            run.output.contains(
+                "\(broken.path):3:3: error: unknown key 'controler' in metadata; did you mean 'controller'? [VG101 unknown-key]"
+            ))
 
         let json = try Self.run(["policy", "lint", broken.path, "--format", "json"])
         let findings = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
@@ -126,7 +148,8 @@ struct VeilgateCLITests {
     func lintDiscovery() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data("veilgate: \"policy/v1\"\r\nmetadata:\r\n  controler: x\r\n".utf8).write(to: folder.appendingPathComponent("quoted.yaml"))
+        try Data("veilgate: \"policy/v1\"\r\nmetadata:\r\n  controler: x\r\n".utf8).write(
+            to: folder.appendingPathComponent("quoted.yaml"))
         try Data("# a long comment\n\(String(repeating: "#", count: 5000))\nveilgate: policy/v1\nmetadata: {}\n".utf8)
             .write(to: folder.appendingPathComponent("late.yaml"))
         try Data("name: something else\n".utf8).write(to: folder.appendingPathComponent("other.yml"))
@@ -146,15 +169,19 @@ struct VeilgateCLITests {
 
     @Test("explain: allow exits 0, deny exits 2, JSON carries the rule ids")
     func explain() throws {
-        let allow = try Self.run(["policy", "explain", "--partner", "police", "--camera", "market-square",
-                                  "--action", "live", "--at", "2026-12-04T21:30:00Z"])
+        let allow = try Self.run([
+            "policy", "explain", "--partner", "police", "--camera", "market-square",
+            "--action", "live", "--at", "2026-12-04T21:30:00Z",
+        ])
         #expect(allow.status == 0)
         #expect(allow.output.hasPrefix("ALLOW  police → market-square  live"))
         #expect(allow.output.contains("decided by:     police-live"))
         #expect(allow.output.contains("redaction:      faces, plates, screens — blur, ellipse, margin 15 %"))
 
-        let deny = try Self.run(["policy", "explain", "--partner", "bakerstreet-mall", "--camera", "market-square",
-                                 "--action", "live", "--at", "2026-12-04T21:30:00Z", "--format", "json"])
+        let deny = try Self.run([
+            "policy", "explain", "--partner", "bakerstreet-mall", "--camera", "market-square",
+            "--action", "live", "--at", "2026-12-04T21:30:00Z", "--format", "json",
+        ])
         #expect(deny.status == 2)
         let report = try JSONSerialization.jsonObject(with: Data(deny.output.utf8)) as? [String: Any]
         #expect(report?["decision"] as? String == "deny")
@@ -173,16 +200,19 @@ struct VeilgateCLITests {
 
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"),
-                                         to: folder.appendingPathComponent("city-centre.yaml"))
-        try Data("""
+        try FileManager.default.copyItem(
+            at: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"),
+            to: folder.appendingPathComponent("city-centre.yaml"))
+        try Data(
+            """
             veilgate: policy-tests/v1
             policy: city-centre.yaml
             tests:
               - name: the mall watches the market square
                 request: {partner: bakerstreet-mall, camera: market-square, action: live, at: 2026-12-04T21:30:00Z}
                 expect: {decision: allow}
-            """.utf8).write(to: folder.appendingPathComponent("wrong.test.yaml"))
+            """.utf8
+        ).write(to: folder.appendingPathComponent("wrong.test.yaml"))
         let failing = try Self.run(["policy", "test", folder.path])
         #expect(failing.status == 1)
         #expect(failing.output.contains("FAIL  the mall watches the market square"))
@@ -202,12 +232,16 @@ struct VeilgateCLITests {
 
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let original = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
-        let changed = original.replacingOccurrences(of: "kinds: [unattended-object]\n        fields: [kind, camera, zone, time]",
-                                                    with: "kinds: [unattended-object, restricted-zone]\n        fields: [kind, camera, zone, time]")
+        let original = try String(
+            contentsOf: Self.repositoryRoot.appendingPathComponent("policies/city-centre.yaml"), encoding: .utf8)
+        let changed = original.replacingOccurrences(
+            of: "kinds: [unattended-object]\n        fields: [kind, camera, zone, time]",
+            with: "kinds: [unattended-object, restricted-zone]\n        fields: [kind, camera, zone, time]")
         #expect(changed != original)
         try Data(changed.utf8).write(to: folder.appendingPathComponent("new.yaml"))
-        let diff = try Self.run(["policy", "diff", "policies/city-centre.yaml", folder.appendingPathComponent("new.yaml").path])
+        let diff = try Self.run([
+            "policy", "diff", "policies/city-centre.yaml", folder.appendingPathComponent("new.yaml").path,
+        ])
         #expect(diff.status == 1)
         #expect(diff.output.contains("partner northtown-gateway:\n  + alert:restricted-zone on station-forecourt"))
     }
@@ -216,28 +250,36 @@ struct VeilgateCLITests {
     func redact() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg")
+            .path
         let output = folder.appendingPathComponent("city.jpg").path
         let boxes = folder.appendingPathComponent("boxes.jsonl").path
-        let run = try Self.run(["redact", city, "-o", output, "--detections", boxes, "--classes", "faces", "--no-heads"])
+        let run = try Self.run([
+            "redact", city, "-o", output, "--detections", boxes, "--classes", "faces", "--no-heads",
+        ])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("redacted 1 frame(s)"))
         #expect(FileManager.default.fileExists(atPath: output))
         let lines = try String(contentsOfFile: boxes, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 1)
         #expect(lines[0].components(separatedBy: "\"kind\":\"faces\"").count - 1 >= 14)
-        let missing = try Self.run(["redact", folder.appendingPathComponent("none.mp4").path, "-o", output, "--classes", "faces"])
+        let missing = try Self.run([
+            "redact", folder.appendingPathComponent("none.mp4").path, "-o", output, "--classes", "faces",
+        ])
         #expect(missing.status == 1)
         #expect(missing.errors.contains("error: cannot open"))
     }
 
     /// Issue 11: a new user's first try, in a folder of their own, with no policy and no VEILGATE_MODELS: the built-in
     /// default profile (said so), the models of the checkout the binary was built in, and a PNG out.
-    @Test("redact works outside a Veilgate folder: built-in default profile, said so; --profile without a policy is refused")
+    @Test(
+        "redact works outside a Veilgate folder: built-in default profile, said so; --profile without a policy is refused"
+    )
     func redactAnywhere() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg").path
+        let city = Self.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg")
+            .path
         var environment = Self.environment
         environment["VEILGATE_MODELS"] = nil
         let process = Process()

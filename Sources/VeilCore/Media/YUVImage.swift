@@ -9,9 +9,10 @@ public struct YUVPlanes {
     public let width: Int
     public let height: Int
 
-    public init(y: UnsafeMutablePointer<UInt8>, u: UnsafeMutablePointer<UInt8>, v: UnsafeMutablePointer<UInt8>,
-                yStride: Int, uStride: Int, vStride: Int, width: Int, height: Int)
-    {
+    public init(
+        y: UnsafeMutablePointer<UInt8>, u: UnsafeMutablePointer<UInt8>, v: UnsafeMutablePointer<UInt8>,
+        yStride: Int, uStride: Int, vStride: Int, width: Int, height: Int
+    ) {
         self.y = y
         self.u = u
         self.v = v

@@ -52,14 +52,15 @@ public enum LawfulBasis: String, Sendable, CaseIterable, Codable {
 
     /// The article reference, e.g. `Art. 6(1)(e)`.
     public var article: String {
-        let letter = switch self {
-        case .consent: "a"
-        case .contract: "b"
-        case .legalObligation: "c"
-        case .vitalInterests: "d"
-        case .publicTask: "e"
-        case .legitimateInterests: "f"
-        }
+        let letter =
+            switch self {
+            case .consent: "a"
+            case .contract: "b"
+            case .legalObligation: "c"
+            case .vitalInterests: "d"
+            case .publicTask: "e"
+            case .legitimateInterests: "f"
+            }
         return "Art. 6(1)(\(letter))"
     }
 
@@ -90,18 +91,19 @@ public enum SpecialCategoryException: String, Sendable, CaseIterable, Codable {
     case archiving
 
     public var article: String {
-        let letter = switch self {
-        case .explicitConsent: "a"
-        case .employmentLaw: "b"
-        case .vitalInterests: "c"
-        case .notForProfitBody: "d"
-        case .madePublic: "e"
-        case .legalClaims: "f"
-        case .substantialPublicInterest: "g"
-        case .healthCare: "h"
-        case .publicHealth: "i"
-        case .archiving: "j"
-        }
+        let letter =
+            switch self {
+            case .explicitConsent: "a"
+            case .employmentLaw: "b"
+            case .vitalInterests: "c"
+            case .notForProfitBody: "d"
+            case .madePublic: "e"
+            case .legalClaims: "f"
+            case .substantialPublicInterest: "g"
+            case .healthCare: "h"
+            case .publicHealth: "i"
+            case .archiving: "j"
+            }
         return "Art. 9(2)(\(letter))"
     }
 }

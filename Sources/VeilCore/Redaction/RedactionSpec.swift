@@ -53,9 +53,10 @@ public struct RedactionSpec: Hashable, Sendable, Codable, CustomStringConvertibl
     /// Extra border around each detected box, as a fraction of the box size (0.1 = 10 % on each side).
     public var margin: Double
 
-    public init(classes: Set<RedactionClass>, mode: RedactionMode = .blur, shape: RedactionShape = .ellipse,
-                margin: Double = 0.1)
-    {
+    public init(
+        classes: Set<RedactionClass>, mode: RedactionMode = .blur, shape: RedactionShape = .ellipse,
+        margin: Double = 0.1
+    ) {
         self.classes = classes
         self.mode = mode
         self.shape = shape
@@ -109,9 +110,10 @@ extension RedactionSpec {
             classes.insert(covered)
         }
         let fields = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard fields.count == 3, let mode = RedactionMode(rawValue: fields[0]), let shape = RedactionShape(rawValue: fields[1]),
-              fields[2].hasPrefix("margin "), fields[2].hasSuffix(" %"),
-              let percent = Int(fields[2].dropFirst("margin ".count).dropLast(2)), (0...100).contains(percent)
+        guard fields.count == 3, let mode = RedactionMode(rawValue: fields[0]),
+            let shape = RedactionShape(rawValue: fields[1]),
+            fields[2].hasPrefix("margin "), fields[2].hasSuffix(" %"),
+            let percent = Int(fields[2].dropFirst("margin ".count).dropLast(2)), (0...100).contains(percent)
         else { return nil }
         self.init(classes: classes, mode: mode, shape: shape, margin: Double(percent) / 100)
     }

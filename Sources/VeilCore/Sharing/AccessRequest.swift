@@ -15,9 +15,10 @@ public struct AccessRequest: Hashable, Sendable {
     /// For alerts: the zone or line the alert concerns.
     public var zone: ZoneID?
 
-    public init(partner: PartnerID, camera: CameraID, action: SharingAction, at: Date, footageStart: Date? = nil,
-                hasJustification: Bool = false, zone: ZoneID? = nil)
-    {
+    public init(
+        partner: PartnerID, camera: CameraID, action: SharingAction, at: Date, footageStart: Date? = nil,
+        hasJustification: Bool = false, zone: ZoneID? = nil
+    ) {
         self.partner = partner
         self.camera = camera
         self.action = action

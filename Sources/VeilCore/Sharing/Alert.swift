@@ -24,10 +24,11 @@ public struct Alert: Hashable, Sendable, Codable {
     /// Whether this site may share the alert at all (its own, or a peer's that allowed re-sharing).
     public var mayBeShared: Bool { origin == nil || reshare == true }
 
-    public init(kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
-                boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, origin: PartnerID? = nil,
-                reshare: Bool? = nil)
-    {
+    public init(
+        kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
+        boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, origin: PartnerID? = nil,
+        reshare: Bool? = nil
+    ) {
         self.origin = origin
         self.reshare = reshare
         self.kind = kind

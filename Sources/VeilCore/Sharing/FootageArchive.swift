@@ -24,9 +24,10 @@ public struct FootageSegment: Hashable, Sendable, Codable {
     /// The redaction the segment was stored with; nil when unknown (then nothing is shared from it).
     public var redaction: RedactionSpec?
 
-    public init(id: String, camera: CameraID, category: DataCategory, start: Date, end: Date, size: Int64,
-                container: String, redaction: RedactionSpec?)
-    {
+    public init(
+        id: String, camera: CameraID, category: DataCategory, start: Date, end: Date, size: Int64,
+        container: String, redaction: RedactionSpec?
+    ) {
         self.id = id
         self.camera = camera
         self.category = category

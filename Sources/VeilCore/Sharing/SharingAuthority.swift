@@ -54,7 +54,9 @@ extension SharingAuthority {
         let shared = cameras(sharedWith: request.partner)
         switch request.action {
         case .listCameras:
-            return shared.isEmpty ? SharingVerdict(isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"], redaction: nil)
+            return shared.isEmpty
+                ? SharingVerdict(
+                    isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"], redaction: nil)
                 : SharingVerdict(isAllowed: true, rules: [], reasons: ["partner"], redaction: nil)
         case .subscribeAlerts:
             return shared.values.contains { $0.contains(.alert) }
@@ -81,9 +83,10 @@ public struct SharingVerdict: Hashable, Sendable {
     /// For clips: the oldest footage allowed.
     public var maxAge: PolicyDuration?
 
-    public init(isAllowed: Bool, rules: [RuleID], reasons: [String], redaction: RedactionSpec?,
-                alertFields: [AlertField] = [], reshareAllowed: Bool = false, maxAge: PolicyDuration? = nil)
-    {
+    public init(
+        isAllowed: Bool, rules: [RuleID], reasons: [String], redaction: RedactionSpec?,
+        alertFields: [AlertField] = [], reshareAllowed: Bool = false, maxAge: PolicyDuration? = nil
+    ) {
         self.isAllowed = isAllowed
         self.rules = rules
         self.reasons = reasons

@@ -15,14 +15,15 @@ public struct PolicyDuration: Hashable, Sendable, Comparable, CustomStringConver
         guard let unit = text.last, text.count >= 2, text.count <= 12 else { return nil }
         let digits = text.dropLast()
         guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(digits) else { return nil }
-        let multiplier: Int64 = switch unit {
-        case "s": 1
-        case "m": 60
-        case "h": 3600
-        case "d": 86_400
-        case "w": 604_800
-        default: 0
-        }
+        let multiplier: Int64 =
+            switch unit {
+            case "s": 1
+            case "m": 60
+            case "h": 3600
+            case "d": 86_400
+            case "w": 604_800
+            default: 0
+            }
         guard multiplier > 0 else { return nil }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow, product <= Self.maximum.seconds else { return nil }

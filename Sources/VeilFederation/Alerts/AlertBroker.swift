@@ -35,7 +35,10 @@ public final class AlertBroker: Service, Sendable {
     @discardableResult
     public func publish(_ alert: Alert) throws -> AlertJournal.Entry {
         let entry = try journal.append(alert)
-        Counter(label: "veilgate_alerts_total", dimensions: [("camera", alert.camera.rawValue), ("kind", alert.kind.rawValue)]).increment()
+        Counter(
+            label: "veilgate_alerts_total",
+            dimensions: [("camera", alert.camera.rawValue), ("kind", alert.kind.rawValue)]
+        ).increment()
         wake.yield()
         return entry
     }
@@ -45,7 +48,12 @@ public final class AlertBroker: Service, Sendable {
 
     /// The delivery loop: runs until graceful shutdown, then ends every live stream.
     public func run() async throws {
-        guard let wakes = wakes.withLock({ stream in defer { stream = nil }; return stream }) else {
+        guard
+            let wakes = wakes.withLock({ stream in
+                defer { stream = nil }
+                return stream
+            })
+        else {
             throw FederationError(.server, "the alert broker is already running")
         }
         var delivered = try journal.lastSequence
@@ -85,7 +93,8 @@ public final class AlertBroker: Service, Sendable {
     /// ``bufferLimit`` alerts or the broker shuts down.
     public func subscribe() -> AsyncStream<AlertJournal.Entry> {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let (stream, continuation) = AsyncStream<AlertJournal.Entry>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit))
+        let (stream, continuation) = AsyncStream<AlertJournal.Entry>.makeStream(
+            bufferingPolicy: .bufferingOldest(bufferLimit))
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }

@@ -59,11 +59,15 @@ public final class AlertJournal: Sendable {
     @discardableResult
     public func append(_ alert: Alert, fromPeer peer: PartnerID, eventID: Int64) throws -> Entry? {
         let sequence: Int64? = try pool.write { db in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+            let cursor =
+                try Int64.fetchOne(
+                    db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
             guard eventID > cursor else { return nil }
             let sequence = try insert(alert, db)
-            try db.execute(sql: "INSERT INTO peerCursor (peer, lastEventID) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET lastEventID = excluded.lastEventID",
-                           arguments: [peer.rawValue, eventID])
+            try db.execute(
+                sql:
+                    "INSERT INTO peerCursor (peer, lastEventID) VALUES (?, ?) ON CONFLICT(peer) DO UPDATE SET lastEventID = excluded.lastEventID",
+                arguments: [peer.rawValue, eventID])
             return sequence
         }
         return sequence.map { Entry(sequence: $0, alert: alert) }
@@ -71,29 +75,35 @@ public final class AlertJournal: Sendable {
 
     /// Appends inside a caller's transaction; returns the new sequence number.
     private func insert(_ alert: Alert, _ db: Database) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
-                       arguments: [alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue,
-                                   try JSONEncoder.sorted.encode(alert)])
+        try db.execute(
+            sql: "INSERT INTO alert (time, camera, kind, payload) VALUES (?, ?, ?, ?)",
+            arguments: [
+                alert.time.timeIntervalSince1970, alert.camera.rawValue, alert.kind.rawValue,
+                try JSONEncoder.sorted.encode(alert),
+            ])
         return db.lastInsertedRowID
     }
 
     /// The last event id imported from a peer (0: none yet).
     public func cursor(for peer: PartnerID) throws -> Int64 {
         try pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+            try Int64.fetchOne(db, sql: "SELECT lastEventID FROM peerCursor WHERE peer = ?", arguments: [peer.rawValue])
+                ?? 0
         }
     }
 
     /// Alerts after a sequence number, oldest first.
     public func entries(after sequence: Int64, limit: Int = 1000) throws -> [Entry] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sequence, payload FROM alert WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                             arguments: [sequence, limit])
-                .compactMap { row in
-                    let data: Data = row["payload"]
-                    guard let alert = try? JSONDecoder.iso8601.decode(Alert.self, from: data) else { return nil }
-                    return Entry(sequence: row["sequence"], alert: alert)
-                }
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, payload FROM alert WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [sequence, limit]
+            )
+            .compactMap { row in
+                let data: Data = row["payload"]
+                guard let alert = try? JSONDecoder.iso8601.decode(Alert.self, from: data) else { return nil }
+                return Entry(sequence: row["sequence"], alert: alert)
+            }
         }
     }
 
@@ -101,14 +111,17 @@ public final class AlertJournal: Sendable {
     public func statistics(camera: CameraID, since: Date) throws -> (byKind: [String: Int], latestCount: Int?) {
         try pool.read { db in
             var byKind: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM alert WHERE camera = ? AND time >= ? GROUP BY kind",
-                                        arguments: [camera.rawValue, since.timeIntervalSince1970])
+            for row in try Row.fetchAll(
+                db, sql: "SELECT kind, COUNT(*) AS n FROM alert WHERE camera = ? AND time >= ? GROUP BY kind",
+                arguments: [camera.rawValue, since.timeIntervalSince1970])
             {
                 byKind[row["kind"]] = row["n"]
             }
-            let latest = try Data.fetchOne(db, sql: "SELECT payload FROM alert WHERE camera = ? AND kind = ? ORDER BY sequence DESC LIMIT 1",
-                                           arguments: [camera.rawValue, AlertKind.crowdCount.rawValue])
-                .flatMap { try? JSONDecoder.iso8601.decode(Alert.self, from: $0) }?.count
+            let latest = try Data.fetchOne(
+                db, sql: "SELECT payload FROM alert WHERE camera = ? AND kind = ? ORDER BY sequence DESC LIMIT 1",
+                arguments: [camera.rawValue, AlertKind.crowdCount.rawValue]
+            )
+            .flatMap { try? JSONDecoder.iso8601.decode(Alert.self, from: $0) }?.count
             return (byKind, latest)
         }
     }
@@ -117,23 +130,33 @@ public final class AlertJournal: Sendable {
     /// for that camera and kind says; alerts no rule covers (a peer's imported cameras, say) for
     /// `unscheduled` only — long enough for partners to catch up, no longer. Returns how many were deleted.
     @discardableResult
-    public func applyRetention(_ schedule: any RetentionSchedule, now: Date, unscheduled: TimeInterval = 86400) throws -> Int {
+    public func applyRetention(
+        _ schedule: any RetentionSchedule, now: Date, unscheduled: TimeInterval = 86400
+    ) throws -> Int {
         try pool.write { db in
             var deleted = 0
             for row in try Row.fetchAll(db, sql: "SELECT DISTINCT camera, kind FROM alert") {
                 let camera = CameraID(row["camera"] as String), kind = AlertKind(row["kind"] as String)
-                let keep = schedule.retention(camera: camera, category: .events, eventKind: kind).map { TimeInterval($0.duration.seconds) }
+                let keep =
+                    schedule.retention(camera: camera, category: .events, eventKind: kind).map {
+                        TimeInterval($0.duration.seconds)
+                    }
                     ?? unscheduled
-                try db.execute(sql: "DELETE FROM alert WHERE camera = ? AND kind = ? AND time < ?",
-                               arguments: [camera.rawValue, kind.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
+                try db.execute(
+                    sql: "DELETE FROM alert WHERE camera = ? AND kind = ? AND time < ?",
+                    arguments: [camera.rawValue, kind.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
                 deleted += db.changesCount
             }
             for row in try Row.fetchAll(db, sql: "SELECT DISTINCT camera FROM minuteCount") {
                 let camera = CameraID(row["camera"] as String)
-                let keep = schedule.retention(camera: camera, category: .counts, eventKind: nil).map { TimeInterval($0.duration.seconds) }
+                let keep =
+                    schedule.retention(camera: camera, category: .counts, eventKind: nil).map {
+                        TimeInterval($0.duration.seconds)
+                    }
                     ?? unscheduled
-                try db.execute(sql: "DELETE FROM minuteCount WHERE camera = ? AND minute < ?",
-                               arguments: [camera.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
+                try db.execute(
+                    sql: "DELETE FROM minuteCount WHERE camera = ? AND minute < ?",
+                    arguments: [camera.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
             }
             return deleted
         }
@@ -144,12 +167,16 @@ public final class AlertJournal: Sendable {
         guard !counts.isEmpty else { return }
         try pool.write { db in
             for count in counts {
-                try db.execute(sql: """
-                    INSERT INTO minuteCount (camera, zone, minute, peak, crossingsIn, crossingsOut) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (camera, zone, minute) DO UPDATE SET peak = excluded.peak, crossingsIn = excluded.crossingsIn,
-                        crossingsOut = excluded.crossingsOut
-                    """, arguments: [count.camera.rawValue, count.zone.rawValue, count.minute.timeIntervalSince1970,
-                                     count.peakOccupancy, count.crossingsIn, count.crossingsOut])
+                try db.execute(
+                    sql: """
+                        INSERT INTO minuteCount (camera, zone, minute, peak, crossingsIn, crossingsOut) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (camera, zone, minute) DO UPDATE SET peak = excluded.peak, crossingsIn = excluded.crossingsIn,
+                            crossingsOut = excluded.crossingsOut
+                        """,
+                    arguments: [
+                        count.camera.rawValue, count.zone.rawValue, count.minute.timeIntervalSince1970,
+                        count.peakOccupancy, count.crossingsIn, count.crossingsOut,
+                    ])
             }
         }
     }
@@ -157,12 +184,17 @@ public final class AlertJournal: Sendable {
     /// A camera's minute counts from `from` up to `to`, oldest first.
     public func minuteCounts(camera: CameraID, from: Date, to: Date) throws -> [MinuteCount] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT zone, minute, peak, crossingsIn, crossingsOut FROM minuteCount
-                WHERE camera = ? AND minute >= ? AND minute < ? ORDER BY minute, zone LIMIT 100000
-                """, arguments: [camera.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]).map { row in
-                MinuteCount(camera: camera, zone: ZoneID(row["zone"] as String), minute: Date(timeIntervalSince1970: row["minute"]),
-                            peakOccupancy: row["peak"], crossingsIn: row["crossingsIn"], crossingsOut: row["crossingsOut"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT zone, minute, peak, crossingsIn, crossingsOut FROM minuteCount
+                    WHERE camera = ? AND minute >= ? AND minute < ? ORDER BY minute, zone LIMIT 100000
+                    """, arguments: [camera.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]
+            ).map { row in
+                MinuteCount(
+                    camera: camera, zone: ZoneID(row["zone"] as String),
+                    minute: Date(timeIntervalSince1970: row["minute"]),
+                    peakOccupancy: row["peak"], crossingsIn: row["crossingsIn"], crossingsOut: row["crossingsOut"])
             }
         }
     }

@@ -34,12 +34,14 @@ public struct LivePlaylist: Sendable, Equatable {
                 target = Double(value).map { min(max($0, 0.1), 60) } ?? target
             } else if let value = Self.value(of: "#EXT-X-MAP:", in: line) {
                 if let start = value.range(of: "URI=\""), let end = value[start.upperBound...].firstIndex(of: "\""),
-                   end > start.upperBound, value.distance(from: start.upperBound, to: end) <= 256
+                    end > start.upperBound, value.distance(from: start.upperBound, to: end) <= 256
                 {
                     initURI = String(value[start.upperBound..<end])
                 }
             } else if let value = Self.value(of: "#EXTINF:", in: line) {
-                pending = Double(value.split(separator: ",", maxSplits: 1).first ?? "").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+                pending = Double(value.split(separator: ",", maxSplits: 1).first ?? "").flatMap {
+                    $0.isFinite && $0 >= 0 ? $0 : nil
+                }
             } else if !line.isEmpty, !line.hasPrefix("#") {
                 if let duration = pending, line.count <= 256, entries.count < 1000 {
                     entries.append(Entry(sequence: sequence, duration: duration, uri: line))

@@ -33,9 +33,10 @@ public struct LiveStreamFollower: Sendable {
     /// Told each time the site answers 503, with the answer's body.
     public var onUnavailable: @Sendable (String) -> Void
 
-    public init(client: PartnerClient, camera: String, headers: [(String, String)] = [], patience: Duration = .seconds(60),
-                requireReshare: Bool = false, onUnavailable: @escaping @Sendable (String) -> Void = { _ in })
-    {
+    public init(
+        client: PartnerClient, camera: String, headers: [(String, String)] = [], patience: Duration = .seconds(60),
+        requireReshare: Bool = false, onUnavailable: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.client = client
         self.camera = camera
         self.headers = headers
@@ -49,7 +50,9 @@ public struct LiveStreamFollower: Sendable {
     /// `.unavailable` after ``patience`` of 503s or of no new segment; `.peer` when the playlist or a segment is
     /// malformed or too large, or the stream restarted (its numbers went back: a new initialisation segment is needed).
     public func follow(_ handle: (Chunk) async throws -> Bool) async throws {
-        guard LiveStreamFollower.isCameraID(camera) else { throw FederationError(.invalidArgument, "'\(camera)' is not a camera id") }
+        guard LiveStreamFollower.isCameraID(camera) else {
+            throw FederationError(.invalidArgument, "'\(camera)' is not a camera id")
+        }
         let base = "/v1/cameras/\(camera)/live/"
         let headers = self.headers + (requireReshare ? [(Self.relayHeader, "true")] : [])
         var next: Int?
@@ -68,10 +71,14 @@ public struct LiveStreamFollower: Sendable {
                 try await Task.sleep(for: .seconds(2))
                 continue
             }
-            guard answer.status == 200 else { throw FederationError(.refused, "HTTP \(answer.status) \(Self.printable(answer.text))") }
-            guard let playlist = LivePlaylist(parsing: answer.text) else { throw FederationError(.peer, "HTTP 200 but not a playlist") }
+            guard answer.status == 200 else {
+                throw FederationError(.refused, "HTTP \(answer.status) \(Self.printable(answer.text))")
+            }
+            guard let playlist = LivePlaylist(parsing: answer.text) else {
+                throw FederationError(.peer, "HTTP 200 but not a playlist")
+            }
             if requireReshare,
-               answer.headers.first(where: { $0.0.lowercased() == Self.reshareHeader.lowercased() })?.1 != "allowed"
+                answer.headers.first(where: { $0.0.lowercased() == Self.reshareHeader.lowercased() })?.1 != "allowed"
             {
                 throw FederationError(.refused, "the site does not allow re-sharing \(camera)")
             }
@@ -104,7 +111,10 @@ public struct LiveStreamFollower: Sendable {
                 let segment = try await client.get(base + entry.uri, headers: headers, limit: Self.segmentLimit)
                 next = entry.sequence + 1
                 guard segment.status == 200 else { continue }  // left the window: the next one follows
-                guard try await handle(.segment(sequence: entry.sequence, duration: entry.duration, bytes: Data(segment.body))) else {
+                guard
+                    try await handle(
+                        .segment(sequence: entry.sequence, duration: entry.duration, bytes: Data(segment.body)))
+                else {
                     return
                 }
             }
@@ -114,7 +124,9 @@ public struct LiveStreamFollower: Sendable {
 
     /// A site's answer as it may appear in a message: the first 200 characters, control characters replaced.
     static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map { $0.properties.generalCategory == .control ? " " : $0 }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(200).map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     /// A URI the follower fetches beside the playlist: a bare name, never a path or another host.

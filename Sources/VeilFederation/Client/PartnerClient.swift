@@ -34,7 +34,8 @@ public final class PartnerClient: Sendable {
         } catch let error as FederationError {
             throw error
         } catch {
-            throw FederationError(.invalidConfiguration, "cannot load the client certificate, its key or the CA \(trustedCAPath)")
+            throw FederationError(
+                .invalidConfiguration, "cannot load the client certificate, its key or the CA \(trustedCAPath)")
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
@@ -48,18 +49,22 @@ public final class PartnerClient: Sendable {
     }
 
     public func post(_ path: String, json: [UInt8], headers: [(String, String)] = []) async throws -> Response {
-        try await send(.POST, path, headers: headers + [("Content-Type", "application/json")], body: json, limit: 1 << 20)
+        try await send(
+            .POST, path, headers: headers + [("Content-Type", "application/json")], body: json, limit: 1 << 20)
     }
 
-    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]?, limit: Int) async throws -> Response {
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]?, limit: Int
+    ) async throws -> Response {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
         let response = try await client.execute(request, timeout: .seconds(60))
         let collected = try await response.body.collect(upTo: limit)
-        return Response(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                        body: Array(buffer: collected))
+        return Response(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: Array(buffer: collected))
     }
 
     /// One Server-Sent Event.
@@ -82,7 +87,9 @@ public final class PartnerClient: Sendable {
         var pending = ""
         for try await buffer in response.body {
             pending += String(buffer: buffer)
-            guard pending.utf8.count < 1 << 20 else { throw FederationError(.peer, "\(path): an event larger than 1 MiB") }
+            guard pending.utf8.count < 1 << 20 else {
+                throw FederationError(.peer, "\(path): an event larger than 1 MiB")
+            }
             while let end = pending.range(of: "\n\n") {
                 let block = pending[..<end.lowerBound]
                 pending.removeSubrange(..<end.upperBound)

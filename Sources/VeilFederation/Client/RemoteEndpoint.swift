@@ -18,6 +18,7 @@ public struct RemoteEndpoint: Sendable, Hashable {
 
     /// A client for `baseURL` (default: the endpoint's own URL) with this identity and trust.
     public func client(baseURL: String? = nil) throws -> PartnerClient {
-        try PartnerClient(baseURL: baseURL ?? url, certificatePath: certificatePath, keyPath: keyPath, trustedCAPath: caPath)
+        try PartnerClient(
+            baseURL: baseURL ?? url, certificatePath: certificatePath, keyPath: keyPath, trustedCAPath: caPath)
     }
 }

@@ -1,14 +1,14 @@
 public import Foundation
-public import VeilCore
 import Synchronization
+public import VeilCore
 
 /// Live video for partners: per camera, the last few HLS segments of each redaction it is being watched with.
 ///
 /// The two sides never meet directly. A camera pipeline (run by the executable, which alone sees both media and
 /// federation) asks ``renditionsWanted(for:)`` as it goes and ``publish(_:camera:redaction:)``es a segment per
-/// rendition each time its segment clock ticks. The partner API asks for a rendition with ``request(camera:redaction:)``,
-/// which also records the demand, so a pipeline only redacts and encodes for audiences someone is watching,
-/// and stops a rendition nobody has asked for in ``idleAfter`` seconds.
+/// rendition each time its segment clock ticks. The partner API asks for a rendition with
+/// ``request(camera:redaction:)``, which also records the demand, so a pipeline only redacts and encodes for audiences
+/// someone is watching, and stops a rendition nobody has asked for in ``idleAfter`` seconds.
 ///
 /// Segment numbers come from the camera's clock, not the rendition's, so segment N of every rendition covers the
 /// same moments, and a partner may be served N from a stricter rendition than N−1 without a gap.
@@ -56,9 +56,10 @@ public final class LiveFeeds: Sendable {
     private let feeds: Mutex<[CameraID: Feed]>
     private let clock: @Sendable () -> Date
 
-    public init(cameras: [CameraID], segmentsKept: Int = 6, segmentsListed: Int = 4, idleAfter: TimeInterval = 60,
-                clock: @escaping @Sendable () -> Date = { Date() })
-    {
+    public init(
+        cameras: [CameraID], segmentsKept: Int = 6, segmentsListed: Int = 4, idleAfter: TimeInterval = 60,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.segmentsKept = max(segmentsListed, segmentsKept)
         self.segmentsListed = max(1, segmentsListed)
         self.idleAfter = idleAfter
@@ -96,7 +97,9 @@ public final class LiveFeeds: Sendable {
         feeds.withLock { feeds in
             guard var rendition = feeds[camera]?.renditions[redaction] else { return }
             rendition.segments.append(segment)
-            if rendition.segments.count > segmentsKept { rendition.segments.removeFirst(rendition.segments.count - segmentsKept) }
+            if rendition.segments.count > segmentsKept {
+                rendition.segments.removeFirst(rendition.segments.count - segmentsKept)
+            }
             feeds[camera]!.renditions[redaction] = rendition
         }
     }
@@ -135,7 +138,10 @@ public final class LiveFeeds: Sendable {
             feed.renditions[redaction, default: Rendition(lastDemand: now)].lastDemand = now
             feeds[camera] = feed
             let candidates = feed.renditions
-                .filter { !$0.value.segments.isEmpty && $0.value.initSegment != nil && $0.key.isAtLeastAsProtective(as: redaction) }
+                .filter {
+                    !$0.value.segments.isEmpty && $0.value.initSegment != nil
+                        && $0.key.isAtLeastAsProtective(as: redaction)
+                }
                 .sorted { Self.strictness($0.key) < Self.strictness($1.key) }
             if let exact = feed.renditions[redaction], !exact.segments.isEmpty, exact.initSegment != nil {
                 return .ready(redaction, exact.segments)
@@ -149,9 +155,12 @@ public final class LiveFeeds: Sendable {
     public func segment(camera: CameraID, redaction: RedactionSpec, sequence: Int) -> Segment? {
         guard case .ready(let spec, _) = request(camera: camera, redaction: redaction) else { return nil }
         return feeds.withLock { feeds in
-            if let segment = feeds[camera]?.renditions[spec]?.segments.first(where: { $0.sequence == sequence }) { return segment }
+            if let segment = feeds[camera]?.renditions[spec]?.segments.first(where: { $0.sequence == sequence }) {
+                return segment
+            }
             // Not in the chosen rendition (it started later): any other rendition that is protective enough.
-            for (other, rendition) in feeds[camera]?.renditions ?? [:] where other.isAtLeastAsProtective(as: redaction) {
+            for (other, rendition) in feeds[camera]?.renditions ?? [:] where other.isAtLeastAsProtective(as: redaction)
+            {
                 if let segment = rendition.segments.first(where: { $0.sequence == sequence }) { return segment }
             }
             return nil

@@ -42,7 +42,8 @@ public final class AlertOutbox: Sendable {
                 try db.create(table: "outboxInstance") { table in
                     table.primaryKey("id", .text)
                 }
-                try db.execute(sql: "INSERT INTO outboxInstance (id) VALUES (?)", arguments: [UUID().uuidString.lowercased()])
+                try db.execute(
+                    sql: "INSERT INTO outboxInstance (id) VALUES (?)", arguments: [UUID().uuidString.lowercased()])
                 try db.create(table: "pushCursor") { table in
                     table.primaryKey("partner", .text)
                     table.column("lastSequence", .integer).notNull()
@@ -59,7 +60,8 @@ public final class AlertOutbox: Sendable {
                     table.column("deliveredAt", .double)
                     table.uniqueKey(["partner", "sequence"])
                 }
-                try db.create(index: "deliveryDue", on: "delivery", columns: ["partner", "deliveredAt", "nextAttemptAt"])
+                try db.create(
+                    index: "deliveryDue", on: "delivery", columns: ["partner", "deliveredAt", "nextAttemptAt"])
             }
         }
         do {
@@ -72,13 +74,19 @@ public final class AlertOutbox: Sendable {
     /// Queues the journal's alerts after the partner's cursor that the policy lets the partner receive.
     /// A partner new to the outbox starts at the journal's end: pushing is for alerts from now on.
     @discardableResult
-    public func fill(partner: PartnerID, from journal: AlertJournal, authority: any SharingAuthority, now: Date) throws -> Int {
+    public func fill(
+        partner: PartnerID, from journal: AlertJournal, authority: any SharingAuthority, now: Date
+    ) throws -> Int {
         let newest = try journal.lastSequence
         var cursor = try pool.write { db -> Int64 in
-            if let cursor = try Int64.fetchOne(db, sql: "SELECT lastSequence FROM pushCursor WHERE partner = ?", arguments: [partner.rawValue]) {
+            if let cursor = try Int64.fetchOne(
+                db, sql: "SELECT lastSequence FROM pushCursor WHERE partner = ?", arguments: [partner.rawValue])
+            {
                 return cursor
             }
-            try db.execute(sql: "INSERT INTO pushCursor (partner, lastSequence) VALUES (?, ?)", arguments: [partner.rawValue, newest])
+            try db.execute(
+                sql: "INSERT INTO pushCursor (partner, lastSequence) VALUES (?, ?)",
+                arguments: [partner.rawValue, newest])
             return newest
         }
         var queued = 0
@@ -88,18 +96,29 @@ public final class AlertOutbox: Sendable {
             try pool.write { db in
                 for entry in batch where entry.alert.mayBeShared {
                     let alert = entry.alert
-                    let verdict = authority.verdict(for: AccessRequest(partner: partner, camera: alert.camera, action: .alert(alert.kind),
-                                                                       at: now, zone: alert.zone))
+                    let verdict = authority.verdict(
+                        for: AccessRequest(
+                            partner: partner, camera: alert.camera, action: .alert(alert.kind),
+                            at: now, zone: alert.zone))
                     guard verdict.isAllowed else { continue }
-                    let body = PushedAlert(id: entry.sequence, alert: alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO delivery (partner, sequence, camera, payload, rules, nextAttemptAt)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """, arguments: [partner.rawValue, entry.sequence, alert.camera.rawValue, try JSONEncoder.compact.encode(body),
-                                         verdict.rules.map(\.rawValue).joined(separator: ","), now.timeIntervalSince1970])
+                    let body = PushedAlert(
+                        id: entry.sequence,
+                        alert: alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO delivery (partner, sequence, camera, payload, rules, nextAttemptAt)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            partner.rawValue, entry.sequence, alert.camera.rawValue,
+                            try JSONEncoder.compact.encode(body),
+                            verdict.rules.map(\.rawValue).joined(separator: ","), now.timeIntervalSince1970,
+                        ])
                     queued += db.changesCount
                 }
-                try db.execute(sql: "UPDATE pushCursor SET lastSequence = ? WHERE partner = ?", arguments: [last.sequence, partner.rawValue])
+                try db.execute(
+                    sql: "UPDATE pushCursor SET lastSequence = ? WHERE partner = ?",
+                    arguments: [last.sequence, partner.rawValue])
             }
             cursor = last.sequence
         }
@@ -109,39 +128,46 @@ public final class AlertOutbox: Sendable {
     /// Deliveries due now for a partner, oldest first.
     public func due(partner: PartnerID, now: Date, limit: Int = 100) throws -> [Delivery] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, sequence, camera, payload, rules, attempts FROM delivery
-                WHERE partner = ? AND deliveredAt IS NULL AND nextAttemptAt <= ? ORDER BY sequence LIMIT ?
-                """, arguments: [partner.rawValue, now.timeIntervalSince1970, limit])
-                .map { row in
-                    let sequence: Int64 = row["sequence"]
-                    let rules: String = row["rules"]
-                    return Delivery(id: row["id"], partner: partner, sequence: sequence, camera: CameraID(row["camera"] as String),
-                                    idempotencyKey: "\(instance)-\(sequence)", payload: [UInt8](row["payload"] as Data),
-                                    rules: rules.split(separator: ",").map { RuleID(String($0)) }, attempts: row["attempts"])
-                }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, sequence, camera, payload, rules, attempts FROM delivery
+                    WHERE partner = ? AND deliveredAt IS NULL AND nextAttemptAt <= ? ORDER BY sequence LIMIT ?
+                    """, arguments: [partner.rawValue, now.timeIntervalSince1970, limit]
+            )
+            .map { row in
+                let sequence: Int64 = row["sequence"]
+                let rules: String = row["rules"]
+                return Delivery(
+                    id: row["id"], partner: partner, sequence: sequence, camera: CameraID(row["camera"] as String),
+                    idempotencyKey: "\(instance)-\(sequence)", payload: [UInt8](row["payload"] as Data),
+                    rules: rules.split(separator: ",").map { RuleID(String($0)) }, attempts: row["attempts"])
+            }
         }
     }
 
     public func markDelivered(_ delivery: Delivery, at time: Date) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE delivery SET deliveredAt = ?, attempts = attempts + 1 WHERE id = ?",
-                           arguments: [time.timeIntervalSince1970, delivery.id])
+            try db.execute(
+                sql: "UPDATE delivery SET deliveredAt = ?, attempts = attempts + 1 WHERE id = ?",
+                arguments: [time.timeIntervalSince1970, delivery.id])
         }
     }
 
     public func markFailed(_ delivery: Delivery, retryAt: Date) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE delivery SET attempts = attempts + 1, nextAttemptAt = ? WHERE id = ?",
-                           arguments: [retryAt.timeIntervalSince1970, delivery.id])
+            try db.execute(
+                sql: "UPDATE delivery SET attempts = attempts + 1, nextAttemptAt = ? WHERE id = ?",
+                arguments: [retryAt.timeIntervalSince1970, delivery.id])
         }
     }
 
     /// How many alerts wait for a partner (delivered ones are kept for the audit trail until pruned).
     public func pendingCount(partner: PartnerID) throws -> Int {
         try pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE partner = ? AND deliveredAt IS NULL",
-                             arguments: [partner.rawValue]) ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM delivery WHERE partner = ? AND deliveredAt IS NULL",
+                arguments: [partner.rawValue]) ?? 0
         }
     }
 
@@ -149,7 +175,9 @@ public final class AlertOutbox: Sendable {
     @discardableResult
     public func prune(deliveredBefore time: Date) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM delivery WHERE deliveredAt IS NOT NULL AND deliveredAt < ?", arguments: [time.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM delivery WHERE deliveredAt IS NOT NULL AND deliveredAt < ?",
+                arguments: [time.timeIntervalSince1970])
             return db.changesCount
         }
     }

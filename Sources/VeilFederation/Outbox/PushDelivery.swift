@@ -19,9 +19,12 @@ public final class PushDelivery: Service, Sendable {
     let maxDelay: Duration
     let tick: Duration
 
-    public init(endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker, authority: @escaping @Sendable () -> any SharingAuthority,
-                audit: any AccessAuditTrail, logger: Logger, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1))
-    {
+    public init(
+        endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker,
+        authority: @escaping @Sendable () -> any SharingAuthority,
+        audit: any AccessAuditTrail, logger: Logger, baseDelay: Duration = .seconds(1),
+        maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1)
+    ) {
         self.endpoint = endpoint
         self.outbox = outbox
         self.broker = broker
@@ -34,7 +37,9 @@ public final class PushDelivery: Service, Sendable {
     }
 
     public func run() async throws {
-        guard let url = URL(string: endpoint.remote.url), let scheme = url.scheme, scheme == "https", let host = url.host else {
+        guard let url = URL(string: endpoint.remote.url), let scheme = url.scheme, scheme == "https",
+            let host = url.host
+        else {
             throw FederationError(.invalidConfiguration, "push endpoint for \(endpoint.partner) must be an https URL")
         }
         let base = "https://\(host)\(url.port.map { ":\($0)" } ?? "")"
@@ -75,20 +80,28 @@ public final class PushDelivery: Service, Sendable {
                 guard !Task.isShuttingDownGracefully else { return }
                 let delivered: Bool
                 do {
-                    let response = try await client.post(path, json: delivery.payload, headers: [("Idempotency-Key", delivery.idempotencyKey)])
+                    let response = try await client.post(
+                        path, json: delivery.payload, headers: [("Idempotency-Key", delivery.idempotencyKey)])
                     delivered = (200..<300).contains(response.status)
-                    if !delivered { logger.warning("push refused", metadata: ["partner": "\(endpoint.partner)", "status": "\(response.status)"]) }
+                    if !delivered {
+                        logger.warning(
+                            "push refused",
+                            metadata: ["partner": "\(endpoint.partner)", "status": "\(response.status)"])
+                    }
                 } catch {
                     delivered = false
                 }
                 if delivered {
                     try outbox.markDelivered(delivery, at: Date())
-                    try await audit.record(AccessAuditEntry(action: .share, actor: "partner:\(endpoint.partner.rawValue)",
-                                                            subject: "camera:\(delivery.camera.rawValue)/alert:\(delivery.sequence)",
-                                                            rules: delivery.rules, details: ["via": "push", "attempts": String(delivery.attempts + 1)],
-                                                            at: Date()))
+                    try await audit.record(
+                        AccessAuditEntry(
+                            action: .share, actor: "partner:\(endpoint.partner.rawValue)",
+                            subject: "camera:\(delivery.camera.rawValue)/alert:\(delivery.sequence)",
+                            rules: delivery.rules, details: ["via": "push", "attempts": String(delivery.attempts + 1)],
+                            at: Date()))
                 } else {
-                    try outbox.markFailed(delivery, retryAt: Date().addingTimeInterval(retryDelay(after: delivery.attempts + 1)))
+                    try outbox.markFailed(
+                        delivery, retryAt: Date().addingTimeInterval(retryDelay(after: delivery.attempts + 1)))
                     return
                 }
             }

@@ -52,18 +52,25 @@ enum SecureFile {
     static func writeNew(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            if errno == EEXIST { throw FederationError(.alreadyExists, "\(path) already exists: keys are never overwritten") }
+            if errno == EEXIST {
+                throw FederationError(.alreadyExists, "\(path) already exists: keys are never overwritten")
+            }
             throw FederationError(.fileUnwritable, "\(path): cannot create (\(String(cString: strerror(errno))))")
         }
         defer { close(fd) }
         var bytes = Array(text.utf8)
         defer { for index in bytes.indices { bytes[index] = 0 } }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw FederationError(.fileUnwritable, "\(path): short write") }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            throw FederationError(.fileUnwritable, "\(path): short write")
+        }
     }
 
     static func writePublic(_ text: String, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        else {
             throw FederationError(.fileUnwritable, "\(path): cannot write")
         }
     }
@@ -82,7 +89,8 @@ enum SecureFile {
             throw FederationError(.fileUnreadable, "\(path): cannot read")
         }
         if mode & 0o077 != 0 {
-            throw FederationError(.insecurePermissions, "\(path) is readable by others (mode \(String(mode, radix: 8))): chmod 600 it")
+            throw FederationError(
+                .insecurePermissions, "\(path) is readable by others (mode \(String(mode, radix: 8))): chmod 600 it")
         }
     }
 }

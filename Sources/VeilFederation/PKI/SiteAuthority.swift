@@ -41,9 +41,13 @@ public struct SiteAuthority: Sendable {
     /// Creates the site CA and the server certificate. Refuses to replace an existing CA: every partner
     /// certificate hangs off it.
     @discardableResult
-    public func initialise(siteName: String, serverNames: [String], addresses: [String], now: Date = Date()) throws -> (ca: Certificate, server: Certificate) {
+    public func initialise(
+        siteName: String, serverNames: [String], addresses: [String], now: Date = Date()
+    ) throws -> (ca: Certificate, server: Certificate) {
         guard !isInitialised else {
-            throw FederationError(.alreadyExists, "\(caCertificatePath) already exists: the site CA is never replaced (partners trust it)")
+            throw FederationError(
+                .alreadyExists, "\(caCertificatePath) already exists: the site CA is never replaced (partners trust it)"
+            )
         }
         try FileManager.default.createDirectory(atPath: issuedDirectory, withIntermediateDirectories: true)
         let caKey = P256.Signing.PrivateKey()
@@ -54,7 +58,8 @@ public struct SiteAuthority: Sendable {
         let caPublic = Certificate.PublicKey(caKey.publicKey)
         let ca = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: caPublic,
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(Self.caLifetimeDays) * 86400),
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(Double(Self.caLifetimeDays) * 86400),
             issuer: caName, subject: caName, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
@@ -83,8 +88,10 @@ public struct SiteAuthority: Sendable {
         let publicKey = Certificate.PublicKey(key.publicKey)
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(Self.serverLifetimeDays) * 86400),
-            issuer: ca.subject, subject: try DistinguishedName { CommonName(names.first ?? addresses.first ?? "veilgate") },
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(Double(Self.serverLifetimeDays) * 86400),
+            issuer: ca.subject,
+            subject: try DistinguishedName { CommonName(names.first ?? addresses.first ?? "veilgate") },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -102,25 +109,31 @@ public struct SiteAuthority: Sendable {
 
     /// A partner client certificate, bound to the SAN URI the policy names for the partner. Validity can be
     /// back-dated (`notBefore`) so tests can make an expired certificate with the real code path.
-    public func issuePartnerCertificate(partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
-                                        now: Date = Date()) throws -> IssuedCertificate
-    {
+    public func issuePartnerCertificate(
+        partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
+        now: Date = Date()
+    ) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
-        let (certificate, base) = try issue(publicKey: Certificate.PublicKey(key.publicKey), partner: partner, uri: uri, days: days, now: now)
+        let (certificate, base) = try issue(
+            publicKey: Certificate.PublicKey(key.publicKey), partner: partner, uri: uri, days: days, now: now)
         try SecureFile.writeNew(key.pemRepresentation, to: base + ".key")
         try SecureFile.writePublic(try certificate.serializeAsPEM().pemString, to: base + ".pem")
-        return IssuedCertificate(partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: base + ".key")
+        return IssuedCertificate(
+            partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: base + ".key")
     }
 
     /// A partner certificate for `publicKey`, signed by the site CA, and the path (without extension) it belongs at.
-    private func issue(publicKey: Certificate.PublicKey, partner: PartnerID, uri: String, days: Int, now: Date) throws
+    private func issue(
+        publicKey: Certificate.PublicKey, partner: PartnerID, uri: String, days: Int, now: Date
+    ) throws
         -> (Certificate, String)
     {
         guard (1...825).contains(days) else {
             throw FederationError(.invalidArgument, "a partner certificate lasts 1 to 825 days, not \(days)")
         }
         guard let url = URL(string: uri), url.scheme != nil, uri.count <= 512 else {
-            throw FederationError(.invalidArgument, "'\(uri)' is not a URI (expected e.g. spiffe://city.example/partner/police)")
+            throw FederationError(
+                .invalidArgument, "'\(uri)' is not a URI (expected e.g. spiffe://city.example/partner/police)")
         }
         let (ca, caKey) = try loadCA()
         let serial = Certificate.SerialNumber()
@@ -155,12 +168,16 @@ public struct SiteAuthority: Sendable {
         let subject = try DistinguishedName { CommonName(partner.rawValue) }
         var attributes = CertificateSigningRequest.Attributes()
         if let uri {
-            attributes.insert(try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: try Certificate.Extensions {
-                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
-            })))
+            attributes.insert(
+                try CertificateSigningRequest.Attribute(
+                    ExtensionRequest(
+                        extensions: try Certificate.Extensions {
+                            SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+                        })))
         }
-        let request = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key), attributes: attributes,
-                                                    signatureAlgorithm: .ecdsaWithSHA256)
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: subject, privateKey: .init(key), attributes: attributes,
+            signatureAlgorithm: .ecdsaWithSHA256)
         try SecureFile.writeNew(key.pemRepresentation, to: keyPath)
         try SecureFile.writePublic(try request.serializeAsPEM().pemString, to: requestPath)
     }
@@ -168,9 +185,10 @@ public struct SiteAuthority: Sendable {
     /// The site's side: issues a certificate for the key of the request at `path`, bound to `uri` (the identity the
     /// policy names for the partner). A request whose signature does not verify, or that asks for another identity, is
     /// refused. The key never existed here.
-    public func signRequest(at path: String, partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
-                            now: Date = Date()) throws -> IssuedCertificate
-    {
+    public func signRequest(
+        at path: String, partner: PartnerID, uri: String, days: Int = partnerLifetimeDays,
+        now: Date = Date()
+    ) throws -> IssuedCertificate {
         let request: CertificateSigningRequest
         do {
             request = try CertificateSigningRequest(pemEncoded: PEMFile.text(at: path))
@@ -180,18 +198,26 @@ public struct SiteAuthority: Sendable {
             throw FederationError(.invalidCertificate, "\(path): not a PEM certificate request")
         }
         guard request.publicKey.isValidSignature(request.signature, for: request) else {
-            throw FederationError(.invalidCertificate, "\(path): the request's signature does not verify with its own key")
+            throw FederationError(
+                .invalidCertificate, "\(path): the request's signature does not verify with its own key")
         }
-        let requested = (try? request.attributes.extensionRequest?.extensions.subjectAlternativeNames)??.compactMap { name -> String? in
-            if case .uniformResourceIdentifier(let value) = name { return value }
-            return nil
-        } ?? []
+        let requested =
+            (try? request.attributes.extensionRequest?.extensions.subjectAlternativeNames)??.compactMap {
+                name -> String? in
+                if case .uniformResourceIdentifier(let value) = name { return value }
+                return nil
+            } ?? []
         if let other = requested.first(where: { $0 != uri }) {
-            throw FederationError(.invalidArgument, "\(path) asks for identity \(other.prefix(200)), not \(uri), which the policy names for \(partner.rawValue)")
+            throw FederationError(
+                .invalidArgument,
+                "\(path) asks for identity \(other.prefix(200)), not \(uri), which the policy names for \(partner.rawValue)"
+            )
         }
-        let (certificate, base) = try issue(publicKey: request.publicKey, partner: partner, uri: uri, days: days, now: now)
+        let (certificate, base) = try issue(
+            publicKey: request.publicKey, partner: partner, uri: uri, days: days, now: now)
         try SecureFile.writePublic(try certificate.serializeAsPEM().pemString, to: base + ".pem")
-        return IssuedCertificate(partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: "")
+        return IssuedCertificate(
+            partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: "")
     }
 
     // MARK: Revocation
@@ -215,11 +241,14 @@ public struct SiteAuthority: Sendable {
     }
 
     public func revocationList() throws -> RevocationList {
-        guard let data = FileManager.default.contents(atPath: revocationListPath) else { return RevocationList(entries: []) }
+        guard let data = FileManager.default.contents(atPath: revocationListPath) else {
+            return RevocationList(entries: [])
+        }
         do {
             return try JSONDecoder.iso8601.decode(RevocationList.self, from: data)
         } catch {
-            throw FederationError(.invalidConfiguration, "\(revocationListPath) is not a revocation list: refusing to start without it")
+            throw FederationError(
+                .invalidConfiguration, "\(revocationListPath) is not a revocation list: refusing to start without it")
         }
     }
 
@@ -233,8 +262,10 @@ public struct SiteAuthority: Sendable {
             let path = (issuedDirectory as NSString).appendingPathComponent(name)
             let certificate = try PEMFile.certificate(at: path)
             let partner = PartnerID(certificate.subject.attribute(.RDNAttributeType.commonName) ?? "?")
-            result.append(IssuedCertificate(partner: partner, certificate: certificate, certificatePath: path,
-                                            keyPath: String(path.dropLast(4)) + ".key"))
+            result.append(
+                IssuedCertificate(
+                    partner: partner, certificate: certificate, certificatePath: path,
+                    keyPath: String(path.dropLast(4)) + ".key"))
         }
         return result.sorted { $0.certificate.notValidBefore < $1.certificate.notValidBefore }
     }
@@ -242,7 +273,8 @@ public struct SiteAuthority: Sendable {
     /// The CA certificate alone: all a running server needs (the CA key can stay offline).
     public func caCertificate() throws -> Certificate {
         guard isInitialised else {
-            throw FederationError(.notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")
+            throw FederationError(
+                .notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")
         }
         return try PEMFile.certificate(at: caCertificatePath)
     }
@@ -259,7 +291,8 @@ public struct SiteAuthority: Sendable {
 
     public func loadCA() throws -> (Certificate, P256.Signing.PrivateKey) {
         guard isInitialised else {
-            throw FederationError(.notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")
+            throw FederationError(
+                .notInitialised, "no site CA at \(caCertificatePath): run `veilgate certs init` first")
         }
         let certificate = try PEMFile.certificate(at: caCertificatePath)
         let key = try PEMFile.privateKey(at: caKeyPath)

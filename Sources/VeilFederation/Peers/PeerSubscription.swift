@@ -56,8 +56,12 @@ public final class PeerSubscription: Service, Sendable {
                 logger.notice("peer stream ended; reconnecting", metadata: ["peer": "\(peer.id)"])
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                logger.warning("peer unreachable; retrying", metadata: ["peer": "\(peer.id)", "error": "\(error)",
-                                                                      "retry-in": "\(backoff)"])
+                logger.warning(
+                    "peer unreachable; retrying",
+                    metadata: [
+                        "peer": "\(peer.id)", "error": "\(error)",
+                        "retry-in": "\(backoff)",
+                    ])
             }
             let pause = backoff
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
@@ -67,14 +71,18 @@ public final class PeerSubscription: Service, Sendable {
 
     func importEvent(_ event: PartnerClient.Event) throws {
         guard event.event == "alert", let id = event.id else { return }
-        guard let granted = try? JSONDecoder.iso8601.decode(GrantedAlert.self, from: Data(event.data.utf8)), let kind = granted.kind else {
-            logger.warning("peer sent an alert without a kind; skipped", metadata: ["peer": "\(peer.id)", "event": "\(id)"])
+        guard let granted = try? JSONDecoder.iso8601.decode(GrantedAlert.self, from: Data(event.data.utf8)),
+            let kind = granted.kind
+        else {
+            logger.warning(
+                "peer sent an alert without a kind; skipped", metadata: ["peer": "\(peer.id)", "event": "\(id)"])
             return
         }
         let camera = CameraID("\(peer.id.rawValue).\(granted.camera?.rawValue ?? "unknown")")
-        let alert = Alert(kind: kind, camera: camera, zone: granted.zone, time: granted.time ?? Date(), count: granted.count,
-                          boxes: granted.boxes, track: granted.track, snapshot: granted.snapshot, origin: peer.id,
-                          reshare: granted.reshare ?? false)
+        let alert = Alert(
+            kind: kind, camera: camera, zone: granted.zone, time: granted.time ?? Date(), count: granted.count,
+            boxes: granted.boxes, track: granted.track, snapshot: granted.snapshot, origin: peer.id,
+            reshare: granted.reshare ?? false)
         if try broker.journal.append(alert, fromPeer: peer.id, eventID: id) != nil { broker.notify() }
     }
 }

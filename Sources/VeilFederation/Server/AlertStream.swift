@@ -23,7 +23,8 @@ struct AlertStream: Sendable {
         // Subscribe before replaying, so nothing published during the replay is missed; duplicates are
         // skipped by sequence number.
         let live = api.broker.subscribe()
-        let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(api.broker.bufferLimit))
+        let (events, continuation) = AsyncStream<Event>.makeStream(
+            bufferingPolicy: .bufferingOldest(api.broker.bufferLimit))
         let forward = Task {
             for await entry in live {
                 if case .dropped = continuation.yield(.alert(entry)) { break }
@@ -57,9 +58,13 @@ struct AlertStream: Sendable {
             }
         }
         if replayed > 0 {
-            try await api.audit.record(AccessAuditEntry(action: .share, actor: actor, subject: "alerts/replay", rules: [],
-                                                        details: ["after": String(after), "through": String(last),
-                                                                  "alerts": String(replayed)], at: api.clock()))
+            try await api.audit.record(
+                AccessAuditEntry(
+                    action: .share, actor: actor, subject: "alerts/replay", rules: [],
+                    details: [
+                        "after": String(after), "through": String(last),
+                        "alerts": String(replayed),
+                    ], at: api.clock()))
         }
         for await event in events {
             switch event {
@@ -79,16 +84,21 @@ struct AlertStream: Sendable {
         let alert = entry.alert
         // A peer's alert that its site did not allow passing on goes to nobody from here.
         guard alert.mayBeShared else { return false }
-        let verdict = api.authority.verdict(for: AccessRequest(partner: partner, camera: alert.camera, action: .alert(alert.kind),
-                                                               at: api.clock(), zone: alert.zone))
+        let verdict = api.authority.verdict(
+            for: AccessRequest(
+                partner: partner, camera: alert.camera, action: .alert(alert.kind),
+                at: api.clock(), zone: alert.zone))
         guard verdict.isAllowed else { return false }
-        let data = try JSONEncoder.compact.encode(alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
+        let data = try JSONEncoder.compact.encode(
+            alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
         var buffer = ByteBuffer(string: "id: \(entry.sequence)\nevent: alert\ndata: ")
         buffer.writeBytes(data)
         buffer.writeString("\n\n")
         try await writer.write(buffer)
-        try await api.audit.record(AccessAuditEntry(action: .share, actor: actor, subject: "camera:\(alert.camera.rawValue)/alert:\(entry.sequence)",
-                                                    rules: verdict.rules, details: ["kind": alert.kind.rawValue], at: api.clock()))
+        try await api.audit.record(
+            AccessAuditEntry(
+                action: .share, actor: actor, subject: "camera:\(alert.camera.rawValue)/alert:\(entry.sequence)",
+                rules: verdict.rules, details: ["kind": alert.kind.rawValue], at: api.clock()))
         return true
     }
 }

@@ -12,9 +12,9 @@ enum PartnerAction: Sendable {
     case camera(CameraID, SharingAction, footageStart: Date? = nil)
 }
 
-/// A request the policy turned down. Handlers throw it (``PartnerAPI/authorize(_:_:_:subject:details:audit:)`` does); the one
-/// place it becomes an answer is ``PartnerAPI/register(on:)``: it is audited there, and the partner gets the bare 403
-/// that says nothing about whether what it asked for exists.
+/// A request the policy turned down. Handlers throw it (``PartnerAPI/authorize(_:_:_:subject:details:audit:)`` does);
+/// the one place it becomes an answer is ``PartnerAPI/register(on:)``: it is audited there, and the partner gets the
+/// bare 403 that says nothing about whether what it asked for exists.
 struct PartnerDenial: Error {
     var subject: String
     var verdict: SharingVerdict
@@ -30,27 +30,34 @@ extension PartnerAPI {
     ///
     /// A justification (`Veilgate-Justification`) is decided on by its presence only and audited as a keyed digest,
     /// never its text.
-    func authorize(_ action: PartnerAction, _ request: Request, _ context: PartnerRequestContext, subject: String,
-                   details extra: [String: String] = [:],
-                   audit shouldAudit: @Sendable (SharingVerdict) -> Bool = { _ in true }) async throws -> SharingVerdict
-    {
+    func authorize(
+        _ action: PartnerAction, _ request: Request, _ context: PartnerRequestContext, subject: String,
+        details extra: [String: String] = [:],
+        audit shouldAudit: @Sendable (SharingVerdict) -> Bool = { _ in true }
+    ) async throws -> SharingVerdict {
         let justification = request.headers[Self.justificationHeader].map { String($0.prefix(512)) }
         var details = extra
-        if let justification, !justification.isEmpty { details["justification-hmac"] = justifications.digest(of: justification) }
+        if let justification, !justification.isEmpty {
+            details["justification-hmac"] = justifications.digest(of: justification)
+        }
         guard let partner = context.partner else {
             details["reason"] = "unknown-partner"
             _ = shouldAudit(.denied)  // a ledger sees denials too
             throw PartnerDenial(subject: subject, verdict: .denied, details: details)
         }
         let authority = self.authority, now = clock()
-        let verdict: SharingVerdict = switch action {
-        case .listCameras: authority.verdict(for: PartnerWideRequest(partner: partner, action: .listCameras, at: now))
-        case .subscribeAlerts: authority.verdict(for: PartnerWideRequest(partner: partner, action: .subscribeAlerts, at: now))
-        case .camera(let camera, let sharing, let footageStart):
-            authority.verdict(for: AccessRequest(
-                partner: partner, camera: camera, action: sharing, at: now, footageStart: footageStart,
-                hasJustification: !(justification ?? "").trimmingCharacters(in: .whitespaces).isEmpty))
-        }
+        let verdict: SharingVerdict =
+            switch action {
+            case .listCameras:
+                authority.verdict(for: PartnerWideRequest(partner: partner, action: .listCameras, at: now))
+            case .subscribeAlerts:
+                authority.verdict(for: PartnerWideRequest(partner: partner, action: .subscribeAlerts, at: now))
+            case .camera(let camera, let sharing, let footageStart):
+                authority.verdict(
+                    for: AccessRequest(
+                        partner: partner, camera: camera, action: sharing, at: now, footageStart: footageStart,
+                        hasJustification: !(justification ?? "").trimmingCharacters(in: .whitespaces).isEmpty))
+            }
         let audited = shouldAudit(verdict)  // always asked, so a ledger sees denials too
         guard verdict.isAllowed else { throw PartnerDenial(subject: subject, verdict: verdict, details: details) }
         if audited { try await record(.decision, context, subject: subject, verdict: verdict, extra: details) }

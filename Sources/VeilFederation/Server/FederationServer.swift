@@ -36,7 +36,9 @@ public struct FederationServerConfiguration: Sendable {
     /// The metrics exposition served at `/metrics` beside `/health` (Prometheus text format), nil for none.
     public var metrics: (@Sendable () -> [UInt8])?
 
-    public init(host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, healthPort: Int? = nil) {
+    public init(
+        host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, healthPort: Int? = nil
+    ) {
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -56,21 +58,25 @@ public final class FederationServer: Service, Sendable {
     let logger: Logger
     let onListening: @Sendable (_ tlsPort: Int) async -> Void
 
-    /// - Parameter justifications: how justifications are audited (a keyed digest; ``JustificationDigest/load(creatingAt:)``
-    ///   keeps the secret in the state folder). The default, a fresh secret, suits tests: nobody can look a case up later.
+    /// - Parameter justifications: how justifications are audited (a keyed digest;
+    ///   ``JustificationDigest/load(creatingAt:)``
+    ///   keeps the secret in the state folder). The default, a fresh secret, suits tests: nobody can look a case up
+    /// later.
     /// - Parameter authority: the policy in force, asked afresh for each decision (the gateway's `PolicyInForce`).
-    public init(configuration: FederationServerConfiguration, verifier: PeerVerifier,
-                authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
-                audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil,
-                justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
-                clock: @escaping @Sendable () -> Date = { Date() },
-                onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in })
-    {
+    public init(
+        configuration: FederationServerConfiguration, verifier: PeerVerifier,
+        authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
+        audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil,
+        justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() },
+        onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in }
+    ) {
         self.configuration = configuration
         self.verifier = verifier
-        self.api = PartnerAPI(currentAuthority: authority, archive: archive, audit: audit, broker: broker, live: live,
-                              justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
-                              clock: clock)
+        self.api = PartnerAPI(
+            currentAuthority: authority, archive: archive, audit: audit, broker: broker, live: live,
+            justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
+            clock: clock)
         self.logger = logger
         self.onListening = onListening
     }
@@ -78,15 +84,19 @@ public final class FederationServer: Service, Sendable {
     public func run() async throws {
         let tls = try makeTLSConfiguration()
         let router = Router(context: PartnerRequestContext.self)
-        router.add(middleware: PartnerIdentification(
-            verifier: verifier, limiter: RateLimiter(perSecond: configuration.requestsPerSecond, burst: configuration.burst),
-            limits: configuration.connectionLimits))
+        router.add(
+            middleware: PartnerIdentification(
+                verifier: verifier,
+                limiter: RateLimiter(perSecond: configuration.requestsPerSecond, burst: configuration.burst),
+                limits: configuration.connectionLimits))
         api.register(on: router)
 
         let verifier = self.verifier, logger = self.logger, delay = configuration.authenticationFailureDelay
         // Made once (the metrics backend looks each one up by name and dimensions), counted on every handshake.
-        let (trusted, refused) = (Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]),
-                                  Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")]))
+        let (trusted, refused) = (
+            Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]),
+            Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")])
+        )
         let channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls) { chain in
             switch await verifier.verify(chain) {
             case .trusted:
@@ -101,20 +111,24 @@ public final class FederationServer: Service, Sendable {
             }
         }
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
-        // `onListening` runs once every listener is bound: `serve --user` drops root there, so nothing may bind after it.
+        // `onListening` runs once every listener is bound: `serve --user` drops root there, so nothing may bind after
+        // it.
         let listeners = ListeningBarrier(expected: configuration.healthPort == nil ? 1 : 2, onListening: onListening)
         let partnerApp = Application(
             router: router,
             server: try .tls(.http1(configuration: .init(idleTimeout: idle)), configuration: channelConfiguration),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil,
-                                 availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
             onServerRunning: { channel in await listeners.bound(tlsPort: channel.localAddress?.port) },
             logger: logger)
 
         var services: [any Service] = [partnerApp, api.broker]
         if let healthPort = configuration.healthPort {
-            services.append(HealthCheck.application(port: healthPort, api: api, logger: logger, metrics: configuration.metrics,
-                                                    onListening: { await listeners.bound(tlsPort: nil) }))
+            services.append(
+                HealthCheck.application(
+                    port: healthPort, api: api, logger: logger, metrics: configuration.metrics,
+                    onListening: { await listeners.bound(tlsPort: nil) }))
         }
         let broker = api.broker
         // Open alert streams would hold a graceful shutdown until their next keep-alive; end them first.
@@ -140,9 +154,11 @@ public final class FederationServer: Service, Sendable {
         } catch let error as FederationError {
             throw error
         } catch {
-            throw FederationError(.invalidConfiguration, "cannot load the server certificate \(configuration.certificatePath) or its key")
+            throw FederationError(
+                .invalidConfiguration, "cannot load the server certificate \(configuration.certificatePath) or its key")
         }
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         // Requests and requires a client certificate; the chain itself is checked by PeerVerifier.
         tls.certificateVerification = .noHostnameVerification
@@ -155,22 +171,30 @@ public final class FederationServer: Service, Sendable {
 /// `GET /health` on 127.0.0.1 over plain HTTP, for the host's own monitoring. Nothing else is served
 /// without TLS, and nothing here names a partner, a camera or a count.
 enum HealthCheck {
-    static func application(port: Int, api: PartnerAPI, logger: Logger, metrics: (@Sendable () -> [UInt8])?,
-                            onListening: @escaping @Sendable () async -> Void = {}) -> some Service {
+    static func application(
+        port: Int, api: PartnerAPI, logger: Logger, metrics: (@Sendable () -> [UInt8])?,
+        onListening: @escaping @Sendable () async -> Void = {}
+    ) -> some Service {
         let router = Router()
         if let metrics {
-            // Prometheus text format: counts by outcome, kind and camera; never a partner's certificate, a person or a plate.
+            // Prometheus text format: counts by outcome, kind and camera; never a partner's certificate, a person or a
+            // plate.
             router.get("metrics") { _, _ -> Response in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                         body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
             }
         }
         router.get("health") { _, _ -> Response in
-            let body = #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+            let body =
+                #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
-                           onServerRunning: { _ in await onListening() }, logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
+            onServerRunning: { _ in await onListening() }, logger: logger)
     }
 }
 

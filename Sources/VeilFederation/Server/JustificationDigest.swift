@@ -12,13 +12,14 @@ public struct JustificationDigest: Sendable {
 
     public init(key: SymmetricKey) { self.key = key }
 
-    /// Reads the site secret from `path`, creating it (32 random bytes, mode 0600, never overwritten) when it is missing.
+    /// Reads the site secret from `path`, creating it (32 random bytes, mode 0600, never overwritten) when it is
+    /// missing.
     public static func load(creatingAt path: String) throws -> JustificationDigest {
         if !FileManager.default.fileExists(atPath: path) {
             let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
             do {
                 try SecureFile.writeNew(secret + "\n", to: path)
-            } catch where FileManager.default.fileExists(atPath: path) {
+            } catch  where FileManager.default.fileExists(atPath: path) {
                 // Another process made it first: use theirs.
             }
         }
@@ -27,8 +28,10 @@ public struct JustificationDigest: Sendable {
             throw FederationError(.fileUnreadable, "\(path): cannot read the justification secret")
         }
         defer { data.resetBytes(in: 0..<data.count) }
-        guard var raw = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-              raw.count == 32
+        guard
+            var raw = Data(
+                base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            raw.count == 32
         else { throw FederationError(.invalidConfiguration, "\(path): not a justification secret (32 bytes, base64)") }
         defer { raw.resetBytes(in: 0..<raw.count) }
         return JustificationDigest(key: SymmetricKey(data: raw))
@@ -36,6 +39,7 @@ public struct JustificationDigest: Sendable {
 
     /// The keyed digest of a justification, lower-case hex.
     public func digest(of justification: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(justification.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(justification.utf8), using: key).map { String(format: "%02x", $0) }
+            .joined()
     }
 }

@@ -16,18 +16,23 @@ struct PartnerIdentification: RouterMiddleware {
     let limiter: RateLimiter
     let limits: PeerVerifier.ConnectionLimits
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         // Who is asking is established at the connection's first request and kept for the next ones (see
         // ``PeerVerifier/admit(on:limits:certificate:)``); a keep-alive connection of a certificate revoked since gets
         // nothing more, and ``PeerVerifier/update(_:)`` closes it as soon as the revocation is loaded.
         let channel = context.channel
         let partner: PartnerID?, actor: String, isLast: Bool
-        switch await verifier.admit(on: channel, limits: limits, certificate: {
-            // The handshake only completes with a verified chain (see PeerVerifier), so this is the verified leaf.
-            guard let peer = try? await channel.nioSSL_peerCertificate().get() else { return nil }
-            return try? Certificate(derEncoded: peer.toDERBytes())
-        }) {
+        switch await verifier.admit(
+            on: channel, limits: limits,
+            certificate: {
+                // The handshake only completes with a verified chain (see PeerVerifier), so this is the verified leaf.
+                guard let peer = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+                return try? Certificate(derEncoded: peer.toDERBytes())
+            })
+        {
         case .admitted(let admitted, let named, let last):
             (partner, actor, isLast) = (admitted, named, last)
         case .refused:
@@ -46,7 +51,9 @@ struct PartnerIdentification: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as HTTPError {
             // Router errors (no such route, wrong method) look exactly like a denial.
-            response = error.status == .notFound || error.status == .methodNotAllowed ? .forbidden : Response(status: error.status)
+            response =
+                error.status == .notFound || error.status == .methodNotAllowed
+                ? .forbidden : Response(status: error.status)
         }
         // A connection that had its share of requests or time ends after this answer; the partner opens a new one (and
         // goes through the handshake's checks again).
@@ -71,13 +78,16 @@ enum SecurityHeaders {
 extension Response {
     /// The one answer to anything not allowed: the same status and body whether the camera exists or not.
     static var forbidden: Response {
-        Response(status: .forbidden, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"forbidden"}"#)))
+        Response(
+            status: .forbidden, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"forbidden"}"#)))
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try JSONEncoder.sorted.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// 429 with when to try again; `closing` ends the connection too.
@@ -89,7 +99,9 @@ extension Response {
 
     static func badRequest(_ message: String) -> Response {
         let body = (try? JSONEncoder.sorted.encode(["error": message])) ?? Data()
-        return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: .badRequest, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

@@ -5,9 +5,9 @@ import NIOCore
 import Synchronization
 import VeilCore
 
-/// Live streams as HLS: `/v1/cameras/:camera/live/index.m3u8`, its `init.mp4` and its `N.m4s` segments. Both are decided as
-/// `live` on every request (a grant's time window can close mid-stream), and served from a rendition at least as
-/// redacted as the grant demands (see ``LiveFeeds``).
+/// Live streams as HLS: `/v1/cameras/:camera/live/index.m3u8`, its `init.mp4` and its `N.m4s` segments. Both are
+/// decided as `live` on every request (a grant's time window can close mid-stream), and served from a rendition at
+/// least as redacted as the grant demands (see ``LiveFeeds``).
 extension PartnerAPI {
     /// How long a playlist request waits for a rendition that is just starting (its first segment has to be
     /// cut first) before answering 503 with Retry-After.
@@ -15,7 +15,9 @@ extension PartnerAPI {
 
     func livePlaylist(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
-        guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else { return .forbidden }
+        guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else {
+            return .forbidden
+        }
         guard let live else { return Self.unavailable }
         // A peer site relays the stream to its own partners only while this says so (its grant's `reshare: true`).
         let reshare = HTTPField.Name(LiveStreamFollower.reshareHeader)!
@@ -26,9 +28,13 @@ extension PartnerAPI {
             case .noPipeline:
                 return Self.unavailable
             case .ready(_, let segments):
-                return Response(status: .ok, headers: [.contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store",
-                                                       reshare: verdict.reshareAllowed ? "allowed" : "denied"],
-                                body: .init(byteBuffer: ByteBuffer(string: live.playlist(of: segments))))
+                return Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store",
+                        reshare: verdict.reshareAllowed ? "allowed" : "denied",
+                    ],
+                    body: .init(byteBuffer: ByteBuffer(string: live.playlist(of: segments))))
             case .warmingUp:
                 guard ContinuousClock.now < deadline else { return Self.unavailable }
                 try await Task.sleep(for: .milliseconds(200))
@@ -41,38 +47,55 @@ extension PartnerAPI {
         let name = context.parameters.get("segment") ?? ""
         let sequence = name.hasSuffix(".m4s") ? Int(name.dropLast(4)).flatMap { $0 >= 0 ? $0 : nil } : nil
         guard sequence != nil || name == "init.mp4" else { return .forbidden }
-        guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else { return .forbidden }
+        guard let (redaction, verdict) = try await decideLive(camera: camera, request, context) else {
+            return .forbidden
+        }
         if Self.isRelay(request), !verdict.reshareAllowed { return .forbidden }
         guard let sequence else {
-            guard let initSegment = live?.initSegment(camera: camera, redaction: redaction) else { return Self.unavailable }
-            return Response(status: .ok, headers: [.contentType: "video/mp4", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: initSegment)))
+            guard let initSegment = live?.initSegment(camera: camera, redaction: redaction) else {
+                return Self.unavailable
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "video/mp4", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: initSegment)))
         }
         guard let segment = live?.segment(camera: camera, redaction: redaction, sequence: sequence) else {
             // Allowed, but the segment has left the window (or never was): the partner knows the camera already.
-            return Response(status: .notFound, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"no such segment"}"#)))
+            return Response(
+                status: .notFound, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"no such segment"}"#)))
         }
         if liveLedger.shouldRecord(.share, partner: context.actor, camera: camera, allowed: true, at: clock()) {
-            try await audit.record(AccessAuditEntry(action: .share, actor: context.actor, subject: "camera:\(camera.rawValue)/live",
-                                                    rules: verdict.rules,
-                                                    details: ["redaction": redaction.description, "segment": String(sequence),
-                                                              "window": "\(Int(LiveAuditLedger.window)) s"],
-                                                    at: clock()))
+            try await audit.record(
+                AccessAuditEntry(
+                    action: .share, actor: context.actor, subject: "camera:\(camera.rawValue)/live",
+                    rules: verdict.rules,
+                    details: [
+                        "redaction": redaction.description, "segment": String(sequence),
+                        "window": "\(Int(LiveAuditLedger.window)) s",
+                    ],
+                    at: clock()))
         }
-        return Response(status: .ok, headers: [.contentType: "video/iso.segment", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: segment.bytes)))
+        return Response(
+            status: .ok, headers: [.contentType: "video/iso.segment", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: segment.bytes)))
     }
 
     /// Decides a live request. Allowed decisions are audited once a minute per partner and camera (players
     /// poll the playlist every couple of seconds); denials every time.
-    private func decideLive(camera: CameraID, _ request: Request, _ context: PartnerRequestContext) async throws
+    private func decideLive(
+        camera: CameraID, _ request: Request, _ context: PartnerRequestContext
+    ) async throws
         -> (RedactionSpec, SharingVerdict)?
     {
         let ledger = liveLedger, actor = context.actor, now = clock()
-        let verdict = try await authorize(.camera(camera, .live), request, context, subject: "camera:\(camera.rawValue)/live",
-                                          audit: { ledger.shouldRecord(.decision, partner: actor, camera: camera, allowed: $0.isAllowed,
-                                                                       at: now) })
+        let verdict = try await authorize(
+            .camera(camera, .live), request, context, subject: "camera:\(camera.rawValue)/live",
+            audit: {
+                ledger.shouldRecord(
+                    .decision, partner: actor, camera: camera, allowed: $0.isAllowed,
+                    at: now)
+            })
         guard let redaction = verdict.redaction else { return nil }
         return (redaction, verdict)
     }
@@ -83,8 +106,9 @@ extension PartnerAPI {
     }
 
     static var unavailable: Response {
-        Response(status: .serviceUnavailable, headers: [.contentType: "application/json", .retryAfter: "2"],
-                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"live stream unavailable"}"#)))
+        Response(
+            status: .serviceUnavailable, headers: [.contentType: "application/json", .retryAfter: "2"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"live stream unavailable"}"#)))
     }
 }
 
@@ -101,10 +125,14 @@ final class LiveAuditLedger: Sendable {
 
     private let last: Mutex<[Key: (at: Date, allowed: Bool)]> = Mutex([:])
 
-    func shouldRecord(_ action: AccessAuditEntry.Action, partner: String, camera: CameraID, allowed: Bool, at now: Date) -> Bool {
+    func shouldRecord(
+        _ action: AccessAuditEntry.Action, partner: String, camera: CameraID, allowed: Bool, at now: Date
+    ) -> Bool {
         last.withLock { last in
             let key = Key(action: action, partner: partner, camera: camera)
-            if let previous = last[key], previous.allowed == allowed, now.timeIntervalSince(previous.at) < Self.window { return false }
+            if let previous = last[key], previous.allowed == allowed, now.timeIntervalSince(previous.at) < Self.window {
+                return false
+            }
             last[key] = (now, allowed)
             return true
         }

@@ -50,7 +50,8 @@ struct PartnerAPI: Sendable {
                 do {
                     return try await handler(self, request, context)
                 } catch let denial as PartnerDenial {
-                    try await record(.decision, context, subject: denial.subject, verdict: denial.verdict, extra: denial.details)
+                    try await record(
+                        .decision, context, subject: denial.subject, verdict: denial.verdict, extra: denial.details)
                     return .forbidden
                 }
             }
@@ -72,7 +73,8 @@ struct PartnerAPI: Sendable {
     func listCameras(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let authority = self.authority
         let shared = context.partner.map(authority.cameras(sharedWith:)) ?? [:]
-        _ = try await authorize(.listCameras, request, context, subject: "cameras", details: ["cameras": String(shared.count)])
+        _ = try await authorize(
+            .listCameras, request, context, subject: "cameras", details: ["cameras": String(shared.count)])
         let list = CameraList(
             policyVersion: authority.policyVersion,
             cameras: shared.keys.sorted().map { camera in
@@ -104,21 +106,25 @@ struct PartnerAPI: Sendable {
 
     func clip(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
-        guard let from = Self.time(request.uri.queryParameters["from"]), let to = Self.time(request.uri.queryParameters["to"]),
-              from < to, to.timeIntervalSince(from) <= Self.maxClipSpan
+        guard let from = Self.time(request.uri.queryParameters["from"]),
+            let to = Self.time(request.uri.queryParameters["to"]),
+            from < to, to.timeIntervalSince(from) <= Self.maxClipSpan
         else {
             return .badRequest("from and to must be ISO 8601 times, from before to, at most a day apart")
         }
-        let verdict = try await authorize(.camera(camera, .clip, footageStart: from), request, context,
-                                          subject: "camera:\(camera.rawValue)/clip")
+        let verdict = try await authorize(
+            .camera(camera, .clip, footageStart: from), request, context,
+            subject: "camera:\(camera.rawValue)/clip")
         guard let redaction = verdict.redaction, let archive else { return .forbidden }
         let segments = try await archive.footage(camera: camera, from: from, to: to)
             .filter { Self.mayShare($0, as: redaction) }
         let manifest = ClipManifest(
             camera: camera.rawValue, from: from, to: to, required: redaction.description,
             segments: segments.map {
-                .init(id: $0.id, start: $0.start, end: $0.end, size: $0.size, redaction: $0.redaction?.description ?? "unknown",
-                      url: "/v1/cameras/\(camera.rawValue)/segments/\($0.id)")
+                .init(
+                    id: $0.id, start: $0.start, end: $0.end, size: $0.size,
+                    redaction: $0.redaction?.description ?? "unknown",
+                    url: "/v1/cameras/\(camera.rawValue)/segments/\($0.id)")
             })
         return try .json(manifest)
     }
@@ -126,20 +132,27 @@ struct PartnerAPI: Sendable {
     func segment(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
         let id = context.parameters.get("segment") ?? ""
-        guard id.count <= 128, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { return .forbidden }
+        guard id.count <= 128, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            return .forbidden
+        }
         // The segment's own start is the footage start the grant's max-age is checked against, so the
         // archive is asked for its description first; an unknown id is decided like any other request.
         let described = try await archive?.footage(camera: camera, id: id)
-        let verdict = try await authorize(.camera(camera, .clip, footageStart: described?.start ?? .distantPast), request, context,
-                                          subject: "camera:\(camera.rawValue)/segment:\(id)")
-        guard let redaction = verdict.redaction, let archive, let described, Self.mayShare(described, as: redaction) else {
+        let verdict = try await authorize(
+            .camera(camera, .clip, footageStart: described?.start ?? .distantPast), request, context,
+            subject: "camera:\(camera.rawValue)/segment:\(id)")
+        guard let redaction = verdict.redaction, let archive, let described, Self.mayShare(described, as: redaction)
+        else {
             return .forbidden
         }
         let bytes = try await archive.contents(of: described)
-        try await audit.record(AccessAuditEntry(action: .share, actor: context.actor, subject: "camera:\(camera.rawValue)/segment:\(id)",
-                                                rules: verdict.rules, details: ["bytes": String(bytes.count)], at: clock()))
-        return Response(status: .ok, headers: [.contentType: described.container == "m4s" ? "video/iso.segment" : "video/mp4"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        try await audit.record(
+            AccessAuditEntry(
+                action: .share, actor: context.actor, subject: "camera:\(camera.rawValue)/segment:\(id)",
+                rules: verdict.rules, details: ["bytes": String(bytes.count)], at: clock()))
+        return Response(
+            status: .ok, headers: [.contentType: described.container == "m4s" ? "video/iso.segment" : "video/mp4"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// A stored segment may go to a partner only if it is at least as redacted as the partner's grant
@@ -180,46 +193,57 @@ struct PartnerAPI: Sendable {
         let to = Self.time(request.uri.queryParameters["to"]) ?? now
         let statistics = try broker.journal.statistics(camera: camera, since: since)
         let minutes = try broker.journal.minuteCounts(camera: camera, from: since, to: to).map {
-            Counts.Minute(minute: $0.minute, zone: $0.zone.rawValue, peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
-                          crossingsOut: $0.crossingsOut)
+            Counts.Minute(
+                minute: $0.minute, zone: $0.zone.rawValue, peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
+                crossingsOut: $0.crossingsOut)
         }
-        return try .json(Counts(camera: camera.rawValue, since: since, alerts: statistics.byKind, latestCrowdCount: statistics.latestCount,
-                                minutes: minutes))
+        return try .json(
+            Counts(
+                camera: camera.rawValue, since: since, alerts: statistics.byKind,
+                latestCrowdCount: statistics.latestCount,
+                minutes: minutes))
     }
 
     // MARK: Alerts (Server-Sent Events)
 
     func alerts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let newest = try broker.journal.lastSequence
-        let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+        let lastEventID =
+            request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             ?? request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? newest
-        _ = try await authorize(.subscribeAlerts, request, context, subject: "alerts", details: ["after": String(lastEventID)])
+        _ = try await authorize(
+            .subscribeAlerts, request, context, subject: "alerts", details: ["after": String(lastEventID)])
         guard let partner = context.partner else { return .forbidden }  // authorize admits known partners only
         guard let ticket = streams.take(for: context.actor) else {
             return .tooManyRequests(retryAfter: 5)
         }
         // Given back when the stream ends or its connection closes, whichever comes first.
         context.channel.closeFuture.whenComplete { _ in ticket.giveBack() }
-        let stream = AlertStream(partner: partner, actor: context.actor, after: lastEventID, api: self,
-                                 closed: context.channel.closeFuture)
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-                        body: .init { writer in
-                            defer { ticket.giveBack() }
-                            try await stream.run(&writer)
-                        })
+        let stream = AlertStream(
+            partner: partner, actor: context.actor, after: lastEventID, api: self,
+            closed: context.channel.closeFuture)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+            body: .init { writer in
+                defer { ticket.giveBack() }
+                try await stream.run(&writer)
+            })
     }
 
     // MARK: Auditing
 
-    func record(_ action: AccessAuditEntry.Action, _ context: PartnerRequestContext, subject: String, verdict: SharingVerdict,
-                extra: [String: String]) async throws
-    {
+    func record(
+        _ action: AccessAuditEntry.Action, _ context: PartnerRequestContext, subject: String, verdict: SharingVerdict,
+        extra: [String: String]
+    ) async throws {
         var details = extra
         details["effect"] = verdict.isAllowed ? "allow" : "deny"
         details["reasons"] = verdict.reasons.joined(separator: ",")
         details["policy"] = authority.policyVersion
-        try await audit.record(AccessAuditEntry(action: action, actor: context.actor, subject: subject, rules: verdict.rules,
-                                                details: details, at: clock()))
+        try await audit.record(
+            AccessAuditEntry(
+                action: action, actor: context.actor, subject: subject, rules: verdict.rules,
+                details: details, at: clock()))
     }
 
     static func time(_ text: Substring?) -> Date? {

@@ -4,7 +4,12 @@ import Synchronization
 /// cancelled; work that does not check for cancellation finishes unobserved in the background.
 func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T) async -> T? {
     let state = DeadlineState()
-    let claim: @Sendable () -> Bool = { state.resumed.withLock { done in defer { done = true }; return !done } }
+    let claim: @Sendable () -> Bool = {
+        state.resumed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
     return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let worker = Task {
             let value = await work()

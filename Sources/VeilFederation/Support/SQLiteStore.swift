@@ -2,9 +2,10 @@ import GRDB
 
 /// Opens one of federation's SQLite files (WAL, through GRDB) and brings its schema up to date. A failure
 /// names the file and what it holds, with `code`.
-func openSQLiteStore(_ path: String, holding what: String, code: FederationError.Code,
-                     migrations: (inout DatabaseMigrator) -> Void) throws -> DatabasePool
-{
+func openSQLiteStore(
+    _ path: String, holding what: String, code: FederationError.Code,
+    migrations: (inout DatabaseMigrator) -> Void
+) throws -> DatabasePool {
     var configuration = Configuration()
     // Another process (a pipeline, `veilgate alerts raise`) may hold the write lock for a moment.
     configuration.busyMode = .timeout(5)

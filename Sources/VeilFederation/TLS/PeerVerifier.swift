@@ -19,9 +19,10 @@ public struct PeerTrust: Sendable {
     /// Maps a certificate's identity to a policy partner.
     public var identities: any PartnerIdentities
 
-    public init(siteRoots: [Certificate], partnerRoots: [PartnerID: [Certificate]] = [:], revokedSerials: Set<String> = [],
-                identities: any PartnerIdentities)
-    {
+    public init(
+        siteRoots: [Certificate], partnerRoots: [PartnerID: [Certificate]] = [:], revokedSerials: Set<String> = [],
+        identities: any PartnerIdentities
+    ) {
         self.siteRoots = siteRoots
         self.partnerRoots = partnerRoots
         self.revokedSerials = revokedSerials
@@ -72,9 +73,10 @@ public final class PeerVerifier: Sendable {
     /// bounds it (milliseconds); this is the backstop should a parser or path builder ever take a pathological turn.
     public let validationTimeout: Duration
 
-    public init(_ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength,
-                validationTimeout: Duration = .seconds(2))
-    {
+    public init(
+        _ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength,
+        validationTimeout: Duration = .seconds(2)
+    ) {
         self.trust = Mutex(trust)
         self.maximumChainLength = max(1, maximumChainLength)
         self.validationTimeout = validationTimeout
@@ -84,7 +86,8 @@ public final class PeerVerifier: Sendable {
     /// snapshot would not admit (a revoked certificate, an identity that maps elsewhere or nowhere, a CA no longer
     /// trusted), keep-alive connections and alert streams included: a revocation takes effect at once, not at the
     /// partner's next handshake. A connection is re-verified on its certificate alone (the request path sees only the
-    /// leaf): a partner whose chain needs an intermediate reconnects after a reload, and its handshake is checked in full.
+    /// leaf): a partner whose chain needs an intermediate reconnects after a reload, and its handshake is checked in
+    /// full.
     /// - Returns: how many connections were closed.
     @discardableResult
     public func update(_ trust: PeerTrust) async -> Int {
@@ -113,10 +116,12 @@ public final class PeerVerifier: Sendable {
 
     /// What may happen to one request on an open connection.
     public enum Admission: Sendable, Equatable {
-        /// Served, for `partner` (nil: a certificate the policy does not know), named `actor` in the audit log; `isLast`
+        /// Served, for `partner` (nil: a certificate the policy does not know), named `actor` in the audit log;
+        /// `isLast`
         /// when the connection has had its share of requests or time and is closed after this response.
         case admitted(partner: PartnerID?, actor: String, isLast: Bool)
-        /// The certificate was revoked since the handshake, or its identity now maps elsewhere: the connection is closed.
+        /// The certificate was revoked since the handshake, or its identity now maps elsewhere: the connection is
+        /// closed.
         case refused
         /// The caller already holds as many connections as it may: this one is closed.
         case tooManyConnections
@@ -139,10 +144,12 @@ public final class PeerVerifier: Sendable {
     /// the certificate its handshake verified (`certificate` is asked for then only), and kept: ``update(_:)`` closes
     /// every connection a new snapshot would not admit as the same partner (revoked since, or its identity now mapping
     /// elsewhere), so a connection still open is still who it was. Refuses a new connection of a caller that holds
-    /// `limits.perCaller` already, and marks the last request of a connection that has had its share of requests or time.
-    public func admit(on channel: any Channel, limits: ConnectionLimits = ConnectionLimits(),
-                      certificate: () async -> Certificate?) async -> Admission
-    {
+    /// `limits.perCaller` already, and marks the last request of a connection that has had its share of requests or
+    /// time.
+    public func admit(
+        on channel: any Channel, limits: ConnectionLimits = ConnectionLimits(),
+        certificate: () async -> Certificate?
+    ) async -> Admission {
         let key = ObjectIdentifier(channel)
         let now = ContinuousClock.now
         let revoked = current.revokedSerials
@@ -152,7 +159,8 @@ public final class PeerVerifier: Sendable {
             guard !revoked.contains(known.serial) else { return .refused }
             known.requests += 1
             connections[key] = known
-            let isLast = known.requests >= limits.requestsPerConnection || known.opened.duration(to: now) >= limits.lifetime
+            let isLast =
+                known.requests >= limits.requestsPerConnection || known.opened.duration(to: now) >= limits.lifetime
             return .admitted(partner: known.partner, actor: known.actor, isLast: isLast)
         }
         if let known { return known }
@@ -164,9 +172,12 @@ public final class PeerVerifier: Sendable {
         let caller = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint)"
         let actor = partner.map { "partner:\($0.rawValue)" } ?? "certificate:\(certificate.fingerprint.prefix(16))"
         let admission = connections.withLock { connections -> Admission in
-            guard connections.values.count(where: { $0.caller == caller }) < limits.perCaller else { return .tooManyConnections }
-            connections[key] = OpenConnection(channel: channel, certificate: certificate, serial: certificate.serialNumber.hex,
-                                              partner: partner, caller: caller, actor: actor, opened: now, requests: 1)
+            guard connections.values.count(where: { $0.caller == caller }) < limits.perCaller else {
+                return .tooManyConnections
+            }
+            connections[key] = OpenConnection(
+                channel: channel, certificate: certificate, serial: certificate.serialNumber.hex,
+                partner: partner, caller: caller, actor: actor, opened: now, requests: 1)
             return .admitted(partner: partner, actor: actor, isLast: limits.requestsPerConnection <= 1)
         }
         if case .admitted = admission {
@@ -185,7 +196,9 @@ public final class PeerVerifier: Sendable {
 
     public func verify(_ chain: [NIOSSLCertificate], now: Date = Date()) async -> Outcome {
         // Counted before anything is parsed.
-        guard chain.count <= maximumChainLength else { return .refused("chain of \(chain.count) certificates is too long") }
+        guard chain.count <= maximumChainLength else {
+            return .refused("chain of \(chain.count) certificates is too long")
+        }
         let certificates: [Certificate]
         do {
             certificates = try chain.map { try Certificate(derEncoded: $0.toDERBytes()) }
@@ -198,7 +211,9 @@ public final class PeerVerifier: Sendable {
 
     public func verify(_ chain: [Certificate], now: Date = Date()) async -> Outcome {
         guard let leaf = chain.first else { return .refused("no certificate") }
-        guard chain.count <= maximumChainLength else { return .refused("chain of \(chain.count) certificates is too long") }
+        guard chain.count <= maximumChainLength else {
+            return .refused("chain of \(chain.count) certificates is too long")
+        }
         let trust = current
         // Only CA certificates can issue, and a repeated one adds nothing but orderings to try.
         var seen = Set<[UInt8]>()
@@ -223,7 +238,9 @@ public final class PeerVerifier: Sendable {
         return false
     }
 
-    private static func validate(_ leaf: Certificate, intermediates: CertificateStore, roots: [Certificate], now: Date) async -> Bool {
+    private static func validate(
+        _ leaf: Certificate, intermediates: CertificateStore, roots: [Certificate], now: Date
+    ) async -> Bool {
         var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
             RFC5280Policy(fixedExpiryValidationTime: now)
             ClientAuthenticationPolicy()

@@ -26,9 +26,10 @@ public struct VaultFootageArchive: FootageArchive {
 
     static func describe(_ segment: StoredSegment) -> FootageSegment {
         let descriptor = segment.descriptor
-        return FootageSegment(id: segment.id, camera: descriptor.camera, category: descriptor.category, start: descriptor.start,
-                              end: descriptor.end, size: segment.size, container: descriptor.container,
-                              redaction: RedactionSpec(parsingDescription: descriptor.redaction))
+        return FootageSegment(
+            id: segment.id, camera: descriptor.camera, category: descriptor.category, start: descriptor.start,
+            end: descriptor.end, size: segment.size, container: descriptor.container,
+            redaction: RedactionSpec(parsingDescription: descriptor.redaction))
     }
 }
 
@@ -40,9 +41,13 @@ public struct VaultAuditTrail: AccessAuditTrail {
 
     public func record(_ entry: AccessAuditEntry) async throws {
         let action: AuditLog.Action = entry.action == .decision ? .decision : .share
-        Counter(label: "veilgate_access_total", dimensions: [("action", action.rawValue), ("effect", entry.details["effect"] ?? "allow")])
-            .increment()
-        try log.append(action, actor: entry.actor, subject: entry.subject, rules: entry.rules.map(\.rawValue),
-                       details: entry.details, at: entry.at)
+        Counter(
+            label: "veilgate_access_total",
+            dimensions: [("action", action.rawValue), ("effect", entry.details["effect"] ?? "allow")]
+        )
+        .increment()
+        try log.append(
+            action, actor: entry.actor, subject: entry.subject, rules: entry.rules.map(\.rawValue),
+            details: entry.details, at: entry.at)
     }
 }

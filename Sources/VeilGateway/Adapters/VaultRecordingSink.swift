@@ -19,17 +19,23 @@ public struct VaultRecordingSink: RecordingSink {
 
     public func store(_ segment: RecordedSegment) async {
         let descriptor = SegmentDescriptor(
-            camera: segment.camera, category: segment.category, start: segment.start, end: segment.end, container: "mp4",
+            camera: segment.camera, category: segment.category, start: segment.start, end: segment.end,
+            container: "mp4",
             policyVersion: policyVersion(),
-            redaction: segment.category == .audio ? "none (original sound)"
+            redaction: segment.category == .audio
+                ? "none (original sound)"
                 : segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
         do {
             try await vault.store([UInt8](segment.bytes), as: descriptor)
             Counter(label: "veilgate_vault_stored_bytes_total", dimensions: [("category", segment.category.rawValue)])
                 .increment(by: segment.bytes.count)
         } catch {
-            logger.error("recording failed", metadata: ["camera": "\(segment.camera.rawValue)", "category": "\(segment.category.rawValue)",
-                                                        "error": "\(error)"])
+            logger.error(
+                "recording failed",
+                metadata: [
+                    "camera": "\(segment.camera.rawValue)", "category": "\(segment.category.rawValue)",
+                    "error": "\(error)",
+                ])
         }
     }
 }

@@ -23,9 +23,10 @@ public final class CameraAnalyticsSink: TrackSink {
         var countsWritten = -Double.infinity
     }
 
-    public init(setup: CameraAnalytics.Setup, raise: @escaping @Sendable (Alert) -> Void,
-                record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in })
-    {
+    public init(
+        setup: CameraAnalytics.Setup, raise: @escaping @Sendable (Alert) -> Void,
+        record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in }
+    ) {
         self.setup = setup
         self.raise = raise
         self.record = record
@@ -33,8 +34,9 @@ public final class CameraAnalyticsSink: TrackSink {
 
     public func observe(_ frame: TrackedFrame) {
         let people = TrackedObject.people(in: frame.tracks, width: frame.width, height: frame.height)
-        let observation = Observation(time: frame.time, objects: people,
-                                      aspectRatio: Double(frame.width) / Double(max(1, frame.height)))
+        let observation = Observation(
+            time: frame.time, objects: people,
+            aspectRatio: Double(frame.width) / Double(max(1, frame.height)))
         let setup = self.setup
         let (alerts, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
             var analytics = state.analytics ?? CameraAnalytics(setup, origin: frame.origin)
@@ -65,9 +67,11 @@ extension TrackedObject {
     /// (``TrackedObject/distinct(_:)``).
     public static func people(in tracked: [RedactionTracker.Covered], width: Int, height: Int) -> [TrackedObject] {
         let width = Double(width), height = Double(height)
-        return distinct(tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
-            TrackedObject(track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
-                          height: $0.box.height / height)
-        })
+        return distinct(
+            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
+                TrackedObject(
+                    track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
+                    height: $0.box.height / height)
+            })
     }
 }

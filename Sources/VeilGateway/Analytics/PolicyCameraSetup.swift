@@ -15,10 +15,13 @@ extension CameraAnalytics.Setup {
             overriding(&own)
             zoneThresholds[zone.id] = own
         }
-        self.init(camera: camera.id, analytics: Set(camera.analytics),
-                  zones: camera.zones.map { Zone(id: $0.id, polygon: $0.polygon.map { Point(x: $0.x, y: $0.y) }) },
-                  lines: camera.lines.map { CountingLine(id: $0.id, from: Point(x: $0.from.x, y: $0.from.y), to: Point(x: $0.to.x, y: $0.to.y)) },
-                  thresholds: base, zoneThresholds: zoneThresholds)
+        self.init(
+            camera: camera.id, analytics: Set(camera.analytics),
+            zones: camera.zones.map { Zone(id: $0.id, polygon: $0.polygon.map { Point(x: $0.x, y: $0.y) }) },
+            lines: camera.lines.map {
+                CountingLine(id: $0.id, from: Point(x: $0.from.x, y: $0.from.y), to: Point(x: $0.to.x, y: $0.to.y))
+            },
+            thresholds: base, zoneThresholds: zoneThresholds)
         guard !analytics.isEmpty else { return nil }
     }
 }
@@ -41,7 +44,10 @@ extension CompiledPolicy {
     /// The policy's entry for camera `id`, or an error for `option` that names the cameras the policy has.
     public func camera(_ id: String, for option: String) throws -> PolicyDocument.Camera {
         guard let entry = document.cameras.first(where: { $0.id.rawValue == id }) else {
-            throw GatewayError(.invalidConfiguration, "\(option): '\(id)' is not a camera of the policy (\(document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))")
+            throw GatewayError(
+                .invalidConfiguration,
+                "\(option): '\(id)' is not a camera of the policy (\(document.cameras.map(\.id.rawValue).sorted().joined(separator: ", ")))"
+            )
         }
         return entry
     }

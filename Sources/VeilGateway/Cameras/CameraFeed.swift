@@ -35,16 +35,18 @@ public struct CameraFeed: Sendable {
 
     /// `overrides` naming a camera the policy does not have are an error, or with `lenient` (a reloaded policy that
     /// dropped the camera) a warning.
-    public static func resolve(policy: CompiledPolicy, overrides: [String], recording: Bool, analysing: Bool = true, peers: [PeerSite] = [],
-                        lenient: Bool = false,
-                        environment: [String: String] = ProcessInfo.processInfo.environment,
-                        warn: (String) -> Void) throws -> [CameraFeed]
-    {
+    public static func resolve(
+        policy: CompiledPolicy, overrides: [String], recording: Bool, analysing: Bool = true, peers: [PeerSite] = [],
+        lenient: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        warn: (String) -> Void
+    ) throws -> [CameraFeed] {
         var given: [CameraID: String] = [:]
         let known = Set(policy.document.cameras.map(\.id))
         for entry in overrides {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw GatewayError(.invalidConfiguration, "--camera-source '\(redactedAddress(entry))' must be CAMERA=ADDRESS")
+                throw GatewayError(
+                    .invalidConfiguration, "--camera-source '\(redactedAddress(entry))' must be CAMERA=ADDRESS")
             }
             let camera = CameraID(String(entry[..<equals]))
             guard known.contains(camera) else {
@@ -52,57 +54,78 @@ public struct CameraFeed: Sendable {
                     warn("--camera-source: '\(camera.rawValue)' is no longer a camera of the policy; not ingested")
                     continue
                 }
-                throw GatewayError(.invalidConfiguration, "--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))")
+                throw GatewayError(
+                    .invalidConfiguration,
+                    "--camera-source: '\(camera.rawValue)' is not a camera of the policy (\(known.map(\.rawValue).sorted().joined(separator: ", ")))"
+                )
             }
             given[camera] = String(entry[entry.index(after: equals)...])
         }
-        let watchedLive = Set(policy.document.partners.flatMap { partner in
-            policy.cameras(sharedWith: partner.id).filter { $0.value.contains(.live) }.keys
-        })
+        let watchedLive = Set(
+            policy.document.partners.flatMap { partner in
+                policy.cameras(sharedWith: partner.id).filter { $0.value.contains(.live) }.keys
+            })
         var feeds: [CameraFeed] = []
         func stored(_ camera: PolicyDocument.Camera) -> [DataCategory] {
             guard recording else { return [] }
             return [DataCategory.rawVideo, .redactedVideo, .audio].filter {
-                camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0) && ($0 != .audio || camera.audio)
+                camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0)
+                    && ($0 != .audio || camera.audio)
             }
         }
         for camera in policy.document.cameras {
             let stores = stored(camera)
-            let analytics = !analysing || (camera.source.hasPrefix("peer://") && given[camera.id] == nil) ? nil : CameraAnalytics.Setup(camera)
+            let analytics =
+                !analysing || (camera.source.hasPrefix("peer://") && given[camera.id] == nil)
+                ? nil : CameraAnalytics.Setup(camera)
             guard watchedLive.contains(camera.id) || !stores.isEmpty || analytics != nil else { continue }
             if let address = given[camera.id] {
-                feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://") || address.hasPrefix("file:"),
-                                        stores: stores, analytics: analytics))
+                feeds.append(
+                    CameraFeed(
+                        camera: camera.id, address: address,
+                        isFile: !address.contains("://") || address.hasPrefix("file:"),
+                        stores: stores, analytics: analytics))
                 continue
             }
             if camera.source.hasPrefix("peer://"), Self.peerSource(camera.source) == nil {
-                warn("camera \(camera.id.rawValue): its source '\(camera.source)' is not peer://PEER/CAMERA; not ingested")
+                warn(
+                    "camera \(camera.id.rawValue): its source '\(camera.source)' is not peer://PEER/CAMERA; not ingested"
+                )
                 continue
             }
             if let (peer, remote) = Self.peerSource(camera.source) {
                 guard watchedLive.contains(camera.id) else { continue }
                 guard let site = peers.first(where: { $0.id.rawValue == peer }) else {
-                    warn("camera \(camera.id.rawValue): its source is peer site '\(peer)', which --federation does not list; not relayed")
+                    warn(
+                        "camera \(camera.id.rawValue): its source is peer site '\(peer)', which --federation does not list; not relayed"
+                    )
                     continue
                 }
-                feeds.append(CameraFeed(camera: camera.id, address: "peer \(site.id)'s camera \(remote)", isFile: false,
-                                        peer: PeerCamera(site: site, camera: remote)))
+                feeds.append(
+                    CameraFeed(
+                        camera: camera.id, address: "peer \(site.id)'s camera \(remote)", isFile: false,
+                        peer: PeerCamera(site: site, camera: remote)))
                 continue
             }
             guard !camera.source.isEmpty else { continue }
             var address = camera.source
             if let reference = camera.credentials {
                 guard let secret = Self.credentials(reference, environment: environment) else {
-                    warn("camera \(camera.id.rawValue): its credentials (\(Self.describe(reference))) cannot be read; not ingested")
+                    warn(
+                        "camera \(camera.id.rawValue): its credentials (\(Self.describe(reference))) cannot be read; not ingested"
+                    )
                     continue
                 }
                 address = Self.address(camera.source, withCredentials: secret)
             }
-            feeds.append(CameraFeed(camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores,
-                                    analytics: analytics))
+            feeds.append(
+                CameraFeed(
+                    camera: camera.id, address: address, isFile: !address.contains("://"), stores: stores,
+                    analytics: analytics))
         }
         // Masks go with the camera wherever its frames come from (its source, --camera-source, a peer's relay).
-        let masks = Dictionary(uniqueKeysWithValues: policy.document.cameras.map { ($0.id, PrivacyMasks.Polygon.of($0)) })
+        let masks = Dictionary(
+            uniqueKeysWithValues: policy.document.cameras.map { ($0.id, PrivacyMasks.Polygon.of($0)) })
         return feeds.map { feed in
             var feed = feed
             feed.masks = masks[feed.camera] ?? []
@@ -114,16 +137,21 @@ public struct CameraFeed: Sendable {
     static func peerSource(_ source: String) -> (peer: String, camera: String)? {
         guard source.hasPrefix("peer://") else { return nil }
         let parts = source.dropFirst("peer://".count).split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, PartnerID.isWellFormed(String(parts[0])), CameraID.isWellFormed(String(parts[1])) else { return nil }
+        guard parts.count == 2, PartnerID.isWellFormed(String(parts[0])), CameraID.isWellFormed(String(parts[1])) else {
+            return nil
+        }
         return (String(parts[0]), String(parts[1]))
     }
 
     /// `user:password` from a file (first line) or an environment variable.
     static func credentials(_ reference: PolicyDocument.CredentialReference, environment: [String: String]) -> String? {
-        let value: String? = switch reference {
-        case .file(let path): (try? String(contentsOfFile: path, encoding: .utf8))?.split(whereSeparator: \.isNewline).first.map(String.init)
-        case .environment(let name): environment[name]
-        }
+        let value: String? =
+            switch reference {
+            case .file(let path):
+                (try? String(contentsOfFile: path, encoding: .utf8))?.split(whereSeparator: \.isNewline).first.map(
+                    String.init)
+            case .environment(let name): environment[name]
+            }
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
     }

@@ -18,12 +18,14 @@ struct CameraFrameProcessor {
     let models: VisionModels
     let recording: CameraPipeline.Recording?
     let tracks: (any TrackSink)?
-    /// Painted over each frame first: detectors, analytics, live renditions and recordings (raw too) never see under them.
+    /// Painted over each frame first: detectors, analytics, live renditions and recordings (raw too) never see under
+    /// them.
     let masks: PrivacyMasks?
     let logger: Logger
 
     private var renditions = RenditionSet()
-    /// Detection and tracking for the union of the renditions' classes, and people for analytics (nil when none is needed).
+    /// Detection and tracking for the union of the renditions' classes, and people for analytics (nil when none is
+    /// needed).
     private var tracking: RedactionPipeline?
     private var audio: AudioRecordingBatch?
     /// Recorded files ready for the vault, in stream time.
@@ -36,9 +38,10 @@ struct CameraFrameProcessor {
     /// Wall-clock time of stream time 0, for the vault's dates and the analytics' alerts.
     private var origin: Date?
 
-    init(camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
-         tracks: (any TrackSink)?, masks: [PrivacyMasks.Polygon], logger: Logger, sequence: Int = 0)
-    {
+    init(
+        camera: CameraID, settings: CameraPipeline.Settings, models: VisionModels, recording: CameraPipeline.Recording?,
+        tracks: (any TrackSink)?, masks: [PrivacyMasks.Polygon], logger: Logger, sequence: Int = 0
+    ) {
         self.camera = camera
         self.settings = settings
         self.models = models
@@ -82,30 +85,40 @@ struct CameraFrameProcessor {
                 let tracked = try tracking.track(frame)
                 covered = tracked.map { ($0.kind, $0.box) }
                 if let tracks, let origin {
-                    tracks.observe(TrackedFrame(camera: camera, time: frame.time, origin: origin, width: frame.width, height: frame.height,
-                                                tracks: tracked))
+                    tracks.observe(
+                        TrackedFrame(
+                            camera: camera, time: frame.time, origin: origin, width: frame.width, height: frame.height,
+                            tracks: tracked))
                 }
             } catch {
                 covered = nil
                 detectionFailures += 1
-                Counter(label: "veilgate_camera_frames_withheld_total", dimensions: [("camera", camera.rawValue)]).increment()
+                Counter(label: "veilgate_camera_frames_withheld_total", dimensions: [("camera", camera.rawValue)])
+                    .increment()
                 if detectionFailures == 1 || detectionFailures % 1000 == 0 {
-                    logger.error("detection failed; redacted renditions skip the frame",
-                                 metadata: ["camera": "\(camera.rawValue)", "failures": "\(detectionFailures)", "error": "\(error)"])
+                    logger.error(
+                        "detection failed; redacted renditions skip the frame",
+                        metadata: [
+                            "camera": "\(camera.rawValue)", "failures": "\(detectionFailures)", "error": "\(error)",
+                        ])
                 }
             }
         }
         guard !renditions.isEmpty else { return }
         // Every audience gets its own picture before any is painted; pixels are copied only where painted.
         var pictures: [VideoFrame] = []
-        for index in renditions.indices { pictures.append(index == renditions.indices.last ? frame : try frame.sharingPicture()) }
+        for index in renditions.indices {
+            pictures.append(index == renditions.indices.last ? frame : try frame.sharingPicture())
+        }
         for (index, picture) in zip(renditions.indices, pictures) {
             if let covered {
                 renditions[index].redactor.apply(to: picture, boxes: covered)
             } else if !renditions[index].redaction.classes.isEmpty {
                 continue  // fail closed; an unredacted rendition needs no detection
             }
-            if let initSegment = try renditions[index].encode(picture, settings: settings.encoder), renditions[index].live {
+            if let initSegment = try renditions[index].encode(picture, settings: settings.encoder),
+                renditions[index].live
+            {
                 live.publish(initSegment: initSegment, camera: camera, redaction: renditions[index].redaction)
             }
         }
@@ -117,9 +130,11 @@ struct CameraFrameProcessor {
         let ready = pending
         pending = []
         for file in ready {
-            await recording.sink.store(RecordedSegment(camera: camera, category: file.category, redaction: file.redaction,
-                                                       start: origin.addingTimeInterval(file.start),
-                                                       end: origin.addingTimeInterval(file.end), bytes: file.bytes))
+            await recording.sink.store(
+                RecordedSegment(
+                    camera: camera, category: file.category, redaction: file.redaction,
+                    start: origin.addingTimeInterval(file.start),
+                    end: origin.addingTimeInterval(file.end), bytes: file.bytes))
         }
     }
 
@@ -128,7 +143,9 @@ struct CameraFrameProcessor {
         cutSegment(at: lastTime, live: nil)
         for index in renditions.indices {
             let rendition = renditions[index]
-            pending += renditions[index].recording?.take(initSegment: rendition.initSegment, redaction: rendition.redaction, force: true) ?? []
+            pending +=
+                renditions[index].recording?.take(
+                    initSegment: rendition.initSegment, redaction: rendition.redaction, force: true) ?? []
         }
         let (logger, camera) = (self.logger, self.camera)
         pending += audio?.take(force: true, logger: logger, camera: camera) ?? []
@@ -143,19 +160,25 @@ struct CameraFrameProcessor {
                 guard let (bytes, start) = try renditions[index].cut() else { continue }
                 let rendition = renditions[index]
                 if rendition.live {
-                    live?.publish(segment: LiveSegment(sequence: sequence, duration: max(0.001, end - start), bytes: bytes), camera: camera,
-                                  redaction: rendition.redaction)
+                    live?.publish(
+                        segment: LiveSegment(sequence: sequence, duration: max(0.001, end - start), bytes: bytes),
+                        camera: camera,
+                        redaction: rendition.redaction)
                 }
                 renditions[index].recording?.add(bytes, start: start, end: end)
-                pending += renditions[index].recording?.take(initSegment: rendition.initSegment, redaction: rendition.redaction,
-                                                             force: false) ?? []
+                pending +=
+                    renditions[index].recording?.take(
+                        initSegment: rendition.initSegment, redaction: rendition.redaction,
+                        force: false) ?? []
             } catch {
                 // What the batch holds belongs to this encode: it is stored with this encode's initialisation segment
                 // before the encode starts again at the next frame.
                 logger.error("segment failed", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
                 let rendition = renditions[index]
-                pending += renditions[index].recording?.take(initSegment: rendition.initSegment, redaction: rendition.redaction,
-                                                             force: true) ?? []
+                pending +=
+                    renditions[index].recording?.take(
+                        initSegment: rendition.initSegment, redaction: rendition.redaction,
+                        force: true) ?? []
                 renditions[index].restartEncode()
             }
         }
@@ -163,13 +186,17 @@ struct CameraFrameProcessor {
 
     /// Matches the renditions to live demand and recording, and rebuilds detection when the classes needed change.
     private mutating func adopt(_ wanted: Set<RedactionSpec>, live: any LiveSegmentSink) throws {
-        for change in renditions.adopt(wanted: wanted, recorded: recorded, segmentDuration: recording?.segmentDuration ?? 6) {
+        for change in renditions.adopt(
+            wanted: wanted, recorded: recorded, segmentDuration: recording?.segmentDuration ?? 6)
+        {
             switch change {
             case .started(let redaction, let isLive):
-                logger.info(isLive ? "live rendition started" : "recording started",
-                            metadata: ["camera": "\(camera.rawValue)", "redaction": "\(redaction)"])
+                logger.info(
+                    isLive ? "live rendition started" : "recording started",
+                    metadata: ["camera": "\(camera.rawValue)", "redaction": "\(redaction)"])
             case .stopped(let redaction):
-                logger.info("live rendition stopped", metadata: ["camera": "\(camera.rawValue)", "redaction": "\(redaction)"])
+                logger.info(
+                    "live rendition stopped", metadata: ["camera": "\(camera.rawValue)", "redaction": "\(redaction)"])
             case .nowLive(let redaction, let initSegment):
                 live.publish(initSegment: initSegment, camera: camera, redaction: redaction)
             }
@@ -183,7 +210,8 @@ struct CameraFrameProcessor {
         }
         let (detectors, warnings) = try models.detectors(for: classes, headsOfPeople: settings.headsOfPeople)
         for warning in warnings { logger.warning("\(warning)") }
-        tracking = RedactionPipeline(spec: RedactionSpec(classes: classes), detectors: detectors,
-                                     options: .init(detectEvery: settings.detectEvery, coverHeadsOfPeople: settings.headsOfPeople))
+        tracking = RedactionPipeline(
+            spec: RedactionSpec(classes: classes), detectors: detectors,
+            options: .init(detectEvery: settings.detectEvery, coverHeadsOfPeople: settings.headsOfPeople))
     }
 }

@@ -42,9 +42,10 @@ public struct CameraPipeline: Service {
         public var segmentDuration: Double
         public var sink: any RecordingSink
 
-        public init(categories: [DataCategory: RedactionSpec], keepsAudio: Bool = false, segmentDuration: Double = 6,
-                    sink: any RecordingSink)
-        {
+        public init(
+            categories: [DataCategory: RedactionSpec], keepsAudio: Bool = false, segmentDuration: Double = 6,
+            sink: any RecordingSink
+        ) {
             self.categories = categories
             self.keepsAudio = keepsAudio
             self.segmentDuration = segmentDuration
@@ -70,10 +71,11 @@ public struct CameraPipeline: Service {
     public let masks: [PrivacyMasks.Polygon]
     public let logger: Logger
 
-    public init(camera: CameraID, address: String, peer: CameraFeed.PeerCamera? = nil, paced: Bool, live: any LiveSegmentSink,
-                models: VisionModels = VisionModels(), settings: Settings = Settings(), recording: Recording? = nil,
-                tracks: (any TrackSink)? = nil, masks: [PrivacyMasks.Polygon] = [], logger: Logger)
-    {
+    public init(
+        camera: CameraID, address: String, peer: CameraFeed.PeerCamera? = nil, paced: Bool, live: any LiveSegmentSink,
+        models: VisionModels = VisionModels(), settings: Settings = Settings(), recording: Recording? = nil,
+        tracks: (any TrackSink)? = nil, masks: [PrivacyMasks.Polygon] = [], logger: Logger
+    ) {
         self.camera = camera
         self.address = address
         self.peer = peer
@@ -90,11 +92,15 @@ public struct CameraPipeline: Service {
     /// What makes two pipelines of one camera the same: source, recording, analytics and masks (compared in memory
     /// only — the address may hold credentials).
     var fingerprint: String {
-        let stored = (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        let stored =
+            (recording?.categories ?? [:]).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
             + (recording?.keepsAudio == true ? ["audio"] : [])
-        return [address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)", tracks?.fingerprint ?? "",
-                "\(masks.map(\.points))"]
-            .joined(separator: "|")
+        return [
+            address, peer.map { "\($0.site.id)/\($0.camera)" } ?? "", "\(paced)", "\(stored)",
+            tracks?.fingerprint ?? "",
+            "\(masks.map(\.points))",
+        ]
+        .joined(separator: "|")
     }
 
     public func run() async throws {
@@ -121,8 +127,9 @@ public struct CameraPipeline: Service {
     private func ingest(stopping: StopFlag) async throws {
         let options = SourceOptions(interrupt: { stopping.isSet }, keepAudio: recording?.keepsAudio == true)
         let onState = connectionStateReporter()
-        var processor = CameraFrameProcessor(camera: camera, settings: settings, models: models, recording: recording, tracks: tracks,
-                                             masks: masks, logger: logger)
+        var processor = CameraFrameProcessor(
+            camera: camera, settings: settings, models: models, recording: recording, tracks: tracks,
+            masks: masks, logger: logger)
         guard let peer else {
             try await run(LiveSource(address: address, options: options, onState: onState), processor: &processor)
             return
@@ -132,12 +139,14 @@ public struct CameraPipeline: Service {
         let unwatched: @Sendable () -> Bool = { live.renditionsWanted(for: camera).isEmpty }
         while true {
             while unwatched() { try await Task.sleep(for: .milliseconds(250)) }
-            logger.info("relaying a peer's camera", metadata: ["camera": "\(camera.rawValue)", "peer": "\(peer.site.id)"])
+            logger.info(
+                "relaying a peer's camera", metadata: ["camera": "\(camera.rawValue)", "peer": "\(peer.site.id)"])
             let source = LiveSource(name: address, options: options, onState: onState) {
                 // Between attempts (the peer refusing, say) nobody may be watching any more: then stop asking the peer.
                 if unwatched() { throw Unwatched() }
                 do {
-                    let reader = try PeerStreamReader(peer: peer.site, camera: peer.camera, stopping: { stopping.isSet || unwatched() })
+                    let reader = try PeerStreamReader(
+                        peer: peer.site, camera: peer.camera, stopping: { stopping.isSet || unwatched() })
                     return try MediaSource(reading: reader, name: address, options: options)
                 } catch let error as MediaError {
                     throw error
@@ -150,8 +159,9 @@ public struct CameraPipeline: Service {
             } catch is Unwatched {}
             logger.info("peer camera no longer watched", metadata: ["camera": "\(camera.rawValue)"])
             // The next connection's clock starts again: so do the encodes (segment numbers carry on).
-            processor = CameraFrameProcessor(camera: camera, settings: settings, models: models, recording: nil, tracks: nil, masks: masks,
-                                             logger: logger, sequence: processor.sequence + 1)
+            processor = CameraFrameProcessor(
+                camera: camera, settings: settings, models: models, recording: nil, tracks: nil, masks: masks,
+                logger: logger, sequence: processor.sequence + 1)
         }
     }
 
@@ -171,13 +181,17 @@ public struct CameraPipeline: Service {
             case .waiting(let delay, let reason):
                 connected.record(0)
                 live.interrupt(camera: camera)
-                logger.warning("camera unavailable", metadata: ["camera": "\(camera.rawValue)", "reason": "\(reason)", "retry-in": "\(delay)"])
+                logger.warning(
+                    "camera unavailable",
+                    metadata: ["camera": "\(camera.rawValue)", "reason": "\(reason)", "retry-in": "\(delay)"])
             }
         }
     }
 
     /// Feeds the source's frames through the processor; with `untilUnwatched`, returns once no partner watches.
-    private func run(_ source: LiveSource, processor: inout CameraFrameProcessor, untilUnwatched: Bool = false) async throws {
+    private func run(
+        _ source: LiveSource, processor: inout CameraFrameProcessor, untilUnwatched: Bool = false
+    ) async throws {
         var pacer = RealTimePacer()
         // Frames per second is the rate of the first; the second counts a paced file falling over a second behind.
         let frames = Counter(label: "veilgate_camera_frames_total", dimensions: [("camera", camera.rawValue)])

@@ -56,7 +56,8 @@ public struct RecordedSegment: Sendable {
     /// A whole MP4 file (initialisation segment and fragments, or an audio MP4).
     public var bytes: Data
 
-    public init(camera: CameraID, category: DataCategory, redaction: RedactionSpec, start: Date, end: Date, bytes: Data) {
+    public init(camera: CameraID, category: DataCategory, redaction: RedactionSpec, start: Date, end: Date, bytes: Data)
+    {
         self.camera = camera
         self.category = category
         self.redaction = redaction
@@ -88,7 +89,9 @@ public struct TrackedFrame: Sendable {
     /// Every track the tracker holds, seen in this frame or coasting (``RedactionTracker/Covered/unseenFor``).
     public var tracks: [RedactionTracker.Covered]
 
-    public init(camera: CameraID, time: Double, origin: Date, width: Int, height: Int, tracks: [RedactionTracker.Covered]) {
+    public init(
+        camera: CameraID, time: Double, origin: Date, width: Int, height: Int, tracks: [RedactionTracker.Covered]
+    ) {
         self.camera = camera
         self.time = time
         self.origin = origin

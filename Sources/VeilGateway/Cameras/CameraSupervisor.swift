@@ -26,9 +26,10 @@ public struct CameraSupervisor: Service {
     let logger: Logger
 
     /// Subscribes to `policy` at once, so no reload after this is missed.
-    public init(pipelines: @escaping @Sendable (CompiledPolicy, _ warn: (String) -> Void) throws -> [CameraPipeline],
-                initial: [CameraPipeline], policy: PolicyInForce, feeds: any LiveSegmentSink, logger: Logger)
-    {
+    public init(
+        pipelines: @escaping @Sendable (CompiledPolicy, _ warn: (String) -> Void) throws -> [CameraPipeline],
+        initial: [CameraPipeline], policy: PolicyInForce, feeds: any LiveSegmentSink, logger: Logger
+    ) {
         self.pipelines = pipelines
         self.initial = initial
         updates = policy.updates()
@@ -68,7 +69,9 @@ public struct CameraSupervisor: Service {
                     let wanted = try pipelines(policy) { logger.warning("\($0)") }
                     apply(wanted, to: &running, stopping: &stopping, tasks: tasks)
                 } catch {
-                    logger.error("cameras of the reloaded policy cannot be resolved; pipelines unchanged", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "cameras of the reloaded policy cannot be resolved; pipelines unchanged",
+                        metadata: ["error": "\(error)"])
                 }
             }
             await tasks.waitForAll()
@@ -79,9 +82,10 @@ public struct CameraSupervisor: Service {
 
     /// `stopping`: cameras being stopped (their pipeline finishing, then their live feed retired); one that comes
     /// back waits for that first.
-    private func apply(_ wanted: [CameraPipeline], to running: inout [CameraID: Running],
-                       stopping: inout [CameraID: Task<Void, Never>], tasks: Tasks)
-    {
+    private func apply(
+        _ wanted: [CameraPipeline], to running: inout [CameraID: Running],
+        stopping: inout [CameraID: Task<Void, Never>], tasks: Tasks
+    ) {
         let byCamera = Dictionary(wanted.map { ($0.camera, $0) }, uniquingKeysWith: { first, _ in first })
         var replaced: [CameraID: Task<Void, Never>] = [:]
         for (camera, current) in running where byCamera[camera]?.fingerprint != current.fingerprint {
@@ -95,15 +99,18 @@ public struct CameraSupervisor: Service {
                 }
                 tasks.add(retiring)
                 stopping[camera] = retiring
-                logger.notice("camera no longer ingested under the policy in force", metadata: ["camera": "\(camera.rawValue)"])
+                logger.notice(
+                    "camera no longer ingested under the policy in force", metadata: ["camera": "\(camera.rawValue)"])
             } else {
                 replaced[camera] = current.task
-                logger.notice("camera restarted: its source or recording changed", metadata: ["camera": "\(camera.rawValue)"])
+                logger.notice(
+                    "camera restarted: its source or recording changed", metadata: ["camera": "\(camera.rawValue)"])
             }
         }
         for camera in byCamera.keys.sorted() where running[camera] == nil {
             let pipeline = byCamera[camera]!
-            let previous = replaced[camera] ?? stopping.removeValue(forKey: camera), feeds = self.feeds, logger = self.logger
+            let previous = replaced[camera] ?? stopping.removeValue(forKey: camera), feeds = self.feeds,
+                logger = self.logger
             let task = Task {
                 if let previous {
                     await previous.value
@@ -112,7 +119,8 @@ public struct CameraSupervisor: Service {
                 guard !Task.isCancelled else { return }
                 feeds.open(camera: camera)
                 do { try await pipeline.run() } catch {
-                    logger.error("camera pipeline ended", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+                    logger.error(
+                        "camera pipeline ended", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
                 }
             }
             tasks.add(task)

@@ -58,9 +58,11 @@ final class PeerStreamReader: ByteStreamReader, @unchecked Sendable {
         let client = try peer.remote.client()
         let buffer = self.buffer
         self.stopping = stopping
-        // Never on the pipeline's own thread (a task executor preference would be inherited): that thread blocks in read.
+        // Never on the pipeline's own thread (a task executor preference would be inherited): that thread blocks in
+        // read.
         task = Task(executorPreference: globalConcurrentExecutor) {
-            let follower = LiveStreamFollower(client: client, camera: camera, patience: .seconds(30), requireReshare: true)
+            let follower = LiveStreamFollower(
+                client: client, camera: camera, patience: .seconds(30), requireReshare: true)
             do {
                 try await follower.follow { chunk in
                     switch chunk {

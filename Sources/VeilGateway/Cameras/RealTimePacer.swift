@@ -5,8 +5,8 @@
 struct RealTimePacer {
     private var anchor: (start: ContinuousClock.Instant, time: Double)?
 
-    /// Waits for the frame at stream time `time`. Returns true when the clock was started again because the pipeline had
-    /// fallen behind (counted as a resync).
+    /// Waits for the frame at stream time `time`. Returns true when the clock was started again because the pipeline
+    /// had fallen behind (counted as a resync).
     mutating func wait(for time: Double) async throws -> Bool {
         let now = ContinuousClock.now
         if let (start, startTime) = anchor, case let due = start + .seconds(time - startTime), due > now - .seconds(1) {

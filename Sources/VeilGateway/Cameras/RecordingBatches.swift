@@ -54,16 +54,21 @@ struct AudioRecordingBatch {
     mutating func add(_ incoming: [AudioPacket], logger: Logger, camera: CameraID) -> [PendingRecording] {
         var done: [PendingRecording] = []
         for packet in incoming {
-            if let first = packets.first, !first.format.isSame(as: packet.format) { done += take(force: true, logger: logger, camera: camera) }
+            if let first = packets.first, !first.format.isSame(as: packet.format) {
+                done += take(force: true, logger: logger, camera: camera)
+            }
             // Time that jumps (back, or far ahead: a reconnect, a clock reset) starts a new file, so each stored one is
             // continuous and its times in the vault are right.
-            if let last = packets.last, packet.time <= last.time || packet.time - last.time > 5 || packets.count >= 20_000 {
+            if let last = packets.last,
+                packet.time <= last.time || packet.time - last.time > 5 || packets.count >= 20_000
+            {
                 done += take(force: true, logger: logger, camera: camera)
             }
             if packets.isEmpty, !packet.format.fitsMP4 {
                 if refusedCodec == nil {
-                    logger.warning("camera audio cannot be stored as it is; dropped",
-                                   metadata: ["camera": "\(camera.rawValue)", "codec": "\(packet.format.codecName)"])
+                    logger.warning(
+                        "camera audio cannot be stored as it is; dropped",
+                        metadata: ["camera": "\(camera.rawValue)", "codec": "\(packet.format.codecName)"])
                 }
                 refusedCodec = packet.format.codecName
                 continue
@@ -75,13 +80,18 @@ struct AudioRecordingBatch {
 
     /// With `force` or once enough is gathered: the sound so far as one MP4.
     mutating func take(force: Bool, logger: Logger, camera: CameraID) -> [PendingRecording] {
-        guard let first = packets.first, let last = packets.last, force || last.time + last.duration - first.time >= duration else {
+        guard let first = packets.first, let last = packets.last,
+            force || last.time + last.duration - first.time >= duration
+        else {
             return []
         }
         defer { packets = [] }
         do {
-            return [PendingRecording(bytes: try AudioMP4.file(of: packets), category: .audio, redaction: .unredacted, start: first.time,
-                                     end: max(last.time + last.duration, first.time + 0.001))]
+            return [
+                PendingRecording(
+                    bytes: try AudioMP4.file(of: packets), category: .audio, redaction: .unredacted, start: first.time,
+                    end: max(last.time + last.duration, first.time + 0.001))
+            ]
         } catch {
             logger.error("audio segment failed", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
             return []

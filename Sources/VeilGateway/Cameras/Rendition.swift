@@ -32,7 +32,8 @@ struct Rendition {
         var started: Data?
         if encoder == nil {
             // The nominal rate only sizes libx264's rate control; timestamps come from the frames.
-            let stream = try FragmentedMP4Stream(width: picture.width, height: picture.height, frameRate: 25, settings: settings)
+            let stream = try FragmentedMP4Stream(
+                width: picture.width, height: picture.height, frameRate: 25, settings: settings)
             encoder = stream
             started = stream.initSegment
         }
@@ -78,11 +79,14 @@ struct RenditionSet {
 
     /// Whether the set is what `wanted` (live) and `recorded` (redaction → vault categories) call for.
     func matches(wanted: Set<RedactionSpec>, recorded: [RedactionSpec: [DataCategory]]) -> Bool {
-        Set(redactions) == wanted.union(recorded.keys) && members.allSatisfy { $0.live == wanted.contains($0.redaction) }
+        Set(redactions) == wanted.union(recorded.keys)
+            && members.allSatisfy { $0.live == wanted.contains($0.redaction) }
     }
 
     /// Starts and stops renditions to match live demand and recording.
-    mutating func adopt(wanted: Set<RedactionSpec>, recorded: [RedactionSpec: [DataCategory]], segmentDuration: Double) -> [Change] {
+    mutating func adopt(
+        wanted: Set<RedactionSpec>, recorded: [RedactionSpec: [DataCategory]], segmentDuration: Double
+    ) -> [Change] {
         let needed = wanted.union(recorded.keys)
         var changes: [Change] = members.filter { !needed.contains($0.redaction) }.map { .stopped($0.redaction) }
         members.removeAll { !needed.contains($0.redaction) }

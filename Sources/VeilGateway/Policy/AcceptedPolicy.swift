@@ -23,16 +23,22 @@ public struct AcceptedPolicy: Codable, Equatable {
         let path = (state as NSString).appendingPathComponent(fileName)
         if let data = FileManager.default.contents(atPath: path) {
             guard let accepted = try? JSONDecoder().decode(AcceptedPolicy.self, from: data) else {
-                throw PolicyError(.invalidBundle, "\(path) is unreadable: cannot tell which policy version was accepted last; "
-                                  + "restore it from a backup or remove it to accept the present bundle")
+                throw PolicyError(
+                    .invalidBundle,
+                    "\(path) is unreadable: cannot tell which policy version was accepted last; "
+                        + "restore it from a backup or remove it to accept the present bundle")
             }
             switch candidate.version.compare(accepted.version, options: .numeric) {
             case .orderedAscending:
-                throw PolicyError(.invalidBundle, "policy version \(candidate.version) is older than \(accepted.version), "
-                                  + "which this gateway has accepted (a replayed bundle?); sign a newer version")
+                throw PolicyError(
+                    .invalidBundle,
+                    "policy version \(candidate.version) is older than \(accepted.version), "
+                        + "which this gateway has accepted (a replayed bundle?); sign a newer version")
             case .orderedSame where candidate.content != accepted.content:
-                throw PolicyError(.invalidBundle, "policy version \(candidate.version) was accepted before with other content; "
-                                  + "a changed policy needs a new version")
+                throw PolicyError(
+                    .invalidBundle,
+                    "policy version \(candidate.version) was accepted before with other content; "
+                        + "a changed policy needs a new version")
             case .orderedSame:
                 return
             case .orderedDescending:

@@ -7,9 +7,11 @@ public import X509
 /// Who may connect: the site CA, each partner's own CA that the policy names, the revocation list.
 public enum GatewayTrust {
     /// Each partner's own CA the policy names.
-    /// - Parameter verified: the signed bundle the policy came from, when the gateway requires one: a partner CA is then
-    ///   read only if it is byte for byte the file that was signed.
-    public static func partnerRoots(of policy: CompiledPolicy, verified: PolicyBundle.Verified?) throws -> [PartnerID: [Certificate]] {
+    /// - Parameter verified: the signed bundle the policy came from, when the gateway requires one: a partner CA is
+    /// then read only if it is byte for byte the file that was signed.
+    public static func partnerRoots(
+        of policy: CompiledPolicy, verified: PolicyBundle.Verified?
+    ) throws -> [PartnerID: [Certificate]] {
         var roots: [PartnerID: [Certificate]] = [:]
         for (partner, path) in policy.partnerAuthorities {
             if let verified {
@@ -23,7 +25,8 @@ public enum GatewayTrust {
 
     /// What the TLS verifier admits under `snapshot`, with the site's own CA.
     public static func peerTrust(_ snapshot: PolicyInForce.Snapshot, siteRoots: [Certificate]) -> PeerTrust {
-        PeerTrust(siteRoots: siteRoots, partnerRoots: snapshot.partnerRoots, revokedSerials: snapshot.revokedSerials,
-                  identities: snapshot.policy)
+        PeerTrust(
+            siteRoots: siteRoots, partnerRoots: snapshot.partnerRoots, revokedSerials: snapshot.revokedSerials,
+            identities: snapshot.policy)
     }
 }

@@ -8,10 +8,12 @@ public enum PolicyFile {
     public static func load(_ path: String, at now: Date) throws -> CompiledPolicy {
         let files = try PolicyLoader.policyFiles(at: path)
         guard let file = files.first else {
-            throw GatewayError(.invalidConfiguration, "\(path) holds no policy file (a YAML file starting with 'veilgate: policy/v1')")
+            throw GatewayError(
+                .invalidConfiguration, "\(path) holds no policy file (a YAML file starting with 'veilgate: policy/v1')")
         }
         guard files.count == 1 else {
-            throw GatewayError(.invalidConfiguration, "\(path) holds \(files.count) policy files; name one with --policy")
+            throw GatewayError(
+                .invalidConfiguration, "\(path) holds \(files.count) policy files; name one with --policy")
         }
         return try PolicyLoader.load(file: file, now: now)
     }

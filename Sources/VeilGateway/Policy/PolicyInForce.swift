@@ -21,9 +21,10 @@ public final class PolicyInForce: Sendable {
         /// Counts the swaps: a subscriber that sees the same generation twice has nothing new to do.
         public var generation: Int
 
-        public init(policy: CompiledPolicy, revokedSerials: Set<String>, partnerRoots: [PartnerID: [Certificate]] = [:],
-                    generation: Int = 0)
-        {
+        public init(
+            policy: CompiledPolicy, revokedSerials: Set<String>, partnerRoots: [PartnerID: [Certificate]] = [:],
+            generation: Int = 0
+        ) {
             self.policy = policy
             self.revokedSerials = revokedSerials
             self.partnerRoots = partnerRoots

@@ -21,9 +21,11 @@ public struct PolicyReloader: Service {
     let audit: AuditLog
     let logger: Logger
 
-    public init(policyPath: String, publicKeyPath: String?, state: String, certs: SiteAuthority, policy: PolicyInForce, audit: AuditLog,
-                logger: Logger)
-    {
+    public init(
+        policyPath: String, publicKeyPath: String?, state: String, certs: SiteAuthority, policy: PolicyInForce,
+        audit: AuditLog,
+        logger: Logger
+    ) {
         self.policyPath = policyPath
         self.publicKeyPath = publicKeyPath
         self.state = state
@@ -57,21 +59,28 @@ public struct PolicyReloader: Service {
             let verified = try publicKeyPath.map { try PolicyBundle.verify(policyPath, publicKeyPath: $0) }
             let loaded = try PolicyFile.load(policyPath, at: Date())
             guard loaded.version.compare(current, options: .numeric) != .orderedAscending else {
-                logger.error("policy reload refused: older version", metadata: ["loaded": "\(loaded.version)", "in-force": "\(current)"])
+                logger.error(
+                    "policy reload refused: older version",
+                    metadata: ["loaded": "\(loaded.version)", "in-force": "\(current)"])
                 return
             }
             // Signed bundles: also never older than any version accepted before (restarts included), and one version
             // never with two contents.
-            if let verified { try AcceptedPolicy.admit(AcceptedPolicy(version: loaded.version, bundle: verified), state: state) }
+            if let verified {
+                try AcceptedPolicy.admit(AcceptedPolicy(version: loaded.version, bundle: verified), state: state)
+            }
             let roots = try GatewayTrust.partnerRoots(of: loaded, verified: verified)
             policy.update {
                 $0.policy = loaded
                 $0.partnerRoots = roots
             }
-            try audit.append(.policyLoaded, actor: "gateway", subject: "policy:\(loaded.version)", details: ["previous": current])
+            try audit.append(
+                .policyLoaded, actor: "gateway", subject: "policy:\(loaded.version)", details: ["previous": current])
             logger.notice("policy reloaded", metadata: ["version": "\(loaded.version)"])
         } catch {
-            logger.error("policy reload failed; keeping the policy in force", metadata: ["error": "\(error)", "in-force": "\(current)"])
+            logger.error(
+                "policy reload failed; keeping the policy in force",
+                metadata: ["error": "\(error)", "in-force": "\(current)"])
         }
     }
 }
@@ -99,8 +108,9 @@ public struct PolicyFollowers: Service {
         for await snapshot in updates.cancelOnGracefulShutdown() {
             let closed = await verifier.update(GatewayTrust.peerTrust(snapshot, siteRoots: siteRoots))
             if closed > 0 {
-                logger.notice("connections closed: no longer admitted under the policy and revocations in force",
-                              metadata: ["connections-closed": "\(closed)"])
+                logger.notice(
+                    "connections closed: no longer admitted under the policy and revocations in force",
+                    metadata: ["connections-closed": "\(closed)"])
             }
             await vault.adopt(snapshot.policy)
         }

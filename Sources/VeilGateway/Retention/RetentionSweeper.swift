@@ -28,15 +28,23 @@ public struct RetentionSweeper: Service {
                 let plan = try await vault.retentionPlan(at: Date())
                 let report = try await vault.apply(plan)
                 let alerts = try journal.applyRetention(policy.current.policy, now: Date())
-                Counter(label: "veilgate_retention_sweeps_total", dimensions: [("outcome", report.tampered.isEmpty ? "ok" : "altered-rows")])
-                    .increment()
+                Counter(
+                    label: "veilgate_retention_sweeps_total",
+                    dimensions: [("outcome", report.tampered.isEmpty ? "ok" : "altered-rows")]
+                )
+                .increment()
                 Counter(label: "veilgate_retention_destroyed_segments_total").increment(by: report.segmentsDestroyed)
-                logger.info("retention sweep", metadata: ["policy": "\(plan.policyVersion)", "segments": "\(report.segmentsDestroyed)",
-                                                          "keys": "\(report.keysDestroyed)", "events": "\(report.eventsDeleted)",
-                                                          "alerts-deleted": "\(alerts)"])
+                logger.info(
+                    "retention sweep",
+                    metadata: [
+                        "policy": "\(plan.policyVersion)", "segments": "\(report.segmentsDestroyed)",
+                        "keys": "\(report.keysDestroyed)", "events": "\(report.eventsDeleted)",
+                        "alerts-deleted": "\(alerts)",
+                    ])
                 if !report.tampered.isEmpty {
-                    logger.error("retention sweep skipped altered index rows (audited); everything else due was destroyed",
-                                 metadata: ["altered-rows": "\(report.tampered.count)"])
+                    logger.error(
+                        "retention sweep skipped altered index rows (audited); everything else due was destroyed",
+                        metadata: ["altered-rows": "\(report.tampered.count)"])
                 }
             } catch {
                 // Never stop sweeping because one sweep failed.

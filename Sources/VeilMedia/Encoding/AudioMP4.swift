@@ -1,5 +1,5 @@
-public import Foundation
 internal import CFFmpeg
+public import Foundation
 
 /// A source's sound stored as it came — no decoding, no re-encoding — as one self-contained MP4 per vault segment:
 /// what a camera pipeline records where the policy keeps audio (its own data category, with its own retention, apart
@@ -10,12 +10,16 @@ public enum AudioMP4 {
     /// Throws ``MediaError`` `.unsupportedCodec` for a codec MP4 cannot carry (``AudioFormat/fitsMP4``).
     public static func file(of packets: [AudioPacket]) throws -> Data {
         guard let format = packets.first?.format else { throw MediaError(.invalidArgument, "no audio to store") }
-        guard format.fitsMP4 else { throw MediaError(.unsupportedCodec, "MP4 cannot carry \(format.codecName) audio as it is") }
+        guard format.fitsMP4 else {
+            throw MediaError(.unsupportedCodec, "MP4 cannot carry \(format.codecName) audio as it is")
+        }
         veil_silence_ffmpeg_logs()
         let file = SeekableMemory()
         var context: UnsafeMutablePointer<AVFormatContext>?
         var status = avformat_alloc_output_context2(&context, nil, "mp4", nil)
-        guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status) }
+        guard status >= 0, let context else {
+            throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status)
+        }
         defer { avformat_free_context(context) }
         var io: UnsafeMutablePointer<AVIOContext>? = try file.makeIO()
         defer {
@@ -24,7 +28,9 @@ public enum AudioMP4 {
         }
         context.pointee.pb = io
         context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
-        guard let stream = avformat_new_stream(context, nil) else { throw MediaError(.writeFailed, "cannot add an audio stream") }
+        guard let stream = avformat_new_stream(context, nil) else {
+            throw MediaError(.writeFailed, "cannot add an audio stream")
+        }
         status = avcodec_parameters_copy(stream.pointee.codecpar, format.parameters)
         guard status >= 0 else { throw MediaError(.writeFailed, "cannot copy the audio parameters", ffmpeg: status) }
         stream.pointee.codecpar.pointee.codec_tag = 0  // the source container's tag means nothing in MP4
@@ -69,30 +75,32 @@ private final class SeekableMemory {
         guard let buffer = av_malloc(size)?.assumingMemoryBound(to: UInt8.self) else {
             throw MediaError(.writeFailed, "cannot allocate the output buffer")
         }
-        guard let io = avio_alloc_context(
-            buffer, Int32(size), 1, Unmanaged.passUnretained(self).toOpaque(), nil,
-            { opaque, data, count in
-                guard let opaque, let data, count > 0 else { return 0 }
-                let memory = Unmanaged<SeekableMemory>.fromOpaque(opaque).takeUnretainedValue()
-                let end = memory.position + Int(count)
-                if end > memory.bytes.count { memory.bytes.append(Data(count: end - memory.bytes.count)) }
-                memory.bytes.replaceSubrange(memory.position..<end, with: UnsafeBufferPointer(start: data, count: Int(count)))
-                memory.position = end
-                return count
-            },
-            { opaque, offset, whence in
-                guard let opaque else { return -1 }
-                let memory = Unmanaged<SeekableMemory>.fromOpaque(opaque).takeUnretainedValue()
-                switch whence & ~AVSEEK_FORCE {
-                case AVSEEK_SIZE: return Int64(memory.bytes.count)
-                case SEEK_SET: memory.position = Int(offset)
-                case SEEK_CUR: memory.position += Int(offset)
-                case SEEK_END: memory.position = memory.bytes.count + Int(offset)
-                default: return -1
-                }
-                memory.position = max(0, memory.position)
-                return Int64(memory.position)
-            })
+        guard
+            let io = avio_alloc_context(
+                buffer, Int32(size), 1, Unmanaged.passUnretained(self).toOpaque(), nil,
+                { opaque, data, count in
+                    guard let opaque, let data, count > 0 else { return 0 }
+                    let memory = Unmanaged<SeekableMemory>.fromOpaque(opaque).takeUnretainedValue()
+                    let end = memory.position + Int(count)
+                    if end > memory.bytes.count { memory.bytes.append(Data(count: end - memory.bytes.count)) }
+                    memory.bytes.replaceSubrange(
+                        memory.position..<end, with: UnsafeBufferPointer(start: data, count: Int(count)))
+                    memory.position = end
+                    return count
+                },
+                { opaque, offset, whence in
+                    guard let opaque else { return -1 }
+                    let memory = Unmanaged<SeekableMemory>.fromOpaque(opaque).takeUnretainedValue()
+                    switch whence & ~AVSEEK_FORCE {
+                    case AVSEEK_SIZE: return Int64(memory.bytes.count)
+                    case SEEK_SET: memory.position = Int(offset)
+                    case SEEK_CUR: memory.position += Int(offset)
+                    case SEEK_END: memory.position = memory.bytes.count + Int(offset)
+                    default: return -1
+                    }
+                    memory.position = max(0, memory.position)
+                    return Int64(memory.position)
+                })
         else {
             av_free(buffer)
             throw MediaError(.writeFailed, "cannot allocate the output buffer")

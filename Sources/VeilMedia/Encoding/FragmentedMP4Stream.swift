@@ -1,5 +1,5 @@
-public import Foundation
 internal import CFFmpeg
+public import Foundation
 
 /// One continuous H.264 encode muxed as fragmented MP4 in memory and cut into segments on demand: the
 /// initialisation segment (`ftyp` + `moov`) once, then one media segment (`moof` + `mdat`) per ``cut()``, each
@@ -23,8 +23,9 @@ public final class FragmentedMP4Stream: @unchecked Sendable {
         muxer = try MemoryMP4Muxer()
         // Keyframes are forced where segments start; the interval only bounds a very long segment. Zero latency:
         // a cut must hold exactly the frames written before it.
-        encoder = try H264Encoder(output: muxer.output, width: width, height: height, frameRate: frameRate, settings: settings,
-                                  keyframeInterval: max(settings.keyframeInterval, 1) * 2, tune: "zerolatency", interleaved: false)
+        encoder = try H264Encoder(
+            output: muxer.output, width: width, height: height, frameRate: frameRate, settings: settings,
+            keyframeInterval: max(settings.keyframeInterval, 1) * 2, tune: "zerolatency", interleaved: false)
         try muxer.writeHeader()
         initSegment = muxer.initSegment
     }

@@ -20,9 +20,11 @@ final class H264Encoder {
 
     /// Adds a video stream to `output` and opens libx264 for it. `tune` is libx264's (`zerolatency` makes every
     /// frame's packet come out at once); `interleaved` writes through libavformat's interleaving queue.
-    init(output: UnsafeMutablePointer<AVFormatContext>, width: Int, height: Int, frameRate: Double, settings: EncoderSettings,
-         keyframeInterval: Double, tune: String? = nil, interleaved: Bool = true) throws
-    {
+    init(
+        output: UnsafeMutablePointer<AVFormatContext>, width: Int, height: Int, frameRate: Double,
+        settings: EncoderSettings,
+        keyframeInterval: Double, tune: String? = nil, interleaved: Bool = true
+    ) throws {
         guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else {
             throw MediaError(.invalidArgument, "H.264 needs even, positive dimensions (got \(width)×\(height))")
         }
@@ -30,7 +32,7 @@ final class H264Encoder {
             throw MediaError(.unsupportedCodec, "libavcodec was built without libx264")
         }
         guard let encoder = avcodec_alloc_context3(codec), let stream = avformat_new_stream(output, nil),
-              let packet = av_packet_alloc()
+            let packet = av_packet_alloc()
         else {
             throw MediaError(.encodeFailed, "cannot allocate the encoder")
         }

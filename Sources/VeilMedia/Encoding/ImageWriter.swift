@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// Writes one frame as a JPEG or PNG file with libavcodec's image encoders.
 public enum ImageWriter {
@@ -49,7 +49,9 @@ public enum ImageWriter {
         guard status >= 0 else { throw MediaError(.encodeFailed, "cannot open the image encoder", ffmpeg: status) }
         source.pointee.pts = 0
         status = avcodec_send_frame(context, source)
-        guard status >= 0 else { throw MediaError(.encodeFailed, "the image encoder refused the frame", ffmpeg: status) }
+        guard status >= 0 else {
+            throw MediaError(.encodeFailed, "the image encoder refused the frame", ffmpeg: status)
+        }
         avcodec_send_frame(context, nil)
         guard let packet = av_packet_alloc() else { throw MediaError(.encodeFailed, "out of memory") }
         var packetPointer: UnsafeMutablePointer<AVPacket>? = packet

@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// How video is re-encoded after redaction.
 public struct EncoderSettings: Sendable, Hashable {
@@ -36,17 +36,21 @@ public final class MP4Writer: @unchecked Sendable {
     private var encoder: H264Encoder!
     private var finished = false
 
-    public init(path: String, width: Int, height: Int, frameRate: Double, settings: EncoderSettings = EncoderSettings(),
-                fragmented: Bool = false) throws
-    {
+    public init(
+        path: String, width: Int, height: Int, frameRate: Double, settings: EncoderSettings = EncoderSettings(),
+        fragmented: Bool = false
+    ) throws {
         veil_silence_ffmpeg_logs()
         self.path = path
         var context: UnsafeMutablePointer<AVFormatContext>?
         var status = avformat_alloc_output_context2(&context, nil, "mp4", path)
-        guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status) }
+        guard status >= 0, let context else {
+            throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status)
+        }
         output = context
-        encoder = try H264Encoder(output: context, width: width, height: height, frameRate: frameRate, settings: settings,
-                                  keyframeInterval: settings.keyframeInterval)
+        encoder = try H264Encoder(
+            output: context, width: width, height: height, frameRate: frameRate, settings: settings,
+            keyframeInterval: settings.keyframeInterval)
         status = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
         guard status >= 0 else { throw MediaError(.writeFailed, "cannot create \(path)", ffmpeg: status) }
         var options: OpaquePointer?

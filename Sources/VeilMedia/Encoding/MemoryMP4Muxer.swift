@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// An MP4 muxer that writes fragmented MP4 into memory (custom AVIO) and ends a fragment when told: what
 /// ``FragmentedMP4Stream`` (live video) and ``FragmentedAudioStream`` (recorded sound) share. Add the streams to
@@ -19,19 +19,23 @@ final class MemoryMP4Muxer {
         veil_silence_ffmpeg_logs()
         var context: UnsafeMutablePointer<AVFormatContext>?
         let status = avformat_alloc_output_context2(&context, nil, "mp4", nil)
-        guard status >= 0, let context else { throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status) }
+        guard status >= 0, let context else {
+            throw MediaError(.writeFailed, "cannot create an MP4 muxer", ffmpeg: status)
+        }
         output = context
         let bufferSize = 64 << 10
         // From here a throw runs deinit (every stored property is set), which frees the context.
         guard let buffer = av_malloc(bufferSize)?.assumingMemoryBound(to: UInt8.self) else {
             throw MediaError(.writeFailed, "cannot allocate the output buffer")
         }
-        guard let io = avio_alloc_context(buffer, Int32(bufferSize), 1, Unmanaged.passUnretained(sink).toOpaque(), nil,
-                                          { opaque, bytes, count in
-                                              guard let opaque, let bytes, count > 0 else { return 0 }
-                                              Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue().bytes.append(bytes, count: Int(count))
-                                              return count
-                                          }, nil)
+        guard
+            let io = avio_alloc_context(
+                buffer, Int32(bufferSize), 1, Unmanaged.passUnretained(sink).toOpaque(), nil,
+                { opaque, bytes, count in
+                    guard let opaque, let bytes, count > 0 else { return 0 }
+                    Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue().bytes.append(bytes, count: Int(count))
+                    return count
+                }, nil)
         else {
             av_free(buffer)
             throw MediaError(.writeFailed, "cannot allocate the output buffer")

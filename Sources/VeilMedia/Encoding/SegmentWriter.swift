@@ -22,9 +22,10 @@ public final class SegmentWriter: @unchecked Sendable {
     private var number = 0
     private let prefix: String
 
-    public init(folder: String, prefix: String = "segment", width: Int, height: Int, frameRate: Double,
-                segmentDuration: Double = 6, settings: EncoderSettings = EncoderSettings()) throws
-    {
+    public init(
+        folder: String, prefix: String = "segment", width: Int, height: Int, frameRate: Double,
+        segmentDuration: Double = 6, settings: EncoderSettings = EncoderSettings()
+    ) throws {
         guard (2...10).contains(segmentDuration) else {
             throw MediaError(.invalidArgument, "segments last 2 to 10 seconds (got \(segmentDuration))")
         }
@@ -50,8 +51,9 @@ public final class SegmentWriter: @unchecked Sendable {
             currentStart = frame.time
             number += 1
             let path = folder + "/" + prefix + String(format: "-%06d.mp4", number)
-            current = try MP4Writer(path: path, width: width, height: height, frameRate: frameRate, settings: settings,
-                                    fragmented: true)
+            current = try MP4Writer(
+                path: path, width: width, height: height, frameRate: frameRate, settings: settings,
+                fragmented: true)
         }
         try current!.write(frame)
         return closed

@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// A source's audio stream as it came, for storing as it came: its codec parameters (copied from the demuxer).
 /// Sound is never decoded or analysed here; a recording keeps it only where the policy says so
@@ -21,7 +21,10 @@ public final class AudioFormat: @unchecked Sendable {
         codecName = avcodec_get_name(parameters.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
         sampleRate = Int(parameters.pointee.sample_rate)
         channels = Int(parameters.pointee.ch_layout.nb_channels)
-        fitsMP4 = av_guess_format("mp4", nil, nil).map { avformat_query_codec($0, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1 }
+        fitsMP4 =
+            av_guess_format("mp4", nil, nil).map {
+                avformat_query_codec($0, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1
+            }
             ?? false
     }
 
@@ -37,8 +40,9 @@ public final class AudioFormat: @unchecked Sendable {
     public func isSame(as other: AudioFormat) -> Bool {
         if other === self { return true }
         let mine = parameters.pointee, theirs = other.parameters.pointee
-        guard mine.codec_id == theirs.codec_id, mine.profile == theirs.profile, sampleRate == other.sampleRate, channels == other.channels,
-              mine.extradata_size == theirs.extradata_size
+        guard mine.codec_id == theirs.codec_id, mine.profile == theirs.profile, sampleRate == other.sampleRate,
+            channels == other.channels,
+            mine.extradata_size == theirs.extradata_size
         else { return false }
         // The codec's configuration (an AAC AudioSpecificConfig, say) must match too.
         return mine.extradata_size == 0 || memcmp(mine.extradata, theirs.extradata, Int(mine.extradata_size)) == 0

@@ -44,7 +44,9 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
         self.time = time
         self.index = index
         withWritablePlanes { planes in
-            for row in 0..<height { planes.y.advanced(by: row * planes.yStride).initialize(repeating: 16, count: width) }
+            for row in 0..<height {
+                planes.y.advanced(by: row * planes.yStride).initialize(repeating: 16, count: width)
+            }
             for row in 0..<height / 2 {
                 planes.u.advanced(by: row * planes.uStride).initialize(repeating: 128, count: width / 2)
                 planes.v.advanced(by: row * planes.vStride).initialize(repeating: 128, count: width / 2)
@@ -91,8 +93,10 @@ public final class VideoFrame: YUVImage, @unchecked Sendable {
     }
 
     func convert(to format: AVPixelFormat, bytesPerPixel: Int) throws -> [UInt8] {
-        guard let context = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_YUV420P, Int32(width), Int32(height),
-                                           format, Int32(SWS_BILINEAR), nil, nil, nil)
+        guard
+            let context = sws_getContext(
+                Int32(width), Int32(height), AV_PIX_FMT_YUV420P, Int32(width), Int32(height),
+                format, Int32(SWS_BILINEAR), nil, nil, nil)
         else { throw MediaError(.decodeFailed, "cannot create a colour converter") }
         defer { sws_freeContext(context) }
         // swscale's SIMD writers may store a little past the end of a row whose length is not a multiple of their

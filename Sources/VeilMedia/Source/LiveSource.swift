@@ -22,20 +22,24 @@ public struct LiveSource: AsyncSequence, Sendable {
     /// Opens the source for each connection attempt.
     let open: @Sendable () throws -> MediaSource
 
-    public init(address: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
-                maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in })
-    {
-        self.init(name: address, options: options, initialDelay: initialDelay, maximumDelay: maximumDelay, onState: onState) {
+    public init(
+        address: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
+        maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in }
+    ) {
+        self.init(
+            name: address, options: options, initialDelay: initialDelay, maximumDelay: maximumDelay, onState: onState
+        ) {
             try MediaSource(address: address, options: options)
         }
     }
 
     /// A source whose every connection `connect` opens — for streams libavformat cannot fetch itself, read through
     /// ``MediaSource/init(reading:name:options:)``. `name` stands for it in messages.
-    public init(name: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
-                maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in },
-                connect: @escaping @Sendable () throws -> MediaSource)
-    {
+    public init(
+        name: String, options: SourceOptions = SourceOptions(), initialDelay: Duration = .milliseconds(500),
+        maximumDelay: Duration = .seconds(30), onState: @escaping @Sendable (State) -> Void = { _ in },
+        connect: @escaping @Sendable () throws -> MediaSource
+    ) {
         self.address = name
         self.options = options
         self.initialDelay = initialDelay

@@ -1,5 +1,5 @@
-import Foundation
 internal import CFFmpeg
+import Foundation
 
 /// Options for opening a source.
 public struct SourceOptions: Sendable {
@@ -19,9 +19,10 @@ public struct SourceOptions: Sendable {
     /// is dropped at the demuxer. Only for a recording whose policy keeps audio.
     public var keepAudio: Bool
 
-    public init(rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0,
-                interrupt: (@Sendable () -> Bool)? = nil, keepAudio: Bool = false)
-    {
+    public init(
+        rtspTransport: RTSPTransport = .tcp, ioTimeout: Duration = .seconds(10), decoderThreads: Int = 0,
+        interrupt: (@Sendable () -> Bool)? = nil, keepAudio: Bool = false
+    ) {
         self.rtspTransport = rtspTransport
         self.ioTimeout = ioTimeout
         self.decoderThreads = decoderThreads
@@ -99,7 +100,9 @@ public final class MediaSource: @unchecked Sendable {
     /// Opens a stream whose bytes come from `reader` (a container libavformat recognises, e.g. fragmented MP4 as an
     /// HLS-over-mutual-TLS client assembles it); `name` stands for it in messages. The stream is read forward only,
     /// like a network source: when `reader` fails, ``nextFrame()`` throws and a ``LiveSource`` reconnects.
-    public convenience init(reading reader: any ByteStreamReader, name: String, options: SourceOptions = SourceOptions()) throws {
+    public convenience init(
+        reading reader: any ByteStreamReader, name: String, options: SourceOptions = SourceOptions()
+    ) throws {
         try self.init(address: name, reader: reader, options: options)
     }
 
@@ -145,17 +148,21 @@ public final class MediaSource: @unchecked Sendable {
                 avformat_free_context(context)
                 throw MediaError(.openFailed, "cannot allocate the input buffer for \(printable)")
             }
-            guard let custom = avio_alloc_context(buffer, Int32(size), 0, Unmanaged.passUnretained(readerBox).toOpaque(), { opaque, bytes, count in
-                      guard let opaque, let bytes, count > 0 else { return veil_averror_eof() }
-                      let box = Unmanaged<ReaderBox>.fromOpaque(opaque).takeUnretainedValue()
-                      do {
-                          let read = try box.reader.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
-                          return read > 0 ? Int32(read) : veil_averror_eof()
-                      } catch {
-                          box.failure = error
-                          return veil_averror_eio()
-                      }
-                  }, nil, nil)
+            guard
+                let custom = avio_alloc_context(
+                    buffer, Int32(size), 0, Unmanaged.passUnretained(readerBox).toOpaque(),
+                    { opaque, bytes, count in
+                        guard let opaque, let bytes, count > 0 else { return veil_averror_eof() }
+                        let box = Unmanaged<ReaderBox>.fromOpaque(opaque).takeUnretainedValue()
+                        do {
+                            let read = try box.reader.read(
+                                into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
+                            return read > 0 ? Int32(read) : veil_averror_eof()
+                        } catch {
+                            box.failure = error
+                            return veil_averror_eio()
+                        }
+                    }, nil, nil)
             else {
                 av_free(buffer)
                 avformat_free_context(context)
@@ -203,7 +210,9 @@ public final class MediaSource: @unchecked Sendable {
         streamIndex = index
         timeBase = stream.pointee.time_base
         let audio = options.keepAudio ? av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) : -1
-        if audio >= 0, let audioStream = veil_stream(context, UInt32(audio)), let format = AudioFormat(copying: audioStream.pointee.codecpar) {
+        if audio >= 0, let audioStream = veil_stream(context, UInt32(audio)),
+            let format = AudioFormat(copying: audioStream.pointee.codecpar)
+        {
             audioIndex = audio
             audioTimeBase = audioStream.pointee.time_base
             audioFormat = format
@@ -265,7 +274,7 @@ public final class MediaSource: @unchecked Sendable {
             if received != veil_averror_eagain() {
                 decodeErrors += 1
             }
-            if draining { 
+            if draining {
                 finished = true
                 return nil
             }
@@ -277,7 +286,9 @@ public final class MediaSource: @unchecked Sendable {
                 draining = true
                 avcodec_send_packet(decoder, nil)
                 if read != veil_averror_eof(), isNetwork {
-                    if let failure = readerBox?.failure { throw MediaError(.endOfStream, "\(address) stopped: \(failure)") }
+                    if let failure = readerBox?.failure {
+                        throw MediaError(.endOfStream, "\(address) stopped: \(failure)")
+                    }
                     throw MediaError(.endOfStream, "\(redactedAddress(address)) stopped", ffmpeg: read)
                 }
                 continue
@@ -303,7 +314,8 @@ public final class MediaSource: @unchecked Sendable {
         let pts = kept.pointee.pts != veil_nopts_value() ? kept.pointee.pts : kept.pointee.dts
         let time = Double(pts) * seconds, duration = Double(max(0, kept.pointee.duration)) * seconds
         // No (sane) time, no place in a recording: a crafted stream's numbers never reach an integer conversion.
-        guard pts != veil_nopts_value(), seconds > 0, time.isFinite, abs(time) < 1e9, duration.isFinite, duration < 10 else {
+        guard pts != veil_nopts_value(), seconds > 0, time.isFinite, abs(time) < 1e9, duration.isFinite, duration < 10
+        else {
             var pointer: UnsafeMutablePointer<AVPacket>? = kept
             av_packet_free(&pointer)
             return
@@ -316,7 +328,9 @@ public final class MediaSource: @unchecked Sendable {
     /// Wraps a decoded frame, converting it to YUV 4:2:0 when the codec produced another layout.
     private func frame(from raw: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
         let pts = raw.pointee.best_effort_timestamp
-        let time = pts == veil_nopts_value() ? Double(framesDecoded - 1) / max(frameRate, 1)
+        let time =
+            pts == veil_nopts_value()
+            ? Double(framesDecoded - 1) / max(frameRate, 1)
             : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
         let layout = AVPixelFormat(rawValue: raw.pointee.format)
         if layout == AV_PIX_FMT_YUV420P || layout == AV_PIX_FMT_YUVJ420P, raw.pointee.width == Int32(width),
@@ -328,20 +342,24 @@ public final class MediaSource: @unchecked Sendable {
             var pointer: UnsafeMutablePointer<AVFrame>? = raw
             av_frame_free(&pointer)
         }
-        let converted = try VideoFrame(width: width - width % 2, height: height - height % 2, time: time, index: framesDecoded - 1)
-        scaler = sws_getCachedContext(scaler, raw.pointee.width, raw.pointee.height, layout, Int32(converted.width),
-                                      Int32(converted.height), AV_PIX_FMT_YUV420P, Int32(SWS_BILINEAR), nil, nil, nil)
+        let converted = try VideoFrame(
+            width: width - width % 2, height: height - height % 2, time: time, index: framesDecoded - 1)
+        scaler = sws_getCachedContext(
+            scaler, raw.pointee.width, raw.pointee.height, layout, Int32(converted.width),
+            Int32(converted.height), AV_PIX_FMT_YUV420P, Int32(SWS_BILINEAR), nil, nil, nil)
         guard let scaler else { throw MediaError(.decodeFailed, "cannot convert the decoder's pixel format") }
         withUnsafePointer(to: raw.pointee.data) { data in
             data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { source in
                 withUnsafePointer(to: raw.pointee.linesize) { lines in
                     lines.withMemoryRebound(to: Int32.self, capacity: 8) { sourceStrides in
                         withUnsafeMutablePointer(to: &converted.frame.pointee.data) { target in
-                            target.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { destination in
+                            target.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) {
+                                destination in
                                 withUnsafePointer(to: converted.frame.pointee.linesize) { targetLines in
                                     targetLines.withMemoryRebound(to: Int32.self, capacity: 8) { destinationStrides in
-                                        _ = sws_scale(scaler, source, sourceStrides, 0, raw.pointee.height, destination,
-                                                      destinationStrides)
+                                        _ = sws_scale(
+                                            scaler, source, sourceStrides, 0, raw.pointee.height, destination,
+                                            destinationStrides)
                                     }
                                 }
                             }

@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 import VeilCore
 
 /// A signed policy bundle: the policy and test files of a folder (or one file), and every file those policies point
@@ -46,7 +46,8 @@ public enum PolicyBundle {
         /// after verification (a partner CA) cannot have been swapped in between.
         public func contents(of path: String) throws -> Data {
             let name = (path as NSString).lastPathComponent
-            let sameFolder = (path as NSString).deletingLastPathComponent == folder
+            let sameFolder =
+                (path as NSString).deletingLastPathComponent == folder
                 || (folder.isEmpty && !path.contains("/"))
             guard sameFolder, let expected = digests[name] else {
                 throw PolicyError(.bundleChanged, "\(path): not a file of the signed bundle")
@@ -75,7 +76,9 @@ public enum PolicyBundle {
         defer { pem.wipe() }
         // O_EXCL: created here with mode 0600, or not at all (no window in which another file could be used).
         let descriptor = open(privateKeyPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard descriptor >= 0 else { throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot create the key file") }
+        guard descriptor >= 0 else {
+            throw PolicyError(.unreadableFile, "\(privateKeyPath): cannot create the key file")
+        }
         let written = pem.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         close(descriptor)
@@ -97,8 +100,9 @@ public enum PolicyBundle {
         let entries = try names.map { Signature.Entry(path: $0, sha256: try digest(of: root, $0)) }
         let signer = signerID(key.publicKey)
         let signatureBytes = try key.signature(for: Data(manifest(of: entries, signer: signer).utf8))
-        let signature = Signature(format: format, files: entries, signer: signer,
-                                  signature: signatureBytes.base64EncodedString())
+        let signature = Signature(
+            format: format, files: entries, signer: signer,
+            signature: signatureBytes.base64EncodedString())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let output = signaturePath(for: path)
@@ -119,10 +123,13 @@ public enum PolicyBundle {
         let expectedSigner = signerID(publicKey)
         guard signature.signer == expectedSigner,
             signature.files.allSatisfy({ isSafeName($0.path) }),
-            publicKey.isValidSignature(signatureBytes, for: Data(manifest(of: signature.files, signer: expectedSigner).utf8))
+            publicKey.isValidSignature(
+                signatureBytes, for: Data(manifest(of: signature.files, signer: expectedSigner).utf8))
         else {
-            throw PolicyError(.signatureMismatch,
-                              "\(signatureFile): the signature does not verify with \(publicKeyPath) (key \(expectedSigner.prefix(16)))")
+            throw PolicyError(
+                .signatureMismatch,
+                "\(signatureFile): the signature does not verify with \(publicKeyPath) (key \(expectedSigner.prefix(16)))"
+            )
         }
         let (root, names) = try bundleFiles(path)
         let signed = Set(signature.files.map(\.path))
@@ -137,8 +144,9 @@ public enum PolicyBundle {
                 throw PolicyError(.bundleChanged, "\(entry.path): file was changed after the bundle was signed")
             }
         }
-        return Verified(files: signature.files.map(\.path), signer: signature.signer, folder: root,
-                        digests: Dictionary(signature.files.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
+        return Verified(
+            files: signature.files.map(\.path), signer: signature.signer, folder: root,
+            digests: Dictionary(signature.files.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
     }
 
     // MARK: Helpers
@@ -176,7 +184,8 @@ public enum PolicyBundle {
         if !isDirectory.boolValue {
             let name = (path as NSString).lastPathComponent
             guard isSafeName(name) else {
-                throw PolicyError(.invalidBundle, "file name \(name.debugDescription.prefix(80)) is not allowed in a bundle")
+                throw PolicyError(
+                    .invalidBundle, "file name \(name.debugDescription.prefix(80)) is not allowed in a bundle")
             }
             let root = (path as NSString).deletingLastPathComponent
             return (root, try withReferencedFiles(root: root, [name]))
@@ -185,7 +194,10 @@ public enum PolicyBundle {
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         guard !names.isEmpty else { throw PolicyError(.unreadableFile, "\(path): no policy files to sign") }
         if let unsafe = names.first(where: { !isSafeName($0) }) {
-            throw PolicyError(.invalidBundle, "\(path): file name \(unsafe.debugDescription.prefix(80)) is not allowed in a bundle (letters, digits, '.', '-', '_')")
+            throw PolicyError(
+                .invalidBundle,
+                "\(path): file name \(unsafe.debugDescription.prefix(80)) is not allowed in a bundle (letters, digits, '.', '-', '_')"
+            )
         }
         return (path, try withReferencedFiles(root: path, names))
     }
@@ -202,14 +214,20 @@ public enum PolicyBundle {
             for partner in document.partners {
                 guard let reference = partner.identity.trustedCA, !reference.isEmpty else { continue }
                 guard isSafeName(reference) else {
-                    throw PolicyError(.invalidBundle, """
+                    throw PolicyError(
+                        .invalidBundle,
+                        """
                         \(name): partner \(partner.id.rawValue)'s trusted-ca \(reference.debugDescription.prefix(80)) must be a file \
                         in the policy's folder, so that the bundle signature covers it
                         """)
                 }
-                guard FileManager.default.fileExists(atPath: root.isEmpty ? reference : (root as NSString).appendingPathComponent(reference))
+                guard
+                    FileManager.default.fileExists(
+                        atPath: root.isEmpty ? reference : (root as NSString).appendingPathComponent(reference))
                 else {
-                    throw PolicyError(.unreadableFile, "\(name): partner \(partner.id.rawValue)'s trusted-ca \(reference) does not exist")
+                    throw PolicyError(
+                        .unreadableFile,
+                        "\(name): partner \(partner.id.rawValue)'s trusted-ca \(reference) does not exist")
                 }
                 files.insert(reference)
             }
@@ -249,8 +267,9 @@ enum KeyFile {
             throw PolicyError(.unreadableFile, "\(path): cannot read the private key")
         }
         guard mode & 0o077 == 0 else {
-            throw PolicyError(.invalidKey,
-                              "\(path): private key is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
+            throw PolicyError(
+                .invalidKey,
+                "\(path): private key is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
         }
         var raw = try decode(path, label: privateLabel)
         defer { raw.wipe() }

@@ -38,8 +38,9 @@ public struct CompiledPolicy: Sendable {
     init(_ document: PolicyDocument, lintedAt now: Date) throws {
         let diagnostics = PolicyLinter(now: now).lint(document)
         guard !diagnostics.containsErrors else {
-            throw PolicyError(.invalidPolicy, "\(document.file): the policy has errors",
-                              diagnostics: diagnostics.filter { $0.severity == .error })
+            throw PolicyError(
+                .invalidPolicy, "\(document.file): the policy has errors",
+                diagnostics: diagnostics.filter { $0.severity == .error })
         }
         self.init(validated: document)
     }
@@ -54,11 +55,13 @@ public struct CompiledPolicy: Sendable {
         let partnerIndex = Dictionary(uniqueKeysWithValues: partners.enumerated().map { ($1, $0) })
         self.cameraIndex = cameraIndex
         self.partnerIndex = partnerIndex
-        let resolver = ProfileResolver(profiles: Dictionary(uniqueKeysWithValues: document.redaction.profiles.map { ($0.id, $0) }))
+        let resolver = ProfileResolver(
+            profiles: Dictionary(uniqueKeysWithValues: document.redaction.profiles.map { ($0.id, $0) }))
         var profiles: [RuleID: RedactionSpec] = [:]
         for profile in document.redaction.profiles { profiles[profile.id] = resolver.resolve(profile.id) }
         self.profiles = profiles
-        let defaultSpec = document.redaction.defaultProfile.flatMap { profiles[$0.value] }
+        let defaultSpec =
+            document.redaction.defaultProfile.flatMap { profiles[$0.value] }
             ?? RedactionSpec(classes: Set(RedactionClass.allCases), mode: .solid, shape: .box, margin: 0.2)
         defaultRedaction = defaultSpec
 
@@ -67,11 +70,15 @@ public struct CompiledPolicy: Sendable {
         for (partnerNumber, partner) in document.partners.enumerated() {
             for grant in partner.grants {
                 let index = Int32(compiledGrants.count)
-                compiledGrants.append(CompiledGrant(grant, partner: partner.id, document: document, profiles: profiles,
-                                                    defaultRedaction: defaultSpec))
+                compiledGrants.append(
+                    CompiledGrant(
+                        grant, partner: partner.id, document: document, profiles: profiles,
+                        defaultRedaction: defaultSpec))
                 for camera in Self.cameraNumbers(grant.cameras, cameraIndex, cameras.count) {
-                    grantTable[(partnerNumber * Self.actionCount + grant.action.index) * cameras.count + camera, default: []]
-                        .append(index)
+                    grantTable[
+                        (partnerNumber * Self.actionCount + grant.action.index) * cameras.count + camera, default: []
+                    ]
+                    .append(index)
                 }
             }
         }
@@ -80,15 +87,18 @@ public struct CompiledPolicy: Sendable {
         for rule in document.denies {
             let index = Int32(compiledDenies.count)
             compiledDenies.append(CompiledDeny(id: rule.id, windows: rule.windows))
-            let partnerNumbers: [Int] = switch rule.partners {
-            case .all: Array(0..<partners.count)
-            case .ids(let ids): ids.compactMap { partnerIndex[$0.value] }
-            }
+            let partnerNumbers: [Int] =
+                switch rule.partners {
+                case .all: Array(0..<partners.count)
+                case .ids(let ids): ids.compactMap { partnerIndex[$0.value] }
+                }
             for partnerNumber in partnerNumbers {
                 for action in rule.actions {
                     for camera in Self.cameraNumbers(rule.cameras, cameraIndex, cameras.count) {
-                        denyTable[(partnerNumber * Self.actionCount + action.index) * cameras.count + camera, default: []]
-                            .append(index)
+                        denyTable[
+                            (partnerNumber * Self.actionCount + action.index) * cameras.count + camera, default: []
+                        ]
+                        .append(index)
                     }
                 }
             }
@@ -158,9 +168,10 @@ struct CompiledGrant: Sendable {
     /// Fields sent when a grant names none: what happened, where and when, never images or tracks.
     static let defaultAlertFields: [AlertField] = [.kind, .camera, .zone, .time, .count]
 
-    init(_ grant: PolicyDocument.Grant, partner: PartnerID, document: PolicyDocument,
-         profiles: [RuleID: RedactionSpec], defaultRedaction: RedactionSpec)
-    {
+    init(
+        _ grant: PolicyDocument.Grant, partner: PartnerID, document: PolicyDocument,
+        profiles: [RuleID: RedactionSpec], defaultRedaction: RedactionSpec
+    ) {
         id = grant.id
         self.partner = partner
         action = grant.action

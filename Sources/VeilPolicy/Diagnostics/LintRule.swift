@@ -40,14 +40,16 @@ extension LintRule {
         "VG102", "wrong-type", "A value must have the type its key expects (text, list, mapping, number, boolean).")
     public static let missingKey = LintRule("VG103", "missing-key", "Required keys must be present.")
     public static let invalidValue = LintRule(
-        "VG104", "invalid-value", "Enumerations, identifiers, durations, dates and times must be spelled as documented.")
+        "VG104", "invalid-value", "Enumerations, identifiers, durations, dates and times must be spelled as documented."
+    )
     public static let duplicateID = LintRule(
         "VG105", "duplicate-id", "Ids must be unique within their kind (purposes, cameras, partners, rules).")
     public static let danglingReference = LintRule(
         "VG106", "dangling-reference", "Every id a rule refers to must be defined in the policy.")
     public static let impossibleValue = LintRule(
         "VG107", "impossible-value",
-        "Values must be possible: positive durations, margins 0–1, normalised coordinates, polygons of three or more points.")
+        "Values must be possible: positive durations, margins 0–1, normalised coordinates, polygons of three or more points."
+    )
     public static let referenceCycle = LintRule(
         "VG108", "reference-cycle", "Redaction profiles must not extend each other in a cycle.")
     public static let documentTooLarge = LintRule(
@@ -55,9 +57,11 @@ extension LintRule {
     public static let unsupportedVersion = LintRule(
         "VG110", "unsupported-version", "The file must start with `veilgate: policy/v1` (or `policy-tests/v1`).")
     public static let misplacedKey = LintRule(
-        "VG111", "misplaced-key", "A grant key must fit the grant's action (for example `max-age` only on clip grants).")
+        "VG111", "misplaced-key", "A grant key must fit the grant's action (for example `max-age` only on clip grants)."
+    )
     public static let anchorsNotAllowed = LintRule(
-        "VG112", "anchors-not-allowed", "YAML anchors and aliases are refused: each rule must be written out where it applies.")
+        "VG112", "anchors-not-allowed",
+        "YAML anchors and aliases are refused: each rule must be written out where it applies.")
 
     // MARK: GDPR
     public static let purposeWithoutBasis = LintRule(
@@ -78,8 +82,10 @@ extension LintRule {
         "Sharing with a partner needs an agreement reference (Art. 26/28) and each grant a purpose.")
     public static let unredactedWithoutLegalGround = LintRule(
         "VG207", "unredacted-without-legal-ground",
-        "Sharing identifiable footage needs a stated legal ground; police disclosures also need a case reference per request.")
-    public static let expiredGrant = LintRule("VG208", "expired-grant", "Grants past their expiry date should be removed.")
+        "Sharing identifiable footage needs a stated legal ground; police disclosures also need a case reference per request."
+    )
+    public static let expiredGrant = LintRule(
+        "VG208", "expired-grant", "Grants past their expiry date should be removed.")
     public static let purposeMismatch = LintRule(
         "VG209", "purpose-mismatch", "A grant's purpose must be one of the camera's purposes (purpose limitation).")
     public static let missingRetention = LintRule(

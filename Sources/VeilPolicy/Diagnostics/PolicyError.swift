@@ -37,9 +37,10 @@ public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: UInt
 
-    public init(_ code: Code, _ message: String, diagnostics: [PolicyDiagnostic] = [],
-                file: String = #fileID, line: UInt = #line)
-    {
+    public init(
+        _ code: Code, _ message: String, diagnostics: [PolicyDiagnostic] = [],
+        file: String = #fileID, line: UInt = #line
+    ) {
         self.code = code
         self.message = message
         self.diagnostics = diagnostics

@@ -89,8 +89,8 @@ extension PolicyDocument {
         public var thresholds = AnalyticThresholds()
     }
 
-    /// When analytics fire (`thresholds:` on a camera or a zone). Nil keeps what the level above says, and at the top the
-    /// built-in default (docs/analytics.md).
+    /// When analytics fire (`thresholds:` on a camera or a zone). Nil keeps what the level above says, and at the top
+    /// the built-in default (docs/analytics.md).
     public struct AnalyticThresholds: Sendable, Equatable {
         /// restricted-zone: in the zone this long before the alert, out this long before the next.
         public var restrictedAfter: PolicyDuration?
@@ -297,8 +297,12 @@ public struct NormalisedPoint: Hashable, Sendable {
                 // Neighbouring edges share a corner.
                 if j == i + 1 || (i == 0 && j == count - 1) { continue }
                 let (a, b) = (polygon[i], polygon[(i + 1) % count]), (c, d) = (polygon[j], polygon[(j + 1) % count])
-                let (o1, o2, o3, o4) = (orientation(a, b, c), orientation(a, b, d), orientation(c, d, a), orientation(c, d, b))
-                if (o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0) && o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0 { return (i, j) }
+                let (o1, o2, o3, o4) = (
+                    orientation(a, b, c), orientation(a, b, d), orientation(c, d, a), orientation(c, d, b)
+                )
+                if (o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0) && o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0 {
+                    return (i, j)
+                }
                 if (o1 == 0 && onSegment(a, b, c)) || (o2 == 0 && onSegment(a, b, d)) || (o3 == 0 && onSegment(c, d, a))
                     || (o4 == 0 && onSegment(c, d, b))
                 {
@@ -322,8 +326,10 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
             (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        let daysInMonth = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30,
-                           31, 31, 30, 31, 30, 31]
+        let daysInMonth = [
+            31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30,
+            31, 31, 30, 31, 30, 31,
+        ]
         guard day <= daysInMonth[month - 1] else { return nil }
         self.year = year
         self.month = month

@@ -31,7 +31,8 @@ extension CompiledPolicy {
 
     public func decide(_ resolved: ResolvedRequest) -> Decision {
         let request = resolved.request
-        let slot = (resolved.partner * Self.actionCount + request.action.kind.index) * cameraIndex.count + resolved.camera
+        let slot =
+            (resolved.partner * Self.actionCount + request.action.kind.index) * cameraIndex.count + resolved.camera
         var clock = LocalClock(at: request.at, timeZone: timeZone)
 
         if let denyRules = denyTable[slot] {

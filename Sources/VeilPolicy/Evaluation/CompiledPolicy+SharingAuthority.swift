@@ -9,7 +9,8 @@ extension CompiledPolicy: SharingAuthority {
         var result: [PartnerID: String] = [:]
         for partner in document.partners {
             guard let path = partner.identity.trustedCA, !path.isEmpty else { continue }
-            result[partner.id] = path.hasPrefix("/") || folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
+            result[partner.id] =
+                path.hasPrefix("/") || folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
         }
         return result
     }
@@ -42,7 +43,8 @@ extension CompiledPolicy: SharingAuthority {
     /// alert grant, the grants named as the deciding rules (each alert is then decided on its own when it is sent).
     public func verdict(for request: PartnerWideRequest) -> SharingVerdict {
         guard partnerIndex[request.partner] != nil else {
-            return SharingVerdict(isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"], redaction: nil)
+            return SharingVerdict(
+                isAllowed: false, rules: [], reasons: ["unknown-partner", "default-deny"], redaction: nil)
         }
         switch request.action {
         case .listCameras:

@@ -12,7 +12,8 @@ extension Decision {
                 let grant = policy.grants.first { $0.id == id }
                 let purpose = grant?.purpose.flatMap { id in policy.document.purposes.first { $0.id == id } }
                 let basis = purpose?.basis.map { " (\($0.title), \($0.article))" } ?? ""
-                let agreement = grant.flatMap { grant in policy.document.partners.first { $0.id == grant.partner }?.agreement }
+                let agreement =
+                    grant.flatMap { grant in policy.document.partners.first { $0.id == grant.partner }?.agreement }
                     .map { ", agreement \($0)" } ?? ""
                 return "allowed by grant '\(id)' for purpose '\(purpose?.id.rawValue ?? "?")'\(basis)\(agreement)"
             case .deniedByRule(let id):
@@ -25,18 +26,21 @@ extension Decision {
             case .grantExpired(let id, let date):
                 return "grant '\(id)' would apply but expired on \(date)"
             case .outsideTimeWindow(let id):
-                let windows = policy.grants.first { $0.id == id }?.windows.map(\.description).joined(separator: "; ") ?? ""
+                let windows =
+                    policy.grants.first { $0.id == id }?.windows.map(\.description).joined(separator: "; ") ?? ""
                 return "grant '\(id)' would apply but only during \(windows) (\(policy.timeZone.identifier))"
             case .justificationMissing(let id):
                 return "grant '\(id)' would apply but requires a justification (case or warrant reference)"
             case .footageTooOld(let id, let maxAge):
                 return "grant '\(id)' would apply but only to footage at most \(maxAge.spelledOut) old"
             case .footageStartMissing(let id):
-                return "grant '\(id)' would apply but the request names no footage start (its max-age cannot be checked)"
+                return
+                    "grant '\(id)' would apply but the request names no footage start (its max-age cannot be checked)"
             case .zoneNotGranted(let id):
                 return "grant '\(id)' would apply but not to this zone"
             case .defaultDeny:
-                return "no grant allows \(request.action) on '\(request.camera)' for '\(request.partner)': denied by default"
+                return
+                    "no grant allows \(request.action) on '\(request.camera)' for '\(request.partner)': denied by default"
             }
         }
     }
@@ -73,12 +77,14 @@ extension Decision {
                 return DecisionReport.Reason(code: code, rule: rule?.rawValue, text: text)
             },
             redaction: redaction.map {
-                DecisionReport.Redaction(classes: $0.classes.sorted().map(\.rawValue), mode: $0.mode.rawValue,
-                                         shape: $0.shape.rawValue, margin: $0.margin)
+                DecisionReport.Redaction(
+                    classes: $0.classes.sorted().map(\.rawValue), mode: $0.mode.rawValue,
+                    shape: $0.shape.rawValue, margin: $0.margin)
             },
             retention: retention.map {
-                DecisionReport.Retention(rule: $0.rule.rawValue, category: $0.category.rawValue,
-                                         duration: $0.duration.description)
+                DecisionReport.Retention(
+                    rule: $0.rule.rawValue, category: $0.category.rawValue,
+                    duration: $0.duration.description)
             },
             maxAge: maxAge?.description,
             justificationRecorded: isAllowed ? justificationRecorded : nil,

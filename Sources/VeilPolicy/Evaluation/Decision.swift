@@ -68,8 +68,9 @@ public struct Decision: Hashable, Sendable {
     }
 
     static func deny(_ request: AccessRequest, _ reasons: [Reason]) -> Decision {
-        Decision(effect: .deny, request: request, redaction: nil, grants: [], reasons: reasons, maxAge: nil,
-                 justificationRecorded: false, alertFields: [], reshareAllowed: false, retention: nil)
+        Decision(
+            effect: .deny, request: request, redaction: nil, grants: [], reasons: reasons, maxAge: nil,
+            justificationRecorded: false, alertFields: [], reshareAllowed: false, retention: nil)
     }
 }
 

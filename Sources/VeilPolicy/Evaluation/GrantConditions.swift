@@ -63,7 +63,9 @@ extension CompiledGrant {
     /// age, justification.
     static func conditions(of grant: PolicyDocument.Grant, timeZone: TimeZone) -> [any GrantCondition] {
         var conditions: [any GrantCondition] = []
-        if let date = grant.expires { conditions.append(GrantNotExpired(expiresAt: date.endOfDay(in: timeZone), expiryDate: date)) }
+        if let date = grant.expires {
+            conditions.append(GrantNotExpired(expiresAt: date.endOfDay(in: timeZone), expiryDate: date))
+        }
         if !grant.windows.isEmpty { conditions.append(WithinTimeWindows(windows: grant.windows)) }
         if !grant.zones.isEmpty { conditions.append(InGrantedZones(zones: Set(grant.zones))) }
         if let maxAge = grant.maxAge { conditions.append(FootageWithinMaxAge(maxAge: maxAge)) }

@@ -55,9 +55,10 @@ private struct LintRun {
     // MARK: Ids
 
     mutating func checkUniqueness() {
-        func duplicates<ID: Hashable & CustomStringConvertible>(_ items: [(ID, SourceLocation)], _ kind: String,
-                                                                 into run: inout LintRun)
-        {
+        func duplicates<ID: Hashable & CustomStringConvertible>(
+            _ items: [(ID, SourceLocation)], _ kind: String,
+            into run: inout LintRun
+        ) {
             var seen: [ID: SourceLocation] = [:]
             for (id, location) in items {
                 if let first = seen[id] {
@@ -72,21 +73,25 @@ private struct LintRun {
         duplicates(document.partners.map { ($0.id, $0.location) }, "partner", into: &self)
         // Grants, deny rules, retention rules and profiles share one namespace: decisions and the audit log
         // cite them by id alone.
-        let rules = document.retention.rules.map { ($0.id, $0.location) }
+        let rules =
+            document.retention.rules.map { ($0.id, $0.location) }
             + document.redaction.profiles.map { ($0.id, $0.location) }
             + document.partners.flatMap { $0.grants.map { ($0.id, $0.location) } }
             + document.denies.map { ($0.id, $0.location) }
         duplicates(rules, "rule", into: &self)
         for camera in document.cameras {
-            duplicates(camera.zones.map { ($0.id, $0.location) } + camera.lines.map { ($0.id, $0.location) } + camera.masks.map { ($0.id, $0.location) },
-                       "zone or line of camera '\(camera.id)'", into: &self)
+            duplicates(
+                camera.zones.map { ($0.id, $0.location) } + camera.lines.map { ($0.id, $0.location) }
+                    + camera.masks.map { ($0.id, $0.location) },
+                "zone or line of camera '\(camera.id)'", into: &self)
         }
         var identities: [String: PartnerID] = [:]
         for partner in document.partners {
             for identity in [partner.identity.uri, partner.identity.fingerprint].compactMap({ $0 }) {
                 if let other = identities[identity], other != partner.id {
-                    error(.duplicateID, "partner '\(partner.id)' has the same certificate identity as '\(other)'",
-                          at: partner.location)
+                    error(
+                        .duplicateID, "partner '\(partner.id)' has the same certificate identity as '\(other)'",
+                        at: partner.location)
                 }
                 identities[identity] = partner.id
             }
@@ -99,8 +104,10 @@ private struct LintRun {
         let authority = lower.components(separatedBy: "://").dropFirst().first ?? lower
         let host = authority.split(separator: "/", maxSplits: 1).first.map(String.init) ?? authority
         if host.contains("@") { return true }
-        let secretWords = ["password", "passwd", "pwd", "pass", "user", "username", "token", "secret", "apikey",
-                           "api_key", "auth", "key", "sig", "signature", "credentials"]
+        let secretWords = [
+            "password", "passwd", "pwd", "pass", "user", "username", "token", "secret", "apikey",
+            "api_key", "auth", "key", "sig", "signature", "credentials",
+        ]
         for separator in ["?", "&", ";"] {
             for part in lower.components(separatedBy: separator).dropFirst() {
                 let name = part.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
@@ -111,7 +118,8 @@ private struct LintRun {
     }
 
     func dangling<ID: CustomStringConvertible>(_ reference: Located<ID>, _ kind: String) -> PolicyDiagnostic {
-        PolicyDiagnostic(.error, .danglingReference, "\(kind) '\(reference.value)' is not defined", at: reference.location)
+        PolicyDiagnostic(
+            .error, .danglingReference, "\(kind) '\(reference.value)' is not defined", at: reference.location)
     }
 
     // MARK: Purposes
@@ -122,19 +130,22 @@ private struct LintRun {
             let description = purpose.description.lowercased().trimmingCharacters(in: .punctuationCharacters)
             let words = description.split(whereSeparator: { $0 == " " }).count
             if !purpose.description.isEmpty, vaguePhrases.contains(description) || words < 5 {
-                warning(.vaguePurpose,
-                        "purpose '\(purpose.id)' is described too vaguely; say what is monitored, where, and why",
-                        at: purpose.location)
+                warning(
+                    .vaguePurpose,
+                    "purpose '\(purpose.id)' is described too vaguely; say what is monitored, where, and why",
+                    at: purpose.location)
             }
             if purpose.basis == .legitimateInterests, purpose.assessment == nil {
-                warning(.legitimateInterestWithoutAssessment,
-                        "purpose '\(purpose.id)' relies on legitimate interests without an 'assessment' (balancing test)",
-                        at: purpose.location)
+                warning(
+                    .legitimateInterestWithoutAssessment,
+                    "purpose '\(purpose.id)' relies on legitimate interests without an 'assessment' (balancing test)",
+                    at: purpose.location)
             }
             if purpose.basis == .consent {
-                warning(.consentForSurveillance,
-                        "purpose '\(purpose.id)' relies on consent, which passers-by cannot give to a camera",
-                        at: purpose.location)
+                warning(
+                    .consentForSurveillance,
+                    "purpose '\(purpose.id)' relies on consent, which passers-by cannot give to a camera",
+                    at: purpose.location)
             }
         }
     }
@@ -144,63 +155,82 @@ private struct LintRun {
     mutating func checkCameras() {
         for camera in document.cameras {
             if camera.purposes.isEmpty {
-                error(.cameraWithoutPurpose, "camera '\(camera.id)' has no purpose; name at least one under 'purposes'",
-                      at: camera.keyLocations["purposes"] ?? camera.location)
+                error(
+                    .cameraWithoutPurpose, "camera '\(camera.id)' has no purpose; name at least one under 'purposes'",
+                    at: camera.keyLocations["purposes"] ?? camera.location)
             }
             for reference in camera.purposes where purposes[reference.value] == nil {
                 diagnostics.append(dangling(reference, "purpose"))
             }
             if Self.sourceCarriesCredentials(camera.source) {
-                error(.credentialsInSource,
-                      "camera '\(camera.id)' has credentials in its source; move them to 'credentials: {file: …}' or '{env: …}'",
-                      at: camera.keyLocations["source"] ?? camera.location)
+                error(
+                    .credentialsInSource,
+                    "camera '\(camera.id)' has credentials in its source; move them to 'credentials: {file: …}' or '{env: …}'",
+                    at: camera.keyLocations["source"] ?? camera.location)
             }
             let at = camera.keyLocations["analytics"] ?? camera.location
             for analytic in camera.analytics {
                 if analytic.needsZones, camera.zones.isEmpty {
-                    error(.analyticWithoutGeometry, "camera '\(camera.id)' runs \(analytic.rawValue) but has no zones", at: at)
+                    error(
+                        .analyticWithoutGeometry, "camera '\(camera.id)' runs \(analytic.rawValue) but has no zones",
+                        at: at)
                 }
                 if analytic.needsLines, camera.lines.isEmpty {
                     error(.analyticWithoutGeometry, "camera '\(camera.id)' runs line-crossing but has no lines", at: at)
                 }
                 if analytic == .loudSound, !camera.audio {
-                    error(.analyticWithoutGeometry, "camera '\(camera.id)' runs loud-sound but 'audio' is false", at: at)
+                    error(
+                        .analyticWithoutGeometry, "camera '\(camera.id)' runs loud-sound but 'audio' is false", at: at)
                 }
             }
             // Thresholds for an analytic the camera does not run would be read as a promise that it runs.
-            let thresholds = camera.thresholds.locations.map { ($0.key, $0.value, "camera '\(camera.id)'") }
-                + camera.zones.flatMap { zone in zone.thresholds.locations.map { ($0.key, $0.value, "zone '\(zone.id)' of camera '\(camera.id)'") } }
-            for (analytic, location, owner) in thresholds.sorted(by: { $0.1.line < $1.1.line }) where !camera.analytics.contains(analytic) {
-                error(.misplacedKey, "\(owner) sets thresholds for \(analytic.rawValue), which the camera does not run (add it to 'analytics')",
-                      at: location)
+            let thresholds =
+                camera.thresholds.locations.map { ($0.key, $0.value, "camera '\(camera.id)'") }
+                + camera.zones.flatMap { zone in
+                    zone.thresholds.locations.map { ($0.key, $0.value, "zone '\(zone.id)' of camera '\(camera.id)'") }
+                }
+            for (analytic, location, owner) in thresholds.sorted(by: { $0.1.line < $1.1.line })
+            where !camera.analytics.contains(analytic) {
+                error(
+                    .misplacedKey,
+                    "\(owner) sets thresholds for \(analytic.rawValue), which the camera does not run (add it to 'analytics')",
+                    at: location)
             }
             if camera.audio, !camera.produces.contains(.audio), !camera.analytics.contains(.loudSound) {
-                warning(.dataNotProduced, "camera '\(camera.id)' takes audio but neither records nor analyses it", at: at)
+                warning(
+                    .dataNotProduced, "camera '\(camera.id)' takes audio but neither records nor analyses it", at: at)
             }
             if camera.analytics.contains(.plateRecognition), !camera.produces.contains(.plateText) {
-                error(.dataNotProduced, "camera '\(camera.id)' runs plate-recognition; list 'plate-text' under 'produces'",
-                      at: camera.keyLocations["produces"] ?? camera.location)
+                error(
+                    .dataNotProduced,
+                    "camera '\(camera.id)' runs plate-recognition; list 'plate-text' under 'produces'",
+                    at: camera.keyLocations["produces"] ?? camera.location)
             }
             let biometric = camera.analytics.contains(.faceRecognition) || camera.produces.contains(.biometricTemplates)
             if biometric {
                 let excepted = camera.purposes.contains { purposes[$0.value]?.specialCategory != nil }
                 if !excepted {
-                    error(.biometricWithoutException,
-                          "camera '\(camera.id)' processes biometric data but none of its purposes states an Art. 9(2) exception ('special-category')",
-                          at: camera.location)
+                    error(
+                        .biometricWithoutException,
+                        "camera '\(camera.id)' processes biometric data but none of its purposes states an Art. 9(2) exception ('special-category')",
+                        at: camera.location)
                 }
                 if document.metadata.dpia == nil {
-                    error(.biometricWithoutException,
-                          "camera '\(camera.id)' processes biometric data but the policy has no DPIA reference ('metadata.dpia')",
-                          at: camera.location)
+                    error(
+                        .biometricWithoutException,
+                        "camera '\(camera.id)' processes biometric data but the policy has no DPIA reference ('metadata.dpia')",
+                        at: camera.location)
                 }
             }
             var covered = Set<DataCategory>()
-            for rule in document.retention.rules where rule.cameras.contains(camera.id) { covered.insert(rule.category) }
+            for rule in document.retention.rules where rule.cameras.contains(camera.id) {
+                covered.insert(rule.category)
+            }
             for category in camera.produces where !covered.contains(category) {
-                error(.missingRetention,
-                      "camera '\(camera.id)' produces \(category.rawValue) but no retention rule covers it",
-                      at: camera.keyLocations["produces"] ?? camera.location)
+                error(
+                    .missingRetention,
+                    "camera '\(camera.id)' produces \(category.rawValue) but no retention rule covers it",
+                    at: camera.keyLocations["produces"] ?? camera.location)
             }
         }
     }
@@ -214,10 +244,13 @@ private struct LintRun {
                     diagnostics.append(dangling(reference, "camera"))
                 }
             }
-            if rule.category.isPersonalData, rule.duration > PolicyLinter.justificationThreshold, rule.justification == nil {
-                error(.longRetentionWithoutJustification,
-                      "retention rule '\(rule.id)' keeps \(rule.category.rawValue) for \(rule.duration.spelledOut); beyond 72 hours a 'justification' is required",
-                      at: rule.keyLocations["duration"] ?? rule.location)
+            if rule.category.isPersonalData, rule.duration > PolicyLinter.justificationThreshold,
+                rule.justification == nil
+            {
+                error(
+                    .longRetentionWithoutJustification,
+                    "retention rule '\(rule.id)' keeps \(rule.category.rawValue) for \(rule.duration.spelledOut); beyond 72 hours a 'justification' is required",
+                    at: rule.keyLocations["duration"] ?? rule.location)
             }
         }
     }
@@ -230,8 +263,10 @@ private struct LintRun {
             diagnostics.append(dangling(reference, "redaction profile"))
         }
         if section.defaultProfile == nil, !document.cameras.isEmpty {
-            error(.missingKey, "the policy needs 'redaction: default:' — the profile applied to everything stored or shared",
-                  at: document.metadata.location)
+            error(
+                .missingKey,
+                "the policy needs 'redaction: default:' — the profile applied to everything stored or shared",
+                at: document.metadata.location)
         }
         for profile in section.profiles {
             guard let parent = profile.extends else { continue }
@@ -246,8 +281,9 @@ private struct LintRun {
                 if chain.contains(current.id) {
                     if current.id == profile.id {
                         let cycle = (chain + [profile.id]).map(\.rawValue).joined(separator: " → ")
-                        error(.referenceCycle, "redaction profiles extend each other in a cycle: \(cycle)",
-                              at: parent.location)
+                        error(
+                            .referenceCycle, "redaction profiles extend each other in a cycle: \(cycle)",
+                            at: parent.location)
                     }
                     break
                 }
@@ -256,9 +292,10 @@ private struct LintRun {
             }
         }
         if let reference = section.defaultProfile, let spec = resolvedProfile(reference.value), spec.isUnredacted {
-            error(.unredactedWithoutLegalGround,
-                  "the default redaction profile '\(reference.value)' leaves faces or plates visible; the default must cover both",
-                  at: reference.location)
+            error(
+                .unredactedWithoutLegalGround,
+                "the default redaction profile '\(reference.value)' leaves faces or plates visible; the default must cover both",
+                at: reference.location)
         }
     }
 
@@ -277,9 +314,10 @@ private struct LintRun {
     mutating func checkPartners() {
         for partner in document.partners {
             if !partner.grants.isEmpty, partner.agreement == nil {
-                error(.grantWithoutAgreement,
-                      "partner '\(partner.id)' has grants but no 'agreement' (the data-sharing agreement reference)",
-                      at: partner.location)
+                error(
+                    .grantWithoutAgreement,
+                    "partner '\(partner.id)' has grants but no 'agreement' (the data-sharing agreement reference)",
+                    at: partner.location)
             }
             for grant in partner.grants { check(grant, of: partner) }
         }
@@ -299,22 +337,26 @@ private struct LintRun {
             grantedCameras = document.cameras
         case .ids(let ids):
             if ids.isEmpty { error(.impossibleValue, "grant '\(grant.id)' names no camera", at: grant.location) }
-            for reference in ids where cameras[reference.value] == nil { diagnostics.append(dangling(reference, "camera")) }
+            for reference in ids where cameras[reference.value] == nil {
+                diagnostics.append(dangling(reference, "camera"))
+            }
             grantedCameras = ids.compactMap { cameras[$0.value] }
         }
         for camera in grantedCameras {
             if let purpose, !camera.purposes.contains(where: { $0.value == purpose.id }) {
-                error(.purposeMismatch,
-                      "grant '\(grant.id)' shares camera '\(camera.id)' for purpose '\(purpose.id)', which is not one of that camera's purposes",
-                      at: grant.keyLocations["purpose"] ?? grant.location)
+                error(
+                    .purposeMismatch,
+                    "grant '\(grant.id)' shares camera '\(camera.id)' for purpose '\(purpose.id)', which is not one of that camera's purposes",
+                    at: grant.keyLocations["purpose"] ?? grant.location)
             }
             checkProduces(grant, camera)
         }
         if grant.action == .alert {
             let zoneIDs = Set(grantedCameras.flatMap { $0.zones.map(\.id) + $0.lines.map(\.id) })
             for zone in grant.zones where !zoneIDs.contains(zone) {
-                error(.danglingReference, "grant '\(grant.id)' names zone '\(zone)', which none of its cameras defines",
-                      at: grant.keyLocations["zones"] ?? grant.location)
+                error(
+                    .danglingReference, "grant '\(grant.id)' names zone '\(zone)', which none of its cameras defines",
+                    at: grant.keyLocations["zones"] ?? grant.location)
             }
         }
         var spec: RedactionSpec?
@@ -326,50 +368,65 @@ private struct LintRun {
             }
         }
         // Images leave the site through live views, clips and alert snapshots.
-        let sharesImages = grant.action == .live || grant.action == .clip
+        let sharesImages =
+            grant.action == .live || grant.action == .clip
             || (grant.action == .alert && grant.fields.contains(.snapshot))
         let at = grant.keyLocations["redaction"] ?? grant.location
         if sharesImages, let spec {
             if spec.isUnredacted {
                 if grant.legalGround == nil {
-                    error(.unredactedWithoutLegalGround,
-                          "grant '\(grant.id)' shares images with faces or plates visible but states no 'legal-ground'", at: at)
+                    error(
+                        .unredactedWithoutLegalGround,
+                        "grant '\(grant.id)' shares images with faces or plates visible but states no 'legal-ground'",
+                        at: at)
                 }
                 if partner.role == .police, grant.action != .alert, !grant.justificationRequired {
-                    error(.unredactedWithoutLegalGround,
-                          "grant '\(grant.id)' gives the police unredacted \(grant.action.rawValue) without 'justification: required' (a case or warrant reference per request)",
-                          at: at)
+                    error(
+                        .unredactedWithoutLegalGround,
+                        "grant '\(grant.id)' gives the police unredacted \(grant.action.rawValue) without 'justification: required' (a case or warrant reference per request)",
+                        at: at)
                 }
                 if partner.role != .police {
-                    warning(.unredactedWithoutLegalGround,
-                            "grant '\(grant.id)' gives a \(partner.role.rawValue) unredacted \(grant.action.rawValue)", at: at)
+                    warning(
+                        .unredactedWithoutLegalGround,
+                        "grant '\(grant.id)' gives a \(partner.role.rawValue) unredacted \(grant.action.rawValue)",
+                        at: at)
                 }
-            } else if let defaultSpec = defaultRedaction, !spec.isAtLeastAsProtective(as: defaultSpec), grant.legalGround == nil {
-                error(.unredactedWithoutLegalGround,
-                      "grant '\(grant.id)' uses a profile that hides less than the default profile; state why in 'legal-ground'",
-                      at: at)
+            } else if let defaultSpec = defaultRedaction, !spec.isAtLeastAsProtective(as: defaultSpec),
+                grant.legalGround == nil
+            {
+                error(
+                    .unredactedWithoutLegalGround,
+                    "grant '\(grant.id)' uses a profile that hides less than the default profile; state why in 'legal-ground'",
+                    at: at)
             }
             if grant.action == .clip, spec.isUnredacted {
                 for camera in grantedCameras where !camera.produces.contains(.rawVideo) {
-                    error(.dataNotProduced,
-                          "grant '\(grant.id)' promises unredacted clips of camera '\(camera.id)', which keeps no raw-video",
-                          at: at)
+                    error(
+                        .dataNotProduced,
+                        "grant '\(grant.id)' promises unredacted clips of camera '\(camera.id)', which keeps no raw-video",
+                        at: at)
                 }
             }
         }
         if let expires = grant.expires {
             if expires.endOfDay(in: document.metadata.timeZone) <= now {
-                warning(.expiredGrant, "grant '\(grant.id)' expired on \(expires)",
-                        at: grant.keyLocations["expires"] ?? grant.location)
+                warning(
+                    .expiredGrant, "grant '\(grant.id)' expired on \(expires)",
+                    at: grant.keyLocations["expires"] ?? grant.location)
             }
             if let effective = document.metadata.effective, expires < effective {
-                error(.impossibleValue, "grant '\(grant.id)' expires (\(expires)) before the policy takes effect (\(effective))",
-                      at: grant.keyLocations["expires"] ?? grant.location)
+                error(
+                    .impossibleValue,
+                    "grant '\(grant.id)' expires (\(expires)) before the policy takes effect (\(effective))",
+                    at: grant.keyLocations["expires"] ?? grant.location)
             }
         }
         if grant.reshare, partner.role == .peerSite, grant.legalGround == nil {
-            warning(.peerReshare, "grant '\(grant.id)' lets peer '\(partner.id)' re-share; state the basis in 'legal-ground'",
-                    at: grant.keyLocations["reshare"] ?? grant.location)
+            warning(
+                .peerReshare,
+                "grant '\(grant.id)' lets peer '\(partner.id)' re-share; state the basis in 'legal-ground'",
+                at: grant.keyLocations["reshare"] ?? grant.location)
         }
     }
 
@@ -380,20 +437,24 @@ private struct LintRun {
             break
         case .clip:
             if !camera.produces.contains(.redactedVideo), !camera.produces.contains(.rawVideo) {
-                error(.dataNotProduced, "grant '\(grant.id)' shares clips of camera '\(camera.id)', which records no video",
-                      at: at)
+                error(
+                    .dataNotProduced,
+                    "grant '\(grant.id)' shares clips of camera '\(camera.id)', which records no video",
+                    at: at)
             }
         case .alert:
             let kinds = Set(camera.analytics.compactMap(\.alertKind))
             for kind in grant.kinds where !kinds.contains(kind) {
-                error(.dataNotProduced,
-                      "grant '\(grant.id)' shares \(kind) alerts of camera '\(camera.id)', which does not run that analytic",
-                      at: at)
+                error(
+                    .dataNotProduced,
+                    "grant '\(grant.id)' shares \(kind) alerts of camera '\(camera.id)', which does not run that analytic",
+                    at: at)
             }
         case .counts:
             if !camera.produces.contains(.counts) {
-                error(.dataNotProduced, "grant '\(grant.id)' shares counts of camera '\(camera.id)', which produces none",
-                      at: at)
+                error(
+                    .dataNotProduced, "grant '\(grant.id)' shares counts of camera '\(camera.id)', which produces none",
+                    at: at)
             }
         }
     }
@@ -412,7 +473,9 @@ private struct LintRun {
                     diagnostics.append(dangling(reference, "camera"))
                 }
             }
-            if rule.actions.isEmpty { error(.impossibleValue, "deny rule '\(rule.id)' names no action", at: rule.location) }
+            if rule.actions.isEmpty {
+                error(.impossibleValue, "deny rule '\(rule.id)' names no action", at: rule.location)
+            }
         }
     }
 }

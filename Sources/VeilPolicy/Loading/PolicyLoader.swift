@@ -20,8 +20,9 @@ public enum PolicyLoader {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
             let location = SourceLocation(file: file, line: 1, column: 1)
-            return Outcome(file: file, document: nil,
-                           diagnostics: [PolicyDiagnostic(.error, .yamlSyntax, "cannot read the file", at: location)])
+            return Outcome(
+                file: file, document: nil,
+                diagnostics: [PolicyDiagnostic(.error, .yamlSyntax, "cannot read the file", at: location)])
         }
         return lint(data: data, file: file, now: now)
     }
@@ -48,8 +49,9 @@ public enum PolicyLoader {
     private static func compile(_ outcome: Outcome) throws -> CompiledPolicy {
         let file = outcome.file
         guard let document = outcome.document, !outcome.diagnostics.containsErrors else {
-            throw PolicyError(.invalidPolicy, "\(file): the policy has errors",
-                              diagnostics: outcome.diagnostics.filter { $0.severity == .error })
+            throw PolicyError(
+                .invalidPolicy, "\(file): the policy has errors",
+                diagnostics: outcome.diagnostics.filter { $0.severity == .error })
         }
         return CompiledPolicy(validated: document)
     }
@@ -66,20 +68,27 @@ public enum PolicyLoader {
                 _ = try PolicyTestSuite.load(file: file)
                 return PolicyLoader.Outcome(file: file, document: nil, diagnostics: [])
             } catch let error as PolicyError {
-                let diagnostics = error.diagnostics.isEmpty
+                let diagnostics =
+                    error.diagnostics.isEmpty
                     ? [PolicyDiagnostic(.error, .yamlSyntax, error.message, at: start)] : error.diagnostics
                 return PolicyLoader.Outcome(file: file, document: nil, diagnostics: diagnostics)
             } catch {
-                return PolicyLoader.Outcome(file: file, document: nil,
-                                            diagnostics: [PolicyDiagnostic(.error, .yamlSyntax, "cannot read the file", at: start)])
+                return PolicyLoader.Outcome(
+                    file: file, document: nil,
+                    diagnostics: [PolicyDiagnostic(.error, .yamlSyntax, "cannot read the file", at: start)])
             }
         case .unknown:
             let parsed = PolicyLoader.lint(file: file, now: now)
             let diagnostics = parsed.diagnostics.filter { $0.rule == .yamlSyntax || $0.rule == .documentTooLarge }
-            return PolicyLoader.Outcome(file: file, document: nil, diagnostics: diagnostics.isEmpty ? [PolicyDiagnostic(
-                .error, .unsupportedVersion,
-                "not a Veilgate file: the first key must be 'veilgate: \(PolicyParser.header)' or 'veilgate: \(PolicyTestSuite.header)'",
-                at: start)] : diagnostics)
+            return PolicyLoader.Outcome(
+                file: file, document: nil,
+                diagnostics: diagnostics.isEmpty
+                    ? [
+                        PolicyDiagnostic(
+                            .error, .unsupportedVersion,
+                            "not a Veilgate file: the first key must be 'veilgate: \(PolicyParser.header)' or 'veilgate: \(PolicyTestSuite.header)'",
+                            at: start)
+                    ] : diagnostics)
         }
     }
 
@@ -122,7 +131,9 @@ public enum PolicyLoader {
     /// the parser reports a wrong header.
     public static func files(at path: String, of kind: FileKind) throws -> [String] {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue { return [path] }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return [path]
+        }
         return try yamlFiles(at: path).filter { self.kind(of: $0) == kind }
     }
 

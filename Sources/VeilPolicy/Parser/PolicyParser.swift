@@ -37,7 +37,8 @@ struct DocumentBuilder {
     static let zoneKeys = ["id", "polygon", "thresholds"]
     /// What each analytic's thresholds are, and the ranges they must lie in.
     static let thresholdKeys: [Analytic: [String]] = [
-        .restrictedZone: ["after", "rearm"], .loitering: ["after"], .crowdCount: ["people", "hold"], .running: ["speed", "hold"],
+        .restrictedZone: ["after", "rearm"], .loitering: ["after"], .crowdCount: ["people", "hold"],
+        .running: ["speed", "hold"],
     ]
     static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
@@ -65,9 +66,10 @@ struct DocumentBuilder {
         guard let top = reader.mapping(root, "the policy", keys: Self.topKeys) else { return nil }
         guard let versionNode = reader.required(top, "veilgate", "a policy file") else { return nil }
         guard let version = reader.string(versionNode, "veilgate"), version == PolicyParser.header else {
-            reader.error(.unsupportedVersion,
-                         "expected 'veilgate: \(PolicyParser.header)'; this Veilgate reads version 1 policies",
-                         at: versionNode)
+            reader.error(
+                .unsupportedVersion,
+                "expected 'veilgate: \(PolicyParser.header)'; this Veilgate reads version 1 policies",
+                at: versionNode)
             return nil
         }
         var document = PolicyDocument(file: reader.file, metadata: .init(location: top.location))
@@ -91,7 +93,8 @@ struct DocumentBuilder {
     private func metadata(_ node: Node) -> PolicyDocument.Metadata {
         var metadata = PolicyDocument.Metadata(location: reader.location(node))
         guard let map = reader.mapping(node, "metadata", keys: Self.metadataKeys) else { return metadata }
-        metadata.controller = reader.required(map, "controller", "metadata").flatMap { reader.string($0, "controller") } ?? ""
+        metadata.controller =
+            reader.required(map, "controller", "metadata").flatMap { reader.string($0, "controller") } ?? ""
         if let dpoNode = reader.required(map, "dpo", "metadata"),
             let dpo = reader.mapping(dpoNode, "dpo", keys: Self.dpoKeys)
         {
@@ -106,8 +109,9 @@ struct DocumentBuilder {
             if let zone = TimeZone(identifier: name) {
                 metadata.timeZone = zone
             } else {
-                reader.error(.invalidValue, "timezone '\(name.prefix(64))' is not an IANA time zone such as Europe/Berlin",
-                             at: zoneNode)
+                reader.error(
+                    .invalidValue, "timezone '\(name.prefix(64))' is not an IANA time zone such as Europe/Berlin",
+                    at: zoneNode)
             }
         }
         if let node = map["security"], let items = reader.sequence(node, "security") {
@@ -121,18 +125,22 @@ struct DocumentBuilder {
 
     private func purpose(_ node: Node) -> PolicyDocument.Purpose? {
         guard let map = reader.mapping(node, "a purpose", keys: Self.purposeKeys),
-            let id = reader.required(map, "id", "a purpose").flatMap({ reader.identifier($0, "purpose id", as: PurposeID.self) })
+            let id = reader.required(map, "id", "a purpose").flatMap({
+                reader.identifier($0, "purpose id", as: PurposeID.self)
+            })
         else { return nil }
         var purpose = PolicyDocument.Purpose(id: id, location: map.location)
-        purpose.description = reader.required(map, "description", "purpose '\(id)'").flatMap {
-            reader.string($0, "description")
-        } ?? ""
+        purpose.description =
+            reader.required(map, "description", "purpose '\(id)'").flatMap {
+                reader.string($0, "description")
+            } ?? ""
         if let basis = map["basis"] {
             purpose.basis = reader.enumeration(basis, "basis", as: LawfulBasis.self)
         } else {
-            reader.error(.purposeWithoutBasis,
-                         "purpose '\(id)' has no lawful basis; add 'basis:' (one of \(LawfulBasis.allCases.map(\.rawValue).joined(separator: ", ")))",
-                         at: map.location)
+            reader.error(
+                .purposeWithoutBasis,
+                "purpose '\(id)' has no lawful basis; add 'basis:' (one of \(LawfulBasis.allCases.map(\.rawValue).joined(separator: ", ")))",
+                at: map.location)
         }
         purpose.assessment = map["assessment"].flatMap { reader.string($0, "assessment") }
         purpose.specialCategory = map["special-category"].flatMap {
@@ -143,14 +151,20 @@ struct DocumentBuilder {
 
     private func camera(_ node: Node) -> PolicyDocument.Camera? {
         guard let map = reader.mapping(node, "a camera", keys: Self.cameraKeys),
-            let id = reader.required(map, "id", "a camera").flatMap({ reader.identifier($0, "camera id", as: CameraID.self) })
+            let id = reader.required(map, "id", "a camera").flatMap({
+                reader.identifier($0, "camera id", as: CameraID.self)
+            })
         else { return nil }
         var camera = PolicyDocument.Camera(id: id, location: map.location)
-        for key in Self.cameraKeys where map.has(key) { camera.keyLocations[key] = map.keyLocation(key, reader: reader) }
+        for key in Self.cameraKeys where map.has(key) {
+            camera.keyLocations[key] = map.keyLocation(key, reader: reader)
+        }
         camera.site = map["site"].flatMap { reader.string($0, "site") } ?? ""
         camera.description = map["description"].flatMap { reader.string($0, "description") } ?? ""
         camera.source = reader.required(map, "source", "camera '\(id)'").flatMap { reader.string($0, "source") } ?? ""
-        if let node = map["credentials"], let credentials = reader.mapping(node, "credentials", keys: Self.credentialKeys) {
+        if let node = map["credentials"],
+            let credentials = reader.mapping(node, "credentials", keys: Self.credentialKeys)
+        {
             if let file = credentials["file"].flatMap({ reader.string($0, "credentials file") }) {
                 camera.credentials = .file(file)
             } else if let name = credentials["env"].flatMap({ reader.string($0, "credentials env") }) {
@@ -160,7 +174,8 @@ struct DocumentBuilder {
             }
         }
         camera.purposes = map["purposes"].map { reader.identifiers($0, "purpose", as: PurposeID.self) } ?? []
-        camera.produces = map["produces"].map { reader.enumerations($0, "data category", as: DataCategory.self) }
+        camera.produces =
+            map["produces"].map { reader.enumerations($0, "data category", as: DataCategory.self) }
             ?? [.redactedVideo]
         camera.analytics = map["analytics"].map { reader.enumerations($0, "analytic", as: Analytic.self) } ?? []
         camera.audio = map["audio"].flatMap { reader.bool($0, "audio") } ?? false
@@ -168,7 +183,8 @@ struct DocumentBuilder {
         camera.lines = list(map["lines"], "lines", line)
         camera.masks = list(map["masks"], "masks", mask)
         if let node = map["thresholds"] {
-            camera.thresholds = thresholds(node, for: "camera '\(camera.id)'", allowed: [.restrictedZone, .loitering, .crowdCount, .running])
+            camera.thresholds = thresholds(
+                node, for: "camera '\(camera.id)'", allowed: [.restrictedZone, .loitering, .crowdCount, .running])
         }
         return camera
     }
@@ -178,21 +194,26 @@ struct DocumentBuilder {
         var zone = PolicyDocument.Zone(id: area.id, polygon: area.polygon, location: area.location)
         if let thresholds = area.map["thresholds"] {
             // A zone's own: only the analytics judged per zone.
-            zone.thresholds = self.thresholds(thresholds, for: "zone '\(zone.id)'", allowed: [.restrictedZone, .loitering, .crowdCount])
+            zone.thresholds = self.thresholds(
+                thresholds, for: "zone '\(zone.id)'", allowed: [.restrictedZone, .loitering, .crowdCount])
         }
         return zone
     }
 
-    /// `thresholds:` — per analytic, a mapping of its thresholds, each within a range that makes sense (a loitering time
-    /// of two seconds is a typo, a crowd of one is not a crowd).
+    /// `thresholds:` — per analytic, a mapping of its thresholds, each within a range that makes sense (a loitering
+    /// time of two seconds is a typo, a crowd of one is not a crowd).
     private func thresholds(_ node: Node, for owner: String, allowed: [Analytic]) -> PolicyDocument.AnalyticThresholds {
         var result = PolicyDocument.AnalyticThresholds()
-        guard let map = reader.mapping(node, "thresholds of \(owner)", keys: allowed.map(\.rawValue)) else { return result }
+        guard let map = reader.mapping(node, "thresholds of \(owner)", keys: allowed.map(\.rawValue)) else {
+            return result
+        }
         func duration(_ node: Node?, _ what: String, within range: ClosedRange<Int64>) -> PolicyDuration? {
             guard let node, let value = reader.duration(node, what) else { return nil }
             guard range.contains(value.seconds) else {
-                reader.error(.impossibleValue, "\(what) \(value) must be from \(PolicyDuration(seconds: range.lowerBound)) to \(PolicyDuration(seconds: range.upperBound))",
-                             at: node)
+                reader.error(
+                    .impossibleValue,
+                    "\(what) \(value) must be from \(PolicyDuration(seconds: range.lowerBound)) to \(PolicyDuration(seconds: range.upperBound))",
+                    at: node)
                 return nil
             }
             return value
@@ -200,7 +221,9 @@ struct DocumentBuilder {
         func number(_ node: Node?, _ what: String, within range: ClosedRange<Double>) -> Double? {
             guard let node, let value = reader.number(node, what) else { return nil }
             guard range.contains(value) else {
-                reader.error(.impossibleValue, "\(what) \(value) must be from \(range.lowerBound) to \(range.upperBound)", at: node)
+                reader.error(
+                    .impossibleValue, "\(what) \(value) must be from \(range.lowerBound) to \(range.upperBound)",
+                    at: node)
                 return nil
             }
             return value
@@ -208,7 +231,9 @@ struct DocumentBuilder {
         for analytic in allowed {
             guard let node = map[analytic.rawValue] else { continue }
             result.locations[analytic] = reader.location(node)
-            guard let entry = reader.mapping(node, "\(analytic.rawValue) thresholds of \(owner)", keys: Self.thresholdKeys[analytic] ?? [])
+            guard
+                let entry = reader.mapping(
+                    node, "\(analytic.rawValue) thresholds of \(owner)", keys: Self.thresholdKeys[analytic] ?? [])
             else { continue }
             let name = "\(analytic.rawValue) of \(owner):"
             switch analytic {
@@ -221,7 +246,8 @@ struct DocumentBuilder {
                 result.crowdPeople = number(entry["people"], "\(name) people", within: 2...10_000).map { Int($0) }
                 result.crowdHold = duration(entry["hold"], "\(name) hold", within: 1...3600)
             case .running:
-                result.runningSpeed = number(entry["speed"], "\(name) speed (body heights per second)", within: 0.5...10)
+                result.runningSpeed = number(
+                    entry["speed"], "\(name) speed (body heights per second)", within: 0.5...10)
                 result.runningHold = duration(entry["hold"], "\(name) hold", within: 1...60)
             default:
                 break
@@ -236,9 +262,13 @@ struct DocumentBuilder {
 
     /// A named polygon (a zone, a privacy mask): at least three points inside the picture, and a simple polygon — one
     /// whose edges cross gives an area nobody meant (a bow tie), so it is refused with the edges that cross.
-    private func area(_ node: Node, noun: String) -> (id: ZoneID, polygon: [NormalisedPoint], location: SourceLocation, map: YAMLReader.Mapping)? {
+    private func area(
+        _ node: Node, noun: String
+    ) -> (id: ZoneID, polygon: [NormalisedPoint], location: SourceLocation, map: YAMLReader.Mapping)? {
         guard let map = reader.mapping(node, "a \(noun)", keys: noun == "mask" ? Self.maskKeys : Self.zoneKeys),
-            let id = reader.required(map, "id", "a \(noun)").flatMap({ reader.identifier($0, "\(noun) id", as: ZoneID.self) }),
+            let id = reader.required(map, "id", "a \(noun)").flatMap({
+                reader.identifier($0, "\(noun) id", as: ZoneID.self)
+            }),
             let polygonNode = reader.required(map, "polygon", "\(noun) '\(id)'"),
             let points = reader.sequence(polygonNode, "polygon")
         else { return nil }
@@ -249,9 +279,10 @@ struct DocumentBuilder {
             return nil
         }
         if let (first, second) = NormalisedPoint.crossingEdges(of: polygon) {
-            reader.error(.impossibleValue,
-                         "\(noun) '\(id)': the polygon crosses itself (edge \(first + 1)–\(first + 2) crosses edge \(second + 1)–\((second + 1) % polygon.count + 1)); list its points in order around it",
-                         at: polygonNode)
+            reader.error(
+                .impossibleValue,
+                "\(noun) '\(id)': the polygon crosses itself (edge \(first + 1)–\(first + 2) crosses edge \(second + 1)–\((second + 1) % polygon.count + 1)); list its points in order around it",
+                at: polygonNode)
             return nil
         }
         return (id, polygon, map.location, map)
@@ -259,7 +290,8 @@ struct DocumentBuilder {
 
     private func line(_ node: Node) -> PolicyDocument.CountingLine? {
         guard let map = reader.mapping(node, "a line", keys: Self.lineKeys),
-            let id = reader.required(map, "id", "a line").flatMap({ reader.identifier($0, "line id", as: ZoneID.self) }),
+            let id = reader.required(map, "id", "a line").flatMap({ reader.identifier($0, "line id", as: ZoneID.self) }
+            ),
             let from = reader.required(map, "from", "line '\(id)'").flatMap({ reader.point($0, "from") }),
             let to = reader.required(map, "to", "line '\(id)'").flatMap({ reader.point($0, "to") })
         else { return nil }
@@ -288,23 +320,31 @@ struct DocumentBuilder {
 
     private func retentionRule(_ node: Node) -> PolicyDocument.RetentionRule? {
         guard let map = reader.mapping(node, "a retention rule", keys: Self.retentionRuleKeys),
-            let id = reader.required(map, "id", "a retention rule").flatMap({ reader.identifier($0, "rule id", as: RuleID.self) })
+            let id = reader.required(map, "id", "a retention rule").flatMap({
+                reader.identifier($0, "rule id", as: RuleID.self)
+            })
         else { return nil }
         var rule = PolicyDocument.RetentionRule(id: id, location: map.location)
-        for key in Self.retentionRuleKeys where map.has(key) { rule.keyLocations[key] = map.keyLocation(key, reader: reader) }
+        for key in Self.retentionRuleKeys where map.has(key) {
+            rule.keyLocations[key] = map.keyLocation(key, reader: reader)
+        }
         rule.cameras = map["cameras"].map { reader.selector($0, "camera", as: CameraID.self) } ?? .all
-        guard let category = reader.required(map, "category", "retention rule '\(id)'").flatMap({
-            reader.enumeration($0, "category", as: DataCategory.self)
-        }), let duration = reader.required(map, "duration", "retention rule '\(id)'").flatMap({
-            reader.duration($0, "duration")
-        }) else { return nil }
+        guard
+            let category = reader.required(map, "category", "retention rule '\(id)'").flatMap({
+                reader.enumeration($0, "category", as: DataCategory.self)
+            }),
+            let duration = reader.required(map, "duration", "retention rule '\(id)'").flatMap({
+                reader.duration($0, "duration")
+            })
+        else { return nil }
         rule.category = category
         rule.duration = duration
         if let node = map["event-kinds"], let items = reader.sequence(node, "event-kinds") {
             rule.eventKinds = items.compactMap { reader.string($0, "event kind").map(AlertKind.init) }
             if category != .events {
-                reader.error(.misplacedKey, "event-kinds applies only to rules for the 'events' category",
-                             at: map.keyLocation("event-kinds", reader: reader))
+                reader.error(
+                    .misplacedKey, "event-kinds applies only to rules for the 'events' category",
+                    at: map.keyLocation("event-kinds", reader: reader))
             }
         }
         rule.justification = map["justification"].flatMap { reader.string($0, "justification") }
@@ -323,7 +363,9 @@ struct DocumentBuilder {
 
     private func profile(_ node: Node) -> PolicyDocument.RedactionProfile? {
         guard let map = reader.mapping(node, "a redaction profile", keys: Self.profileKeys),
-            let id = reader.required(map, "id", "a redaction profile").flatMap({ reader.identifier($0, "profile id", as: RuleID.self) })
+            let id = reader.required(map, "id", "a redaction profile").flatMap({
+                reader.identifier($0, "profile id", as: RuleID.self)
+            })
         else { return nil }
         var profile = PolicyDocument.RedactionProfile(id: id, location: map.location)
         profile.extends = map["extends"].flatMap { reader.located($0, "extends", as: RuleID.self) }
@@ -334,8 +376,9 @@ struct DocumentBuilder {
             if (0...1).contains(margin) {
                 profile.margin = margin
             } else {
-                reader.error(.impossibleValue, "margin \(margin) must be between 0 and 1 (a fraction of the box)",
-                             at: marginNode)
+                reader.error(
+                    .impossibleValue, "margin \(margin) must be between 0 and 1 (a fraction of the box)",
+                    at: marginNode)
             }
         }
         if profile.extends == nil, profile.classes == nil {
@@ -346,35 +389,42 @@ struct DocumentBuilder {
 
     private func partner(_ node: Node) -> PolicyDocument.Partner? {
         guard let map = reader.mapping(node, "a partner", keys: Self.partnerKeys),
-            let id = reader.required(map, "id", "a partner").flatMap({ reader.identifier($0, "partner id", as: PartnerID.self) })
+            let id = reader.required(map, "id", "a partner").flatMap({
+                reader.identifier($0, "partner id", as: PartnerID.self)
+            })
         else { return nil }
         var partner = PolicyDocument.Partner(id: id, location: map.location)
-        partner.organisation = reader.required(map, "organisation", "partner '\(id)'").flatMap {
-            reader.string($0, "organisation")
-        } ?? ""
-        partner.role = reader.required(map, "role", "partner '\(id)'").flatMap {
-            reader.enumeration($0, "role", as: PartnerRole.self)
-        } ?? .agency
+        partner.organisation =
+            reader.required(map, "organisation", "partner '\(id)'").flatMap {
+                reader.string($0, "organisation")
+            } ?? ""
+        partner.role =
+            reader.required(map, "role", "partner '\(id)'").flatMap {
+                reader.enumeration($0, "role", as: PartnerRole.self)
+            } ?? .agency
         if let node = reader.required(map, "identity", "partner '\(id)'"),
             let identity = reader.mapping(node, "identity", keys: Self.identityKeys)
         {
             partner.identity.uri = identity["uri"].flatMap { reader.string($0, "identity uri") }
             if let uri = partner.identity.uri, let uriNode = identity["uri"], !Self.isCertificateURI(uri) {
-                reader.error(.invalidValue, "identity uri must be an absolute URI such as spiffe://city.example/partner/x",
-                             at: uriNode)
+                reader.error(
+                    .invalidValue, "identity uri must be an absolute URI such as spiffe://city.example/partner/x",
+                    at: uriNode)
             }
             if let node = identity["fingerprint"], let text = reader.string(node, "fingerprint") {
                 if let normalised = Self.normalisedFingerprint(text) {
                     partner.identity.fingerprint = normalised
                 } else {
-                    reader.error(.invalidValue, "fingerprint must be a SHA-256 digest: 64 hex digits (colons allowed)",
-                                 at: node)
+                    reader.error(
+                        .invalidValue, "fingerprint must be a SHA-256 digest: 64 hex digits (colons allowed)",
+                        at: node)
                 }
             }
             partner.identity.trustedCA = identity["trusted-ca"].flatMap { reader.string($0, "trusted-ca") }
             if partner.identity.uri == nil, partner.identity.fingerprint == nil {
-                reader.error(.missingKey, "identity of partner '\(id)' needs 'uri' or 'fingerprint'",
-                             at: identity.location)
+                reader.error(
+                    .missingKey, "identity of partner '\(id)' needs 'uri' or 'fingerprint'",
+                    at: identity.location)
             }
         }
         partner.agreement = map["agreement"].flatMap { reader.string($0, "agreement") }
@@ -384,7 +434,9 @@ struct DocumentBuilder {
 
     private func grant(_ node: Node, partner: PolicyDocument.Partner) -> PolicyDocument.Grant? {
         guard let map = reader.mapping(node, "a grant", keys: Self.grantKeys),
-            let id = reader.required(map, "id", "a grant").flatMap({ reader.identifier($0, "grant id", as: RuleID.self) }),
+            let id = reader.required(map, "id", "a grant").flatMap({
+                reader.identifier($0, "grant id", as: RuleID.self)
+            }),
             let action = reader.required(map, "action", "grant '\(id)'").flatMap({
                 reader.enumeration($0, "action", as: SharingActionKind.self)
             })
@@ -394,13 +446,15 @@ struct DocumentBuilder {
         for (key, actions) in Self.actionSpecificGrantKeys.sorted(by: { $0.key < $1.key })
         where map.has(key) && !actions.contains(action) {
             let names = actions.sorted().map(\.rawValue).joined(separator: " and ")
-            reader.error(.misplacedKey, "'\(key)' applies only to \(names) grants; grant '\(id)' is for \(action.rawValue)",
-                         at: map.keyLocation(key, reader: reader))
+            reader.error(
+                .misplacedKey, "'\(key)' applies only to \(names) grants; grant '\(id)' is for \(action.rawValue)",
+                at: map.keyLocation(key, reader: reader))
         }
         grant.purpose = map["purpose"].flatMap { reader.located($0, "purpose", as: PurposeID.self) }
-        grant.cameras = reader.required(map, "cameras", "grant '\(id)'").map {
-            reader.selector($0, "camera", as: CameraID.self)
-        } ?? .ids([])
+        grant.cameras =
+            reader.required(map, "cameras", "grant '\(id)'").map {
+                reader.selector($0, "camera", as: CameraID.self)
+            } ?? .ids([])
         grant.redaction = map["redaction"].flatMap { reader.located($0, "redaction profile", as: RuleID.self) }
         grant.windows = list(map["windows"], "windows", window)
         grant.expires = reader.required(map, "expires", "grant '\(id)'").flatMap { reader.date($0, "expires") }
@@ -418,19 +472,22 @@ struct DocumentBuilder {
         grant.zones = map["zones"].map { reader.identifiers($0, "zone", as: ZoneID.self).map(\.value) } ?? []
         grant.fields = map["fields"].map { reader.enumerations($0, "alert field", as: AlertField.self) } ?? []
         if let node = map["fields"], grant.fields.isEmpty, reader.sequence(node, "fields")?.isEmpty == true {
-            reader.error(.impossibleValue, "grant '\(id)' lists no alert fields; leave 'fields' out for the default", at: node)
+            reader.error(
+                .impossibleValue, "grant '\(id)' lists no alert fields; leave 'fields' out for the default", at: node)
         }
         grant.legalGround = map["legal-ground"].flatMap { reader.string($0, "legal-ground") }
         if let node = map["reshare"], let reshare = reader.bool(node, "reshare") {
             grant.reshare = reshare
             if reshare, partner.role != .peerSite {
-                reader.error(.misplacedKey, "'reshare' applies only to grants for peer-site partners",
-                             at: map.keyLocation("reshare", reader: reader))
+                reader.error(
+                    .misplacedKey, "'reshare' applies only to grants for peer-site partners",
+                    at: map.keyLocation("reshare", reader: reader))
             }
         }
         if action == .clip, grant.maxAge == nil {
-            reader.error(.missingKey, "clip grant '\(id)' needs 'max-age': the oldest footage the partner may fetch",
-                         at: map.location)
+            reader.error(
+                .missingKey, "clip grant '\(id)' needs 'max-age': the oldest footage the partner may fetch",
+                at: map.location)
         }
         if action == .alert, grant.kinds.isEmpty {
             reader.error(.missingKey, "alert grant '\(id)' needs 'kinds': the alert kinds shared", at: map.location)
@@ -453,8 +510,10 @@ struct DocumentBuilder {
                     if let day = TimeWindow.Weekday.allCases.first(where: { $0.name == name }) {
                         days.insert(day)
                     } else {
-                        reader.error(.invalidValue, "day '\(name.prefix(16))' is not one of mon, tue, wed, thu, fri, sat, sun, weekdays, weekends",
-                                     at: item)
+                        reader.error(
+                            .invalidValue,
+                            "day '\(name.prefix(16))' is not one of mon, tue, wed, thu, fri, sat, sun, weekdays, weekends",
+                            at: item)
                     }
                 }
             }
@@ -464,11 +523,13 @@ struct DocumentBuilder {
             let fromText = reader.string(fromNode, "from"), let toText = reader.string(toNode, "to")
         else { return nil }
         guard let from = TimeWindow.minutes(parsing: fromText), from < 24 * 60 else {
-            reader.error(.invalidValue, "from '\(fromText.prefix(16))' is not a time HH:MM (quote it: \"08:00\")", at: fromNode)
+            reader.error(
+                .invalidValue, "from '\(fromText.prefix(16))' is not a time HH:MM (quote it: \"08:00\")", at: fromNode)
             return nil
         }
         guard let to = TimeWindow.minutes(parsing: toText) else {
-            reader.error(.invalidValue, "to '\(toText.prefix(16))' is not a time HH:MM (quote it: \"18:00\")", at: toNode)
+            reader.error(
+                .invalidValue, "to '\(toText.prefix(16))' is not a time HH:MM (quote it: \"18:00\")", at: toNode)
             return nil
         }
         guard from != to % (24 * 60) || (from == 0 && to == 24 * 60) else {
@@ -484,7 +545,9 @@ struct DocumentBuilder {
 
     private func deny(_ node: Node) -> PolicyDocument.DenyRule? {
         guard let map = reader.mapping(node, "a deny rule", keys: Self.denyKeys),
-            let id = reader.required(map, "id", "a deny rule").flatMap({ reader.identifier($0, "rule id", as: RuleID.self) })
+            let id = reader.required(map, "id", "a deny rule").flatMap({
+                reader.identifier($0, "rule id", as: RuleID.self)
+            })
         else { return nil }
         var rule = PolicyDocument.DenyRule(id: id, location: map.location)
         rule.partners = map["partners"].map { reader.selector($0, "partner", as: PartnerID.self) } ?? .all
@@ -499,8 +562,9 @@ struct DocumentBuilder {
         rule.windows = list(map["windows"], "windows", window)
         rule.reason = reader.required(map, "reason", "deny rule '\(id)'").flatMap { reader.string($0, "reason") } ?? ""
         for (key, selector) in [("partners", rule.partners.isEmpty), ("cameras", rule.cameras.isEmpty)] where selector {
-            reader.error(.impossibleValue, "deny rule '\(id)' lists no \(key); use \"*\" for all or name them",
-                         at: map.keyLocation(key, reader: reader))
+            reader.error(
+                .impossibleValue, "deny rule '\(id)' lists no \(key); use \"*\" for all or name them",
+                at: map.keyLocation(key, reader: reader))
         }
         return rule
     }

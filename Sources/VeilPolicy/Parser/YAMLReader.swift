@@ -80,7 +80,10 @@ final class YAMLReader {
             }
             switch node {
             case .mapping(let mapping):
-                for (key, value) in mapping { stack.append((key, depth + 1)); stack.append((value, depth + 1)) }
+                for (key, value) in mapping {
+                    stack.append((key, depth + 1))
+                    stack.append((value, depth + 1))
+                }
             case .sequence(let sequence):
                 for item in sequence { stack.append((item, depth + 1)) }
             case .scalar, .alias:
@@ -97,8 +100,10 @@ final class YAMLReader {
             let text = [problem, context.map { "(\($0.text))" }].compactMap { $0 }.joined(separator: " ")
             return (text, mark.line, mark.column)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ("duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping", context.mark.line,
-                    context.mark.column)
+            return (
+                "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping", context.mark.line,
+                context.mark.column
+            )
         case .reader(let problem, let offset, _, _):
             return (problem, 1, max(1, (offset ?? 0) + 1))
         default:
@@ -188,9 +193,10 @@ final class YAMLReader {
     func identifier<ID: PolicyIdentifier>(_ node: Node, _ what: String, as: ID.Type = ID.self) -> ID? {
         guard let text = string(node, what) else { return nil }
         guard ID.isWellFormed(text) else {
-            error(.invalidValue,
-                  "\(what) '\(text.prefix(64))' is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 64)",
-                  at: node)
+            error(
+                .invalidValue,
+                "\(what) '\(text.prefix(64))' is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 64)",
+                at: node)
             return nil
         }
         return ID(text)
@@ -255,8 +261,10 @@ final class YAMLReader {
     func duration(_ node: Node, _ what: String) -> PolicyDuration? {
         guard let text = string(node, what) else { return nil }
         guard let duration = PolicyDuration(parsing: text) else {
-            error(.invalidValue, "\(what) '\(text.prefix(32))' is not a duration such as 90s, 15m, 72h, 30d or 2w (at most a century)",
-                  at: node)
+            error(
+                .invalidValue,
+                "\(what) '\(text.prefix(32))' is not a duration such as 90s, 15m, 72h, 30d or 2w (at most a century)",
+                at: node)
             return nil
         }
         guard duration.seconds > 0 else {
@@ -283,8 +291,9 @@ final class YAMLReader {
         }
         guard let x = number(items[0], "\(what) x"), let y = number(items[1], "\(what) y") else { return nil }
         guard (0...1).contains(x), (0...1).contains(y) else {
-            error(.impossibleValue, "\(what) [\(x), \(y)] must lie within the image: coordinates from 0 to 1",
-                  at: node)
+            error(
+                .impossibleValue, "\(what) [\(x), \(y)] must lie within the image: coordinates from 0 to 1",
+                at: node)
             return nil
         }
         return NormalisedPoint(x: x, y: y)

@@ -67,18 +67,26 @@ public struct PolicyDiff: Sendable {
 
     /// What each camera records, analyses and masks, in words (a camera's absence is its attributes' absence).
     static func attributes(of policy: CompiledPolicy) -> [CameraID: [Capability: String]] {
-        func points(_ polygon: [NormalisedPoint]) -> String { polygon.map { "[\($0.x), \($0.y)]" }.joined(separator: " ") }
+        func points(_ polygon: [NormalisedPoint]) -> String {
+            polygon.map { "[\($0.x), \($0.y)]" }.joined(separator: " ")
+        }
         func thresholds(_ value: PolicyDocument.AnalyticThresholds) -> String? {
-            let parts = [value.restrictedAfter.map { "restricted-zone after \($0)" }, value.restrictedRearm.map { "restricted-zone rearm \($0)" },
-                         value.loiteringAfter.map { "loitering after \($0)" }, value.crowdPeople.map { "crowd-count people \($0)" },
-                         value.crowdHold.map { "crowd-count hold \($0)" }, value.runningSpeed.map { "running speed \($0)" },
-                         value.runningHold.map { "running hold \($0)" }].compactMap { $0 }
+            let parts = [
+                value.restrictedAfter.map { "restricted-zone after \($0)" },
+                value.restrictedRearm.map { "restricted-zone rearm \($0)" },
+                value.loiteringAfter.map { "loitering after \($0)" },
+                value.crowdPeople.map { "crowd-count people \($0)" },
+                value.crowdHold.map { "crowd-count hold \($0)" }, value.runningSpeed.map { "running speed \($0)" },
+                value.runningHold.map { "running hold \($0)" },
+            ].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: ", ")
         }
         var result: [CameraID: [Capability: String]] = [:]
         for camera in policy.document.cameras {
             var own: [Capability: String] = [:]
-            func set(_ name: String, _ value: String?) { if let value, !value.isEmpty { own[Capability(camera: camera.id, action: name)] = value } }
+            func set(_ name: String, _ value: String?) {
+                if let value, !value.isEmpty { own[Capability(camera: camera.id, action: name)] = value }
+            }
             set("produces", camera.produces.map(\.rawValue).sorted().joined(separator: ", "))
             set("analytics", camera.analytics.map(\.rawValue).sorted().joined(separator: ", "))
             set("audio", camera.audio ? "taken" : nil)
@@ -102,17 +110,25 @@ public struct PolicyDiff: Sendable {
             var own: [Capability: String] = [:]
             for action in SharingActionKind.allCases {
                 for (cameraNumber, camera) in cameras.enumerated() {
-                    let slot = (partnerNumber * CompiledPolicy.actionCount + action.index) * cameras.count + cameraNumber
+                    let slot =
+                        (partnerNumber * CompiledPolicy.actionCount + action.index) * cameras.count + cameraNumber
                     let denies = (policy.denyTable[slot] ?? []).map { policy.denies[Int($0)] }
                     if denies.contains(where: \.windows.isEmpty) { continue }
                     let grants = (policy.grantTable[slot] ?? []).map { policy.grants[Int($0)] }
-                    let keys: [(String, [CompiledGrant])] = action == .alert
-                        ? Set(grants.flatMap(\.kinds)).sorted().map { kind in ("alert:\(kind)", grants.filter { $0.kinds.contains(kind) }) }
+                    let keys: [(String, [CompiledGrant])] =
+                        action == .alert
+                        ? Set(grants.flatMap(\.kinds)).sorted().map { kind in
+                            ("alert:\(kind)", grants.filter { $0.kinds.contains(kind) })
+                        }
                         : [(action.rawValue, grants)]
                     for (name, matching) in keys where !matching.isEmpty {
                         var conditions = matching.map { describe($0, action) }.sorted().joined(separator: " | ")
                         if !denies.isEmpty {
-                            conditions += " except " + denies.map { "\($0.id) during \($0.windows.map(\.description).joined(separator: "; "))" }
+                            conditions +=
+                                " except "
+                                + denies.map {
+                                    "\($0.id) during \($0.windows.map(\.description).joined(separator: "; "))"
+                                }
                                 .joined(separator: ", ")
                         }
                         own[Capability(camera: camera, action: name)] = conditions
@@ -121,8 +137,10 @@ public struct PolicyDiff: Sendable {
             }
             // Who the partner is counts as much as what it may do: a changed certificate identity hands every
             // grant to someone else.
-            let identity = [partner.identity.uri.map { "uri \($0)" }, partner.identity.fingerprint.map { "fingerprint \($0)" },
-                            partner.identity.trustedCA.map { "trusted CA \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            let identity = [
+                partner.identity.uri.map { "uri \($0)" }, partner.identity.fingerprint.map { "fingerprint \($0)" },
+                partner.identity.trustedCA.map { "trusted CA \($0)" },
+            ].compactMap { $0 }.joined(separator: ", ")
             own[Capability(camera: "*", action: "identity")] = identity
             own[Capability(camera: "*", action: "organisation")] = "\(partner.organisation) (\(partner.role.rawValue))"
             own[Capability(camera: "*", action: "agreement")] = partner.agreement ?? "none"
@@ -148,7 +166,9 @@ public struct PolicyDiff: Sendable {
     /// The diff as text lines: `+` gained, `-` lost, `~` changed.
     public func render() -> String {
         var lines: [String] = changes.isEmpty ? ["No partner gains or loses anything."] : []
-        let sections = changes.map { ("partner \($0.partner):", $0.changes, true) } + cameraChanges.map { ("camera \($0.camera):", $0.changes, false) }
+        let sections =
+            changes.map { ("partner \($0.partner):", $0.changes, true) }
+            + cameraChanges.map { ("camera \($0.camera):", $0.changes, false) }
         for (heading, changes, isPartner) in sections {
             lines.append(heading)
             for change in changes {

@@ -77,7 +77,8 @@ public struct PolicyTestSuite: Sendable {
             return nil
         }
         guard let policy = reader.required(top, "policy", "a test file").flatMap({ reader.string($0, "policy") }),
-            let testsNode = reader.required(top, "tests", "a test file"), let items = reader.sequence(testsNode, "tests")
+            let testsNode = reader.required(top, "tests", "a test file"),
+            let items = reader.sequence(testsNode, "tests")
         else { return nil }
         let folder = (reader.file as NSString).deletingLastPathComponent
         let policyFile = policy.hasPrefix("/") ? policy : (folder as NSString).appendingPathComponent(policy)
@@ -92,8 +93,12 @@ public struct PolicyTestSuite: Sendable {
             let request = reader.mapping(requestNode, "request", keys: requestKeys),
             let expectNode = reader.required(map, "expect", "test '\(name)'"),
             let expect = reader.mapping(expectNode, "expect", keys: expectKeys),
-            let partner = reader.required(request, "partner", "request").flatMap({ reader.identifier($0, "partner", as: PartnerID.self) }),
-            let camera = reader.required(request, "camera", "request").flatMap({ reader.identifier($0, "camera", as: CameraID.self) }),
+            let partner = reader.required(request, "partner", "request").flatMap({
+                reader.identifier($0, "partner", as: PartnerID.self)
+            }),
+            let camera = reader.required(request, "camera", "request").flatMap({
+                reader.identifier($0, "camera", as: CameraID.self)
+            }),
             let actionNode = reader.required(request, "action", "request"),
             let actionText = reader.string(actionNode, "action"),
             let atNode = reader.required(request, "at", "request"), let atText = reader.string(atNode, "at"),
@@ -101,12 +106,15 @@ public struct PolicyTestSuite: Sendable {
             let effect = reader.enumeration(decisionNode, "decision", as: Decision.Effect.self)
         else { return nil }
         guard let action = SharingAction(parsing: actionText) else {
-            reader.error(.invalidValue, "action '\(actionText.prefix(32))' is not live, clip, counts or alert:KIND", at: actionNode)
+            reader.error(
+                .invalidValue, "action '\(actionText.prefix(32))' is not live, clip, counts or alert:KIND",
+                at: actionNode)
             return nil
         }
         guard let at = ISO8601DateFormatter().date(from: atText) else {
-            reader.error(.invalidValue, "at '\(atText.prefix(40))' is not an ISO 8601 time such as 2026-12-01T20:00:00Z",
-                         at: atNode)
+            reader.error(
+                .invalidValue, "at '\(atText.prefix(40))' is not an ISO 8601 time such as 2026-12-01T20:00:00Z",
+                at: atNode)
             return nil
         }
         var accessRequest = AccessRequest(partner: partner, camera: camera, action: action, at: at)
@@ -132,8 +140,9 @@ public struct PolicyTestSuite: Sendable {
     /// Runs every case against a compiled policy.
     public func run(against policy: CompiledPolicy) -> [Result] {
         cases.map { testCase in
-            Result(name: testCase.name, location: testCase.location,
-                   failures: Self.check(policy.decide(testCase.request), testCase.expectation, policy))
+            Result(
+                name: testCase.name, location: testCase.location,
+                failures: Self.check(policy.decide(testCase.request), testCase.expectation, policy))
         }
     }
 
@@ -147,30 +156,39 @@ public struct PolicyTestSuite: Sendable {
         if let profile = expected.profile {
             if let spec = policy.profiles[profile.value] {
                 if decision.redaction != spec {
-                    failures.append("expected redaction '\(profile.value)' (\(spec)), got \(decision.redaction?.description ?? "none")")
+                    failures.append(
+                        "expected redaction '\(profile.value)' (\(spec)), got \(decision.redaction?.description ?? "none")"
+                    )
                 }
             } else {
                 failures.append("redaction profile '\(profile.value)' is not in the policy")
             }
         }
         if let classes = expected.classes, decision.redaction?.classes != classes {
-            failures.append("expected classes \(classes.sorted().map(\.rawValue)), got \(decision.redaction?.classes.sorted().map(\.rawValue) ?? [])")
+            failures.append(
+                "expected classes \(classes.sorted().map(\.rawValue)), got \(decision.redaction?.classes.sorted().map(\.rawValue) ?? [])"
+            )
         }
         if let mode = expected.mode, decision.redaction?.mode != mode {
             failures.append("expected mode \(mode.rawValue), got \(decision.redaction?.mode.rawValue ?? "none")")
         }
         if let rules = expected.rules, Set(rules) != Set(decision.decidingRules) {
-            failures.append("expected rules \(rules.map(\.rawValue).sorted()), got \(decision.decidingRules.map(\.rawValue).sorted())")
+            failures.append(
+                "expected rules \(rules.map(\.rawValue).sorted()), got \(decision.decidingRules.map(\.rawValue).sorted())"
+            )
         }
         let codes = Set(decision.reasons.map { Decision.code(of: $0).code })
         for reason in expected.reasons where !codes.contains(reason) {
             failures.append("expected reason '\(reason)', got \(codes.sorted()) (\(why))")
         }
         if let retention = expected.retention, decision.retention?.duration != retention {
-            failures.append("expected retention \(retention), got \(decision.retention?.duration.description ?? "none")")
+            failures.append(
+                "expected retention \(retention), got \(decision.retention?.duration.description ?? "none")")
         }
         if let fields = expected.fields, Set(fields) != Set(decision.alertFields) {
-            failures.append("expected fields \(fields.map(\.rawValue).sorted()), got \(decision.alertFields.map(\.rawValue).sorted())")
+            failures.append(
+                "expected fields \(fields.map(\.rawValue).sorted()), got \(decision.alertFields.map(\.rawValue).sorted())"
+            )
         }
         return failures
     }

@@ -58,20 +58,24 @@ public final class AuditLog: Sendable {
 
     /// Appends an entry and, at every ``checkpointInterval``, a signed checkpoint.
     @discardableResult
-    public func append(_ action: Action, actor: String, subject: String, rules: [String] = [],
-                       details: [String: String] = [:], at time: Date = Date()) throws -> Entry
-    {
+    public func append(
+        _ action: Action, actor: String, subject: String, rules: [String] = [],
+        details: [String: String] = [:], at time: Date = Date()
+    ) throws -> Entry {
         do {
-            return try pool.write { db in try append(db, action, actor: actor, subject: subject, rules: rules, details: details, at: time) }
+            return try pool.write { db in
+                try append(db, action, actor: actor, subject: subject, rules: rules, details: details, at: time)
+            }
         } catch let error as VaultError { throw error } catch {
             throw VaultError(.database, "cannot append to the audit log", underlying: error)
         }
     }
 
     /// Appends inside a caller's transaction, so an action and its audit entry commit together.
-    func append(_ db: Database, _ action: Action, actor: String, subject: String, rules: [String] = [],
-                details: [String: String] = [:], at time: Date = Date()) throws -> Entry
-    {
+    func append(
+        _ db: Database, _ action: Action, actor: String, subject: String, rules: [String] = [],
+        details: [String: String] = [:], at time: Date = Date()
+    ) throws -> Entry {
         let last = try AuditRow.order(Column("seq").desc).fetchOne(db)
         let seq = (last?.seq ?? 0) + 1
         let previous = last?.hash ?? Self.genesis
@@ -79,13 +83,17 @@ public final class AuditLog: Sendable {
         let ruleText = rules.joined(separator: ",")
         let stamp = (time.timeIntervalSince1970 * 1000).rounded() / 1000
         let actor = Canonical.plainLine(actor), subject = Canonical.plainLine(subject, limit: Canonical.subjectLimit)
-        let hash = Self.hash(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
-                             rules: ruleText, details: detailText, previous: previous)
-        try AuditRow(seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
-                     details: detailText, previousHash: previous, hash: hash).insert(db)
+        let hash = Self.hash(
+            seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
+            rules: ruleText, details: detailText, previous: previous)
+        try AuditRow(
+            seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
+            details: detailText, previousHash: previous, hash: hash
+        ).insert(db)
         if seq % Self.checkpointInterval == 0 { try checkpoint(db, seq: seq, hash: hash, at: time) }
-        return Entry(seq: seq, time: Date(timeIntervalSince1970: stamp), action: action.rawValue, actor: actor,
-                     subject: subject, rules: rules, details: details, hash: hash)
+        return Entry(
+            seq: seq, time: Date(timeIntervalSince1970: stamp), action: action.rawValue, actor: actor,
+            subject: subject, rules: rules, details: details, hash: hash)
     }
 
     /// Signs a checkpoint at the newest entry now (for example before a backup or at shutdown), and reports an anchor
@@ -97,13 +105,19 @@ public final class AuditLog: Sendable {
                 try checkpoint(db, seq: last.seq, hash: last.hash, at: time)
             }
         }
-        if let failure = anchorFailure.withLock({ failure in defer { failure = nil }; return failure }) { throw failure }
+        if let failure = anchorFailure.withLock({ failure in
+            defer { failure = nil }
+            return failure
+        }) {
+            throw failure
+        }
     }
 
     private func checkpoint(_ db: Database, seq: Int64, hash: String, at time: Date) throws {
         guard let signingKey else { return }
-        var row = CheckpointRow(seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
-                                signature: "")
+        var row = CheckpointRow(
+            seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
+            signature: "")
         row.signature = signingKey.sign(Self.checkpointMessage(row)).hex
         try row.insert(db)
         // Anchored once the checkpoint is committed (a rolled-back one must not be), so a failure cannot undo it; it is
@@ -111,7 +125,9 @@ public final class AuditLog: Sendable {
         if let anchorPath {
             let anchored = row
             db.afterNextTransaction(onCommit: { [weak self] _ in
-                do { try Self.appendAnchor(anchored, to: anchorPath) } catch { self?.anchorFailure.withLock { $0 = error as? VaultError } }
+                do { try Self.appendAnchor(anchored, to: anchorPath) } catch {
+                    self?.anchorFailure.withLock { $0 = error as? VaultError }
+                }
             })
         }
     }
@@ -119,9 +135,11 @@ public final class AuditLog: Sendable {
     public func entries(after seq: Int64 = 0, limit: Int = 1000) throws -> [Entry] {
         try pool.read { db in
             try AuditRow.filter(Column("seq") > seq).order(Column("seq")).limit(limit).fetchAll(db).map { row in
-                Entry(seq: row.seq, time: Date(timeIntervalSince1970: row.time), action: row.action, actor: row.actor,
-                      subject: row.subject, rules: row.rules.isEmpty ? [] : row.rules.split(separator: ",").map(String.init),
-                      details: Self.decode(row.details), hash: row.hash)
+                Entry(
+                    seq: row.seq, time: Date(timeIntervalSince1970: row.time), action: row.action, actor: row.actor,
+                    subject: row.subject,
+                    rules: row.rules.isEmpty ? [] : row.rules.split(separator: ",").map(String.init),
+                    details: Self.decode(row.details), hash: row.hash)
             }
         }
     }
@@ -131,7 +149,8 @@ public final class AuditLog: Sendable {
     /// One thing wrong with the log, located by sequence number.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
         public enum Kind: String, Sendable {
-            case modified, deleted, insertedOrReordered = "inserted-or-reordered", checkpointInvalid = "checkpoint-invalid",
+            case modified, deleted, insertedOrReordered = "inserted-or-reordered", checkpointInvalid =
+                "checkpoint-invalid",
                 truncated
         }
         public var kind: Kind
@@ -164,16 +183,22 @@ public final class AuditLog: Sendable {
             while let row = try cursor.next() {
                 count += 1
                 if row.seq > expected {
-                    problems.append(Problem(kind: .deleted, seq: expected,
-                                            message: row.seq - expected == 1 ? "entry is missing" : "entries \(expected)–\(row.seq - 1) are missing"))
+                    problems.append(
+                        Problem(
+                            kind: .deleted, seq: expected,
+                            message: row.seq - expected == 1
+                                ? "entry is missing" : "entries \(expected)–\(row.seq - 1) are missing"))
                 }
-                let recomputed = Self.hash(seq: row.seq, time: row.time, action: row.action, actor: row.actor,
-                                           subject: row.subject, rules: row.rules, details: row.details, previous: row.previousHash)
+                let recomputed = Self.hash(
+                    seq: row.seq, time: row.time, action: row.action, actor: row.actor,
+                    subject: row.subject, rules: row.rules, details: row.details, previous: row.previousHash)
                 if recomputed != row.hash {
                     problems.append(Problem(kind: .modified, seq: row.seq, message: "content does not match its hash"))
                 } else if row.previousHash != previous, row.seq == expected {
-                    problems.append(Problem(kind: .insertedOrReordered, seq: row.seq,
-                                            message: "does not follow entry \(row.seq - 1) in the chain"))
+                    problems.append(
+                        Problem(
+                            kind: .insertedOrReordered, seq: row.seq,
+                            message: "does not follow entry \(row.seq - 1) in the chain"))
                 }
                 hashes[row.seq] = row.hash
                 previous = row.hash
@@ -186,29 +211,42 @@ public final class AuditLog: Sendable {
             var required = Self.checkpointInterval
             while required < expected {
                 if !checkpointed.contains(required) {
-                    problems.append(Problem(kind: .checkpointInvalid, seq: required, message: "the signed checkpoint due here is missing"))
+                    problems.append(
+                        Problem(
+                            kind: .checkpointInvalid, seq: required,
+                            message: "the signed checkpoint due here is missing"))
                 }
                 required += Self.checkpointInterval
             }
-            // A signed head — a checkpoint, or its copy in the anchor — must verify, match the chain, and lie within it.
+            // A signed head — a checkpoint, or its copy in the anchor — must verify, match the chain, and lie within
+            // it.
             func hold(_ head: CheckpointRow, unverified: String, rewritten: String, beyond: String) {
                 let signature = [UInt8](hex: head.signature) ?? []
                 if !publicKey.isValidSignature(signature, for: Self.checkpointMessage(head)) {
-                    problems.append(Problem(kind: .checkpointInvalid, seq: head.seq,
-                                            message: "\(unverified) does not verify with key \(publicKey.fingerprint)"))
+                    problems.append(
+                        Problem(
+                            kind: .checkpointInvalid, seq: head.seq,
+                            message: "\(unverified) does not verify with key \(publicKey.fingerprint)"))
                 } else if let hash = hashes[head.seq], hash != head.hash {
                     problems.append(Problem(kind: .modified, seq: head.seq, message: rewritten))
                 } else if hashes[head.seq] == nil, head.seq >= expected {
-                    problems.append(Problem(kind: .truncated, seq: head.seq, message: "the log ends at entry \(expected - 1) but \(beyond)"))
+                    problems.append(
+                        Problem(
+                            kind: .truncated, seq: head.seq,
+                            message: "the log ends at entry \(expected - 1) but \(beyond)"))
                 }
             }
             for checkpoint in checkpoints {
-                hold(checkpoint, unverified: "checkpoint signature", rewritten: "chain up to here was rewritten after it was checkpointed",
-                     beyond: "was checkpointed at \(checkpoint.seq)")
+                hold(
+                    checkpoint, unverified: "checkpoint signature",
+                    rewritten: "chain up to here was rewritten after it was checkpointed",
+                    beyond: "was checkpointed at \(checkpoint.seq)")
             }
             for (line, head) in anchored {
-                hold(head, unverified: "anchor line \(line)", rewritten: "chain up to here differs from the anchored head",
-                     beyond: "the anchor holds a signed head at \(head.seq)")
+                hold(
+                    head, unverified: "anchor line \(line)",
+                    rewritten: "chain up to here differs from the anchored head",
+                    beyond: "the anchor holds a signed head at \(head.seq)")
             }
             // One problem per kind and entry: a checkpoint and its anchored copy say the same thing.
             var seen = Set<String>()
@@ -242,23 +280,31 @@ public final class AuditLog: Sendable {
             guard fields.count == 5, let seq = Int64(fields[0]), let milliseconds = Double(fields[2]) else {
                 return (index + 1, CheckpointRow(seq: 0, hash: "", time: 0, signer: "", signature: ""))
             }
-            return (index + 1, CheckpointRow(seq: seq, hash: fields[1], time: milliseconds / 1000, signer: fields[3], signature: fields[4]))
+            return (
+                index + 1,
+                CheckpointRow(
+                    seq: seq, hash: fields[1], time: milliseconds / 1000, signer: fields[3], signature: fields[4])
+            )
         }
     }
 
     // MARK: Canonical form
 
-    static func hash(seq: Int64, time: Double, action: String, actor: String, subject: String, rules: String,
-                     details: String, previous: String) -> String
-    {
-        let canonical = ["veilgate-audit/v1", String(seq), Canonical.number(time), action, actor, subject, rules, details, previous]
-            .map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
-            .joined(separator: "\n")
+    static func hash(
+        seq: Int64, time: Double, action: String, actor: String, subject: String, rules: String,
+        details: String, previous: String
+    ) -> String {
+        let canonical = [
+            "veilgate-audit/v1", String(seq), Canonical.number(time), action, actor, subject, rules, details, previous,
+        ]
+        .map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
+        .joined(separator: "\n")
         return Sodium.sha256(Array(canonical.utf8)).hex
     }
 
     static func checkpointMessage(_ row: CheckpointRow) -> [UInt8] {
-        Array("veilgate-audit-checkpoint/v2\n\(row.seq)\n\(row.hash)\n\(Canonical.number(row.time))\n\(row.signer)".utf8)
+        Array(
+            "veilgate-audit-checkpoint/v2\n\(row.seq)\n\(row.hash)\n\(Canonical.number(row.time))\n\(row.signer)".utf8)
     }
 
     static func encode(_ details: [String: String]) -> String {

@@ -11,8 +11,9 @@ public enum KeyEncryptionKeySource: Sendable {
     func load() throws -> SecretKey {
         switch self {
         case .file(let path):
-            return try Self.readPrivateKey(at: path, what: "key-encryption key",
-                                           missing: "\(path): no key-encryption key file; create one with `veilgate vault init`")
+            return try Self.readPrivateKey(
+                at: path, what: "key-encryption key",
+                missing: "\(path): no key-encryption key file; create one with `veilgate vault init`")
         case .environment(let name):
             guard let value = ProcessInfo.processInfo.environment[name] else {
                 throw VaultError(.notFound, "$\(name) is not set")
@@ -29,8 +30,9 @@ public enum KeyEncryptionKeySource: Sendable {
         }
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
         guard mode & 0o077 == 0 else {
-            throw VaultError(.keyFileInsecure,
-                             "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
+            throw VaultError(
+                .keyFileInsecure,
+                "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
         }
         guard var data = FileManager.default.contents(atPath: path) else {
             throw VaultError(.io, "\(path): cannot read the key file")
@@ -68,13 +70,16 @@ public enum KeyEncryptionKeySource: Sendable {
     static func writePrivate(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else { throw VaultError(.io, "\(path): cannot create the key file") }
         defer { close(descriptor) }
         let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(descriptor) == 0 else { throw VaultError(.io, "\(path): cannot write the key file") }
+        guard written == data.count, fsync(descriptor) == 0 else {
+            throw VaultError(.io, "\(path): cannot write the key file")
+        }
     }
 }

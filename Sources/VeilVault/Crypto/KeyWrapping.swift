@@ -11,8 +11,9 @@ enum KeyWrapping {
         let associated = Array(id.utf8)
         let status = key.withBytes { plain in
             wrappingKey.withBytes { wrapping in
-                crypto_aead_xchacha20poly1305_ietf_encrypt(&output, &outputLength, plain, UInt64(SecretKey.size),
-                                                           associated, UInt64(associated.count), nil, nonce, wrapping)
+                crypto_aead_xchacha20poly1305_ietf_encrypt(
+                    &output, &outputLength, plain, UInt64(SecretKey.size),
+                    associated, UInt64(associated.count), nil, nonce, wrapping)
             }
         }
         guard status == 0 else { throw VaultError(.io, "cannot wrap key \(id)") }
@@ -31,11 +32,13 @@ enum KeyWrapping {
         var plainLength: UInt64 = 0
         let associated = Array(id.utf8)
         let status = wrappingKey.withBytes { wrapping in
-            crypto_aead_xchacha20poly1305_ietf_decrypt(&plain, &plainLength, nil, ciphertext, UInt64(ciphertext.count),
-                                                       associated, UInt64(associated.count), nonce, wrapping)
+            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                &plain, &plainLength, nil, ciphertext, UInt64(ciphertext.count),
+                associated, UInt64(associated.count), nonce, wrapping)
         }
         guard status == 0, plainLength == UInt64(SecretKey.size) else {
-            throw VaultError(.authenticationFailed, "key \(id) does not unwrap: wrong key-encryption key or a tampered keystore")
+            throw VaultError(
+                .authenticationFailed, "key \(id) does not unwrap: wrong key-encryption key or a tampered keystore")
         }
         return try SecretKey(copying: plain)
     }

@@ -43,7 +43,9 @@ final class Keystore: Sendable {
     }
 
     private func verifyOrEnrolKEK() throws {
-        let existing = try read { db in try Data.fetchOne(db, sql: "SELECT wrapped FROM wrapped_key WHERE id = ?", arguments: [Self.checkID]) }
+        let existing = try read { db in
+            try Data.fetchOne(db, sql: "SELECT wrapped FROM wrapped_key WHERE id = ?", arguments: [Self.checkID])
+        }
         if let existing {
             do { _ = try KeyWrapping.unwrap([UInt8](existing), under: kek, id: Self.checkID) } catch {
                 throw VaultError(.wrongKeyEncryptionKey, "the key-encryption key does not open this keystore")
@@ -52,8 +54,9 @@ final class Keystore: Sendable {
             let check = try SecretKey()
             let wrapped = try KeyWrapping.wrap(check, under: kek, id: Self.checkID)
             try write { db in
-                try db.execute(sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)",
-                               arguments: [Self.checkID, Data(wrapped)])
+                try db.execute(
+                    sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)",
+                    arguments: [Self.checkID, Data(wrapped)])
             }
         }
     }
@@ -69,7 +72,8 @@ final class Keystore: Sendable {
                 let wrapped: Data = row["wrapped"]
                 let key = try KeyWrapping.unwrap([UInt8](wrapped), under: kek, id: id)
                 let rewrapped = try KeyWrapping.wrap(key, under: newKEK, id: id)
-                try db.execute(sql: "UPDATE wrapped_key SET wrapped = ? WHERE id = ?", arguments: [Data(rewrapped), id])
+                try db.execute(
+                    sql: "UPDATE wrapped_key SET wrapped = ? WHERE id = ?", arguments: [Data(rewrapped), id])
             }
             return rows.count
         }
@@ -80,8 +84,9 @@ final class Keystore: Sendable {
         let key = try SecretKey()
         let wrapped = try KeyWrapping.wrap(key, under: parent?.key ?? kek, id: id)
         try write { db in
-            try db.execute(sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, ?, ?)",
-                           arguments: [id, parent?.id, Data(wrapped)])
+            try db.execute(
+                sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, ?, ?)",
+                arguments: [id, parent?.id, Data(wrapped)])
         }
         return key
     }
@@ -92,8 +97,9 @@ final class Keystore: Sendable {
         let wrapped = try zip(ids, keys).map { id, key in try KeyWrapping.wrap(key, under: parent.key, id: id) }
         try write { db in
             for (id, bytes) in zip(ids, wrapped) {
-                try db.execute(sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, ?, ?)",
-                               arguments: [id, parent.id, Data(bytes)])
+                try db.execute(
+                    sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, ?, ?)",
+                    arguments: [id, parent.id, Data(bytes)])
             }
         }
         return keys
@@ -101,9 +107,11 @@ final class Keystore: Sendable {
 
     /// Loads a key, unwrapping it with its parent. Throws ``VaultError/Code/keyDestroyed`` when it is gone.
     func key(id: String, parent: SecretKey?) throws -> SecretKey {
-        guard let wrapped = try read({ db in
-            try Data.fetchOne(db, sql: "SELECT wrapped FROM wrapped_key WHERE id = ?", arguments: [id])
-        }) else {
+        guard
+            let wrapped = try read({ db in
+                try Data.fetchOne(db, sql: "SELECT wrapped FROM wrapped_key WHERE id = ?", arguments: [id])
+            })
+        else {
             throw VaultError(.keyDestroyed, "key \(id) has been destroyed: the data it protected is unrecoverable")
         }
         return try KeyWrapping.unwrap([UInt8](wrapped), under: parent ?? kek, id: id)
@@ -112,12 +120,14 @@ final class Keystore: Sendable {
     /// The ids of every bucket key (keys wrapped directly by the KEK, other than the check value).
     func bucketKeyIDs() throws -> [String] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM wrapped_key WHERE parent IS NULL AND id LIKE 'bucket:%' ORDER BY id")
+            try String.fetchAll(
+                db, sql: "SELECT id FROM wrapped_key WHERE parent IS NULL AND id LIKE 'bucket:%' ORDER BY id")
         }
     }
 
     func contains(id: String) throws -> Bool {
-        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM wrapped_key WHERE id = ?", arguments: [id]) ?? false }
+        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM wrapped_key WHERE id = ?", arguments: [id]) ?? false
+        }
     }
 
     /// Destroys keys and every key wrapped under them.
@@ -125,8 +135,10 @@ final class Keystore: Sendable {
         guard !ids.isEmpty else { return }
         let list = Canonical.jsonList(ids)
         try write { db in
-            try db.execute(sql: "DELETE FROM wrapped_key WHERE parent IN (SELECT value FROM json_each(?))", arguments: [list])
-            try db.execute(sql: "DELETE FROM wrapped_key WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
+            try db.execute(
+                sql: "DELETE FROM wrapped_key WHERE parent IN (SELECT value FROM json_each(?))", arguments: [list])
+            try db.execute(
+                sql: "DELETE FROM wrapped_key WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
         }
     }
 

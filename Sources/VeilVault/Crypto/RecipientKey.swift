@@ -27,8 +27,10 @@ public final class RecipientKey: Sendable {
 
     /// Loads a secret key file (64 hex digits, mode 0600).
     public static func load(from path: String) throws -> RecipientKey {
-        try RecipientKey(secret: KeyEncryptionKeySource.readPrivateKey(
-            at: path, what: "recipient key", missing: "\(path): no such recipient key; make one with `veilgate partner export-key`"))
+        try RecipientKey(
+            secret: KeyEncryptionKeySource.readPrivateKey(
+                at: path, what: "recipient key",
+                missing: "\(path): no such recipient key; make one with `veilgate partner export-key`"))
     }
 
     private init(secret: SecretKey) throws {
@@ -43,7 +45,9 @@ public final class RecipientKey: Sendable {
     func open(_ sealed: [UInt8]) -> [UInt8]? {
         guard sealed.count > Int(veil_box_sealbytes()) else { return nil }
         var plain = [UInt8](repeating: 0, count: sealed.count - Int(veil_box_sealbytes()))
-        let status = secret.withBytes { crypto_box_seal_open(&plain, sealed, UInt64(sealed.count), publicKey.bytes, $0) }
+        let status = secret.withBytes {
+            crypto_box_seal_open(&plain, sealed, UInt64(sealed.count), publicKey.bytes, $0)
+        }
         guard status == 0 else {
             Sodium.wipe(&plain)
             return nil
@@ -60,8 +64,11 @@ public struct RecipientPublicKey: Sendable, Equatable {
     public var fingerprint: String { String(Sodium.sha256(bytes).hex.prefix(16)) }
 
     public static func load(from path: String) throws -> RecipientPublicKey {
-        guard let data = FileManager.default.contents(atPath: path) else { throw VaultError(.notFound, "\(path): no such recipient key") }
-        let text = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VaultError(.notFound, "\(path): no such recipient key")
+        }
+        let text =
+            String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
         guard let bytes = [UInt8](hex: text), bytes.count == Int(veil_box_publickeybytes()) else {
             throw VaultError(.keyFileInvalid, "\(path): not a recipient public key (64 hex digits)")
         }

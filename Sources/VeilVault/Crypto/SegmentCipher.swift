@@ -44,7 +44,8 @@ enum SegmentCipher {
                 var cipherLength: UInt64 = 0
                 let status = crypto_secretstream_xchacha20poly1305_push(
                     &state, &cipher, &cipherLength,
-                    source.baseAddress.map { $0.advanced(by: start).assumingMemoryBound(to: UInt8.self) }, UInt64(length),
+                    source.baseAddress.map { $0.advanced(by: start).assumingMemoryBound(to: UInt8.self) },
+                    UInt64(length),
                     associated, UInt64(associated.count), tag)
                 guard status == 0 else { throw VaultError(.io, "secretstream push failed") }
                 var bigEndian = UInt32(cipherLength).bigEndian
@@ -69,9 +70,11 @@ enum SegmentCipher {
             guard length >= overhead, length <= chunkSize + overhead else {
                 throw VaultError(.authenticationFailed, "segment \(segment): a chunk has an impossible length")
             }
-            guard file.endIndex - offset - 4 >= length else { throw VaultError(.truncated, "segment \(segment) is truncated") }
+            guard file.endIndex - offset - 4 >= length else {
+                throw VaultError(.truncated, "segment \(segment) is truncated")
+            }
             summary.append(contentsOf: file[offset..<offset + 4])
-            summary.append(contentsOf: file[offset + 4 + length - 16 ..< offset + 4 + length])
+            summary.append(contentsOf: file[offset + 4 + length - 16..<offset + 4 + length])
             offset += 4 + length
         }
         return Sodium.sha256(summary)
@@ -84,7 +87,7 @@ enum SegmentCipher {
         }
         var state = crypto_secretstream_xchacha20poly1305_state()
         defer { withUnsafeMutableBytes(of: &state) { sodium_memzero($0.baseAddress!, $0.count) } }
-        let header = [UInt8](file[file.startIndex + magic.count ..< file.startIndex + magic.count + headerSize])
+        let header = [UInt8](file[file.startIndex + magic.count..<file.startIndex + magic.count + headerSize])
         let status = key.withBytes { crypto_secretstream_xchacha20poly1305_init_pull(&state, header, $0) }
         guard status == 0 else { throw VaultError(.authenticationFailed, "segment \(segment): invalid header") }
 
@@ -103,7 +106,9 @@ enum SegmentCipher {
             guard length >= overhead, length <= chunkSize + overhead else {
                 throw VaultError(.authenticationFailed, "segment \(segment): chunk \(chunk) has an impossible length")
             }
-            guard file.endIndex - offset >= length else { throw VaultError(.truncated, "segment \(segment) is truncated") }
+            guard file.endIndex - offset >= length else {
+                throw VaultError(.truncated, "segment \(segment) is truncated")
+            }
             var plainLength: UInt64 = 0
             var tag: UInt8 = 0
             let associated = chunk == 0 ? binding : []
@@ -114,8 +119,9 @@ enum SegmentCipher {
             }
             guard pulled == 0 else {
                 Sodium.wipe(&plaintext)
-                throw VaultError(.authenticationFailed,
-                                 "segment \(segment): chunk \(chunk) failed authentication (tampered, moved or wrong key)")
+                throw VaultError(
+                    .authenticationFailed,
+                    "segment \(segment): chunk \(chunk) failed authentication (tampered, moved or wrong key)")
             }
             plaintext.append(contentsOf: buffer.prefix(Int(plainLength)))
             offset += length

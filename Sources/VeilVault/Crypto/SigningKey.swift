@@ -18,7 +18,8 @@ public final class GatewaySigningKey: @unchecked Sendable {
     }
 
     init(secretBytes: [UInt8], publicBytes: [UInt8]) throws {
-        guard secretBytes.count == Int(veil_sign_secretkeybytes()), let pointer = sodium_malloc(secretBytes.count) else {
+        guard secretBytes.count == Int(veil_sign_secretkeybytes()), let pointer = sodium_malloc(secretBytes.count)
+        else {
             throw VaultError(.keyFileInvalid, "not an Ed25519 secret key")
         }
         pointer.copyMemory(from: secretBytes, byteCount: secretBytes.count)
@@ -34,7 +35,8 @@ public final class GatewaySigningKey: @unchecked Sendable {
 
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var signature = [UInt8](repeating: 0, count: Int(veil_sign_bytes()))
-        crypto_sign_detached(&signature, nil, message, UInt64(message.count), secret.assumingMemoryBound(to: UInt8.self))
+        crypto_sign_detached(
+            &signature, nil, message, UInt64(message.count), secret.assumingMemoryBound(to: UInt8.self))
         return signature
     }
 
@@ -45,9 +47,13 @@ public final class GatewaySigningKey: @unchecked Sendable {
             throw VaultError(.notFound, "\(path): no gateway signing key; create one with `veilgate vault init`")
         }
         guard mode & 0o077 == 0 else {
-            throw VaultError(.keyFileInsecure, "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
+            throw VaultError(
+                .keyFileInsecure,
+                "\(path): key file is readable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600")
         }
-        guard var data = FileManager.default.contents(atPath: path) else { throw VaultError(.io, "\(path): cannot read") }
+        guard var data = FileManager.default.contents(atPath: path) else {
+            throw VaultError(.io, "\(path): cannot read")
+        }
         defer { Sodium.wipe(&data) }
         var text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         defer { text = "" }
@@ -79,13 +85,16 @@ public struct GatewayPublicKey: Sendable, Hashable {
     public var fingerprint: String { String(Sodium.sha256(bytes).hex.prefix(16)) }
 
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
-        guard signature.count == Int(veil_sign_bytes()), bytes.count == Int(veil_sign_publickeybytes()) else { return false }
+        guard signature.count == Int(veil_sign_bytes()), bytes.count == Int(veil_sign_publickeybytes()) else {
+            return false
+        }
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), bytes) == 0
     }
 
     public static func load(from path: String) throws -> GatewayPublicKey {
         guard let data = FileManager.default.contents(atPath: path),
-            let bytes = [UInt8](hex: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            let bytes = [UInt8](
+                hex: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
             bytes.count == Int(veil_sign_publickeybytes())
         else { throw VaultError(.keyFileInvalid, "\(path): not a gateway public key (64 hex digits)") }
         return GatewayPublicKey(bytes: bytes)

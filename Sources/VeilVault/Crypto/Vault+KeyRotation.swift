@@ -19,8 +19,8 @@ extension Vault {
         public var newKeyLocation = ""
     }
 
-    /// Rotates the key-encryption key with the vault closed (its lock is taken): every bucket key is rewrapped and every
-    /// index row re-authenticated under the new key; the old key then opens nothing in the keystore.
+    /// Rotates the key-encryption key with the vault closed (its lock is taken): every bucket key is rewrapped and
+    /// every index row re-authenticated under the new key; the old key then opens nothing in the keystore.
     ///
     /// Crash-safe by being resumable. With a KEK file, the new key is first written beside it (`kek.key.next`, 0600)
     /// and replaces the old file only at the end; a vault finding `.next` refuses to open until `rotate-kek` is run
@@ -28,11 +28,13 @@ extension Vault {
     /// key comes from `newKeyVariable`; an interrupted rotation is finished by running it again with both set.
     ///
     /// A row that verifies under neither key is not re-authenticated: a rotation must not launder a tampered row.
-    public static func rotateKeyEncryptionKey(_ configuration: VaultConfiguration, newKeyVariable: String = "VEILGATE_NEW_KEK",
-                                              by actor: String) throws -> KeyRotationReport
-    {
+    public static func rotateKeyEncryptionKey(
+        _ configuration: VaultConfiguration, newKeyVariable: String = "VEILGATE_NEW_KEK",
+        by actor: String
+    ) throws -> KeyRotationReport {
         guard FileManager.default.fileExists(atPath: configuration.segmentsDirectory) else {
-            throw VaultError(.notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
+            throw VaultError(
+                .notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
         }
         let lock = try VaultLock(path: configuration.vaultDirectory + "/.lock")
         defer { withExtendedLifetime(lock) {} }
@@ -48,23 +50,34 @@ extension Vault {
             } else {
                 try KeyEncryptionKeySource.createFile(at: next)
             }
-            (oldKEK, newKEK) = (try KeyEncryptionKeySource.file(path).load(), try KeyEncryptionKeySource.file(next).load())
+            (oldKEK, newKEK) = (
+                try KeyEncryptionKeySource.file(path).load(), try KeyEncryptionKeySource.file(next).load()
+            )
             nextFile = (next, path)
             report.newKeyLocation = path
         case .environment(let name):
             guard ProcessInfo.processInfo.environment[newKeyVariable] != nil else {
-                throw VaultError(.notFound, "the KEK comes from $\(name): put the new key (64 hex digits) in $\(newKeyVariable) as well")
+                throw VaultError(
+                    .notFound,
+                    "the KEK comes from $\(name): put the new key (64 hex digits) in $\(newKeyVariable) as well")
             }
-            (oldKEK, newKEK) = (try KeyEncryptionKeySource.environment(name).load(), try KeyEncryptionKeySource.environment(newKeyVariable).load())
+            (oldKEK, newKEK) = (
+                try KeyEncryptionKeySource.environment(name).load(),
+                try KeyEncryptionKeySource.environment(newKeyVariable).load()
+            )
             var (oldBytes, newBytes) = (oldKEK.exportBytes(), newKEK.exportBytes())
-            defer { Sodium.wipe(&oldBytes); Sodium.wipe(&newBytes) }
+            defer {
+                Sodium.wipe(&oldBytes)
+                Sodium.wipe(&newBytes)
+            }
             guard !Sodium.equal(oldBytes, newBytes) else {
                 throw VaultError(.invalidArgument, "$\(newKeyVariable) holds the key already in use")
             }
             report.newKeyLocation = "$\(newKeyVariable) (set $\(name) to it from now on)"
         }
 
-        // 1. The keystore: one transaction. Already under the new key (a resumed rotation) is recognised by its check value.
+        // 1. The keystore: one transaction. Already under the new key (a resumed rotation) is recognised by its check
+        //    value.
         if (try? Keystore(path: configuration.keystorePath, kek: newKEK)) == nil {
             let keystore = try Keystore(path: configuration.keystorePath, kek: oldKEK)
             report.keysRewrapped = try keystore.rewrapTopLevelKeys(under: newKEK)
@@ -75,9 +88,10 @@ extension Vault {
         // 2. The index: one transaction; rows already under the new key are left alone.
         let index = try VaultIndex(path: configuration.indexPath)
         let (old, new) = (try IndexAuthenticator(deriving: oldKEK), try IndexAuthenticator(deriving: newKEK))
-        func reauthenticate<Row: FetchableRecord & PersistableRecord>(_ db: Database, _ type: Row.Type, fields: (Row) -> [String],
-                                                                      mac: WritableKeyPath<Row, String>) throws
-        {
+        func reauthenticate<Row: FetchableRecord & PersistableRecord>(
+            _ db: Database, _ type: Row.Type, fields: (Row) -> [String],
+            mac: WritableKeyPath<Row, String>
+        ) throws {
             for var row in try Row.fetchAll(db) {
                 if new.isValid(row[keyPath: mac], fields(row)) { continue }
                 guard old.isValid(row[keyPath: mac], fields(row)) else {
@@ -100,19 +114,27 @@ extension Vault {
         }
 
         // 3. Recorded, then the new key takes the old one's place (an atomic rename).
-        let signingKey = FileManager.default.fileExists(atPath: configuration.signingKeyPath)
+        let signingKey =
+            FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
         let audit = AuditLog(pool: index.pool, signingKey: signingKey, anchorPath: configuration.auditAnchorPath)
-        try audit.append(.keyRotated, actor: actor, subject: "vault",
-                         details: ["keys": String(report.keysRewrapped), "rows": String(report.rowsReauthenticated),
-                                   "invalid-rows": String(report.rowsLeftInvalid), "resumed": String(report.resumed)])
+        try audit.append(
+            .keyRotated, actor: actor, subject: "vault",
+            details: [
+                "keys": String(report.keysRewrapped), "rows": String(report.rowsReauthenticated),
+                "invalid-rows": String(report.rowsLeftInvalid), "resumed": String(report.resumed),
+            ])
         try audit.checkpoint()
         if let nextFile {
             guard rename(nextFile.next, nextFile.current) == 0 else {
-                throw VaultError(.io, "\(nextFile.next): cannot move the new key into place (\(String(cString: strerror(errno))))")
+                throw VaultError(
+                    .io, "\(nextFile.next): cannot move the new key into place (\(String(cString: strerror(errno))))")
             }
             let folder = open((nextFile.current as NSString).deletingLastPathComponent, O_RDONLY)
-            if folder >= 0 { fsync(folder); close(folder) }
+            if folder >= 0 {
+                fsync(folder)
+                close(folder)
+            }
         }
         return report
     }

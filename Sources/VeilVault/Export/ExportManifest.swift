@@ -64,10 +64,12 @@ public enum ExportVerifier {
             throw VaultError(.exportInvalid, "\(manifestPath): missing")
         }
         guard let signatureData = FileManager.default.contents(atPath: signaturePath),
-            let signature = [UInt8](hex: String(decoding: signatureData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            let signature = [UInt8](
+                hex: String(decoding: signatureData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw VaultError(.exportInvalid, "\(signaturePath): missing or malformed") }
         guard publicKey.isValidSignature(signature, for: [UInt8](manifestData)) else {
-            throw VaultError(.exportInvalid, "\(manifestPath): signature does not verify with gateway key \(publicKey.fingerprint)")
+            throw VaultError(
+                .exportInvalid, "\(manifestPath): signature does not verify with gateway key \(publicKey.fingerprint)")
         }
         let manifest: ExportManifest
         do { manifest = try JSONDecoder().decode(ExportManifest.self, from: manifestData) } catch {
@@ -79,7 +81,8 @@ public enum ExportVerifier {
         var listed = Set<String>()
         for part in manifest.parts {
             guard !part.file.contains(".."), part.file.hasPrefix("video/") else {
-                throw VaultError(.exportInvalid, "\(manifestPath): part path \(part.file.prefix(80)) is not inside the bundle")
+                throw VaultError(
+                    .exportInvalid, "\(manifestPath): part path \(part.file.prefix(80)) is not inside the bundle")
             }
             listed.insert(part.file)
             var status = stat()
@@ -90,7 +93,8 @@ public enum ExportVerifier {
                 throw VaultError(.exportInvalid, "\(part.file): missing from the bundle")
             }
             guard data.count == part.size, Sodium.sha256(data).hex == part.sha256 else {
-                throw VaultError(.exportInvalid, "\(part.file): does not match the signed manifest (changed after export)")
+                throw VaultError(
+                    .exportInvalid, "\(part.file): does not match the signed manifest (changed after export)")
             }
         }
         // Everything in the bundle must be the manifest, its signature, or a listed part: a regular file, no links.
@@ -98,11 +102,14 @@ public enum ExportVerifier {
         let present = (FileManager.default.enumerator(atPath: bundle)?.compactMap { $0 as? String } ?? []).sorted()
         for item in present {
             var status = stat()
-            guard lstat(bundle + "/" + item, &status) == 0 else { throw VaultError(.exportInvalid, "\(item): unreadable") }
+            guard lstat(bundle + "/" + item, &status) == 0 else {
+                throw VaultError(.exportInvalid, "\(item): unreadable")
+            }
             let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
             let isRegular = (status.st_mode & S_IFMT) == S_IFREG
             guard expected.contains(item), isRegular || (isDirectory && item == "video") else {
-                throw VaultError(.exportInvalid, "\(item): not part of the signed export (added after export, or not a plain file)")
+                throw VaultError(
+                    .exportInvalid, "\(item): not part of the signed export (added after export, or not a plain file)")
             }
         }
         return manifest

@@ -124,8 +124,11 @@ struct SegmentRow: Codable, FetchableRecord, PersistableRecord, Sendable {
 
     /// The fields the row's MAC covers: everything the vault acts on.
     var authenticatedFields: [String] {
-        ["segment", id, camera, category, Canonical.number(start), Canonical.number(end), bucket, container, String(size),
-         fingerprint, state, policyVersion, redaction]
+        [
+            "segment", id, camera, category, Canonical.number(start), Canonical.number(end), bucket, container,
+            String(size),
+            fingerprint, state, policyVersion, redaction,
+        ]
     }
 
     /// Where the file lives, derived from authenticated fields (never stored, so never redirected).
@@ -152,8 +155,10 @@ struct BucketRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var mac = ""
 
     var authenticatedFields: [String] {
-        ["bucket", id, camera, category, Canonical.number(dayStart), Canonical.number(dayEnd), state,
-         Canonical.number(destroyedAt), destroyedBy ?? "-"]
+        [
+            "bucket", id, camera, category, Canonical.number(dayStart), Canonical.number(dayEnd), state,
+            Canonical.number(destroyedAt), destroyedBy ?? "-",
+        ]
     }
 
     static let active = "active"
@@ -185,8 +190,11 @@ struct HoldRow: Codable, FetchableRecord, PersistableRecord, Sendable {
     var mac = ""
 
     var authenticatedFields: [String] {
-        ["hold", id, camera, Canonical.number(start), Canonical.number(end), caseReference ?? "-", Canonical.number(placedAt),
-         placedBy, Canonical.number(expiresAt), Canonical.number(releasedAt), releasedBy ?? "-"]
+        [
+            "hold", id, camera, Canonical.number(start), Canonical.number(end), caseReference ?? "-",
+            Canonical.number(placedAt),
+            placedBy, Canonical.number(expiresAt), Canonical.number(releasedAt), releasedBy ?? "-",
+        ]
     }
 }
 

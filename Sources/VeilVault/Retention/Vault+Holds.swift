@@ -1,28 +1,34 @@
 public import Foundation
-public import VeilCore
 internal import GRDB
+public import VeilCore
 
 extension Vault {
     /// Places a legal hold: the camera's footage in the range is exempt from expiry until released.
     /// The case reference is stored with the hold but never written to the audit log or printed.
-    public func placeHold(camera: CameraID, from: Date, to: Date, caseReference: String?, by actor: String,
-                          at now: Date = Date()) throws -> LegalHold
-    {
+    public func placeHold(
+        camera: CameraID, from: Date, to: Date, caseReference: String?, by actor: String,
+        at now: Date = Date()
+    ) throws -> LegalHold {
         guard to > from else { throw VaultError(.invalidArgument, "a hold must end after it starts") }
-        if schedule?.legalHoldRequiresCaseReference ?? true, (caseReference ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+        if schedule?.legalHoldRequiresCaseReference ?? true,
+            (caseReference ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+        {
             throw VaultError(.invalidArgument, "the policy requires a case reference to place a hold")
         }
-        var row = HoldRow(id: "hold-" + UUID().uuidString.lowercased().prefix(8), camera: camera.rawValue,
-                          start: from.timeIntervalSince1970, end: to.timeIntervalSince1970, caseReference: caseReference,
-                          placedAt: now.timeIntervalSince1970, placedBy: Canonical.plainLine(actor),
-                          expiresAt: schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) },
-                          releasedAt: nil, releasedBy: nil)
+        var row = HoldRow(
+            id: "hold-" + UUID().uuidString.lowercased().prefix(8), camera: camera.rawValue,
+            start: from.timeIntervalSince1970, end: to.timeIntervalSince1970, caseReference: caseReference,
+            placedAt: now.timeIntervalSince1970, placedBy: Canonical.plainLine(actor),
+            expiresAt: schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) },
+            releasedAt: nil, releasedBy: nil)
         row.mac = authenticator.mac(row.authenticatedFields)
         try write { db in
             try row.insert(db)
-            _ = try audit.append(db, .holdPlaced, actor: actor, subject: row.id, details: [
-                "camera": camera.rawValue, "from": Self.timestamp(from), "to": Self.timestamp(to),
-            ], at: now)
+            _ = try audit.append(
+                db, .holdPlaced, actor: actor, subject: row.id,
+                details: [
+                    "camera": camera.rawValue, "from": Self.timestamp(from), "to": Self.timestamp(to),
+                ], at: now)
         }
         return LegalHold(row)
     }
@@ -41,8 +47,9 @@ extension Vault {
             row.expiresAt = schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) }
             row.mac = authenticator.mac(row.authenticatedFields)
             try row.update(db)
-            _ = try audit.append(db, AuditLog.Action("hold-renewed"), actor: actor, subject: id,
-                                 details: ["camera": row.camera], at: now)
+            _ = try audit.append(
+                db, AuditLog.Action("hold-renewed"), actor: actor, subject: id,
+                details: ["camera": row.camera], at: now)
             return LegalHold(row)
         }
     }
@@ -61,8 +68,9 @@ extension Vault {
             row.releasedBy = Canonical.plainLine(actor)
             row.mac = authenticator.mac(row.authenticatedFields)
             try row.update(db)
-            _ = try audit.append(db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
-                                 at: now)
+            _ = try audit.append(
+                db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
+                at: now)
         }
     }
 
@@ -98,26 +106,42 @@ extension Vault {
     public func erase(camera: CameraID, from: Date, to: Date, by actor: String, at now: Date = Date()) throws -> Int {
         var scratch = RetentionPlan(now: now, policyVersion: schedule?.policyVersion ?? "")
         let holds = try activeHolds(at: now, plan: &scratch)
-        let overlapping = holds[camera]?.filter { $0.start < to.timeIntervalSince1970 && $0.end > from.timeIntervalSince1970 } ?? []
+        let overlapping =
+            holds[camera]?.filter { $0.start < to.timeIntervalSince1970 && $0.end > from.timeIntervalSince1970 } ?? []
         guard overlapping.isEmpty else {
-            throw VaultError(.onHold, "footage of \(camera) in this range is under a legal hold; release it first (veilgate vault hold list)")
+            throw VaultError(
+                .onHold,
+                "footage of \(camera) in this range is under a legal hold; release it first (veilgate vault hold list)")
         }
         let (ids, buckets) = try readIndex { db -> ([String], [String]) in
-            let arguments: StatementArguments = ["camera": camera.rawValue, "from": from.timeIntervalSince1970,
-                                                 "to": to.timeIntervalSince1970]
-            let ids = try String.fetchAll(db, sql: """
-                SELECT id FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
-                """, arguments: arguments)
-            let buckets = try String.fetchAll(db, sql: """
-                SELECT DISTINCT bucket FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
-                """, arguments: arguments)
+            let arguments: StatementArguments = [
+                "camera": camera.rawValue, "from": from.timeIntervalSince1970,
+                "to": to.timeIntervalSince1970,
+            ]
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
+                    """, arguments: arguments)
+            let buckets = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT bucket FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
+                    """, arguments: arguments)
             return (ids, buckets)
         }
-        try destroySegments(ids, audit: (.erasure, actor, camera.rawValue, [], [
-            "from": Self.timestamp(from), "to": Self.timestamp(to), "segments": String(ids.count),
-        ]))
+        try destroySegments(
+            ids,
+            audit: (
+                .erasure, actor, camera.rawValue, [],
+                [
+                    "from": Self.timestamp(from), "to": Self.timestamp(to), "segments": String(ids.count),
+                ]
+            ))
         let empty = try readIndex { db in
-            try buckets.filter { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM segment WHERE bucket = ?", arguments: [$0]) == 0 }
+            try buckets.filter {
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM segment WHERE bucket = ?", arguments: [$0]) == 0
+            }
         }
         _ = try destroyBuckets(empty, actor: actor, reason: "erasure")
         return ids.count

@@ -1,6 +1,6 @@
 public import Foundation
-public import VeilCore
 internal import GRDB
+public import VeilCore
 
 /// What a retention sweep will do, and why: computed first so that `--dry-run` shows exactly what `apply`
 /// would destroy.
@@ -61,7 +61,11 @@ extension Vault {
         var plan = RetentionPlan(now: now, policyVersion: schedule.policyVersion)
         let holds = try activeHolds(at: now, plan: &plan)
         try readIndex { db in
-            let pairs = try Row.fetchAll(db, sql: "SELECT camera, category, COUNT(*) AS n FROM segment WHERE state = 'complete' GROUP BY camera, category ORDER BY camera, category")
+            let pairs = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT camera, category, COUNT(*) AS n FROM segment WHERE state = 'complete' GROUP BY camera, category ORDER BY camera, category"
+            )
             for pair in pairs {
                 let camera = CameraID(pair["camera"] as String)
                 guard let category = DataCategory(rawValue: pair["category"]),
@@ -71,9 +75,11 @@ extension Vault {
                     continue
                 }
                 let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
-                let candidates = try SegmentRow.filter(Column("camera") == camera.rawValue && Column("category") == category.rawValue
-                                                       && Column("state") == SegmentRow.complete && Column("end") <= cutoff)
-                    .order(Column("start")).fetchAll(db)
+                let candidates = try SegmentRow.filter(
+                    Column("camera") == camera.rawValue && Column("category") == category.rawValue
+                        && Column("state") == SegmentRow.complete && Column("end") <= cutoff
+                )
+                .order(Column("start")).fetchAll(db)
                 var expired: [SegmentRow] = []
                 var held = 0
                 for row in candidates {
@@ -88,12 +94,15 @@ extension Vault {
                     }
                 }
                 guard !expired.isEmpty || held > 0 else { continue }
-                plan.groups.append(RetentionPlan.Group(
-                    camera: camera, category: category, rule: period.rule, duration: period.duration,
-                    segmentIDs: expired.map(\.id), oldest: Date(timeIntervalSince1970: expired.first?.start ?? cutoff),
-                    newest: Date(timeIntervalSince1970: expired.last?.end ?? cutoff), held: held))
+                plan.groups.append(
+                    RetentionPlan.Group(
+                        camera: camera, category: category, rule: period.rule, duration: period.duration,
+                        segmentIDs: expired.map(\.id),
+                        oldest: Date(timeIntervalSince1970: expired.first?.start ?? cutoff),
+                        newest: Date(timeIntervalSince1970: expired.last?.end ?? cutoff), held: held))
             }
-            let kinds = try Row.fetchAll(db, sql: "SELECT camera, kind, COUNT(*) AS n FROM event GROUP BY camera, kind ORDER BY camera, kind")
+            let kinds = try Row.fetchAll(
+                db, sql: "SELECT camera, kind, COUNT(*) AS n FROM event GROUP BY camera, kind ORDER BY camera, kind")
             for pair in kinds {
                 let camera = CameraID(pair["camera"] as String), kind = AlertKind(pair["kind"] as String)
                 guard let period = schedule.retention(camera: camera, category: .events, eventKind: kind) else {
@@ -101,8 +110,10 @@ extension Vault {
                     continue
                 }
                 let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
-                let count = try EventRow.filter(Column("camera") == camera.rawValue && Column("kind") == kind.rawValue
-                                                && Column("time") <= cutoff).fetchCount(db)
+                let count = try EventRow.filter(
+                    Column("camera") == camera.rawValue && Column("kind") == kind.rawValue
+                        && Column("time") <= cutoff
+                ).fetchCount(db)
                 if count > 0 { plan.events.append(.init(camera: camera, kind: kind, rule: period.rule, count: count)) }
             }
         }
@@ -129,30 +140,46 @@ extension Vault {
         var report = RetentionReport(tampered: plan.tampered)
         if !plan.tampered.isEmpty {
             try write { db in
-                _ = try audit.append(db, .retentionSweep, actor: actor, subject: "index", details: [
-                    "altered-rows": String(plan.tampered.count), "first": Canonical.plainLine(plan.tampered[0], limit: 160),
-                    "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now),
-                ])
+                _ = try audit.append(
+                    db, .retentionSweep, actor: actor, subject: "index",
+                    details: [
+                        "altered-rows": String(plan.tampered.count),
+                        "first": Canonical.plainLine(plan.tampered[0], limit: 160),
+                        "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now),
+                    ])
             }
         }
         for id in plan.lapsedHolds { try lapseHold(id, actor: actor) }
         for group in plan.groups where !group.segmentIDs.isEmpty {
-            try destroySegments(group.segmentIDs, audit: (.retentionSweep, actor, group.camera.rawValue, [group.rule.rawValue], [
-                "category": group.category.rawValue, "segments": String(group.segmentIDs.count),
-                "from": Self.timestamp(group.oldest), "to": Self.timestamp(group.newest),
-                "policy": plan.policyVersion, "held": String(group.held), "judged-at": Self.timestamp(plan.now),
-            ]))
+            try destroySegments(
+                group.segmentIDs,
+                audit: (
+                    .retentionSweep, actor, group.camera.rawValue, [group.rule.rawValue],
+                    [
+                        "category": group.category.rawValue, "segments": String(group.segmentIDs.count),
+                        "from": Self.timestamp(group.oldest), "to": Self.timestamp(group.newest),
+                        "policy": plan.policyVersion, "held": String(group.held), "judged-at": Self.timestamp(plan.now),
+                    ]
+                ))
             report.segmentsDestroyed += group.segmentIDs.count
         }
         for group in plan.events {
-            let cutoff = plan.now.timeIntervalSince1970
-                - Double((schedule?.retention(camera: group.camera, category: .events, eventKind: group.kind)?.duration.seconds) ?? 0)
+            let cutoff =
+                plan.now.timeIntervalSince1970
+                - Double(
+                    (schedule?.retention(camera: group.camera, category: .events, eventKind: group.kind)?.duration
+                        .seconds) ?? 0)
             let deleted = try write { db in
-                let count = try EventRow.filter(Column("camera") == group.camera.rawValue && Column("kind") == group.kind.rawValue
-                                                && Column("time") <= cutoff).deleteAll(db)
-                _ = try audit.append(db, .retentionSweep, actor: actor, subject: group.camera.rawValue, rules: [group.rule.rawValue],
-                                     details: ["category": "events", "kind": group.kind.rawValue, "events": String(count),
-                                               "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now)])
+                let count = try EventRow.filter(
+                    Column("camera") == group.camera.rawValue && Column("kind") == group.kind.rawValue
+                        && Column("time") <= cutoff
+                ).deleteAll(db)
+                _ = try audit.append(
+                    db, .retentionSweep, actor: actor, subject: group.camera.rawValue, rules: [group.rule.rawValue],
+                    details: [
+                        "category": "events", "kind": group.kind.rawValue, "events": String(count),
+                        "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now),
+                    ])
                 return count
             }
             report.eventsDeleted += deleted
@@ -164,28 +191,37 @@ extension Vault {
     }
 
     /// Destroys segment keys, then files, then rows with their audit entry in one transaction.
-    func destroySegments(_ ids: [String],
-                         audit entry: (AuditLog.Action, String, String, [String], [String: String])) throws
-    {
+    func destroySegments(
+        _ ids: [String],
+        audit entry: (AuditLog.Action, String, String, [String], [String: String])
+    ) throws {
         let batchSize = 10_000
         var first = true
         for start in stride(from: 0, to: ids.count, by: batchSize) {
             let batch = Array(ids[start..<min(ids.count, start + batchSize)])
             try keystore.destroy(ids: batch.map(Self.segmentKeyID))
             let rows = try readIndex { db in
-                try SegmentRow.fetchAll(db, sql: "SELECT * FROM segment WHERE id IN (SELECT value FROM json_each(?))",
-                                        arguments: [Canonical.jsonList(batch)])
+                try SegmentRow.fetchAll(
+                    db, sql: "SELECT * FROM segment WHERE id IN (SELECT value FROM json_each(?))",
+                    arguments: [Canonical.jsonList(batch)])
             }
             for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
             let isFirst = first
             try write { db in
-                try db.execute(sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))", arguments: [Canonical.jsonList(batch)])
-                if isFirst { _ = try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4) }
+                try db.execute(
+                    sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))",
+                    arguments: [Canonical.jsonList(batch)])
+                if isFirst {
+                    _ = try audit.append(
+                        db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
+                }
             }
             first = false
         }
         if ids.isEmpty {
-            _ = try write { db in try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4) }
+            _ = try write { db in
+                try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
+            }
         }
     }
 
@@ -209,15 +245,18 @@ extension Vault {
                     bucket.mac = authenticator.mac(bucket.authenticatedFields)
                     try bucket.update(db)
                 }
-                _ = try audit.append(db, .keyDestroyed, actor: actor, subject: id,
-                                     details: ["reason": reason, "segments": String(rows.count)])
+                _ = try audit.append(
+                    db, .keyDestroyed, actor: actor, subject: id,
+                    details: ["reason": reason, "segments": String(rows.count)])
             }
         }
         return (ids.count, removed)
     }
 
     /// A bucket key id's camera, category and day: `bucket:CAMERA/CATEGORY/YYYY-MM-DD[#generation]`.
-    static func parseBucketID(_ id: String) -> (camera: CameraID, category: DataCategory, dayStart: Double, dayEnd: Double)? {
+    static func parseBucketID(
+        _ id: String
+    ) -> (camera: CameraID, category: DataCategory, dayStart: Double, dayEnd: Double)? {
         guard id.hasPrefix("bucket:") else { return nil }
         let parts = id.dropFirst("bucket:".count).split(separator: "/")
         guard parts.count == 3, let category = DataCategory(rawValue: String(parts[1])) else { return nil }

@@ -14,9 +14,10 @@ public struct SegmentDescriptor: Sendable, Hashable {
     /// The redaction applied before storage, in words (from ``RedactionSpec``'s description).
     public var redaction: String
 
-    public init(camera: CameraID, category: DataCategory, start: Date, end: Date, container: String = "mp4",
-                policyVersion: String, redaction: String)
-    {
+    public init(
+        camera: CameraID, category: DataCategory, start: Date, end: Date, container: String = "mp4",
+        policyVersion: String, redaction: String
+    ) {
         self.camera = camera
         self.category = category
         self.start = start

@@ -1,5 +1,5 @@
-public import Foundation
 internal import CSodium
+public import Foundation
 internal import GRDB
 
 /// Support for `VeilBench`, behind an SPI so that no production caller sees it.
@@ -7,7 +7,9 @@ extension Vault {
     /// Fills the index (and keystore) with synthetic complete segments spread over past days, without files,
     /// so the sweeper can be timed on an index of realistic size.
     @_spi(Benchmarks)
-    public func populateSyntheticIndex(segments count: Int, cameras: Int, endingAt end: Date, segmentSeconds: Double = 6) throws {
+    public func populateSyntheticIndex(
+        segments count: Int, cameras: Int, endingAt end: Date, segmentSeconds: Double = 6
+    ) throws {
         let perCamera = count / cameras
         let wrapped = Data(Sodium.randomBytes(24 + 32 + 16))
         try index.pool.write { db in
@@ -18,22 +20,25 @@ extension Vault {
                     let dayStart = (start / 86_400).rounded(.down) * 86_400
                     let bucket = "bucket:bench-\(camera)/redacted-video/" + Self.day(dayStart)
                     if buckets.insert(bucket).inserted {
-                        var row = BucketRow(id: bucket, camera: "bench-\(camera)", category: "redacted-video", dayStart: dayStart,
-                                            dayEnd: dayStart + 86_400, state: BucketRow.active, createdAt: start)
+                        var row = BucketRow(
+                            id: bucket, camera: "bench-\(camera)", category: "redacted-video", dayStart: dayStart,
+                            dayEnd: dayStart + 86_400, state: BucketRow.active, createdAt: start)
                         row.mac = authenticator.mac(row.authenticatedFields)
                         try row.insert(db)
                     }
-                    var row = SegmentRow(id: "bench-\(camera)-\(number)", camera: "bench-\(camera)", category: "redacted-video",
-                                         start: start, end: start + segmentSeconds, bucket: bucket, container: "mp4", size: 0,
-                                         fingerprint: "", state: SegmentRow.complete, policyVersion: "bench", redaction: "bench",
-                                         createdAt: start)
+                    var row = SegmentRow(
+                        id: "bench-\(camera)-\(number)", camera: "bench-\(camera)", category: "redacted-video",
+                        start: start, end: start + segmentSeconds, bucket: bucket, container: "mp4", size: 0,
+                        fingerprint: "", state: SegmentRow.complete, policyVersion: "bench", redaction: "bench",
+                        createdAt: start)
                     row.mac = authenticator.mac(row.authenticatedFields)
                     try row.insert(db)
                 }
             }
         }
-        try keystore.insertSynthetic(ids: (0..<cameras).flatMap { camera in (0..<perCamera).map { "segment:bench-\(camera)-\($0)" } },
-                                     wrapped: wrapped)
+        try keystore.insertSynthetic(
+            ids: (0..<cameras).flatMap { camera in (0..<perCamera).map { "segment:bench-\(camera)-\($0)" } },
+            wrapped: wrapped)
     }
 
     static func day(_ seconds: Double) -> String {
@@ -56,7 +61,8 @@ extension Keystore {
     func insertSynthetic(ids: [String], wrapped: Data) throws {
         try queueWrite { db in
             for id in ids {
-                try db.execute(sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)", arguments: [id, wrapped])
+                try db.execute(
+                    sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)", arguments: [id, wrapped])
             }
         }
     }

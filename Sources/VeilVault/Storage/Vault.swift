@@ -1,6 +1,6 @@
 public import Foundation
-public import VeilCore
 internal import GRDB
+public import VeilCore
 
 /// The encrypted retention vault: segments in, segments out, only under the policy's retention.
 ///
@@ -50,13 +50,15 @@ public actor Vault {
     @discardableResult
     public static func initialise(_ configuration: VaultConfiguration) throws -> [String] {
         var created: [String] = []
-        for directory in [configuration.vaultDirectory, configuration.keystoreDirectory, configuration.segmentsDirectory,
-                          configuration.temporaryDirectory]
-        {
+        for directory in [
+            configuration.vaultDirectory, configuration.keystoreDirectory, configuration.segmentsDirectory,
+            configuration.temporaryDirectory,
+        ] {
             if !FileManager.default.fileExists(atPath: directory) {
                 do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                            attributes: [.posixPermissions: 0o700])
+                    try FileManager.default.createDirectory(
+                        atPath: directory, withIntermediateDirectories: true,
+                        attributes: [.posixPermissions: 0o700])
                 } catch { throw VaultError(.io, "\(directory): cannot create", underlying: error) }
                 created.append(directory)
             }
@@ -80,34 +82,44 @@ public actor Vault {
     public init(configuration: VaultConfiguration, schedule: (any RetentionSchedule)?, mode: Mode = .readWrite) throws {
         self.configuration = configuration
         guard FileManager.default.fileExists(atPath: configuration.segmentsDirectory) else {
-            throw VaultError(.notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
+            throw VaultError(
+                .notFound, "\(configuration.vaultDirectory) is not an initialised vault; run `veilgate vault init`")
         }
         lock = mode == .readWrite ? try VaultLock(path: configuration.vaultDirectory + "/.lock") : nil
-        if case .file(let path) = configuration.keyEncryptionKey, FileManager.default.fileExists(atPath: path + Self.nextKeySuffix) {
-            throw VaultError(.keyRotationInterrupted,
-                             "a key-encryption key rotation was interrupted (\(path + Self.nextKeySuffix) exists): run `veilgate vault rotate-kek` to finish it")
+        if case .file(let path) = configuration.keyEncryptionKey,
+            FileManager.default.fileExists(atPath: path + Self.nextKeySuffix)
+        {
+            throw VaultError(
+                .keyRotationInterrupted,
+                "a key-encryption key rotation was interrupted (\(path + Self.nextKeySuffix) exists): run `veilgate vault rotate-kek` to finish it"
+            )
         }
         let kek = try configuration.keyEncryptionKey.load()
         authenticator = try IndexAuthenticator(deriving: kek)
         keystore = try Keystore(path: configuration.keystorePath, kek: kek)
         index = try VaultIndex(path: configuration.indexPath)
-        for file in [configuration.indexPath, configuration.indexPath + "-wal", configuration.indexPath + "-shm",
-                     configuration.keystorePath]
-        {
+        for file in [
+            configuration.indexPath, configuration.indexPath + "-wal", configuration.indexPath + "-shm",
+            configuration.keystorePath,
+        ] {
             chmod(file, 0o600)
         }
-        signingKey = FileManager.default.fileExists(atPath: configuration.signingKeyPath)
+        signingKey =
+            FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
-        audit = AuditLog(pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil, anchorPath: configuration.auditAnchorPath)
+        audit = AuditLog(
+            pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil,
+            anchorPath: configuration.auditAnchorPath)
         self.schedule = schedule
         if mode == .readWrite {
             recovery = try Self.recover(index: index, configuration: configuration, authenticator: authenticator)
         }
     }
 
-    private static func recover(index: VaultIndex, configuration: VaultConfiguration,
-                                authenticator: IndexAuthenticator) throws -> RecoveryReport
-    {
+    private static func recover(
+        index: VaultIndex, configuration: VaultConfiguration,
+        authenticator: IndexAuthenticator
+    ) throws -> RecoveryReport {
         var report = RecoveryReport()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: configuration.temporaryDirectory)) ?? []
         for name in names {
@@ -134,18 +146,23 @@ public actor Vault {
     @discardableResult
     public func store(_ plaintext: [UInt8], as descriptor: SegmentDescriptor) throws -> StoredSegment {
         guard let schedule, schedule.permitsStorage(camera: descriptor.camera, category: descriptor.category) else {
-            throw VaultError(.storageNotAllowed,
-                             "the policy does not allow storing \(descriptor.category.rawValue) for camera \(descriptor.camera)")
+            throw VaultError(
+                .storageNotAllowed,
+                "the policy does not allow storing \(descriptor.category.rawValue) for camera \(descriptor.camera)")
         }
-        guard descriptor.end > descriptor.start else { throw VaultError(.invalidArgument, "a segment must end after it starts") }
+        guard descriptor.end > descriptor.start else {
+            throw VaultError(.invalidArgument, "a segment must end after it starts")
+        }
         guard CameraID.isWellFormed(descriptor.camera.rawValue) else {
             throw VaultError(.invalidArgument, "camera id '\(descriptor.camera.rawValue.prefix(64))' is not a valid id")
         }
         guard lock != nil else { throw VaultError(.invalidArgument, "the vault is open read-only") }
-        guard descriptor.container.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }), !descriptor.container.isEmpty,
+        guard descriptor.container.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
+            !descriptor.container.isEmpty,
             descriptor.container.count <= 8
         else {
-            throw VaultError(.invalidArgument, "container '\(descriptor.container.prefix(16))' must be letters and digits")
+            throw VaultError(
+                .invalidArgument, "container '\(descriptor.container.prefix(16))' must be letters and digits")
         }
         let bucket = Self.bucket(for: descriptor)
         let (bucketID, bucketKey) = try activeBucket(bucket)
@@ -154,7 +171,8 @@ public actor Vault {
             id: id, camera: descriptor.camera.rawValue, category: descriptor.category.rawValue,
             start: descriptor.start.timeIntervalSince1970, end: descriptor.end.timeIntervalSince1970, bucket: bucketID,
             container: descriptor.container, size: 0, fingerprint: "", state: SegmentRow.complete,
-            policyVersion: descriptor.policyVersion, redaction: descriptor.redaction, createdAt: Date().timeIntervalSince1970)
+            policyVersion: descriptor.policyVersion, redaction: descriptor.redaction,
+            createdAt: Date().timeIntervalSince1970)
         let file = try SegmentCipher.encrypt(plaintext, key: segmentKey, binding: Self.binding(row))
         row.size = Int64(file.count)
         row.fingerprint = try SegmentCipher.fingerprint(of: file, segment: id).hex
@@ -177,8 +195,9 @@ public actor Vault {
         let folder = (final as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: folder) {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch { throw VaultError(.io, "\(folder): cannot create", underlying: error) }
         }
         guard rename(temporary, final) == 0 else {
@@ -210,7 +229,8 @@ public actor Vault {
 
     /// Decrypts a segment after checking its size, digest and authentication; returns nothing partial.
     public func read(_ id: String) throws -> [UInt8] {
-        guard let row = try readIndex({ db in try SegmentRow.fetchOne(db, key: id) }), row.state == SegmentRow.complete else {
+        guard let row = try readIndex({ db in try SegmentRow.fetchOne(db, key: id) }), row.state == SegmentRow.complete
+        else {
             throw VaultError(.notFound, "segment \(id) is not in the vault")
         }
         return try decrypt(row)
@@ -222,15 +242,18 @@ public actor Vault {
         }
         let path = configuration.vaultDirectory + "/" + row.relativePath
         // A segment recorded a moment ago may still be on its way out of tmp/.
-        guard let file = FileManager.default.contents(atPath: path)
-            ?? FileManager.default.contents(atPath: configuration.temporaryDirectory + "/\(row.id).part")
+        guard
+            let file = FileManager.default.contents(atPath: path)
+                ?? FileManager.default.contents(atPath: configuration.temporaryDirectory + "/\(row.id).part")
         else {
             throw VaultError(.notFound, "segment \(row.id): its file is missing")
         }
         guard Int64(file.count) == row.size else {
             throw VaultError(.truncated, "segment \(row.id): file is \(file.count) bytes, the index says \(row.size)")
         }
-        guard Sodium.equal(try SegmentCipher.fingerprint(of: file, segment: row.id), [UInt8](hex: row.fingerprint) ?? []) else {
+        guard
+            Sodium.equal(try SegmentCipher.fingerprint(of: file, segment: row.id), [UInt8](hex: row.fingerprint) ?? [])
+        else {
             throw VaultError(.authenticationFailed, "segment \(row.id): file does not match its recorded digest")
         }
         let bucketKey = try bucketKey(id: row.bucket)
@@ -241,9 +264,11 @@ public actor Vault {
     /// The complete segments of a camera overlapping a time range, oldest first.
     public func segments(camera: CameraID, from: Date, to: Date) throws -> [StoredSegment] {
         try readIndex { db in
-            try SegmentRow.filter(Column("camera") == camera.rawValue && Column("state") == SegmentRow.complete
-                                  && Column("start") < to.timeIntervalSince1970 && Column("end") > from.timeIntervalSince1970)
-                .order(Column("start")).fetchAll(db).map(StoredSegment.init)
+            try SegmentRow.filter(
+                Column("camera") == camera.rawValue && Column("state") == SegmentRow.complete
+                    && Column("start") < to.timeIntervalSince1970 && Column("end") > from.timeIntervalSince1970
+            )
+            .order(Column("start")).fetchAll(db).map(StoredSegment.init)
         }
     }
 
@@ -256,19 +281,25 @@ public actor Vault {
     /// One complete segment by id, without its contents; nil when there is none.
     public func segment(_ id: String) throws -> StoredSegment? {
         try readIndex { db in
-            try SegmentRow.filter(Column("id") == id && Column("state") == SegmentRow.complete).fetchOne(db).map(StoredSegment.init)
+            try SegmentRow.filter(Column("id") == id && Column("state") == SegmentRow.complete).fetchOne(db).map(
+                StoredSegment.init)
         }
     }
 
     /// Counts of complete segments per camera and category, for `vault list`.
     public func summary() throws -> [(camera: CameraID, category: DataCategory, count: Int, from: Date, to: Date)] {
         try readIndex { db in
-            try Row.fetchAll(db, sql: """
-                SELECT camera, category, COUNT(*) AS n, MIN(start) AS first, MAX("end") AS last FROM segment
-                WHERE state = ? GROUP BY camera, category ORDER BY camera, category
-                """, arguments: [SegmentRow.complete]).map { row in
-                (CameraID(row["camera"]), DataCategory(rawValue: row["category"]) ?? .redactedVideo, row["n"],
-                 Date(timeIntervalSince1970: row["first"]), Date(timeIntervalSince1970: row["last"]))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT camera, category, COUNT(*) AS n, MIN(start) AS first, MAX("end") AS last FROM segment
+                    WHERE state = ? GROUP BY camera, category ORDER BY camera, category
+                    """, arguments: [SegmentRow.complete]
+            ).map { row in
+                (
+                    CameraID(row["camera"]), DataCategory(rawValue: row["category"]) ?? .redactedVideo, row["n"],
+                    Date(timeIntervalSince1970: row["first"]), Date(timeIntervalSince1970: row["last"])
+                )
             }
         }
     }
@@ -276,11 +307,15 @@ public actor Vault {
     // MARK: Events
 
     /// Records an analytics event (metadata only: kind, zone, time, counts; never identities).
-    public func recordEvent(camera: CameraID, kind: AlertKind, at time: Date, zone: ZoneID?, payload: [String: String]) throws {
+    public func recordEvent(
+        camera: CameraID, kind: AlertKind, at time: Date, zone: ZoneID?, payload: [String: String]
+    ) throws {
         let text = AuditLog.encode(payload)
         try write { db in
-            try EventRow(id: UUID().uuidString.lowercased(), camera: camera.rawValue, kind: kind.rawValue,
-                         time: time.timeIntervalSince1970, zone: zone?.rawValue, payload: text).insert(db)
+            try EventRow(
+                id: UUID().uuidString.lowercased(), camera: camera.rawValue, kind: kind.rawValue,
+                time: time.timeIntervalSince1970, zone: zone?.rawValue, payload: text
+            ).insert(db)
         }
     }
 
@@ -306,8 +341,9 @@ public actor Vault {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withFullDate]
         let day = formatter.string(from: Date(timeIntervalSince1970: dayStart))
-        return Bucket(id: "bucket:\(descriptor.camera)/\(descriptor.category.rawValue)/\(day)", camera: descriptor.camera,
-                      category: descriptor.category, day: day, dayStart: dayStart)
+        return Bucket(
+            id: "bucket:\(descriptor.camera)/\(descriptor.category.rawValue)/\(day)", camera: descriptor.camera,
+            category: descriptor.category, day: day, dayStart: dayStart)
     }
 
     static func segmentKeyID(_ segment: String) -> String { "segment:\(segment)" }
@@ -316,18 +352,22 @@ public actor Vault {
     /// bucket was destroyed (erased while still recording) gets a new generation, `…#2`, under a new key.
     private func activeBucket(_ bucket: Bucket) throws -> (id: String, key: SecretKey) {
         let rows = try readIndex { db in
-            try BucketRow.filter(Column("camera") == bucket.camera.rawValue && Column("category") == bucket.category.rawValue
-                                 && Column("dayStart") == bucket.dayStart).fetchAll(db)
+            try BucketRow.filter(
+                Column("camera") == bucket.camera.rawValue && Column("category") == bucket.category.rawValue
+                    && Column("dayStart") == bucket.dayStart
+            ).fetchAll(db)
         }
         if let active = rows.first(where: { $0.state == BucketRow.active }) {
             return (active.id, try bucketKey(id: active.id))
         }
         let id = rows.isEmpty ? bucket.id : "\(bucket.id)#\(rows.count + 1)"
         // A crash between the keystore and the index (two databases) may have left the key without its row.
-        let key = try keystore.contains(id: id) ? keystore.key(id: id, parent: nil) : keystore.createKey(id: id, parent: nil)
-        var row = BucketRow(id: id, camera: bucket.camera.rawValue, category: bucket.category.rawValue,
-                            dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
-                            createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil)
+        let key =
+            try keystore.contains(id: id) ? keystore.key(id: id, parent: nil) : keystore.createKey(id: id, parent: nil)
+        var row = BucketRow(
+            id: id, camera: bucket.camera.rawValue, category: bucket.category.rawValue,
+            dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
+            createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil)
         row.mac = authenticator.mac(row.authenticatedFields)
         try write { db in try row.insert(db) }
         cache(key, for: id)
@@ -358,8 +398,10 @@ public actor Vault {
 
     /// Binds a segment's ciphertext to its identity and metadata (the first chunk's associated data).
     static func binding(_ row: SegmentRow) -> [UInt8] {
-        let text = ["veilgate-segment/v1", row.id, row.camera, row.category, Canonical.number(row.start),
-                    Canonical.number(row.end), row.container].joined(separator: "\n")
+        let text = [
+            "veilgate-segment/v1", row.id, row.camera, row.category, Canonical.number(row.start),
+            Canonical.number(row.end), row.container,
+        ].joined(separator: "\n")
         return Sodium.sha256(Array(text.utf8))
     }
 

@@ -9,14 +9,15 @@ public struct VaultConfiguration: Sendable {
     public var keyEncryptionKey: KeyEncryptionKeySource
     /// The gateway's Ed25519 key for audit checkpoints and export manifests.
     public var signingKeyPath: String
-    /// Where each signed audit checkpoint is also appended, outside the state folder: someone who deletes the log's last
-    /// entries with their checkpoints, or puts back an old copy of the state folder, cannot make the anchor forget what
-    /// was signed (``AuditLog/verify(publicKey:anchor:)``). Nil for none.
+    /// Where each signed audit checkpoint is also appended, outside the state folder: someone who deletes the log's
+    /// last entries with their checkpoints, or puts back an old copy of the state folder, cannot make the anchor forget
+    /// what was signed (``AuditLog/verify(publicKey:anchor:)``). Nil for none.
     public var auditAnchorPath: String?
 
-    public init(vaultDirectory: String, keystoreDirectory: String, keyEncryptionKey: KeyEncryptionKeySource,
-                signingKeyPath: String, auditAnchorPath: String? = nil)
-    {
+    public init(
+        vaultDirectory: String, keystoreDirectory: String, keyEncryptionKey: KeyEncryptionKeySource,
+        signingKeyPath: String, auditAnchorPath: String? = nil
+    ) {
         self.vaultDirectory = vaultDirectory
         self.keystoreDirectory = keystoreDirectory
         self.keyEncryptionKey = keyEncryptionKey
@@ -32,7 +33,8 @@ public struct VaultConfiguration: Sendable {
         let state = stateDirectory.hasSuffix("/") ? String(stateDirectory.dropLast()) : stateDirectory
         return VaultConfiguration(
             vaultDirectory: state + "/vault", keystoreDirectory: state + "/keystore",
-            keyEncryptionKey: environment["VEILGATE_KEK"] != nil ? .environment("VEILGATE_KEK") : .file(state + "/keys/kek.key"),
+            keyEncryptionKey: environment["VEILGATE_KEK"] != nil
+                ? .environment("VEILGATE_KEK") : .file(state + "/keys/kek.key"),
             signingKeyPath: state + "/keys/gateway-signing.key",
             auditAnchorPath: environment["VEILGATE_AUDIT_ANCHOR"] ?? state + ".audit-anchor")
     }

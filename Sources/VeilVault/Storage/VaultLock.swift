@@ -10,8 +10,10 @@ final class VaultLock: Sendable {
         guard descriptor >= 0 else { throw VaultError(.io, "\(path): cannot open the vault lock") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw VaultError(.invalidArgument,
-                             "the vault is in use by another veilgate process; read-only commands (list, audit show/verify) still work")
+            throw VaultError(
+                .invalidArgument,
+                "the vault is in use by another veilgate process; read-only commands (list, audit show/verify) still work"
+            )
         }
     }
 

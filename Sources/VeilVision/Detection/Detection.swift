@@ -41,18 +41,22 @@ public struct Box: Hashable, Sendable, Codable {
 
     /// Whether `other` lies inside this box (up to `tolerance` pixels).
     public func contains(_ other: Box, tolerance: Double = 0) -> Bool {
-        other.x1 >= x1 - tolerance && other.y1 >= y1 - tolerance && other.x2 <= x2 + tolerance && other.y2 <= y2 + tolerance
+        other.x1 >= x1 - tolerance && other.y1 >= y1 - tolerance && other.x2 <= x2 + tolerance
+            && other.y2 <= y2 + tolerance
     }
 
     /// Grown by `fraction` of its size on every side.
     public func expanded(by fraction: Double) -> Box {
-        Box(x1: x1 - width * fraction, y1: y1 - height * fraction, x2: x2 + width * fraction, y2: y2 + height * fraction)
+        Box(
+            x1: x1 - width * fraction, y1: y1 - height * fraction, x2: x2 + width * fraction, y2: y2 + height * fraction
+        )
     }
 
     public func offset(dx: Double, dy: Double) -> Box { Box(x1: x1 + dx, y1: y1 + dy, x2: x2 + dx, y2: y2 + dy) }
 
     public func clamped(width: Int, height: Int) -> Box {
-        Box(x1: min(max(0, x1), Double(width)), y1: min(max(0, y1), Double(height)),
+        Box(
+            x1: min(max(0, x1), Double(width)), y1: min(max(0, y1), Double(height)),
             x2: min(max(0, x2), Double(width)), y2: min(max(0, y2), Double(height)))
     }
 }

@@ -1,5 +1,5 @@
-public import VeilCore
 import Foundation
+public import VeilCore
 
 /// Moving, person-shaped regions of a fixed camera's picture, reported as people: the fail-closed fallback for
 /// the ones the person network misses (too small, half hidden, merged into a group). Their heads are then
@@ -40,7 +40,8 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
         let luma = cellMeans(of: image)
         let elapsed = image.time - lastTime
         lastTime = image.time
-        guard background.count == luma.count, imageWidth == image.width, imageHeight == image.height, elapsed >= 0 else {
+        guard background.count == luma.count, imageWidth == image.width, imageHeight == image.height, elapsed >= 0
+        else {
             background = luma  // the first picture (or a new size, or a new source) is the background
             imageWidth = image.width
             imageHeight = image.height
@@ -62,10 +63,11 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
             let (x1, y1, x2, y2, cells) = region
             let width = x2 - x1 + 1, height = y2 - y1 + 1
             guard cells >= configuration.minimumCells, height >= width,
-                  width * height * 6 <= gridWidth * gridHeight  // larger than a sixth of the picture: not one person
+                width * height * 6 <= gridWidth * gridHeight  // larger than a sixth of the picture: not one person
             else { return nil }
-            let box = Box(x1: Double(x1 * cell), y1: Double(y1 * cell), x2: Double(min(imageWidth, (x2 + 1) * cell)),
-                          y2: Double(min(imageHeight, (y2 + 1) * cell)))
+            let box = Box(
+                x1: Double(x1 * cell), y1: Double(y1 * cell), x2: Double(min(imageWidth, (x2 + 1) * cell)),
+                y2: Double(min(imageHeight, (y2 + 1) * cell)))
             return Detection(kind: .persons, box: box, score: 0.5)
         }
     }
@@ -108,7 +110,8 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
                 x2 = max(x2, x)
                 y2 = max(y2, y)
                 if counted[index] { cells += 1 }
-                for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)] where nx >= 0 && ny >= 0 && nx < gridWidth && ny < gridHeight {
+                for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
+                where nx >= 0 && ny >= 0 && nx < gridWidth && ny < gridHeight {
                     let next = ny * gridWidth + nx
                     if mask[next], !seen[next] {
                         seen[next] = true

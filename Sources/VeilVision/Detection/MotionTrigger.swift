@@ -7,8 +7,9 @@ public import VeilCore
 /// "New" keeps the cost bounded: a cell of a coarse luma grid that changed since the previous frame counts only if
 /// neither it nor a cell next to it changed in the last ``Configuration/memory`` seconds (motion that continues — a
 /// person already walking, a tree swaying, a camera that repeats frames — does not trigger again and again) and it
-/// lies outside every box already covered (tracked objects are the tracker's business). A change over a third of the picture (lights, a camera that moved) triggers too: after
-/// that, nothing known can be trusted. Pure Swift on a sample of the Y plane, a fraction of a millisecond at 720p.
+/// lies outside every box already covered (tracked objects are the tracker's business). A change over a third of the
+/// picture (lights, a camera that moved) triggers too: after that, nothing known can be trusted. Pure Swift on a sample
+/// of the Y plane, a fraction of a millisecond at 720p.
 public final class MotionTrigger: @unchecked Sendable {
     // @unchecked Sendable: one pipeline owns it.
     public struct Configuration: Sendable {
@@ -39,7 +40,8 @@ public final class MotionTrigger: @unchecked Sendable {
         defer { previous = luma }
         let now = image.time
         defer { lastTime = now }
-        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height, now >= lastTime else {
+        guard previous.count == luma.count, imageWidth == image.width, imageHeight == image.height, now >= lastTime
+        else {
             imageWidth = image.width
             imageHeight = image.height
             lastChanged = [Double](repeating: -.infinity, count: luma.count)
@@ -52,12 +54,14 @@ public final class MotionTrigger: @unchecked Sendable {
             changedCount += 1
         }
         // Where something moved lately (grown by a cell), as it was before this frame.
-        let recent = Self.grown(lastChanged.map { now - $0 <= configuration.memory }, width: gridWidth, height: gridHeight)
+        let recent = Self.grown(
+            lastChanged.map { now - $0 <= configuration.memory }, width: gridWidth, height: gridHeight)
         for index in luma.indices where changed[index] { lastChanged[index] = now }
         if changedCount * 3 > luma.count { return true }
         var fresh = 0
         for index in luma.indices where changed[index] && !recent[index] {
-            let x = Double((index % gridWidth) * cell) + Double(cell) / 2, y = Double((index / gridWidth) * cell) + Double(cell) / 2
+            let x = Double((index % gridWidth) * cell) + Double(cell) / 2,
+                y = Double((index / gridWidth) * cell) + Double(cell) / 2
             if covered.contains(where: { x >= $0.x1 && x <= $0.x2 && y >= $0.y1 && y <= $0.y2 }) { continue }
             fresh += 1
             if fresh >= configuration.minimumCells { return true }

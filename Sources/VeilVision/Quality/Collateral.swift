@@ -64,8 +64,9 @@ public enum Collateral {
                     let start = blockColumn * blockSize
                     for column in start..<(start + blockSize) {
                         let left = reflect(column - 1, width), right = reflect(column + 1, width)
-                        let value = Double(Int(above[column]) + Int(below[column]) + Int(line[left]) + Int(line[right])
-                            - 4 * Int(line[column]))
+                        let value = Double(
+                            Int(above[column]) + Int(below[column]) + Int(line[left]) + Int(line[right])
+                                - 4 * Int(line[column]))
                         sum += value
                         square += value * value
                     }
@@ -74,7 +75,9 @@ public enum Collateral {
                 }
             }
             let count = Double(blockSize * blockSize)
-            let variances = zip(sums, squares).map { sum, square in Float(max(0, square / count - (sum / count) * (sum / count))) }
+            let variances = zip(sums, squares).map { sum, square in
+                Float(max(0, square / count - (sum / count) * (sum / count)))
+            }
             return BlockDetail(columns: columns, rows: rows, variances: variances)
         }
     }
@@ -84,13 +87,15 @@ public enum Collateral {
         var tally = Tally()
         guard before.columns == after.columns, before.rows == after.rows else { return tally }
         let allowed = faces.map { face in
-            Box(x1: face.centreX - face.width * grow / 2, y1: face.centreY - face.height * grow / 2,
+            Box(
+                x1: face.centreX - face.width * grow / 2, y1: face.centreY - face.height * grow / 2,
                 x2: face.centreX + face.width * grow / 2, y2: face.centreY + face.height * grow / 2)
         }
         for row in 0..<before.rows {
             for column in 0..<before.columns {
-                let block = Box(x1: Double(column * blockSize), y1: Double(row * blockSize),
-                                x2: Double((column + 1) * blockSize), y2: Double((row + 1) * blockSize))
+                let block = Box(
+                    x1: Double(column * blockSize), y1: Double(row * blockSize),
+                    x2: Double((column + 1) * blockSize), y2: Double((row + 1) * blockSize))
                 if allowedPixels(in: block, allowed) * 2 > blockSize * blockSize { continue }
                 let original = before.variances[row * before.columns + column]
                 guard original >= texturedFloor else { continue }
@@ -112,7 +117,9 @@ public enum Collateral {
                 if relevant.contains(where: { box in
                     let left = Int(box.x1), top = Int(box.y1)
                     return x >= left && x < left + Int(box.width) && y >= top && y < top + Int(box.height)
-                }) { count += 1 }
+                }) {
+                    count += 1
+                }
             }
         }
         return count

@@ -1,5 +1,5 @@
-public import VeilCore
 import Foundation
+public import VeilCore
 
 /// A camera's privacy masks (a neighbour's windows, a private garden), painted flat grey over the picture in place.
 ///
@@ -62,7 +62,8 @@ public final class PrivacyMasks: @unchecked Sendable {
                 // Sampled at the row's top, middle and bottom, so a row the polygon only touches is painted too.
                 for sample in [Double(row), Double(row) + 0.5, Double(row + 1)] {
                     luma[row] += Self.crossings(of: points, atY: sample).compactMap { span in
-                        let start = max(0, Int(span.lowerBound.rounded(.down))), end = min(width - 1, Int(span.upperBound.rounded(.up)))
+                        let start = max(0, Int(span.lowerBound.rounded(.down))),
+                            end = min(width - 1, Int(span.upperBound.rounded(.up)))
                         return start <= end ? start...end : nil
                     }
                 }
@@ -71,9 +72,10 @@ public final class PrivacyMasks: @unchecked Sendable {
         luma = luma.map(Self.merged)
         let chromaWidth = (width + 1) / 2
         let chroma = (0..<((height + 1) / 2)).map { row in
-            Self.merged((luma[2 * row] + (2 * row + 1 < height ? luma[2 * row + 1] : [])).map {
-                ($0.lowerBound / 2)...min(chromaWidth - 1, ($0.upperBound + 1) / 2)
-            })
+            Self.merged(
+                (luma[2 * row] + (2 * row + 1 < height ? luma[2 * row + 1] : [])).map {
+                    ($0.lowerBound / 2)...min(chromaWidth - 1, ($0.upperBound + 1) / 2)
+                })
         }
         cache = (width, height, luma, chroma)
         return (luma, chroma)

@@ -11,7 +11,9 @@ public struct Redactor: Sendable {
     @discardableResult
     public func apply(to image: any YUVImage, boxes: [(kind: RedactionClass, box: Box)]) -> [Box] {
         let selected = boxes.filter { spec.classes.contains($0.kind) }
-            .map { (kind: $0.kind, box: $0.box.expanded(by: spec.margin).clamped(width: image.width, height: image.height)) }
+            .map {
+                (kind: $0.kind, box: $0.box.expanded(by: spec.margin).clamped(width: image.width, height: image.height))
+            }
             .filter { $0.box.width >= 1 && $0.box.height >= 1 }
         guard !selected.isEmpty else { return [] }
         image.withWritablePlanes { planes in
@@ -23,16 +25,21 @@ public struct Redactor: Sendable {
                 let y2 = min(planes.height, (Int(box.y2.rounded(.up)) + 1) & ~1)
                 guard x2 > x1, y2 > y1 else { continue }
                 paint(planes.y, stride: planes.yStride, x1: x1, y1: y1, x2: x2, y2: y2, fill: 16, shape: shape)
-                paint(planes.u, stride: planes.uStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128, shape: shape)
-                paint(planes.v, stride: planes.vStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128, shape: shape)
+                paint(
+                    planes.u, stride: planes.uStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128,
+                    shape: shape)
+                paint(
+                    planes.v, stride: planes.vStride, x1: x1 / 2, y1: y1 / 2, x2: x2 / 2, y2: y2 / 2, fill: 128,
+                    shape: shape)
             }
         }
         return selected.map(\.box)
     }
 
-    private func paint(_ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, x2: Int, y2: Int, fill: UInt8,
-                       shape: RedactionShape)
-    {
+    private func paint(
+        _ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, x2: Int, y2: Int, fill: UInt8,
+        shape: RedactionShape
+    ) {
         let width = x2 - x1, height = y2 - y1
         guard width > 0, height > 0 else { return }
         let source: [UInt8]
@@ -40,14 +47,16 @@ public struct Redactor: Sendable {
         case .solid:
             source = [UInt8](repeating: fill, count: width * height)
         case .pixelate:
-            source = Self.pixelated(plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
-                                    block: max(4, min(width, height) / 4))
+            source = Self.pixelated(
+                plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
+                block: max(4, min(width, height) / 4))
         case .blur:
             // Only a few block means survive (irreversible), interpolated smoothly between block centres so it
             // reads as a blur rather than tiles. (Four box-blur passes did the same at several times the cost:
             // with many heads in a wide shot, painting was a tenth of the pipeline's time.)
-            source = Self.smoothed(plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
-                                   block: max(4, min(width, height) * 2 / 5))
+            source = Self.smoothed(
+                plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
+                block: max(4, min(width, height) * 2 / 5))
         }
         // Ellipse: only pixels inside the inscribed ellipse change (a box covers everything).
         let centreX = Double(width) / 2, centreY = Double(height) / 2
@@ -64,9 +73,10 @@ public struct Redactor: Sendable {
         }
     }
 
-    static func pixelated(_ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, width: Int, height: Int,
-                          block: Int) -> [UInt8]
-    {
+    static func pixelated(
+        _ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, width: Int, height: Int,
+        block: Int
+    ) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: width * height)
         var blockY = 0
         while blockY < height {
@@ -92,9 +102,10 @@ public struct Redactor: Sendable {
 
     /// The means of `block`-sized cells, interpolated between the cells' centres (bilinear with smoothstep weights,
     /// so the surface has no creases a sharpening filter could find).
-    static func smoothed(_ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, width: Int, height: Int,
-                         block: Int) -> [UInt8]
-    {
+    static func smoothed(
+        _ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, width: Int, height: Int,
+        block: Int
+    ) -> [UInt8] {
         let columns = (width + block - 1) / block, rows = (height + block - 1) / block
         var means = [Float](repeating: 0, count: columns * rows)
         for cellRow in 0..<rows {
@@ -126,7 +137,8 @@ public struct Redactor: Sendable {
             for row in 0..<height {
                 let (top, bottom, fraction) = down[row]
                 for column in 0..<columns {
-                    line[column] = means[top * columns + column] * (1 - fraction) + means[bottom * columns + column] * fraction
+                    line[column] =
+                        means[top * columns + column] * (1 - fraction) + means[bottom * columns + column] * fraction
                 }
                 for column in 0..<width {
                     let (left, right, weight) = across[column]

@@ -29,10 +29,11 @@ public struct RedactionTracker: Sendable {
         /// Minimum overlap for a detection to continue a track.
         public var matchThreshold: Double
 
-        public init(coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.25,
-                    coastFor: Double = 0.3, maximumSpeed: Double = 4, maximumPlateSpeed: Double = 16, missesToDrop: Int = 2,
-                    matchThreshold: Double = 0.2)
-        {
+        public init(
+            coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.25,
+            coastFor: Double = 0.3, maximumSpeed: Double = 4, maximumPlateSpeed: Double = 16, missesToDrop: Int = 2,
+            matchThreshold: Double = 0.2
+        ) {
             self.maximumSpeed = max(0, maximumSpeed)
             self.maximumPlateSpeed = max(0, maximumPlateSpeed)
             self.coverLostFor = coverLostFor
@@ -78,7 +79,9 @@ public struct RedactionTracker: Sendable {
     /// Feeds the detections of a frame at `time`; returns every box to cover in that frame.
     /// - Parameter lookedFor: the classes the detectors looked for on this frame (nil: every class). A track of a class
     ///   nobody looked for is not missed by this pass: skipping a detector never uncovers what it found before.
-    public mutating func update(with detections: [Detection], at time: Double, lookedFor: Set<RedactionClass>? = nil) -> [Covered] {
+    public mutating func update(
+        with detections: [Detection], at time: Double, lookedFor: Set<RedactionClass>? = nil
+    ) -> [Covered] {
         var unmatched = Array(detections.indices)
         // Greedy association, best pairs first, within one class: by overlap, or — for a small object that moved more
         // than its own size since the last pass (a head in a wide shot walks its width in a few frames) — by distance
@@ -87,18 +90,21 @@ public struct RedactionTracker: Sendable {
         var pairs: [(track: Int, detection: Int, overlap: Double)] = []
         for (trackIndex, track) in tracks.enumerated() {
             let predicted = predictedBox(track, at: time)
-            let reach = maximumSpeed(of: track.kind) * max(track.box.width, track.box.height) * min(1, max(0, time - track.lastSeen))
+            let reach =
+                maximumSpeed(of: track.kind) * max(track.box.width, track.box.height)
+                * min(1, max(0, time - track.lastSeen))
             for detectionIndex in detections.indices where detections[detectionIndex].kind == track.kind {
                 let box = detections[detectionIndex].box
                 let overlap = predicted.intersectionOverUnion(box)
                 if overlap >= configuration.matchThreshold {
                     pairs.append((trackIndex, detectionIndex, overlap))
                 } else if reach > 0, max(box.width, box.height) <= 2 * max(track.box.width, track.box.height),
-                          max(track.box.width, track.box.height) <= 2 * max(box.width, box.height)
+                    max(track.box.width, track.box.height) <= 2 * max(box.width, box.height)
                 {
                     let distance = box.centreDistance(to: predicted)
                     if distance <= reach {
-                        pairs.append((trackIndex, detectionIndex, configuration.matchThreshold * (1 - distance / reach) * 0.99))
+                        pairs.append(
+                            (trackIndex, detectionIndex, configuration.matchThreshold * (1 - distance / reach) * 0.99))
                     }
                 }
             }
@@ -112,12 +118,16 @@ public struct RedactionTracker: Sendable {
             var track = tracks[pair.track]
             let box = detections[pair.detection].box
             let predicted = predictedBox(track, at: time)
-            if !track.isResidue, !predicted.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY)) {
+            if !track.isResidue,
+                !predicted.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY))
+            {
                 // A match whose centre lands outside where the track was expected may be someone else (two people
                 // crossing, a group): the old place stays covered as a lost track of its own until it expires or a
                 // detection claims it. Fail closed.
-                residues.append(Track(id: nextID, kind: track.kind, box: track.box, velocityX: 0, velocityY: 0,
-                                      lastSeen: track.lastSeen, misses: configuration.missesToDrop - 1, isResidue: true))
+                residues.append(
+                    Track(
+                        id: nextID, kind: track.kind, box: track.box, velocityX: 0, velocityY: 0,
+                        lastSeen: track.lastSeen, misses: configuration.missesToDrop - 1, isResidue: true))
                 nextID += 1
             }
             let elapsed = time - track.lastSeen
@@ -128,10 +138,18 @@ public struct RedactionTracker: Sendable {
                 let speed = maximumSpeed(of: track.kind)
                 let limitX = speed * box.width, limitY = speed * box.height
                 let weight = track.hasVelocity ? 0.5 : 1
-                track.velocityX = min(limitX, max(-limitX, (1 - weight) * track.velocityX
-                    + weight * (box.centreX - track.box.centreX) / elapsed))
-                track.velocityY = min(limitY, max(-limitY, (1 - weight) * track.velocityY
-                    + weight * (box.centreY - track.box.centreY) / elapsed))
+                track.velocityX = min(
+                    limitX,
+                    max(
+                        -limitX,
+                        (1 - weight) * track.velocityX
+                            + weight * (box.centreX - track.box.centreX) / elapsed))
+                track.velocityY = min(
+                    limitY,
+                    max(
+                        -limitY,
+                        (1 - weight) * track.velocityY
+                            + weight * (box.centreY - track.box.centreY) / elapsed))
                 track.hasVelocity = true
             }
             track.box = box
@@ -140,7 +158,8 @@ public struct RedactionTracker: Sendable {
             tracks[pair.track] = track
         }
         // This was a detection pass: every track it did not find has been missed once more.
-        for index in tracks.indices where !usedTracks.contains(index) && lookedFor?.contains(tracks[index].kind) ?? true {
+        for index in tracks.indices where !usedTracks.contains(index) && lookedFor?.contains(tracks[index].kind) ?? true
+        {
             tracks[index].misses += 1
         }
         tracks += residues
@@ -153,9 +172,13 @@ public struct RedactionTracker: Sendable {
         // A lost track that lies (mostly) inside what is seen and covered now adds nothing but blur around it: the
         // same head found again as a slightly different box, a part of a person found whole. It goes.
         let seen = tracks.filter { $0.lastSeen == time }
-        let redundant = Set(tracks.filter { lost in
-            lost.lastSeen < time && seen.contains { $0.kind == lost.kind && coveredBox(lost, at: time).fraction(inside: $0.box) >= 0.7 }
-        }.map(\.id))
+        let redundant = Set(
+            tracks.filter { lost in
+                lost.lastSeen < time
+                    && seen.contains {
+                        $0.kind == lost.kind && coveredBox(lost, at: time).fraction(inside: $0.box) >= 0.7
+                    }
+            }.map(\.id))
         tracks.removeAll { redundant.contains($0.id) }
         return covered(at: time)
     }
@@ -164,7 +187,9 @@ public struct RedactionTracker: Sendable {
     public mutating func covered(at time: Double) -> [Covered] {
         tracks.removeAll { time - $0.lastSeen > configuration.coverLostFor && $0.misses >= configuration.missesToDrop }
         return tracks.map { track in
-            Covered(track: track.id, kind: track.kind, box: coveredBox(track, at: time), unseenFor: max(0, time - track.lastSeen))
+            Covered(
+                track: track.id, kind: track.kind, box: coveredBox(track, at: time),
+                unseenFor: max(0, time - track.lastSeen))
         }
     }
 
@@ -174,8 +199,9 @@ public struct RedactionTracker: Sendable {
         let predicted = predictedBox(track, at: time)
         guard time > track.lastSeen else { return predicted }
         let seen = track.box.expanded(by: growth(after: time - track.lastSeen))
-        return Box(x1: min(predicted.x1, seen.x1), y1: min(predicted.y1, seen.y1), x2: max(predicted.x2, seen.x2),
-                   y2: max(predicted.y2, seen.y2))
+        return Box(
+            x1: min(predicted.x1, seen.x1), y1: min(predicted.y1, seen.y1), x2: max(predicted.x2, seen.x2),
+            y2: max(predicted.y2, seen.y2))
     }
 
     /// Where a track is expected at `time`: moved by its velocity (for at most ``Configuration/coastFor``), grown
@@ -186,19 +212,23 @@ public struct RedactionTracker: Sendable {
         return moved.expanded(by: growth(after: elapsed))
     }
 
-    func growth(after elapsed: Double) -> Double { min(configuration.maximumGrowth, configuration.growthPerSecond * max(0, elapsed)) }
+    func growth(after elapsed: Double) -> Double {
+        min(configuration.maximumGrowth, configuration.growthPerSecond * max(0, elapsed))
+    }
 
     /// Whether a lost track's cover has grown as far as it may: the pipeline should detect rather than let it stand
-    /// in for the object any longer. So does a moving object whose coasting has ended: its cover would stop while it moves on (a car's plate between
-    /// two detections 0.4 s apart).
+    /// in for the object any longer. So does a moving object whose coasting has ended: its cover would stop while it
+    /// moves on (a car's plate between two detections 0.4 s apart).
     public func wantsDetection(at time: Double) -> Bool { !kindsWantingDetection(at: time).isEmpty }
 
     /// The classes of the tracks that want a detection (``wantsDetection(at:)``): what such a pass must look for.
     public func kindsWantingDetection(at time: Double) -> Set<RedactionClass> {
-        Set(tracks.filter { track in
-            time > track.lastSeen && (growth(after: time - track.lastSeen) >= configuration.maximumGrowth
-                || (time - track.lastSeen > configuration.coastFor && isMoving(track)))
-        }.map(\.kind))
+        Set(
+            tracks.filter { track in
+                time > track.lastSeen
+                    && (growth(after: time - track.lastSeen) >= configuration.maximumGrowth
+                        || (time - track.lastSeen > configuration.coastFor && isMoving(track)))
+            }.map(\.kind))
     }
 
     func maximumSpeed(of kind: RedactionClass) -> Double {

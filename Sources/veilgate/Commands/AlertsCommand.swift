@@ -30,14 +30,18 @@ struct AlertsRaiseCommand: AsyncParsableCommand {
 
     @OptionGroup var location: AlertJournalLocation
     @Option(help: "The camera id.") var camera: String
-    @Option(help: "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound, running).")
+    @Option(
+        help:
+            "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound, running)."
+    )
     var kind: String
     @Option(help: "The zone or line.") var zone: String?
     @Option(help: "A count (crowd counts, crossings).") var count: Int?
 
     func run() async throws {
         let journal = try await location.open()
-        let alert = Alert(kind: AlertKind(kind), camera: CameraID(camera), zone: zone.map(ZoneID.init), time: Date(), count: count)
+        let alert = Alert(
+            kind: AlertKind(kind), camera: CameraID(camera), zone: zone.map(ZoneID.init), time: Date(), count: count)
         let entry = try await federationOperation { try journal.append(alert) }
         print("alert \(entry.sequence): \(kind) at \(camera)\(zone.map { " (\($0))" } ?? "")")
     }
@@ -53,7 +57,9 @@ struct AlertsListCommand: AsyncParsableCommand {
         let journal = try await location.open()
         for entry in try await federationOperation({ try journal.entries(after: after) }) {
             let alert = entry.alert
-            print("\(entry.sequence)\t\(ISO8601DateFormatter.veilgate(alert.time))\t\(alert.camera.rawValue)\t\(alert.kind.rawValue)\t\(alert.zone?.rawValue ?? "-")")
+            print(
+                "\(entry.sequence)\t\(ISO8601DateFormatter.veilgate(alert.time))\t\(alert.camera.rawValue)\t\(alert.kind.rawValue)\t\(alert.zone?.rawValue ?? "-")"
+            )
         }
     }
 }

@@ -2,16 +2,17 @@ import ArgumentParser
 import Foundation
 import VeilAnalytics
 import VeilCore
+import VeilGateway
 import VeilMedia
 import VeilPolicy
 import VeilVision
-import VeilGateway
 
 /// `veilgate analyse`: a camera's analytics on a file, as an operator tunes zones and lines before deploying them.
 struct AnalyseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyse",
-        abstract: "Run a camera's analytics (zones, lines, loitering, crowds) on a file; print its alerts as JSON lines.",
+        abstract:
+            "Run a camera's analytics (zones, lines, loitering, crowds) on a file; print its alerts as JSON lines.",
         discussion: """
             People are detected and tracked as in redaction; the camera's policy entry says which analytics run and \
             on which zones and lines. Alerts go to standard output, one JSON object per line (no snapshot, no \
@@ -28,21 +29,26 @@ struct AnalyseCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The camera of the policy whose analytics, zones and lines apply.", valueName: "id"))
     var camera: String
 
-    @Option(name: .customLong("detect-every"),
-            help: ArgumentHelp("Detect on every Nth frame; the tracker follows people in between.", valueName: "n"))
+    @Option(
+        name: .customLong("detect-every"),
+        help: ArgumentHelp("Detect on every Nth frame; the tracker follows people in between.", valueName: "n"))
     var detectEvery: Int = 2
 
     @Option(help: ArgumentHelp("Stop after this many seconds of input.", valueName: "seconds"))
     var seconds: Double?
 
-    @Option(name: .customLong("loitering-after"),
-            help: ArgumentHelp("Seconds in a zone that make loitering, in every zone (default: the policy's thresholds, else 60).",
-                               valueName: "seconds"))
+    @Option(
+        name: .customLong("loitering-after"),
+        help: ArgumentHelp(
+            "Seconds in a zone that make loitering, in every zone (default: the policy's thresholds, else 60).",
+            valueName: "seconds"))
     var loiteringAfter: Double?
 
-    @Option(name: .customLong("crowd-threshold"),
-            help: ArgumentHelp("People in a zone at once that make a crowd, in every zone (default: the policy's thresholds, else 20).",
-                               valueName: "n"))
+    @Option(
+        name: .customLong("crowd-threshold"),
+        help: ArgumentHelp(
+            "People in a zone at once that make a crowd, in every zone (default: the policy's thresholds, else 20).",
+            valueName: "n"))
     var crowdThreshold: Int?
 
     @OptionGroup var policyLocation: PolicyLocation
@@ -53,7 +59,9 @@ struct AnalyseCommand: AsyncParsableCommand {
             throw ValidationError("--loitering-after and --crowd-threshold must be positive")
         }
         let policy: CompiledPolicy
-        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        do { policy = try policyLocation.load(at: Date()) } catch let error as PolicyError {
+            throw reportPolicyError(error)
+        }
         let entry = try policy.camera(camera, for: "--camera")
         let supported = CameraAnalytics.Setup.supported
         for analytic in Set(entry.analytics).subtracting(supported).sorted() {
@@ -61,10 +69,14 @@ struct AnalyseCommand: AsyncParsableCommand {
         }
         // The options, where given, override the policy's thresholds for the camera and every zone: a tuning aid.
         let (loitering, crowd) = (loiteringAfter, crowdThreshold)
-        guard let setup = CameraAnalytics.Setup(entry, overriding: { thresholds in
-            if let loitering { thresholds.loiteringAfter = loitering }
-            if let crowd { thresholds.crowdThreshold = crowd }
-        }) else {
+        guard
+            let setup = CameraAnalytics.Setup(
+                entry,
+                overriding: { thresholds in
+                    if let loitering { thresholds.loiteringAfter = loitering }
+                    if let crowd { thresholds.crowdThreshold = crowd }
+                })
+        else {
             let names = supported.map(\.rawValue).sorted().joined(separator: ", ")
             throw ValidationError("\(camera) lists none of the analytics this build runs (\(names))")
         }
@@ -79,8 +91,9 @@ struct AnalyseCommand: AsyncParsableCommand {
             source = try MediaSource(address: input)
             // People are what the analytics count: the person detector with its tile grid, and what moves like one.
             let detectors = try VisionModels().detectors(for: [.persons], headsOfPeople: true).detectors
-            pipeline = RedactionPipeline(spec: RedactionSpec(classes: [.persons]), detectors: detectors,
-                                         options: .init(detectEvery: detectEvery, coverHeadsOfPeople: false))
+            pipeline = RedactionPipeline(
+                spec: RedactionSpec(classes: [.persons]), detectors: detectors,
+                options: .init(detectEvery: detectEvery, coverHeadsOfPeople: false))
         } catch let error as MediaError {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -88,20 +101,28 @@ struct AnalyseCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        printError("analysing \(redactedAddress(input)) as \(camera): \(running.map(\.rawValue).sorted().joined(separator: ", ")) on "
-            + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)" + (masks.map { ", under \($0.polygons.count) privacy mask(s)" } ?? ""))
+        printError(
+            "analysing \(redactedAddress(input)) as \(camera): \(running.map(\.rawValue).sorted().joined(separator: ", ")) on "
+                + "\(entry.zones.count) zone(s) and \(entry.lines.count) line(s)"
+                + (masks.map { ", under \($0.polygons.count) privacy mask(s)" } ?? ""))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         var frames = 0, alertCount = 0
         let started = Date()
-        var progress = Progress(total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
+        var progress = Progress(
+            total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
                 masks?.apply(to: frame)
-                let people = TrackedObject.people(in: try pipeline.track(frame), width: source.width, height: source.height)
-                for alert in analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: Double(source.width) / Double(max(1, source.height)))) {
+                let people = TrackedObject.people(
+                    in: try pipeline.track(frame), width: source.width, height: source.height)
+                for alert in analytics.observe(
+                    Observation(
+                        time: frame.time, objects: people,
+                        aspectRatio: Double(source.width) / Double(max(1, source.height))))
+                {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)
                     FileHandle.standardOutput.write(line)
@@ -124,7 +145,8 @@ struct AnalyseCommand: AsyncParsableCommand {
         }
         let totals = analytics.lineTotals.sorted { $0.key.rawValue < $1.key.rawValue }
             .map { "\($0.key): \($0.value.in) in, \($0.value.out) out" }
-        printError("analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
-            + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
+        printError(
+            "analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
+                + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
     }
 }

@@ -15,8 +15,10 @@ struct CertsCommand: AsyncParsableCommand {
             A partner's certificate carries the SAN URI its policy entry names; the server maps it to the \
             partner and decides every request by the policy. See docs/federation.md.
             """,
-        subcommands: [CertsInitCommand.self, CertsIssueCommand.self, CertsSignRequestCommand.self, CertsRevokeCommand.self,
-                      CertsListCommand.self]
+        subcommands: [
+            CertsInitCommand.self, CertsIssueCommand.self, CertsSignRequestCommand.self, CertsRevokeCommand.self,
+            CertsListCommand.self,
+        ]
     )
 }
 
@@ -34,7 +36,8 @@ struct CertsInitCommand: AsyncParsableCommand {
     @Option(name: .customLong("name"), help: ArgumentHelp("A DNS name of the gateway (repeatable).", valueName: "dns"))
     var names: [String] = ["localhost"]
 
-    @Option(name: .customLong("address"), help: ArgumentHelp("An IP address of the gateway (repeatable).", valueName: "ip"))
+    @Option(
+        name: .customLong("address"), help: ArgumentHelp("An IP address of the gateway (repeatable).", valueName: "ip"))
     var addresses: [String] = ["127.0.0.1"]
 
     func run() async throws {
@@ -42,9 +45,15 @@ struct CertsInitCommand: AsyncParsableCommand {
         let (ca, server) = try await federationOperation {
             try authority.initialise(siteName: site, serverNames: names, addresses: addresses)
         }
-        print("created site CA \(authority.caCertificatePath) (key \(authority.caKeyPath), 0600), valid until \(ISO8601DateFormatter.veilgate(ca.notValidAfter))")
-        print("created server certificate \(authority.serverCertificatePath) for \((names + addresses).joined(separator: ", ")), valid until \(ISO8601DateFormatter.veilgate(server.notValidAfter))")
-        print("give partners \(authority.caCertificatePath) to trust this gateway; keep \(authority.caKeyPath) offline if you can")
+        print(
+            "created site CA \(authority.caCertificatePath) (key \(authority.caKeyPath), 0600), valid until \(ISO8601DateFormatter.veilgate(ca.notValidAfter))"
+        )
+        print(
+            "created server certificate \(authority.serverCertificatePath) for \((names + addresses).joined(separator: ", ")), valid until \(ISO8601DateFormatter.veilgate(server.notValidAfter))"
+        )
+        print(
+            "give partners \(authority.caCertificatePath) to trust this gateway; keep \(authority.caKeyPath) offline if you can"
+        )
     }
 }
 
@@ -60,7 +69,8 @@ struct CertsIssueCommand: AsyncParsableCommand {
     @Option(help: "The partner id, as in the policy.")
     var partner: String
 
-    @Option(help: ArgumentHelp("The SAN URI; default: the identity the policy names for the partner.", valueName: "uri"))
+    @Option(
+        help: ArgumentHelp("The SAN URI; default: the identity the policy names for the partner.", valueName: "uri"))
     var uri: String?
 
     @Option(help: "How long the certificate is valid.")
@@ -72,14 +82,17 @@ struct CertsIssueCommand: AsyncParsableCommand {
             try folder.authority.issuePartnerCertificate(partner: id, uri: identity, days: days)
         }
         print(issuedLine(issued))
-        print("private key \(issued.keyPath) (0600): hand both to the partner over a secure channel, then delete the key here")
+        print(
+            "private key \(issued.keyPath) (0600): hand both to the partner over a secure channel, then delete the key here"
+        )
     }
 }
 
 struct CertsSignRequestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sign-request",
-        abstract: "Issue a partner's certificate from its certificate request: the partner's key never leaves the partner."
+        abstract:
+            "Issue a partner's certificate from its certificate request: the partner's key never leaves the partner."
     )
 
     @OptionGroup var folder: CertsFolder
@@ -107,7 +120,8 @@ struct CertsSignRequestCommand: AsyncParsableCommand {
 struct CertsRevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke certificates by serial, or every certificate of a partner; a running server refuses them after SIGHUP."
+        abstract:
+            "Revoke certificates by serial, or every certificate of a partner; a running server refuses them after SIGHUP."
     )
 
     @OptionGroup var folder: CertsFolder
@@ -138,37 +152,48 @@ struct CertsRevokeCommand: AsyncParsableCommand {
 }
 
 struct CertsListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the certificates this site issued.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the certificates this site issued.")
 
     @OptionGroup var folder: CertsFolder
 
     func run() async throws {
         let authority = folder.authority
-        let (issued, revoked) = try await federationOperation { (try authority.issued(), try authority.revocationList().serials) }
+        let (issued, revoked) = try await federationOperation {
+            (try authority.issued(), try authority.revocationList().serials)
+        }
         if issued.isEmpty { print("no partner certificates issued yet (veilgate certs issue --partner ID)") }
         let now = Date()
         for item in issued {
-            let state = revoked.contains(item.serial) ? "revoked" : item.certificate.notValidAfter < now ? "expired" : "valid"
-            print("\(item.partner.rawValue)\t\(item.serial)\t\(item.uri ?? "-")\tuntil \(ISO8601DateFormatter.veilgate(item.certificate.notValidAfter))\t\(state)")
+            let state =
+                revoked.contains(item.serial) ? "revoked" : item.certificate.notValidAfter < now ? "expired" : "valid"
+            print(
+                "\(item.partner.rawValue)\t\(item.serial)\t\(item.uri ?? "-")\tuntil \(ISO8601DateFormatter.veilgate(item.certificate.notValidAfter))\t\(state)"
+            )
         }
     }
 }
 
 /// The partner and the identity URI its certificate is bound to: the one the policy names for it (`given`, when passed,
 /// must agree with it).
-private func policyIdentity(of partner: String, in location: PolicyLocation, given: String? = nil, offersURIOption: Bool = false) throws
+private func policyIdentity(
+    of partner: String, in location: PolicyLocation, given: String? = nil, offersURIOption: Bool = false
+) throws
     -> (PartnerID, String)
 {
     let policy: CompiledPolicy
     do { policy = try location.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
     let id = PartnerID(partner)
     guard let entry = policy.document.partners.first(where: { $0.id == id }) else {
-        throw ValidationError("the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))")
+        throw ValidationError(
+            "the policy has no partner '\(partner)' (it has: \(policy.document.partners.map(\.id.rawValue).joined(separator: ", ")))"
+        )
     }
     let named = entry.identity.uri
     guard let identity = given ?? named else {
-        throw ValidationError("the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…)"
-            + (offersURIOption ? " or pass --uri" : ""))
+        throw ValidationError(
+            "the policy names no identity uri for '\(partner)'; add one (identity: uri: spiffe://…)"
+                + (offersURIOption ? " or pass --uri" : ""))
     }
     if let named, named != identity {
         throw ValidationError("--uri \(identity) is not the identity the policy names for '\(partner)' (\(named))")

@@ -9,8 +9,10 @@ struct PartnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partner",
         abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
-        subcommands: [PartnerRequestCommand.self, PartnerExportKeyCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self,
-                      PartnerLiveCommand.self]
+        subcommands: [
+            PartnerRequestCommand.self, PartnerExportKeyCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self,
+            PartnerLiveCommand.self,
+        ]
     )
 }
 
@@ -59,7 +61,9 @@ struct PartnerGetCommand: AsyncParsableCommand {
             response = try await client.get(path, headers: justification.map { [("Veilgate-Justification", $0)] } ?? [])
         } catch {
             await client.shutdown()
-            printError("error: no answer from \(identity.server): the TLS handshake failed or the connection was refused (\(error))")
+            printError(
+                "error: no answer from \(identity.server): the TLS handshake failed or the connection was refused (\(error))"
+            )
             throw ExitCode(2)
         }
         await client.shutdown()
@@ -85,7 +89,9 @@ struct PartnerEventsCommand: AsyncParsableCommand {
 
     @OptionGroup var identity: PartnerIdentityOptions
 
-    @Option(name: .customLong("last-event-id"), help: ArgumentHelp("Resume after this event id (0: from the start).", valueName: "id"))
+    @Option(
+        name: .customLong("last-event-id"),
+        help: ArgumentHelp("Resume after this event id (0: from the start).", valueName: "id"))
     var lastEventID: Int64?
 
     @Option(help: "Stop after this many alerts.")
@@ -112,7 +118,8 @@ struct PartnerEventsCommand: AsyncParsableCommand {
 struct PartnerLiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "live",
-        abstract: "Follow a camera's live stream (HLS over mutual TLS) and write it as one fragmented MP4, or to stdout.",
+        abstract:
+            "Follow a camera's live stream (HLS over mutual TLS) and write it as one fragmented MP4, or to stdout.",
         discussion: """
             The stream is redacted as the partner's live grant demands. FFmpeg's HLS reader does not present a \
             client certificate for segments, so this follows the playlist and writes the initialisation segment \
@@ -143,15 +150,18 @@ struct PartnerLiveCommand: AsyncParsableCommand {
         if output == "-" {
             sink = .standardOutput
         } else {
-            guard FileManager.default.createFile(atPath: output, contents: nil) , let handle = FileHandle(forWritingAtPath: output) else {
+            guard FileManager.default.createFile(atPath: output, contents: nil),
+                let handle = FileHandle(forWritingAtPath: output)
+            else {
                 throw ValidationError("cannot create \(output)")
             }
             sink = handle
         }
         let client = try await identity.client()
-        let follower = LiveStreamFollower(client: client, camera: camera,
-                                          headers: justification.map { [("Veilgate-Justification", $0)] } ?? [],
-                                          onUnavailable: { printError("HTTP 503 \($0)") })
+        let follower = LiveStreamFollower(
+            client: client, camera: camera,
+            headers: justification.map { [("Veilgate-Justification", $0)] } ?? [],
+            onUnavailable: { printError("HTTP 503 \($0)") })
         var written = 0.0, segments = 0, bytes = 0
         let limit = seconds
         do {
@@ -180,7 +190,9 @@ struct PartnerLiveCommand: AsyncParsableCommand {
         }
         await client.shutdown()
         if output != "-" { try sink.close() }
-        printError("wrote \(segments) segment(s), \(String(format: "%.1f", written)) s, \(bytes) bytes" + (output == "-" ? "" : " to \(output)"))
+        printError(
+            "wrote \(segments) segment(s), \(String(format: "%.1f", written)) s, \(bytes) bytes"
+                + (output == "-" ? "" : " to \(output)"))
     }
 }
 
@@ -188,7 +200,8 @@ struct PartnerLiveCommand: AsyncParsableCommand {
 struct PartnerRequestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "request",
-        abstract: "Make a key (0600) and a certificate request for a site to sign (veilgate certs sign-request): the key stays here."
+        abstract:
+            "Make a key (0600) and a certificate request for a site to sign (veilgate certs sign-request): the key stays here."
     )
 
     @Option(help: "Your partner id, as the site's policy names you.")
@@ -201,10 +214,13 @@ struct PartnerRequestCommand: AsyncParsableCommand {
     var out: String
 
     func run() async throws {
-        guard PartnerID.isWellFormed(partner) else { throw ValidationError("--partner '\(partner.prefix(80))' is not a partner id") }
+        guard PartnerID.isWellFormed(partner) else {
+            throw ValidationError("--partner '\(partner.prefix(80))' is not a partner id")
+        }
         let keyPath = out + ".key", requestPath = out + ".csr"
         try await federationOperation {
-            try SiteAuthority.makeRequest(partner: PartnerID(partner), uri: uri, keyPath: keyPath, requestPath: requestPath)
+            try SiteAuthority.makeRequest(
+                partner: PartnerID(partner), uri: uri, keyPath: keyPath, requestPath: requestPath)
         }
         print("key \(keyPath) (0600, keep it here) and request \(requestPath): send the request to the site")
     }
@@ -213,7 +229,8 @@ struct PartnerRequestCommand: AsyncParsableCommand {
 struct PartnerExportKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-key",
-        abstract: "Make the key exports to this partner are encrypted to (on the partner's side): NAME.key (0600) and NAME.pub.",
+        abstract:
+            "Make the key exports to this partner are encrypted to (on the partner's side): NAME.key (0600) and NAME.pub.",
         discussion: """
             Give NAME.pub to the site; keep NAME.key. The site's `veilgate vault export --recipient NAME.pub` then \
             writes a bundle only NAME.key opens, with `veilgate vault open-export`. See docs/rights.md.
@@ -224,6 +241,8 @@ struct PartnerExportKeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let publicKey = try await vaultOperation { try RecipientKey.generate(writingTo: out) }
-        print("wrote \(out).key (0600: keep it, never send it) and \(out).pub (give it to the site); key \(publicKey.fingerprint)")
+        print(
+            "wrote \(out).key (0600: keep it, never send it) and \(out).pub (give it to the site); key \(publicKey.fingerprint)"
+        )
     }
 }

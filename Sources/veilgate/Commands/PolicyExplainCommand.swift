@@ -30,8 +30,9 @@ struct PolicyExplainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The time of the request (ISO 8601); default now.", valueName: "time"))
     var at: String?
 
-    @Option(name: .customLong("footage-age"),
-            help: ArgumentHelp("For clips: how old the requested footage is (e.g. 36h).", valueName: "duration"))
+    @Option(
+        name: .customLong("footage-age"),
+        help: ArgumentHelp("For clips: how old the requested footage is (e.g. 36h).", valueName: "duration"))
     var footageAge: String?
 
     @Flag(help: "The request carries a justification (case or warrant reference).")
@@ -48,8 +49,9 @@ struct PolicyExplainCommand: ParsableCommand {
             throw ValidationError("--action must be live, clip, counts or alert:KIND (e.g. alert:loitering)")
         }
         let now = try parseTime(at)
-        var request = AccessRequest(partner: PartnerID(partner), camera: CameraID(camera), action: sharingAction,
-                                    at: now, hasJustification: justification, zone: zone.map(ZoneID.init))
+        var request = AccessRequest(
+            partner: PartnerID(partner), camera: CameraID(camera), action: sharingAction,
+            at: now, hasJustification: justification, zone: zone.map(ZoneID.init))
         if let footageAge {
             guard let age = PolicyDuration(parsing: footageAge) else {
                 throw ValidationError("--footage-age '\(footageAge)' is not a duration such as 36h or 7d")
@@ -81,14 +83,18 @@ struct PolicyExplainCommand: ParsableCommand {
             if redaction.classes.isEmpty {
                 lines.append("  redaction:      none — footage is shared unredacted")
             } else {
-                lines.append("  redaction:      \(redaction.classes.joined(separator: ", ")) — \(redaction.mode), \(redaction.shape), margin \(Int((redaction.margin * 100).rounded())) %")
+                lines.append(
+                    "  redaction:      \(redaction.classes.joined(separator: ", ")) — \(redaction.mode), \(redaction.shape), margin \(Int((redaction.margin * 100).rounded())) %"
+                )
             }
         }
         if let retention = report.retention {
             lines.append("  retention:      \(retention.category) kept \(retention.duration) (rule \(retention.rule))")
         }
         if let maxAge = report.maxAge { lines.append("  max footage age: \(maxAge)") }
-        if report.justificationRecorded == true { lines.append("  obligation:     the request's justification is recorded in the audit log") }
+        if report.justificationRecorded == true {
+            lines.append("  obligation:     the request's justification is recorded in the audit log")
+        }
         if let fields = report.alertFields { lines.append("  alert fields:   \(fields.joined(separator: ", "))") }
         if report.reshare == true { lines.append("  re-sharing:     allowed") }
         lines.append("  why:")

@@ -34,7 +34,8 @@ struct PolicyLintCommand: ParsableCommand {
                 if files.isEmpty { printError("warning: \(path) holds no YAML file") }
                 let named = files == [path]
                 for file in files {
-                    outcomes.append(PolicyLoader.check(file, kind: named ? .policy : PolicyLoader.kind(of: file), now: now))
+                    outcomes.append(
+                        PolicyLoader.check(file, kind: named ? .policy : PolicyLoader.kind(of: file), now: now))
                 }
             }
         } catch let error as PolicyError {
@@ -47,7 +48,9 @@ struct PolicyLintCommand: ParsableCommand {
         case .text:
             for diagnostic in diagnostics { print(diagnostic) }
             let files = outcomes.count == 1 ? "1 file" : "\(outcomes.count) files"
-            print("\(files) checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+            print(
+                "\(files) checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+            )
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

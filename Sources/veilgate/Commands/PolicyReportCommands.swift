@@ -14,7 +14,8 @@ struct PolicyRopaCommand: ParsableCommand {
     @Option(help: "markdown or html.")
     var format: ReportFormat = .markdown
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
     func run() throws {

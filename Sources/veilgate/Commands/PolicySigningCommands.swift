@@ -41,8 +41,9 @@ struct PolicySignCommand: ParsableCommand {
             for file in files {
                 let outcome = PolicyLoader.check(file, kind: named ? .policy : PolicyLoader.kind(of: file), now: Date())
                 if outcome.diagnostics.containsErrors {
-                    throw PolicyError(.invalidPolicy, "\(file): refusing to sign a bundle with errors",
-                                      diagnostics: outcome.diagnostics.filter { $0.severity == .error })
+                    throw PolicyError(
+                        .invalidPolicy, "\(file): refusing to sign a bundle with errors",
+                        diagnostics: outcome.diagnostics.filter { $0.severity == .error })
                 }
             }
             let written = try PolicyBundle.sign(path, privateKeyPath: key)

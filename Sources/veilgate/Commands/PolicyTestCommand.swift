@@ -30,7 +30,9 @@ struct PolicyTestCommand: ParsableCommand {
             throw reportPolicyError(error)
         }
         guard !suites.isEmpty else {
-            printError("error: no test files (YAML files starting with 'veilgate: \(PolicyTestSuite.header)') in \(paths.joined(separator: ", "))")
+            printError(
+                "error: no test files (YAML files starting with 'veilgate: \(PolicyTestSuite.header)') in \(paths.joined(separator: ", "))"
+            )
             throw ExitCode(1)
         }
         var passed = 0, failed = 0

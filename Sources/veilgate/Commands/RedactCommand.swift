@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import VeilCore
+import VeilGateway
 import VeilMedia
 import VeilPolicy
 import VeilVision
-import VeilGateway
 
 /// `veilgate redact`: faces, plates and people covered in a file, an image or a live source.
 struct RedactCommand: AsyncParsableCommand {
@@ -22,13 +22,19 @@ struct RedactCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("A file (MP4, MKV, AVI, TS, JPEG, PNG) or an rtsp:// or http(s):// address.", valueName: "input"))
+    @Argument(
+        help: ArgumentHelp(
+            "A file (MP4, MKV, AVI, TS, JPEG, PNG) or an rtsp:// or http(s):// address.", valueName: "input"))
     var input: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The redacted output (.mp4, or .jpg/.png for images).", valueName: "file"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("The redacted output (.mp4, or .jpg/.png for images).", valueName: "file"))
     var output: String
 
-    @Option(help: ArgumentHelp("A redaction profile of the policy (default: the policy's default profile).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "A redaction profile of the policy (default: the policy's default profile).", valueName: "name"))
     var profile: String?
 
     @Option(help: ArgumentHelp("Classes to cover instead of the profile's: faces,plates,persons.", valueName: "list"))
@@ -37,10 +43,13 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: "blur, pixelate or solid (overrides the profile).")
     var mode: String?
 
-    @Option(name: .customLong("detect-every"), help: ArgumentHelp("Detect on every Nth frame; the tracker covers the rest.", valueName: "n"))
+    @Option(
+        name: .customLong("detect-every"),
+        help: ArgumentHelp("Detect on every Nth frame; the tracker covers the rest.", valueName: "n"))
     var detectEvery: Int = 2
 
-    @Flag(inversion: .prefixedNo, help: "Cover the heads of detected people, for faces too small to detect (wide shots).")
+    @Flag(
+        inversion: .prefixedNo, help: "Cover the heads of detected people, for faces too small to detect (wide shots).")
     var heads = true
 
     @Option(help: ArgumentHelp("Write every redacted box, frame by frame, as JSON lines.", valueName: "file"))
@@ -55,13 +64,21 @@ struct RedactCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of input (live sources).", valueName: "seconds"))
     var seconds: Double?
 
-    @Option(name: .customLong("face-threshold"), help: ArgumentHelp("Face detector sensitivity, 0–1: lower finds more faces, and more that are none (default: the network's own — YuNet 0.45 for video, CenterFace 0.2 for pictures and --face-model).", valueName: "score"))
+    @Option(
+        name: .customLong("face-threshold"),
+        help: ArgumentHelp(
+            "Face detector sensitivity, 0–1: lower finds more faces, and more that are none (default: the network's own — YuNet 0.45 for video, CenterFace 0.2 for pictures and --face-model).",
+            valueName: "score"))
     var faceThreshold: Double?
 
-    @Option(name: .customLong("face-model"), help: ArgumentHelp("The CenterFace model (default: $VEILGATE_MODELS or .cache/models).", valueName: "file"))
+    @Option(
+        name: .customLong("face-model"),
+        help: ArgumentHelp("The CenterFace model (default: $VEILGATE_MODELS or .cache/models).", valueName: "file"))
     var faceModel: String?
 
-    @Option(help: ArgumentHelp("A camera of the policy whose footage this is: its privacy masks are painted over first.", valueName: "id"))
+    @Option(
+        help: ArgumentHelp(
+            "A camera of the policy whose footage this is: its privacy masks are painted over first.", valueName: "id"))
     var camera: String?
 
     @OptionGroup var policyLocation: PolicyLocation
@@ -74,7 +91,9 @@ struct RedactCommand: AsyncParsableCommand {
         var masks: PrivacyMasks?
         if let camera, let policy {
             masks = PrivacyMasks(try policy.camera(camera, for: "--camera"))
-            if let masks { printError("painting \(masks.polygons.count) privacy mask(s) of camera \(camera) over every frame") }
+            if let masks {
+                printError("painting \(masks.polygons.count) privacy mask(s) of camera \(camera) over every frame")
+            }
         }
         let source: MediaSource
         do { source = try MediaSource(address: input) } catch let error as MediaError {
@@ -84,17 +103,23 @@ struct RedactCommand: AsyncParsableCommand {
         let isImage = [".jpg", ".jpeg", ".png"].contains { output.lowercased().hasSuffix($0) }
         // A photo is looked at closely (small faces in a crowd); video at the speed a camera needs.
         let faceInputWidth = isImage ? min(1920, max(640, source.width * 2)) : 640
-        let pipeline = RedactionPipeline(spec: spec, detectors: try makeDetectors(for: spec, faceInputWidth: faceInputWidth),
-                                         options: .init(detectEvery: detectEvery, coverHeadsOfPeople: heads))
+        let pipeline = RedactionPipeline(
+            spec: spec, detectors: try makeDetectors(for: spec, faceInputWidth: faceInputWidth),
+            options: .init(detectEvery: detectEvery, coverHeadsOfPeople: heads))
         var journal: FileHandle?
         if let detections {
-            guard FileManager.default.createFile(atPath: detections, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            guard
+                FileManager.default.createFile(
+                    atPath: detections, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
                 throw ValidationError("\(detections): cannot create")
             }
             journal = FileHandle(forWritingAtPath: detections)
         }
         defer { try? journal?.close() }
-        printError("redacting \(redactedAddress(input)) (\(source.width)×\(source.height), \(source.codecName)) — covering \(spec)")
+        printError(
+            "redacting \(redactedAddress(input)) (\(source.width)×\(source.height), \(source.codecName)) — covering \(spec)"
+        )
         let started = Date()
         var frames = 0
         do {
@@ -106,8 +131,9 @@ struct RedactCommand: AsyncParsableCommand {
                 try ImageWriter.write(frame, to: output)
                 frames = 1
             } else {
-                let writer = try MP4Writer(path: output, width: source.width - source.width % 2, height: source.height - source.height % 2,
-                                           frameRate: source.frameRate, settings: EncoderSettings(preset: preset, crf: crf))
+                let writer = try MP4Writer(
+                    path: output, width: source.width - source.width % 2, height: source.height - source.height % 2,
+                    frameRate: source.frameRate, settings: EncoderSettings(preset: preset, crf: crf))
                 let length = [source.duration, seconds].compactMap { $0 }.min()
                 var progress = Progress(total: length.map { Int($0 * source.frameRate) })
                 for try await frame in source.frames {
@@ -131,13 +157,19 @@ struct RedactCommand: AsyncParsableCommand {
         }
         let elapsed = Date().timeIntervalSince(started)
         let perClass = pipeline.detectionsPerClass.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
-        print("redacted \(frames) frame(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(frames) / max(elapsed, 0.001))) fps)")
-        print("  detections: \(perClass.isEmpty ? "none" : perClass.joined(separator: ", ")); tracks: \(pipeline.tracksStarted); detections on motion: \(pipeline.detectionsOnMotion); decoder errors: \(source.decodeErrors)")
+        print(
+            "redacted \(frames) frame(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(frames) / max(elapsed, 0.001))) fps)"
+        )
+        print(
+            "  detections: \(perClass.isEmpty ? "none" : perClass.joined(separator: ", ")); tracks: \(pipeline.tracksStarted); detections on motion: \(pipeline.detectionsOnMotion); decoder errors: \(source.decodeErrors)"
+        )
         print("  output: \(output)" + (detections.map { "; boxes: \($0)" } ?? ""))
     }
 
     func loadPolicy() throws -> CompiledPolicy {
-        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError {
+            throw reportPolicyError(error)
+        }
     }
 
     /// What is redacted where there is no policy: what identifies a person in any footage.
@@ -158,7 +190,9 @@ struct RedactCommand: AsyncParsableCommand {
         } else if let policy {
             if let profile {
                 guard let named = policy.profiles[RuleID(profile)] else {
-                    throw ValidationError("--profile: '\(profile)' is not a profile of the policy (\(policy.profiles.keys.map(\.rawValue).sorted().joined(separator: ", ")))")
+                    throw ValidationError(
+                        "--profile: '\(profile)' is not a profile of the policy (\(policy.profiles.keys.map(\.rawValue).sorted().joined(separator: ", ")))"
+                    )
                 }
                 spec = named
             } else {
@@ -166,12 +200,20 @@ struct RedactCommand: AsyncParsableCommand {
             }
         } else {
             // Outside a Veilgate site folder: anyone can still redact a photo or a clip.
-            if let profile { throw ValidationError("--profile \(profile): there is no policy here (./policies) to take it from; name one with --policy") }
-            printError("no policy here (./policies): using the built-in default profile — faces and plates, blurred (--policy FILE for a policy's profiles)")
+            if let profile {
+                throw ValidationError(
+                    "--profile \(profile): there is no policy here (./policies) to take it from; name one with --policy"
+                )
+            }
+            printError(
+                "no policy here (./policies): using the built-in default profile — faces and plates, blurred (--policy FILE for a policy's profiles)"
+            )
             spec = Self.builtInDefault
         }
         if let mode {
-            guard let value = RedactionMode(rawValue: mode) else { throw ValidationError("--mode must be blur, pixelate or solid") }
+            guard let value = RedactionMode(rawValue: mode) else {
+                throw ValidationError("--mode must be blur, pixelate or solid")
+            }
             spec.mode = value
         }
         guard !spec.classes.isEmpty else { throw ValidationError("nothing to redact: the profile covers no class") }
@@ -180,9 +222,12 @@ struct RedactCommand: AsyncParsableCommand {
 
     func makeDetectors(for spec: RedactionSpec, faceInputWidth: Int) throws -> [any ObjectDetector] {
         do {
-            guard (0.01...0.99).contains(faceThreshold ?? 0.5) else { throw ValidationError("--face-threshold must be between 0.01 and 0.99") }
-            let (detectors, warnings) = try VisionModels().detectors(for: spec.classes, headsOfPeople: heads, faceModel: faceModel,
-                                                                     faceInputWidth: faceInputWidth, faceThreshold: faceThreshold)
+            guard (0.01...0.99).contains(faceThreshold ?? 0.5) else {
+                throw ValidationError("--face-threshold must be between 0.01 and 0.99")
+            }
+            let (detectors, warnings) = try VisionModels().detectors(
+                for: spec.classes, headsOfPeople: heads, faceModel: faceModel,
+                faceInputWidth: faceInputWidth, faceThreshold: faceThreshold)
             for warning in warnings { printError("warning: \(warning)") }
             return detectors
         } catch let error as VisionError {
@@ -223,7 +268,8 @@ struct Progress {
             let fraction = min(1, Double(frames) / Double(total))
             let filled = Int(fraction * 24)
             let remaining = Double(max(0, total - frames)) / max(rate, 0.001)
-            line = "  [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 24 - filled) + "] "
+            line =
+                "  [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 24 - filled) + "] "
                 + "\(Int(fraction * 100)) %  \(frames)/\(total) frames, \(String(format: "%.1f", rate)) fps, ETA \(Int(remaining)) s"
         }
         FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))

@@ -32,11 +32,14 @@ struct VaultInitCommand: AsyncParsableCommand {
     var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
 
     func run() async throws {
-        let configuration = VaultConfiguration.standard(stateDirectory: state, environment: ProcessInfo.processInfo.environment)
+        let configuration = VaultConfiguration.standard(
+            stateDirectory: state, environment: ProcessInfo.processInfo.environment)
         let created = try await vaultOperation { try Vault.initialise(configuration) }
         if created.isEmpty { print("vault at \(state) is already initialised") }
         for path in created { print("created \(path)") }
-        print("keep \(configuration.keystoreDirectory) out of backups of \(configuration.vaultDirectory): expiry destroys its keys")
+        print(
+            "keep \(configuration.keystoreDirectory) out of backups of \(configuration.vaultDirectory): expiry destroys its keys"
+        )
     }
 }
 
@@ -63,15 +66,22 @@ struct VaultIngestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long the segment lasts.", valueName: "duration"))
     var duration: String = "6s"
 
-    @Option(name: .customLong("repeat"), help: ArgumentHelp("Store the file this many times as consecutive segments.", valueName: "n"))
+    @Option(
+        name: .customLong("repeat"),
+        help: ArgumentHelp("Store the file this many times as consecutive segments.", valueName: "n"))
     var repeatCount: Int = 1
 
     func run() async throws {
         guard let category = DataCategory(rawValue: category) else {
-            throw ValidationError("--category must be one of: \(DataCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--category must be one of: \(DataCategory.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let length = PolicyDuration(parsing: duration) else { throw ValidationError("--duration '\(duration)' is not a duration") }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read") }
+        guard let length = PolicyDuration(parsing: duration) else {
+            throw ValidationError("--duration '\(duration)' is not a duration")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("\(file): cannot read")
+        }
         let (vault, policy) = try await location.open()
         let container = (file as NSString).pathExtension.isEmpty ? "bin" : (file as NSString).pathExtension.lowercased()
         var startTime = try parseTime(start, option: "--start")
@@ -103,7 +113,9 @@ struct VaultListCommand: AsyncParsableCommand {
                 try await vault.segments(camera: CameraID(camera), from: .distantPast, to: .distantFuture)
             }
             for segment in segments {
-                print("\(segment.id)  \(ISO8601DateFormatter.veilgate(segment.descriptor.start))  \(segment.descriptor.category.rawValue)  \(segment.size) bytes")
+                print(
+                    "\(segment.id)  \(ISO8601DateFormatter.veilgate(segment.descriptor.start))  \(segment.descriptor.category.rawValue)  \(segment.size) bytes"
+                )
             }
             print("\(segments.count) segment(s)")
             return
@@ -111,7 +123,9 @@ struct VaultListCommand: AsyncParsableCommand {
         let summary = try await vaultOperation { try await vault.summary() }
         if summary.isEmpty { print("the vault is empty") }
         for row in summary {
-            print("\(row.camera)  \(row.category.rawValue)  \(row.count) segment(s)  \(ISO8601DateFormatter.veilgate(row.from)) – \(ISO8601DateFormatter.veilgate(row.to))")
+            print(
+                "\(row.camera)  \(row.category.rawValue)  \(row.count) segment(s)  \(ISO8601DateFormatter.veilgate(row.from)) – \(ISO8601DateFormatter.veilgate(row.to))"
+            )
         }
         let holds = try await vaultOperation { try await vault.holds() }
         if !holds.isEmpty { print("\(holds.count) active legal hold(s): veilgate vault hold list") }
@@ -138,7 +152,10 @@ struct VaultReadCommand: AsyncParsableCommand {
         // The view is recorded before any plaintext leaves the vault.
         _ = try await vaultOperation { try vault.audit.append(.view, actor: actor, subject: segment) }
         let plaintext = try await vaultOperation { try await vault.read(segment) }
-        guard FileManager.default.createFile(atPath: output, contents: Data(plaintext), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: output, contents: Data(plaintext), attributes: [.posixPermissions: 0o600])
+        else {
             throw ValidationError("\(output): cannot write")
         }
         print("wrote \(output) (\(plaintext.count) bytes)")
@@ -167,7 +184,9 @@ struct VaultRetentionCommand: AsyncParsableCommand {
         print("retention at \(ISO8601DateFormatter.veilgate(now)) under policy \(plan.policyVersion):")
         for group in plan.groups {
             let held = group.held > 0 ? ", \(group.held) kept under legal hold" : ""
-            print("  \(group.camera)  \(group.category.rawValue): \(group.segmentIDs.count) segment(s) past \(group.duration) (rule \(group.rule))\(held)")
+            print(
+                "  \(group.camera)  \(group.category.rawValue): \(group.segmentIDs.count) segment(s) past \(group.duration) (rule \(group.rule))\(held)"
+            )
         }
         for group in plan.events {
             print("  \(group.camera)  events \(group.kind): \(group.count) event(s) (rule \(group.rule))")
@@ -176,7 +195,9 @@ struct VaultRetentionCommand: AsyncParsableCommand {
         for hold in plan.lapsedHolds { print("  hold \(hold) reached its maximum duration and lapses") }
         for item in plan.tampered { print("  ALTERED: \(item): its index row fails authentication") }
         for item in plan.unscheduled {
-            print("  warning: \(item.camera) \(item.category): \(item.count) item(s) with no retention rule in the policy; kept")
+            print(
+                "  warning: \(item.camera) \(item.category): \(item.count) item(s) with no retention rule in the policy; kept"
+            )
         }
         if plan.groups.isEmpty && plan.events.isEmpty && plan.buckets.isEmpty && plan.lapsedHolds.isEmpty {
             print("  nothing is past retention")
@@ -186,9 +207,13 @@ struct VaultRetentionCommand: AsyncParsableCommand {
             return
         }
         let report = try await vaultOperation { try await vault.apply(plan) }
-        print("destroyed \(report.segmentsDestroyed) segment(s), \(report.eventsDeleted) event(s), \(report.keysDestroyed) bucket key(s)")
+        print(
+            "destroyed \(report.segmentsDestroyed) segment(s), \(report.eventsDeleted) event(s), \(report.keysDestroyed) bucket key(s)"
+        )
         if !report.tampered.isEmpty {
-            printError("warning: \(report.tampered.count) altered index row(s) skipped and audited; investigate them (everything else due was destroyed)")
+            printError(
+                "warning: \(report.tampered.count) altered index row(s) skipped and audited; investigate them (everything else due was destroyed)"
+            )
         }
     }
 }
@@ -199,10 +224,13 @@ struct VaultHoldCommand: AsyncParsableCommand {
         subcommands: [Place.self, Renew.self, Release.self, List.self])
 
     struct Place: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "place", abstract: "Place a hold on a camera's footage.")
+        static let configuration = CommandConfiguration(
+            commandName: "place", abstract: "Place a hold on a camera's footage.")
         @OptionGroup var location: VaultLocation
         @OptionGroup var range: CameraRange
-        @Option(name: .customLong("case"), help: ArgumentHelp("The case reference (stored with the hold, never logged).", valueName: "reference"))
+        @Option(
+            name: .customLong("case"),
+            help: ArgumentHelp("The case reference (stored with the hold, never logged).", valueName: "reference"))
         var caseReference: String?
         @Option(help: "Who places the hold.") var actor: String = "operator"
 
@@ -252,7 +280,9 @@ struct VaultHoldCommand: AsyncParsableCommand {
             let (vault, _) = try await location.open(mode: .readOnly)
             let holds = try await vaultOperation { try await vault.holds() }
             for hold in holds {
-                print("\(hold.id)  \(hold.camera)  \(ISO8601DateFormatter.veilgate(hold.start)) – \(ISO8601DateFormatter.veilgate(hold.end))  placed by \(hold.placedBy)")
+                print(
+                    "\(hold.id)  \(hold.camera)  \(ISO8601DateFormatter.veilgate(hold.start)) – \(ISO8601DateFormatter.veilgate(hold.end))  placed by \(hold.placedBy)"
+                )
             }
             print("\(holds.count) active hold(s)")
         }
@@ -267,11 +297,14 @@ struct VaultExportCommand: AsyncParsableCommand {
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var range: CameraRange
-    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle folder to create.", valueName: "dir")) var output: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle folder to create.", valueName: "dir")) var output:
+        String
     @Option(name: .customLong("requested-by"), help: "The operator or partner id the export is for (audited).")
     var requestedBy: String = "operator"
-    @Option(help: ArgumentHelp("Encrypt the export to this partner key (from `veilgate partner export-key`): only its holder opens it.",
-                               valueName: "file.pub"))
+    @Option(
+        help: ArgumentHelp(
+            "Encrypt the export to this partner key (from `veilgate partner export-key`): only its holder opens it.",
+            valueName: "file.pub"))
     var recipient: String?
 
     func run() async throws {
@@ -279,15 +312,23 @@ struct VaultExportCommand: AsyncParsableCommand {
         let (vault, _) = try await location.open()
         let (camera, start, end) = try range.parsed()
         let manifest = try await vaultOperation {
-            try await vault.export(camera: camera, from: start, to: end, into: output, requestedBy: requestedBy, recipient: recipientKey)
+            try await vault.export(
+                camera: camera, from: start, to: end, into: output, requestedBy: requestedBy, recipient: recipientKey)
         }
-        print("exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)"
-            + (recipientKey.map { ", encrypted to recipient key \($0.fingerprint)" } ?? ""))
-        print("the receiving partner checks it with: veilgate vault verify-export \(output) --public-key gateway-signing.pub")
+        print(
+            "exported \(manifest.parts.count) segment(s) of \(camera) to \(output), signed by gateway key \(manifest.signer)"
+                + (recipientKey.map { ", encrypted to recipient key \($0.fingerprint)" } ?? ""))
+        print(
+            "the receiving partner checks it with: veilgate vault verify-export \(output) --public-key gateway-signing.pub"
+        )
         if recipientKey != nil {
-            print("and opens it with: veilgate vault open-export \(output) --key RECIPIENT.key --public-key gateway-signing.pub -o FOLDER")
+            print(
+                "and opens it with: veilgate vault open-export \(output) --key RECIPIENT.key --public-key gateway-signing.pub -o FOLDER"
+            )
         } else {
-            printError("note: the parts are plain video: anyone who gets the bundle can watch it (--recipient encrypts it to the partner)")
+            printError(
+                "note: the parts are plain video: anyone who gets the bundle can watch it (--recipient encrypts it to the partner)"
+            )
         }
     }
 }
@@ -299,7 +340,8 @@ struct VaultVerifyExportCommand: AsyncParsableCommand {
     )
 
     @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var bundle: String
-    @Option(name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
+    @Option(
+        name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
     var publicKey: String
 
     func run() async throws {
@@ -309,7 +351,9 @@ struct VaultVerifyExportCommand: AsyncParsableCommand {
         printSummary(of: manifest, "verified \(bundle)")
         if let transform = manifest.transform { print("  transform: \(transform)") }
         if let encryption = manifest.encryption {
-            print("  encrypted to recipient key \(encryption.recipient): its holder opens it with `veilgate vault open-export`")
+            print(
+                "  encrypted to recipient key \(encryption.recipient): its holder opens it with `veilgate vault open-export`"
+            )
         }
     }
 }
@@ -321,15 +365,20 @@ struct VaultOpenExportCommand: AsyncParsableCommand {
     )
 
     @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var bundle: String
-    @Option(help: ArgumentHelp("Your recipient key (from `veilgate partner export-key`).", valueName: "file.key")) var key: String
-    @Option(name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
+    @Option(help: ArgumentHelp("Your recipient key (from `veilgate partner export-key`).", valueName: "file.key"))
+    var key: String
+    @Option(
+        name: .customLong("public-key"), help: ArgumentHelp("The exporting gateway's public key.", valueName: "file"))
     var publicKey: String
-    @Option(name: .shortAndLong, help: ArgumentHelp("The folder to write the opened export to (new).", valueName: "dir")) var output: String
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("The folder to write the opened export to (new).", valueName: "dir"))
+    var output: String
 
     func run() async throws {
         let manifest = try await vaultOperation {
-            try ExportVerifier.open(bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey), key: RecipientKey.load(from: key),
-                                    into: output)
+            try ExportVerifier.open(
+                bundle: bundle, publicKey: GatewayPublicKey.load(from: publicKey), key: RecipientKey.load(from: key),
+                into: output)
         }
         printSummary(of: manifest, "verified and opened \(bundle) into \(output)")
     }
@@ -338,7 +387,9 @@ struct VaultOpenExportCommand: AsyncParsableCommand {
 /// What a verified export holds, where it came from and who signed it: `verify-export` and `open-export` say the same.
 private func printSummary(of manifest: ExportManifest, _ verdict: String) {
     print("\(verdict): \(manifest.parts.count) part(s) of camera \(manifest.camera), \(manifest.from) – \(manifest.to)")
-    print("  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)")
+    print(
+        "  exported \(manifest.createdAt) for \(manifest.requestedBy) under policy \(manifest.policyVersion), signed by \(manifest.signer)"
+    )
 }
 
 struct VaultEraseCommand: AsyncParsableCommand {
@@ -362,7 +413,8 @@ struct VaultEraseCommand: AsyncParsableCommand {
 struct VaultRotateKEKCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-kek",
-        abstract: "Replace the key-encryption key: rewrap every bucket key and re-authenticate the index (gateway stopped).",
+        abstract:
+            "Replace the key-encryption key: rewrap every bucket key and re-authenticate the index (gateway stopped).",
         discussion: """
             Afterwards the old key opens nothing in the keystore. With a key file, the new key is written beside it \
             (kek.key.next) and replaces it at the end; if the rotation is interrupted, the vault stays closed until this \
@@ -377,14 +429,21 @@ struct VaultRotateKEKCommand: AsyncParsableCommand {
     @Option(help: "Who rotates, for the audit log.") var actor: String = "operator"
 
     func run() async throws {
-        let configuration = VaultConfiguration.standard(stateDirectory: state, environment: ProcessInfo.processInfo.environment)
+        let configuration = VaultConfiguration.standard(
+            stateDirectory: state, environment: ProcessInfo.processInfo.environment)
         let report = try await vaultOperation { try Vault.rotateKeyEncryptionKey(configuration, by: actor) }
         if report.resumed { print("finished an interrupted rotation") }
-        print("rewrapped \(report.keysRewrapped) key(s) and re-authenticated \(report.rowsReauthenticated) index row(s) under the new key-encryption key")
+        print(
+            "rewrapped \(report.keysRewrapped) key(s) and re-authenticated \(report.rowsReauthenticated) index row(s) under the new key-encryption key"
+        )
         if report.rowsLeftInvalid > 0 {
-            printError("warning: \(report.rowsLeftInvalid) index row(s) verify under neither key (edited by hand) and stay refused; see `veilgate vault retention`")
+            printError(
+                "warning: \(report.rowsLeftInvalid) index row(s) verify under neither key (edited by hand) and stay refused; see `veilgate vault retention`"
+            )
         }
         print("the new key is in \(report.newKeyLocation); the old key opens nothing in the keystore now")
-        print("back up the new key as you did the old one; keystore backups made before today still open with the old key (keep none)")
+        print(
+            "back up the new key as you did the old one; keystore backups made before today still open with the old key (keep none)"
+        )
     }
 }

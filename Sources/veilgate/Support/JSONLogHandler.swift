@@ -24,7 +24,8 @@ struct JSONLogHandler: LogHandler {
         var fields: [String: String] = [:]
         for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { fields[key] = "\(value)" }
         let entry: [String: Any] = [
-            "time": ISO8601DateFormatter.veilgate(Date()), "level": level.rawValue, "label": label, "message": "\(message)",
+            "time": ISO8601DateFormatter.veilgate(Date()), "level": level.rawValue, "label": label,
+            "message": "\(message)",
             "metadata": fields,
         ]
         guard var data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }

@@ -15,7 +15,9 @@ struct ServiceUser: Sendable {
     static func resolve(_ name: String) throws -> ServiceUser {
         guard let entry = getpwnam(name) else { throw ValidationError("--user \(name): no such user on this machine") }
         let user = ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
-        guard user.uid != 0 else { throw ValidationError("--user \(name) is root (uid 0): name an unprivileged user such as veilgate") }
+        guard user.uid != 0 else {
+            throw ValidationError("--user \(name) is root (uid 0): name an unprivileged user such as veilgate")
+        }
         return user
     }
 
@@ -27,7 +29,9 @@ struct ServiceUser: Sendable {
         }
         let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
         guard owner == uid, attributes[.type] as? FileAttributeType == .typeDirectory else {
-            throw ValidationError("\(folder) must be a folder owned by \(name) (uid \(uid)), not uid \(owner.map(String.init) ?? "?"): run chown -R \(name): \(folder)")
+            throw ValidationError(
+                "\(folder) must be a folder owned by \(name) (uid \(uid)), not uid \(owner.map(String.init) ?? "?"): run chown -R \(name): \(folder)"
+            )
         }
     }
 
@@ -43,7 +47,8 @@ struct ServiceUser: Sendable {
         for path in paths {
             // attributesOfItem does not follow a final link (lstat).
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0 else { continue }
+                (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0
+            else { continue }
             if lchown(path, uid, gid) == 0 { changed += 1 }
         }
         return changed

@@ -6,8 +6,10 @@ import VeilVault
 
 /// `--state DIR` and `--policy PATH`: where the vault lives and which policy governs it.
 struct VaultLocation: ParsableArguments {
-    @Option(help: ArgumentHelp("The gateway's state folder (vault/, keystore/, keys/). Default: $VEILGATE_STATE or ./state.",
-                               valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The gateway's state folder (vault/, keystore/, keys/). Default: $VEILGATE_STATE or ./state.",
+            valueName: "dir"))
     var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
 
     @OptionGroup var policyLocation: PolicyLocation
@@ -18,7 +20,9 @@ struct VaultLocation: ParsableArguments {
 
     /// The compiled policy, the vault's retention schedule.
     func policy() throws -> CompiledPolicy {
-        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+        do { return try policyLocation.load(at: Date()) } catch let error as PolicyError {
+            throw reportPolicyError(error)
+        }
     }
 
     /// Opens the vault under the policy, reporting any crash recovery it did.
@@ -28,7 +32,9 @@ struct VaultLocation: ParsableArguments {
             let vault = try Vault(configuration: configuration, schedule: policy, mode: mode)
             let recovery = await vault.recovery
             if recovery.completed > 0 || recovery.strayFiles > 0 {
-                printError("vault: recovered from an interrupted write (\(recovery.completed) segment(s) moved into place, \(recovery.strayFiles) unrecorded file(s) removed)")
+                printError(
+                    "vault: recovered from an interrupted write (\(recovery.completed) segment(s) moved into place, \(recovery.strayFiles) unrecorded file(s) removed)"
+                )
             }
             return (vault, policy)
         } catch let error as VaultError {

@@ -1,13 +1,14 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
-import Logging
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import Testing
 import VeilCore
+
 @testable import VeilFederation
 
 /// A site PKI in a temporary folder, with the certificates the tests connect with.
@@ -39,7 +40,8 @@ struct TestPKI {
         police = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
         retailer = try site.issuePartnerCertificate(partner: "bakerstreet-mall", uri: Self.retailerURI)
         stranger = try site.issuePartnerCertificate(partner: "stranger", uri: "spiffe://elsewhere.example/unknown")
-        expired = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI, days: 1, now: Date().addingTimeInterval(-3 * 86400))
+        expired = try site.issuePartnerCertificate(
+            partner: "police", uri: Self.policeURI, days: 1, now: Date().addingTimeInterval(-3 * 86400))
         revoked = try site.issuePartnerCertificate(partner: "police", uri: Self.policeURI)
         try site.revoke(serials: [revoked.serial])
 
@@ -54,9 +56,10 @@ struct TestPKI {
     }
 
     func trust(authority: any PartnerIdentities) throws -> PeerTrust {
-        PeerTrust(siteRoots: [try PEMFile.certificate(at: site.caCertificatePath)],
-                  partnerRoots: ["northtown-gateway": [try PEMFile.certificate(at: northtownCA.caCertificatePath)]],
-                  revokedSerials: try site.revocationList().serials, identities: authority)
+        PeerTrust(
+            siteRoots: [try PEMFile.certificate(at: site.caCertificatePath)],
+            partnerRoots: ["northtown-gateway": [try PEMFile.certificate(at: northtownCA.caCertificatePath)]],
+            revokedSerials: try site.revocationList().serials, identities: authority)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
@@ -102,23 +105,29 @@ struct TestAuthority: SharingAuthority {
         switch (request.partner.rawValue, request.action, request.camera.rawValue) {
         case ("police", .clip, "market-square"), ("police", .clip, "station-forecourt"):
             guard request.hasJustification else {
-                return SharingVerdict(isAllowed: false, rules: [], reasons: ["justification-missing", "default-deny"], redaction: nil)
+                return SharingVerdict(
+                    isAllowed: false, rules: [], reasons: ["justification-missing", "default-deny"], redaction: nil)
             }
             guard let start = request.footageStart, request.at.timeIntervalSince(start) <= 72 * 3600 else {
-                return SharingVerdict(isAllowed: false, rules: [], reasons: ["footage-too-old", "default-deny"], redaction: nil)
+                return SharingVerdict(
+                    isAllowed: false, rules: [], reasons: ["footage-too-old", "default-deny"], redaction: nil)
             }
-            return SharingVerdict(isAllowed: true, rules: ["police-evidence-clips"], reasons: ["granted"], redaction: spec)
+            return SharingVerdict(
+                isAllowed: true, rules: ["police-evidence-clips"], reasons: ["granted"], redaction: spec)
         case ("police", .live, "market-square") where policeLiveOpen:
-            return SharingVerdict(isAllowed: true, rules: ["police-live"], reasons: ["granted"], redaction: Self.policeLive,
-                                  reshareAllowed: policeLiveReshare)
+            return SharingVerdict(
+                isAllowed: true, rules: ["police-live"], reasons: ["granted"], redaction: Self.policeLive,
+                reshareAllowed: policeLiveReshare)
         case ("police", .alert, "market-square"), ("police", .alert, "station-forecourt"):
-            return SharingVerdict(isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
-                                  alertFields: [.kind, .camera, .zone, .time, .boxes])
+            return SharingVerdict(
+                isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
+                alertFields: [.kind, .camera, .zone, .time, .boxes])
         case ("bakerstreet-mall", .counts, "mall-entrance"):
             return SharingVerdict(isAllowed: true, rules: ["mall-counts"], reasons: ["granted"], redaction: spec)
         case ("northtown-gateway", .alert(.restrictedZone), "station-forecourt"):
-            return SharingVerdict(isAllowed: true, rules: ["peer-alerts"], reasons: ["granted"], redaction: spec,
-                                  alertFields: [.kind, .camera], reshareAllowed: northtownMayReshare)
+            return SharingVerdict(
+                isAllowed: true, rules: ["peer-alerts"], reasons: ["granted"], redaction: spec,
+                alertFields: [.kind, .camera], reshareAllowed: northtownMayReshare)
         default:
             return .denied
         }
@@ -133,17 +142,24 @@ struct MemoryArchive: FootageArchive {
     init(now: Date) {
         let spec = RedactionSpec(classes: [.faces, .plates])
         segments = [
-            FootageSegment(id: "seg-a", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-600),
-                           end: now.addingTimeInterval(-594), size: 5, container: "mp4", redaction: spec),
-            FootageSegment(id: "seg-b", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-594),
-                           end: now.addingTimeInterval(-588), size: 5, container: "mp4", redaction: spec),
-            FootageSegment(id: "seg-raw", camera: "market-square", category: .rawVideo, start: now.addingTimeInterval(-600),
-                           end: now.addingTimeInterval(-594), size: 3, container: "mp4", redaction: .unredacted),
-            FootageSegment(id: "seg-old", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-5 * 86400),
-                           end: now.addingTimeInterval(-5 * 86400 + 6), size: 5, container: "mp4", redaction: spec),
+            FootageSegment(
+                id: "seg-a", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-600),
+                end: now.addingTimeInterval(-594), size: 5, container: "mp4", redaction: spec),
+            FootageSegment(
+                id: "seg-b", camera: "market-square", category: .redactedVideo, start: now.addingTimeInterval(-594),
+                end: now.addingTimeInterval(-588), size: 5, container: "mp4", redaction: spec),
+            FootageSegment(
+                id: "seg-raw", camera: "market-square", category: .rawVideo, start: now.addingTimeInterval(-600),
+                end: now.addingTimeInterval(-594), size: 3, container: "mp4", redaction: .unredacted),
+            FootageSegment(
+                id: "seg-old", camera: "market-square", category: .redactedVideo,
+                start: now.addingTimeInterval(-5 * 86400),
+                end: now.addingTimeInterval(-5 * 86400 + 6), size: 5, container: "mp4", redaction: spec),
         ]
-        contents = ["seg-a": Array("AAAAA".utf8), "seg-b": Array("BBBBB".utf8), "seg-raw": Array("RAW".utf8),
-                    "seg-old": Array("OLDOL".utf8)]
+        contents = [
+            "seg-a": Array("AAAAA".utf8), "seg-b": Array("BBBBB".utf8), "seg-raw": Array("RAW".utf8),
+            "seg-old": Array("OLDOL".utf8),
+        ]
     }
 
     func footage(camera: CameraID, from: Date, to: Date) async throws -> [FootageSegment] {
@@ -175,21 +191,24 @@ final class RunningServer: Sendable {
     /// The policy in force for the server: a test swaps it as a reload would.
     let policy: PolicyBox
 
-    /// Swaps in `authority` as a policy reload would: for decisions, and for who the verifier says certificates belong to.
+    /// Swaps in `authority` as a policy reload would: for decisions, and for who the verifier says certificates belong
+    /// to.
     func reload(_ authority: any SharingAuthority) async throws {
         policy.set(authority)
         await verifier.update(try pki.trust(authority: authority))
     }
 
-    static func start(pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
-                      live: LiveFeeds? = nil, configure: (inout FederationServerConfiguration) -> Void = { _ in }) async throws -> RunningServer
-    {
+    static func start(
+        pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
+        live: LiveFeeds? = nil, configure: (inout FederationServerConfiguration) -> Void = { _ in }
+    ) async throws -> RunningServer {
         let audit = MemoryAudit()
         let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
         let broker = AlertBroker(journal: journal)
         let verifier = PeerVerifier(try pki.trust(authority: authority))
-        var configuration = FederationServerConfiguration(host: "127.0.0.1", port: 0, certificatePath: pki.site.serverCertificatePath,
-                                                          keyPath: pki.site.serverKeyPath)
+        var configuration = FederationServerConfiguration(
+            host: "127.0.0.1", port: 0, certificatePath: pki.site.serverCertificatePath,
+            keyPath: pki.site.serverKeyPath)
         configuration.authenticationFailureDelay = 0.0...0.01
         configuration.requestsPerSecond = 1000
         configuration.burst = 1000
@@ -198,21 +217,25 @@ final class RunningServer: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let policy = PolicyBox(authority)
-        let server = FederationServer(configuration: configuration, verifier: verifier, authority: { policy.current },
-                                      archive: MemoryArchive(now: Date()),
-                                      audit: audit, broker: broker, live: live, logger: logger,
-                                      onListening: { port in portContinuation.yield(port) })
+        let server = FederationServer(
+            configuration: configuration, verifier: verifier, authority: { policy.current },
+            archive: MemoryArchive(now: Date()),
+            audit: audit, broker: broker, live: live, logger: logger,
+            onListening: { port in portContinuation.yield(port) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw FederationError(.server, "server did not start") }
-        return RunningServer(port: port, group: group, task: task, pki: pki, audit: audit, broker: broker, verifier: verifier,
-                             policy: policy)
+        return RunningServer(
+            port: port, group: group, task: task, pki: pki, audit: audit, broker: broker, verifier: verifier,
+            policy: policy)
     }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>, pki: TestPKI, audit: MemoryAudit, broker: AlertBroker,
-                 verifier: PeerVerifier, policy: PolicyBox)
-    {
+    private init(
+        port: Int, group: ServiceGroup, task: Task<Void, any Error>, pki: TestPKI, audit: MemoryAudit,
+        broker: AlertBroker,
+        verifier: PeerVerifier, policy: PolicyBox
+    ) {
         self.port = port
         self.group = group
         self.task = task
@@ -235,7 +258,9 @@ final class RunningServer: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.site.caCertificatePath))
         if let certificate {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate.certificatePath).map { .certificate($0) }
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate.certificatePath).map {
+                .certificate($0)
+            }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificate.keyPath, format: .pem))
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
@@ -260,7 +285,9 @@ final class RunningServer: Sendable {
     }
 
     /// GET with one client, returning status and body; the client is shut down afterwards.
-    func get(_ path: String, as certificate: IssuedCertificate?, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
+    func get(
+        _ path: String, as certificate: IssuedCertificate?, headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: String) {
         let client = try client(certificate)
         do {
             var request = HTTPClientRequest(url: url(path))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+
 @testable import VeilPolicy
 
 /// A small, valid policy that exercises every section; tests mutate it one line at a time.
