@@ -42,7 +42,7 @@ enum VaultBenchmark {
                     camera: "bench", category: .redactedVideo,
                     start: Date(timeIntervalSince1970: 1_764_000_000 + Double(round * 6)),
                     end: Date(timeIntervalSince1970: 1_764_000_006 + Double(round * 6)),
-                    policyVersion: "bench", redaction: "bench")
+                    policyVersion: "bench", redaction: RedactionSpec(classes: [.faces]))
                 _ = try await vault.store(plaintext, as: descriptor)
                 stored.append(seconds(ContinuousClock.now - vaultStart))
             }

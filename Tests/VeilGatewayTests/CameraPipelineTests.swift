@@ -8,8 +8,9 @@ import VeilVision
 
 @testable import VeilGateway
 
-/// The camera pipeline without the binary: real footage (vtest.avi), the real detectors and encoder, and sinks that
-/// keep what they are given in memory.
+/// The camera pipeline without the binary: real footage (vtest.avi, played at camera speed as the gateway plays a file
+/// — unpaced, two pipelines would take both cores from the rest of the suite), the real detectors and encoder, and
+/// sinks that keep what they are given in memory.
 @Suite("Camera pipeline")
 struct CameraPipelineTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -52,7 +53,7 @@ struct CameraPipelineTests {
         settings.segmentDuration = 1
         settings.encoder.keyframeInterval = 1
         let pipeline = CameraPipeline(
-            camera: "lobby", address: Self.vtest, paced: false, live: live, models: Self.models, settings: settings,
+            camera: "lobby", address: Self.vtest, paced: true, live: live, models: Self.models, settings: settings,
             recording: .init(
                 categories: [.rawVideo: .unredacted, .redactedVideo: profile], segmentDuration: 2, sink: recordings),
             tracks: tracks, logger: Logger(label: "test"))
@@ -105,7 +106,7 @@ struct CameraPipelineTests {
         let live = MemoryLiveSink(wanted: [])
         let recordings = MemoryRecordingSink()
         let pipeline = CameraPipeline(
-            camera: "lobby", address: Self.vtest, paced: false, live: live, models: Self.models,
+            camera: "lobby", address: Self.vtest, paced: true, live: live, models: Self.models,
             recording: .init(categories: [.redactedVideo: profile], segmentDuration: 2, sink: recordings),
             logger: Logger(label: "test"))
         try await Self.run(pipeline, live: live) {

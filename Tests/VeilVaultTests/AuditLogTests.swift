@@ -25,7 +25,7 @@ struct AuditLogTests {
     }
 
     func sql(_ vault: Vault, _ statement: String) async throws {
-        try await vault.index.pool.write { db in try db.execute(sql: statement) }
+        try VaultFixture.tamper(index: await vault.configuration.indexPath) { db in try db.execute(sql: statement) }
     }
 
     /// Recomputes the chain from `seq` on, as an attacker without the signing key can.
@@ -100,7 +100,7 @@ struct AuditLogTests {
         let (fixture, vault) = try await populated(150)
         defer { fixture.remove() }
         // An attacker without the signing key inserts an entry at 50 and re-chains everything after it.
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "UPDATE audit SET seq = seq + 1000 WHERE seq >= 50")
             try db.execute(sql: "UPDATE audit SET seq = seq - 999 WHERE seq >= 1000")
             let forged = AuditRow(
@@ -120,7 +120,7 @@ struct AuditLogTests {
     func deletedCheckpoints() async throws {
         let (fixture, vault) = try await populated(230)
         defer { fixture.remove() }
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "DELETE FROM checkpoint")
             try db.execute(sql: "DELETE FROM audit WHERE seq = 5")
             // Renumber and re-chain everything after the deleted entry, as a careful attacker would.

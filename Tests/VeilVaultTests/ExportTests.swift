@@ -37,7 +37,7 @@ struct ExportTests {
         #expect(manifest.camera == "cam-a")
         #expect(manifest.parts.count == 2)
         #expect(manifest.policyVersion == "test-1")
-        #expect(manifest.parts[0].redaction == "faces, plates: blur")
+        #expect(manifest.parts[0].redaction == "faces, plates: blur, ellipse, margin 10 %")
         let data = try Data(contentsOf: URL(fileURLWithPath: bundle + "/" + manifest.parts[0].file))
         #expect([UInt8](data) == first)
         let export = try vault.audit.entries().last

@@ -90,7 +90,7 @@ struct RetentionTests {
             VaultFixture.payload(100),
             as: VaultFixture.descriptor("cam-b", .rawVideo, start: now.addingTimeInterval(-5 * day)))
         // Move one segment far into the future, and forge a hold over the other, both by editing SQLite directly.
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "UPDATE segment SET \"end\" = 4102444800 WHERE id = ?", arguments: [old.id])
             try db.execute(
                 sql:
@@ -111,7 +111,7 @@ struct RetentionTests {
             try vault.audit.entries().contains {
                 $0.subject == "index" && $0.details["altered-rows"] == String(plan.tampered.count)
             })
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "UPDATE segment SET \"end\" = start + 6")
         }
         for segment in [old, other] {
@@ -193,27 +193,5 @@ struct RetentionTests {
         #expect(hold.expiresAt == VaultFixture.noon.addingTimeInterval(180 * 86_400))
         let entries = try vault.audit.entries()
         #expect(!entries.contains { "\($0)".contains("CASE-SECRET-7") })
-    }
-
-    @Test("events expire by kind")
-    func events() async throws {
-        let fixture = try VaultFixture()
-        defer { fixture.remove() }
-        var schedule = FixedSchedule()
-        schedule.eventKinds = [.unattendedObject: .days(90)]
-        let vault = try fixture.open(schedule)
-        let now = VaultFixture.noon
-        try await vault.recordEvent(
-            camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-40 * day), zone: "z", payload: ["count": "2"]
-        )
-        try await vault.recordEvent(
-            camera: "cam-a", kind: .unattendedObject, at: now.addingTimeInterval(-40 * day), zone: nil, payload: [:])
-        try await vault.recordEvent(
-            camera: "cam-a", kind: .loitering, at: now.addingTimeInterval(-1 * day), zone: "z", payload: [:])
-        let plan = try await vault.retentionPlan(at: now)
-        #expect(plan.events.map(\.kind) == [.loitering])
-        let report = try await vault.apply(plan)
-        #expect(report.eventsDeleted == 1)
-        #expect(try await vault.eventCount() == 2)
     }
 }

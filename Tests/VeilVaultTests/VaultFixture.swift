@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import VeilCore
 
@@ -38,6 +39,17 @@ struct VaultFixture {
         try Vault(configuration: configuration, schedule: schedule)
     }
 
+    /// Edits the index file with SQL behind the vault's back, as someone with write access to the state folder could.
+    func tamper(_ statements: (Database) throws -> Void) throws {
+        try Self.tamper(index: configuration.indexPath, statements)
+    }
+
+    static func tamper(index path: String, _ statements: (Database) throws -> Void) throws {
+        let index = try DatabaseQueue(path: path)
+        try index.write { try statements($0) }
+        try index.close()
+    }
+
     func remove() {
         try? FileManager.default.removeItem(at: state)
         try? FileManager.default.removeItem(atPath: state.path + ".audit-anchor")
@@ -52,7 +64,8 @@ struct VaultFixture {
     ) -> SegmentDescriptor {
         SegmentDescriptor(
             camera: camera, category: category, start: start, end: start.addingTimeInterval(seconds),
-            container: "mp4", policyVersion: "test-1", redaction: "faces, plates: blur")
+            container: "mp4", policyVersion: "test-1",
+            redaction: category == .redactedVideo ? RedactionSpec(classes: [.faces, .plates]) : .unredacted)
     }
 
     /// Recognisable plaintext: a repeated marker, so a test can search ciphertext for it.

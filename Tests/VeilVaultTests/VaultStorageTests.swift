@@ -11,7 +11,7 @@ struct VaultStorageTests {
     /// so only the segment's own encryption can catch the change.
     func forge(_ vault: Vault, _ id: String, _ change: @escaping @Sendable (inout SegmentRow) -> Void) async throws {
         let authenticator = vault.authenticator
-        try await vault.index.pool.write { db in
+        try VaultFixture.tamper(index: await vault.configuration.indexPath) { db in
             var row = try #require(try SegmentRow.fetchOne(db, key: id))
             change(&row)
             row.mac = authenticator.mac(row.authenticatedFields)
@@ -101,7 +101,7 @@ struct VaultStorageTests {
         await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(first.id) }
 
         // 4. An index row edited by hand (no index key): refused before any decryption.
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "UPDATE segment SET start = start - 3600 WHERE id = ?", arguments: [second.id])
         }
         let edited = try await #require(throws: VaultError.self) { try await vault.read(second.id) }
@@ -114,10 +114,65 @@ struct VaultStorageTests {
         #expect(moved.code == .authenticationFailed && moved.message.contains("chunk 0 failed authentication"))
 
         // 6. Absurd numbers written into the index are errors, not crashes.
-        try await vault.index.pool.write { db in
+        try fixture.tamper { db in
             try db.execute(sql: "UPDATE segment SET start = 1e300 WHERE id = ?", arguments: [second.id])
         }
         await #expect(throws: VaultError(.authenticationFailed, "")) { try await vault.read(second.id) }
+    }
+
+    @Test(
+        "a segment's redaction is stored typed; an edited one reads as unknown, and a row from before it was typed is read from its words"
+    )
+    func typedRedaction() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        let vault = try fixture.open()
+        let strict = RedactionSpec(classes: [.faces, .plates, .persons], mode: .pixelate, shape: .ellipse, margin: 0.2)
+        var descriptor = VaultFixture.descriptor(start: VaultFixture.noon)
+        descriptor.redaction = strict
+        let stored = try await vault.store([1, 2, 3], as: descriptor)
+        let raw = try await vault.store([4], as: VaultFixture.descriptor("cam-a", .rawVideo, start: VaultFixture.noon))
+        #expect(try await vault.segment(stored.id)?.descriptor.redaction == strict)
+        #expect(try await vault.segment(raw.id)?.descriptor.redaction == .unredacted)
+        #expect(try await vault.segment(raw.id)?.descriptor.redactionLabel == "none (original footage)")
+
+        // Someone claims the raw footage is redacted (the typed column is not what the row's MAC covers): unknown.
+        let claimed = String(decoding: try JSONEncoder().encode(strict), as: UTF8.self)
+        try fixture.tamper { db in
+            try db.execute(sql: "UPDATE segment SET redactionSpec = ? WHERE id = ?", arguments: [claimed, raw.id])
+        }
+        #expect(try await vault.segment(raw.id)?.descriptor.redaction == nil)
+        // A row written before the column existed has its words only: they are read back.
+        try fixture.tamper { db in
+            try db.execute(sql: "UPDATE segment SET redactionSpec = NULL WHERE id = ?", arguments: [stored.id])
+        }
+        #expect(try await vault.segment(stored.id)?.descriptor.redaction == strict)
+    }
+
+    @Test("an index from before typed redaction is migrated: each segment's redaction is read from its words")
+    func redactionMigration() async throws {
+        let fixture = try VaultFixture()
+        defer { fixture.remove() }
+        var descriptor = VaultFixture.descriptor(start: VaultFixture.noon)
+        descriptor.redaction = RedactionSpec(classes: [.faces], mode: .solid, shape: .box, margin: 0.3)
+        let stored = try await fixture.open().store([1, 2, 3], as: descriptor)
+        // Back to the first schema: no typed column, the vault's own event table, migration v2 not applied.
+        try fixture.tamper { db in
+            try db.execute(sql: "ALTER TABLE segment DROP COLUMN redactionSpec")
+            try db.execute(
+                sql:
+                    "CREATE TABLE event (id TEXT PRIMARY KEY, camera TEXT NOT NULL, kind TEXT NOT NULL, time DOUBLE NOT NULL, zone TEXT, payload TEXT NOT NULL)"
+            )
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+        }
+        let reopened = try fixture.open()
+        #expect(try await reopened.segment(stored.id)?.descriptor.redaction == descriptor.redaction)
+        try fixture.tamper { db in
+            let typed = try String.fetchOne(
+                db, sql: "SELECT redactionSpec FROM segment WHERE id = ?", arguments: [stored.id])
+            #expect(typed?.contains(#""mode":"solid""#) == true, "\(typed ?? "nil")")
+            #expect(try !db.tableExists("event"))
+        }
     }
 
     @Test("one writer at a time; readers open beside it without touching its files")

@@ -29,7 +29,7 @@ public struct VaultFootageArchive: FootageArchive {
         return FootageSegment(
             id: segment.id, camera: descriptor.camera, category: descriptor.category, start: descriptor.start,
             end: descriptor.end, size: segment.size, container: descriptor.container,
-            redaction: RedactionSpec(parsingDescription: descriptor.redaction))
+            redaction: descriptor.redaction)
     }
 }
 

@@ -21,10 +21,7 @@ public struct VaultRecordingSink: RecordingSink {
         let descriptor = SegmentDescriptor(
             camera: segment.camera, category: segment.category, start: segment.start, end: segment.end,
             container: "mp4",
-            policyVersion: policyVersion(),
-            redaction: segment.category == .audio
-                ? "none (original sound)"
-                : segment.redaction.classes.isEmpty ? "none (original footage)" : segment.redaction.description)
+            policyVersion: policyVersion(), redaction: segment.redaction)
         do {
             try await vault.store([UInt8](segment.bytes), as: descriptor)
             Counter(label: "veilgate_vault_stored_bytes_total", dimensions: [("category", segment.category.rawValue)])

@@ -38,8 +38,7 @@ public struct RetentionSweeper: Service {
                     "retention sweep",
                     metadata: [
                         "policy": "\(plan.policyVersion)", "segments": "\(report.segmentsDestroyed)",
-                        "keys": "\(report.keysDestroyed)", "events": "\(report.eventsDeleted)",
-                        "alerts-deleted": "\(alerts)",
+                        "keys": "\(report.keysDestroyed)", "alerts-deleted": "\(alerts)",
                     ])
                 if !report.tampered.isEmpty {
                     logger.error(

@@ -1,5 +1,4 @@
 public import Foundation
-internal import GRDB
 import Synchronization
 
 /// The append-only, hash-chained audit log: each entry commits to the one before it, and signed
@@ -44,14 +43,15 @@ public final class AuditLog: Sendable {
     public static let checkpointInterval: Int64 = 100
     static let genesis = String(repeating: "0", count: 64)
 
-    private let pool: DatabasePool
+    /// The vault's index: entries are appended in the same transaction as what they record.
+    private let index: any VaultIndexStore
     private let signingKey: GatewaySigningKey?
     /// Every signed checkpoint is appended here too (``VaultConfiguration/auditAnchorPath``).
     public let anchorPath: String?
     private let anchorFailure = Mutex<VaultError?>(nil)
 
-    init(pool: DatabasePool, signingKey: GatewaySigningKey?, anchorPath: String? = nil) {
-        self.pool = pool
+    init(index: any VaultIndexStore, signingKey: GatewaySigningKey?, anchorPath: String? = nil) {
+        self.index = index
         self.signingKey = signingKey
         self.anchorPath = anchorPath
     }
@@ -63,20 +63,20 @@ public final class AuditLog: Sendable {
         details: [String: String] = [:], at time: Date = Date()
     ) throws -> Entry {
         do {
-            return try pool.write { db in
-                try append(db, action, actor: actor, subject: subject, rules: rules, details: details, at: time)
+            return try index.write { index in
+                try append(index, action, actor: actor, subject: subject, rules: rules, details: details, at: time)
             }
-        } catch let error as VaultError { throw error } catch {
+        } catch let error as VaultError where error.code != .database { throw error } catch {
             throw VaultError(.database, "cannot append to the audit log", underlying: error)
         }
     }
 
     /// Appends inside a caller's transaction, so an action and its audit entry commit together.
     func append(
-        _ db: Database, _ action: Action, actor: String, subject: String, rules: [String] = [],
+        _ index: any VaultIndexWriting, _ action: Action, actor: String, subject: String, rules: [String] = [],
         details: [String: String] = [:], at time: Date = Date()
     ) throws -> Entry {
-        let last = try AuditRow.order(Column("seq").desc).fetchOne(db)
+        let last = try index.lastAuditEntry()
         let seq = (last?.seq ?? 0) + 1
         let previous = last?.hash ?? Self.genesis
         let detailText = Self.encode(details)
@@ -86,11 +86,11 @@ public final class AuditLog: Sendable {
         let hash = Self.hash(
             seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject,
             rules: ruleText, details: detailText, previous: previous)
-        try AuditRow(
-            seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
-            details: detailText, previousHash: previous, hash: hash
-        ).insert(db)
-        if seq % Self.checkpointInterval == 0 { try checkpoint(db, seq: seq, hash: hash, at: time) }
+        try index.insert(
+            AuditRow(
+                seq: seq, time: stamp, action: action.rawValue, actor: actor, subject: subject, rules: ruleText,
+                details: detailText, previousHash: previous, hash: hash))
+        if seq % Self.checkpointInterval == 0 { try checkpoint(index, seq: seq, hash: hash, at: time) }
         return Entry(
             seq: seq, time: Date(timeIntervalSince1970: stamp), action: action.rawValue, actor: actor,
             subject: subject, rules: rules, details: details, hash: hash)
@@ -99,10 +99,10 @@ public final class AuditLog: Sendable {
     /// Signs a checkpoint at the newest entry now (for example before a backup or at shutdown), and reports an anchor
     /// that could not be written since the last one.
     public func checkpoint(at time: Date = Date()) throws {
-        try pool.write { db in
-            guard let last = try AuditRow.order(Column("seq").desc).fetchOne(db) else { return }
-            if try CheckpointRow.fetchOne(db, key: last.seq) == nil {
-                try checkpoint(db, seq: last.seq, hash: last.hash, at: time)
+        try index.write { index in
+            guard let last = try index.lastAuditEntry() else { return }
+            if try index.checkpoint(seq: last.seq) == nil {
+                try checkpoint(index, seq: last.seq, hash: last.hash, at: time)
             }
         }
         if let failure = anchorFailure.withLock({ failure in
@@ -113,28 +113,28 @@ public final class AuditLog: Sendable {
         }
     }
 
-    private func checkpoint(_ db: Database, seq: Int64, hash: String, at time: Date) throws {
+    private func checkpoint(_ index: any VaultIndexWriting, seq: Int64, hash: String, at time: Date) throws {
         guard let signingKey else { return }
         var row = CheckpointRow(
             seq: seq, hash: hash, time: time.timeIntervalSince1970, signer: signingKey.publicKey.fingerprint,
             signature: "")
         row.signature = signingKey.sign(Self.checkpointMessage(row)).hex
-        try row.insert(db)
+        try index.insert(row)
         // Anchored once the checkpoint is committed (a rolled-back one must not be), so a failure cannot undo it; it is
         // kept and reported by the next explicit checkpoint.
         if let anchorPath {
             let anchored = row
-            db.afterNextTransaction(onCommit: { [weak self] _ in
+            index.afterCommit { [weak self] in
                 do { try Self.appendAnchor(anchored, to: anchorPath) } catch {
                     self?.anchorFailure.withLock { $0 = error as? VaultError }
                 }
-            })
+            }
         }
     }
 
     public func entries(after seq: Int64 = 0, limit: Int = 1000) throws -> [Entry] {
-        try pool.read { db in
-            try AuditRow.filter(Column("seq") > seq).order(Column("seq")).limit(limit).fetchAll(db).map { row in
+        try index.read { index in
+            try index.auditEntries(after: seq, limit: limit).map { row in
                 Entry(
                     seq: row.seq, time: Date(timeIntervalSince1970: row.time), action: row.action, actor: row.actor,
                     subject: row.subject,
@@ -173,14 +173,13 @@ public final class AuditLog: Sendable {
     public func verify(publicKey: GatewayPublicKey, anchor: String? = nil) throws -> Verification {
         let anchorPath = anchor ?? self.anchorPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
         let anchored = try anchorPath.map(Self.readAnchor) ?? []
-        return try pool.read { db in
+        return try index.read { index in
             var problems: [Problem] = []
             var expected: Int64 = 1
             var previous = Self.genesis
             var hashes: [Int64: String] = [:]
             var count = 0
-            let cursor = try AuditRow.order(Column("seq")).fetchCursor(db)
-            while let row = try cursor.next() {
+            try index.forEachAuditEntry { row in
                 count += 1
                 if row.seq > expected {
                     problems.append(
@@ -204,7 +203,7 @@ public final class AuditLog: Sendable {
                 previous = row.hash
                 expected = row.seq + 1
             }
-            let checkpoints = try CheckpointRow.order(Column("seq")).fetchAll(db)
+            let checkpoints = try index.checkpoints()
             // A checkpoint is signed at every interval: one missing means someone deleted it, most likely to
             // rewrite the chain beneath it.
             let checkpointed = Set(checkpoints.map(\.seq))

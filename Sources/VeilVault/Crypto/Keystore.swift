@@ -156,3 +156,15 @@ final class Keystore: Sendable {
         }
     }
 }
+
+// Support for `VeilBench` (``Vault/populateSyntheticIndex(segments:cameras:endingAt:segmentSeconds:)``).
+extension Keystore {
+    func insertSynthetic(ids: [String], wrapped: Data) throws {
+        try queueWrite { db in
+            for id in ids {
+                try db.execute(
+                    sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)", arguments: [id, wrapped])
+            }
+        }
+    }
+}

@@ -1,5 +1,4 @@
 import Foundation
-internal import GRDB
 
 extension Vault {
     /// Beside the KEK file during a rotation: the new key, written before anything is rewrapped under it.
@@ -86,38 +85,38 @@ extension Vault {
         }
 
         // 2. The index: one transaction; rows already under the new key are left alone.
-        let index = try VaultIndex(path: configuration.indexPath)
+        let index = try SQLiteVaultIndex(path: configuration.indexPath)
         let (old, new) = (try IndexAuthenticator(deriving: oldKEK), try IndexAuthenticator(deriving: newKEK))
-        func reauthenticate<Row: FetchableRecord & PersistableRecord>(
-            _ db: Database, _ type: Row.Type, fields: (Row) -> [String],
-            mac: WritableKeyPath<Row, String>
-        ) throws {
-            for var row in try Row.fetchAll(db) {
-                if new.isValid(row[keyPath: mac], fields(row)) { continue }
-                guard old.isValid(row[keyPath: mac], fields(row)) else {
-                    report.rowsLeftInvalid += 1
-                    continue
-                }
-                row[keyPath: mac] = new.mac(fields(row))
-                try row.update(db)
-                report.rowsReauthenticated += 1
+        /// The row under the new key: nil when it already is, or when it was not valid under the old one either (an
+        /// edited row is not laundered).
+        func reauthenticated<Row>(_ row: Row, fields: (Row) -> [String], mac: WritableKeyPath<Row, String>) -> Row? {
+            if new.isValid(row[keyPath: mac], fields(row)) { return nil }
+            guard old.isValid(row[keyPath: mac], fields(row)) else {
+                report.rowsLeftInvalid += 1
+                return nil
             }
+            var row = row
+            row[keyPath: mac] = new.mac(fields(row))
+            report.rowsReauthenticated += 1
+            return row
         }
-        do {
-            try index.pool.write { db in
-                try reauthenticate(db, SegmentRow.self, fields: \.authenticatedFields, mac: \.mac)
-                try reauthenticate(db, BucketRow.self, fields: \.authenticatedFields, mac: \.mac)
-                try reauthenticate(db, HoldRow.self, fields: \.authenticatedFields, mac: \.mac)
+        try index.write { index in
+            for row in try index.allSegments() {
+                if let row = reauthenticated(row, fields: \.authenticatedFields, mac: \.mac) { try index.update(row) }
             }
-        } catch let error as VaultError { throw error } catch {
-            throw VaultError(.database, "cannot re-authenticate the vault index", underlying: error)
+            for row in try index.allBuckets() {
+                if let row = reauthenticated(row, fields: \.authenticatedFields, mac: \.mac) { try index.update(row) }
+            }
+            for row in try index.holds(includeReleased: true) {
+                if let row = reauthenticated(row, fields: \.authenticatedFields, mac: \.mac) { try index.update(row) }
+            }
         }
 
         // 3. Recorded, then the new key takes the old one's place (an atomic rename).
         let signingKey =
             FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
-        let audit = AuditLog(pool: index.pool, signingKey: signingKey, anchorPath: configuration.auditAnchorPath)
+        let audit = AuditLog(index: index, signingKey: signingKey, anchorPath: configuration.auditAnchorPath)
         try audit.append(
             .keyRotated, actor: actor, subject: "vault",
             details: [

@@ -58,7 +58,7 @@ extension Vault {
             var part = ExportManifest.Part(
                 file: name, segment: segment.id, start: Self.timestamp(segment.descriptor.start),
                 end: Self.timestamp(segment.descriptor.end), category: segment.descriptor.category.rawValue,
-                redaction: segment.descriptor.redaction, policyVersion: segment.descriptor.policyVersion,
+                redaction: segment.descriptor.redactionLabel, policyVersion: segment.descriptor.policyVersion,
                 size: plaintext.count, sha256: Sodium.sha256(plaintext).hex)
             if let contentKey {
                 let sealed = try SegmentCipher.encrypt(

@@ -1,5 +1,4 @@
 public import Foundation
-internal import GRDB
 public import VeilCore
 
 extension Vault {
@@ -22,10 +21,10 @@ extension Vault {
             expiresAt: schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) },
             releasedAt: nil, releasedBy: nil)
         row.mac = authenticator.mac(row.authenticatedFields)
-        try write { db in
-            try row.insert(db)
+        try write { index in
+            try index.insert(row)
             _ = try audit.append(
-                db, .holdPlaced, actor: actor, subject: row.id,
+                index, .holdPlaced, actor: actor, subject: row.id,
                 details: [
                     "camera": camera.rawValue, "from": Self.timestamp(from), "to": Self.timestamp(to),
                 ], at: now)
@@ -40,15 +39,15 @@ extension Vault {
 
     /// Renews a hold for another maximum duration from now (a hold with no maximum needs no renewal).
     public func renewHold(_ id: String, by actor: String, at now: Date = Date()) throws -> LegalHold {
-        try write { db in
-            guard var row = try HoldRow.fetchOne(db, key: id), row.releasedAt == nil,
+        try write { index in
+            guard var row = try index.hold(id: id), row.releasedAt == nil,
                 authenticator.isValid(row.mac, row.authenticatedFields)
             else { throw VaultError(.notFound, "no active hold \(id)") }
             row.expiresAt = schedule?.legalHoldMaxDuration.map { now.timeIntervalSince1970 + Double($0.seconds) }
             row.mac = authenticator.mac(row.authenticatedFields)
-            try row.update(db)
+            try index.update(row)
             _ = try audit.append(
-                db, AuditLog.Action("hold-renewed"), actor: actor, subject: id,
+                index, AuditLog.Action("hold-renewed"), actor: actor, subject: id,
                 details: ["camera": row.camera], at: now)
             return LegalHold(row)
         }
@@ -60,16 +59,16 @@ extension Vault {
     }
 
     private func endHold(_ id: String, by actor: String, at now: Date, reason: String) throws {
-        try write { db in
-            guard var row = try HoldRow.fetchOne(db, key: id), row.releasedAt == nil,
+        try write { index in
+            guard var row = try index.hold(id: id), row.releasedAt == nil,
                 authenticator.isValid(row.mac, row.authenticatedFields)
             else { throw VaultError(.notFound, "no active hold \(id)") }
             row.releasedAt = now.timeIntervalSince1970
             row.releasedBy = Canonical.plainLine(actor)
             row.mac = authenticator.mac(row.authenticatedFields)
-            try row.update(db)
+            try index.update(row)
             _ = try audit.append(
-                db, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
+                index, .holdReleased, actor: actor, subject: id, details: ["camera": row.camera, "reason": reason],
                 at: now)
         }
     }
@@ -77,7 +76,7 @@ extension Vault {
     /// Active holds whose rows authenticate, as time ranges per camera. Holds past their maximum duration go to
     /// `plan.lapsedHolds`; rows that fail authentication go to `plan.tampered` and protect nothing.
     func activeHolds(at now: Date, plan: inout RetentionPlan) throws -> [CameraID: [(start: Double, end: Double)]] {
-        let rows = try readIndex { db in try HoldRow.filter(Column("releasedAt") == nil).fetchAll(db) }
+        let rows = try readIndex { try $0.holds(includeReleased: false) }
         var holds: [CameraID: [(start: Double, end: Double)]] = [:]
         for row in rows {
             guard authenticator.isValid(row.mac, row.authenticatedFields) else {
@@ -94,11 +93,8 @@ extension Vault {
     }
 
     public func holds(includeReleased: Bool = false) throws -> [LegalHold] {
-        try readIndex { db in
-            let request = includeReleased ? HoldRow.all() : HoldRow.filter(Column("releasedAt") == nil)
-            return try request.order(Column("placedAt")).fetchAll(db)
-                .filter { authenticator.isValid($0.mac, $0.authenticatedFields) }.map(LegalHold.init)
-        }
+        try readIndex { try $0.holds(includeReleased: includeReleased) }
+            .filter { authenticator.isValid($0.mac, $0.authenticatedFields) }.map(LegalHold.init)
     }
 
     /// Erases a camera's footage in a range (GDPR Art. 17): destroys the segment keys, the files and the
@@ -113,23 +109,11 @@ extension Vault {
                 .onHold,
                 "footage of \(camera) in this range is under a legal hold; release it first (veilgate vault hold list)")
         }
-        let (ids, buckets) = try readIndex { db -> ([String], [String]) in
-            let arguments: StatementArguments = [
-                "camera": camera.rawValue, "from": from.timeIntervalSince1970,
-                "to": to.timeIntervalSince1970,
-            ]
-            let ids = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT id FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
-                    """, arguments: arguments)
-            let buckets = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT bucket FROM segment WHERE camera = :camera AND start < :to AND "end" > :from
-                    """, arguments: arguments)
-            return (ids, buckets)
+        let footage = try readIndex {
+            try $0.segments(camera: camera.rawValue, overlapping: from.timeIntervalSince1970, to.timeIntervalSince1970)
         }
+        let ids = footage.map(\.id)
+        let buckets = Array(Set(footage.map(\.bucket))).sorted()
         try destroySegments(
             ids,
             audit: (
@@ -138,11 +122,7 @@ extension Vault {
                     "from": Self.timestamp(from), "to": Self.timestamp(to), "segments": String(ids.count),
                 ]
             ))
-        let empty = try readIndex { db in
-            try buckets.filter {
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM segment WHERE bucket = ?", arguments: [$0]) == 0
-            }
-        }
+        let empty = try readIndex { index in try buckets.filter { try index.segmentCount(inBucket: $0) == 0 } }
         _ = try destroyBuckets(empty, actor: actor, reason: "erasure")
         return ids.count
     }

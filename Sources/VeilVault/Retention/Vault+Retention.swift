@@ -1,5 +1,4 @@
 public import Foundation
-internal import GRDB
 public import VeilCore
 
 /// What a retention sweep will do, and why: computed first so that `--dry-run` shows exactly what `apply`
@@ -18,18 +17,9 @@ public struct RetentionPlan: Sendable {
         public var held: Int
     }
 
-    /// Events past their retention, per camera and kind.
-    public struct EventGroup: Sendable, Equatable {
-        public var camera: CameraID
-        public var kind: AlertKind
-        public var rule: RuleID
-        public var count: Int
-    }
-
     public var now: Date
     public var policyVersion: String
     public var groups: [Group] = []
-    public var events: [EventGroup] = []
     /// Bucket keys whose day is past retention and that no hold covers: destroyed, and with them every segment
     /// of that day whatever its index row says. Taken from the keystore's key ids, which the key wrapping
     /// authenticates, so editing the index cannot keep a day alive.
@@ -38,8 +28,8 @@ public struct RetentionPlan: Sendable {
     public var lapsedHolds: [String] = []
     /// Index rows (segments or holds) whose authentication failed: reported, never trusted.
     public var tampered: [String] = []
-    /// Camera and category pairs (and event kinds) the policy gives no retention rule: kept and reported, never
-    /// destroyed silently.
+    /// Camera and category pairs the policy gives no retention rule: kept and reported, never destroyed silently.
+    /// (Alerts and counts are kept by the alert journal, which applies the same schedule.)
     public var unscheduled: [(camera: CameraID, category: String, count: Int)] = []
 
     public var segmentCount: Int { groups.reduce(0) { $0 + $1.segmentIDs.count } }
@@ -48,7 +38,6 @@ public struct RetentionPlan: Sendable {
 /// What a sweep did.
 public struct RetentionReport: Sendable, Equatable {
     public var segmentsDestroyed = 0
-    public var eventsDeleted = 0
     public var keysDestroyed = 0
     /// Index rows that failed authentication and were skipped (and audited): everything else due was destroyed.
     public var tampered: [String] = []
@@ -60,26 +49,18 @@ extension Vault {
         guard let schedule else { throw VaultError(.invalidArgument, "no policy loaded: retention cannot be planned") }
         var plan = RetentionPlan(now: now, policyVersion: schedule.policyVersion)
         let holds = try activeHolds(at: now, plan: &plan)
-        try readIndex { db in
-            let pairs = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT camera, category, COUNT(*) AS n FROM segment WHERE state = 'complete' GROUP BY camera, category ORDER BY camera, category"
-            )
-            for pair in pairs {
-                let camera = CameraID(pair["camera"] as String)
-                guard let category = DataCategory(rawValue: pair["category"]),
+        try readIndex { index in
+            for pair in try index.segmentSummary() {
+                let camera = CameraID(pair.camera)
+                guard let category = DataCategory(rawValue: pair.category),
                     let period = schedule.retention(camera: camera, category: category, eventKind: nil)
                 else {
-                    plan.unscheduled.append((camera, pair["category"], pair["n"]))
+                    plan.unscheduled.append((camera, pair.category, pair.count))
                     continue
                 }
                 let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
-                let candidates = try SegmentRow.filter(
-                    Column("camera") == camera.rawValue && Column("category") == category.rawValue
-                        && Column("state") == SegmentRow.complete && Column("end") <= cutoff
-                )
-                .order(Column("start")).fetchAll(db)
+                let candidates = try index.completeSegments(
+                    camera: camera.rawValue, category: category.rawValue, endedBy: cutoff)
                 var expired: [SegmentRow] = []
                 var held = 0
                 for row in candidates {
@@ -100,21 +81,6 @@ extension Vault {
                         segmentIDs: expired.map(\.id),
                         oldest: Date(timeIntervalSince1970: expired.first?.start ?? cutoff),
                         newest: Date(timeIntervalSince1970: expired.last?.end ?? cutoff), held: held))
-            }
-            let kinds = try Row.fetchAll(
-                db, sql: "SELECT camera, kind, COUNT(*) AS n FROM event GROUP BY camera, kind ORDER BY camera, kind")
-            for pair in kinds {
-                let camera = CameraID(pair["camera"] as String), kind = AlertKind(pair["kind"] as String)
-                guard let period = schedule.retention(camera: camera, category: .events, eventKind: kind) else {
-                    plan.unscheduled.append((camera, "events (\(kind))", pair["n"]))
-                    continue
-                }
-                let cutoff = now.timeIntervalSince1970 - Double(period.duration.seconds)
-                let count = try EventRow.filter(
-                    Column("camera") == camera.rawValue && Column("kind") == kind.rawValue
-                        && Column("time") <= cutoff
-                ).fetchCount(db)
-                if count > 0 { plan.events.append(.init(camera: camera, kind: kind, rule: period.rule, count: count)) }
             }
         }
         for id in try keystore.bucketKeyIDs() {
@@ -139,9 +105,9 @@ extension Vault {
     public func apply(_ plan: RetentionPlan, actor: String = "retention-sweeper") throws -> RetentionReport {
         var report = RetentionReport(tampered: plan.tampered)
         if !plan.tampered.isEmpty {
-            try write { db in
+            try write { index in
                 _ = try audit.append(
-                    db, .retentionSweep, actor: actor, subject: "index",
+                    index, .retentionSweep, actor: actor, subject: "index",
                     details: [
                         "altered-rows": String(plan.tampered.count),
                         "first": Canonical.plainLine(plan.tampered[0], limit: 160),
@@ -163,27 +129,6 @@ extension Vault {
                 ))
             report.segmentsDestroyed += group.segmentIDs.count
         }
-        for group in plan.events {
-            let cutoff =
-                plan.now.timeIntervalSince1970
-                - Double(
-                    (schedule?.retention(camera: group.camera, category: .events, eventKind: group.kind)?.duration
-                        .seconds) ?? 0)
-            let deleted = try write { db in
-                let count = try EventRow.filter(
-                    Column("camera") == group.camera.rawValue && Column("kind") == group.kind.rawValue
-                        && Column("time") <= cutoff
-                ).deleteAll(db)
-                _ = try audit.append(
-                    db, .retentionSweep, actor: actor, subject: group.camera.rawValue, rules: [group.rule.rawValue],
-                    details: [
-                        "category": "events", "kind": group.kind.rawValue, "events": String(count),
-                        "policy": plan.policyVersion, "judged-at": Self.timestamp(plan.now),
-                    ])
-                return count
-            }
-            report.eventsDeleted += deleted
-        }
         let (keys, segments) = try destroyBuckets(plan.buckets, actor: actor, reason: "retention")
         report.keysDestroyed = keys
         report.segmentsDestroyed += segments
@@ -200,27 +145,21 @@ extension Vault {
         for start in stride(from: 0, to: ids.count, by: batchSize) {
             let batch = Array(ids[start..<min(ids.count, start + batchSize)])
             try keystore.destroy(ids: batch.map(Self.segmentKeyID))
-            let rows = try readIndex { db in
-                try SegmentRow.fetchAll(
-                    db, sql: "SELECT * FROM segment WHERE id IN (SELECT value FROM json_each(?))",
-                    arguments: [Canonical.jsonList(batch)])
-            }
+            let rows = try readIndex { try $0.segments(ids: batch) }
             for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
             let isFirst = first
-            try write { db in
-                try db.execute(
-                    sql: "DELETE FROM segment WHERE id IN (SELECT value FROM json_each(?))",
-                    arguments: [Canonical.jsonList(batch)])
+            try write { index in
+                try index.deleteSegments(ids: batch)
                 if isFirst {
                     _ = try audit.append(
-                        db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
+                        index, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
                 }
             }
             first = false
         }
         if ids.isEmpty {
-            _ = try write { db in
-                try audit.append(db, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
+            _ = try write { index in
+                try audit.append(index, entry.0, actor: entry.1, subject: entry.2, rules: entry.3, details: entry.4)
             }
         }
     }
@@ -233,20 +172,20 @@ extension Vault {
         forgetBucketKeys(ids)
         var removed = 0
         for id in ids {
-            let rows = try readIndex { db in try SegmentRow.filter(Column("bucket") == id).fetchAll(db) }
+            let rows = try readIndex { try $0.segments(inBucket: id) }
             for row in rows { unlink(configuration.vaultDirectory + "/" + row.relativePath) }
             removed += rows.count
-            try write { db in
-                try SegmentRow.filter(Column("bucket") == id).deleteAll(db)
-                if var bucket = try BucketRow.fetchOne(db, key: id) {
+            try write { index in
+                try index.deleteSegments(inBucket: id)
+                if var bucket = try index.bucket(id: id) {
                     bucket.state = BucketRow.destroyed
                     bucket.destroyedAt = Date().timeIntervalSince1970
                     bucket.destroyedBy = actor
                     bucket.mac = authenticator.mac(bucket.authenticatedFields)
-                    try bucket.update(db)
+                    try index.update(bucket)
                 }
                 _ = try audit.append(
-                    db, .keyDestroyed, actor: actor, subject: id,
+                    index, .keyDestroyed, actor: actor, subject: id,
                     details: ["reason": reason, "segments": String(rows.count)])
             }
         }

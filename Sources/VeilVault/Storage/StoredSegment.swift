@@ -11,12 +11,13 @@ public struct SegmentDescriptor: Sendable, Hashable {
     public var container: String
     /// The policy version in force when the segment was recorded.
     public var policyVersion: String
-    /// The redaction applied before storage, in words (from ``RedactionSpec``'s description).
-    public var redaction: String
+    /// The redaction applied before storage: `.unredacted` for original footage and sound. Nil for a stored segment
+    /// whose recorded redaction cannot be read or does not match its authenticated words: unknown, and never shared.
+    public var redaction: RedactionSpec?
 
     public init(
         camera: CameraID, category: DataCategory, start: Date, end: Date, container: String = "mp4",
-        policyVersion: String, redaction: String
+        policyVersion: String, redaction: RedactionSpec?
     ) {
         self.camera = camera
         self.category = category
@@ -26,6 +27,9 @@ public struct SegmentDescriptor: Sendable, Hashable {
         self.policyVersion = policyVersion
         self.redaction = redaction
     }
+
+    /// The redaction in words, as `vault list`, exports and the index record it (``RedactionSpec/storageLabel(for:)``).
+    public var redactionLabel: String { redaction?.storageLabel(for: category) ?? "unknown" }
 }
 
 /// A segment the vault holds.
@@ -42,9 +46,18 @@ public struct StoredSegment: Sendable, Hashable {
         descriptor = SegmentDescriptor(
             camera: CameraID(row.camera), category: DataCategory(rawValue: row.category) ?? .redactedVideo,
             start: Date(timeIntervalSince1970: row.start), end: Date(timeIntervalSince1970: row.end),
-            container: row.container, policyVersion: row.policyVersion, redaction: row.redaction)
+            container: row.container, policyVersion: row.policyVersion, redaction: Self.redaction(of: row))
         size = row.size
         fingerprint = row.fingerprint
+    }
+
+    /// The typed redaction where it says what the authenticated words say (rows from before it was stored are read from
+    /// the words); otherwise nil.
+    static func redaction(of row: SegmentRow) -> RedactionSpec? {
+        let category = DataCategory(rawValue: row.category) ?? .redactedVideo
+        let spec = row.redactionSpec ?? RedactionSpec(storageLabel: row.redaction)
+        guard let spec, spec.storageLabel(for: category) == row.redaction else { return nil }
+        return spec
     }
 }
 

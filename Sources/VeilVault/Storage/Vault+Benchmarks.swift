@@ -1,6 +1,5 @@
 internal import CSodium
 public import Foundation
-internal import GRDB
 
 /// Support for `VeilBench`, behind an SPI so that no production caller sees it.
 extension Vault {
@@ -12,7 +11,7 @@ extension Vault {
     ) throws {
         let perCamera = count / cameras
         let wrapped = Data(Sodium.randomBytes(24 + 32 + 16))
-        try index.pool.write { db in
+        try index.write { index in
             var buckets = Set<String>()
             for camera in 0..<cameras {
                 for number in 0..<perCamera {
@@ -24,15 +23,16 @@ extension Vault {
                             id: bucket, camera: "bench-\(camera)", category: "redacted-video", dayStart: dayStart,
                             dayEnd: dayStart + 86_400, state: BucketRow.active, createdAt: start)
                         row.mac = authenticator.mac(row.authenticatedFields)
-                        try row.insert(db)
+                        try index.insert(row)
                     }
                     var row = SegmentRow(
                         id: "bench-\(camera)-\(number)", camera: "bench-\(camera)", category: "redacted-video",
                         start: start, end: start + segmentSeconds, bucket: bucket, container: "mp4", size: 0,
                         fingerprint: "", state: SegmentRow.complete, policyVersion: "bench", redaction: "bench",
+                        redactionSpec: nil,
                         createdAt: start)
                     row.mac = authenticator.mac(row.authenticatedFields)
-                    try row.insert(db)
+                    try index.insert(row)
                 }
             }
         }
@@ -54,16 +54,5 @@ extension Vault {
         let key = try SecretKey()
         let file = try SegmentCipher.encrypt(Data(plaintext), key: key, binding: [])
         try writeDurably(file, to: path)
-    }
-}
-
-extension Keystore {
-    func insertSynthetic(ids: [String], wrapped: Data) throws {
-        try queueWrite { db in
-            for id in ids {
-                try db.execute(
-                    sql: "INSERT INTO wrapped_key (id, parent, wrapped) VALUES (?, NULL, ?)", arguments: [id, wrapped])
-            }
-        }
     }
 }

@@ -1,5 +1,4 @@
 public import Foundation
-internal import GRDB
 public import VeilCore
 
 /// The encrypted retention vault: segments in, segments out, only under the policy's retention.
@@ -15,7 +14,7 @@ public actor Vault {
     public let configuration: VaultConfiguration
     /// The audit log shares the index database, so actions and their entries commit together.
     public nonisolated let audit: AuditLog
-    let index: VaultIndex
+    let index: any VaultIndexStore
     let keystore: Keystore
     private(set) var schedule: (any RetentionSchedule)?
     let signingKey: GatewaySigningKey?
@@ -97,7 +96,8 @@ public actor Vault {
         let kek = try configuration.keyEncryptionKey.load()
         authenticator = try IndexAuthenticator(deriving: kek)
         keystore = try Keystore(path: configuration.keystorePath, kek: kek)
-        index = try VaultIndex(path: configuration.indexPath)
+        let index = try SQLiteVaultIndex(path: configuration.indexPath)
+        self.index = index
         for file in [
             configuration.indexPath, configuration.indexPath + "-wal", configuration.indexPath + "-shm",
             configuration.keystorePath,
@@ -108,7 +108,7 @@ public actor Vault {
             FileManager.default.fileExists(atPath: configuration.signingKeyPath)
             ? try GatewaySigningKey.load(from: configuration.signingKeyPath) : nil
         audit = AuditLog(
-            pool: index.pool, signingKey: mode == .readWrite ? signingKey : nil,
+            index: index, signingKey: mode == .readWrite ? signingKey : nil,
             anchorPath: configuration.auditAnchorPath)
         self.schedule = schedule
         if mode == .readWrite {
@@ -117,7 +117,7 @@ public actor Vault {
     }
 
     private static func recover(
-        index: VaultIndex, configuration: VaultConfiguration,
+        index: any VaultIndexStore, configuration: VaultConfiguration,
         authenticator: IndexAuthenticator
     ) throws -> RecoveryReport {
         var report = RecoveryReport()
@@ -125,7 +125,7 @@ public actor Vault {
         for name in names {
             let path = configuration.temporaryDirectory + "/" + name
             let id = name.hasSuffix(".part") ? String(name.dropLast(5)) : name
-            if let row = try index.pool.read({ db in try SegmentRow.fetchOne(db, key: id) }),
+            if let row = try index.read({ try $0.segment(id: id) }),
                 authenticator.isValid(row.mac, row.authenticatedFields)
             {
                 // Written and recorded, not yet moved: finish the move.
@@ -171,8 +171,8 @@ public actor Vault {
             id: id, camera: descriptor.camera.rawValue, category: descriptor.category.rawValue,
             start: descriptor.start.timeIntervalSince1970, end: descriptor.end.timeIntervalSince1970, bucket: bucketID,
             container: descriptor.container, size: 0, fingerprint: "", state: SegmentRow.complete,
-            policyVersion: descriptor.policyVersion, redaction: descriptor.redaction,
-            createdAt: Date().timeIntervalSince1970)
+            policyVersion: descriptor.policyVersion, redaction: descriptor.redactionLabel,
+            redactionSpec: descriptor.redaction, createdAt: Date().timeIntervalSince1970)
         let file = try SegmentCipher.encrypt(plaintext, key: segmentKey, binding: Self.binding(row))
         row.size = Int64(file.count)
         row.fingerprint = try SegmentCipher.fingerprint(of: file, segment: id).hex
@@ -185,7 +185,7 @@ public actor Vault {
         try Self.writeDurably(file, to: temporary)
         // The new name in tmp/ must survive a power cut before the index may point at it.
         Self.syncDirectory(configuration.temporaryDirectory)
-        try write { db in try row.insert(db) }
+        try write { try $0.insert(row) }
         try Self.moveIntoPlace(temporary, final)
         return StoredSegment(row)
     }
@@ -229,7 +229,7 @@ public actor Vault {
 
     /// Decrypts a segment after checking its size, digest and authentication; returns nothing partial.
     public func read(_ id: String) throws -> [UInt8] {
-        guard let row = try readIndex({ db in try SegmentRow.fetchOne(db, key: id) }), row.state == SegmentRow.complete
+        guard let row = try readIndex({ try $0.segment(id: id) }), row.state == SegmentRow.complete
         else {
             throw VaultError(.notFound, "segment \(id) is not in the vault")
         }
@@ -263,13 +263,10 @@ public actor Vault {
 
     /// The complete segments of a camera overlapping a time range, oldest first.
     public func segments(camera: CameraID, from: Date, to: Date) throws -> [StoredSegment] {
-        try readIndex { db in
-            try SegmentRow.filter(
-                Column("camera") == camera.rawValue && Column("state") == SegmentRow.complete
-                    && Column("start") < to.timeIntervalSince1970 && Column("end") > from.timeIntervalSince1970
-            )
-            .order(Column("start")).fetchAll(db).map(StoredSegment.init)
-        }
+        try readIndex {
+            try $0.completeSegments(
+                camera: camera.rawValue, overlapping: from.timeIntervalSince1970, to.timeIntervalSince1970)
+        }.map(StoredSegment.init)
     }
 
     /// Puts a reloaded policy's schedule in force: the next store, plan or hold follows it. (Keys already
@@ -280,49 +277,16 @@ public actor Vault {
 
     /// One complete segment by id, without its contents; nil when there is none.
     public func segment(_ id: String) throws -> StoredSegment? {
-        try readIndex { db in
-            try SegmentRow.filter(Column("id") == id && Column("state") == SegmentRow.complete).fetchOne(db).map(
-                StoredSegment.init)
-        }
+        try readIndex { try $0.segment(id: id) }.flatMap { $0.state == SegmentRow.complete ? StoredSegment($0) : nil }
     }
 
     /// Counts of complete segments per camera and category, for `vault list`.
     public func summary() throws -> [(camera: CameraID, category: DataCategory, count: Int, from: Date, to: Date)] {
-        try readIndex { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT camera, category, COUNT(*) AS n, MIN(start) AS first, MAX("end") AS last FROM segment
-                    WHERE state = ? GROUP BY camera, category ORDER BY camera, category
-                    """, arguments: [SegmentRow.complete]
-            ).map { row in
-                (
-                    CameraID(row["camera"]), DataCategory(rawValue: row["category"]) ?? .redactedVideo, row["n"],
-                    Date(timeIntervalSince1970: row["first"]), Date(timeIntervalSince1970: row["last"])
-                )
-            }
-        }
-    }
-
-    // MARK: Events
-
-    /// Records an analytics event (metadata only: kind, zone, time, counts; never identities).
-    public func recordEvent(
-        camera: CameraID, kind: AlertKind, at time: Date, zone: ZoneID?, payload: [String: String]
-    ) throws {
-        let text = AuditLog.encode(payload)
-        try write { db in
-            try EventRow(
-                id: UUID().uuidString.lowercased(), camera: camera.rawValue, kind: kind.rawValue,
-                time: time.timeIntervalSince1970, zone: zone?.rawValue, payload: text
-            ).insert(db)
-        }
-    }
-
-    public func eventCount(camera: CameraID? = nil) throws -> Int {
-        try readIndex { db in
-            if let camera { return try EventRow.filter(Column("camera") == camera.rawValue).fetchCount(db) }
-            return try EventRow.fetchCount(db)
+        try readIndex { try $0.segmentSummary() }.map {
+            (
+                CameraID($0.camera), DataCategory(rawValue: $0.category) ?? .redactedVideo, $0.count,
+                Date(timeIntervalSince1970: $0.first), Date(timeIntervalSince1970: $0.last)
+            )
         }
     }
 
@@ -351,11 +315,9 @@ public actor Vault {
     /// The active bucket for a camera, category and day, created with its key when there is none. A day whose
     /// bucket was destroyed (erased while still recording) gets a new generation, `…#2`, under a new key.
     private func activeBucket(_ bucket: Bucket) throws -> (id: String, key: SecretKey) {
-        let rows = try readIndex { db in
-            try BucketRow.filter(
-                Column("camera") == bucket.camera.rawValue && Column("category") == bucket.category.rawValue
-                    && Column("dayStart") == bucket.dayStart
-            ).fetchAll(db)
+        let rows = try readIndex {
+            try $0.buckets(
+                camera: bucket.camera.rawValue, category: bucket.category.rawValue, dayStart: bucket.dayStart)
         }
         if let active = rows.first(where: { $0.state == BucketRow.active }) {
             return (active.id, try bucketKey(id: active.id))
@@ -369,7 +331,7 @@ public actor Vault {
             dayStart: bucket.dayStart, dayEnd: bucket.dayStart + 86_400, state: BucketRow.active,
             createdAt: Date().timeIntervalSince1970, destroyedAt: nil, destroyedBy: nil)
         row.mac = authenticator.mac(row.authenticatedFields)
-        try write { db in try row.insert(db) }
+        try write { try $0.insert(row) }
         cache(key, for: id)
         return (id, key)
     }
@@ -428,15 +390,8 @@ public actor Vault {
         close(descriptor)
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try index.pool.write(body) } catch let error as VaultError { throw error } catch {
-            throw VaultError(.database, "vault index write failed", underlying: error)
-        }
-    }
+    /// One transaction on the index (``VaultIndexStore/write(_:)``).
+    func write<T>(_ body: (any VaultIndexWriting) throws -> T) throws -> T { try index.write(body) }
 
-    func readIndex<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try index.pool.read(body) } catch let error as VaultError { throw error } catch {
-            throw VaultError(.database, "vault index read failed", underlying: error)
-        }
-    }
+    func readIndex<T>(_ body: (any VaultIndexReading) throws -> T) throws -> T { try index.read(body) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VeilCore
+import VeilFederation
 import VeilPolicy
 import VeilVault
 
@@ -85,7 +86,8 @@ struct VaultIngestCommand: AsyncParsableCommand {
         let (vault, policy) = try await location.open()
         let container = (file as NSString).pathExtension.isEmpty ? "bin" : (file as NSString).pathExtension.lowercased()
         var startTime = try parseTime(start, option: "--start")
-        let redaction = category == .rawVideo ? "none (original footage)" : policy.defaultRedaction.description
+        // What the camera pipeline records each category with: original footage and sound as they came.
+        let redaction = category == .redactedVideo ? policy.defaultRedaction : RedactionSpec.unredacted
         for _ in 0..<max(1, repeatCount) {
             let descriptor = SegmentDescriptor(
                 camera: CameraID(camera), category: category, start: startTime,
@@ -179,7 +181,7 @@ struct VaultRetentionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let now = try parseTime(at)
-        let (vault, _) = try await location.open()
+        let (vault, policy) = try await location.open()
         let plan = try await vaultOperation { try await vault.retentionPlan(at: now) }
         print("retention at \(ISO8601DateFormatter.veilgate(now)) under policy \(plan.policyVersion):")
         for group in plan.groups {
@@ -187,9 +189,6 @@ struct VaultRetentionCommand: AsyncParsableCommand {
             print(
                 "  \(group.camera)  \(group.category.rawValue): \(group.segmentIDs.count) segment(s) past \(group.duration) (rule \(group.rule))\(held)"
             )
-        }
-        for group in plan.events {
-            print("  \(group.camera)  events \(group.kind): \(group.count) event(s) (rule \(group.rule))")
         }
         for bucket in plan.buckets { print("  key \(bucket) will be destroyed with whatever its day still holds") }
         for hold in plan.lapsedHolds { print("  hold \(hold) reached its maximum duration and lapses") }
@@ -199,7 +198,7 @@ struct VaultRetentionCommand: AsyncParsableCommand {
                 "  warning: \(item.camera) \(item.category): \(item.count) item(s) with no retention rule in the policy; kept"
             )
         }
-        if plan.groups.isEmpty && plan.events.isEmpty && plan.buckets.isEmpty && plan.lapsedHolds.isEmpty {
+        if plan.groups.isEmpty && plan.buckets.isEmpty && plan.lapsedHolds.isEmpty {
             print("  nothing is past retention")
         }
         guard !dryRun else {
@@ -207,8 +206,14 @@ struct VaultRetentionCommand: AsyncParsableCommand {
             return
         }
         let report = try await vaultOperation { try await vault.apply(plan) }
+        // Alerts and counts are kept in the alert journal, under the same schedule (as the running gateway's sweep
+        // does).
+        let journalPath = location.state + "/alerts.sqlite"
+        let alerts =
+            FileManager.default.fileExists(atPath: journalPath)
+            ? try await federationOperation { try AlertJournal(path: journalPath).applyRetention(policy, now: now) } : 0
         print(
-            "destroyed \(report.segmentsDestroyed) segment(s), \(report.eventsDeleted) event(s), \(report.keysDestroyed) bucket key(s)"
+            "destroyed \(report.segmentsDestroyed) segment(s), \(report.keysDestroyed) bucket key(s); deleted \(alerts) alert(s)"
         )
         if !report.tampered.isEmpty {
             printError(
