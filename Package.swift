@@ -78,6 +78,18 @@ let package = Package(
         ),
         // Detectors, the fail-closed tracker and in-place redaction.
         .target(name: "VeilVision", dependencies: ["VeilCore", "CVeilVision"], swiftSettings: veilSettings),
+        // The alert journal (the one event store: alerts and minute counts), the broker that fans it out, and the push
+        // outbox; behind VeilCore's AlertSink, AlertSource and PushOutbox.
+        .target(
+            name: "VeilAlerts",
+            dependencies: [
+                "VeilCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: veilSettings
+        ),
         // The partner API over mutual TLS, the site PKI, SSE alerts, the push outbox and peer gateways.
         .target(
             name: "VeilFederation",
@@ -96,7 +108,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: veilSettings
         ),
@@ -105,7 +116,8 @@ let package = Package(
         .target(
             name: "VeilGateway",
             dependencies: [
-                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAnalytics", "VeilFederation",
+                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAnalytics", "VeilAlerts",
+                "VeilFederation",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,6 +137,7 @@ let package = Package(
                 "VeilMedia",
                 "VeilVision",
                 "VeilAnalytics",
+                "VeilAlerts",
                 "VeilFederation",
                 "VeilGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -142,21 +155,27 @@ let package = Package(
         .executableTarget(
             name: "VeilBench",
             dependencies: [
-                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilFederation",
+                "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAlerts", "VeilFederation",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: veilSettings
         ),
+        // What every test target shares: where the repository, the shared media and the models are, seeded randomness.
+        .target(name: "VeilTestSupport", path: "Tests/VeilTestSupport", swiftSettings: veilSettings),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
+        .testTarget(
+            name: "VeilAlertsTests", dependencies: ["VeilTestSupport", "VeilCore", "VeilAlerts"],
+            swiftSettings: veilSettings),
         // Pure tests of the analytics, and their measurement against hand counts on real footage (through the real
         // detectors).
         .testTarget(
-            name: "VeilAnalyticsTests", dependencies: ["VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"],
+            name: "VeilAnalyticsTests",
+            dependencies: ["VeilTestSupport", "VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"],
             swiftSettings: veilSettings),
         .testTarget(
             name: "VeilPolicyTests",
-            dependencies: ["VeilCore", "VeilPolicy"],
+            dependencies: ["VeilTestSupport", "VeilCore", "VeilPolicy"],
             swiftSettings: veilSettings
         ),
         .testTarget(
@@ -164,15 +183,19 @@ let package = Package(
             dependencies: ["VeilCore", "VeilVault", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: veilSettings
         ),
-        .testTarget(name: "VeilMediaTests", dependencies: ["VeilCore", "VeilMedia"], swiftSettings: veilSettings),
         .testTarget(
-            name: "VeilVisionTests", dependencies: ["VeilCore", "VeilVision", "VeilMedia"], exclude: ["Fixtures"],
+            name: "VeilMediaTests", dependencies: ["VeilTestSupport", "VeilCore", "VeilMedia"],
+            swiftSettings: veilSettings),
+        .testTarget(
+            name: "VeilVisionTests", dependencies: ["VeilTestSupport", "VeilCore", "VeilVision", "VeilMedia"],
+            exclude: ["Fixtures"],
             swiftSettings: veilSettings
         ),
         .testTarget(
             name: "VeilFederationTests",
             dependencies: [
-                "VeilCore", "VeilFederation",
+                "VeilTestSupport",
+                "VeilCore", "VeilFederation", "VeilAlerts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -191,6 +214,7 @@ let package = Package(
         .testTarget(
             name: "VeilGatewayTests",
             dependencies: [
+                "VeilTestSupport",
                 "VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VeilgateCLITests",
-            dependencies: ["veilgate"],
+            dependencies: ["VeilTestSupport", "veilgate"],
             exclude: ["Snapshots"],
             swiftSettings: veilSettings
         ),

@@ -6,6 +6,9 @@ public import VeilCore
 ///
 /// Each analytic runs only when the camera's policy lists it (`analytics:`), on the camera's `zones:` and `lines:`.
 /// Every decision carries hysteresis, so a person standing on a zone's edge or a line raises one alert, not fifty.
+///
+/// (One file of about 440 lines, by intent: the analytics share one private per-track state, which an extension in
+/// another file could not reach; each analytic is one `MARK` section.)
 public struct CameraAnalytics: Sendable {
     /// When each analytic fires. The defaults suit a city camera; a policy sets them per camera and per zone
     /// (`thresholds:`).

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import VeilAlerts
 import VeilCore
 import VeilFederation
 
@@ -54,8 +55,8 @@ enum FederationBenchmark {
         let server = FederationServer(
             configuration: configuration, verifier: verifier, authority: { BenchAuthority() }, archive: nil,
             audit: CountingAudit(),
-            broker: broker, logger: logger, onListening: { portContinuation.yield($0) })
-        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+            alerts: broker, logger: logger, onListening: { portContinuation.yield($0) })
+        let group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
         let serverTask = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { return }

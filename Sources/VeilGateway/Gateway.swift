@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import VeilAlerts
 import VeilAnalytics
 import VeilCore
 public import VeilFederation
@@ -89,10 +90,12 @@ public struct Gateway: Sendable {
         server = FederationServer(
             configuration: configuration.server, verifier: verifier, authority: authority,
             archive: VaultFootageArchive(vault: vault),
-            audit: audit, broker: broker, live: live, justifications: justifications, logger: logger,
+            audit: audit, alerts: broker, live: live, justifications: justifications, logger: logger,
             onListening: onListening)
         var services: [any Service] = [
             server,
+            // The alert journal's delivery loop: to SSE streams, push delivery and the console alike.
+            broker,
             PolicyFollowers(policy: policy, verifier: verifier, siteRoots: siteRoots, vault: vault, logger: logger),
             RetentionSweeper(
                 vault: vault, journal: journal, policy: policy, interval: configuration.sweepInterval, logger: logger),
@@ -123,12 +126,12 @@ public struct Gateway: Sendable {
             for endpoint in configuration.federation.push {
                 services.append(
                     PushDelivery(
-                        endpoint: endpoint, outbox: outbox, broker: broker, authority: authority, audit: audit,
+                        endpoint: endpoint, outbox: outbox, alerts: broker, authority: authority, audit: audit,
                         logger: logger))
             }
         }
         for peer in configuration.federation.peers {
-            services.append(PeerSubscription(peer: peer, broker: broker, logger: logger))
+            services.append(PeerSubscription(peer: peer, alerts: broker, logger: logger))
         }
         self.services = services
     }
@@ -137,7 +140,7 @@ public struct Gateway: Sendable {
     /// it analyses.
     static func pipelines(
         for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
-        recorder: VaultRecordingSink, broker: AlertBroker, logger: Logger, warn: (String) -> Void
+        recorder: VaultRecordingSink, broker: any AlertSink, logger: Logger, warn: (String) -> Void
     ) throws -> [CameraPipeline] {
         try CameraFeed.resolve(
             policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
@@ -165,7 +168,7 @@ public struct Gateway: Sendable {
                         }
                     },
                     record: { counts in
-                        do { try broker.journal.record(counts) } catch {
+                        do { try broker.record(counts) } catch {
                             logger.error(
                                 "counts not journaled",
                                 metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])

@@ -16,10 +16,14 @@ public struct VisionError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    public var file: String
+    public var line: UInt
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, file: String = #fileID, line: UInt = #line) {
         self.code = code
         self.message = message
+        self.file = file
+        self.line = line
     }
 
     public var description: String { message }

@@ -3,6 +3,7 @@ import Testing
 import VeilAnalytics
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 import VeilVision
 
 /// The analytics measured against what people counted by hand: vtest.avi's hand-marked people
@@ -11,12 +12,8 @@ import VeilVision
 /// 2nd frame).
 @Suite("Analytics against hand counts (vtest.avi)")
 struct GroundTruthTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let vtest = repository.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
-    static let models =
-        ProcessInfo.processInfo.environment["VEILGATE_MODELS"]
-        ?? repository.appendingPathComponent(".cache/models").path
+    static let vtest = TestPaths.vtest
+    static let models = TestPaths.models
 
     /// vtest's street cut into zones where people walk: the left and right halves of the walkway and the far pavement.
     static let zones = [
@@ -33,7 +30,7 @@ struct GroundTruthTests {
 
     /// Hand-marked people per frame: each box's ground point (bottom centre), normalised.
     static func marked() throws -> [Int: [Point]] {
-        let url = repository.appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-people.json")
+        let url = TestPaths.repository.appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-people.json")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         var result: [Int: [Point]] = [:]
         for (key, value) in json {

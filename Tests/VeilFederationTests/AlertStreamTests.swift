@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import VeilAlerts
 import VeilCore
 
 @testable import VeilFederation
@@ -139,39 +140,5 @@ struct AlertStreamTests {
         let events = try await Self.readEvents(restarted, as: pki.police, count: 1, lastEventID: 0)
         #expect(events.map(\.id) == [1])
         await restarted.stop()
-    }
-}
-
-@Suite("Alert journal retention")
-struct AlertRetentionTests {
-    /// Loitering at the station is kept 30 days, other events 7 days; nothing else is scheduled.
-    struct Schedule: RetentionSchedule {
-        let policyVersion = "test"
-        let legalHoldMaxDuration: PolicyDuration? = nil
-        let legalHoldRequiresCaseReference = true
-        func retention(camera: CameraID, category: DataCategory, eventKind: AlertKind?) -> RetentionPeriod? {
-            guard category == .events, camera == "station-forecourt" else { return nil }
-            return RetentionPeriod(
-                rule: "events", duration: PolicyDuration(parsing: eventKind == .loitering ? "30d" : "7d")!)
-        }
-        func permitsStorage(camera: CameraID, category: DataCategory) -> Bool { true }
-    }
-
-    @Test("Alerts are kept per camera and kind as the policy says; unscheduled ones for a day")
-    func retention() throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
-        let journal = try AlertJournal(path: pki.root + "/j.sqlite")
-        let now = Date()
-        let day: TimeInterval = 86400
-        try journal.append(Alert(kind: .loitering, camera: "station-forecourt", time: now - 20 * day))  // kept (30 d)
-        // deleted (7 d)
-        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 20 * day))
-        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 2 * day))  // kept
-        // deleted (unscheduled)
-        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 2 * day))
-        try journal.append(Alert(kind: .loitering, camera: "city.market-square", time: now - 3600))  // kept
-        #expect(try journal.applyRetention(Schedule(), now: now) == 2)
-        #expect(try journal.entries(after: 0).map(\.sequence) == [1, 3, 5])
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import Testing
+import VeilAlerts
 import VeilCore
 
 @testable import VeilFederation
@@ -44,7 +45,7 @@ struct GatewayToGatewayTests {
         logger.logLevel = .critical
         let group = ServiceGroup(
             configuration: .init(
-                services: [PeerSubscription(peer: peer, broker: northtown.broker, logger: logger)],
+                services: [PeerSubscription(peer: peer, alerts: northtown.broker, logger: logger)],
                 logger: logger))
         return (group, Task { try await group.run() })
     }

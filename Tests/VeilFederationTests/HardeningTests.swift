@@ -5,7 +5,9 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Testing
+import VeilAlerts
 import VeilCore
+import VeilTestSupport
 import X509
 
 @testable import VeilFederation

@@ -8,6 +8,7 @@ import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import Testing
+import VeilAlerts
 import VeilCore
 
 @testable import VeilFederation
@@ -86,7 +87,7 @@ struct OutboxTests {
         var logger = Logger(label: "push")
         logger.logLevel = .critical
         let push = PushDelivery(
-            endpoint: endpoint, outbox: outbox, broker: server.broker, authority: { server.policy.current },
+            endpoint: endpoint, outbox: outbox, alerts: server.broker, authority: { server.policy.current },
             audit: server.audit,
             logger: logger, baseDelay: .milliseconds(50), maxDelay: .milliseconds(400), tick: .milliseconds(50))
         let group = ServiceGroup(configuration: .init(services: [push], logger: logger))
@@ -112,7 +113,7 @@ struct OutboxTests {
         var (group, task) = Self.delivery(server, pki, port: port, outbox: outbox, identity: identity)
         // A partner new to the outbox starts at the journal's end: set its cursor now, not whenever the
         // delivery service first runs (on a loaded machine that could be after the alerts below).
-        try outbox.fill(partner: "police", from: server.broker.journal, authority: TestAuthority(), now: Date())
+        try outbox.fill(partner: "police", from: server.broker, authority: TestAuthority(), now: Date())
         try server.broker.publish(
             Alert(
                 kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(), track: 4,
@@ -171,7 +172,7 @@ struct OutboxTests {
                 partner: "police",
                 remote: RemoteEndpoint(url: "https://127.0.0.1:1/alerts", caPath: "", certificatePath: "", keyPath: "")),
             outbox: try AlertOutbox(path: pki.root + "/o.sqlite"),
-            broker: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
+            alerts: AlertBroker(journal: try AlertJournal(path: pki.root + "/j.sqlite")),
             authority: { TestAuthority() }, audit: MemoryAudit(),
             logger: Logger(label: "t"), baseDelay: .seconds(1), maxDelay: .seconds(300))
         for (attempt, expected) in [(1, 1.0), (2, 2.0), (5, 16.0), (12, 300.0), (40, 300.0)] {

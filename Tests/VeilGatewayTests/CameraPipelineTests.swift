@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 import VeilVision
 
 @testable import VeilGateway
@@ -13,12 +14,8 @@ import VeilVision
 /// sinks that keep what they are given in memory.
 @Suite("Camera pipeline")
 struct CameraPipelineTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let vtest = repository.deletingLastPathComponent().appendingPathComponent("shared/data/video/vtest.avi").path
-    static let models = VisionModels(
-        directory: ProcessInfo.processInfo.environment["VEILGATE_MODELS"]
-            ?? repository.appendingPathComponent(".cache/models").path)
+    static let vtest = TestPaths.vtest
+    static let models = VisionModels(directory: TestPaths.models)
 
     /// Runs a pipeline over vtest until `done` says so (checked every 100 ms; at most 180 s from its first frame — in
     /// the full suite, other tests can keep it from starting for minutes), then stops it as the supervisor does and

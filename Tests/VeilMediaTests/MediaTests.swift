@@ -1,21 +1,15 @@
 import Foundation
 import Testing
 import VeilMedia
+import VeilTestSupport
 
 @Suite("Media: decode, encode, segment")
 struct MediaTests {
-    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data")
-    static let vtest = data.appendingPathComponent("video/vtest.avi").path
-    static let megamind = data.appendingPathComponent("video/Megamind.avi").path
+    static let data = TestPaths.sharedData
+    static let vtest = TestPaths.vtest
+    static let megamind = TestPaths.megamind
 
-    static func temporaryFolder() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "veilgate-media-\(UUID().uuidString)"
-        ).path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return folder
-    }
+    static func temporaryFolder() throws -> String { try TestPaths.temporaryFolder("veilgate-media") }
 
     @Test("vtest.avi decodes completely: 795 frames of 768×576 at 10 fps, in time order")
     func decodeVtest() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+import VeilTestSupport
 
 @testable import VeilPolicy
 
@@ -267,7 +268,7 @@ struct DecisionTests {
 
     @Test("merging redaction never reveals more than either side", arguments: 0..<200)
     func mergeIsMonotone(_ seed: Int) {
-        var generator = SplitMix64(seed: UInt64(seed))
+        var generator = SeededGenerator(seed: UInt64(seed))
         func randomSpec() -> RedactionSpec {
             RedactionSpec(
                 classes: Set(RedactionClass.allCases.filter { _ in Bool.random(using: &generator) }),
@@ -291,18 +292,5 @@ struct DecisionTests {
         #expect(report.reasons.map(\.code) == ["granted"])
         #expect(report.retention?.rule == "raw-48h")
         #expect(decision.explanation(in: policy).first?.contains("Legal obligation, Art. 6(1)(c)") == true)
-    }
-}
-
-/// A small seeded generator, so property tests are reproducible from the failing seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+import VeilTestSupport
 
 @testable import VeilPolicy
 
@@ -41,7 +42,7 @@ struct ParserRobustnessTests {
 
     @Test("mutated policies never crash the parser", arguments: 0..<400)
     func mutations(_ seed: Int) {
-        var generator = SplitMix64(seed: UInt64(seed))
+        var generator = SeededGenerator(seed: UInt64(seed))
         var bytes = [UInt8](Self.example)
         for _ in 0..<Int.random(in: 1...4, using: &generator) {
             let position = Int.random(in: 0..<bytes.count, using: &generator)

@@ -2,16 +2,14 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 
 @testable import VeilVision
 
 enum VisionFixture {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let data = repository.deletingLastPathComponent().appendingPathComponent("shared/data")
-    static let models =
-        ProcessInfo.processInfo.environment["VEILGATE_MODELS"]
-        ?? repository.appendingPathComponent(".cache/models").path
+    static let repository = TestPaths.repository
+    static let data = TestPaths.sharedData
+    static let models = TestPaths.models
     static let faceModel = models + "/centerface.onnx"
 
     /// Decodes a still image (JPEG/PNG) with FFmpeg.

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import VeilTestSupport
 
 /// The `veilgate` binary as a user runs it: arguments in, text and exit code out.
 @Suite("veilgate CLI")
 struct VeilgateCLITests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = TestPaths.repository
 
     /// The binary built beside this test bundle (SwiftPM builds it first: this target depends on it).
     static let binary: URL = {

@@ -9,8 +9,8 @@ public import VeilCore
 /// newly journaled alerts into the outbox (decided by the current policy), then posts whatever is due.
 public final class PushDelivery: Service, Sendable {
     public let endpoint: PushEndpoint
-    let outbox: AlertOutbox
-    let broker: AlertBroker
+    let outbox: any PushOutbox
+    let alerts: any AlertSource
     /// The policy in force: what the partner may receive is decided afresh for each alert.
     let authority: @Sendable () -> any SharingAuthority
     let audit: any AccessAuditTrail
@@ -20,14 +20,14 @@ public final class PushDelivery: Service, Sendable {
     let tick: Duration
 
     public init(
-        endpoint: PushEndpoint, outbox: AlertOutbox, broker: AlertBroker,
+        endpoint: PushEndpoint, outbox: any PushOutbox, alerts: any AlertSource,
         authority: @escaping @Sendable () -> any SharingAuthority,
         audit: any AccessAuditTrail, logger: Logger, baseDelay: Duration = .seconds(1),
         maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1)
     ) {
         self.endpoint = endpoint
         self.outbox = outbox
-        self.broker = broker
+        self.alerts = alerts
         self.authority = authority
         self.audit = audit
         self.logger = logger
@@ -45,7 +45,7 @@ public final class PushDelivery: Service, Sendable {
         let base = "https://\(host)\(url.port.map { ":\($0)" } ?? "")"
         let path = url.path.isEmpty ? "/" : url.path
         let client = try endpoint.remote.client(baseURL: base)
-        let wakeups = broker.subscribe()
+        let wakeups = alerts.subscribe()
         let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let tick = self.tick
         let forward = Task {
@@ -75,8 +75,8 @@ public final class PushDelivery: Service, Sendable {
     func pass(client: PartnerClient, path: String) async {
         let now = Date()
         do {
-            try outbox.fill(partner: endpoint.partner, from: broker.journal, authority: authority(), now: now)
-            for delivery in try outbox.due(partner: endpoint.partner, now: now) {
+            try outbox.fill(partner: endpoint.partner, from: alerts, authority: authority(), now: now)
+            for delivery in try outbox.due(partner: endpoint.partner, now: now, limit: 100) {
                 guard !Task.isShuttingDownGracefully else { return }
                 let delivered: Bool
                 do {
@@ -116,5 +116,17 @@ public final class PushDelivery: Service, Sendable {
         let cap = Double(maxDelay.components.seconds)
         let delay = min(cap, base * pow(2, Double(min(attempts - 1, 30))))
         return delay * Double.random(in: 0.8...1.2)
+    }
+}
+
+/// A partner's endpoint for pushed alerts: the URL alerts are POSTed to (e.g.
+/// `https://police.example/veilgate/alerts`) and this site's identity there.
+public struct PushEndpoint: Sendable, Hashable {
+    public var partner: PartnerID
+    public var remote: RemoteEndpoint
+
+    public init(partner: PartnerID, remote: RemoteEndpoint) {
+        self.partner = partner
+        self.remote = remote
     }
 }

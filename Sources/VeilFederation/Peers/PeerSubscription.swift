@@ -23,13 +23,14 @@ public struct PeerSite: Sendable, Hashable {
 /// move in one transaction, so reconnects and restarts neither lose nor repeat an alert.
 public final class PeerSubscription: Service, Sendable {
     public let peer: PeerSite
-    let broker: AlertBroker
+    /// Where imported alerts go: this site's journal.
+    let alerts: any AlertSink
     let logger: Logger
     let maxBackoff: Duration
 
-    public init(peer: PeerSite, broker: AlertBroker, logger: Logger, maxBackoff: Duration = .seconds(60)) {
+    public init(peer: PeerSite, alerts: any AlertSink, logger: Logger, maxBackoff: Duration = .seconds(60)) {
         self.peer = peer
-        self.broker = broker
+        self.alerts = alerts
         self.logger = logger
         self.maxBackoff = maxBackoff
     }
@@ -41,10 +42,10 @@ public final class PeerSubscription: Service, Sendable {
                 let client = try peer.remote.client()
                 // Shutting down waits for a stream left open (seconds); the next attempt need not wait for it.
                 defer { Task { await client.shutdown() } }
-                let before = try broker.journal.cursor(for: peer.id)
+                let before = try alerts.importCursor(for: peer.id)
                 defer {
                     // A connection that delivered something was healthy: start backing off afresh.
-                    if (try? broker.journal.cursor(for: peer.id)) ?? before > before { backoff = .milliseconds(500) }
+                    if (try? alerts.importCursor(for: peer.id)) ?? before > before { backoff = .milliseconds(500) }
                 }
                 try await cancelWhenGracefulShutdown {
                     try await client.events("/v1/alerts", lastEventID: before) { event in
@@ -83,6 +84,6 @@ public final class PeerSubscription: Service, Sendable {
             kind: kind, camera: camera, zone: granted.zone, time: granted.time ?? Date(), count: granted.count,
             boxes: granted.boxes, track: granted.track, snapshot: granted.snapshot, origin: peer.id,
             reshare: granted.reshare ?? false)
-        if try broker.journal.append(alert, fromPeer: peer.id, eventID: id) != nil { broker.notify() }
+        try alerts.importAlert(alert, fromPeer: peer.id, eventID: id)
     }
 }

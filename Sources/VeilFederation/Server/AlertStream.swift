@@ -15,16 +15,16 @@ struct AlertStream: Sendable {
     let closed: EventLoopFuture<Void>
 
     private enum Event: Sendable {
-        case alert(AlertJournal.Entry)
+        case alert(JournaledAlert)
         case keepAlive
     }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
         // Subscribe before replaying, so nothing published during the replay is missed; duplicates are
         // skipped by sequence number.
-        let live = api.broker.subscribe()
+        let live = api.alerts.subscribe()
         let (events, continuation) = AsyncStream<Event>.makeStream(
-            bufferingPolicy: .bufferingOldest(api.broker.bufferLimit))
+            bufferingPolicy: .bufferingOldest(api.alerts.subscriptionBuffer))
         let forward = Task {
             for await entry in live {
                 if case .dropped = continuation.yield(.alert(entry)) { break }
@@ -50,7 +50,7 @@ struct AlertStream: Sendable {
         var last = after
         var replayed = 0
         while true {
-            let batch = try api.broker.journal.entries(after: last, limit: 500)
+            let batch = try api.alerts.entries(after: last, limit: 500)
             if batch.isEmpty { break }
             for entry in batch {
                 if try await send(entry, &writer) { replayed += 1 }
@@ -80,7 +80,7 @@ struct AlertStream: Sendable {
     }
 
     /// Sends one alert if the policy allows it now; returns whether it was sent.
-    private func send(_ entry: AlertJournal.Entry, _ writer: inout any ResponseBodyWriter) async throws -> Bool {
+    private func send(_ entry: JournaledAlert, _ writer: inout any ResponseBodyWriter) async throws -> Bool {
         let alert = entry.alert
         // A peer's alert that its site did not allow passing on goes to nobody from here.
         guard alert.mayBeShared else { return false }

@@ -66,7 +66,7 @@ public final class FederationServer: Service, Sendable {
     public init(
         configuration: FederationServerConfiguration, verifier: PeerVerifier,
         authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
-        audit: any AccessAuditTrail, broker: AlertBroker, live: LiveFeeds? = nil,
+        audit: any AccessAuditTrail, alerts: any AlertSource, live: LiveFeeds? = nil,
         justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in }
@@ -74,7 +74,7 @@ public final class FederationServer: Service, Sendable {
         self.configuration = configuration
         self.verifier = verifier
         self.api = PartnerAPI(
-            currentAuthority: authority, archive: archive, audit: audit, broker: broker, live: live,
+            currentAuthority: authority, archive: archive, audit: audit, alerts: alerts, live: live,
             justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
             clock: clock)
         self.logger = logger
@@ -123,14 +123,14 @@ public final class FederationServer: Service, Sendable {
             onServerRunning: { channel in await listeners.bound(tlsPort: channel.localAddress?.port) },
             logger: logger)
 
-        var services: [any Service] = [partnerApp, api.broker]
+        var services: [any Service] = [partnerApp]
         if let healthPort = configuration.healthPort {
             services.append(
                 HealthCheck.application(
                     port: healthPort, api: api, logger: logger, metrics: configuration.metrics,
                     onListening: { await listeners.bound(tlsPort: nil) }))
         }
-        let broker = api.broker
+        let alerts = api.alerts
         // Open alert streams would hold a graceful shutdown until their next keep-alive; end them first.
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -139,9 +139,9 @@ public final class FederationServer: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
-            broker.finishAll()
+            alerts.finishSubscriptions()
         }
-        broker.finishAll()
+        alerts.finishSubscriptions()
     }
 
     func makeTLSConfiguration() throws -> TLSConfiguration {
@@ -187,7 +187,7 @@ enum HealthCheck {
         }
         router.get("health") { _, _ -> Response in
             let body =
-                #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.broker.subscriberCount)}"#
+                #"{"status":"ok","policy":"\#(api.authority.policyVersion)","subscribers":\#(api.alerts.subscriberCount)}"#
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))

@@ -13,7 +13,8 @@ struct PartnerAPI: Sendable {
     let currentAuthority: @Sendable () -> any SharingAuthority
     let archive: (any FootageArchive)?
     let audit: any AccessAuditTrail
-    let broker: AlertBroker
+    /// The alert journal and its live feed.
+    let alerts: any AlertSource
     let live: LiveFeeds?
     let justifications: JustificationDigest
     let streams: StreamQuota
@@ -191,8 +192,8 @@ struct PartnerAPI: Sendable {
         let since = Self.time(request.uri.queryParameters["since"]) ?? now.addingTimeInterval(-3600)
         _ = try await authorize(.camera(camera, .counts), request, context, subject: "camera:\(camera.rawValue)/counts")
         let to = Self.time(request.uri.queryParameters["to"]) ?? now
-        let statistics = try broker.journal.statistics(camera: camera, since: since)
-        let minutes = try broker.journal.minuteCounts(camera: camera, from: since, to: to).map {
+        let statistics = try alerts.statistics(camera: camera, since: since)
+        let minutes = try alerts.minuteCounts(camera: camera, from: since, to: to).map {
             Counts.Minute(
                 minute: $0.minute, zone: $0.zone.rawValue, peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
                 crossingsOut: $0.crossingsOut)
@@ -200,14 +201,14 @@ struct PartnerAPI: Sendable {
         return try .json(
             Counts(
                 camera: camera.rawValue, since: since, alerts: statistics.byKind,
-                latestCrowdCount: statistics.latestCount,
+                latestCrowdCount: statistics.latestCrowdCount,
                 minutes: minutes))
     }
 
     // MARK: Alerts (Server-Sent Events)
 
     func alerts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
-        let newest = try broker.journal.lastSequence
+        let newest = try alerts.lastSequence()
         let lastEventID =
             request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             ?? request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? newest

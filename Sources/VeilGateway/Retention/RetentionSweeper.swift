@@ -2,7 +2,7 @@ import Foundation
 public import Logging
 import Metrics
 public import ServiceLifecycle
-public import VeilFederation
+public import VeilAlerts
 public import VeilVault
 
 /// Applies the retention schedule on a timer: expired footage's keys are destroyed (crypto-shredding) and expired

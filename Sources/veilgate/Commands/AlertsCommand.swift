@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilAlerts
 import VeilCore
 import VeilFederation
 
@@ -18,7 +19,7 @@ struct AlertJournalLocation: ParsableArguments {
 
     func open() async throws -> AlertJournal {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        return try await federationOperation { try AlertJournal(path: state + "/alerts.sqlite") }
+        return try await alertsOperation { try AlertJournal(path: state + "/alerts.sqlite") }
     }
 }
 
@@ -42,7 +43,7 @@ struct AlertsRaiseCommand: AsyncParsableCommand {
         let journal = try await location.open()
         let alert = Alert(
             kind: AlertKind(kind), camera: CameraID(camera), zone: zone.map(ZoneID.init), time: Date(), count: count)
-        let entry = try await federationOperation { try journal.append(alert) }
+        let entry = try await alertsOperation { try journal.append(alert) }
         print("alert \(entry.sequence): \(kind) at \(camera)\(zone.map { " (\($0))" } ?? "")")
     }
 }
@@ -55,7 +56,7 @@ struct AlertsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let journal = try await location.open()
-        for entry in try await federationOperation({ try journal.entries(after: after) }) {
+        for entry in try await alertsOperation({ try journal.entries(after: after) }) {
             let alert = entry.alert
             print(
                 "\(entry.sequence)\t\(ISO8601DateFormatter.veilgate(alert.time))\t\(alert.camera.rawValue)\t\(alert.kind.rawValue)\t\(alert.zone?.rawValue ?? "-")"

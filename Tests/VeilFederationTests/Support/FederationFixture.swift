@@ -7,6 +7,7 @@ import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import Testing
+import VeilAlerts
 import VeilCore
 
 @testable import VeilFederation
@@ -220,9 +221,9 @@ final class RunningServer: Sendable {
         let server = FederationServer(
             configuration: configuration, verifier: verifier, authority: { policy.current },
             archive: MemoryArchive(now: Date()),
-            audit: audit, broker: broker, live: live, logger: logger,
+            audit: audit, alerts: broker, live: live, logger: logger,
             onListening: { port in portContinuation.yield(port) })
-        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw FederationError(.server, "server did not start") }

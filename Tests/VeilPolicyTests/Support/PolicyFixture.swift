@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VeilCore
+import VeilTestSupport
 
 @testable import VeilPolicy
 
@@ -128,7 +129,6 @@ enum PolicyFixture {
         ISO8601DateFormatter().date(from: text)!
     }
 
-    /// The repository's folder, found from this file's path.
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository's folder.
+    static let repositoryRoot = TestPaths.repository
 }

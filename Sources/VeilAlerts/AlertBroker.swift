@@ -1,3 +1,4 @@
+public import Foundation
 import Metrics
 public import ServiceLifecycle
 import Synchronization
@@ -12,7 +13,7 @@ public import VeilCore
 ///
 /// Back-pressure: each subscriber has a bounded buffer. A subscriber that falls that far behind is cut
 /// off rather than slowing everyone else; it reconnects with `Last-Event-ID` and the journal replays the gap.
-public final class AlertBroker: Service, Sendable {
+public final class AlertBroker: Service, AlertSink, AlertSource, Sendable {
     public let journal: AlertJournal
     public let bufferLimit: Int
     /// How often the journal is checked for alerts appended by other processes.
@@ -21,6 +22,9 @@ public final class AlertBroker: Service, Sendable {
     private let nextID = Atomic<UInt64>(0)
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: Mutex<AsyncStream<Void>?>
+    /// The journal's end when the broker was made: everything journaled after it reaches subscribers, even what is
+    /// published before ``run()`` starts.
+    private let startSequence: Int64
 
     public init(journal: AlertJournal, bufferLimit: Int = 1024, pollInterval: Duration = .milliseconds(500)) {
         self.journal = journal
@@ -29,6 +33,7 @@ public final class AlertBroker: Service, Sendable {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         wake = continuation
         wakes = Mutex(stream)
+        startSequence = (try? journal.lastSequence) ?? 0
     }
 
     /// Journals an alert; subscribers receive it from the delivery loop right after.
@@ -54,9 +59,9 @@ public final class AlertBroker: Service, Sendable {
                 return stream
             })
         else {
-            throw FederationError(.server, "the alert broker is already running")
+            throw AlertsError(.broker, "the alert broker is already running")
         }
-        var delivered = try journal.lastSequence
+        var delivered = startSequence
         let poll = pollInterval, wake = self.wake
         let ticker = Task {
             while !Task.isCancelled {
@@ -103,6 +108,35 @@ public final class AlertBroker: Service, Sendable {
     }
 
     public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+    // MARK: AlertSink and AlertSource, through the journal
+
+    public func record(_ counts: [MinuteCount]) throws { try journal.record(counts) }
+
+    public func importAlert(_ alert: Alert, fromPeer peer: PartnerID, eventID: Int64) throws -> JournaledAlert? {
+        let entry = try journal.append(alert, fromPeer: peer, eventID: eventID)
+        if entry != nil { notify() }
+        return entry
+    }
+
+    public func importCursor(for peer: PartnerID) throws -> Int64 { try journal.cursor(for: peer) }
+    public func lastSequence() throws -> Int64 { try journal.lastSequence }
+
+    public func entries(after sequence: Int64, limit: Int) throws -> [JournaledAlert] {
+        try journal.entries(after: sequence, limit: limit)
+    }
+
+    public var subscriptionBuffer: Int { bufferLimit }
+    public func finishSubscriptions() { finishAll() }
+
+    public func statistics(camera: CameraID, since: Date) throws -> AlertStatistics {
+        let (byKind, latest) = try journal.statistics(camera: camera, since: since)
+        return AlertStatistics(byKind: byKind, latestCrowdCount: latest)
+    }
+
+    public func minuteCounts(camera: CameraID, from: Date, to: Date) throws -> [MinuteCount] {
+        try journal.minuteCounts(camera: camera, from: from, to: to)
+    }
 
     /// Ends every live stream (graceful shutdown).
     public func finishAll() {

@@ -2,39 +2,18 @@ public import Foundation
 import GRDB
 public import VeilCore
 
-/// A partner's endpoint for pushed alerts: the URL alerts are POSTed to (e.g.
-/// `https://police.example/veilgate/alerts`) and this site's identity there.
-public struct PushEndpoint: Sendable, Hashable {
-    public var partner: PartnerID
-    public var remote: RemoteEndpoint
-
-    public init(partner: PartnerID, remote: RemoteEndpoint) {
-        self.partner = partner
-        self.remote = remote
-    }
-}
-
 /// The durable outbox of pushed alerts (SQLite through GRDB).
 ///
 /// Alerts enter from the journal: each partner has a cursor, and deciding an alert, queueing what the grant
 /// allows and moving the cursor happen in one transaction. A delivery stays queued until the partner
 /// answers 2xx; each carries an idempotency key (`OUTBOX-SEQUENCE`) so a partner that got it but whose
 /// answer was lost can recognise the retry. Restarting the gateway loses nothing.
-public final class AlertOutbox: Sendable {
+public final class AlertOutbox: PushOutbox, Sendable {
     private let pool: DatabasePool
     /// Random per outbox, so idempotency keys from two sites (or a rebuilt outbox) never collide.
     public let instance: String
 
-    public struct Delivery: Sendable, Hashable {
-        public var id: Int64
-        public var partner: PartnerID
-        public var sequence: Int64
-        public var camera: CameraID
-        public var idempotencyKey: String
-        public var payload: [UInt8]
-        public var rules: [RuleID]
-        public var attempts: Int
-    }
+    public typealias Delivery = PushDeliveryItem
 
     public init(path: String) throws {
         pool = try openSQLiteStore(path, holding: "outbox", code: .outbox) { migrator in
@@ -67,7 +46,7 @@ public final class AlertOutbox: Sendable {
         do {
             instance = try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM outboxInstance") ?? "outbox" }
         } catch {
-            throw FederationError(.outbox, "\(path): cannot read the outbox (\(error))")
+            throw AlertsError(.outbox, "\(path): cannot read the outbox (\(error))")
         }
     }
 
@@ -75,9 +54,9 @@ public final class AlertOutbox: Sendable {
     /// A partner new to the outbox starts at the journal's end: pushing is for alerts from now on.
     @discardableResult
     public func fill(
-        partner: PartnerID, from journal: AlertJournal, authority: any SharingAuthority, now: Date
+        partner: PartnerID, from journal: any AlertSource, authority: any SharingAuthority, now: Date
     ) throws -> Int {
-        let newest = try journal.lastSequence
+        let newest = try journal.lastSequence()
         var cursor = try pool.write { db -> Int64 in
             if let cursor = try Int64.fetchOne(
                 db, sql: "SELECT lastSequence FROM pushCursor WHERE partner = ?", arguments: [partner.rawValue])
@@ -181,10 +160,4 @@ public final class AlertOutbox: Sendable {
             return db.changesCount
         }
     }
-}
-
-/// What a partner's endpoint receives: the journal sequence and the granted fields.
-public struct PushedAlert: Codable, Sendable, Hashable {
-    public var id: Int64
-    public var alert: GrantedAlert
 }

@@ -8,13 +8,11 @@ public final class AlertJournal: Sendable {
     private let pool: DatabasePool
 
     /// One journaled alert and its sequence number (the SSE event id).
-    public struct Entry: Sendable, Hashable {
-        public var sequence: Int64
-        public var alert: Alert
-    }
+    /// One journaled alert (``JournaledAlert``).
+    public typealias Entry = JournaledAlert
 
     public init(path: String) throws {
-        pool = try openSQLiteStore(path, holding: "alert journal", code: .server) { migrator in
+        pool = try openSQLiteStore(path, holding: "alert journal", code: .journal) { migrator in
             migrator.registerMigration("alerts-v1") { db in
                 try db.create(table: "alert") { table in
                     table.autoIncrementedPrimaryKey("sequence")

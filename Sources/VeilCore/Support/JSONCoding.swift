@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
-// The JSON shapes federation writes: sorted keys and ISO 8601 times everywhere, so files, API answers and
-// SSE events are stable and diffable.
+// The JSON shapes Veilgate writes (the alert journal, the partner API, exports): sorted keys and ISO 8601 times
+// everywhere, so files, API answers and SSE events are stable and diffable.
 
 extension JSONEncoder {
-    static var sorted: JSONEncoder {
+    public static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -13,7 +13,7 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-    static var iso8601: JSONDecoder {
+    public static var iso8601: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
@@ -21,7 +21,7 @@ extension JSONDecoder {
 }
 
 extension JSONEncoder {
-    static var compact: JSONEncoder {
+    public static var compact: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601

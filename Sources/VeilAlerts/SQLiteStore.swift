@@ -1,9 +1,9 @@
 import GRDB
 
-/// Opens one of federation's SQLite files (WAL, through GRDB) and brings its schema up to date. A failure
+/// Opens one of the alert target's SQLite files (WAL, through GRDB) and brings its schema up to date. A failure
 /// names the file and what it holds, with `code`.
 func openSQLiteStore(
-    _ path: String, holding what: String, code: FederationError.Code,
+    _ path: String, holding what: String, code: AlertsError.Code,
     migrations: (inout DatabaseMigrator) -> Void
 ) throws -> DatabasePool {
     var configuration = Configuration()
@@ -16,6 +16,6 @@ func openSQLiteStore(
         try migrator.migrate(pool)
         return pool
     } catch {
-        throw FederationError(code, "\(path): cannot open the \(what) (\(error))")
+        throw AlertsError(code, "\(path): cannot open the \(what) (\(error))")
     }
 }
