@@ -34,6 +34,9 @@ struct CameraFrameProcessor {
     private(set) var sequence: Int
     private var segmentStart: Double?
     private var lastTime = 0.0
+    /// How long the last frame lasts (the gap to the one before it): a segment cut at shutdown ends after its last
+    /// frame, not at its start, so even a one-frame segment has a length.
+    private var frameDuration = 0.04
     private var detectionFailures = 0
     /// Wall-clock time of stream time 0, for the vault's dates and the analytics' alerts.
     private var origin: Date?
@@ -62,6 +65,7 @@ struct CameraFrameProcessor {
 
     mutating func process(_ frame: VideoFrame, wanted: Set<RedactionSpec>, live: any LiveSegmentSink) throws {
         if origin == nil { origin = Date().addingTimeInterval(-frame.time) }
+        if frame.time > lastTime, lastTime > 0 { frameDuration = min(1, frame.time - lastTime) }
         lastTime = frame.time
         let start = segmentStart ?? frame.time
         segmentStart = start
@@ -140,7 +144,7 @@ struct CameraFrameProcessor {
 
     /// Turns whatever each batch holds into recorded files, however short (shutting down, or the feed ending).
     mutating func finishRecordings() {
-        cutSegment(at: lastTime, live: nil)
+        cutSegment(at: lastTime + frameDuration, live: nil)
         for index in renditions.indices {
             let rendition = renditions[index]
             pending +=
