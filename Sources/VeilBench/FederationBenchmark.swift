@@ -51,6 +51,10 @@ enum FederationBenchmark {
             keyPath: site.serverKeyPath)
         configuration.requestsPerSecond = 1e9
         configuration.burst = 1e9
+        // The fan-out below stands for 100 partners with one certificate: the per-partner limits on streams and
+        // connections (4 and 16 by default, issue 15) would hold it to a handful.
+        configuration.maximumStreamsPerPartner = 1000
+        configuration.connectionLimits = PeerVerifier.ConnectionLimits(perCaller: 1000)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let server = FederationServer(
             configuration: configuration, verifier: verifier, authority: { BenchAuthority() }, archive: nil,
