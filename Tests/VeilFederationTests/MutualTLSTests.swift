@@ -99,6 +99,28 @@ struct MutualTLSTests {
             "/v1/cameras/mall-entrance/counts?since=\(before)&to=\(before)", as: pki.retailer)
         #expect(earlier.status == 200 && !earlier.body.contains("doorway"), "nothing outside from–to")
         #expect(try await server.get("/v1/cameras/market-square/counts", as: pki.retailer).status == 403)
+
+        // Per hour: the minutes of each hour rolled up — the highest occupancy, the crossings summed.
+        let hourStart = (minute.timeIntervalSince1970 / 3600).rounded(.down) * 3600
+        let first = Date(timeIntervalSince1970: hourStart - 3600), second = first.addingTimeInterval(60)
+        try server.broker.journal.record([
+            MinuteCount(camera: "mall-entrance", zone: "doorway", minute: first, peakOccupancy: 4),
+            MinuteCount(camera: "mall-entrance", zone: "doorway", minute: second, peakOccupancy: 11),
+            MinuteCount(camera: "mall-entrance", zone: "door-line", minute: first, crossingsIn: 3, crossingsOut: 1),
+            MinuteCount(camera: "mall-entrance", zone: "door-line", minute: second, crossingsIn: 5, crossingsOut: 2),
+        ])
+        let from = ISO8601DateFormatter().string(from: first)
+        let hourly = try await server.get("/v1/cameras/mall-entrance/counts?since=\(from)&per=hour", as: pki.retailer)
+        let decoded = try JSONDecoder.iso8601.decode(PartnerAPI.Counts.self, from: Data(hourly.body.utf8))
+        #expect(decoded.minutes == nil)
+        #expect(
+            decoded.hours?.filter { $0.hour == first } == [
+                .init(hour: first, zone: "door-line", crossingsIn: 8, crossingsOut: 3),
+                .init(hour: first, zone: "doorway", peakOccupancy: 11),
+            ], "\(hourly.body)")
+        #expect(decoded.hours?.contains { $0.hour.timeIntervalSince1970 == hourStart && $0.peakOccupancy == 9 } == true)
+        let bad = try await server.get("/v1/cameras/mall-entrance/counts?per=week", as: pki.retailer)
+        #expect(bad.status == 400)
         await server.stop()
     }
 

@@ -174,8 +174,11 @@ struct PartnerAPI: Sendable {
         var since: Date
         var alerts: [String: Int]
         var latestCrowdCount: Int?
-        /// People counted per minute and zone (peak occupancy) or line (crossings in and out), from `since` to `to`.
-        var minutes: [Minute]
+        /// People counted per minute and zone (peak occupancy) or line (crossings in and out), from `since` to `to`
+        /// (`per=minute`, the default).
+        var minutes: [Minute]?
+        /// The same per hour (`per=hour`): the highest occupancy of the hour, the crossings summed.
+        var hours: [Hour]?
 
         struct Minute: Codable {
             var minute: Date
@@ -184,7 +187,40 @@ struct PartnerAPI: Sendable {
             var crossingsIn: Int?
             var crossingsOut: Int?
         }
+
+        struct Hour: Codable, Equatable {
+            var hour: Date
+            var zone: String
+            var peakOccupancy: Int?
+            var crossingsIn: Int?
+            var crossingsOut: Int?
+        }
+
+        /// Minute counts rolled up into hours, per zone or line, in time order.
+        static func hours(of minutes: [MinuteCount]) -> [Hour] {
+            var hours: [String: Hour] = [:]
+            for count in minutes {
+                let start = Date(
+                    timeIntervalSince1970: (count.minute.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+                let key = "\(start.timeIntervalSince1970) \(count.zone.rawValue)"
+                var hour = hours[key] ?? Hour(hour: start, zone: count.zone.rawValue)
+                hour.peakOccupancy = Self.combine(hour.peakOccupancy, count.peakOccupancy, max)
+                hour.crossingsIn = Self.combine(hour.crossingsIn, count.crossingsIn, +)
+                hour.crossingsOut = Self.combine(hour.crossingsOut, count.crossingsOut, +)
+                hours[key] = hour
+            }
+            return hours.values.sorted { ($0.hour, $0.zone) < ($1.hour, $1.zone) }
+        }
+
+        private static func combine(_ a: Int?, _ b: Int?, _ operation: (Int, Int) -> Int) -> Int? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return operation(a, b)
+        }
     }
+
+    /// The longest range one hourly counts request covers.
+    static let maxHourlySpan: TimeInterval = 31 * 86400
 
     func counts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
@@ -192,8 +228,14 @@ struct PartnerAPI: Sendable {
         let since = Self.time(request.uri.queryParameters["since"]) ?? now.addingTimeInterval(-3600)
         _ = try await authorize(.camera(camera, .counts), request, context, subject: "camera:\(camera.rawValue)/counts")
         let to = Self.time(request.uri.queryParameters["to"]) ?? now
+        let per = request.uri.queryParameters["per"].map(String.init) ?? "minute"
+        guard per == "minute" || per == "hour" else { return .badRequest("per must be minute or hour") }
+        guard per == "minute" || to.timeIntervalSince(since) <= Self.maxHourlySpan else {
+            return .badRequest("hourly counts cover at most 31 days per request")
+        }
         let statistics = try alerts.statistics(camera: camera, since: since)
-        let minutes = try alerts.minuteCounts(camera: camera, from: since, to: to).map {
+        let counts = try alerts.minuteCounts(camera: camera, from: since, to: to)
+        let minutes = counts.map {
             Counts.Minute(
                 minute: $0.minute, zone: $0.zone.rawValue, peakOccupancy: $0.peakOccupancy, crossingsIn: $0.crossingsIn,
                 crossingsOut: $0.crossingsOut)
@@ -202,7 +244,7 @@ struct PartnerAPI: Sendable {
             Counts(
                 camera: camera.rawValue, since: since, alerts: statistics.byKind,
                 latestCrowdCount: statistics.latestCrowdCount,
-                minutes: minutes))
+                minutes: per == "minute" ? minutes : nil, hours: per == "hour" ? Counts.hours(of: counts) : nil))
     }
 
     // MARK: Alerts (Server-Sent Events)
