@@ -156,6 +156,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAlerts", "VeilFederation",
+                "VeilGateway",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,8 @@
 import Foundation
+import Logging
+import Synchronization
 import VeilCore
+import VeilGateway
 import VeilMedia
 import VeilVision
 
@@ -89,6 +92,46 @@ enum CamerasBenchmark {
                     100 * Double(dropped) / Double(max(1, handled + dropped)), lag,
                     detections, dropped == 0 ? "real time" : "NOT real time"))
         }
+        try await throughGateway(clip: clip, folder: folder, seconds: seconds, vision: vision, profile: profile)
+    }
+
+    /// The same four cameras through what `veilgate serve` runs per camera: VeilGateway's `CameraPipeline` (pacing,
+    /// masks, detection and tracking, one live encode of the default profile cut into segments, tracks to a sink).
+    /// The pacer does not drop frames; a pipeline that cannot keep up handles fewer than 25 a second of wall time.
+    static func throughGateway(
+        clip: String, folder: String, seconds: Double, vision: VisionModels, profile: RedactionSpec
+    ) async throws {
+        for detectEvery in [5, 10] {
+            let live = WatchedLive(profile)
+            var counters: [FrameCounter] = []
+            var tasks: [Task<Void, any Error>] = []
+            for camera in 0..<cameras {
+                // Each camera starts a second further into the clip, so they do not move in step.
+                let own = folder + "/gateway-\(camera).mp4"
+                try MediaBenchmark.ffmpeg(["-ss", "\(camera)", "-i", clip, "-c", "copy", own])
+                var settings = CameraPipeline.Settings()
+                settings.detectEvery = detectEvery
+                var logger = Logger(label: "bench")
+                logger.logLevel = .error
+                let counter = FrameCounter()
+                counters.append(counter)
+                let pipeline = CameraPipeline(
+                    camera: CameraID("bench-\(camera)"), address: own, paced: true, live: live, models: vision,
+                    settings: settings, tracks: counter, logger: logger)
+                tasks.append(Task { try await pipeline.run() })
+            }
+            try await Task.sleep(for: .seconds(seconds))
+            for task in tasks { task.cancel() }
+            for task in tasks { _ = try? await task.value }
+            let frames = counters.map(\.frames).reduce(0, +)
+            let expected = Int(Double(cameras) * (seconds - 1) * frameRate)  // a second to open and start
+            print(
+                String(
+                    format:
+                        "through VeilGateway's CameraPipeline (live default profile, segments), detect every %2d: %d frames in %.0f s (%.1f fps per camera; %d live segments) — %@",
+                    detectEvery, frames, seconds, Double(frames) / Double(cameras) / seconds, live.segments,
+                    frames >= expected ? "real time" : "NOT real time"))
+        }
     }
 
     struct CameraRun: Sendable {
@@ -133,4 +176,26 @@ enum CamerasBenchmark {
         run.detections = pipeline.detectionPasses
         return run
     }
+}
+
+/// Partners watching every camera with the default profile, as far as the pipelines can tell.
+private final class WatchedLive: LiveSegmentSink {
+    let profile: RedactionSpec
+    private let published = Mutex(0)
+    init(_ profile: RedactionSpec) { self.profile = profile }
+    var segments: Int { published.withLock { $0 } }
+    func renditionsWanted(for camera: CameraID) -> Set<RedactionSpec> { [profile] }
+    func publish(initSegment: Data, camera: CameraID, redaction: RedactionSpec) {}
+    func publish(segment: LiveSegment, camera: CameraID, redaction: RedactionSpec) { published.withLock { $0 += 1 } }
+    func open(camera: CameraID) {}
+    func interrupt(camera: CameraID) {}
+    func retire(camera: CameraID) {}
+}
+
+/// Counts the frames a pipeline handled (its tracker reports every one).
+private final class FrameCounter: TrackSink {
+    private let count = Mutex(0)
+    var frames: Int { count.withLock { $0 } }
+    func observe(_ frame: TrackedFrame) { count.withLock { $0 += 1 } }
+    var fingerprint: String { "bench" }
 }
