@@ -192,6 +192,42 @@ struct VeilgateCLITests {
         #expect(bad.errors.contains("--action must be live, clip, counts or alert:KIND"))
     }
 
+    @Test("explain for an alert says whether this site raises it for the camera, and when")
+    func explainAlerts() throws {
+        func explain(_ camera: String, _ kind: String, zone: String? = nil, json: Bool = false) throws -> Run {
+            try Self.run(
+                ["policy", "explain", "--partner", "police", "--camera", camera, "--action", "alert:\(kind)"]
+                    + (zone.map { ["--zone", $0] } ?? []) + (json ? ["--format", "json"] : []))
+        }
+        let runs = try explain("station-forecourt", "restricted-zone", zone: "platform-access")
+        #expect(runs.status == 0)
+        #expect(
+            runs.output.contains(
+                "analytic:       raised by this site's analytics on camera station-forecourt: a person inside a zone for 1 s"
+            ),
+            "\(runs.output)")
+        // Granted, listed, but not built: the DPO sees that no such alert will come.
+        let notBuilt = try explain("market-square", "unattended-object")
+        #expect(
+            notBuilt.output.contains("lists unattended-object, but this build does not run it yet"),
+            "\(notBuilt.output)")
+        let notListed = try explain("station-forecourt", "loitering", json: true)
+        let report = try JSONSerialization.jsonObject(with: Data(notListed.output.utf8)) as? [String: Any]
+        #expect(
+            (report?["analytic"] as? [String])?.first?.contains("does not list loitering") == true,
+            "\(notListed.output)")
+        let wrongZone = try explain("station-forecourt", "restricted-zone", zone: "fountain")
+        #expect(
+            wrongZone.output.contains("'fountain' is not a zone or line of camera station-forecourt"),
+            "\(wrongZone.output)")
+        // Not an alert: nothing about analytics.
+        #expect(
+            !(try Self.run([
+                "policy", "explain", "--partner", "police", "--camera", "market-square", "--action", "live",
+            ]))
+            .output.contains("analytic:"))
+    }
+
     @Test("test: the example's policy tests pass; a failing test exits 1")
     func policyTests() throws {
         let run = try Self.run(["policy", "test", "policies"])

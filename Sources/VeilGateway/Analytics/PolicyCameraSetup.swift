@@ -1,5 +1,6 @@
+import Foundation
 public import VeilAnalytics
-import VeilCore
+public import VeilCore
 public import VeilPolicy
 public import VeilVision
 
@@ -66,5 +67,54 @@ extension PrivacyMasks.Polygon {
     /// A camera's privacy masks as its policy entry declares them.
     public static func of(_ camera: PolicyDocument.Camera) -> [PrivacyMasks.Polygon] {
         camera.masks.map { PrivacyMasks.Polygon(points: $0.polygon.map { SIMD2($0.x, $0.y) }) }
+    }
+}
+
+extension CameraAnalytics {
+    /// Whether alerts of `kind` come from `camera` on this site, and when, in words (for `veilgate policy explain`): a
+    /// grant can allow a kind the camera never raises, and a DPO should see that.
+    public static func explain(_ kind: AlertKind, on camera: PolicyDocument.Camera, zone: ZoneID?) -> [String] {
+        guard let analytic = Analytic(rawValue: kind.rawValue) else {
+            return ["'\(kind)' is no analytic of this gateway: only a peer site's or a hand-raised alert can be of it"]
+        }
+        guard camera.analytics.contains(analytic) else {
+            return [
+                "camera \(camera.id) does not list \(kind) in its analytics: this site raises no such alert for it "
+                    + "(a peer site's or a hand-raised one may still be shared)"
+            ]
+        }
+        guard Setup.supported.contains(analytic) else {
+            return ["camera \(camera.id) lists \(kind), but this build does not run it yet: no such alert is raised"]
+        }
+        var lines: [String] = []
+        let areas = Set(camera.zones.map(\.id.rawValue) + camera.lines.map(\.id.rawValue))
+        if let zone, !areas.contains(zone.rawValue) {
+            lines.append("'\(zone)' is not a zone or line of camera \(camera.id): no alert of it is raised")
+        }
+        guard let setup = Setup(camera) else { return lines }
+        let thresholds = zone.flatMap { setup.zoneThresholds[$0] } ?? setup.thresholds
+        let when: String =
+            switch analytic {
+            case .restrictedZone:
+                "a person inside a zone for \(Self.seconds(thresholds.restrictedDwell)), once until the zone has been "
+                    + "empty for \(Self.seconds(thresholds.restrictedRearm))"
+            case .loitering:
+                "one person in a zone for \(Self.seconds(thresholds.loiteringAfter)) (lost for up to "
+                    + "\(Self.seconds(thresholds.occlusionGap)) and found nearby: the same visit)"
+            case .crowdCount:
+                "\(thresholds.crowdThreshold) people or more in a zone for \(Self.seconds(thresholds.crowdHold)); "
+                    + "occupancy counted per minute"
+            case .lineCrossing: "each crossing of a line, in or out, counted per minute"
+            case .running:
+                "someone moving at \(thresholds.runningSpeed) body heights a second or faster for "
+                    + "\(Self.seconds(thresholds.runningHold))"
+            default: "as the analytic decides"
+            }
+        lines.insert("raised by this site's analytics on camera \(camera.id): \(when)", at: 0)
+        return lines
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 }

@@ -128,4 +128,7 @@ public struct DecisionReport: Codable, Sendable, Equatable {
     public var justificationRecorded: Bool?
     public var alertFields: [String]?
     public var reshare: Bool?
+    /// For alerts: whether this site raises alerts of the kind for the camera at all, and when (filled in by the
+    /// gateway, which knows which analytics this build runs).
+    public var analytic: [String]?
 }

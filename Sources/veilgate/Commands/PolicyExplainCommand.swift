@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import VeilAnalytics
 import VeilCore
+import VeilGateway
 import VeilPolicy
 
 struct PolicyExplainCommand: ParsableCommand {
@@ -61,7 +63,12 @@ struct PolicyExplainCommand: ParsableCommand {
         let policy: CompiledPolicy
         do { policy = try location.load(at: now) } catch let error as PolicyError { throw reportPolicyError(error) }
         let decision = policy.decide(request)
-        let report = decision.report(in: policy)
+        var report = decision.report(in: policy)
+        if case .alert(let kind) = sharingAction,
+            let entry = policy.document.cameras.first(where: { $0.id.rawValue == camera })
+        {
+            report.analytic = CameraAnalytics.explain(kind, on: entry, zone: zone.map(ZoneID.init))
+        }
         switch format {
         case .json:
             let encoder = JSONEncoder()
@@ -97,6 +104,9 @@ struct PolicyExplainCommand: ParsableCommand {
         }
         if let fields = report.alertFields { lines.append("  alert fields:   \(fields.joined(separator: ", "))") }
         if report.reshare == true { lines.append("  re-sharing:     allowed") }
+        for (index, line) in (report.analytic ?? []).enumerated() {
+            lines.append((index == 0 ? "  analytic:       " : "                  ") + line)
+        }
         lines.append("  why:")
         lines += report.reasons.map { "    - \($0.text)" }
         return lines.joined(separator: "\n")
