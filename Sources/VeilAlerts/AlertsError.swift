@@ -1,7 +1,9 @@
+public import VeilCore
+
 /// The one error type of VeilAlerts. Codes can grow; equality compares codes.
 ///
 /// Messages name the file and what it holds, never an alert's contents.
-public struct AlertsError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AlertsError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case journal, outbox, broker
@@ -32,6 +34,4 @@ public struct AlertsError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-    public static func == (lhs: AlertsError, rhs: AlertsError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -101,14 +101,17 @@ enum CamerasBenchmark {
     static func throughGateway(
         clip: String, folder: String, seconds: Double, vision: VisionModels, profile: RedactionSpec
     ) async throws {
+        // Each camera starts a second further into the clip, so they do not move in step.
+        var clips: [String] = []
+        for camera in 0..<cameras {
+            clips.append(folder + "/gateway-\(camera).mp4")
+            try MediaBenchmark.ffmpeg(["-ss", "\(camera)", "-i", clip, "-c", "copy", clips[camera]])
+        }
         for detectEvery in [5, 10] {
             let live = WatchedLive(profile)
             var counters: [FrameCounter] = []
             var tasks: [Task<Void, any Error>] = []
-            for camera in 0..<cameras {
-                // Each camera starts a second further into the clip, so they do not move in step.
-                let own = folder + "/gateway-\(camera).mp4"
-                try MediaBenchmark.ffmpeg(["-ss", "\(camera)", "-i", clip, "-c", "copy", own])
+            for (camera, own) in clips.enumerated() {
                 var settings = CameraPipeline.Settings()
                 settings.detectEvery = detectEvery
                 var logger = Logger(label: "bench")

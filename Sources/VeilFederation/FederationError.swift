@@ -1,7 +1,9 @@
+public import VeilCore
+
 /// The one error type of VeilFederation: everything that can go wrong in federation, with a stable code. Codes can
 /// grow; equality compares codes. Messages name files, partners' ids and certificate serials, never key material,
 /// personal data or a request's justification.
-public struct FederationError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct FederationError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case alreadyExists = "already-exists", notInitialised = "not-initialised"
@@ -48,6 +50,4 @@ public struct FederationError: Error, Hashable, Sendable, CustomStringConvertibl
     }
 
     public var description: String { "\(message) [\(code)]" }
-    public static func == (lhs: FederationError, rhs: FederationError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

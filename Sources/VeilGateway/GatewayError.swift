@@ -1,7 +1,9 @@
+public import VeilCore
+
 /// The one error type of VeilGateway. Codes can grow; equality compares codes.
 ///
 /// Messages name cameras, files and options, never an address's credentials, a key or personal data.
-public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct GatewayError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             /// Something the operator gave (an option, a file) is wrong; the message says what and how to fix it.
@@ -31,6 +33,4 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-    public static func == (lhs: GatewayError, rhs: GatewayError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -1,11 +1,12 @@
 internal import CFFmpeg
 import Foundation
+public import VeilCore
 
 /// The one error type of VeilMedia. Codes can grow; equality compares codes.
 ///
 /// Messages name the source by a redacted form of its address (scheme, host, path; never user or password)
 /// and carry FFmpeg's description of the error code.
-public struct MediaError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct MediaError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case openFailed, noVideoStream, unsupportedCodec, decodeFailed, encodeFailed, writeFailed, endOfStream,
@@ -50,8 +51,6 @@ public struct MediaError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-    public static func == (lhs: MediaError, rhs: MediaError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }
 
 /// A source address safe to print: scheme, host and path, without user, password or query.

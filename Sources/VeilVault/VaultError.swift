@@ -1,7 +1,9 @@
+public import VeilCore
+
 /// The one error type of VeilVault. Codes can grow; equality compares codes.
 ///
 /// Messages name segments, keys and files by id or path, never key bytes, plaintext or case references.
-public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct VaultError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case keyFileInsecure, keyFileInvalid, wrongKeyEncryptionKey, authenticationFailed, truncated,
@@ -61,6 +63,4 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
         underlying.map { "\(message) (\($0))" } ?? message
     }
 
-    public static func == (lhs: VaultError, rhs: VaultError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -1,5 +1,7 @@
+public import VeilCore
+
 /// The one error type of VeilVision. Codes can grow; equality compares codes.
-public struct VisionError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct VisionError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case modelMissing, modelInvalid, detectionFailed, invalidArgument
@@ -27,6 +29,4 @@ public struct VisionError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-    public static func == (lhs: VisionError, rhs: VisionError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -122,14 +122,9 @@ extension RedactionSpec {
 extension RedactionSpec {
     /// How the vault records a segment's redaction in words: `none (original sound)` for sound, `none (original
     /// footage)` for unredacted video, otherwise the ``description``. The vault's row authentication covers these
-    /// words, and ``init(storageLabel:)`` reads them back.
+    /// words, and ``init(parsingDescription:)`` reads them back.
     public func storageLabel(for category: DataCategory) -> String {
         if category == .audio { return "none (original sound)" }
         return classes.isEmpty ? "none (original footage)" : description
-    }
-
-    /// Reads a ``storageLabel(for:)`` back; nil for anything else.
-    public init?(storageLabel text: String) {
-        self.init(parsingDescription: text)
     }
 }

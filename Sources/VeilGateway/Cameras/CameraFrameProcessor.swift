@@ -23,6 +23,8 @@ struct CameraFrameProcessor {
     let masks: PrivacyMasks?
     let logger: Logger
 
+    /// Vault categories by the redaction they are recorded with (fixed for the pipeline's life: asked on every frame).
+    private let recorded: [RedactionSpec: [DataCategory]]
     private var renditions = RenditionSet()
     /// Detection and tracking for the union of the renditions' classes, and people for analytics (nil when none is
     /// needed).
@@ -54,13 +56,9 @@ struct CameraFrameProcessor {
         self.logger = logger
         self.sequence = sequence
         if let recording, recording.keepsAudio { audio = AudioRecordingBatch(duration: recording.segmentDuration) }
-    }
-
-    /// Vault categories by the redaction they are recorded with.
-    private var recorded: [RedactionSpec: [DataCategory]] {
         var recorded: [RedactionSpec: [DataCategory]] = [:]
         for (category, redaction) in recording?.categories ?? [:] { recorded[redaction, default: []].append(category) }
-        return recorded
+        self.recorded = recorded
     }
 
     mutating func process(_ frame: VideoFrame, wanted: Set<RedactionSpec>, live: any LiveSegmentSink) throws {

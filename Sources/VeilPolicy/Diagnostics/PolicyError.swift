@@ -1,7 +1,9 @@
+public import VeilCore
+
 /// The one error type of VeilPolicy. Codes can grow without breaking callers; equality compares codes.
 ///
 /// Messages name files, rule ids and positions, never key material or the contents of a signature.
-public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct PolicyError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidPolicy, unreadableFile, invalidRequest, invalidTests, invalidKey, signatureMismatch,
@@ -52,6 +54,4 @@ public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
         ([message] + diagnostics.map(\.description)).joined(separator: "\n")
     }
 
-    public static func == (lhs: PolicyError, rhs: PolicyError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

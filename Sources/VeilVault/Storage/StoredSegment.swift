@@ -55,7 +55,7 @@ public struct StoredSegment: Sendable, Hashable {
     /// the words); otherwise nil.
     static func redaction(of row: SegmentRow) -> RedactionSpec? {
         let category = DataCategory(rawValue: row.category) ?? .redactedVideo
-        let spec = row.redactionSpec ?? RedactionSpec(storageLabel: row.redaction)
+        let spec = row.redactionSpec ?? RedactionSpec(parsingDescription: row.redaction)
         guard let spec, spec.storageLabel(for: category) == row.redaction else { return nil }
         return spec
     }

@@ -106,7 +106,7 @@ final class SQLiteVaultIndex: VaultIndexStore {
             encoder.outputFormatting = .sortedKeys
             for row in try Row.fetchAll(db, sql: "SELECT id, category, redaction FROM segment") {
                 let label: String = row["redaction"]
-                guard let spec = RedactionSpec(storageLabel: label) else { continue }
+                guard let spec = RedactionSpec(parsingDescription: label) else { continue }
                 try db.execute(
                     sql: "UPDATE segment SET redactionSpec = ? WHERE id = ?",
                     arguments: [String(decoding: try encoder.encode(spec), as: UTF8.self), row["id"] as String])
