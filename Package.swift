@@ -159,6 +159,9 @@ let package = Package(
                 "VeilGateway",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                // Reads the camera pipelines' own counters (detection passes, deferrals, resyncs).
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: veilSettings
         ),

@@ -542,7 +542,8 @@ void ssd_pass(cv::dnn::Net &net, const cv::Mat &rgb, cv::Rect2f region, float th
 }  // namespace
 
 extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, int tiles,
-                                   float threshold, veil_box *boxes, int capacity, char *error, size_t error_size) {
+                                   unsigned tile_mask, float threshold, veil_box *boxes, int capacity, char *error,
+                                   size_t error_size) {
     return guarded(error, error_size, -1, [&]() -> int {
             if (!net || image.width <= 0 || image.height <= 0 || input_width < 32 || input_height < 32 || tiles < 1 || tiles > 4) {
                 set_error(error, error_size, "invalid arguments");
@@ -555,7 +556,7 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
             }
             const cv::Size input(input_width, input_height);
             std::vector<veil_box> people;
-            if (tiles == 1) {
+            if (tiles == 1 || tile_mask == 0) {
                 // RGB in [−1, 1], the whole frame stretched (as trained).
                 ssd_pass(found->second, rgb_scaled(image, input), cv::Rect2f(0, 0, float(image.width), float(image.height)),
                          threshold, people);
@@ -570,6 +571,7 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
             const float tile_width = full.cols / (tiles * 0.8f + 0.2f), tile_height = full.rows / (tiles * 0.8f + 0.2f);
             for (int row = 0; row < tiles; ++row) {
                 for (int column = 0; column < tiles; ++column) {
+                    if (!(tile_mask & (1u << (row * tiles + column)))) continue;
                     cv::Rect crop(int(column * tile_width * 0.8f), int(row * tile_height * 0.8f), int(tile_width), int(tile_height));
                     crop &= cv::Rect(0, 0, full.cols, full.rows);
                     cv::Mat tile;

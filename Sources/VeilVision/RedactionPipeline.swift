@@ -19,11 +19,15 @@ public final class RedactionPipeline: @unchecked Sendable {
         /// 15 for faces in video).
         public var plateEvery: Int
         public var tracker: RedactionTracker.Configuration
+        /// Economise on every pass, as a camera short of CPU does after putting off a detection (``track(_:behind:)``):
+        /// the people detector looks at part of its tile grid per pass.
+        public var economical: Bool
 
         public init(
             detectEvery: Int = 1, coverHeadsOfPeople: Bool = true, detectOnMotion: Bool = true, plateEvery: Int = 2,
-            tracker: RedactionTracker.Configuration = RedactionTracker.Configuration()
+            tracker: RedactionTracker.Configuration = RedactionTracker.Configuration(), economical: Bool = false
         ) {
+            self.economical = economical
             self.detectEvery = max(1, detectEvery)
             self.coverHeadsOfPeople = coverHeadsOfPeople
             self.detectOnMotion = detectOnMotion
@@ -37,6 +41,8 @@ public final class RedactionPipeline: @unchecked Sendable {
     private let detectors: [any ObjectDetector]
     /// The face network's input width (nil without a face detector): which people are too small for it.
     private let faceInputWidth: Int?
+    /// The people detector, which knows which parts of the frame it looked at closely (its tiles).
+    private let people: PersonDetector?
     private var tracker: RedactionTracker
     public private(set) var framesProcessed = 0
     public private(set) var detectionsPerClass: [RedactionClass: Int] = [:]
@@ -52,6 +58,16 @@ public final class RedactionPipeline: @unchecked Sendable {
     private let motion = MotionTrigger()
     private var framesSinceDetection = 0
     private var triggeredSinceSchedule = false
+    /// Something new moved while detection was put off: the next pass the camera can afford looks for it.
+    private var pendingTrigger = false
+    /// Wall-clock seconds each detector took, by its type's name (for benchmarks and `--verbose`).
+    public private(set) var secondsPerDetector: [String: Double] = [:]
+    /// Frames on which a due detection was put off because the camera was behind real time (``track(_:behind:)``).
+    public private(set) var framesDeferred = 0
+    /// When (video time) a detection was last put off.
+    private var lastDeferred: Double?
+    /// How long after a detection was put off the pipeline economises (seconds of video).
+    static let economyFor = 5.0
     public var tracksStarted: Int { tracker.tracksStarted }
 
     /// Detection passes in a line, for benchmarks and `--verbose` output: how many, how many on motion, per class.
@@ -66,14 +82,15 @@ public final class RedactionPipeline: @unchecked Sendable {
         redactor = Redactor(spec: spec)
         self.detectors = detectors
         faceInputWidth = detectors.lazy.compactMap { ($0 as? FaceDetector)?.inputWidth }.first
+        people = detectors.lazy.compactMap { $0 as? PersonDetector }.first
         self.options = options
         tracker = RedactionTracker(configuration: options.tracker)
     }
 
-    /// Redacts a frame in place; returns the boxes covered in it.
+    /// Redacts a frame in place; returns the boxes covered in it. `behind`: as for ``track(_:behind:)``.
     @discardableResult
-    public func process(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
-        let covered = try track(frame)
+    public func process(_ frame: any YUVImage, behind: Bool = false) throws -> [RedactionTracker.Covered] {
+        let covered = try track(frame, behind: behind)
         redactor.apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
         return covered.filter { redactor.spec.classes.contains($0.kind) }
     }
@@ -81,13 +98,20 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// Detects (on every Nth frame) and tracks, without painting: every box to cover in this frame, of every
     /// class the detectors find. A camera with several audiences tracks once and paints each audience's copy
     /// of the frame with its own ``Redactor``.
-    public func track(_ frame: any YUVImage) throws -> [RedactionTracker.Covered] {
+    ///
+    /// `behind`: the camera is behind real time (a live pipeline sharing the cores with others). A detection due on
+    /// this frame is then put off until the camera has caught up — the detection rate follows the CPU there is, and
+    /// no frame waits for a pass it cannot afford. Failing closed all the same: every cover stays (a pass that does
+    /// not run misses nothing, so nothing is uncovered), and something new that moved meanwhile is looked for by the
+    /// first pass that runs. The first frame is always looked at.
+    public func track(_ frame: any YUVImage, behind: Bool = false) throws -> [RedactionTracker.Covered] {
         defer { framesProcessed += 1 }
         let scheduled = framesProcessed == 0 || framesSinceDetection + 1 >= options.detectEvery
-        let covered = scheduled ? [] : tracker.covered(at: frame.time)
+        let covered = tracker.covered(at: frame.time)
         // The trigger sees every frame (it compares each with the one before); it may add one detection per scheduled
         // interval, so it can double the detectors' work, never more.
-        let moved = options.detectOnMotion && motion.somethingNew(in: frame, outside: covered.map(\.box))
+        let moved =
+            (options.detectOnMotion && motion.somethingNew(in: frame, outside: covered.map(\.box))) || pendingTrigger
         // A lost track whose cover has grown as far as it may asks for a detection rather than more blur.
         let wanting = scheduled ? [] : tracker.kindsWantingDetection(at: frame.time)
         let triggered = !scheduled && (moved || !wanting.isEmpty) && !triggeredSinceSchedule
@@ -95,6 +119,19 @@ public final class RedactionPipeline: @unchecked Sendable {
             framesSinceDetection += 1
             return covered
         }
+        if behind, framesProcessed > 0 {
+            framesDeferred += 1
+            lastDeferred = frame.time
+            pendingTrigger = moved
+            framesSinceDetection += 1
+            return covered
+        }
+        pendingTrigger = false
+        // Short of CPU lately: the people detector looks at part of its tile grid per pass, so that passes are short
+        // and the camera catches up sooner.
+        people?.economical =
+            options.economical
+            || lastDeferred.map { frame.time >= $0 && frame.time - $0 < Self.economyFor } ?? false
         if triggered { detectionsOnMotion += 1 }
         triggeredSinceSchedule = triggered
         framesSinceDetection = 0
@@ -110,7 +147,10 @@ public final class RedactionPipeline: @unchecked Sendable {
         var lookedFor = Set<RedactionClass>()
         for detector in detectors {
             if detector.classes == [.plates], !platesDue { continue }
+            let started = ContinuousClock.now
             detections += try detector.detect(in: frame)
+            secondsPerDetector[String(describing: type(of: detector)), default: 0] += Self.seconds(
+                ContinuousClock.now - started)
             lookedFor.formUnion(detector.classes)
         }
         for kind in lookedFor { passesPerClass[kind, default: 0] += 1 }
@@ -145,7 +185,14 @@ public final class RedactionPipeline: @unchecked Sendable {
         // Heads derived from people count as faces looked for: only a pass that looked for faces and people can miss
         // one.
         if lookedFor.contains(.persons) { lookedFor.insert(.faces) }
-        return tracker.update(with: detections, at: frame.time, lookedFor: lookedFor)
+        let people = self.people
+        return tracker.update(with: detections, at: frame.time, lookedFor: lookedFor) { box in
+            people?.lookedClosely(at: box) ?? true
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The tallest person, in pixels at the face network's input, whose head is covered by a head region: a head is a

@@ -77,11 +77,12 @@ int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, fl
 typedef struct veil_ssd_net veil_ssd_net;
 veil_ssd_net *veil_ssd_net_open(const char *pb_path, const char *pbtxt_path, char *error, size_t error_size);
 void veil_ssd_net_close(veil_ssd_net *net);
-/// `input_width` × `input_height`: the network input (400×300 suits 4:3 CCTV). `tiles` 1 runs on the whole frame;
-/// 2 or more also on a tiles × tiles grid of overlapping crops (for small people in wide shots), merged by NMS.
-/// Returns person boxes ≥ `threshold`.
-int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, int tiles, float threshold,
-                        veil_box *boxes, int capacity, char *error, size_t error_size);
+/// `input_width` × `input_height`: the network input (400×300 suits 4:3 CCTV). Always runs on the whole frame; with
+/// `tiles` 2 or more, also on the crops of a tiles × tiles grid of overlapping crops (for small people in wide shots)
+/// whose bit is set in `tile_mask` (bit row × tiles + column), merged by NMS. Returns person boxes ≥ `threshold`.
+int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int input_width, int input_height, int tiles,
+                        unsigned tile_mask, float threshold, veil_box *boxes, int capacity, char *error,
+                        size_t error_size);
 
 #ifdef __cplusplus
 }

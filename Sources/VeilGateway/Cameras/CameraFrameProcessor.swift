@@ -40,6 +40,10 @@ struct CameraFrameProcessor {
     /// frame, not at its start, so even a one-frame segment has a length.
     private var frameDuration = 0.04
     private var detectionFailures = 0
+    /// Detection passes run, and frames on which a due one was put off because the camera was behind: the detection
+    /// rate a camera achieves on the cores it shares.
+    private let passesCounter: Counter
+    private let deferredCounter: Counter
     /// Wall-clock time of stream time 0, for the vault's dates and the analytics' alerts.
     private var origin: Date?
 
@@ -59,9 +63,17 @@ struct CameraFrameProcessor {
         var recorded: [RedactionSpec: [DataCategory]] = [:]
         for (category, redaction) in recording?.categories ?? [:] { recorded[redaction, default: []].append(category) }
         self.recorded = recorded
+        passesCounter = Counter(
+            label: "veilgate_camera_detection_passes_total", dimensions: [("camera", camera.rawValue)])
+        deferredCounter = Counter(
+            label: "veilgate_camera_detections_deferred_total", dimensions: [("camera", camera.rawValue)])
     }
 
-    mutating func process(_ frame: VideoFrame, wanted: Set<RedactionSpec>, live: any LiveSegmentSink) throws {
+    /// Handles one frame. `behind`: the camera is behind real time, so a detection due now waits until it has caught
+    /// up (``RedactionPipeline/track(_:behind:)``): every frame is still encoded, under the covers the tracker keeps.
+    mutating func process(
+        _ frame: VideoFrame, wanted: Set<RedactionSpec>, live: any LiveSegmentSink, behind: Bool = false
+    ) throws {
         if origin == nil { origin = Date().addingTimeInterval(-frame.time) }
         if frame.time > lastTime, lastTime > 0 { frameDuration = min(1, frame.time - lastTime) }
         lastTime = frame.time
@@ -84,7 +96,10 @@ struct CameraFrameProcessor {
         var covered: [(kind: RedactionClass, box: Box)]? = []
         if let tracking {
             do {
-                let tracked = try tracking.track(frame)
+                let (passes, deferred) = (tracking.detectionPasses, tracking.framesDeferred)
+                let tracked = try tracking.track(frame, behind: behind)
+                if tracking.detectionPasses > passes { passesCounter.increment() }
+                if tracking.framesDeferred > deferred { deferredCounter.increment() }
                 covered = tracked.map { ($0.kind, $0.box) }
                 if let tracks, let origin {
                     tracks.observe(

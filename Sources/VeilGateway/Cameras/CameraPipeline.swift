@@ -27,6 +27,11 @@ public struct CameraPipeline: Service {
         public var detectEvery = 5
         /// Cover the heads of detected people (wide shots with faces too small to detect).
         public var headsOfPeople = true
+        /// Seconds behind real time past which the camera puts off its detections until it has caught up, so that it
+        /// never falls further behind for want of CPU: the detection rate follows what the cores can give, every frame
+        /// is encoded, and the tracker keeps every cover meanwhile. Detection on a pass takes 20–200 ms on one core,
+        /// so less than a pass of slack would defer nearly every pass.
+        public var lagTolerance = 0.2
         public var encoder = EncoderSettings(preset: "veryfast", crf: 23, keyframeInterval: 2)
 
         public init() {}
@@ -193,15 +198,18 @@ public struct CameraPipeline: Service {
         _ source: LiveSource, processor: inout CameraFrameProcessor, untilUnwatched: Bool = false
     ) async throws {
         var pacer = RealTimePacer()
+        var lag = LagMeter(tolerance: settings.lagTolerance)
         // Frames per second is the rate of the first; the second counts a paced file falling over a second behind.
         let frames = Counter(label: "veilgate_camera_frames_total", dimensions: [("camera", camera.rawValue)])
         let resyncs = Counter(label: "veilgate_camera_resyncs_total", dimensions: [("camera", camera.rawValue)])
+        let lagGauge = Gauge(label: "veilgate_camera_lag_seconds", dimensions: [("camera", camera.rawValue)])
         do {
             for try await frame in source {
                 if paced, try await pacer.wait(for: frame.time) { resyncs.increment() }
                 let wanted = live.renditionsWanted(for: camera)
                 if untilUnwatched, wanted.isEmpty { return }
-                try processor.process(frame, wanted: wanted, live: live)
+                lagGauge.record(lag.measure(frame.time))
+                try processor.process(frame, wanted: wanted, live: live, behind: lag.isBehind)
                 frames.increment()
                 await processor.storeRecordings()
             }

@@ -119,13 +119,27 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
         case hog(OpaquePointer, scale: Double)
     }
     private let backend: Backend
-    /// The tile grid runs when this many seconds of video have passed since it last ran (the whole frame every
+    /// A tile is looked at again when this many seconds of video have passed since it last was (the whole frame every
     /// call); in between, the tracker keeps what the tiles found covered (growing) and the motion fallback covers
     /// what moves.
     private let tileInterval: Double
-    private var lastTiled: Double?
-    /// Calls that ran the tile grid (with `tiles` above 1).
+    /// Tiles looked at per call at most while ``economical``, the longest unseen first (0: every tile that is due).
+    /// Spreads the grid's cost over passes: a camera short of CPU is never held up for five networks' time at once.
+    private let tilesPerCall: Int
+    /// Set by a pipeline whose camera is short of CPU (it put off a detection lately): looks at ``tilesPerCall``
+    /// tiles a call. Otherwise every tile that is due.
+    public var economical = false
+    /// When each tile was last looked at (video time).
+    private var tileSeen: [Double?]
+    /// Calls that looked at one tile or more (with `tiles` above 1).
     public private(set) var tilePasses = 0
+    /// The tiles the last call looked at, in the frame's pixels; and whether that was all of them.
+    public private(set) var lastTiles: [Box] = []
+    private var lastCallTiledAll = true
+    private var lastFrameHeight = 0.0
+    /// A person this tall or taller (as a fraction of the frame's height) is found in the whole frame: only smaller
+    /// ones need a tile. SSDLite at 400×300 finds people from about 70 px of a 720p frame.
+    public static let wholeFrameHeight = 0.12
 
     /// SSDLite from `scripts/fetch-models.sh`: the frozen graph and the text graph OpenCV 4.6 reads it with.
     /// 400×300 suits 4:3 CCTV (measured on vtest.avi: 0.81 recall, no false positives at 0.3).
@@ -133,9 +147,12 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     /// too small to be found in the whole frame.
     public init(
         ssdModelPath: String, configPath: String, inputWidth: Int = 400, inputHeight: Int = 300, tiles: Int = 1,
-        tileInterval: Double = 0, threshold: Double = 0.3
+        tileInterval: Double = 0, tilesPerCall: Int = 0, threshold: Double = 0.3
     ) throws {
         self.tileInterval = max(0, tileInterval)
+        self.tilesPerCall = max(0, tilesPerCall)
+        let tiles = max(1, min(4, tiles))
+        tileSeen = tiles > 1 ? Array(repeating: nil, count: tiles * tiles) : []
         for path in [ssdModelPath, configPath] where !FileManager.default.fileExists(atPath: path) {
             throw VisionError(
                 .modelMissing, "\(path): the people model is missing; run scripts/fetch-models.sh (make setup)")
@@ -144,8 +161,7 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
         guard let handle = veil_ssd_net_open(ssdModelPath, configPath, &error, error.count) else {
             throw VisionError(.modelInvalid, "\(ssdModelPath): cannot load the people model: \(openError(error))")
         }
-        backend = .ssd(
-            handle, width: inputWidth, height: inputHeight, tiles: max(1, min(4, tiles)), threshold: threshold)
+        backend = .ssd(handle, width: inputWidth, height: inputHeight, tiles: tiles, threshold: threshold)
     }
 
     /// HOG (no model file). Above 1, the image is upsampled first: HOG's window is 128 px tall, so people in
@@ -157,6 +173,8 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
         }
         backend = .hog(handle, scale: scale)
         tileInterval = 0
+        tilesPerCall = 0
+        tileSeen = []
     }
 
     deinit {
@@ -167,24 +185,57 @@ public final class PersonDetector: ObjectDetector, @unchecked Sendable {
     }
 
     public func detect(in image: any YUVImage) throws -> [Detection] {
-        // A time that went back is a new source: tile at once.
-        let tiling = lastTiled.map { image.time - $0 >= tileInterval || image.time < $0 } ?? true
-        if tiling {
-            lastTiled = image.time
-            if case .ssd(_, _, _, let tiles, _) = backend, tiles > 1 { tilePasses += 1 }
+        // The tiles due, longest unseen (or never seen) first; a time that went back is a new source: all are due.
+        let due = tileSeen.indices.filter { index in
+            tileSeen[index].map { image.time - $0 >= tileInterval || image.time < $0 } ?? true
+        }.sorted { (tileSeen[$0] ?? -.infinity, $0) < (tileSeen[$1] ?? -.infinity, $1) }
+        // A new source (never looked at, or its time went back) gets every tile at once: nothing is known of it yet.
+        let fresh = tileSeen.allSatisfy { $0.map { image.time < $0 } ?? true }
+        let chosen = economical && tilesPerCall > 0 && !fresh ? Array(due.prefix(tilesPerCall)) : due
+        var mask: UInt32 = 0
+        for index in chosen {
+            tileSeen[index] = image.time
+            mask |= 1 << UInt32(index)
         }
+        if !chosen.isEmpty { tilePasses += 1 }
+        lastTiles = chosen.map { tileBox($0, width: image.width, height: image.height) }
+        lastCallTiledAll = chosen.count == tileSeen.count
+        lastFrameHeight = Double(image.height)
         return try withImage(image) { native in
             try collect(.persons) { boxes, capacity, error, errorSize in
                 switch backend {
                 case .ssd(let handle, let width, let height, let tiles, let threshold):
                     veil_ssd_net_detect(
-                        handle, native, Int32(width), Int32(height), Int32(tiling ? tiles : 1), Float(threshold), boxes,
+                        handle, native, Int32(width), Int32(height), Int32(tiles), mask, Float(threshold), boxes,
                         capacity, error, errorSize)
                 case .hog(let handle, let scale):
                     veil_people_detector_detect(handle, native, Float(scale), boxes, capacity, error, errorSize)
                 }
             }
         }
+    }
+
+    /// Whether the last call looked at `box` closely enough to have found a person there: it is tall enough for the
+    /// whole frame, or its centre lies in a tile that call looked at. A track the last call did not look at closely is
+    /// not missed by it (``RedactionTracker/update(with:at:lookedFor:lookedAt:)``): a small person only a tile finds
+    /// stays covered until that tile is looked at again.
+    public func lookedClosely(at box: Box) -> Bool {
+        guard !tileSeen.isEmpty, !lastCallTiledAll, box.height < Self.wholeFrameHeight * lastFrameHeight else {
+            return true
+        }
+        return lastTiles.contains {
+            $0.contains(Box(x1: box.centreX, y1: box.centreY, x2: box.centreX, y2: box.centreY))
+        }
+    }
+
+    /// Tile `index` of the grid in the frame's pixels, as veil_ssd_net_detect crops it: tiles overlapping by a fifth.
+    private func tileBox(_ index: Int, width: Int, height: Int) -> Box {
+        let tiles = Int(Double(tileSeen.count).squareRoot().rounded())
+        let (row, column) = (index / tiles, index % tiles)
+        let tileWidth = Double(width & ~1) / (Double(tiles) * 0.8 + 0.2)
+        let tileHeight = Double(height & ~1) / (Double(tiles) * 0.8 + 0.2)
+        let x = Double(column) * tileWidth * 0.8, y = Double(row) * tileHeight * 0.8
+        return Box(x1: x, y1: y, x2: x + tileWidth, y2: y + tileHeight)
     }
 }
 
@@ -300,10 +351,12 @@ public struct VisionModels: Sendable {
 
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
-    public func people(tiles: Int = 1, tileInterval: Double = 0, threshold: Double = 0.3) throws -> PersonDetector {
+    public func people(
+        tiles: Int = 1, tileInterval: Double = 0, tilesPerCall: Int = 0, threshold: Double = 0.3
+    ) throws -> PersonDetector {
         try PersonDetector(
             ssdModelPath: peopleModel, configPath: peopleConfig, tiles: tiles, tileInterval: tileInterval,
-            threshold: threshold)
+            tilesPerCall: tilesPerCall, threshold: threshold)
     }
 
     /// Seconds between two passes of the people tile grid in heads mode: at most two a second. Shorter than the
@@ -362,7 +415,7 @@ public struct VisionModels: Sendable {
             // head (vtest: two people in groups found only below 0.3); what else it finds is only covered.
             detectors.append(
                 headsOfPeople
-                    ? try people(tiles: 2, tileInterval: Self.headsTileInterval, threshold: 0.2)
+                    ? try people(tiles: 2, tileInterval: Self.headsTileInterval, tilesPerCall: 1, threshold: 0.2)
                     : try people(threshold: 0.2))
             // What moves like a person but the network missed (too small, half hidden) is covered as one too.
             if headsOfPeople { detectors.append(MotionDetector()) }

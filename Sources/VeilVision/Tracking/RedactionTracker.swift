@@ -79,8 +79,11 @@ public struct RedactionTracker: Sendable {
     /// Feeds the detections of a frame at `time`; returns every box to cover in that frame.
     /// - Parameter lookedFor: the classes the detectors looked for on this frame (nil: every class). A track of a class
     ///   nobody looked for is not missed by this pass: skipping a detector never uncovers what it found before.
+    /// - Parameter lookedAt: whether this pass looked closely enough at a person's or face's box to have found it (a
+    ///   small person in a tile the pass skipped was not looked for there): one it did not is not missed either.
     public mutating func update(
-        with detections: [Detection], at time: Double, lookedFor: Set<RedactionClass>? = nil
+        with detections: [Detection], at time: Double, lookedFor: Set<RedactionClass>? = nil,
+        lookedAt: (Box) -> Bool = { _ in true }
     ) -> [Covered] {
         var unmatched = Array(detections.indices)
         // Greedy association, best pairs first, within one class: by overlap, or — for a small object that moved more
@@ -158,7 +161,9 @@ public struct RedactionTracker: Sendable {
             tracks[pair.track] = track
         }
         // This was a detection pass: every track it did not find has been missed once more.
-        for index in tracks.indices where !usedTracks.contains(index) && lookedFor?.contains(tracks[index].kind) ?? true
+        for index in tracks.indices
+        where !usedTracks.contains(index) && lookedFor?.contains(tracks[index].kind) ?? true
+            && (tracks[index].kind == .plates || lookedAt(tracks[index].box))
         {
             tracks[index].misses += 1
         }
