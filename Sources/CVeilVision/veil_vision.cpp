@@ -254,6 +254,12 @@ extern "C" veil_text_net *veil_text_net_open(const char *onnx_path, char *error,
     return guarded(error, error_size, static_cast<veil_text_net *>(nullptr), [&]() -> veil_text_net * {
             auto *net = new veil_text_net{onnx_path, {}};
             net->networks[{0, 0}] = cv::dnn::readNetFromONNX(onnx_path);  // reports a missing or broken model now
+            // The nets of the crops a small plate is looked at again in (text_net_detect: 2:1 at 128, 256, 512 or 640
+            // across) are read now, with the model: read on a plate's first sighting, they held a camera up for a
+            // second while it shared the cores with three others.
+            for (int side : {128, 256, 512, 640}) {
+                net->networks[{side, side / 2}] = cv::dnn::readNetFromONNX(onnx_path);
+            }
             return net;
     });
 }

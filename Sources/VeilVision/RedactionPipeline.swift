@@ -20,7 +20,8 @@ public final class RedactionPipeline: @unchecked Sendable {
         public var plateEvery: Int
         public var tracker: RedactionTracker.Configuration
         /// Economise on every pass, as a camera short of CPU does after putting off a detection (``track(_:behind:)``):
-        /// the people detector looks at part of its tile grid per pass.
+        /// the people detector looks at part of its tile grid per pass, and plates are looked for on a frame of their
+        /// own.
         public var economical: Bool
 
         public init(
@@ -64,6 +65,10 @@ public final class RedactionPipeline: @unchecked Sendable {
     public private(set) var secondsPerDetector: [String: Double] = [:]
     /// Frames on which a due detection was put off because the camera was behind real time (``track(_:behind:)``).
     public private(set) var framesDeferred = 0
+    /// A pass left plates for the next frame the camera can afford (``Options/economical``).
+    private var platesOwed = false
+    /// The plate detector, if the pipeline has one.
+    private let plateDetector: (any ObjectDetector)?
     /// When (video time) a detection was last put off.
     private var lastDeferred: Double?
     /// How long after a detection was put off the pipeline economises (seconds of video).
@@ -83,6 +88,7 @@ public final class RedactionPipeline: @unchecked Sendable {
         self.detectors = detectors
         faceInputWidth = detectors.lazy.compactMap { ($0 as? FaceDetector)?.inputWidth }.first
         people = detectors.lazy.compactMap { $0 as? PersonDetector }.first
+        plateDetector = detectors.first { $0.classes == [.plates] }
         self.options = options
         tracker = RedactionTracker(configuration: options.tracker)
     }
@@ -112,6 +118,23 @@ public final class RedactionPipeline: @unchecked Sendable {
         // interval, so it can double the detectors' work, never more.
         let moved =
             (options.detectOnMotion && motion.somethingNew(in: frame, outside: covered.map(\.box))) || pendingTrigger
+        // A pass short of CPU left plates for a frame of their own: their turn comes first, on the first frame the
+        // camera can afford it (a pass due meanwhile waits a frame, its covers kept).
+        if platesOwed, framesProcessed > 0, let plates = plateDetector {
+            framesSinceDetection += 1
+            pendingTrigger = moved
+            guard !behind else {
+                framesDeferred += 1
+                lastDeferred = frame.time
+                return covered
+            }
+            platesOwed = false
+            let found = try timed(plates, on: frame)
+            detectionPasses += 1
+            passesPerClass[.plates, default: 0] += 1
+            detectionsPerClass[.plates, default: 0] += found.count
+            return tracker.update(with: found, at: frame.time, lookedFor: [.plates])
+        }
         // A lost track whose cover has grown as far as it may asks for a detection rather than more blur.
         let wanting = scheduled ? [] : tracker.kindsWantingDetection(at: frame.time)
         let triggered = !scheduled && (moved || !wanting.isEmpty) && !triggeredSinceSchedule
@@ -127,11 +150,12 @@ public final class RedactionPipeline: @unchecked Sendable {
             return covered
         }
         pendingTrigger = false
-        // Short of CPU lately: the people detector looks at part of its tile grid per pass, so that passes are short
-        // and the camera catches up sooner.
-        people?.economical =
+        // Short of CPU lately: the people detector looks at part of its tile grid per pass, and plates wait for a frame
+        // of their own, so that no one frame holds the camera up for long and it catches up sooner.
+        let economical =
             options.economical
             || lastDeferred.map { frame.time >= $0 && frame.time - $0 < Self.economyFor } ?? false
+        people?.economical = economical
         if triggered { detectionsOnMotion += 1 }
         triggeredSinceSchedule = triggered
         framesSinceDetection = 0
@@ -145,12 +169,10 @@ public final class RedactionPipeline: @unchecked Sendable {
             || tracker.hasMovingTrack(of: .plates)
         var detections: [Detection] = []
         var lookedFor = Set<RedactionClass>()
+        platesOwed = economical && platesDue && detectors.count > 1 && framesProcessed > 0
         for detector in detectors {
-            if detector.classes == [.plates], !platesDue { continue }
-            let started = ContinuousClock.now
-            detections += try detector.detect(in: frame)
-            secondsPerDetector[String(describing: type(of: detector)), default: 0] += Self.seconds(
-                ContinuousClock.now - started)
+            if detector.classes == [.plates], !platesDue || platesOwed { continue }
+            detections += try timed(detector, on: frame)
             lookedFor.formUnion(detector.classes)
         }
         for kind in lookedFor { passesPerClass[kind, default: 0] += 1 }
@@ -189,6 +211,16 @@ public final class RedactionPipeline: @unchecked Sendable {
         return tracker.update(with: detections, at: frame.time, lookedFor: lookedFor) { box in
             people?.lookedClosely(at: box) ?? true
         }
+    }
+
+    /// Runs one detector on the frame, adding its time to ``secondsPerDetector``.
+    private func timed(_ detector: any ObjectDetector, on frame: any YUVImage) throws -> [Detection] {
+        let started = ContinuousClock.now
+        defer {
+            secondsPerDetector[String(describing: type(of: detector)), default: 0] += Self.seconds(
+                ContinuousClock.now - started)
+        }
+        return try detector.detect(in: frame)
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -195,4 +195,45 @@ struct MotionTests {
         for index in 0..<30 { _ = try still.track(try Self.picture(index >= 13 ? [person] : [], time: Double(index))) }
         #expect(scheduled.calls == [0, 10, 20], "without the trigger, the schedule alone")
     }
+
+    /// Records the frames it was called on (25 fps); finds one face on its first call only, or nothing.
+    final class FrameRecorder: ObjectDetector, @unchecked Sendable {
+        let classes: Set<RedactionClass>
+        let findsFaceOnce: Bool
+        var calls: [Int] = []
+        init(_ kind: RedactionClass, findsFaceOnce: Bool = false) {
+            classes = [kind]
+            self.findsFaceOnce = findsFaceOnce
+        }
+        func detect(in image: any YUVImage) throws -> [Detection] {
+            calls.append(Int((image.time * 25).rounded()))
+            return findsFaceOnce && calls.count == 1
+                ? [Detection(kind: .faces, box: Box(x1: 100, y1: 100, x2: 140, y2: 150), score: 0.9)] : []
+        }
+    }
+
+    @Test(
+        "a camera behind real time puts its passes off and keeps every cover; caught up, it looks for what moved meanwhile, and plates get a frame of their own"
+    )
+    func behindRealTime() throws {
+        let (faces, plates) = (FrameRecorder(.faces, findsFaceOnce: true), FrameRecorder(.plates))
+        let pipeline = RedactionPipeline(
+            spec: RedactionSpec(classes: [.faces, .plates]), detectors: [faces, plates],
+            options: .init(detectEvery: 5, coverHeadsOfPeople: false, plateEvery: 1))
+        let face = Box(x1: 100, y1: 100, x2: 140, y2: 150), arrival = Box(x1: 400, y1: 200, x2: 440, y2: 300)
+        // (Up to frame 12: at 13 the lost face's cover has grown as far as it may and asks for a pass of its own.)
+        for index in 0..<13 {
+            // Behind from the first frame to the 9th: the first frame is looked at all the same.
+            let covered = try pipeline.track(
+                try Self.picture(index >= 3 ? [arrival] : [], time: Double(index) / 25), behind: index < 10)
+            #expect(
+                covered.contains { $0.kind == .faces && face.fraction(inside: $0.box) >= 1 },
+                "frame \(index): the face found on frame 0 stays covered while no pass runs")
+        }
+        // Frames 3 (the arrival) to 9 each had a pass due; the first that can afford it, 10, runs it — without plates,
+        // since the camera was short of CPU lately — and 11 looks for plates alone.
+        #expect(pipeline.framesDeferred == 7)
+        #expect(faces.calls == [0, 10], "\(faces.calls)")
+        #expect(plates.calls == [0, 11], "\(plates.calls)")
+    }
 }

@@ -32,6 +32,10 @@ public struct CameraPipeline: Service {
         /// is encoded, and the tracker keeps every cover meanwhile. Detection on a pass takes 20–200 ms on one core,
         /// so less than a pass of slack would defer nearly every pass.
         public var lagTolerance = 0.2
+        /// Threads decoding the camera's video (0: FFmpeg's choice, one per core). One: each camera is a thread of its
+        /// own, and a gateway has more cameras than cores — a decoder of its own per core and camera only adds threads
+        /// contending for the same cores (four 720p cameras on two cores fell behind with FFmpeg's choice).
+        public var decoderThreads = 1
         public var encoder = EncoderSettings(preset: "veryfast", crf: 23, keyframeInterval: 2)
 
         public init() {}
@@ -130,7 +134,9 @@ public struct CameraPipeline: Service {
     }
 
     private func ingest(stopping: StopFlag) async throws {
-        let options = SourceOptions(interrupt: { stopping.isSet }, keepAudio: recording?.keepsAudio == true)
+        let options = SourceOptions(
+            decoderThreads: settings.decoderThreads, interrupt: { stopping.isSet },
+            keepAudio: recording?.keepsAudio == true)
         let onState = connectionStateReporter()
         var processor = CameraFrameProcessor(
             camera: camera, settings: settings, models: models, recording: recording, tracks: tracks,
@@ -204,12 +210,20 @@ public struct CameraPipeline: Service {
         let resyncs = Counter(label: "veilgate_camera_resyncs_total", dimensions: [("camera", camera.rawValue)])
         let lagGauge = Gauge(label: "veilgate_camera_lag_seconds", dimensions: [("camera", camera.rawValue)])
         do {
+            var first = true
             for try await frame in source {
                 if paced, try await pacer.wait(for: frame.time) { resyncs.increment() }
                 let wanted = live.renditionsWanted(for: camera)
                 if untilUnwatched, wanted.isEmpty { return }
                 lagGauge.record(lag.measure(frame.time))
                 try processor.process(frame, wanted: wanted, live: live, behind: lag.isBehind)
+                if first {
+                    // The first frame loads the networks, runs each for the first time and looks at every tile: a
+                    // second or more, once. The clocks start after it, so that a camera does not begin behind.
+                    first = false
+                    pacer = RealTimePacer()
+                    lag = LagMeter(tolerance: settings.lagTolerance)
+                }
                 frames.increment()
                 await processor.storeRecordings()
             }
