@@ -170,11 +170,21 @@ public final class RedactionPipeline: @unchecked Sendable {
         var detections: [Detection] = []
         var lookedFor = Set<RedactionClass>()
         platesOwed = economical && platesDue && detectors.count > 1 && framesProcessed > 0
+        var moving: [Detection] = []
         for detector in detectors {
             if detector.classes == [.plates], !platesDue || platesOwed { continue }
-            detections += try timed(detector, on: frame)
+            if detector is MotionDetector {
+                moving = try timed(detector, on: frame)
+            } else {
+                detections += try timed(detector, on: frame)
+            }
             lookedFor.formUnion(detector.classes)
         }
+        // What moves is covered as a person where the network found nobody there; a moving region the people it
+        // found explain (a group walking, found one by one) would only add a head region as wide as the group, which
+        // lingered over the ground they had left.
+        let found = detections.filter { $0.kind == .persons }.map(\.box)
+        detections += moving.filter { !Self.isExplained($0.box, by: found) }
         for kind in lookedFor { passesPerClass[kind, default: 0] += 1 }
         lastDetections = detections
         detectionPasses += 1
@@ -259,6 +269,14 @@ public final class RedactionPipeline: @unchecked Sendable {
     /// unless their own face was found too.
     static func isPart(_ part: Box, of whole: Box) -> Bool {
         part != whole && part.fraction(inside: whole) >= 0.7 && part.y1 > whole.y1 + whole.height * 0.1
+    }
+
+    /// Whether a moving region is explained by the people found in it: half its area or more lies in person boxes
+    /// that are mostly (60 %) inside it.
+    static func isExplained(_ region: Box, by people: [Box]) -> Bool {
+        guard region.area > 0 else { return true }
+        let inside = people.filter { $0.fraction(inside: region) >= 0.6 }
+        return inside.map { $0.overlapArea(region) }.reduce(0, +) >= 0.5 * region.area
     }
 
     /// The head region of a person box: the top of the person, never the whole. From 15 % of its height above the box

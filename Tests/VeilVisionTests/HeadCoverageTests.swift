@@ -49,6 +49,7 @@ struct HeadCoverageTests {
         var missed: [String] = []
         var index = 0
         var tally = Collateral.Tally()
+        var paintedShares: [Double] = []
         while let frame = try source.nextFrame() {
             defer { index += 1 }
             let target = index
@@ -66,11 +67,29 @@ struct HeadCoverageTests {
             // What is painted: the tracked boxes grown by the spec's margin (as the Redactor does).
             let margin = pipeline!.redactor.spec.margin
             let before = truth[target].map { _ in Collateral.detail(of: frame) }
-            let boxes = try pipeline!.process(frame).filter { $0.kind == .faces }.map { $0.box.expanded(by: margin) }
+            let coveredNow = try pipeline!.process(frame).filter { $0.kind == .faces }
+            let boxes = coveredNow.map { $0.box.expanded(by: margin) }
+            if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil, let people = truth[target] {
+                let heads = people.map(Self.head)
+                func share(_ c: [RedactionTracker.Covered]) -> String {
+                    Collateral.percent(
+                        Collateral.paintedOutside(
+                            c.map { $0.box.expanded(by: margin) }, ellipses: true, faces: heads, width: frame.width,
+                            height: frame.height))
+                }
+                print(
+                    "DIAG painted frame \(target): seen \(share(coveredNow.filter { $0.unseenFor == 0 })), lost \(share(coveredNow.filter { $0.unseenFor > 0 })); lost sizes "
+                        + coveredNow.filter { $0.unseenFor > 0 }.map {
+                            "\(Int($0.box.width))x\(Int($0.box.height))@\(String(format: "%.1f", $0.unseenFor))"
+                        }.joined(separator: " "))
+            }
             guard let people = truth[target], let before else { continue }
             tally =
                 tally
                 + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: people.map(Self.head))
+            paintedShares.append(
+                Collateral.paintedOutside(
+                    boxes, ellipses: true, faces: people.map(Self.head), width: frame.width, height: frame.height))
             for person in people {
                 heads += 1
                 let head = Self.head(of: person)
@@ -94,9 +113,17 @@ struct HeadCoverageTests {
             }
             if index >= 750 { break }
         }
-        print("vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed); collateral \(tally)")
+        let painted = paintedShares.reduce(0, +) / Double(max(1, paintedShares.count))
+        let worstPainted = paintedShares.max() ?? 0
+        print(
+            "vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed); collateral \(tally); painted outside the heads \(Collateral.percent(painted)) of the picture on average, \(Collateral.percent(worstPainted)) at most"
+        )
         #expect(
             tally.fraction <= CollateralTests.ceiling["video/vtest.avi"] ?? CollateralTests.goal, "collateral \(tally)")
+        // The same judged by area, texture or not: an oval over empty road hides little texture but is plain to see.
+        // 6.1–6.5 % before moving regions explained by the people found in them stopped getting head regions of their
+        // own and lost covers grew to 1.3 × their size rather than 1.5 ×; now 5.0–5.2 %.
+        #expect(painted <= 0.055, "painted outside the heads: \(Collateral.percent(painted)) of the picture")
         #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
         #expect(covered == heads, "every head covered; missed: \(missed)")
     }

@@ -221,8 +221,8 @@ struct MotionTests {
             spec: RedactionSpec(classes: [.faces, .plates]), detectors: [faces, plates],
             options: .init(detectEvery: 5, coverHeadsOfPeople: false, plateEvery: 1))
         let face = Box(x1: 100, y1: 100, x2: 140, y2: 150), arrival = Box(x1: 400, y1: 200, x2: 440, y2: 300)
-        // (Up to frame 12: at 13 the lost face's cover has grown as far as it may and asks for a pass of its own.)
-        for index in 0..<13 {
+        // (Up to frame 11: at 12 the lost face's cover has grown as far as it may and asks for a pass of its own.)
+        for index in 0..<12 {
             // Behind from the first frame to the 9th: the first frame is looked at all the same.
             let covered = try pipeline.track(
                 try Self.picture(index >= 3 ? [arrival] : [], time: Double(index) / 25), behind: index < 10)

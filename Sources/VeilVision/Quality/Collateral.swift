@@ -44,6 +44,35 @@ public enum Collateral {
         }
     }
 
+    /// The share of a picture painted over outside the faces' allowance, whatever is there: the counterweight the
+    /// texture measure lacks on flat ground — an oval over empty road hides little texture but is plain to see, and a
+    /// cover that lingers where someone was is just that. `painted`: the boxes as painted (ellipses inscribed in them
+    /// when `ellipses`); `faces`: marked faces or heads, each allowed grown 2× around its centre. Sampled every 4 px.
+    public static func paintedOutside(
+        _ painted: [Box], ellipses: Bool, faces: [Box], width: Int, height: Int
+    ) -> Double {
+        let allowances = faces.map { $0.expanded(by: 0.5) }
+        let step = 4
+        var inside = 0, total = 0
+        for y in stride(from: step / 2, to: height, by: step) {
+            for x in stride(from: step / 2, to: width, by: step) {
+                total += 1
+                let (px, py) = (Double(x), Double(y))
+                guard !allowances.contains(where: { px >= $0.x1 && px <= $0.x2 && py >= $0.y1 && py <= $0.y2 }) else {
+                    continue
+                }
+                let covered = painted.contains { box in
+                    guard px >= box.x1, px <= box.x2, py >= box.y1, py <= box.y2 else { return false }
+                    guard ellipses, box.width > 0, box.height > 0 else { return true }
+                    let dx = (px - box.centreX) / (box.width / 2), dy = (py - box.centreY) / (box.height / 2)
+                    return dx * dx + dy * dy <= 1
+                }
+                if covered { inside += 1 }
+            }
+        }
+        return total > 0 ? Double(inside) / Double(total) : 0
+    }
+
     public static func detail(of image: any YUVImage) -> BlockDetail {
         image.withPlanes { planes in
             let width = planes.width, height = planes.height, stride = planes.yStride

@@ -14,7 +14,8 @@ public struct RedactionTracker: Sendable {
         public var coverLostFor: Double
         /// How much a lost object's box grows per second unseen, as a fraction of its size on each side.
         public var growthPerSecond: Double
-        /// The most a lost object's box grows on each side, as a fraction of its size (0.25: to 1.5 × its size).
+        /// The most a lost object's box grows on each side, as a fraction of its size (0.15: to 1.3 × its size; 1.5 ×
+        /// left ovals over the ground a crowd had left, and 1.2 × a head on vtest partly visible).
         public var maximumGrowth: Double
         /// How long a lost object moves on with its last velocity; after that its cover stays where it got to.
         public var coastFor: Double
@@ -30,7 +31,7 @@ public struct RedactionTracker: Sendable {
         public var matchThreshold: Double
 
         public init(
-            coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.25,
+            coverLostFor: Double = 1.0, growthPerSecond: Double = 0.5, maximumGrowth: Double = 0.15,
             coastFor: Double = 0.3, maximumSpeed: Double = 4, maximumPlateSpeed: Double = 16, missesToDrop: Int = 2,
             matchThreshold: Double = 0.2
         ) {
