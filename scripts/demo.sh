@@ -108,7 +108,10 @@ partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$police" --ju
 echo "# the mall has no clip grant on the market square: the same bare 403 as for a camera that does not exist"
 partner "/v1/cameras/market-square/clip?from=$from&to=$to" --cert "$mall"
 partner "/v1/cameras/no-such-camera/counts" --cert "$mall"
-show "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --last-event-id 0 --count 1
+echo "# the police's alert stream: a hand-raised alert, then the market square's own restricted-zone alerts, each with a"
+echo "# snapshot redacted as their grant says (saved under $out/alert-snapshots):"
+show timeout 60 "$veilgate" partner events --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --last-event-id 0 \
+  --count 3 --snapshots "$out/alert-snapshots" || true
 echo "# the police watch the market square live (HLS over mutual TLS), blurred as their live grant says:"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$police" --seconds 6 \
   -o "$out/live-police.mp4" || true

@@ -90,7 +90,9 @@ public struct Gateway: Sendable {
         server = FederationServer(
             configuration: configuration.server, verifier: verifier, authority: authority,
             archive: VaultFootageArchive(vault: vault),
-            audit: audit, alerts: broker, live: live, justifications: justifications, logger: logger,
+            audit: audit, alerts: broker,
+            snapshots: VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version }), live: live,
+            justifications: justifications, logger: logger,
             onListening: onListening)
         var services: [any Service] = [
             server,
@@ -107,11 +109,12 @@ public struct Gateway: Sendable {
         var summaries: [String] = []
         if let cameras = configuration.cameras {
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
+            let snapshots = VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version })
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in
                 try Self.pipelines(
                     for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
-                    recorder: recorder, broker: broker, logger: logger, warn: warn)
+                    recorder: recorder, snapshots: snapshots, broker: broker, logger: logger, warn: warn)
             }
             let initialPipelines = try pipelines(initial, false, warn)
             summaries = initialPipelines.map(Self.summary)
@@ -140,7 +143,8 @@ public struct Gateway: Sendable {
     /// it analyses.
     static func pipelines(
         for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
-        recorder: VaultRecordingSink, broker: any AlertSink, logger: Logger, warn: (String) -> Void
+        recorder: VaultRecordingSink, snapshots: any AlertSnapshotStore, broker: any AlertSink, logger: Logger,
+        warn: (String) -> Void
     ) throws -> [CameraPipeline] {
         try CameraFeed.resolve(
             policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
@@ -160,6 +164,10 @@ public struct Gateway: Sendable {
             let tracks = feed.analytics.map { setup in
                 CameraAnalyticsSink(
                     setup: setup,
+                    // A snapshot only where some grant sends one, redacted for the least revealing of them.
+                    snapshots: policy.snapshotRedaction(camera: feed.camera).map {
+                        AlertSnapshotting(redaction: $0, store: snapshots)
+                    },
                     raise: { alert in
                         do { try broker.publish(alert) } catch {
                             logger.error(
@@ -173,7 +181,7 @@ public struct Gateway: Sendable {
                                 "counts not journaled",
                                 metadata: ["camera": "\(setup.camera.rawValue)", "error": "\(error)"])
                         }
-                    })
+                    }, logger: logger)
             }
             return CameraPipeline(
                 camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile, live: live,

@@ -102,6 +102,65 @@ struct AlertStreamTests {
         await server.stop()
     }
 
+    /// Snapshots held in memory, by reference: the camera and redaction each was made with.
+    struct MemorySnapshots: AlertSnapshotStore {
+        let kept: [String: (camera: CameraID, redaction: RedactionSpec, jpeg: Data)]
+        func store(jpeg: Data, camera: CameraID, at time: Date, redaction: RedactionSpec) async throws -> String {
+            throw FederationError(.server, "read-only")
+        }
+        func snapshot(_ reference: String, camera: CameraID, required: RedactionSpec) async throws -> Data? {
+            guard let kept = kept[reference], kept.camera == camera, kept.redaction.isAtLeastAsProtective(as: required)
+            else { return nil }
+            return kept.jpeg
+        }
+    }
+
+    @Test(
+        "A snapshot goes to a grant that sends snapshots, only as redacted as that grant demands and only its own camera's; never to one that does not"
+    )
+    func snapshots() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let redacted = RedactionSpec(classes: [.faces, .plates], mode: .blur)
+        let store = MemorySnapshots(kept: [
+            "square": ("market-square", redacted, Data([0xFF, 0xD8, 1, 2, 3])),
+            "square-faces-only": ("market-square", RedactionSpec(classes: [.faces]), Data([0xFF, 0xD8, 4])),
+            "forecourt": ("station-forecourt", redacted, Data([0xFF, 0xD8, 5])),
+        ])
+        var authority = TestAuthority()
+        authority.policeSnapshots = true
+        let server = try await RunningServer.start(pki: pki, authority: authority, snapshots: store)
+        let now = Date()
+        for alert in [
+            Alert(kind: .restrictedZone, camera: "market-square", zone: "fountain", time: now, snapshotID: "square"),
+            // Made with less than the police grant demands (faces only): not sent.
+            Alert(kind: .loitering, camera: "market-square", time: now, snapshotID: "square-faces-only"),
+            // Another camera's snapshot: not sent.
+            Alert(kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: now, snapshotID: "square"),
+            Alert(
+                kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: now, snapshotID: "forecourt"),
+        ] {
+            try server.broker.publish(alert)
+        }
+        let police = try await Self.readEvents(server, as: pki.police, count: 4)
+        #expect(police.count == 4)
+        let snapshots = police.map { event in
+            (try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])?["snapshot"] as? String
+        }
+        #expect(
+            snapshots == [
+                Data([0xFF, 0xD8, 1, 2, 3]).base64EncodedString(), nil, nil,
+                Data([0xFF, 0xD8, 5]).base64EncodedString(),
+            ], "\(police.map(\.data))")
+        #expect(police.allSatisfy { !$0.data.contains("snapshotID") }, "the reference never leaves")
+        // The northtown gateway's grant sends kind and camera only.
+        let northtown = try await Self.readEvents(server, as: pki.northtown, count: 2)
+        #expect(northtown.count == 2 && northtown.allSatisfy { !$0.data.contains("snapshot") })
+        let sent = await server.audit.entries.filter { $0.action == .share && $0.details["snapshot"] == "sent" }
+        #expect(sent.count == 2 && sent.allSatisfy { $0.actor == "partner:police" })
+        await server.stop()
+    }
+
     @Test("Live alerts arrive after the replay; Last-Event-ID resumes exactly after the last one seen")
     func replay() async throws {
         let pki = try TestPKI()

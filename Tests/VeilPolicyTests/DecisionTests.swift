@@ -293,4 +293,29 @@ struct DecisionTests {
         #expect(report.retention?.rule == "raw-48h")
         #expect(decision.explanation(in: policy).first?.contains("Legal obligation, Art. 6(1)(c)") == true)
     }
+
+    @Test(
+        "alert snapshots: made where a grant sends them, with the least revealing profile of those grants; nowhere else"
+    )
+    func snapshotRedaction() throws {
+        // The shop's alert grant sends the default fields: no images, so no camera makes snapshots.
+        #expect(policy.snapshotRedaction(camera: "cam-a") == nil)
+        #expect(policy.snapshotRedaction(camera: "nowhere") == nil)
+        // With snapshots, cam-a makes them with the default profile; cam-b (no such grant) still makes none.
+        let sending = PolicyFixture.replacing(
+            "        zones: [zone-1]\n", with: "        zones: [zone-1]\n        fields: [kind, time, snapshot]\n")
+        let withSnapshots = try PolicyFixture.compile(sending)
+        #expect(withSnapshots.snapshotRedaction(camera: "cam-a") == withSnapshots.defaultRedaction)
+        #expect(withSnapshots.snapshotRedaction(camera: "cam-b") == nil)
+        // A second grant that sends them with whole people covered: the snapshot is made with that, the stricter.
+        let second = [
+            "      - id: shop-strict-alerts", "        action: alert", "        purpose: safety",
+            "        cameras: [cam-a]",
+            "        kinds: [crowd-count]", "        fields: [kind, snapshot]", "        redaction: strict",
+            "        expires: 2027-12-29", "deny: []",
+        ].joined(separator: "\n")
+        let strict = try PolicyFixture.compile(PolicyFixture.replacing("deny: []", with: second, in: sending))
+        #expect(strict.snapshotRedaction(camera: "cam-a") == strict.profiles["strict"])
+        #expect(strict.snapshotRedactions(camera: "cam-a").count == 2)
+    }
 }

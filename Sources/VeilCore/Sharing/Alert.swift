@@ -13,8 +13,12 @@ public struct Alert: Hashable, Sendable, Codable {
     public var boxes: [[Double]]?
     /// The camera-local track id linking alerts about the same object.
     public var track: Int?
-    /// A redacted still of the moment, JPEG, base64.
+    /// A redacted still of the moment, JPEG, base64 (an alert received from a peer site carries it inline).
     public var snapshot: String?
+    /// This site's own alerts keep their snapshot encrypted in the vault, under the events retention, and carry only
+    /// its reference; the alert stream puts the picture in for a partner whose grant sends snapshots
+    /// (``AlertSnapshotStore``). Never sent itself.
+    public var snapshotID: String?
     /// For an alert received from a peer site: that site (as this site's policy names it). Nil for our own.
     public var origin: PartnerID?
     /// For an alert received from a peer site: whether that site allowed passing it on. Anything but an
@@ -26,9 +30,10 @@ public struct Alert: Hashable, Sendable, Codable {
 
     public init(
         kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
-        boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, origin: PartnerID? = nil,
-        reshare: Bool? = nil
+        boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, snapshotID: String? = nil,
+        origin: PartnerID? = nil, reshare: Bool? = nil
     ) {
+        self.snapshotID = snapshotID
         self.origin = origin
         self.reshare = reshare
         self.kind = kind

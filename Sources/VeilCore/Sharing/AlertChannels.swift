@@ -114,3 +114,14 @@ public protocol PushOutbox: Sendable {
     @discardableResult
     func prune(deliveredBefore time: Date) throws -> Int
 }
+
+/// Where the snapshots of this site's alerts are kept: encrypted in the vault under the events retention, like
+/// segments, never in the alert journal. The camera pipeline stores one redacted with the least revealing profile of
+/// the grants that send snapshots; the alert stream reads it back for a partner whose grant sends it.
+public protocol AlertSnapshotStore: Sendable {
+    /// Stores a redacted JPEG of `camera` taken at `time`; returns its reference.
+    func store(jpeg: Data, camera: CameraID, at time: Date, redaction: RedactionSpec) async throws -> String
+    /// The JPEG of `reference`, if it is `camera`'s and at least as redacted as `required`; nil otherwise (unknown,
+    /// expired, another camera's, or redacted less than the receiving grant demands).
+    func snapshot(_ reference: String, camera: CameraID, required: RedactionSpec) async throws -> Data?
+}

@@ -89,8 +89,18 @@ struct AlertStream: Sendable {
                 partner: partner, camera: alert.camera, action: .alert(alert.kind),
                 at: api.clock(), zone: alert.zone))
         guard verdict.isAllowed else { return false }
-        let data = try JSONEncoder.compact.encode(
-            alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
+        var granted = alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed)
+        // The site's own snapshot, read from the vault only for a grant that sends snapshots, and only if it is at
+        // least as redacted as that grant demands (it was made with the least revealing profile of all such grants).
+        var snapshotSent = false
+        if verdict.alertFields.contains(.snapshot), granted.snapshot == nil, let reference = alert.snapshotID,
+            let store = api.snapshots, let required = verdict.redaction,
+            let jpeg = try? await store.snapshot(reference, camera: alert.camera, required: required)
+        {
+            granted.snapshot = jpeg.base64EncodedString()
+            snapshotSent = true
+        }
+        let data = try JSONEncoder.compact.encode(granted)
         var buffer = ByteBuffer(string: "id: \(entry.sequence)\nevent: alert\ndata: ")
         buffer.writeBytes(data)
         buffer.writeString("\n\n")
@@ -98,7 +108,9 @@ struct AlertStream: Sendable {
         try await api.audit.record(
             AccessAuditEntry(
                 action: .share, actor: actor, subject: "camera:\(alert.camera.rawValue)/alert:\(entry.sequence)",
-                rules: verdict.rules, details: ["kind": alert.kind.rawValue], at: api.clock()))
+                rules: verdict.rules,
+                details: ["kind": alert.kind.rawValue].merging(snapshotSent ? ["snapshot": "sent"] : [:]) { $1 },
+                at: api.clock()))
         return true
     }
 }

@@ -63,10 +63,12 @@ public final class FederationServer: Service, Sendable {
     ///   keeps the secret in the state folder). The default, a fresh secret, suits tests: nobody can look a case up
     /// later.
     /// - Parameter authority: the policy in force, asked afresh for each decision (the gateway's `PolicyInForce`).
+    /// - Parameter snapshots: where this site's alert snapshots are kept (nil: alerts go without them).
     public init(
         configuration: FederationServerConfiguration, verifier: PeerVerifier,
         authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
-        audit: any AccessAuditTrail, alerts: any AlertSource, live: LiveFeeds? = nil,
+        audit: any AccessAuditTrail, alerts: any AlertSource, snapshots: (any AlertSnapshotStore)? = nil,
+        live: LiveFeeds? = nil,
         justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in }
@@ -74,7 +76,8 @@ public final class FederationServer: Service, Sendable {
         self.configuration = configuration
         self.verifier = verifier
         self.api = PartnerAPI(
-            currentAuthority: authority, archive: archive, audit: audit, alerts: alerts, live: live,
+            currentAuthority: authority, archive: archive, audit: audit, alerts: alerts, snapshots: snapshots,
+            live: live,
             justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
             clock: clock)
         self.logger = logger

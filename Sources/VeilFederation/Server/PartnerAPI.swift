@@ -15,6 +15,8 @@ struct PartnerAPI: Sendable {
     let audit: any AccessAuditTrail
     /// The alert journal and its live feed.
     let alerts: any AlertSource
+    /// Where this site's alert snapshots are kept, read for partners whose grants send them.
+    let snapshots: (any AlertSnapshotStore)?
     let live: LiveFeeds?
     let justifications: JustificationDigest
     let streams: StreamQuota

@@ -33,6 +33,37 @@ public struct VaultFootageArchive: FootageArchive {
     }
 }
 
+/// The vault as the keeper of alert snapshots: each JPEG encrypted and indexed like a segment, in the `events` category
+/// (so the events retention removes it with its alert, and no clip ever includes it), with the redaction it was made
+/// with.
+public struct VaultAlertSnapshots: AlertSnapshotStore {
+    let vault: Vault
+    /// The policy version in force, recorded with each snapshot.
+    let policyVersion: @Sendable () -> String
+
+    public init(vault: Vault, policyVersion: @escaping @Sendable () -> String) {
+        self.vault = vault
+        self.policyVersion = policyVersion
+    }
+
+    public func store(jpeg: Data, camera: CameraID, at time: Date, redaction: RedactionSpec) async throws -> String {
+        let descriptor = SegmentDescriptor(
+            camera: camera, category: .events, start: time, end: time.addingTimeInterval(0.04), container: "jpg",
+            policyVersion: policyVersion(), redaction: redaction)
+        let stored = try await vault.store([UInt8](jpeg), as: descriptor)
+        Counter(label: "veilgate_alert_snapshots_total", dimensions: [("camera", camera.rawValue)]).increment()
+        return stored.id
+    }
+
+    public func snapshot(_ reference: String, camera: CameraID, required: RedactionSpec) async throws -> Data? {
+        guard let segment = try await vault.segment(reference), segment.descriptor.camera == camera,
+            segment.descriptor.category == .events, segment.descriptor.container == "jpg",
+            let stored = segment.descriptor.redaction, stored.isAtLeastAsProtective(as: required)
+        else { return nil }
+        return Data(try await vault.read(reference))
+    }
+}
+
 /// The vault's hash-chained, signed audit log as the federation server's audit trail.
 public struct VaultAuditTrail: AccessAuditTrail {
     let log: AuditLog

@@ -1,8 +1,22 @@
 import Foundation
+public import Logging
 import Synchronization
 public import VeilAnalytics
 public import VeilCore
+import VeilMedia
 public import VeilVision
+
+/// How a camera's alerts get their snapshot: the frame redacted with `redaction` — the least revealing profile of the
+/// grants that send snapshots of the camera (`CompiledPolicy.snapshotRedaction(camera:)`) — kept in `store`.
+public struct AlertSnapshotting: Sendable {
+    public var redaction: RedactionSpec
+    public var store: any AlertSnapshotStore
+
+    public init(redaction: RedactionSpec, store: any AlertSnapshotStore) {
+        self.redaction = redaction
+        self.store = store
+    }
+}
 
 /// A camera's analytics as its pipeline's ``TrackSink``: the people the tracker follows go to the camera's
 /// ``CameraAnalytics`` (zones, lines, loitering, crowds, running); the alerts it raises go to `raise` (the alert
@@ -12,8 +26,11 @@ public import VeilVision
 /// A new analytic is added in `VeilAnalytics` (see docs/analytics.md); this sink needs no change for it.
 public final class CameraAnalyticsSink: TrackSink {
     public let setup: CameraAnalytics.Setup
+    /// Nil: the camera's alerts go without a snapshot (no grant sends one, or the policy keeps no events of it).
+    public let snapshots: AlertSnapshotting?
     private let raise: @Sendable (Alert) -> Void
     private let record: @Sendable ([MinuteCount]) -> Void
+    private let logger: Logger
     private let state = Mutex<State>(State())
 
     private struct State {
@@ -24,10 +41,13 @@ public final class CameraAnalyticsSink: TrackSink {
     }
 
     public init(
-        setup: CameraAnalytics.Setup, raise: @escaping @Sendable (Alert) -> Void,
-        record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in }
+        setup: CameraAnalytics.Setup, snapshots: AlertSnapshotting? = nil, raise: @escaping @Sendable (Alert) -> Void,
+        record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in },
+        logger: Logger = Logger(label: "veilgate.analytics")
     ) {
         self.setup = setup
+        self.snapshots = snapshots
+        self.logger = logger
         self.raise = raise
         self.record = record
     }
@@ -50,12 +70,45 @@ public final class CameraAnalyticsSink: TrackSink {
             state.analytics = analytics
             return (alerts, counts)
         }
-        for alert in alerts { raise(alert) }
         if let counts { record(counts) }
+        guard !alerts.isEmpty else { return }
+        guard let snapshots, let jpeg = Self.snapshot(of: frame, redaction: snapshots.redaction) else {
+            for alert in alerts { raise(alert) }
+            return
+        }
+        // The picture is stored before the alerts are raised, so every alert journaled with a reference can be served
+        // (a few milliseconds later than without; off the camera's thread).
+        let (raise, logger, camera) = (self.raise, self.logger, frame.camera)
+        let time = frame.origin.addingTimeInterval(frame.time)
+        Task {
+            var reference: String?
+            do {
+                reference = try await snapshots.store.store(
+                    jpeg: jpeg, camera: camera, at: time, redaction: snapshots.redaction)
+            } catch {
+                logger.error(
+                    "alert snapshot not kept; the alert goes without it",
+                    metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
+            }
+            for var alert in alerts {
+                alert.snapshotID = reference
+                raise(alert)
+            }
+        }
+    }
+
+    /// The frame redacted with `redaction`, as a JPEG: a copy of the frame is painted over every box the tracker covers
+    /// in it (of the classes the profile hides), as a rendition with that profile would be. Nil without a picture or
+    /// when it cannot be made — the alert then goes without one, never with an unredacted one.
+    static func snapshot(of frame: TrackedFrame, redaction: RedactionSpec) -> Data? {
+        guard let picture = frame.picture, let copy = try? picture.sharingPicture() else { return nil }
+        Redactor(spec: redaction).apply(to: copy, boxes: frame.tracks.map { ($0.kind, $0.box) })
+        return try? ImageWriter.jpeg(copy)
     }
 
     public var fingerprint: String {
         "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
+            + "\(snapshots.map { "snapshots \($0.redaction)" } ?? "") "
             + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" }) \(setup.thresholds) "
             + "\(setup.zoneThresholds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)\($0.value)" })"
     }

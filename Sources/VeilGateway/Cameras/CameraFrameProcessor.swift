@@ -105,7 +105,7 @@ struct CameraFrameProcessor {
                     tracks.observe(
                         TrackedFrame(
                             camera: camera, time: frame.time, origin: origin, width: frame.width, height: frame.height,
-                            tracks: tracked))
+                            tracks: tracked, picture: frame))
                 }
             } catch {
                 covered = nil

@@ -1,5 +1,6 @@
 public import Foundation
 public import VeilCore
+public import VeilMedia
 public import VeilVision
 
 // Where a camera pipeline's output goes. The pipeline knows nothing of partners, the vault or analytics: it writes
@@ -88,10 +89,16 @@ public struct TrackedFrame: Sendable {
     public var height: Int
     /// Every track the tracker holds, seen in this frame or coasting (``RedactionTracker/Covered/unseenFor``).
     public var tracks: [RedactionTracker.Covered]
+    /// The frame itself, privacy masks painted and nothing else yet — for an alert's snapshot, which the sink redacts
+    /// in a copy of its own before anything leaves. Valid only during ``TrackSink/observe(_:)``: keep a copy, never the
+    /// frame (the pipeline paints it next).
+    public var picture: VideoFrame?
 
     public init(
-        camera: CameraID, time: Double, origin: Date, width: Int, height: Int, tracks: [RedactionTracker.Covered]
+        camera: CameraID, time: Double, origin: Date, width: Int, height: Int, tracks: [RedactionTracker.Covered],
+        picture: VideoFrame? = nil
     ) {
+        self.picture = picture
         self.camera = camera
         self.time = time
         self.origin = origin

@@ -1,5 +1,5 @@
 internal import CFFmpeg
-import Foundation
+public import Foundation
 
 /// Writes one frame as a JPEG or PNG file with libavcodec's image encoders.
 public enum ImageWriter {
@@ -9,6 +9,16 @@ public enum ImageWriter {
         guard isPNG || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") else {
             throw MediaError(.invalidArgument, "\(path): images are written as .jpg, .jpeg or .png")
         }
+        let data = try encode(frame, png: isPNG)
+        do { try data.write(to: URL(fileURLWithPath: path)) } catch {
+            throw MediaError(.writeFailed, "\(path): cannot write")
+        }
+    }
+
+    /// The frame as a JPEG, in memory (an alert's snapshot).
+    public static func jpeg(_ frame: VideoFrame) throws -> Data { try encode(frame, png: false) }
+
+    static func encode(_ frame: VideoFrame, png isPNG: Bool) throws -> Data {
         guard let codec = avcodec_find_encoder(isPNG ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG),
             let context = avcodec_alloc_context3(codec)
         else { throw MediaError(.unsupportedCodec, "no image encoder") }
@@ -20,6 +30,8 @@ public enum ImageWriter {
         context.pointee.height = Int32(frame.height)
         context.pointee.time_base = AVRational(num: 1, den: 25)
         var source = frame.frame
+        let format = frame.frame.pointee.format
+        defer { frame.frame.pointee.format = format }
         var converted: UnsafeMutablePointer<AVFrame>?
         defer { av_frame_free(&converted) }
         if isPNG {
@@ -39,7 +51,8 @@ public enum ImageWriter {
             }
             source = converted
         } else {
-            // Full-range 4:2:0, as JPEG expects; the planes are the same layout.
+            // Full-range 4:2:0, as JPEG expects; the planes are the same layout. The frame is labelled so only while
+            // it is encoded.
             context.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
             context.pointee.qmin = 2
             context.pointee.qmax = 4
@@ -58,10 +71,6 @@ public enum ImageWriter {
         defer { av_packet_free(&packetPointer) }
         status = avcodec_receive_packet(context, packet)
         guard status >= 0 else { throw MediaError(.encodeFailed, "no image produced", ffmpeg: status) }
-        let data = Data(bytes: packet.pointee.data, count: Int(packet.pointee.size))
-        do { try data.write(to: URL(fileURLWithPath: path)) } catch {
-            throw MediaError(.writeFailed, "\(path): cannot write")
-        }
-
+        return Data(bytes: packet.pointee.data, count: Int(packet.pointee.size))
     }
 }

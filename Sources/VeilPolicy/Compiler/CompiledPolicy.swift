@@ -133,6 +133,41 @@ public struct CompiledPolicy: Sendable {
         }
     }
 
+    // MARK: Alert snapshots
+
+    /// The profiles of the grants that send snapshots of `camera`'s alerts (those naming the `snapshot` field): one
+    /// snapshot redacted with the most protective of them goes to every partner (``snapshotRedaction(camera:)``). Empty
+    /// when no grant sends one: then the camera makes none.
+    public func snapshotRedactions(camera: CameraID) -> [RedactionSpec] {
+        guard let number = cameraIndex[camera] else { return [] }
+        var found: [RedactionSpec] = []
+        for partnerNumber in partnerIndex.values {
+            let slot =
+                (partnerNumber * Self.actionCount + SharingActionKind.alert.index) * cameraIndex.count + number
+            for index in grantTable[slot] ?? [] where grants[Int(index)].fields.contains(.snapshot) {
+                found.append(grants[Int(index)].redaction)
+            }
+        }
+        return found
+    }
+
+    /// The redaction a snapshot of `camera`'s alerts is made with — the least revealing of the grants that send one
+    /// (``snapshotRedactions(camera:)``), so that every receiver gets at most what its own grant allows; where no one
+    /// of them is at least as protective as all the others, their classes together, painted solid. Nil when no grant
+    /// sends snapshots of the camera, or the policy keeps no events for it (a snapshot is kept with its alert).
+    public func snapshotRedaction(camera: CameraID) -> RedactionSpec? {
+        let specs = snapshotRedactions(camera: camera)
+        guard !specs.isEmpty, permitsStorage(camera: camera, category: .events) else { return nil }
+        if let strictest = specs.first(where: { candidate in
+            specs.allSatisfy { candidate.isAtLeastAsProtective(as: $0) }
+        }) {
+            return strictest
+        }
+        return RedactionSpec(
+            classes: specs.reduce(into: Set<RedactionClass>()) { $0.formUnion($1.classes) }, mode: .solid,
+            shape: .box, margin: specs.map(\.margin).max() ?? 0.2)
+    }
+
     // MARK: Identity
 
     /// The partner a verified client certificate belongs to, by its SAN URI.

@@ -53,6 +53,13 @@ public struct RedactionTracker: Sendable {
         public var box: Box
         /// Seconds since the detector last saw it (0 when seen in this frame).
         public var unseenFor: Double
+
+        public init(track: Int, kind: RedactionClass, box: Box, unseenFor: Double) {
+            self.track = track
+            self.kind = kind
+            self.box = box
+            self.unseenFor = unseenFor
+        }
     }
 
     struct Track: Sendable {

@@ -97,12 +97,25 @@ struct PartnerEventsCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many alerts.")
     var count: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write each alert's snapshot to this folder as ID.jpg, printing the file's path in its place.",
+            valueName: "folder"))
+    var snapshots: String?
+
     func run() async throws {
         let client = try await identity.client()
         var received = 0
+        if let snapshots {
+            try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: true)
+        }
         do {
             try await client.events("/v1/alerts", lastEventID: lastEventID) { event in
-                print("\(event.id.map(String.init) ?? "-")\t\(event.data)")
+                var data = event.data
+                if let snapshots, let saved = Self.savingSnapshot(of: data, id: event.id, in: snapshots) {
+                    data = saved
+                }
+                print("\(event.id.map(String.init) ?? "-")\t\(data)")
                 received += 1
                 return count.map { received < $0 } ?? true
             }
@@ -112,6 +125,18 @@ struct PartnerEventsCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         await client.shutdown()
+    }
+
+    /// The alert with its snapshot written to `folder` and replaced by the file's path; nil when it has none.
+    static func savingSnapshot(of data: String, id: Int64?, in folder: String) -> String? {
+        guard var alert = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
+            let base64 = alert["snapshot"] as? String, let jpeg = Data(base64Encoded: base64)
+        else { return nil }
+        let path = (folder as NSString).appendingPathComponent("\(id.map(String.init) ?? UUID().uuidString).jpg")
+        guard (try? jpeg.write(to: URL(fileURLWithPath: path))) != nil else { return nil }
+        alert["snapshot"] = path
+        guard let json = try? JSONSerialization.data(withJSONObject: alert, options: [.sortedKeys]) else { return nil }
+        return String(decoding: json, as: UTF8.self)
     }
 }
 

@@ -77,6 +77,8 @@ struct TestAuthority: SharingAuthority {
     var policeLiveOpen = true
     /// Whether that grant lets the police pass the stream on (as a peer site's grant may).
     var policeLiveReshare = false
+    /// Whether the police's alert grant sends snapshots.
+    var policeSnapshots = false
     /// The redaction the police's live grant demands.
     static let policeLive = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .ellipse, margin: 0.15)
     var partnerAuthorities: [PartnerID: String] = [:]
@@ -122,7 +124,7 @@ struct TestAuthority: SharingAuthority {
         case ("police", .alert, "market-square"), ("police", .alert, "station-forecourt"):
             return SharingVerdict(
                 isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
-                alertFields: [.kind, .camera, .zone, .time, .boxes])
+                alertFields: [.kind, .camera, .zone, .time, .boxes] + (policeSnapshots ? [.snapshot] : []))
         case ("bakerstreet-mall", .counts, "mall-entrance"):
             return SharingVerdict(isAllowed: true, rules: ["mall-counts"], reasons: ["granted"], redaction: spec)
         case ("northtown-gateway", .alert(.restrictedZone), "station-forecourt"):
@@ -201,7 +203,8 @@ final class RunningServer: Sendable {
 
     static func start(
         pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
-        live: LiveFeeds? = nil, configure: (inout FederationServerConfiguration) -> Void = { _ in }
+        live: LiveFeeds? = nil, snapshots: (any AlertSnapshotStore)? = nil,
+        configure: (inout FederationServerConfiguration) -> Void = { _ in }
     ) async throws -> RunningServer {
         let audit = MemoryAudit()
         let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
@@ -221,7 +224,7 @@ final class RunningServer: Sendable {
         let server = FederationServer(
             configuration: configuration, verifier: verifier, authority: { policy.current },
             archive: MemoryArchive(now: Date()),
-            audit: audit, alerts: broker, live: live, logger: logger,
+            audit: audit, alerts: broker, snapshots: snapshots, live: live, logger: logger,
             onListening: { port in portContinuation.yield(port) })
         let group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
         let task = Task { try await group.run() }
