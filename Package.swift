@@ -156,7 +156,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAlerts", "VeilFederation",
-                "VeilGateway",
+                "VeilGateway", "VeilAnalytics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

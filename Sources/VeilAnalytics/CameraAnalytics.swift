@@ -75,8 +75,9 @@ public struct CameraAnalytics: Sendable {
     public let lines: [CountingLine]
     public let thresholds: Thresholds
     public let zoneThresholds: [ZoneID: Thresholds]
-    /// The wall-clock time of video time 0 (alerts carry wall-clock times).
-    public let origin: Date
+    /// The wall-clock time of video time 0 (alerts carry wall-clock times). The camera pipeline may set it again once
+    /// (after its first frame, whose handling took a while), so that alerts are dated when their frames were played.
+    public var origin: Date
 
     /// Crossings so far per line: in and out.
     public private(set) var lineTotals: [ZoneID: (in: Int, out: Int)] = [:]

@@ -60,6 +60,7 @@ public final class CameraAnalyticsSink: TrackSink {
         let setup = self.setup
         let (alerts, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
             var analytics = state.analytics ?? CameraAnalytics(setup, origin: frame.origin)
+            analytics.origin = frame.origin  // the pipeline starts its clock again after its first frame
             let alerts = analytics.observe(observation)
             let closed = analytics.takeMinuteCounts()
             var counts: [MinuteCount]?

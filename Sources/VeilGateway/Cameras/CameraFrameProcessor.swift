@@ -141,6 +141,13 @@ struct CameraFrameProcessor {
         }
     }
 
+    /// Starts the camera's wall clock again from the frame just handled: called after the first frame, whose handling
+    /// (the networks loaded and run for the first time) took a second or more, so that alerts and recordings are dated
+    /// when their frames were played, not that much earlier.
+    mutating func startClockAgain() {
+        if origin != nil { origin = Date().addingTimeInterval(-lastTime) }
+    }
+
     /// Hands the recorded files gathered so far to the recording sink (the pipeline's only await besides pacing).
     mutating func storeRecordings() async {
         guard let recording, !pending.isEmpty, let origin else { return }

@@ -223,6 +223,7 @@ public struct CameraPipeline: Service {
                     first = false
                     pacer = RealTimePacer()
                     lag = LagMeter(tolerance: settings.lagTolerance)
+                    processor.startClockAgain()
                 }
                 frames.increment()
                 await processor.storeRecordings()
