@@ -135,4 +135,47 @@ struct AnalyseCLITests {
             "\(counts.output)")
         #expect(gateway.stop() == 0)
     }
+
+    /// The first frame of a video as packed RGB, through FFmpeg's own tools.
+    static func firstFrameRGB(_ path: String, in folder: URL) throws -> (width: Int, height: Int, rgb: [UInt8]) {
+        let gray = try PrivacyMaskCLITests.firstFrameLuma(path, in: folder)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        process.currentDirectoryURL = folder
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (gray.width, gray.height, [UInt8](data))
+    }
+
+    @Test("--overlay writes the redacted video with the camera's zones and lines drawn where the policy puts them")
+    func overlay() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.vtestPolicy(in: folder)
+        let run = try CLI.run(
+            [
+                "analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "3",
+                "--overlay", "overlay.mp4",
+            ], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.errors.contains("overlay: overlay.mp4"))
+        let (width, height, rgb) = try Self.firstFrameRGB("overlay.mp4", in: folder)
+        #expect(rgb.count == width * height * 3)
+        func pixel(_ x: Double, _ y: Double) -> (r: Int, g: Int, b: Int) {
+            let index = (Int(y * Double(height)) * width + Int(x * Double(width))) * 3
+            return (Int(rgb[index]), Int(rgb[index + 1]), Int(rgb[index + 2]))
+        }
+        // The walkway zone's top edge (y 0.25, x 0.50–0.75): yellow. The main-entrance line (y 0.60, x 0.20–0.80):
+        // cyan.
+        let edge = pixel(0.625, 0.25), line = pixel(0.5, 0.6)
+        #expect(edge.r > 150 && edge.g > 120 && edge.b < 110, "zone edge \(edge)")
+        #expect(line.r < 110 && line.g > 120 && line.b > 150, "line \(line)")
+        // Inside the zone, away from its edges, the street as it was: not yellow.
+        let inside = pixel(0.62, 0.40)
+        #expect(!(inside.r > 150 && inside.g > 120 && inside.b < 110), "inside the zone \(inside)")
+    }
 }

@@ -18,8 +18,13 @@ struct AnalyseCommand: AsyncParsableCommand {
             on which zones and lines. Alerts go to standard output, one JSON object per line (no snapshot, no \
             identity); counts and a summary to standard error.
 
+            With --overlay, the video is also written redacted with the policy's default profile, with the camera's \
+            zones (yellow), lines (cyan), privacy masks (magenta) and the people tracked (green; red while in an \
+            alert) drawn on it: to see what the analytics see while tuning zones. An overlay is for the operator, \
+            never shared.
+
             Example:
-              veilgate analyse vtest.avi --camera market-square --policy policies
+              veilgate analyse vtest.avi --camera market-square --policy policies --overlay overlay.mp4
             """
     )
 
@@ -50,6 +55,12 @@ struct AnalyseCommand: AsyncParsableCommand {
             "People in a zone at once that make a crowd, in every zone (default: the policy's thresholds, else 20).",
             valueName: "n"))
     var crowdThreshold: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Also write the redacted video with zones, lines, masks and tracked people drawn on it.", valueName: "file")
+    )
+    var overlay: String?
 
     @OptionGroup var policyLocation: PolicyLocation
 
@@ -87,13 +98,20 @@ struct AnalyseCommand: AsyncParsableCommand {
 
         let source: MediaSource
         let pipeline: RedactionPipeline
+        var writer: MP4Writer?
         do {
             source = try MediaSource(address: input)
             // People are what the analytics count: the person detector with its tile grid, and what moves like one.
-            let detectors = try VisionModels().detectors(for: [.persons], headsOfPeople: true).detectors
+            // An overlay is redacted as well, with the default profile: its classes are detected too.
+            let classes = Set([RedactionClass.persons]).union(overlay == nil ? [] : policy.defaultRedaction.classes)
+            let detectors = try VisionModels().detectors(for: classes, headsOfPeople: true).detectors
             pipeline = RedactionPipeline(
-                spec: RedactionSpec(classes: [.persons]), detectors: detectors,
-                options: .init(detectEvery: detectEvery, coverHeadsOfPeople: false))
+                spec: RedactionSpec(classes: classes), detectors: detectors,
+                options: .init(detectEvery: detectEvery, coverHeadsOfPeople: overlay != nil))
+            if let overlay {
+                writer = try MP4Writer(
+                    path: overlay, width: source.width, height: source.height, frameRate: source.frameRate)
+            }
         } catch let error as MediaError {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -116,17 +134,24 @@ struct AnalyseCommand: AsyncParsableCommand {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
                 masks?.apply(to: frame)
-                let people = TrackedObject.people(
-                    in: try pipeline.track(frame), width: source.width, height: source.height)
-                for alert in analytics.observe(
+                let covered = try pipeline.track(frame)
+                let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
+                let alerts = analytics.observe(
                     Observation(
                         time: frame.time, objects: people,
                         aspectRatio: Double(source.width) / Double(max(1, source.height))))
-                {
+                for alert in alerts {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)
                     FileHandle.standardOutput.write(line)
                     alertCount += 1
+                }
+                if let writer {
+                    Redactor(spec: policy.defaultRedaction).apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
+                    Self.drawOverlay(
+                        on: frame, entry: entry, masks: masks, people: people,
+                        alerted: Set(alerts.compactMap(\.track)))
+                    try writer.write(frame)
                 }
                 frames += 1
                 progress.update(frames: frames, elapsed: Date().timeIntervalSince(started))
@@ -136,6 +161,10 @@ struct AnalyseCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         progress.finish()
+        if let writer, let overlay {
+            try writer.finish()
+            printError("overlay: \(overlay)")
+        }
         analytics.finish()
         for count in analytics.takeMinuteCounts() {
             var line = try encoder.encode(count)
@@ -148,5 +177,35 @@ struct AnalyseCommand: AsyncParsableCommand {
         printError(
             "analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
                 + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
+    }
+}
+
+extension AnalyseCommand {
+    /// Zones, lines and mask outlines from the camera's policy entry (normalised to the picture), and the people
+    /// tracked — red while an alert names them.
+    static func drawOverlay(
+        on frame: VideoFrame, entry: PolicyDocument.Camera, masks: PrivacyMasks?, people: [TrackedObject],
+        alerted: Set<Int>
+    ) {
+        let painter = OverlayPainter(thickness: max(2, frame.height / 240))
+        let (width, height) = (Double(frame.width), Double(frame.height))
+        func pixels(_ x: Double, _ y: Double) -> SIMD2<Double> { SIMD2(x * width, y * height) }
+        for polygon in masks?.polygons ?? [] {
+            painter.polygon(polygon.points.map { pixels($0.x, $0.y) }, colour: .mask, on: frame)
+        }
+        for zone in entry.zones {
+            painter.polygon(zone.polygon.map { pixels($0.x, $0.y) }, colour: .zone, on: frame)
+        }
+        for line in entry.lines {
+            painter.line(
+                from: pixels(line.from.x, line.from.y), to: pixels(line.to.x, line.to.y), colour: .line, on: frame)
+        }
+        for person in people {
+            painter.box(
+                Box(
+                    x1: person.x * width, y1: person.y * height, x2: (person.x + person.width) * width,
+                    y2: (person.y + person.height) * height),
+                colour: alerted.contains(person.track) ? .alert : .person, on: frame)
+        }
     }
 }
