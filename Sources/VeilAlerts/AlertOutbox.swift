@@ -42,6 +42,14 @@ public final class AlertOutbox: PushOutbox, Sendable {
                 try db.create(
                     index: "deliveryDue", on: "delivery", columns: ["partner", "deliveredAt", "nextAttemptAt"])
             }
+            migrator.registerMigration("outbox-v2-snapshots") { db in
+                // A delivery whose grant sends snapshots keeps the snapshot's reference and the redaction the grant
+                // demanded; the picture is read from the vault when the delivery is posted, never kept here.
+                try db.alter(table: "delivery") { table in
+                    table.add(column: "snapshot", .text)
+                    table.add(column: "snapshotRedaction", .text)
+                }
+            }
         }
         do {
             instance = try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM outboxInstance") ?? "outbox" }
@@ -83,15 +91,20 @@ public final class AlertOutbox: PushOutbox, Sendable {
                     let body = PushedAlert(
                         id: entry.sequence,
                         alert: alert.fields(granted: verdict.alertFields, reshare: verdict.reshareAllowed))
+                    let snapshot =
+                        verdict.alertFields.contains(.snapshot) && body.alert.snapshot == nil
+                        ? alert.snapshotID.flatMap { reference in verdict.redaction.map { (reference, $0) } } : nil
                     try db.execute(
                         sql: """
-                            INSERT OR IGNORE INTO delivery (partner, sequence, camera, payload, rules, nextAttemptAt)
-                            VALUES (?, ?, ?, ?, ?, ?)
+                            INSERT OR IGNORE INTO delivery
+                                (partner, sequence, camera, payload, rules, nextAttemptAt, snapshot, snapshotRedaction)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             partner.rawValue, entry.sequence, alert.camera.rawValue,
                             try JSONEncoder.compact.encode(body),
                             verdict.rules.map(\.rawValue).joined(separator: ","), now.timeIntervalSince1970,
+                            snapshot?.0, snapshot.map { "\($0.1)" },
                         ])
                     queued += db.changesCount
                 }
@@ -110,17 +123,24 @@ public final class AlertOutbox: PushOutbox, Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, sequence, camera, payload, rules, attempts FROM delivery
+                    SELECT id, sequence, camera, payload, rules, attempts, snapshot, snapshotRedaction FROM delivery
                     WHERE partner = ? AND deliveredAt IS NULL AND nextAttemptAt <= ? ORDER BY sequence LIMIT ?
                     """, arguments: [partner.rawValue, now.timeIntervalSince1970, limit]
             )
             .map { row in
                 let sequence: Int64 = row["sequence"]
                 let rules: String = row["rules"]
+                let reference: String? = row["snapshot"]
+                let redaction: String? = row["snapshotRedaction"]
+                // An unreadable redaction sends no picture: never more than the grant allowed.
+                let snapshot = reference.flatMap { reference in
+                    redaction.flatMap { RedactionSpec(parsingDescription: $0) }.map { (reference, $0) }
+                }
                 return Delivery(
                     id: row["id"], partner: partner, sequence: sequence, camera: CameraID(row["camera"] as String),
                     idempotencyKey: "\(instance)-\(sequence)", payload: [UInt8](row["payload"] as Data),
-                    rules: rules.split(separator: ",").map { RuleID(String($0)) }, attempts: row["attempts"])
+                    rules: rules.split(separator: ",").map { RuleID(String($0)) }, attempts: row["attempts"],
+                    snapshot: snapshot)
             }
         }
     }

@@ -130,6 +130,7 @@ public struct Gateway: Sendable {
                 services.append(
                     PushDelivery(
                         endpoint: endpoint, outbox: outbox, alerts: broker, authority: authority, audit: audit,
+                        snapshots: VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version }),
                         logger: logger))
             }
         }

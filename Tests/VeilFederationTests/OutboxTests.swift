@@ -75,7 +75,8 @@ final class PartnerReceiver: Sendable {
 @Suite("Push outbox", .serialized)
 struct OutboxTests {
     static func delivery(
-        _ server: RunningServer, _ pki: TestPKI, port: Int, outbox: AlertOutbox, identity: IssuedCertificate
+        _ server: RunningServer, _ pki: TestPKI, port: Int, outbox: AlertOutbox, identity: IssuedCertificate,
+        snapshots: (any AlertSnapshotStore)? = nil
     )
         -> (ServiceGroup, Task<Void, any Error>)
     {
@@ -88,7 +89,7 @@ struct OutboxTests {
         logger.logLevel = .critical
         let push = PushDelivery(
             endpoint: endpoint, outbox: outbox, alerts: server.broker, authority: { server.policy.current },
-            audit: server.audit,
+            audit: server.audit, snapshots: snapshots,
             logger: logger, baseDelay: .milliseconds(50), maxDelay: .milliseconds(400), tick: .milliseconds(50))
         let group = ServiceGroup(configuration: .init(services: [push], logger: logger))
         return (group, Task { try await group.run() })
@@ -157,6 +158,64 @@ struct OutboxTests {
         let pushed = await server.audit.entries.filter { $0.details["via"] == "push" }
         #expect(pushed.count == 2)
 
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        await receiver.stop()
+        await server.stop()
+    }
+
+    @Test(
+        "Pushed alerts carry the site's snapshot where the grant sends snapshots and it is redacted enough; the outbox itself keeps no image"
+    )
+    func pushedSnapshots() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        var authority = TestAuthority()
+        authority.policeSnapshots = true
+        let redacted = RedactionSpec(classes: [.faces, .plates], mode: .blur)
+        let store = AlertStreamTests.MemorySnapshots(kept: [
+            "snap-ref-7": ("station-forecourt", redacted, Data([0xFF, 0xD8, 7, 7])),
+            "faces-only": ("market-square", RedactionSpec(classes: [.faces]), Data([0xFF, 0xD8, 8])),
+        ])
+        let server = try await RunningServer.start(pki: pki, authority: authority)
+        let identity = try pki.site.issuePartnerCertificate(
+            partner: "city-gateway", uri: "spiffe://city.example/gateway")
+        let receiver = try await PartnerReceiver.start(pki: pki, port: 0)
+        let path = pki.root + "/outbox.sqlite"
+        let outbox = try AlertOutbox(path: path)
+        try outbox.fill(partner: "police", from: server.broker, authority: authority, now: Date())
+        let (group, task) = Self.delivery(
+            server, pki, port: receiver.port, outbox: outbox, identity: identity, snapshots: store)
+        try server.broker.publish(
+            Alert(
+                kind: .restrictedZone, camera: "station-forecourt", zone: "tracks", time: Date(),
+                snapshotID: "snap-ref-7"))
+        // Made with less than the police grant demands: pushed without it.
+        try server.broker.publish(
+            Alert(kind: .loitering, camera: "market-square", time: Date(), snapshotID: "faces-only"))
+        var received: [(key: String, body: String)] = []
+        let delivering = ContinuousClock.now
+        while received.count < 2, ContinuousClock.now - delivering < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(25))
+            received = receiver.received.withLock { $0 }
+        }
+        #expect(received.count == 2)
+        let forecourt = received.first { $0.body.contains("station-forecourt") }?.body ?? ""
+        #expect(forecourt.contains(Data([0xFF, 0xD8, 7, 7]).base64EncodedString()), "\(forecourt)")
+        #expect(received.first { $0.body.contains("market-square") }?.body.contains("snapshot") == false)
+        #expect(!received.contains { $0.body.contains("snapshotID") }, "the reference never leaves")
+        // The outbox holds the reference and the redaction demanded, never the picture.
+        // (SQLite in WAL mode: the database file and its write-ahead log both.)
+        let picture = Data(Data([0xFF, 0xD8, 7, 7]).base64EncodedString().utf8)
+        for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: file)).range(of: picture) == nil, "\(file)")
+        }
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: path + "-wal")).range(of: Data("snap-ref-7".utf8)) != nil
+                || Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data("snap-ref-7".utf8)) != nil,
+            "the reference is there (the check above can fail)")
+        let sent = await server.audit.entries.filter { $0.details["via"] == "push" && $0.details["snapshot"] == "sent" }
+        #expect(sent.count == 1)
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         await receiver.stop()

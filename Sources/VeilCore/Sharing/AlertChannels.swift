@@ -58,7 +58,7 @@ public protocol AlertSource: Sendable {
 }
 
 /// One alert waiting to be pushed to a partner's endpoint.
-public struct PushDeliveryItem: Sendable, Hashable {
+public struct PushDeliveryItem: Sendable {
     public var id: Int64
     public var partner: PartnerID
     public var sequence: Int64
@@ -69,11 +69,15 @@ public struct PushDeliveryItem: Sendable, Hashable {
     public var payload: [UInt8]
     public var rules: [RuleID]
     public var attempts: Int
+    /// The site's snapshot of the alert, where the partner's grant sends snapshots: its reference and the redaction the
+    /// grant demanded when the alert was queued. Put into the body only when it is posted (the outbox keeps no image).
+    public var snapshot: (reference: String, required: RedactionSpec)?
 
     public init(
         id: Int64, partner: PartnerID, sequence: Int64, camera: CameraID, idempotencyKey: String, payload: [UInt8],
-        rules: [RuleID], attempts: Int
+        rules: [RuleID], attempts: Int, snapshot: (reference: String, required: RedactionSpec)? = nil
     ) {
+        self.snapshot = snapshot
         self.id = id
         self.partner = partner
         self.sequence = sequence

@@ -14,6 +14,8 @@ public final class PushDelivery: Service, Sendable {
     /// The policy in force: what the partner may receive is decided afresh for each alert.
     let authority: @Sendable () -> any SharingAuthority
     let audit: any AccessAuditTrail
+    /// Where this site's alert snapshots are kept (nil: alerts go without them).
+    let snapshots: (any AlertSnapshotStore)?
     let logger: Logger
     let baseDelay: Duration
     let maxDelay: Duration
@@ -22,9 +24,10 @@ public final class PushDelivery: Service, Sendable {
     public init(
         endpoint: PushEndpoint, outbox: any PushOutbox, alerts: any AlertSource,
         authority: @escaping @Sendable () -> any SharingAuthority,
-        audit: any AccessAuditTrail, logger: Logger, baseDelay: Duration = .seconds(1),
-        maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1)
+        audit: any AccessAuditTrail, snapshots: (any AlertSnapshotStore)? = nil, logger: Logger,
+        baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), tick: Duration = .seconds(1)
     ) {
+        self.snapshots = snapshots
         self.endpoint = endpoint
         self.outbox = outbox
         self.alerts = alerts
@@ -79,9 +82,10 @@ public final class PushDelivery: Service, Sendable {
             for delivery in try outbox.due(partner: endpoint.partner, now: now, limit: 100) {
                 guard !Task.isShuttingDownGracefully else { return }
                 let delivered: Bool
+                let (payload, snapshotSent) = await withSnapshot(delivery)
                 do {
                     let response = try await client.post(
-                        path, json: delivery.payload, headers: [("Idempotency-Key", delivery.idempotencyKey)])
+                        path, json: payload, headers: [("Idempotency-Key", delivery.idempotencyKey)])
                     delivered = (200..<300).contains(response.status)
                     if !delivered {
                         logger.warning(
@@ -97,7 +101,10 @@ public final class PushDelivery: Service, Sendable {
                         AccessAuditEntry(
                             action: .share, actor: "partner:\(endpoint.partner.rawValue)",
                             subject: "camera:\(delivery.camera.rawValue)/alert:\(delivery.sequence)",
-                            rules: delivery.rules, details: ["via": "push", "attempts": String(delivery.attempts + 1)],
+                            rules: delivery.rules,
+                            details: ["via": "push", "attempts": String(delivery.attempts + 1)].merging(
+                                snapshotSent ? ["snapshot": "sent"] : [:]
+                            ) { $1 },
                             at: Date()))
                 } else {
                     try outbox.markFailed(
@@ -111,6 +118,18 @@ public final class PushDelivery: Service, Sendable {
     }
 
     /// Exponential back-off with jitter: base × 2^(attempts-1), capped, ±20 %.
+    /// The delivery's body with its snapshot put in, where the grant sent snapshots when it was queued and the picture
+    /// is still kept and at least as redacted as that grant demanded; otherwise the body as queued.
+    func withSnapshot(_ delivery: PushDeliveryItem) async -> (payload: [UInt8], sent: Bool) {
+        guard let (reference, required) = delivery.snapshot, let snapshots,
+            let jpeg = try? await snapshots.snapshot(reference, camera: delivery.camera, required: required),
+            var body = try? JSONDecoder.iso8601.decode(PushedAlert.self, from: Data(delivery.payload))
+        else { return (delivery.payload, false) }
+        body.alert.snapshot = jpeg.base64EncodedString()
+        guard let encoded = try? JSONEncoder.compact.encode(body) else { return (delivery.payload, false) }
+        return ([UInt8](encoded), true)
+    }
+
     func retryDelay(after attempts: Int) -> TimeInterval {
         let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18
         let cap = Double(maxDelay.components.seconds)
