@@ -135,4 +135,16 @@ struct ReportTests {
         #expect(error.code == .invalidTests)
         #expect(error.diagnostics.contains { $0.location.line == 6 && $0.message.contains("decision 'maybe'") })
     }
+
+    @Test("the record lists as processing only the analytics the gateway runs; the others a camera declares, apart")
+    func analyticsThatRun() throws {
+        let text = PolicyFixture.replacing(
+            "analytics: [loitering, crowd-count]", with: "analytics: [loitering, crowd-count, unattended-object]")
+        #expect(text != PolicyFixture.base)
+        let policy = try PolicyFixture.compile(text)
+        let all = RecordOfProcessing(policy).render(.markdown)
+        #expect(all.contains("loitering, crowd-count, unattended-object"))
+        let running = RecordOfProcessing(policy, analyticsRun: [.loitering, .crowdCount]).render(.markdown)
+        #expect(running.contains("loitering, crowd-count (declared, not run by this gateway: unattended-object)"))
+    }
 }

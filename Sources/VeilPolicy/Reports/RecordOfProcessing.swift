@@ -1,5 +1,5 @@
 import Foundation
-import VeilCore
+public import VeilCore
 
 /// The GDPR Art. 30 record of processing activities, generated from the live policy so the paperwork can
 /// never drift from what the gateway enforces.
@@ -9,8 +9,26 @@ public struct RecordOfProcessing: Sendable {
     }
 
     let policy: CompiledPolicy
+    /// The analytics this build runs (nil: every one the policy lists is taken to run). A camera's analytics the
+    /// build does not run are not processing: the record lists them apart, as declared and not run.
+    let analyticsRun: Set<Analytic>?
 
-    public init(_ policy: CompiledPolicy) { self.policy = policy }
+    public init(_ policy: CompiledPolicy, analyticsRun: Set<Analytic>? = nil) {
+        self.policy = policy
+        self.analyticsRun = analyticsRun
+    }
+
+    /// A camera's analytics as the record states them: those that run, then those declared that do not.
+    func analytics(of camera: PolicyDocument.Camera) -> String {
+        guard !camera.analytics.isEmpty else { return "none" }
+        let running = camera.analytics.filter { analyticsRun?.contains($0) ?? true }
+        let idle = camera.analytics.filter { !(analyticsRun?.contains($0) ?? true) }
+        var text = running.isEmpty ? "none" : running.map(\.rawValue).joined(separator: ", ")
+        if !idle.isEmpty {
+            text += " (declared, not run by this gateway: \(idle.map(\.rawValue).joined(separator: ", ")))"
+        }
+        return text
+    }
 
     /// What Veilgate itself enforces for every policy, beside the measures the policy lists. Only measures
     /// that the gateway actually implements belong here: this is a legal record (Art. 30(1)(g)).
@@ -64,7 +82,7 @@ public struct RecordOfProcessing: Sendable {
                     camera.id.rawValue, camera.description.isEmpty ? camera.site : camera.description,
                     camera.purposes.map(\.value.rawValue).joined(separator: ", "),
                     camera.produces.sorted().map(\.title).joined(separator: "; "),
-                    camera.analytics.isEmpty ? "none" : camera.analytics.map(\.rawValue).joined(separator: ", "),
+                    analytics(of: camera),
                     camera.audio ? "recorded or analysed" : "not processed",
                 ]
             })

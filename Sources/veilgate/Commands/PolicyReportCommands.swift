@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilAnalytics
 import VeilPolicy
 
 struct PolicyRopaCommand: ParsableCommand {
@@ -23,7 +24,8 @@ struct PolicyRopaCommand: ParsableCommand {
         do { policy = try PolicyLocation.load(path, at: Date()) } catch let error as PolicyError {
             throw reportPolicyError(error)
         }
-        let text = RecordOfProcessing(policy).render(format.recordFormat)
+        // Only analytics this gateway runs are processing; the others a camera lists are named apart.
+        let text = RecordOfProcessing(policy, analyticsRun: CameraAnalytics.Setup.supported).render(format.recordFormat)
         if let output {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output))
             printError("wrote \(output)")
