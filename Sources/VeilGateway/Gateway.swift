@@ -87,11 +87,13 @@ public struct Gateway: Sendable {
             creatingAt: (configuration.state as NSString).appendingPathComponent(JustificationDigest.fileName))
         let audit = VaultAuditTrail(log: vault.audit)
         let authority: @Sendable () -> any SharingAuthority = { policy.policy }
+        // Alert snapshots: made by the camera analytics, read by the alert stream and push delivery.
+        let snapshots = VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version })
         server = FederationServer(
             configuration: configuration.server, verifier: verifier, authority: authority,
             archive: VaultFootageArchive(vault: vault),
             audit: audit, alerts: broker,
-            snapshots: VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version }), live: live,
+            snapshots: snapshots, live: live,
             justifications: justifications, logger: logger,
             onListening: onListening)
         var services: [any Service] = [
@@ -109,7 +111,6 @@ public struct Gateway: Sendable {
         var summaries: [String] = []
         if let cameras = configuration.cameras {
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
-            let snapshots = VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version })
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in
                 try Self.pipelines(
@@ -130,7 +131,7 @@ public struct Gateway: Sendable {
                 services.append(
                     PushDelivery(
                         endpoint: endpoint, outbox: outbox, alerts: broker, authority: authority, audit: audit,
-                        snapshots: VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version }),
+                        snapshots: snapshots,
                         logger: logger))
             }
         }

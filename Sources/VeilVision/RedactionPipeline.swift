@@ -227,14 +227,10 @@ public final class RedactionPipeline: @unchecked Sendable {
     private func timed(_ detector: any ObjectDetector, on frame: any YUVImage) throws -> [Detection] {
         let started = ContinuousClock.now
         defer {
-            secondsPerDetector[String(describing: type(of: detector)), default: 0] += Self.seconds(
-                ContinuousClock.now - started)
+            secondsPerDetector[String(describing: type(of: detector)), default: 0] +=
+                (ContinuousClock.now - started).inSeconds
         }
         return try detector.detect(in: frame)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The tallest person, in pixels at the face network's input, whose head is covered by a head region: a head is a

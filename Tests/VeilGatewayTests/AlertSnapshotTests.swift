@@ -67,6 +67,20 @@ struct AlertSnapshotTests {
         }
     }
 
+    /// A camera whose whole picture is a restricted zone, alerting after 0.2 s inside.
+    static func restrictedYard(
+        snapshots: AlertSnapshotting?, raise: @escaping @Sendable (Alert) -> Void
+    ) -> CameraAnalyticsSink {
+        let zone = Zone(
+            id: "yard", polygon: [Point(x: 0, y: 0), Point(x: 1, y: 0), Point(x: 1, y: 1), Point(x: 0, y: 1)])
+        var thresholds = CameraAnalytics.Thresholds()
+        thresholds.restrictedDwell = 0.2
+        return CameraAnalyticsSink(
+            setup: .init(
+                camera: "yard-cam", analytics: [.restrictedZone], zones: [zone], lines: [], thresholds: thresholds),
+            snapshots: snapshots, raise: raise)
+    }
+
     @Test(
         "a restricted-zone alert is raised with a reference to its snapshot, a JPEG with the face blurred and the rest as it was; the frame itself is left unpainted"
     )
@@ -74,13 +88,7 @@ struct AlertSnapshotTests {
         let store = MemorySnapshots()
         let raised = Mutex<[Alert]>([])
         let profile = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .box, margin: 0)
-        let zone = Zone(
-            id: "yard", polygon: [Point(x: 0, y: 0), Point(x: 1, y: 0), Point(x: 1, y: 1), Point(x: 0, y: 1)])
-        var thresholds = CameraAnalytics.Thresholds()
-        thresholds.restrictedDwell = 0.2
-        let sink = CameraAnalyticsSink(
-            setup: .init(
-                camera: "yard-cam", analytics: [.restrictedZone], zones: [zone], lines: [], thresholds: thresholds),
+        let sink = Self.restrictedYard(
             snapshots: AlertSnapshotting(redaction: profile, store: store),
             raise: { alert in raised.withLock { $0.append(alert) } })
         let person = Box(x1: 300, y1: 150, x2: 360, y2: 330), face = Box(x1: 315, y1: 160, x2: 345, y2: 195)
@@ -131,14 +139,8 @@ struct AlertSnapshotTests {
     @Test("without snapshotting, alerts are raised at once and without a reference")
     func noSnapshotting() throws {
         let raised = Mutex<[Alert]>([])
-        let zone = Zone(
-            id: "yard", polygon: [Point(x: 0, y: 0), Point(x: 1, y: 0), Point(x: 1, y: 1), Point(x: 0, y: 1)])
-        var thresholds = CameraAnalytics.Thresholds()
-        thresholds.restrictedDwell = 0.2
-        let sink = CameraAnalyticsSink(
-            setup: .init(
-                camera: "yard-cam", analytics: [.restrictedZone], zones: [zone], lines: [], thresholds: thresholds),
-            raise: { alert in raised.withLock { $0.append(alert) } })
+        let sink = Self.restrictedYard(
+            snapshots: nil, raise: { alert in raised.withLock { $0.append(alert) } })
         let person = Box(x1: 300, y1: 150, x2: 360, y2: 330)
         for index in 0..<15 {
             let time = Double(index) * 0.04

@@ -136,21 +136,6 @@ struct AnalyseCLITests {
         #expect(gateway.stop() == 0)
     }
 
-    /// The first frame of a video as packed RGB, through FFmpeg's own tools.
-    static func firstFrameRGB(_ path: String, in folder: URL) throws -> (width: Int, height: Int, rgb: [UInt8]) {
-        let gray = try PrivacyMaskCLITests.firstFrameLuma(path, in: folder)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-        process.currentDirectoryURL = folder
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (gray.width, gray.height, [UInt8](data))
-    }
-
     @Test("--overlay writes the redacted video with the camera's zones and lines drawn where the policy puts them")
     func overlay() throws {
         let folder = try CLI.temporaryFolder()
@@ -163,7 +148,8 @@ struct AnalyseCLITests {
             ], in: folder)
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.errors.contains("overlay: overlay.mp4"))
-        let (width, height, rgb) = try Self.firstFrameRGB("overlay.mp4", in: folder)
+        let (width, height, rgb) = try PrivacyMaskCLITests.firstFrame(
+            "overlay.mp4", in: folder, pixelFormat: "rgb24", bytesPerPixel: 3)
         #expect(rgb.count == width * height * 3)
         func pixel(_ x: Double, _ y: Double) -> (r: Int, g: Int, b: Int) {
             let index = (Int(y * Double(height)) * width + Int(x * Double(width))) * 3

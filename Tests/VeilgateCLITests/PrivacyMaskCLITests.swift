@@ -28,6 +28,14 @@ struct PrivacyMaskCLITests {
 
     /// The first picture of a file as luma: width, height and bytes (ffmpeg decodes it).
     static func firstFrameLuma(_ path: String, in folder: URL) throws -> (width: Int, height: Int, luma: [UInt8]) {
+        let (width, height, luma) = try firstFrame(path, in: folder, pixelFormat: "gray", bytesPerPixel: 1)
+        return (width, height, luma)
+    }
+
+    /// The first picture of a file in an FFmpeg pixel format (`gray`, `rgb24`): width, height and bytes.
+    static func firstFrame(
+        _ path: String, in folder: URL, pixelFormat: String, bytesPerPixel: Int
+    ) throws -> (width: Int, height: Int, bytes: [UInt8]) {
         func run(_ tool: String, _ arguments: [String]) throws -> Data {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: tool)
@@ -49,14 +57,14 @@ struct PrivacyMaskCLITests {
                 ]), as: UTF8.self
         )
         .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
-        let luma = [UInt8](
+        let bytes = [UInt8](
             try run(
                 "/usr/bin/ffmpeg",
-                ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
-        guard size.count == 2, luma.count == size[0] * size[1] else {
+                ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", pixelFormat, "-"]))
+        guard size.count == 2, bytes.count == size[0] * size[1] * bytesPerPixel else {
             throw FederationCLITests.CLIError(message: "cannot decode \(path)")
         }
-        return (size[0], size[1], luma)
+        return (size[0], size[1], bytes)
     }
 
     /// Mean and standard deviation of the luma inside the mask (kept 4 px in from its edges) and outside it.

@@ -129,3 +129,15 @@ public protocol AlertSnapshotStore: Sendable {
     /// expired, another camera's, or redacted less than the receiving grant demands).
     func snapshot(_ reference: String, camera: CameraID, required: RedactionSpec) async throws -> Data?
 }
+
+extension AlertSnapshotStore {
+    /// The snapshot `reference` as a partner may get it — base64, if kept, `camera`'s, and at least as redacted as
+    /// the partner's grant demands (`required`); nil otherwise, or when there is no reference or no demand (a grant
+    /// that does not send snapshots). What the alert stream and push delivery both put in an alert.
+    public func granted(_ reference: String?, camera: CameraID, required: RedactionSpec?) async -> String? {
+        guard let reference, let required,
+            let jpeg = try? await snapshot(reference, camera: camera, required: required)
+        else { return nil }
+        return jpeg.base64EncodedString()
+    }
+}

@@ -121,17 +121,18 @@ public final class PushDelivery: Service, Sendable {
     /// The delivery's body with its snapshot put in, where the grant sent snapshots when it was queued and the picture
     /// is still kept and at least as redacted as that grant demanded; otherwise the body as queued.
     func withSnapshot(_ delivery: PushDeliveryItem) async -> (payload: [UInt8], sent: Bool) {
-        guard let (reference, required) = delivery.snapshot, let snapshots,
-            let jpeg = try? await snapshots.snapshot(reference, camera: delivery.camera, required: required),
+        guard
+            let picture = await snapshots?.granted(
+                delivery.snapshot?.reference, camera: delivery.camera, required: delivery.snapshot?.required),
             var body = try? JSONDecoder.iso8601.decode(PushedAlert.self, from: Data(delivery.payload))
         else { return (delivery.payload, false) }
-        body.alert.snapshot = jpeg.base64EncodedString()
+        body.alert.snapshot = picture
         guard let encoded = try? JSONEncoder.compact.encode(body) else { return (delivery.payload, false) }
         return ([UInt8](encoded), true)
     }
 
     func retryDelay(after attempts: Int) -> TimeInterval {
-        let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18
+        let base = baseDelay.inSeconds
         let cap = Double(maxDelay.components.seconds)
         let delay = min(cap, base * pow(2, Double(min(attempts - 1, 30))))
         return delay * Double.random(in: 0.8...1.2)

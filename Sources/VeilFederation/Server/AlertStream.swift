@@ -93,11 +93,11 @@ struct AlertStream: Sendable {
         // The site's own snapshot, read from the vault only for a grant that sends snapshots, and only if it is at
         // least as redacted as that grant demands (it was made with the least revealing profile of all such grants).
         var snapshotSent = false
-        if verdict.alertFields.contains(.snapshot), granted.snapshot == nil, let reference = alert.snapshotID,
-            let store = api.snapshots, let required = verdict.redaction,
-            let jpeg = try? await store.snapshot(reference, camera: alert.camera, required: required)
+        if verdict.alertFields.contains(.snapshot), granted.snapshot == nil,
+            let picture = await api.snapshots?.granted(
+                alert.snapshotID, camera: alert.camera, required: verdict.redaction)
         {
-            granted.snapshot = jpeg.base64EncodedString()
+            granted.snapshot = picture
             snapshotSent = true
         }
         let data = try JSONEncoder.compact.encode(granted)

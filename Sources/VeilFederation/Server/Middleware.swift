@@ -129,7 +129,7 @@ final class RateLimiter: Sendable {
             if buckets.count >= maxCallers, buckets[caller] == nil { buckets.removeAll(keepingCapacity: true) }
             var bucket = buckets[caller] ?? Bucket(tokens: burst, updated: now)
             let elapsed = bucket.updated.duration(to: now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             bucket.tokens = min(burst, bucket.tokens + seconds * perSecond)
             bucket.updated = now
             guard bucket.tokens >= 1 else {

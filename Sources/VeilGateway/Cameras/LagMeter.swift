@@ -1,3 +1,5 @@
+import VeilCore
+
 /// How far behind real time a camera's frames are handled: the wall time since the first frame, less the stream time
 /// since it. A live camera's frames queue in the socket while the pipeline is busy; a paced file's wait in the pacer,
 /// which starts its clock again past a second behind.
@@ -17,9 +19,7 @@ struct LagMeter {
     @discardableResult
     mutating func measure(_ time: Double, now: ContinuousClock.Instant = .now) -> Double {
         if let (start, startTime) = anchor, time >= startTime {
-            let elapsed = now - start
-            let behind =
-                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 - (time - startTime)
+            let behind = (now - start).inSeconds - (time - startTime)
             if behind >= 0, behind <= 1 {
                 lag = behind
                 return lag

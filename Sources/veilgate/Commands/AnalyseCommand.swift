@@ -148,8 +148,8 @@ struct AnalyseCommand: AsyncParsableCommand {
                 }
                 if let writer {
                     Redactor(spec: policy.defaultRedaction).apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
-                    Self.drawOverlay(
-                        on: frame, entry: entry, masks: masks, people: people,
+                    AnalyticsOverlay.draw(
+                        on: frame, camera: entry, masks: masks, people: people,
                         alerted: Set(alerts.compactMap(\.track)))
                     try writer.write(frame)
                 }
@@ -177,35 +177,5 @@ struct AnalyseCommand: AsyncParsableCommand {
         printError(
             "analysed \(frames) frame(s): \(alertCount) alert(s); people tracked: \(pipeline.tracksStarted)"
                 + (totals.isEmpty ? "" : "; lines — " + totals.joined(separator: "; ")))
-    }
-}
-
-extension AnalyseCommand {
-    /// Zones, lines and mask outlines from the camera's policy entry (normalised to the picture), and the people
-    /// tracked — red while an alert names them.
-    static func drawOverlay(
-        on frame: VideoFrame, entry: PolicyDocument.Camera, masks: PrivacyMasks?, people: [TrackedObject],
-        alerted: Set<Int>
-    ) {
-        let painter = OverlayPainter(thickness: max(2, frame.height / 240))
-        let (width, height) = (Double(frame.width), Double(frame.height))
-        func pixels(_ x: Double, _ y: Double) -> SIMD2<Double> { SIMD2(x * width, y * height) }
-        for polygon in masks?.polygons ?? [] {
-            painter.polygon(polygon.points.map { pixels($0.x, $0.y) }, colour: .mask, on: frame)
-        }
-        for zone in entry.zones {
-            painter.polygon(zone.polygon.map { pixels($0.x, $0.y) }, colour: .zone, on: frame)
-        }
-        for line in entry.lines {
-            painter.line(
-                from: pixels(line.from.x, line.from.y), to: pixels(line.to.x, line.to.y), colour: .line, on: frame)
-        }
-        for person in people {
-            painter.box(
-                Box(
-                    x1: person.x * width, y1: person.y * height, x2: (person.x + person.width) * width,
-                    y2: (person.y + person.height) * height),
-                colour: alerted.contains(person.track) ? .alert : .person, on: frame)
-        }
     }
 }
