@@ -3,8 +3,8 @@ public import VeilMedia
 public import VeilPolicy
 public import VeilVision
 
-/// What `veilgate analyse --overlay` draws on a camera's redacted video: what its analytics see, for the operator tuning
-/// zones and lines. Never on anything shared.
+/// What `veilgate analyse --overlay` draws on a camera's redacted video: what its analytics see, for the operator
+/// tuning zones and lines. Never on anything shared.
 public enum AnalyticsOverlay {
     /// Zones, lines and mask outlines from the camera's policy entry (normalised to the picture), and the people
     /// tracked — red while an alert names them.
