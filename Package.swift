@@ -219,7 +219,7 @@ let package = Package(
             name: "VeilGatewayTests",
             dependencies: [
                 "VeilTestSupport",
-                "VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics",
+                "VeilCore", "VeilGateway", "VeilPolicy", "VeilMedia", "VeilVision", "VeilAnalytics", "VeilVault",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: veilSettings

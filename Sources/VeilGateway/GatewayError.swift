@@ -10,12 +10,15 @@ public struct GatewayError: CodedError {
             case invalidConfiguration
             /// The policy names something this gateway cannot find or use.
             case policyMismatch
+            /// Footage read twice for one request decoded differently the second time (changed or damaged meanwhile).
+            case footageChanged
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
         public static let invalidConfiguration = Code(.invalidConfiguration)
         public static let policyMismatch = Code(.policyMismatch)
+        public static let footageChanged = Code(.footageChanged)
 
         public var description: String { base.rawValue }
     }

@@ -7,7 +7,7 @@ import VeilCore
 /// Reverses bytes: stands in for the media target's subject-access redaction, which is not the vault's concern.
 struct ReversingTransform: SegmentTransform {
     let summary = "test transform: bytes reversed"
-    func transform(_ segment: [UInt8], container: String) async throws -> [UInt8] { segment.reversed() }
+    func transform(_ segment: [UInt8], id: String, container: String) async throws -> [UInt8] { segment.reversed() }
 }
 
 @Suite("Signed exports")

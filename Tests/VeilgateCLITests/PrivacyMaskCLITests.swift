@@ -182,5 +182,33 @@ struct PrivacyMaskCLITests {
                 ).status == 0)
             try Self.expectMasked("\(category).mp4", in: folder, tolerance: 3, "the \(category) recording")
         }
+
+        // A subject access (Art. 15) on the same footage: the people listed first, one chosen, the export signed, and
+        // the mask in it too.
+        let range = [
+            "--camera", "market-square", "--from",
+            ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600)),
+            "--to", ISO8601DateFormatter().string(from: Date().addingTimeInterval(60)),
+            "--state", "state", "--policy", "policies",
+        ]
+        let listedPeople = try CLI.run(["subject-access"] + range + ["--detections", "people.jsonl"], in: folder)
+        #expect(listedPeople.status == 0, "\(listedPeople.errors)")
+        let people = try String(contentsOf: folder.appendingPathComponent("people.jsonl"), encoding: .utf8)
+        let first = try #require(people.split(separator: "\n").first, "no person found in the recording")
+        let track = try #require(
+            (try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["track"] as? Int)
+        let answered = try CLI.run(
+            ["subject-access"] + range + ["--select", "track:\(track)", "--request", "SAR-1", "-o", "sar"], in: folder)
+        #expect(answered.status == 0, "\(answered.errors)")
+        #expect(answered.output.contains("the subject is shown in"), "\(answered.output)")
+        let verified = try CLI.run(
+            ["vault", "verify-export", "sar", "--public-key", "state/keys/gateway-signing.pub"], in: folder)
+        #expect(verified.status == 0 && verified.output.contains("subject access"), "\(verified.output)")
+        let part = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sar/video").path).first)
+        try Self.expectMasked("sar/video/\(part)", in: folder, tolerance: 6, "the subject-access export")
+        let refused = try CLI.run(
+            ["subject-access"] + range + ["--select", "0.5,0.5@+99999", "-o", "sar-2"], in: folder)
+        #expect(refused.status != 0 && refused.errors.contains("no footage of that moment"), "\(refused.errors)")
     }
 }

@@ -9,8 +9,9 @@ public import VeilCore
 public final class VideoFrame: YUVImage, @unchecked Sendable {
     let frame: UnsafeMutablePointer<AVFrame>
 
-    /// Presentation time in seconds from the start of the source (kept increasing across reconnects).
-    public internal(set) var time: Double
+    /// Presentation time in seconds from the start of the source (kept increasing across reconnects). Settable for a
+    /// reader that puts frames from several files on one clock (stored segments that each start at zero).
+    public var time: Double
     /// The frame's number in decode order, from 0.
     public let index: Int
     /// Audio demuxed since the previous frame, when the source keeps it (``SourceOptions/keepAudio``); else empty.

@@ -46,6 +46,9 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     public var policyVersion: String
     /// A transform applied on the way out (e.g. the subject-access redaction), or nil.
     public var transform: String?
+    /// What the transform recorded about the request (a subject access: the selections, the frames in which the
+    /// subject was shown and hidden), signed with the rest; nil without a transform.
+    public var transformRecord: [String: String]?
     /// The fingerprint of the gateway key that signed the manifest.
     public var signer: String
     /// Set for an export only its recipient can open; nil for a plain one.

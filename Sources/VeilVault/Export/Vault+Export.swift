@@ -8,14 +8,16 @@ extension Vault {
     /// - Parameters:
     ///   - transform: applied to each segment on the way out; the subject-access export (Art. 15) passes one
     ///     that redacts everyone but the data subject.
+    ///   - categories: export only segments of these categories (a subject access reads the original footage only);
+    ///     nil exports every category in the range.
     ///   - recipient: encrypt the parts so that only this key opens them (``ExportManifest/Encryption``); a bundle lost
     ///     on the way is then ciphertext to everyone else, and its signature and digests can still be checked by
     /// anyone.
     @discardableResult
     public func export(
         camera: CameraID, from: Date, to: Date, into bundle: String, requestedBy actor: String,
-        transform: (any SegmentTransform)? = nil, recipient: RecipientPublicKey? = nil,
-        at now: Date = Date()
+        transform: (any SegmentTransform)? = nil, categories: Set<DataCategory>? = nil,
+        recipient: RecipientPublicKey? = nil, at now: Date = Date()
     ) async throws -> ExportManifest {
         guard let signingKey else {
             throw VaultError(.notFound, "\(configuration.signingKeyPath): exports need the gateway signing key")
@@ -23,14 +25,20 @@ extension Vault {
         guard !FileManager.default.fileExists(atPath: bundle) else {
             throw VaultError(.invalidArgument, "\(bundle) already exists; choose a new folder for the export")
         }
-        let segments = try segments(camera: camera, from: from, to: to)
-        guard !segments.isEmpty else { throw VaultError(.notFound, "no footage of \(camera) in that range") }
+        let segments = try segments(camera: camera, from: from, to: to).filter {
+            categories?.contains($0.descriptor.category) ?? true
+        }
+        guard !segments.isEmpty else {
+            let which = categories.map { " (" + $0.map(\.rawValue).sorted().joined(separator: ", ") + ")" } ?? ""
+            throw VaultError(.notFound, "no footage\(which) of \(camera) in that range")
+        }
         // Decrypt and verify everything first: a bundle is never left half-written by a tampered segment.
         var contents: [(StoredSegment, [UInt8])] = []
         for segment in segments {
             var plaintext = try read(segment.id)
             if let transform {
-                plaintext = try await transform.transform(plaintext, container: segment.descriptor.container)
+                plaintext = try await transform.transform(
+                    plaintext, id: segment.id, container: segment.descriptor.container)
             }
             contents.append((segment, plaintext))
         }
@@ -58,7 +66,8 @@ extension Vault {
             var part = ExportManifest.Part(
                 file: name, segment: segment.id, start: Self.timestamp(segment.descriptor.start),
                 end: Self.timestamp(segment.descriptor.end), category: segment.descriptor.category.rawValue,
-                redaction: segment.descriptor.redactionLabel, policyVersion: segment.descriptor.policyVersion,
+                redaction: transform?.redactionLabel ?? segment.descriptor.redactionLabel,
+                policyVersion: segment.descriptor.policyVersion,
                 size: plaintext.count, sha256: Sodium.sha256(plaintext).hex)
             if let contentKey {
                 let sealed = try SegmentCipher.encrypt(
@@ -83,6 +92,7 @@ extension Vault {
             format: ExportManifest.currentFormat, exportID: exportID, camera: camera.rawValue,
             from: Self.timestamp(from), to: Self.timestamp(to), createdAt: Self.timestamp(now), requestedBy: actor,
             policyVersion: schedule?.policyVersion ?? "unknown", transform: transform?.summary,
+            transformRecord: transform.map(\.record),
             signer: signingKey.publicKey.fingerprint, encryption: encryption, parts: parts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

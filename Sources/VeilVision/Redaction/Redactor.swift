@@ -36,9 +36,27 @@ public struct Redactor: Sendable {
         return selected.map(\.box)
     }
 
+    /// Covers the whole picture in the spec's mode, at a fixed coarseness of `block` pixels (a region's own cover
+    /// scales with the region): the scene around a subject-access subject, legible as a scene, nobody in it
+    /// recognisable.
+    public func coverAll(of image: any YUVImage, block: Int) {
+        let block = max(2, block)
+        image.withWritablePlanes { planes in
+            let width = planes.width & ~1, height = planes.height & ~1
+            paint(
+                planes.y, stride: planes.yStride, x1: 0, y1: 0, x2: width, y2: height, fill: 16, shape: .box,
+                block: block)
+            for (plane, stride) in [(planes.u, planes.uStride), (planes.v, planes.vStride)] {
+                paint(
+                    plane, stride: stride, x1: 0, y1: 0, x2: width / 2, y2: height / 2, fill: 128, shape: .box,
+                    block: max(1, block / 2))
+            }
+        }
+    }
+
     private func paint(
         _ plane: UnsafeMutablePointer<UInt8>, stride: Int, x1: Int, y1: Int, x2: Int, y2: Int, fill: UInt8,
-        shape: RedactionShape
+        shape: RedactionShape, block: Int? = nil
     ) {
         let width = x2 - x1, height = y2 - y1
         guard width > 0, height > 0 else { return }
@@ -49,14 +67,14 @@ public struct Redactor: Sendable {
         case .pixelate:
             source = Self.pixelated(
                 plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
-                block: max(4, min(width, height) / 4))
+                block: block ?? max(4, min(width, height) / 4))
         case .blur:
             // Only a few block means survive (irreversible), interpolated smoothly between block centres so it
             // reads as a blur rather than tiles. (Four box-blur passes did the same at several times the cost:
             // with many heads in a wide shot, painting was a tenth of the pipeline's time.)
             source = Self.smoothed(
                 plane, stride: stride, x1: x1, y1: y1, width: width, height: height,
-                block: max(4, min(width, height) * 2 / 5))
+                block: block ?? max(4, min(width, height) * 2 / 5))
         }
         // Ellipse: only pixels inside the inscribed ellipse change (a box covers everything).
         let centreX = Double(width) / 2, centreY = Double(height) / 2

@@ -1,0 +1,550 @@
+public import Foundation
+import Synchronization
+public import VeilCore
+public import VeilMedia
+public import VeilVault
+public import VeilVision
+
+/// The person a subject-access request is about, as the DPO points at them: a point on the person at a moment, or a
+/// person's track number from a first run's `--detections` list.
+public struct SubjectSelection: Sendable, Hashable, CustomStringConvertible {
+    public enum Target: Sendable, Hashable {
+        /// A point on the person (normalised 0–1 when both coordinates are at most 1, else pixels) at a moment.
+        case point(x: Double, y: Double, at: Date)
+        /// A person's track, numbered as the `--detections` list of the same footage numbers them.
+        case track(Int)
+    }
+
+    public var target: Target
+
+    public init(_ target: Target) { self.target = target }
+
+    /// Parses `X,Y@TIME` (TIME an ISO 8601 time, or seconds after `rangeStart` written `+12.5`) or `track:N`.
+    public static func parse(_ text: String, rangeStart: Date) throws -> SubjectSelection {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("track:") {
+            guard let number = Int(trimmed.dropFirst("track:".count)), number >= 0 else {
+                throw GatewayError(.invalidConfiguration, "--select \(trimmed): a track is written track:N")
+            }
+            return SubjectSelection(.track(number))
+        }
+        let parts = trimmed.split(separator: "@", maxSplits: 1).map(String.init)
+        let coordinates = parts.first?.split(separator: ",").compactMap {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard parts.count == 2, let coordinates, coordinates.count == 2, coordinates.allSatisfy({ $0 >= 0 }) else {
+            throw GatewayError(
+                .invalidConfiguration,
+                "--select \(trimmed): write X,Y@TIME (a point on the person, e.g. 0.42,0.61@2026-12-01T10:00:05Z or 320,410@+5) or track:N"
+            )
+        }
+        let time = parts[1]
+        let date: Date
+        if time.hasPrefix("+"), let seconds = Double(time.dropFirst()), seconds >= 0 {
+            date = rangeStart.addingTimeInterval(seconds)
+        } else if let parsed = Self.isoDate(time) {
+            date = parsed
+        } else {
+            throw GatewayError(
+                .invalidConfiguration,
+                "--select \(trimmed): '\(time)' is neither an ISO 8601 time nor +SECONDS after --from")
+        }
+        return SubjectSelection(.point(x: coordinates[0], y: coordinates[1], at: date))
+    }
+
+    static func isoDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    public var description: String {
+        switch target {
+        case .track(let number): "track:\(number)"
+        case .point(let x, let y, let date):
+            "\(Self.number(x)),\(Self.number(y))@\(ISO8601DateFormatter.withFraction.string(from: date))"
+        }
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.3f", value)
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// Times with milliseconds, for frames.
+    static var withFraction: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
+
+/// A camera's original footage in a range, with everyone in it followed: the first of a subject access's two passes
+/// over the footage. Every frame keeps what the tracker covers there (people, faces and heads, plates), with track
+/// numbers; the second pass (``SubjectAccessTransform``) paints all of it but the subject.
+public struct FollowedFootage: Sendable {
+    public struct Frame: Sendable {
+        /// When the frame was recorded.
+        public var date: Date
+        public var covered: [RedactionTracker.Covered]
+    }
+
+    /// The segments read, in time order, and each one's frames in decode order.
+    public var segments: [(id: String, frames: [Frame])]
+    public var width: Int
+    public var height: Int
+    /// How long a person may go unseen by the detectors and still count as seen (the interval between passes).
+    public var seenWithin: Double
+
+    public var frameCount: Int { segments.map(\.frames.count).reduce(0, +) }
+
+    /// One person's stretch of a track: sightings (frames seen by the detectors) that follow on from each other. The
+    /// redaction tracker keeps covers, not identities: its track may jump to someone else nearby when a person is lost,
+    /// so a track is cut wherever it moves further than a walking person could, or changes size.
+    public struct Tracklet: Sendable, Hashable {
+        public var track: Int
+        /// Frame numbers over the whole footage, and boxes, in order.
+        public var frames: [Int]
+        public var boxes: [Box]
+        public var first: Date, last: Date
+    }
+
+    /// A sighting of the subject: which track covers them in which frame (numbered over the whole footage).
+    public struct Sighting: Hashable, Sendable {
+        public var frame: Int
+        public var track: Int
+    }
+
+    /// Whether `other`, `seconds` later, can be the same person as `box`: within twice the size either way (a
+    /// detector's box of someone walking loses and regains their legs), the top of the box (the head) no further than
+    /// one and a half body heights for each second between (0.6 of a height at least).
+    static func isContinuation(of box: Box, _ other: Box, seconds: Double) -> Bool {
+        let ratio = other.height / max(box.height, 1)
+        let dx = other.centreX - box.centreX, dy = other.y1 - box.y1
+        return ratio >= 0.5 && ratio <= 2
+            && (dx * dx + dy * dy).squareRoot()
+                <= max(box.height, other.height) * max(0.6, seconds * 1.5)
+    }
+
+    /// Every person's stretches of track, in the order they start.
+    public var tracklets: [Tracklet] {
+        var open: [Int: Tracklet] = [:]
+        var done: [Tracklet] = []
+        for (number, frame) in segments.flatMap(\.frames).enumerated() {
+            for person in frame.covered where person.kind == .persons && person.unseenFor <= seenWithin {
+                if var current = open[person.track], let box = current.boxes.last,
+                    Self.isContinuation(of: box, person.box, seconds: frame.date.timeIntervalSince(current.last))
+                {
+                    current.frames.append(number)
+                    current.boxes.append(person.box)
+                    current.last = frame.date
+                    open[person.track] = current
+                } else {
+                    if let current = open[person.track] { done.append(current) }
+                    open[person.track] = Tracklet(
+                        track: person.track, frames: [number], boxes: [person.box], first: frame.date, last: frame.date)
+                }
+            }
+        }
+        return (done + open.values).sorted { ($0.frames[0], $0.track) < ($1.frames[0], $1.track) }
+    }
+
+    /// The people tracked, by track number: when each was first and last seen, in how many frames.
+    public var people: [(track: Int, first: Date, last: Date, frames: Int)] {
+        var seen: [Int: (first: Date, last: Date, frames: Int)] = [:]
+        for tracklet in tracklets {
+            let entry = seen[tracklet.track]
+            seen[tracklet.track] = (
+                entry?.first ?? tracklet.first, tracklet.last, (entry?.frames ?? 0) + tracklet.frames.count
+            )
+        }
+        return seen.map { ($0.key, $0.value.first, $0.value.last, $0.value.frames) }.sorted { $0.track < $1.track }
+    }
+
+    /// The stretches of track the selections name. A point names the smallest person seen around it at its moment; a
+    /// track number its longest stretch. A point on nobody, a moment outside the footage or an unknown track is
+    /// refused, saying what there is.
+    public func selectedTracklets(_ selections: [SubjectSelection]) throws -> [Tracklet] {
+        let all = tracklets
+        var chosen: [Tracklet] = []
+        for selection in selections {
+            switch selection.target {
+            case .track(let number):
+                guard let longest = all.filter({ $0.track == number }).max(by: { $0.frames.count < $1.frames.count })
+                else {
+                    let known = Set(all.map(\.track)).sorted().map(String.init).joined(separator: ", ")
+                    throw GatewayError(
+                        .invalidConfiguration,
+                        "--select track:\(number): no person has that track in this footage (tracks: \(known))")
+                }
+                chosen.append(longest)
+            case .point(let x, let y, let date):
+                let frames = segments.flatMap(\.frames)
+                guard
+                    let number = frames.indices.min(by: {
+                        abs(frames[$0].date.timeIntervalSince(date)) < abs(frames[$1].date.timeIntervalSince(date))
+                    }), abs(frames[number].date.timeIntervalSince(date)) <= 1
+                else {
+                    throw GatewayError(
+                        .invalidConfiguration, "--select \(selection): there is no footage of that moment in the range")
+                }
+                let normalised = x <= 1 && y <= 1
+                let (px, py) = normalised ? (x * Double(width), y * Double(height)) : (x, y)
+                let there = all.compactMap { tracklet in
+                    tracklet.frames.firstIndex(of: number).map { (tracklet, tracklet.boxes[$0]) }
+                }
+                let around = there.filter { $0.1.x1 <= px && px <= $0.1.x2 && $0.1.y1 <= py && py <= $0.1.y2 }
+                guard let person = around.min(by: { $0.1.area < $1.1.area }) else {
+                    let list = there.map { tracklet, box in
+                        "track:\(tracklet.track) at \(Self.share(box.x1, width))–\(Self.share(box.x2, width)) across, \(Self.share(box.y1, height))–\(Self.share(box.y2, height)) down"
+                    }
+                    throw GatewayError(
+                        .invalidConfiguration,
+                        "--select \(selection): nobody was found at that point then; "
+                            + (list.isEmpty
+                                ? "nobody was found in that frame" : "people then: " + list.joined(separator: "; ")))
+                }
+                chosen.append(person.0)
+            }
+        }
+        return chosen
+    }
+
+    /// The subject's sightings: the selected stretches of track, and the stretches chained to them where the tracker
+    /// lost the subject for a moment and took them up again under a new number, or carried their number on to someone
+    /// else. A stretch that begins within ``chainGap`` seconds of a subject's stretch ending, where the subject could
+    /// have got to by then, is the subject's — if it is the only one that could be; the same backwards, for the
+    /// stretches before a selected one. Fails closed on doubt: with two people near, neither is chained, and the
+    /// subject stays hidden until the DPO selects them again.
+    public func subjectSightings(_ selected: [Tracklet]) -> (sightings: Set<Sighting>, chained: Int) {
+        let all = tracklets
+        let frames = segments.flatMap(\.frames)
+        var chain = Set(selected)
+        var grew = true
+        while grew {
+            grew = false
+            for tracklet in chain {
+                for forward in [true, false] {
+                    let (endFrame, endBox) =
+                        forward
+                        ? (tracklet.frames.last!, tracklet.boxes.last!)
+                        : (tracklet.frames.first!, tracklet.boxes.first!)
+                    let endDate = frames[endFrame].date
+                    // The stretch that takes the subject up first; one that begins later is someone else's (the
+                    // subject was taken up by then), but two that begin together are a doubt.
+                    let possible = all.filter { other in
+                        guard !chain.contains(other) else { return false }
+                        let edge = forward ? other.first : other.last
+                        let seconds = forward ? edge.timeIntervalSince(endDate) : endDate.timeIntervalSince(edge)
+                        return seconds > 0 && seconds <= Self.chainGap
+                            && Self.isContinuation(
+                                of: endBox, forward ? other.boxes.first! : other.boxes.last!, seconds: seconds)
+                    }.sorted { forward ? $0.frames.first! < $1.frames.first! : $0.frames.last! > $1.frames.last! }
+                    let candidates = possible.filter {
+                        forward
+                            ? $0.frames.first! == possible[0].frames.first!
+                            : $0.frames.last! == possible[0].frames.last!
+                    }
+                    // Anyone else seen where the subject could have got to before the candidate took them up makes it
+                    // doubtful.
+                    let bystanders =
+                        candidates.count != 1
+                        ? []
+                        : all.filter { other in
+                            let candidate = candidates[0]
+                            let until = forward ? candidate.first : candidate.last
+                            return !chain.contains(other) && other != candidate
+                                && zip(other.frames, other.boxes).contains { number, box in
+                                    let date = frames[number].date
+                                    let seconds =
+                                        forward ? date.timeIntervalSince(endDate) : endDate.timeIntervalSince(date)
+                                    let beforeCandidate = forward ? date <= until : date >= until
+                                    // A box around the subject's last place (moving pixels around them) is nobody else.
+                                    let around = endBox.fraction(inside: box) >= 0.6 && box.area >= endBox.area * 1.5
+                                    return seconds > 0 && beforeCandidate && !around
+                                        && Self.isContinuation(of: endBox, box, seconds: seconds)
+                                }
+                        }
+                    if candidates.count == 1, bystanders.isEmpty, let next = candidates.first {
+                        chain.insert(next)
+                        grew = true
+                    }
+                }
+                if grew { break }
+            }
+        }
+        var sightings = Set<Sighting>()
+        for tracklet in chain {
+            for number in tracklet.frames { sightings.insert(Sighting(frame: number, track: tracklet.track)) }
+        }
+        return (sightings, chain.count - Set(selected).count)
+    }
+
+    /// The longest a subject may go unseen between two stretches chained as theirs (seconds).
+    static let chainGap = 2.0
+
+    static func share(_ value: Double, _ size: Int) -> String { String(format: "%.2f", value / Double(max(size, 1))) }
+
+    /// The settings of the first pass.
+    public struct Settings: Sendable {
+        /// Detect on every Nth frame; the tracker carries everyone between.
+        public var detectEvery: Int
+        public init(detectEvery: Int = 2) { self.detectEvery = max(1, detectEvery) }
+    }
+
+    /// Reads a camera's original footage in a range from the vault and follows everyone in it. `progress` hears the
+    /// frames done and the segments done of all.
+    public static func follow(
+        vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings = Settings(),
+        progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)? = nil
+    ) async throws -> FollowedFootage {
+        let stored = try await vault.segments(camera: camera, from: from, to: to)
+            .filter { $0.descriptor.category == .rawVideo }
+            .sorted { $0.descriptor.start < $1.descriptor.start }
+        guard !stored.isEmpty else {
+            throw GatewayError(
+                .invalidConfiguration,
+                "no original footage of \(camera) in that range: a subject access needs the original video (the camera's retention keeps raw-video), since the subject is hidden in the redacted one too"
+            )
+        }
+        let spec = SubjectAccessTransform.othersCovered(mode: .blur)
+        let pipeline = RedactionPipeline(
+            spec: spec, detectors: try models.detectors(for: spec.classes, headsOfPeople: true).detectors,
+            options: .init(detectEvery: settings.detectEvery, coverHeadsOfPeople: true))
+        var segments: [(id: String, frames: [Frame])] = []
+        var size: (Int, Int)?
+        var frameRate = 25.0
+        var done = 0
+        for (number, segment) in stored.enumerated() {
+            let source = try MediaSource(bytes: try await vault.read(segment.id), name: "segment \(segment.id)")
+            if source.frameRate > 0 { frameRate = source.frameRate }
+            size = size ?? (source.width, source.height)
+            var frames: [Frame] = []
+            var firstTime: Double?
+            while let frame = try source.nextFrame() {
+                let offset = frame.time - (firstTime ?? frame.time)
+                firstTime = firstTime ?? frame.time
+                let date = segment.descriptor.start.addingTimeInterval(offset)
+                // One clock over every segment (each may start its own at zero), so tracks carry across them.
+                frame.time = date.timeIntervalSince(from)
+                frames.append(Frame(date: date, covered: try pipeline.track(frame)))
+                done += 1
+                progress?(done, number, stored.count)
+            }
+            segments.append((segment.id, frames))
+        }
+        return FollowedFootage(
+            segments: segments, width: size?.0 ?? 0, height: size?.1 ?? 0,
+            seenWithin: Double(settings.detectEvery) / frameRate + 0.01)
+    }
+}
+
+/// The second pass of a subject access (GDPR Art. 15): each original segment redrawn with every person, face and plate
+/// covered but the subject's own, as ``FollowedFootage`` found them. Fails closed: in a frame where the subject's track
+/// is not seen (lost, or coasting between detections for longer than a pass), the subject is covered like everyone
+/// else, so that a wrong person is never shown in their place; someone else's cover overlapping the subject is painted
+/// over the subject.
+public final class SubjectAccessTransform: SegmentTransform {
+    private struct Counts {
+        var shown = 0, hidden = 0, frames = 0
+    }
+
+    private let footage: FollowedFootage
+    private let frames: [String: [FollowedFootage.Frame]]
+    /// The stretches of track the selections name; the subject's sightings, those and the ones chained to them.
+    private let selected: [FollowedFootage.Tracklet]
+    private let subject: Set<FollowedFootage.Sighting>
+    private let chainedCount: Int
+    /// Where each segment's frames start in the footage's numbering.
+    private let offsets: [String: Int]
+    private let redactor: Redactor
+    /// Covers the picture around the subject, in tiles.
+    private let background: Redactor
+    private let encoder: EncoderSettings
+    private let counts = Mutex(Counts())
+    private let selections: [SubjectSelection]
+    private let request: String?
+
+    /// What is covered for everyone but the subject: whole people, faces and plates, boxes (an ellipse leaves a
+    /// person's shoulders and feet outside it).
+    public static func othersCovered(mode: RedactionMode) -> RedactionSpec {
+        RedactionSpec(classes: [.faces, .persons, .plates], mode: mode, shape: .box, margin: 0.1)
+    }
+
+    public init(
+        footage: FollowedFootage, selections: [SubjectSelection], request: String?, mode: RedactionMode = .blur,
+        encoder: EncoderSettings = EncoderSettings(preset: "veryfast", crf: 20)
+    ) throws {
+        self.footage = footage
+        self.selections = selections
+        self.request = request
+        selected = try footage.selectedTracklets(selections)
+        (subject, chainedCount) = footage.subjectSightings(selected)
+        var offsets: [String: Int] = [:]
+        var frame = 0
+        for segment in footage.segments {
+            offsets[segment.id] = frame
+            frame += segment.frames.count
+        }
+        self.offsets = offsets
+        frames = Dictionary(footage.segments.map { ($0.id, $0.frames) }, uniquingKeysWith: { first, _ in first })
+        redactor = Redactor(spec: Self.othersCovered(mode: mode))
+        background = Redactor(spec: RedactionSpec(classes: [.persons], mode: mode, shape: .box, margin: 0))
+        self.encoder = encoder
+    }
+
+    public var summary: String {
+        "subject access (GDPR Art. 15): the picture covered (\(redactor.spec.mode.rawValue)) but for the subject, who is followed by the tracker and covered too wherever it lost them; other people's faces, bodies and plates over the subject covered as well"
+    }
+
+    public var redactionLabel: String? { "all but the subject: " + redactor.spec.description }
+
+    /// How coarse the cover of the picture around the subject is (pixels): fine enough that the scene stays legible
+    /// (where the subject was, what was around), coarse enough that no face or plate in it is — a face in CCTV is
+    /// rarely more than 24 px across.
+    static let backgroundBlock = 16
+
+    /// Paints a frame for the subject: the whole picture covered in tiles, the subject's own region put back, and
+    /// whatever of other people the detectors found over it covered again. Returns whether the subject was shown.
+    func redraw(_ frame: VideoFrame, _ followed: FollowedFootage.Frame, number: Int) throws -> Bool {
+        let keep = subjectBoxes(in: followed, number: number)
+        let regions = keep.map { PictureRegion(copying: $0.box.expanded(by: 0.05), of: frame) }
+        background.coverAll(of: frame, block: Self.backgroundBlock)
+        guard !regions.isEmpty else { return false }
+        for region in regions { region.paste(into: frame) }
+        // Over the subject, the covers of anyone else; not a cover that holds the subject whole (a moving region
+        // around them, a second box of their own), which identifies no one else and would hide the subject, nor a head
+        // region where the subject's head is (derived from such a box).
+        let subjectBoxes = keep.filter { $0.kind == .persons }.map(\.box)
+        let others = followed.covered.filter { cover in
+            !keep.contains(cover)
+                && keep.contains { $0.box.overlapArea(cover.box.expanded(by: redactor.spec.margin)) > 0 }
+                && !subjectBoxes.contains { subject in
+                    switch cover.kind {
+                    case .persons:
+                        (subject.fraction(inside: cover.box) >= 0.6 && cover.box.area >= subject.area * 1.5)
+                            || subject.intersectionOverUnion(cover.box) >= 0.6
+                    case .faces: Self.isAtHead(cover.box, of: subject)
+                    default: false
+                    }
+                }
+        }
+        redactor.apply(to: frame, boxes: others.map { ($0.kind, $0.box) })
+        return keep.contains { $0.kind == .persons }
+    }
+
+    public var record: [String: String] {
+        let counts = self.counts.withLock { $0 }
+        var record = [
+            "kind": "subject-access",
+            "selections": selections.map(\.description).joined(separator: " "),
+            "subject-tracks": Set(subject.map(\.track)).sorted().map(String.init).joined(separator: ","),
+            "subject-stretches-chained": String(chainedCount),
+            "frames": String(counts.frames),
+            "frames-subject-shown": String(counts.shown),
+            "frames-subject-hidden": String(counts.hidden),
+        ]
+        if let request { record["request"] = request }
+        return record
+    }
+
+    /// Whether a face or head region is centred where the head of a person box is: across the box, from a tenth of its
+    /// height above it to 30 % down (a head region derived from a box around the subject and someone beside them is
+    /// centred between them).
+    static func isAtHead(_ face: Box, of person: Box) -> Bool {
+        abs(face.centreX - person.centreX) <= person.width * 0.5 && face.centreY >= person.y1 - person.height * 0.1
+            && face.centreY <= person.y1 + person.height * 0.3
+    }
+
+    /// The subject's boxes in a frame: their person box while the tracker sees them, and the face or head regions at
+    /// the top of it (the one closest to where the head of that body is, and any other right there).
+    func subjectBoxes(in frame: FollowedFootage.Frame, number: Int) -> [RedactionTracker.Covered] {
+        let persons = frame.covered.filter {
+            $0.kind == .persons && subject.contains(FollowedFootage.Sighting(frame: number, track: $0.track))
+        }
+        var shown = persons
+        for person in persons {
+            let box = person.box
+            let faces = frame.covered.filter { face in
+                face.kind == .faces && Self.isAtHead(face.box, of: box)
+                    && face.box.fraction(inside: box.expanded(by: 0.15)) >= 0.6
+            }
+            shown += faces
+        }
+        return shown
+    }
+
+    public func transform(_ segment: [UInt8], id: String, container: String) async throws -> [UInt8] {
+        guard let followed = frames[id], let offset = offsets[id] else {
+            throw GatewayError(.footageChanged, "segment \(id) was not in the footage followed for this request")
+        }
+        let source = try MediaSource(bytes: segment, name: "segment \(id)")
+        let output = try FragmentedMP4Stream(
+            width: source.width - source.width % 2, height: source.height - source.height % 2,
+            frameRate: source.frameRate > 0 ? source.frameRate : 25, settings: encoder)
+        var index = 0
+        var shown = 0
+        while let frame = try source.nextFrame() {
+            guard index < followed.count else {
+                throw GatewayError(.footageChanged, "segment \(id) has more frames than when it was followed")
+            }
+            if try redraw(frame, followed[index], number: offset + index) { shown += 1 }
+            try output.write(frame)
+            index += 1
+        }
+        guard index == followed.count else {
+            throw GatewayError(.footageChanged, "segment \(id) has fewer frames than when it was followed")
+        }
+        counts.withLock {
+            $0.frames += index
+            $0.shown += shown
+            $0.hidden += index - shown
+        }
+        return try output.finishedFile()
+    }
+}
+
+/// The pixels of a box of a picture (luma and chroma, on even coordinates), to put back after the picture was painted.
+struct PictureRegion {
+    let x1: Int, y1: Int, x2: Int, y2: Int
+    private var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
+
+    init(copying box: Box, of picture: any YUVImage) {
+        let clamped = box.clamped(width: picture.width, height: picture.height)
+        x1 = Int(clamped.x1.rounded(.down)) & ~1
+        y1 = Int(clamped.y1.rounded(.down)) & ~1
+        x2 = min(picture.width & ~1, (Int(clamped.x2.rounded(.up)) + 1) & ~1)
+        y2 = min(picture.height & ~1, (Int(clamped.y2.rounded(.up)) + 1) & ~1)
+        guard x2 > x1, y2 > y1 else { return }
+        let (x1, y1, x2, y2) = (x1, y1, x2, y2)
+        (luma, u, v) = picture.withPlanes { planes in
+            var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
+            for row in y1..<y2 {
+                luma += UnsafeBufferPointer(start: planes.y + row * planes.yStride + x1, count: x2 - x1)
+            }
+            for row in y1 / 2..<y2 / 2 {
+                u += UnsafeBufferPointer(start: planes.u + row * planes.uStride + x1 / 2, count: (x2 - x1) / 2)
+                v += UnsafeBufferPointer(start: planes.v + row * planes.vStride + x1 / 2, count: (x2 - x1) / 2)
+            }
+            return (luma, u, v)
+        }
+    }
+
+    func paste(into picture: any YUVImage) {
+        guard x2 > x1, y2 > y1 else { return }
+        picture.withWritablePlanes { planes in
+            let width = x2 - x1
+            for (number, row) in (y1..<y2).enumerated() {
+                for column in 0..<width { planes.y[row * planes.yStride + x1 + column] = luma[number * width + column] }
+            }
+            for (number, row) in (y1 / 2..<y2 / 2).enumerated() {
+                for column in 0..<width / 2 {
+                    planes.u[row * planes.uStride + x1 / 2 + column] = u[number * width / 2 + column]
+                    planes.v[row * planes.vStride + x1 / 2 + column] = v[number * width / 2 + column]
+                }
+            }
+        }
+    }
+}
