@@ -52,7 +52,7 @@ format:
 bench: setup
 	$(SWIFT) build -c release --product VeilBench
 	@echo "(benchmarks run pinned to one core: taskset -c 0)"
-	taskset -c 0 .build/release/VeilBench policy vault media federation detectors
+	taskset -c 0 .build/release/VeilBench policy vault media federation detectors unmask
 	@echo "(four cameras at once use both cores)"
 	.build/release/VeilBench cameras
 

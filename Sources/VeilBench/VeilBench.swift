@@ -17,10 +17,11 @@ enum VeilBench {
             case "federation": try await FederationBenchmark.run()
             case "cameras": try await CamerasBenchmark.run()
             case "detectors": try await DetectorCostBenchmark.run()
+            case "unmask": try await UnmaskBenchmark.run()
             default:
                 FileHandle.standardError.write(
                     Data(
-                        "unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras, detectors\n"
+                        "unknown benchmark '\(name)'; available: policy, vault, media, federation, cameras, detectors, unmask\n"
                             .utf8))
                 exit(2)
             }

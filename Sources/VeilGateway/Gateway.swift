@@ -157,11 +157,25 @@ public struct Gateway: Sendable {
             var categories: [DataCategory: RedactionSpec] = [:]
             if feed.stores.contains(.rawVideo) { categories[.rawVideo] = .unredacted }
             if feed.stores.contains(.redactedVideo) { categories[.redactedVideo] = policy.defaultRedaction }
+            // An unmask layer is sealed to the policy's two approvers, beside the redacted video.
+            var approvers: [UnmaskApprover] = []
+            if feed.stores.contains(.unmaskLayer) {
+                approvers = policy.unmaskApprovers.compactMap { approver in
+                    RecipientPublicKey(hex: approver.key).map { UnmaskApprover(role: approver.role, key: $0) }
+                }
+                if approvers.count != 2 || categories[.redactedVideo] == nil {
+                    warn(
+                        "camera \(feed.camera.rawValue): produces unmask-layer, but the policy names no two approvers (retention.unmasking) or the camera keeps no redacted-video; no layer is kept"
+                    )
+                    approvers = []
+                }
+            }
             let recording =
                 feed.stores.isEmpty
                 ? nil
                 : CameraPipeline.Recording(
-                    categories: categories, keepsAudio: feed.stores.contains(.audio), sink: recorder)
+                    categories: categories, keepsAudio: feed.stores.contains(.audio), sink: recorder,
+                    unmaskApprovers: approvers)
             // The camera's analytics raise alerts into the journal, which the broker fans out like any other.
             let tracks = feed.analytics.map { setup in
                 CameraAnalyticsSink(

@@ -60,7 +60,10 @@ struct VeilCoreTests {
 
     @Test("personal-data categories are the identifying ones")
     func categories() {
-        #expect(DataCategory.allCases.filter(\.isPersonalData) == [.rawVideo, .plateText, .biometricTemplates, .audio])
+        #expect(
+            DataCategory.allCases.filter(\.isPersonalData) == [
+                .rawVideo, .plateText, .biometricTemplates, .audio, .unmaskLayer,
+            ])
         #expect(LawfulBasis.publicTask.article == "Art. 6(1)(e)")
         #expect(SpecialCategoryException.substantialPublicInterest.article == "Art. 9(2)(g)")
     }

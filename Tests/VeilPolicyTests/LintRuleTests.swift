@@ -188,6 +188,49 @@ struct LintRuleTests {
         #expect(PolicyFixture.lint(text).diagnostics.contains { $0.rule == .impossibleValue })
     }
 
+    @Test("a camera with an unmask layer needs two approvers, of different roles and keys, each a public key")
+    func unmaskingApprovers() throws {
+        let (first, second) = (String(repeating: "ab", count: 32), String(repeating: "cd", count: 32))
+        func policy(_ approvers: String?) -> String {
+            var text = PolicyFixture.replacing(
+                "produces: [redacted-video, events]", with: "produces: [redacted-video, events, unmask-layer]")
+            text = PolicyFixture.replacing(
+                "    - id: redacted-7d\n",
+                with:
+                    "    - id: layer-48h\n      cameras: \"*\"\n      category: unmask-layer\n      duration: 48h\n    - id: redacted-7d\n",
+                in: text)
+            if let approvers {
+                text = PolicyFixture.replacing(
+                    "retention:\n  rules:\n", with: "retention:\n  unmasking:\n    approvers: \(approvers)\n  rules:\n",
+                    in: text)
+            }
+            return text
+        }
+        func errors(_ text: String) -> [PolicyDiagnostic] {
+            PolicyFixture.lint(text).diagnostics.filter { $0.severity == .error }
+        }
+        let valid = policy("[{role: dpo, key: \(first)}, {role: duty-officer, key: \(second)}]")
+        #expect(errors(valid).isEmpty, "\(errors(valid))")
+        let compiled = try CompiledPolicy(#require(PolicyFixture.lint(valid).document), lintedAt: PolicyFixture.now)
+        #expect(compiled.unmaskApprovers.map(\.role) == ["dpo", "duty-officer"])
+        #expect(compiled.unmaskApprovers.map(\.key) == [first, second])
+
+        #expect(errors(policy(nil)).contains { $0.rule == .missingKey && $0.message.contains("two approvers") })
+        #expect(
+            errors(policy("[{role: dpo, key: \(first)}, {role: dpo, key: \(second)}]")).contains {
+                $0.rule == .impossibleValue && $0.message.contains("same role")
+            })
+        #expect(
+            errors(policy("[{role: dpo, key: \(first)}, {role: duty-officer, key: \(first)}]")).contains {
+                $0.rule == .impossibleValue && $0.message.contains("same key")
+            })
+        let badKey = policy("[{role: dpo, key: 12ab}, {role: duty-officer, key: \(second)}]")
+        let found = try #require(errors(badKey).first { $0.rule == .invalidValue })
+        #expect(found.message.contains("64 hex digits"))
+        let line = badKey.split(separator: "\n", omittingEmptySubsequences: false)[found.location.line - 1]
+        #expect(line.dropFirst(found.location.column - 1).hasPrefix("12ab"), "\(found)")
+    }
+
     @Test("a justification makes long retention of raw video acceptable")
     func justifiedRetention() {
         let text = PolicyFixture.replacing(

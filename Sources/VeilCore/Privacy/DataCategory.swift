@@ -14,11 +14,14 @@ public enum DataCategory: String, Sendable, CaseIterable, Codable, Comparable {
     case biometricTemplates = "biometric-templates"
     /// Recorded sound.
     case audio
+    /// The original pixels of what the redacted recording covers (faces, plates), kept instead of raw video and
+    /// encrypted so that only two approvers of different roles together can open them.
+    case unmaskLayer = "unmask-layer"
 
     /// Whether the category identifies people directly.
     public var isPersonalData: Bool {
         switch self {
-        case .rawVideo, .plateText, .biometricTemplates, .audio: true
+        case .rawVideo, .plateText, .biometricTemplates, .audio, .unmaskLayer: true
         case .redactedVideo, .events, .counts: false
         }
     }
@@ -33,6 +36,7 @@ public enum DataCategory: String, Sendable, CaseIterable, Codable, Comparable {
         case .plateText: "Licence-plate text"
         case .biometricTemplates: "Biometric templates (Art. 9)"
         case .audio: "Audio"
+        case .unmaskLayer: "Unmask layer (original pixels of redacted regions, two-person access)"
         }
     }
 

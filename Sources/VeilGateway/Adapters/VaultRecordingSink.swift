@@ -20,7 +20,7 @@ public struct VaultRecordingSink: RecordingSink {
     public func store(_ segment: RecordedSegment) async {
         let descriptor = SegmentDescriptor(
             camera: segment.camera, category: segment.category, start: segment.start, end: segment.end,
-            container: "mp4",
+            container: segment.category == .unmaskLayer ? UnmaskLayer.container : "mp4",
             policyVersion: policyVersion(), redaction: segment.redaction)
         do {
             try await vault.store([UInt8](segment.bytes), as: descriptor)

@@ -68,7 +68,7 @@ public struct CameraFeed: Sendable {
         var feeds: [CameraFeed] = []
         func stored(_ camera: PolicyDocument.Camera) -> [DataCategory] {
             guard recording else { return [] }
-            return [DataCategory.rawVideo, .redactedVideo, .audio].filter {
+            return [DataCategory.rawVideo, .redactedVideo, .unmaskLayer, .audio].filter {
                 camera.produces.contains($0) && policy.permitsStorage(camera: camera.id, category: $0)
                     && ($0 != .audio || camera.audio)
             }

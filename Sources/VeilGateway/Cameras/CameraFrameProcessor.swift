@@ -30,6 +30,8 @@ struct CameraFrameProcessor {
     /// needed).
     private var tracking: RedactionPipeline?
     private var audio: AudioRecordingBatch?
+    /// The original pixels of what the redacted recording covers, for a camera that keeps an unmask layer.
+    private var unmask: UnmaskLayerRecorder?
     /// Recorded files ready for the vault, in stream time.
     private var pending: [PendingRecording] = []
     /// The camera's segment number: it counts whether or not anyone watches, so numbers stay comparable.
@@ -60,6 +62,9 @@ struct CameraFrameProcessor {
         self.logger = logger
         self.sequence = sequence
         if let recording, recording.keepsAudio { audio = AudioRecordingBatch(duration: recording.segmentDuration) }
+        if let recording, recording.unmaskApprovers.count == 2, let redaction = recording.categories[.redactedVideo] {
+            unmask = UnmaskLayerRecorder(camera: camera, redaction: redaction, approvers: recording.unmaskApprovers)
+        }
         var recorded: [RedactionSpec: [DataCategory]] = [:]
         for (category, redaction) in recording?.categories ?? [:] { recorded[redaction, default: []].append(category) }
         self.recorded = recorded
@@ -101,6 +106,8 @@ struct CameraFrameProcessor {
                 if tracking.detectionPasses > passes { passesCounter.increment() }
                 if tracking.framesDeferred > deferred { deferredCounter.increment() }
                 covered = tracked.map { ($0.kind, $0.box) }
+                // Before any rendition paints the frame (the last one paints this very picture).
+                unmask?.capture(tracked, from: frame)
                 if let tracks, let origin {
                     tracks.observe(
                         TrackedFrame(
@@ -167,9 +174,9 @@ struct CameraFrameProcessor {
         cutSegment(at: lastTime + frameDuration, live: nil)
         for index in renditions.indices {
             let rendition = renditions[index]
-            pending +=
+            addRecordings(
                 renditions[index].recording?.take(
-                    initSegment: rendition.initSegment, redaction: rendition.redaction, force: true) ?? []
+                    initSegment: rendition.initSegment, redaction: rendition.redaction, force: true) ?? [])
         }
         let (logger, camera) = (self.logger, self.camera)
         pending += audio?.take(force: true, logger: logger, camera: camera) ?? []
@@ -190,20 +197,40 @@ struct CameraFrameProcessor {
                         redaction: rendition.redaction)
                 }
                 renditions[index].recording?.add(bytes, start: start, end: end)
-                pending +=
+                addRecordings(
                     renditions[index].recording?.take(
                         initSegment: rendition.initSegment, redaction: rendition.redaction,
-                        force: false) ?? []
+                        force: false) ?? [])
             } catch {
                 // What the batch holds belongs to this encode: it is stored with this encode's initialisation segment
                 // before the encode starts again at the next frame.
                 logger.error("segment failed", metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
                 let rendition = renditions[index]
-                pending +=
+                addRecordings(
                     renditions[index].recording?.take(
                         initSegment: rendition.initSegment, redaction: rendition.redaction,
-                        force: true) ?? []
+                        force: true) ?? [])
                 renditions[index].restartEncode()
+            }
+        }
+    }
+
+    /// Queues recorded files for the vault, and with each redacted one the unmask layer of the same time.
+    private mutating func addRecordings(_ files: [PendingRecording]) {
+        pending += files
+        guard unmask != nil, let origin else { return }
+        for file in files where file.category == .redactedVideo {
+            do {
+                if let layer = try unmask?.take(start: file.start, end: file.end, origin: origin) {
+                    pending.append(layer)
+                }
+            } catch {
+                // The redacted file is stored all the same; what it covers in that file cannot be unmasked.
+                Counter(label: "veilgate_unmask_layers_failed_total", dimensions: [("camera", camera.rawValue)])
+                    .increment()
+                logger.error(
+                    "unmask layer failed; the redacted recording is kept without it",
+                    metadata: ["camera": "\(camera.rawValue)", "error": "\(error)"])
             }
         }
     }

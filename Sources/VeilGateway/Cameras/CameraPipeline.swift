@@ -6,6 +6,7 @@ import Synchronization
 public import VeilCore
 import VeilFederation
 public import VeilMedia
+public import VeilVault
 public import VeilVision
 
 /// One camera inside the gateway: its feed in (reconnecting with back-off, or a peer site's camera relayed while
@@ -50,11 +51,14 @@ public struct CameraPipeline: Service {
         public var keepsAudio: Bool
         public var segmentDuration: Double
         public var sink: any RecordingSink
+        /// For a camera that keeps an unmask layer beside its redacted video: the two approvers it is sealed to.
+        public var unmaskApprovers: [UnmaskApprover]
 
         public init(
             categories: [DataCategory: RedactionSpec], keepsAudio: Bool = false, segmentDuration: Double = 6,
-            sink: any RecordingSink
+            sink: any RecordingSink, unmaskApprovers: [UnmaskApprover] = []
         ) {
+            self.unmaskApprovers = unmaskApprovers
             self.categories = categories
             self.keepsAudio = keepsAudio
             self.segmentDuration = segmentDuration

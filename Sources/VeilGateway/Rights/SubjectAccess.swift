@@ -300,6 +300,17 @@ public struct FollowedFootage: Sendable {
         vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings = Settings(),
         progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)? = nil
     ) async throws -> FollowedFootage {
+        try await onOwnThread("subject access") {
+            try await followed(
+                vault: vault, camera: camera, from: from, to: to, models: models, settings: settings, progress: progress
+            )
+        }
+    }
+
+    private static func followed(
+        vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings,
+        progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)?
+    ) async throws -> FollowedFootage {
         let stored = try await vault.segments(camera: camera, from: from, to: to)
             .filter { $0.descriptor.category == .rawVideo }
             .sorted { $0.descriptor.start < $1.descriptor.start }
@@ -477,6 +488,10 @@ public final class SubjectAccessTransform: SegmentTransform {
     }
 
     public func transform(_ segment: [UInt8], id: String, container: String) async throws -> [UInt8] {
+        try await onOwnThread("subject access") { try redrawn(segment, id: id) }
+    }
+
+    private func redrawn(_ segment: [UInt8], id: String) throws -> [UInt8] {
         guard let followed = frames[id], let offset = offsets[id] else {
             throw GatewayError(.footageChanged, "segment \(id) was not in the footage followed for this request")
         }
@@ -503,48 +518,5 @@ public final class SubjectAccessTransform: SegmentTransform {
             $0.hidden += index - shown
         }
         return try output.finishedFile()
-    }
-}
-
-/// The pixels of a box of a picture (luma and chroma, on even coordinates), to put back after the picture was painted.
-struct PictureRegion {
-    let x1: Int, y1: Int, x2: Int, y2: Int
-    private var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
-
-    init(copying box: Box, of picture: any YUVImage) {
-        let clamped = box.clamped(width: picture.width, height: picture.height)
-        x1 = Int(clamped.x1.rounded(.down)) & ~1
-        y1 = Int(clamped.y1.rounded(.down)) & ~1
-        x2 = min(picture.width & ~1, (Int(clamped.x2.rounded(.up)) + 1) & ~1)
-        y2 = min(picture.height & ~1, (Int(clamped.y2.rounded(.up)) + 1) & ~1)
-        guard x2 > x1, y2 > y1 else { return }
-        let (x1, y1, x2, y2) = (x1, y1, x2, y2)
-        (luma, u, v) = picture.withPlanes { planes in
-            var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
-            for row in y1..<y2 {
-                luma += UnsafeBufferPointer(start: planes.y + row * planes.yStride + x1, count: x2 - x1)
-            }
-            for row in y1 / 2..<y2 / 2 {
-                u += UnsafeBufferPointer(start: planes.u + row * planes.uStride + x1 / 2, count: (x2 - x1) / 2)
-                v += UnsafeBufferPointer(start: planes.v + row * planes.vStride + x1 / 2, count: (x2 - x1) / 2)
-            }
-            return (luma, u, v)
-        }
-    }
-
-    func paste(into picture: any YUVImage) {
-        guard x2 > x1, y2 > y1 else { return }
-        picture.withWritablePlanes { planes in
-            let width = x2 - x1
-            for (number, row) in (y1..<y2).enumerated() {
-                for column in 0..<width { planes.y[row * planes.yStride + x1 + column] = luma[number * width + column] }
-            }
-            for (number, row) in (y1 / 2..<y2 / 2).enumerated() {
-                for column in 0..<width / 2 {
-                    planes.u[row * planes.uStride + x1 / 2 + column] = u[number * width / 2 + column]
-                    planes.v[row * planes.vStride + x1 / 2 + column] = v[number * width / 2 + column]
-                }
-            }
-        }
     }
 }

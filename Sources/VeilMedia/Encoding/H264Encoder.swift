@@ -14,6 +14,9 @@ final class H264Encoder {
     private var encoder: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private let interleaved: Bool
+    /// One frame's duration, in the encoder's clock: the gap between the last two frames (the nominal rate until there
+    /// are two). Written on packets libx264 leaves without one.
+    private var frameTicks: Int64
     private var lastPTS: Int64 = -1
     /// 90 kHz, the MPEG clock: fine enough for any frame rate, and timestamps stay integers.
     private static let clock = AVRational(num: 1, den: 90_000)
@@ -44,6 +47,7 @@ final class H264Encoder {
         self.height = height
         self.interleaved = interleaved
         let rate = frameRate > 0 ? frameRate : 25
+        frameTicks = Int64((Double(Self.clock.den) / Double(Self.clock.num) / rate).rounded())
         encoder.pointee.width = Int32(width)
         encoder.pointee.height = Int32(height)
         encoder.pointee.pix_fmt = AV_PIX_FMT_YUV420P
@@ -82,6 +86,9 @@ final class H264Encoder {
         }
         var pts = Int64((frame.time * 90_000).rounded())
         if pts <= lastPTS { pts = lastPTS + 1 }
+        // The frames' own spacing, not the nominal rate: a camera that says 25 fps and sends 10 must not have its
+        // samples squeezed to 40 ms.
+        if framesWritten > 0 { frameTicks = pts - lastPTS }
         lastPTS = pts
         frame.frame.pointee.pts = pts
         frame.frame.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
@@ -108,6 +115,9 @@ final class H264Encoder {
             if status == veil_averror_eagain() || status == veil_averror_eof() { return }
             guard status >= 0 else { throw MediaError(.encodeFailed, "libx264 failed", ffmpeg: status) }
             packet.pointee.stream_index = stream.pointee.index
+            // A packet without a duration ends the track at its own start: the MP4's last frame was cut off by the
+            // edit list and never played.
+            if packet.pointee.duration <= 0 { packet.pointee.duration = frameTicks }
             av_packet_rescale_ts(packet, encoder.pointee.time_base, stream.pointee.time_base)
             let written = interleaved ? av_interleaved_write_frame(output, packet) : av_write_frame(output, packet)
             av_packet_unref(packet)

@@ -179,6 +179,12 @@ public struct CompiledPolicy: Sendable {
     }
 
     public var version: String { document.metadata.version }
+
+    /// The two approvers whose keys an unmask layer is sealed to (`retention.unmasking.approvers`): role and public
+    /// key.
+    public var unmaskApprovers: [(role: String, key: String)] {
+        (document.retention.unmasking?.approvers ?? []).map { ($0.role, $0.key) }
+    }
 }
 
 /// A grant with its references resolved.

@@ -141,6 +141,22 @@ extension PolicyDocument {
     public struct RetentionSection: Sendable {
         public var rules: [RetentionRule] = []
         public var legalHold = LegalHoldRules()
+        /// Who must agree before the unmask layer of a camera that produces one is opened; nil when not declared.
+        public var unmasking: Unmasking?
+    }
+
+    /// The two approvers of unmasking (`retention.unmasking`): a camera producing `unmask-layer` keeps the original
+    /// pixels of its redacted regions encrypted to both, and only both together open them.
+    public struct Unmasking: Sendable {
+        public struct Approver: Sendable, Equatable {
+            public var role: String
+            /// The approver's X25519 public key, 64 hex digits (`veilgate vault approver-key`).
+            public var key: String
+            public var location: SourceLocation
+        }
+
+        public var approvers: [Approver] = []
+        public var location: SourceLocation
     }
 
     public struct RetentionRule: Sendable {

@@ -223,6 +223,22 @@ struct LintRun {
                         at: camera.location)
                 }
             }
+            if camera.produces.contains(.unmaskLayer) {
+                let approvers = document.retention.unmasking?.approvers ?? []
+                if approvers.count != 2 {
+                    error(
+                        .missingKey,
+                        "camera '\(camera.id)' produces unmask-layer: 'retention.unmasking.approvers' must name two approvers (role and key), both needed to open it",
+                        at: document.retention.unmasking?.location ?? camera.keyLocations["produces"] ?? camera.location
+                    )
+                }
+                if camera.produces.contains(.rawVideo) {
+                    warning(
+                        .dataNotProduced,
+                        "camera '\(camera.id)' keeps raw-video as well as unmask-layer: the original footage is readable without the two approvals",
+                        at: camera.keyLocations["produces"] ?? camera.location)
+                }
+            }
             var covered = Set<DataCategory>()
             for rule in document.retention.rules where rule.cameras.contains(camera.id) {
                 covered.insert(rule.category)
@@ -239,6 +255,27 @@ struct LintRun {
     // MARK: Retention
 
     mutating func checkRetention() {
+        if let unmasking = document.retention.unmasking {
+            let approvers = unmasking.approvers
+            if approvers.count == 2, approvers[0].role == approvers[1].role {
+                error(
+                    .impossibleValue,
+                    "the two unmasking approvers have the same role '\(approvers[0].role)': the two-person rule needs two roles",
+                    at: approvers[1].location)
+            }
+            if approvers.count == 2, approvers[0].key == approvers[1].key {
+                error(
+                    .impossibleValue,
+                    "the two unmasking approvers have the same key: one person could approve twice",
+                    at: approvers[1].location)
+            }
+            if approvers.count > 2 {
+                error(
+                    .impossibleValue,
+                    "unmasking takes exactly two approvers (both needed); \(approvers.count) are named",
+                    at: unmasking.location)
+            }
+        }
         for rule in document.retention.rules {
             if case .ids(let ids) = rule.cameras {
                 for reference in ids where cameras[reference.value] == nil {

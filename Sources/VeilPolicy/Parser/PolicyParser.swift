@@ -42,7 +42,9 @@ struct DocumentBuilder {
     ]
     static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
-    static let retentionKeys = ["rules", "legal-hold"]
+    static let retentionKeys = ["rules", "legal-hold", "unmasking"]
+    static let unmaskingKeys = ["approvers"]
+    static let unmaskApproverKeys = ["role", "key"]
     static let retentionRuleKeys = ["id", "cameras", "category", "event-kinds", "duration", "justification"]
     static let legalHoldKeys = ["requires-case-reference", "max-duration", "approvers"]
     static let redactionKeys = ["default", "profiles"]
@@ -315,7 +317,32 @@ struct DocumentBuilder {
                 section.legalHold.approvers = items.compactMap { reader.string($0, "approver") }
             }
         }
+        if let node = map["unmasking"], let unmasking = reader.mapping(node, "unmasking", keys: Self.unmaskingKeys) {
+            var rules = PolicyDocument.Unmasking(location: unmasking.location)
+            if let node = reader.required(unmasking, "approvers", "unmasking"),
+                let items = reader.sequence(node, "approvers")
+            {
+                rules.approvers = items.compactMap(unmaskApprover)
+            }
+            section.unmasking = rules
+        }
         return section
+    }
+
+    private func unmaskApprover(_ node: Node) -> PolicyDocument.Unmasking.Approver? {
+        guard let map = reader.mapping(node, "an unmasking approver", keys: Self.unmaskApproverKeys),
+            let role = reader.required(map, "role", "an unmasking approver").flatMap({ reader.string($0, "role") }),
+            let keyNode = reader.required(map, "key", "approver '\(role)'"), let key = reader.string(keyNode, "key")
+        else { return nil }
+        let hex = Set("0123456789abcdef")
+        guard key.count == 64, key.lowercased().allSatisfy({ hex.contains($0) }) else {
+            reader.error(
+                .invalidValue,
+                "approver '\(role)': 'key' must be the 64 hex digits of the approver's public key (made by `veilgate vault approver-key`)",
+                at: keyNode)
+            return nil
+        }
+        return .init(role: role, key: key.lowercased(), location: map.location)
     }
 
     private func retentionRule(_ node: Node) -> PolicyDocument.RetentionRule? {

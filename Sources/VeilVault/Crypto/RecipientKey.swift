@@ -63,6 +63,16 @@ public struct RecipientPublicKey: Sendable, Equatable {
     /// The first 16 hex digits of its SHA-256, as manifests and messages name it.
     public var fingerprint: String { String(Sodium.sha256(bytes).hex.prefix(16)) }
 
+    /// From 64 hex digits (a `.pub` file's text, or a policy's approver key); nil when it is not one.
+    public init?(hex: String) {
+        guard let bytes = [UInt8](hex: hex.trimmingCharacters(in: .whitespacesAndNewlines)),
+            bytes.count == Int(veil_box_publickeybytes())
+        else { return nil }
+        self.bytes = bytes
+    }
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     public static func load(from path: String) throws -> RecipientPublicKey {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VaultError(.notFound, "\(path): no such recipient key")

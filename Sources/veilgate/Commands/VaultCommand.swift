@@ -20,6 +20,8 @@ struct VaultCommand: AsyncParsableCommand {
             VaultInitCommand.self, VaultIngestCommand.self, VaultListCommand.self, VaultReadCommand.self,
             VaultRetentionCommand.self, VaultHoldCommand.self, VaultExportCommand.self, VaultVerifyExportCommand.self,
             VaultOpenExportCommand.self, VaultEraseCommand.self, VaultRotateKEKCommand.self,
+            VaultApproverKeyCommand.self, VaultUnmaskRequestCommand.self, VaultApproveUnmaskCommand.self,
+            VaultUnmaskCommand.self, VaultEraseSubjectCommand.self,
         ]
     )
 }

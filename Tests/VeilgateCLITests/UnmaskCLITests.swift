@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// Issue 16, items 3 and 5, end to end from the command line: a camera recorded by `veilgate serve` with an unmask
+/// layer sealed to a DPO and a duty officer; a request, two approvals made on the approvers' side with their own keys,
+/// and the unmasked clip; one approval alone opens nothing.
+@Suite("Unmasking from the command line", .serialized)
+struct UnmaskCLITests {
+    typealias CLI = VeilgateCLITests
+
+    @Test("recorded with an unmask layer; unmasked with two approvals of different roles, not with one")
+    func requestApproveUnmask() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The approvers make their keys on their side; the DPO puts the public halves in the policy.
+        var keys: [String: String] = [:]
+        for role in ["dpo", "duty-officer"] {
+            let made = try CLI.run(["vault", "approver-key", "--out", role], in: folder)
+            #expect(made.status == 0 && made.output.contains("retention.unmasking.approvers"), "\(made.errors)")
+            keys[role] = try String(contentsOf: folder.appendingPathComponent("\(role).pub"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var text = try FederationCLITests.examplePolicy()
+        for (old, new) in [
+            (
+                "produces: [raw-video, redacted-video, events, counts]",
+                "produces: [raw-video, redacted-video, unmask-layer, events, counts]"
+            ),
+            (
+                "retention:\n  rules:\n",
+                "retention:\n  rules:\n    - id: layer-72h\n      cameras: [market-square]\n      category: unmask-layer\n      duration: 72h\n"
+            ),
+            (
+                "  legal-hold:\n",
+                "  unmasking:\n    approvers:\n      - {role: dpo, key: \(keys["dpo"]!)}\n      - {role: duty-officer, key: \(keys["duty-officer"]!)}\n  legal-hold:\n"
+            ),
+        ] {
+            #expect(text.contains(old), "\(old)")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        try FederationCLITests.writePolicy(text, in: folder)
+        let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
+        #expect(lint.status == 0, "\(lint.output)\(lint.errors)")
+        _ = try FederationCLITests.site(in: folder, policy: "policies")
+        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+        try FederationCLITests.cityCamera(in: folder)
+        let gateway = try FederationCLITests.Gateway(
+            in: folder, policy: "policies", extra: ["--camera-source", "market-square=camera.mp4", "--no-analytics"])
+        Thread.sleep(forTimeInterval: 8)
+        #expect(gateway.stop() == 0)
+
+        let vault = ["--state", "state", "--policy", "policies"]
+        let listed = try CLI.run(["vault", "list", "--camera", "market-square"] + vault, in: folder)
+        #expect(listed.output.contains("unmask-layer"), "\(listed.output)")
+        let range = [
+            "--camera", "market-square", "--from",
+            ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600)),
+            "--to", ISO8601DateFormatter().string(from: Date().addingTimeInterval(60)),
+        ]
+        let asked = try CLI.run(
+            ["vault", "unmask-request"] + range + vault
+                + ["--reason", "assault at the fountain, case 2026-77", "-o", "request.json"], in: folder)
+        #expect(asked.status == 0, "\(asked.errors)")
+        let id = try #require(
+            asked.output.split(separator: " ").first { $0.hasPrefix("unmask-") }.map { String($0.dropLast()) },
+            "\(asked.output)")
+        for role in ["dpo", "duty-officer"] {
+            let approved = try CLI.run(
+                [
+                    "vault", "approve-unmask", "request.json", "--key", "\(role).key", "--public-key",
+                    "state/keys/gateway-signing.pub", "-o", "approval-\(role).json",
+                ], in: folder)
+            #expect(approved.status == 0 && approved.output.contains("as \(role)"), "\(approved.errors)")
+        }
+        let alone = try CLI.run(
+            ["vault", "unmask", "--request", id, "--approval", "approval-dpo.json", "-o", "alone.mp4"] + vault,
+            in: folder)
+        #expect(alone.status != 0 && alone.errors.contains("two approvals"), "\(alone.errors)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("alone.mp4").path))
+        let twice = try CLI.run(
+            [
+                "vault", "unmask", "--request", id, "--approval", "approval-dpo.json", "--approval",
+                "approval-dpo.json", "-o", "twice.mp4",
+            ] + vault, in: folder)
+        #expect(twice.status != 0 && twice.errors.contains("two-person rule"), "\(twice.errors)")
+        let unmasked = try CLI.run(
+            [
+                "vault", "unmask", "--request", id, "--approval", "approval-dpo.json", "--approval",
+                "approval-duty-officer.json", "-o", "clip.mp4",
+            ] + vault, in: folder)
+        #expect(unmasked.status == 0, "\(unmasked.errors)")
+        #expect(unmasked.output.contains("original pixels drawn back in"), "\(unmasked.output)")
+        #expect(!unmasked.output.contains("drawn back in 0 of them"), "\(unmasked.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("clip.mp4").path))
+        let audit = try CLI.run(["audit", "show"] + vault, in: folder)
+        #expect(audit.output.contains("unmask"), "\(audit.output.suffix(600))")
+
+        // Art. 17: a track that is not in the layer is refused by name; the wiring to the vault holds.
+        let erased = try CLI.run(["vault", "erase-subject"] + range + vault + ["--track", "999999"], in: folder)
+        #expect(erased.status != 0 && erased.errors.contains("holds those tracks"), "\(erased.errors)")
+    }
+}
