@@ -198,8 +198,11 @@ struct UnmaskLayerTests {
         let subject = try #require(
             Dictionary(grouping: opened, by: \.track.track).mapValues { $0.flatMap(\.track.crops).count }
                 .max { $0.value < $1.value }?.key)
+        let numbered = try await vault.unmaskTracks(
+            camera: "square", from: from, to: to.addingTimeInterval(-0.01), numbered: [subject])
+        #expect(Set(numbered.map(\.track)) == [subject])
         let erased = try await vault.eraseFromUnmaskLayers(
-            camera: "square", from: from, to: to.addingTimeInterval(-0.01), tracks: [subject], by: "dpo")
+            camera: "square", from: from, to: to.addingTimeInterval(-0.01), tracks: numbered, by: "dpo")
         #expect(erased.segments >= 1 && erased.regions > 0)
         let again = try await vault.requestUnmask(
             camera: "square", from: from, to: to.addingTimeInterval(-0.01), reason: "test", by: "operator",
@@ -213,7 +216,9 @@ struct UnmaskLayerTests {
         _ = try await Unmasking.render(vault: vault, request: again, opened: reopened, to: state + "/after-erasure.mp4")
         let after = try Self.luma(MediaSource(address: state + "/after-erasure.mp4"))
         var subjectAfter: [Double] = []
-        let subjectCrops = opened.filter { $0.track.track == subject }.flatMap(\.track.crops).filter {
+        let subjectCrops = opened.filter { track in
+            numbered.contains { $0.segment == track.segment.id && $0.track == track.track.track }
+        }.flatMap(\.track.crops).filter {
             $0.width >= 8 && $0.height >= 8 && $0.y > 30
         }
         for (index, frame) in after.enumerated() where index < originals.count {

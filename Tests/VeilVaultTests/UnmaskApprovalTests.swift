@@ -136,6 +136,28 @@ struct UnmaskApprovalTests {
         } throws: { String(describing: $0).contains("does not verify") }
     }
 
+    @Test("a request forged with the gateway's own key, saying another time than the halves it carries, is refused")
+    func forgedRequest() async throws {
+        let setup = try await Setup()
+        defer { setup.fixture.remove() }
+        let (_, path) = try await setup.request()
+        // Whoever holds the state folder holds the signing key: they say "an hour later" and sign it again.
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        let later = Vault.preciseTimestamp(VaultFixture.noon.addingTimeInterval(3600))
+        let end = Vault.preciseTimestamp(VaultFixture.noon.addingTimeInterval(3700))
+        let from = try #require(text.range(of: #""from" : "[^"]*""#, options: .regularExpression))
+        text.replaceSubrange(from, with: "\"from\" : \"\(later)\"")
+        let to = try #require(text.range(of: #""to" : "[^"]*""#, options: .regularExpression))
+        text.replaceSubrange(to, with: "\"to\" : \"\(end)\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let signingKey = try GatewaySigningKey.load(from: setup.fixture.configuration.signingKeyPath)
+        try (signingKey.sign([UInt8](text.utf8)).hex + "\n").write(
+            toFile: path + ".sig", atomically: true, encoding: .utf8)
+        #expect {
+            _ = try UnmaskApprovals.approve(requestAt: path, publicKey: #require(setup.vault.publicKey), key: setup.dpo)
+        } throws: { String(describing: $0).contains("outside") && String(describing: $0).contains("do not approve") }
+    }
+
     @Test("the layer holds no readable pixels, and the seal refuses approvers of one role or one key")
     func sealed() async throws {
         let setup = try await Setup()
@@ -169,19 +191,23 @@ struct UnmaskApprovalTests {
         let setup = try await Setup()
         defer { setup.fixture.remove() }
         let noon = VaultFixture.noon
-        #expect(try await setup.vault.unmaskTracks(camera: "cam-a", at: noon, x: 20, y: 30) == [7])
-        #expect(try await setup.vault.unmaskTracks(camera: "cam-a", at: noon, x: 0.5, y: 0.9).isEmpty)
         let range = (noon.addingTimeInterval(-1), noon.addingTimeInterval(10))
+        let found = try await setup.vault.unmaskTracks(
+            camera: "cam-a", from: range.0, to: range.1, at: noon, x: 20, y: 30)
+        #expect(found.map(\.track) == [7])
+        #expect(
+            try await setup.vault.unmaskTracks(camera: "cam-a", from: range.0, to: range.1, at: noon, x: 0.5, y: 0.9)
+                .isEmpty)
         // Not while a hold keeps the footage.
         let hold = try await setup.vault.placeHold(
             camera: "cam-a", from: range.0, to: range.1, caseReference: "case-1", by: "dpo")
         await #expect(throws: VaultError(.onHold, "")) {
             try await setup.vault.eraseFromUnmaskLayers(
-                camera: "cam-a", from: range.0, to: range.1, tracks: [7], by: "dpo")
+                camera: "cam-a", from: range.0, to: range.1, tracks: found, by: "dpo")
         }
         try await setup.vault.releaseHold(hold.id, by: "dpo")
         let erased = try await setup.vault.eraseFromUnmaskLayers(
-            camera: "cam-a", from: range.0, to: range.1, tracks: [7], by: "dpo")
+            camera: "cam-a", from: range.0, to: range.1, tracks: found, by: "dpo")
         #expect(erased.segments == 1 && erased.regions == 1)
         // Whatever is approved now, track 7 does not come back; track 8 still opens.
         let (request, path) = try await setup.request()

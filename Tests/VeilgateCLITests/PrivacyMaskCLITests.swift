@@ -206,7 +206,9 @@ struct PrivacyMaskCLITests {
         #expect(verified.status == 0 && verified.output.contains("subject access"), "\(verified.output)")
         let part = try #require(
             try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sar/video").path).first)
-        try Self.expectMasked("sar/video/\(part)", in: folder, tolerance: 6, "the subject-access export")
+        // The export covers the whole picture coarsely (blocks of a 36th of its height): the mask's edges blend in a
+        // little, its grey stays.
+        try Self.expectMasked("sar/video/\(part)", in: folder, tolerance: 10, "the subject-access export")
         let refused = try CLI.run(
             ["subject-access"] + range + ["--select", "0.5,0.5@+99999", "-o", "sar-2"], in: folder)
         #expect(refused.status != 0 && refused.errors.contains("no footage of that moment"), "\(refused.errors)")

@@ -95,6 +95,43 @@ struct UnmaskCLITests {
         let audit = try CLI.run(["audit", "show"] + vault, in: folder)
         #expect(audit.output.contains("unmask"), "\(audit.output.suffix(600))")
 
+        // A subject access on a camera that keeps an unmask layer: the person found first (in the original footage this
+        // test camera also keeps) pointed at, and the answer drawn from the redacted recording with a new request's
+        // approved original pixels.
+        let listed2 = try CLI.run(["subject-access"] + range + vault + ["--detections", "people.jsonl"], in: folder)
+        #expect(listed2.status == 0, "\(listed2.errors)")
+        let line = try #require(
+            String(contentsOf: folder.appendingPathComponent("people.jsonl"), encoding: .utf8).split(separator: "\n")
+                .first)
+        let person = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let box = try #require(person["firstBox"] as? [Double])
+        let first = try #require(person["first"] as? String)
+        let point = String(format: "%.3f,%.3f@", (box[0] + box[2]) / 2, (box[1] + box[3]) / 2) + first
+        let asked2 = try CLI.run(
+            ["vault", "unmask-request"] + range + vault + ["--reason", "subject access SAR-9", "-o", "request2.json"],
+            in: folder)
+        let id2 = try #require(
+            asked2.output.split(separator: " ").first { $0.hasPrefix("unmask-") }.map { String($0.dropLast()) })
+        for role in ["dpo", "duty-officer"] {
+            #expect(
+                try CLI.run(
+                    [
+                        "vault", "approve-unmask", "request2.json", "--key", "\(role).key", "--public-key",
+                        "state/keys/gateway-signing.pub", "-o", "approval2-\(role).json",
+                    ], in: folder
+                ).status == 0)
+        }
+        let answered = try CLI.run(
+            ["subject-access"] + range + vault + [
+                "--unmask-request", id2, "--approval", "approval2-dpo.json", "--approval",
+                "approval2-duty-officer.json", "--select", point, "--request", "SAR-9", "-o", "sar",
+            ], in: folder)
+        #expect(answered.status == 0, "\(answered.errors)")
+        #expect(answered.output.contains("the subject is shown in"), "\(answered.output)")
+        let verified = try CLI.run(
+            ["vault", "verify-export", "sar", "--public-key", "state/keys/gateway-signing.pub"], in: folder)
+        #expect(verified.status == 0, "\(verified.errors)")
+
         // Art. 17: a track that is not in the layer is refused by name; the wiring to the vault holds.
         let erased = try CLI.run(["vault", "erase-subject"] + range + vault + ["--track", "999999"], in: folder)
         #expect(erased.status != 0 && erased.errors.contains("holds those tracks"), "\(erased.errors)")

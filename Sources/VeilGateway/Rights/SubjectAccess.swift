@@ -97,6 +97,9 @@ public struct FollowedFootage: Sendable {
     public var height: Int
     /// How long a person may go unseen by the detectors and still count as seen (the interval between passes).
     public var seenWithin: Double
+    /// What was read: the original footage, or the redacted recording with the original pixels of an approved unmask
+    /// request drawn back (a camera that keeps an unmask layer instead of raw video).
+    public var category: DataCategory = .rawVideo
 
     public var frameCount: Int { segments.map(\.frames.count).reduce(0, +) }
 
@@ -119,13 +122,13 @@ public struct FollowedFootage: Sendable {
 
     /// Whether `other`, `seconds` later, can be the same person as `box`: within twice the size either way (a
     /// detector's box of someone walking loses and regains their legs), the top of the box (the head) no further than
-    /// one and a half body heights for each second between (0.6 of a height at least).
+    /// one and a half body heights for each second between — a quarter of a height at least, less than the gap between
+    /// two people walking side by side, so that a track the tracker moved onto a neighbour is cut there.
     static func isContinuation(of box: Box, _ other: Box, seconds: Double) -> Bool {
         let ratio = other.height / max(box.height, 1)
         let dx = other.centreX - box.centreX, dy = other.y1 - box.y1
         return ratio >= 0.5 && ratio <= 2
-            && (dx * dx + dy * dy).squareRoot()
-                <= max(box.height, other.height) * max(0.6, seconds * 1.5)
+            && (dx * dx + dy * dy).squareRoot() <= min(box.height, other.height) * max(0.25, seconds * 1.5)
     }
 
     /// Every person's stretches of track, in the order they start.
@@ -295,30 +298,35 @@ public struct FollowedFootage: Sendable {
     }
 
     /// Reads a camera's original footage in a range from the vault and follows everyone in it. `progress` hears the
-    /// frames done and the segments done of all.
+    /// frames done and the segments done of all. With `originals` (what an approved unmask request opened), the
+    /// redacted recording is read instead, with the original pixels drawn back: a camera that keeps an unmask layer
+    /// instead of raw video.
     public static func follow(
         vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings = Settings(),
+        originals: OriginalPixels? = nil,
         progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)? = nil
     ) async throws -> FollowedFootage {
         try await onOwnThread("subject access") {
             try await followed(
-                vault: vault, camera: camera, from: from, to: to, models: models, settings: settings, progress: progress
-            )
+                vault: vault, camera: camera, from: from, to: to, models: models, settings: settings,
+                originals: originals, progress: progress)
         }
     }
 
     private static func followed(
         vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings,
-        progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)?
+        originals: OriginalPixels?, progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)?
     ) async throws -> FollowedFootage {
+        let category: DataCategory = originals == nil ? .rawVideo : .redactedVideo
         let stored = try await vault.segments(camera: camera, from: from, to: to)
-            .filter { $0.descriptor.category == .rawVideo }
+            .filter { $0.descriptor.category == category }
             .sorted { $0.descriptor.start < $1.descriptor.start }
         guard !stored.isEmpty else {
             throw GatewayError(
                 .invalidConfiguration,
-                "no original footage of \(camera) in that range: a subject access needs the original video (the camera's retention keeps raw-video), since the subject is hidden in the redacted one too"
-            )
+                originals == nil
+                    ? "no original footage of \(camera) in that range: a subject access needs the original video (raw-video, or an unmask layer opened with --unmask-request and two approvals), since the subject is hidden in the redacted one too"
+                    : "no redacted recording of \(camera) in that range")
         }
         let spec = SubjectAccessTransform.othersCovered(mode: .blur)
         let pipeline = RedactionPipeline(
@@ -338,6 +346,9 @@ public struct FollowedFootage: Sendable {
                 let offset = frame.time - (firstTime ?? frame.time)
                 firstTime = firstTime ?? frame.time
                 let date = segment.descriptor.start.addingTimeInterval(offset)
+                _ = try originals?.restore(
+                    into: frame, at: date.timeIntervalSince1970,
+                    tolerance: 0.5 / (source.frameRate > 0 ? source.frameRate : 25))
                 // One clock over every segment (each may start its own at zero), so tracks carry across them.
                 frame.time = date.timeIntervalSince(from)
                 frames.append(Frame(date: date, covered: try pipeline.track(frame)))
@@ -348,7 +359,7 @@ public struct FollowedFootage: Sendable {
         }
         return FollowedFootage(
             segments: segments, width: size?.0 ?? 0, height: size?.1 ?? 0,
-            seenWithin: Double(settings.detectEvery) / frameRate + 0.01)
+            seenWithin: Double(settings.detectEvery) / frameRate + 0.01, category: category)
     }
 }
 
@@ -370,6 +381,7 @@ public final class SubjectAccessTransform: SegmentTransform {
     private let chainedCount: Int
     /// Where each segment's frames start in the footage's numbering.
     private let offsets: [String: Int]
+    private let originals: OriginalPixels?
     private let redactor: Redactor
     /// Covers the picture around the subject, in tiles.
     private let background: Redactor
@@ -384,10 +396,13 @@ public final class SubjectAccessTransform: SegmentTransform {
         RedactionSpec(classes: [.faces, .persons, .plates], mode: mode, shape: .box, margin: 0.1)
     }
 
+    /// `originals`: for footage followed with an unmask request's pixels (``FollowedFootage/follow``), a second copy of
+    /// them (``OriginalPixels`` are read once, in time order).
     public init(
         footage: FollowedFootage, selections: [SubjectSelection], request: String?, mode: RedactionMode = .blur,
-        encoder: EncoderSettings = EncoderSettings(preset: "veryfast", crf: 20)
+        originals: OriginalPixels? = nil, encoder: EncoderSettings = EncoderSettings(preset: "veryfast", crf: 20)
     ) throws {
+        self.originals = originals
         self.footage = footage
         self.selections = selections
         self.request = request
@@ -412,32 +427,32 @@ public final class SubjectAccessTransform: SegmentTransform {
 
     public var redactionLabel: String? { "all but the subject: " + redactor.spec.description }
 
-    /// How coarse the cover of the picture around the subject is (pixels): fine enough that the scene stays legible
-    /// (where the subject was, what was around), coarse enough that no face or plate in it is — a face in CCTV is
-    /// rarely more than 24 px across.
+    /// How coarse the cover of the picture around the subject is (pixels, at least; a 36th of the picture's height on
+    /// larger pictures): fine enough that the scene stays legible (where the subject was, what was around), coarse
+    /// enough that no face or plate in it is.
     static let backgroundBlock = 16
 
-    /// Paints a frame for the subject: the whole picture covered in tiles, the subject's own region put back, and
-    /// whatever of other people the detectors found over it covered again. Returns whether the subject was shown.
+    /// Paints a frame for the subject: the whole picture covered, the subject's own region put back, and every face,
+    /// person and plate of anyone else the detectors found covered again on top — over the subject too. Returns whether
+    /// the subject was shown.
     func redraw(_ frame: VideoFrame, _ followed: FollowedFootage.Frame, number: Int) throws -> Bool {
         let keep = subjectBoxes(in: followed, number: number)
         let regions = keep.map { PictureRegion(copying: $0.box.expanded(by: 0.05), of: frame) }
-        background.coverAll(of: frame, block: Self.backgroundBlock)
-        guard !regions.isEmpty else { return false }
+        background.coverAll(of: frame, block: max(Self.backgroundBlock, frame.height / 36))
         for region in regions { region.paste(into: frame) }
-        // Over the subject, the covers of anyone else; not a cover that holds the subject whole (a moving region
-        // around them, a second box of their own), which identifies no one else and would hide the subject, nor a head
-        // region where the subject's head is (derived from such a box).
+        // Not a cover that holds the subject whole (a moving region around them, a second box of their own), which
+        // identifies no one else and would hide the subject, nor a head band that holds their head (derived from such a
+        // box). Everywhere else, everyone else's covers go over the background's: on a large picture a face away from
+        // the subject is covered as strongly as a redaction covers it.
         let subjectBoxes = keep.filter { $0.kind == .persons }.map(\.box)
         let others = followed.covered.filter { cover in
             !keep.contains(cover)
-                && keep.contains { $0.box.overlapArea(cover.box.expanded(by: redactor.spec.margin)) > 0 }
                 && !subjectBoxes.contains { subject in
                     switch cover.kind {
                     case .persons:
                         (subject.fraction(inside: cover.box) >= 0.6 && cover.box.area >= subject.area * 1.5)
                             || subject.intersectionOverUnion(cover.box) >= 0.6
-                    case .faces: Self.isAtHead(cover.box, of: subject)
+                    case .faces: Self.holdsHead(of: subject, cover.box)
                     default: false
                     }
                 }
@@ -461,16 +476,18 @@ public final class SubjectAccessTransform: SegmentTransform {
         return record
     }
 
-    /// Whether a face or head region is centred where the head of a person box is: across the box, from a tenth of its
-    /// height above it to 30 % down (a head region derived from a box around the subject and someone beside them is
-    /// centred between them).
-    static func isAtHead(_ face: Box, of person: Box) -> Bool {
-        abs(face.centreX - person.centreX) <= person.width * 0.5 && face.centreY >= person.y1 - person.height * 0.1
-            && face.centreY <= person.y1 + person.height * 0.3
+    /// Whether a face or head cover holds the whole head of a person box (its top sixth, the middle half across) and is
+    /// larger: a band derived from a box around the subject and whoever is beside them, which would hide the subject's
+    /// head. A neighbour's own face cover never holds the subject's head.
+    static func holdsHead(of person: Box, _ cover: Box) -> Bool {
+        let head = Box(
+            x1: person.x1 + person.width * 0.25, y1: person.y1, x2: person.x2 - person.width * 0.25,
+            y2: person.y1 + person.height / 6)
+        return head.fraction(inside: cover) >= 0.8 && cover.area >= head.area * 1.5
     }
 
-    /// The subject's boxes in a frame: their person box while the tracker sees them, and the face or head regions at
-    /// the top of it (the one closest to where the head of that body is, and any other right there).
+    /// The subject's boxes in a frame: their person box while the tracker sees them, and the one face or head region
+    /// where the head of that body is (a neighbour's face in the top of the box stays covered).
     func subjectBoxes(in frame: FollowedFootage.Frame, number: Int) -> [RedactionTracker.Covered] {
         let persons = frame.covered.filter {
             $0.kind == .persons && subject.contains(FollowedFootage.Sighting(frame: number, track: $0.track))
@@ -478,11 +495,17 @@ public final class SubjectAccessTransform: SegmentTransform {
         var shown = persons
         for person in persons {
             let box = person.box
-            let faces = frame.covered.filter { face in
-                face.kind == .faces && Self.isAtHead(face.box, of: box)
-                    && face.box.fraction(inside: box.expanded(by: 0.15)) >= 0.6
+            let head = (x: box.centreX, y: box.y1 + box.height * 0.08)
+            func distance(_ face: RedactionTracker.Covered) -> Double {
+                ((face.box.centreX - head.x) * (face.box.centreX - head.x)
+                    + (face.box.centreY - head.y) * (face.box.centreY - head.y)).squareRoot()
             }
-            shown += faces
+            let face = frame.covered.filter { face in
+                face.kind == .faces && abs(face.box.centreX - box.centreX) <= box.width * 0.25
+                    && face.box.centreY >= box.y1 - box.height * 0.1 && face.box.centreY <= box.y1 + box.height * 0.3
+                    && face.box.fraction(inside: box.expanded(by: 0.15)) >= 0.6
+            }.min { distance($0) < distance($1) }
+            if let face { shown.append(face) }
         }
         return shown
     }
@@ -505,6 +528,9 @@ public final class SubjectAccessTransform: SegmentTransform {
             guard index < followed.count else {
                 throw GatewayError(.footageChanged, "segment \(id) has more frames than when it was followed")
             }
+            _ = try originals?.restore(
+                into: frame, at: followed[index].date.timeIntervalSince1970,
+                tolerance: 0.5 / (source.frameRate > 0 ? source.frameRate : 25))
             if try redraw(frame, followed[index], number: offset + index) { shown += 1 }
             try output.write(frame)
             index += 1

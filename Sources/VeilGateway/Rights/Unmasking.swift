@@ -29,8 +29,7 @@ public enum Unmasking {
     private static func rendered(
         vault: Vault, request: UnmaskRequest, opened: [UnmaskedTrack], to path: String, settings: EncoderSettings
     ) async throws -> Result {
-        let formatter = ISO8601DateFormatter()
-        guard let from = formatter.date(from: request.from), let to = formatter.date(from: request.to) else {
+        guard let from = Vault.parseTimestamp(request.from), let to = Vault.parseTimestamp(request.to) else {
             throw GatewayError(.invalidConfiguration, "request \(request.id): its range cannot be read")
         }
         let segments = try await vault.segments(camera: .init(request.camera), from: from, to: to)
@@ -40,17 +39,7 @@ public enum Unmasking {
             throw GatewayError(
                 .invalidConfiguration, "no redacted recording of \(request.camera) in the request's range")
         }
-        // Every opened track's crops, with the canvas each was drawn on.
-        var crops: [(crop: UnmaskLayer.Crop, canvas: VideoFrame)] = []
-        for track in opened {
-            let source = try MediaSource(bytes: track.pixels, name: "unmask layer track \(track.track.track)")
-            var index = 0
-            while let canvas = try source.nextFrame(), index < track.track.crops.count {
-                crops.append((track.track.crops[index], canvas))
-                index += 1
-            }
-        }
-        crops.sort { $0.crop.time < $1.crop.time }
+        let originals = OriginalPixels(opened)
         let watermark = Watermark("UNMASKED " + request.id)
         var writer: MP4Writer?
         var result = Result()
@@ -71,16 +60,13 @@ public enum Unmasking {
                 let date =
                     segment.descriptor.start.addingTimeInterval(frame.time - (firstTime ?? frame.time))
                     .timeIntervalSince1970
+                // Only the range the approvers agreed to, not the whole of the segments around its ends.
+                guard date >= from.timeIntervalSince1970 - tolerance, date <= to.timeIntervalSince1970 + tolerance
+                else { continue }
                 clipStart = clipStart ?? date
                 frame.time = max(date - (clipStart ?? date), lastClipTime + tolerance)
                 lastClipTime = frame.time
-                var drawn = 0
-                for (crop, canvas) in crops where abs(crop.time - date) <= tolerance {
-                    let region = PictureRegion(
-                        copying: .init(x1: 0, y1: 0, x2: Double(crop.width), y2: Double(crop.height)), of: canvas)
-                    region.paste(into: frame, x: crop.x, y: crop.y)
-                    drawn += 1
-                }
+                let drawn = try originals.restore(into: frame, at: date, tolerance: tolerance)
                 watermark.draw(on: frame, x: 8, y: 8)
                 let size = watermark.size
                 watermark.draw(on: frame, x: frame.width - size.width - 8, y: frame.height - size.height - 8)
@@ -93,5 +79,56 @@ public enum Unmasking {
         }
         try writer?.finish()
         return result
+    }
+}
+
+/// The original pixels an approved unmask request opened, drawn back into the redacted recording frame by frame, in
+/// time order: each track's small video is decoded as its crops come due, so that a long range never holds more than
+/// one canvas per track in memory.
+public final class OriginalPixels: @unchecked Sendable {
+    // @unchecked Sendable: one pass over the footage owns it, and calls it from one task at a time, in time order.
+    private struct Cursor {
+        let crops: [UnmaskLayer.Crop]
+        let pixels: [UInt8]
+        let name: String
+        var source: MediaSource?
+        var next = 0
+    }
+
+    private var cursors: [Cursor]
+
+    public init(_ opened: [UnmaskedTrack]) {
+        cursors = opened.map {
+            Cursor(crops: $0.track.crops, pixels: $0.pixels, name: "unmask layer track \($0.track.track)")
+        }
+    }
+
+    /// Pastes every crop of `date` (wall-clock seconds since 1970, ± `tolerance`) into `frame`; returns how many. Dates
+    /// must not go back between calls.
+    public func restore(into frame: VideoFrame, at date: Double, tolerance: Double) throws -> Int {
+        var drawn = 0
+        for index in cursors.indices {
+            guard cursors[index].next < cursors[index].crops.count,
+                cursors[index].crops[cursors[index].next].time <= date + tolerance
+            else { continue }
+            if cursors[index].source == nil {
+                cursors[index].source = try MediaSource(bytes: cursors[index].pixels, name: cursors[index].name)
+            }
+            // Crops of frames that were not drawn (before the range, or skipped) are decoded past.
+            while cursors[index].next < cursors[index].crops.count,
+                cursors[index].crops[cursors[index].next].time <= date + tolerance
+            {
+                let crop = cursors[index].crops[cursors[index].next]
+                cursors[index].next += 1
+                guard let canvas = try cursors[index].source?.nextFrame() else { break }
+                guard abs(crop.time - date) <= tolerance else { continue }
+                PictureRegion(
+                    copying: .init(x1: 0, y1: 0, x2: Double(crop.width), y2: Double(crop.height)), of: canvas
+                ).paste(into: frame, x: crop.x, y: crop.y)
+                drawn += 1
+            }
+            if cursors[index].next >= cursors[index].crops.count { cursors[index].source = nil }
+        }
+        return drawn
     }
 }

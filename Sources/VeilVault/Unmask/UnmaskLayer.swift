@@ -192,16 +192,26 @@ public struct TwoPersonSealed: Sendable, Equatable {
             Sodium.wipe(&other)
         }
         let ciphertext = try SegmentCipher.encrypt(plaintext, key: key, binding: Array(binding.utf8))
+        // Each half travels with what it opens (camera, segment start, track), sealed together: an approver sees what a
+        // request really asks of them, whatever the request says.
+        var first = pad + Array(binding.utf8), second = other + Array(binding.utf8)
+        defer {
+            Sodium.wipe(&first)
+            Sodium.wipe(&second)
+        }
         return TwoPersonSealed(
             shares: [
                 Share(
                     role: approvers[0].role, recipient: approvers[0].key.fingerprint,
-                    sealed: approvers[0].key.seal(pad).hex),
+                    sealed: approvers[0].key.seal(first).hex),
                 Share(
                     role: approvers[1].role, recipient: approvers[1].key.fingerprint,
-                    sealed: approvers[1].key.seal(other).hex),
+                    sealed: approvers[1].key.seal(second).hex),
             ], ciphertext: [UInt8](ciphertext))
     }
+
+    /// The length of a key half; what follows it in a sealed share is the binding it belongs to.
+    static let halfLength = 32
 
     /// Opens with both halves (in either order); throws when they do not open it.
     func open(halves first: [UInt8], _ second: [UInt8], binding: String, what: String) throws -> [UInt8] {

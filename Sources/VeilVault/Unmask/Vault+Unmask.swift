@@ -26,8 +26,11 @@ public struct UnmaskRequest: Codable, Sendable, Equatable {
     /// The request's own X25519 public key, hex: approvals are sealed to it, and only this gateway holds its secret
     /// half (until the request is used).
     public var requestKey: String
-    /// The roles asked, each with its key's fingerprint.
-    public var approvers: [String: String]
+    /// The roles asked, each with the fingerprints of its keys (more than one where the policy changed a key within the
+    /// range).
+    public var approvers: [String: [String]]
+    /// The request opens nothing after this (a week after it was made).
+    public var expires: String
     public var shares: [Share]
 }
 
@@ -60,9 +63,26 @@ public struct UnmaskedTrack: Sendable {
 }
 
 extension Vault {
-    var unmaskDirectory: String {
-        (configuration.signingKeyPath as NSString).deletingLastPathComponent + "/../unmask"
+    /// Open requests and their keys, beside the vault's other keys.
+    var unmaskDirectory: String { configuration.keystoreDirectory + "/unmask-requests" }
+
+    /// A time with milliseconds: a request's range is drawn to the frame.
+    public static func preciseTimestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
     }
+
+    /// Reads a time written with or without milliseconds.
+    public static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// How long a request can be approved and used.
+    static let unmaskRequestLifetime: TimeInterval = 7 * 86_400
 
     /// Prepares a request to unmask a camera's footage in a range: writes it (signed) to `path` for the approvers,
     /// keeps the request key's secret half in the state folder, and audits it. Throws when the range holds no unmask
@@ -89,12 +109,12 @@ extension Vault {
             )
         }
         var shares: [UnmaskRequest.Share] = []
-        var approvers: [String: String] = [:]
+        var approvers: [String: Set<String>] = [:]
         for segment in layers {
             let layer = try UnmaskLayer(decoding: try read(segment.id), segment: segment.id)
             for track in layer.tracks {
                 for share in track.sealed.shares {
-                    approvers[share.role] = share.recipient
+                    approvers[share.role, default: []].insert(share.recipient)
                     shares.append(
                         .init(
                             segment: segment.id, track: track.track, role: share.role, recipient: share.recipient,
@@ -107,9 +127,10 @@ extension Vault {
             atPath: unmaskDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let requestKey = try RecipientKey.generate(writingTo: unmaskDirectory + "/" + id)
         let request = UnmaskRequest(
-            format: UnmaskRequest.currentFormat, id: id, camera: camera.rawValue, from: Self.timestamp(from),
-            to: Self.timestamp(to), reason: reason, requestedBy: actor, createdAt: Self.timestamp(now),
-            requestKey: requestKey.bytes.hex, approvers: approvers, shares: shares)
+            format: UnmaskRequest.currentFormat, id: id, camera: camera.rawValue, from: Self.preciseTimestamp(from),
+            to: Self.preciseTimestamp(to), reason: reason, requestedBy: actor, createdAt: Self.timestamp(now),
+            requestKey: requestKey.bytes.hex, approvers: approvers.mapValues { $0.sorted() },
+            expires: Self.timestamp(now.addingTimeInterval(Self.unmaskRequestLifetime)), shares: shares)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
@@ -144,6 +165,10 @@ extension Vault {
         do { request = try JSONDecoder().decode(UnmaskRequest.self, from: data) } catch {
             throw VaultError(.authenticationFailed, "\(base).json: malformed request")
         }
+        if let expires = ISO8601DateFormatter().date(from: request.expires), now > expires {
+            for suffix in [".key", ".pub", ".json"] { unlink(base + suffix) }
+            throw VaultError(.twoPersonRule, "unmask request \(id) expired at \(request.expires); make a new one")
+        }
         for approval in approvals where approval.request != request.id {
             throw VaultError(
                 .twoPersonRule, "an approval is for request \(approval.request.prefix(40)), not \(request.id)")
@@ -157,25 +182,31 @@ extension Vault {
         guard approvals[0].role != approvals[1].role, approvals[0].approver != approvals[1].approver else {
             throw VaultError(
                 .twoPersonRule,
-                "both approvals are from \(approvals[0].role) (key \(approvals[0].approver)): the two-person rule needs two people of different roles"
+                "both approvals are from \(approvals[0].role.prefix(40)) (key \(approvals[0].approver.prefix(16))): the two-person rule needs two people of different roles"
             )
         }
-        for approval in approvals where request.approvers[approval.role] != approval.approver {
+        for approval in approvals where !(request.approvers[approval.role] ?? []).contains(approval.approver) {
             throw VaultError(
                 .twoPersonRule,
                 "the approval of \(approval.role.prefix(40)) is by key \(approval.approver.prefix(16)), not the key the layer was sealed to"
             )
         }
         let requestKey = try RecipientKey.load(from: base + ".key")
-        let halves = try approvals.map { approval in
+        var halves = try approvals.map { approval in
             try Dictionary(
                 approval.shares.map { share -> (String, [UInt8]) in
                     guard let sealed = [UInt8](hex: share.sealed), let half = requestKey.open(sealed) else {
                         throw VaultError(
-                            .twoPersonRule, "the approval of \(approval.role) does not open for this request")
+                            .twoPersonRule, "the approval of \(approval.role.prefix(40)) does not open for this request"
+                        )
                     }
                     return ("\(share.segment)/\(share.track)", half)
                 }, uniquingKeysWith: { first, _ in first })
+        }
+        defer {
+            for index in halves.indices {
+                for item in halves[index].keys { Sodium.wipe(&halves[index][item]!) }
+            }
         }
         var opened: [UnmaskedTrack] = []
         let segmentIDs = Array(Set(request.shares.map(\.segment))).sorted()
@@ -253,15 +284,43 @@ public enum UnmaskApprovals {
             throw VaultError(
                 .wrongKeyEncryptionKey,
                 "request \(request.id) asks nothing of key \(key.publicKey.fingerprint); it asks "
-                    + request.approvers.sorted { $0.key < $1.key }.map { "\($0.key) (key \($0.value))" }.joined(
-                        separator: " and "))
+                    + request.approvers.sorted { $0.key < $1.key }.map {
+                        "\($0.key.prefix(40)) (key \($0.value.joined(separator: " or ")))"
+                    }.joined(separator: " and "))
+        }
+        // What each half really opens travels sealed with it (camera, segment start, track): a request that says one
+        // camera and time and carries halves of another — made with a stolen gateway key — is refused here.
+        guard let from = Vault.parseTimestamp(request.from), let to = Vault.parseTimestamp(request.to) else {
+            throw VaultError(.authenticationFailed, "\(path): malformed range")
         }
         let shares = try mine.map { share -> UnmaskApproval.Share in
-            guard let sealed = [UInt8](hex: share.sealed), var half = key.open(sealed) else {
+            guard let sealed = [UInt8](hex: share.sealed), var opened = key.open(sealed),
+                opened.count > TwoPersonSealed.halfLength
+            else {
                 throw VaultError(
                     .authenticationFailed, "request \(request.id): a share for this key does not open (changed?)")
             }
+            defer { Sodium.wipe(&opened) }
+            var half = Array(opened.prefix(TwoPersonSealed.halfLength))
             defer { Sodium.wipe(&half) }
+            let binding = String(decoding: opened.dropFirst(TwoPersonSealed.halfLength), as: UTF8.self)
+            let parts = binding.split(separator: ":")
+            guard parts.count == 4, parts[0] == "veilgate-unmask", parts[1] == request.camera,
+                let milliseconds = Double(parts[2]), Int(parts[3]) == share.track
+            else {
+                throw VaultError(
+                    .authenticationFailed,
+                    "request \(request.id) carries a share that is not of camera \(request.camera.prefix(60)) as it says; do not approve it"
+                )
+            }
+            let start = Date(timeIntervalSince1970: milliseconds / 1000)
+            // A layer segment starts at most a recording file's length (seconds) before the range.
+            guard start >= from.addingTimeInterval(-60), start <= to else {
+                throw VaultError(
+                    .authenticationFailed,
+                    "request \(request.id) carries a share of footage from \(Vault.timestamp(start)), outside \(request.from) – \(request.to) as it says; do not approve it"
+                )
+            }
             return .init(segment: share.segment, track: share.track, sealed: requestKey.seal(half).hex)
         }
         return (
@@ -274,15 +333,24 @@ public enum UnmaskApprovals {
 }
 
 extension Vault {
-    /// The unmask-layer tracks covering a point at a moment: what a data subject asking for erasure points at (their
-    /// face in a still of the redacted recording). `x`, `y` in pixels, or normalised when both are at most 1. Where the
-    /// covers were is readable with the vault's keys; what was under them is not needed.
-    public func unmaskTracks(camera: CameraID, at date: Date, x: Double, y: Double) throws -> Set<Int> {
-        let layers = try segments(camera: camera, from: date.addingTimeInterval(-1), to: date.addingTimeInterval(1))
-            .filter { $0.descriptor.category == .unmaskLayer }
-        var found = Set<Int>()
-        for segment in layers {
-            let layer = try UnmaskLayer(decoding: try read(segment.id), segment: segment.id)
+    /// A track of one unmask-layer segment. Track numbers are the tracker's, unique within one run of a camera's
+    /// pipeline only (they start again after a restart or a policy reload), so a track is always named with its
+    /// segment.
+    public struct LayerTrack: Hashable, Sendable {
+        public var segment: String
+        public var track: Int
+    }
+
+    /// The unmask-layer tracks covering a point at a moment — what a data subject asking for erasure points at (their
+    /// face in a still of the redacted recording) — followed into the layer segments before and after in the range
+    /// where the same track goes on (same number, within a second, nearby). `x`, `y` in pixels, or normalised when both
+    /// are at most 1. Where the covers were is readable with the vault's keys; what was under them is not needed.
+    public func unmaskTracks(
+        camera: CameraID, from: Date, to: Date, at date: Date, x: Double, y: Double
+    ) throws -> Set<LayerTrack> {
+        let layers = try unmaskLayers(camera: camera, from: from, to: to)
+        var found = Set<LayerTrack>()
+        for (segment, layer) in layers {
             let (px, py) = x <= 1 && y <= 1 ? (x * Double(layer.width), y * Double(layer.height)) : (x, y)
             for track in layer.tracks {
                 guard
@@ -293,11 +361,62 @@ extension Vault {
                 if Double(crop.x) <= px, px <= Double(crop.x + crop.width), Double(crop.y) <= py,
                     py <= Double(crop.y + crop.height)
                 {
-                    found.insert(track.track)
+                    found.insert(LayerTrack(segment: segment.id, track: track.track))
                 }
             }
         }
-        return found
+        return Self.continued(found, through: layers)
+    }
+
+    /// Every track numbered `numbers` in the range's layer segments, followed as
+    /// ``unmaskTracks(camera:from:to:at:x:y:)``
+    /// follows them; a number that recurs after a restart, away from the others, is someone else and left alone only if
+    /// it does not connect — name tracks by pointing where you can.
+    public func unmaskTracks(
+        camera: CameraID, from: Date, to: Date, numbered numbers: Set<Int>
+    ) throws
+        -> Set<LayerTrack>
+    {
+        let layers = try unmaskLayers(camera: camera, from: from, to: to)
+        guard let seed = layers.first(where: { $0.1.tracks.contains { numbers.contains($0.track) } }) else { return [] }
+        let found = Set(
+            seed.1.tracks.filter { numbers.contains($0.track) }.map { LayerTrack(segment: seed.0.id, track: $0.track) })
+        return Self.continued(found, through: layers)
+    }
+
+    private func unmaskLayers(camera: CameraID, from: Date, to: Date) throws -> [(StoredSegment, UnmaskLayer)] {
+        try segments(camera: camera, from: from, to: to).filter { $0.descriptor.category == .unmaskLayer }
+            .sorted { $0.descriptor.start < $1.descriptor.start }
+            .map { ($0, try UnmaskLayer(decoding: try read($0.id), segment: $0.id)) }
+    }
+
+    /// The tracks found, and the same tracks in the neighbouring segments where they go straight on: the same number,
+    /// its first crop within a second of its last crop in the segment before, and near it.
+    static func continued(_ found: Set<LayerTrack>, through layers: [(StoredSegment, UnmaskLayer)]) -> Set<LayerTrack> {
+        var result = found
+        let index = Dictionary(layers.enumerated().map { ($1.0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func goesOn(_ a: UnmaskLayer.Crop, _ b: UnmaskLayer.Crop) -> Bool {
+            let dx = Double(a.x + a.width / 2 - b.x - b.width / 2), dy = Double(a.y + a.height / 2 - b.y - b.height / 2)
+            return abs(b.time - a.time) <= 1 && (dx * dx + dy * dy).squareRoot() <= Double(max(a.width, a.height)) * 2
+        }
+        for seed in found {
+            guard let start = index[seed.segment] else { continue }
+            for step in [1, -1] {
+                var position = start
+                while true {
+                    let next = position + step
+                    guard next >= 0, next < layers.count,
+                        let here = layers[position].1.tracks.first(where: { $0.track == seed.track }),
+                        let there = layers[next].1.tracks.first(where: { $0.track == seed.track }),
+                        let a = step == 1 ? here.crops.last : there.crops.last,
+                        let b = step == 1 ? there.crops.first : here.crops.first, goesOn(a, b)
+                    else { break }
+                    result.insert(LayerTrack(segment: layers[next].0.id, track: seed.track))
+                    position = next
+                }
+            }
+        }
+        return result
     }
 
     /// Erases a data subject's regions from a camera's unmask layers in a range (GDPR Art. 17), where the redacted
@@ -306,9 +425,11 @@ extension Vault {
     /// approve, can unmask them again. Refused under a legal hold, like any erasure. Audited.
     @discardableResult
     public func eraseFromUnmaskLayers(
-        camera: CameraID, from: Date, to: Date, tracks: Set<Int>, by actor: String, at now: Date = Date()
+        camera: CameraID, from: Date, to: Date, tracks: Set<LayerTrack>, by actor: String, at now: Date = Date()
     ) throws -> (segments: Int, regions: Int) {
-        guard !tracks.isEmpty else { throw VaultError(.invalidArgument, "no track to erase") }
+        guard !tracks.isEmpty else {
+            throw VaultError(.notFound, "no unmask layer of \(camera) in that range holds those tracks")
+        }
         var scratch = RetentionPlan(now: now, policyVersion: schedule?.policyVersion ?? "")
         let holds = try activeHolds(at: now, plan: &scratch)
         guard
@@ -325,10 +446,11 @@ extension Vault {
         for segment in try segments(camera: camera, from: from, to: to)
         where segment.descriptor.category == .unmaskLayer {
             let layer = try UnmaskLayer(decoding: try read(segment.id), segment: segment.id)
-            let removed = layer.tracks.filter { tracks.contains($0.track) }
+            let numbers = Set(tracks.filter { $0.segment == segment.id }.map(\.track))
+            let removed = layer.tracks.filter { numbers.contains($0.track) }
             guard !removed.isEmpty else { continue }
             regions += removed.map(\.crops.count).reduce(0, +)
-            let kept = layer.removing(tracks: tracks)
+            let kept = layer.removing(tracks: numbers)
             if !kept.tracks.isEmpty { try store(try kept.encoded(), as: segment.descriptor) }
             rewritten.append(segment.id)
         }
@@ -341,7 +463,8 @@ extension Vault {
                 .erasure, actor, camera.rawValue, [],
                 [
                     "kind": "subject-regions", "from": Self.timestamp(from), "to": Self.timestamp(to),
-                    "segments": String(rewritten.count), "tracks": String(tracks.count), "regions": String(regions),
+                    "segments": String(rewritten.count), "tracks": String(Set(tracks.map(\.track)).count),
+                    "regions": String(regions),
                 ]
             ))
         return (rewritten.count, regions)

@@ -60,6 +60,18 @@ struct SubjectAccessCommand: AsyncParsableCommand {
     var mode: String = "blur"
 
     @Option(
+        name: .customLong("unmask-request"),
+        help: ArgumentHelp(
+            "For a camera that keeps an unmask layer instead of raw video: an unmask request of the range (vault unmask-request), opened with two --approval.",
+            valueName: "id"))
+    var unmaskRequest: String?
+
+    @Option(
+        name: .customLong("approval"),
+        help: ArgumentHelp("An approval of --unmask-request; give two.", valueName: "file"))
+    var approvals: [String] = []
+
+    @Option(
         name: .customLong("detect-every"),
         help: ArgumentHelp("Detect on every Nth frame; the tracker follows in between.", valueName: "n"))
     var detectEvery: Int = 2
@@ -80,13 +92,31 @@ struct SubjectAccessCommand: AsyncParsableCommand {
         }
         let recipientKey = try await vaultOperation { try recipient.map { try RecipientPublicKey.load(from: $0) } }
         let (vault, _) = try await location.open()
-        printError("following everyone in the original footage of \(camera) (detection every \(detectEvery) frame(s))…")
+        // A camera with an unmask layer: its original pixels, opened with two approvals (audited as an unmask), are
+        // read twice — once to follow everyone, once to draw the subject.
+        var opened: [UnmaskedTrack]?
+        if let unmaskRequest {
+            let decoded = try approvals.map { path -> UnmaskApproval in
+                guard let data = FileManager.default.contents(atPath: path),
+                    let approval = try? JSONDecoder().decode(UnmaskApproval.self, from: data)
+                else { throw ValidationError("\(path): not an unmask approval") }
+                return approval
+            }
+            opened = try await vaultOperation {
+                try await vault.unmask(request: unmaskRequest, approvals: decoded, by: requestedBy).1
+            }
+        } else if !approvals.isEmpty {
+            throw ValidationError("--approval goes with --unmask-request")
+        }
+        printError(
+            "following everyone in the \(opened == nil ? "original footage" : "unmasked recording") of \(camera) (detection every \(detectEvery) frame(s))…"
+        )
         let started = Date()
         let footage = try await vaultOperation {
             try await gatewayOperation {
                 try await FollowedFootage.follow(
                     vault: vault, camera: camera, from: start, to: end, models: VisionModels(),
-                    settings: .init(detectEvery: detectEvery),
+                    settings: .init(detectEvery: detectEvery), originals: opened.map(OriginalPixels.init),
                     progress: Self.progress(started: started))
             }
         }
@@ -101,13 +131,15 @@ struct SubjectAccessCommand: AsyncParsableCommand {
             return
         }
         let transform = try gatewayOperation {
-            try SubjectAccessTransform(footage: footage, selections: parsed, request: request, mode: coverMode)
+            try SubjectAccessTransform(
+                footage: footage, selections: parsed, request: request, mode: coverMode,
+                originals: opened.map(OriginalPixels.init))
         }
         let manifest = try await vaultOperation {
             try await gatewayOperation {
                 try await vault.export(
                     camera: camera, from: start, to: end, into: output, requestedBy: requestedBy, transform: transform,
-                    categories: [.rawVideo], recipient: recipientKey)
+                    categories: [footage.category], recipient: recipientKey)
             }
         }
         let record = manifest.transformRecord ?? [:]

@@ -47,7 +47,9 @@ struct VaultUnmaskRequestCommand: AsyncParsableCommand {
             try await vault.requestUnmask(
                 camera: camera, from: start, to: end, reason: reason, by: requestedBy, writingTo: output)
         }
-        let roles = request.approvers.sorted { $0.key < $1.key }.map { "\($0.key) (key \($0.value))" }
+        let roles = request.approvers.sorted { $0.key < $1.key }.map {
+            "\($0.key) (key \($0.value.joined(separator: " or ")))"
+        }
         print(
             "request \(request.id): \(Set(request.shares.map(\.segment)).count) layer segment(s) of \(camera); written to \(output) and \(output).sig"
         )
@@ -93,6 +95,9 @@ struct VaultApproveUnmaskCommand: AsyncParsableCommand {
             "approved \(asked.id) as \(approval.role): camera \(asked.camera), \(asked.from) – \(asked.to), asked by \(asked.requestedBy)"
         )
         print("  reason: \(asked.reason)")
+        print(
+            "  covers \(approval.shares.count) tracked area(s) in \(Set(approval.shares.map(\.segment)).count) segment(s), each checked to be of that camera and time"
+        )
         print("  wrote \(output): it opens nothing without the other role's approval, and serves this request only")
     }
 }
@@ -154,7 +159,11 @@ struct VaultEraseSubjectCommand: AsyncParsableCommand {
         name: .customLong("select"),
         help: ArgumentHelp("A point on the subject's cover at a moment.", valueName: "point"))
     var selections: [String] = []
-    @Option(name: .customLong("track"), help: ArgumentHelp("A track of the layer to erase.", valueName: "n"))
+    @Option(
+        name: .customLong("track"),
+        help: ArgumentHelp(
+            "A track of the layer to erase, from its first segment in the range on (numbers restart with the pipeline: prefer --select).",
+            valueName: "n"))
     var tracks: [Int] = []
     @Option(name: .customLong("requested-by"), help: "Who erases (audited).") var requestedBy: String = "dpo"
 
@@ -164,13 +173,18 @@ struct VaultEraseSubjectCommand: AsyncParsableCommand {
         }
         let (camera, start, end) = try range.parsed()
         let (vault, _) = try await location.open()
-        var chosen = Set(tracks)
+        var chosen = try await vaultOperation {
+            tracks.isEmpty
+                ? [] : try await vault.unmaskTracks(camera: camera, from: start, to: end, numbered: Set(tracks))
+        }
         for text in selections {
             let selection = try gatewayOperation { try SubjectSelection.parse(text, rangeStart: start) }
             guard case .point(let x, let y, let date) = selection.target else {
                 throw ValidationError("--select \(text): use --track N for a track")
             }
-            let found = try await vaultOperation { try await vault.unmaskTracks(camera: camera, at: date, x: x, y: y) }
+            let found = try await vaultOperation {
+                try await vault.unmaskTracks(camera: camera, from: start, to: end, at: date, x: x, y: y)
+            }
             guard !found.isEmpty else {
                 throw ValidationError(
                     "--select \(text): no covered region of the unmask layer is there then; point at the subject's blurred face or plate"
@@ -178,11 +192,13 @@ struct VaultEraseSubjectCommand: AsyncParsableCommand {
             }
             chosen.formUnion(found)
         }
+        let selected = chosen
         let erased = try await vaultOperation {
-            try await vault.eraseFromUnmaskLayers(camera: camera, from: start, to: end, tracks: chosen, by: requestedBy)
+            try await vault.eraseFromUnmaskLayers(
+                camera: camera, from: start, to: end, tracks: selected, by: requestedBy)
         }
         print(
-            "erased \(erased.regions) region(s) of track(s) \(chosen.sorted().map(String.init).joined(separator: ", ")) from \(erased.segments) unmask-layer segment(s) of \(camera); the redacted video is unchanged; audited as erasure"
+            "erased \(erased.regions) region(s) of \(Set(selected.map(\.track)).count) track(s) from \(erased.segments) unmask-layer segment(s) of \(camera); the redacted video is unchanged; audited as erasure"
         )
     }
 }
