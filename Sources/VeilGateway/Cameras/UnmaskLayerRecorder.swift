@@ -77,7 +77,7 @@ public struct UnmaskLayerRecorder: Sendable {
             let height = max(16, ((due.map(\.region.height).max() ?? 0) + 1) & ~1)
             let stream = try FragmentedMP4Stream(
                 width: width, height: height, frameRate: frameRate,
-                settings: EncoderSettings(preset: "medium", crf: Self.quality))
+                settings: EncoderSettings(preset: "veryfast", crf: Self.quality))
             for (index, capture) in due.enumerated() {
                 let canvas = try VideoFrame(
                     width: width, height: height, time: Double(index) / frameRate, index: index)
