@@ -36,6 +36,11 @@ public struct CameraAnalytics: Sendable {
         public var runningSpeed = 1.8
         /// …kept up for this long (seconds); it re-arms once the person has been below 60 % of it for three seconds.
         public var runningHold = 1.0
+        /// Unattended object: something come to rest in a zone, with nobody near it, for this long (seconds)…
+        public var unattendedAfter = 60.0
+        /// …where near is within this many of a person's own heights of it (their owner standing beside it, sitting on
+        /// the bench it is on).
+        public var unattendedReach = 1.0
 
         public init() {}
     }
@@ -52,7 +57,7 @@ public struct CameraAnalytics: Sendable {
 
         /// The analytics this library runs; a policy may list others, which callers report rather than fake.
         public static let supported: Set<Analytic> = [
-            .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running,
+            .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running, .unattendedObject,
         ]
 
         /// `analytics` cut down to the supported ones.
@@ -96,6 +101,8 @@ public struct CameraAnalytics: Sendable {
     /// Per track: its recent steps (time, ground point in picture heights, body height) and whether it runs.
     private var strides: [Int: [(time: Double, point: Point, height: Double)]] = [:]
     private var runs: [Int: RunState] = [:]
+    /// Per still object: since when nobody has been near it, and whether it raised its alert.
+    private var unattended: [Int: (aloneSince: Double, alerted: Bool)] = [:]
     private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
 
     private struct Key: Hashable {
@@ -179,6 +186,10 @@ public struct CameraAnalytics: Sendable {
         if analytics.contains(.lineCrossing) { alerts += lineCrossings(people, at: time) }
         if analytics.contains(.crowdCount) { alerts += crowd(people, at: time) }
         if analytics.contains(.running) { alerts += running(people, at: time, aspectRatio: observation.aspectRatio) }
+        if analytics.contains(.unattendedObject) {
+            alerts += unattendedObjects(
+                observation.stillObjects, people, at: time, aspectRatio: observation.aspectRatio)
+        }
         return alerts
     }
 
@@ -311,6 +322,47 @@ public struct CameraAnalytics: Sendable {
             }
         }
         sides = sides.filter { footing[$0.key.track] != nil }
+        return alerts
+    }
+
+    // MARK: Unattended objects
+
+    /// Something come to rest in a zone (a still-object detector's region) raises one alert once it has been still,
+    /// with nobody within ``Thresholds/unattendedReach`` of their own heights of it, for
+    /// ``Thresholds/unattendedAfter``: a bag set down by someone who walks on. A person who stands still is found as a
+    /// still region too, and is never alone with themself. The object keeps its alert while it stays; one found again
+    /// later is new.
+    private mutating func unattendedObjects(
+        _ objects: [StillObject], _ people: [TrackedObject], at time: Double, aspectRatio: Double
+    ) -> [Alert] {
+        var alerts: [Alert] = []
+        var kept: [Int: (aloneSince: Double, alerted: Bool)] = [:]
+        for object in objects {
+            let centre = Point(x: object.x + object.width / 2, y: object.y + object.height / 2)
+            guard let zone = zones.first(where: { $0.contains(centre) }) else { continue }
+            let near = people.contains { person in
+                let ground = person.groundPoint
+                let middle = Point(x: ground.x, y: person.y + person.height / 2)
+                let reach = limits(zone.id).unattendedReach * person.height
+                // In units of the picture's height, so x and y measure alike; to the nearer of feet and middle.
+                func distance(_ point: Point) -> Double {
+                    Point(x: point.x * aspectRatio, y: point.y).distance(
+                        to: Point(x: centre.x * aspectRatio, y: centre.y))
+                }
+                return min(distance(ground), distance(middle)) <= reach
+            }
+            var state = unattended[object.id] ?? (max(object.since, time), false)
+            if near { state.aloneSince = time }
+            if !state.alerted, time - state.aloneSince >= limits(zone.id).unattendedAfter {
+                state.alerted = true
+                alerts.append(
+                    Alert(
+                        kind: .unattendedObject, camera: camera, zone: zone.id, time: origin.addingTimeInterval(time),
+                        count: nil, boxes: [[object.x, object.y, object.width, object.height]], track: nil))
+            }
+            kept[object.id] = state
+        }
+        unattended = kept
         return alerts
     }
 

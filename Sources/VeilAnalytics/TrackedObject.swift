@@ -58,9 +58,32 @@ public struct Observation: Sendable {
     /// heights needs both in one unit.
     public var aspectRatio: Double
 
-    public init(time: Double, objects: [TrackedObject], aspectRatio: Double = 16.0 / 9.0) {
+    /// Things that came to rest in the scene (a still-object detector's regions), for the unattended-object analytic.
+    public var stillObjects: [StillObject]
+
+    public init(
+        time: Double, objects: [TrackedObject], aspectRatio: Double = 16.0 / 9.0, stillObjects: [StillObject] = []
+    ) {
         self.time = time
         self.objects = objects
         self.aspectRatio = aspectRatio
+        self.stillObjects = stillObjects
+    }
+}
+
+/// Something that appeared and stays still: a number kept while it stays, its normalised box, and since when (video
+/// time) it has been still.
+public struct StillObject: Hashable, Sendable {
+    public var id: Int
+    public var x: Double, y: Double, width: Double, height: Double
+    public var since: Double
+
+    public init(id: Int, x: Double, y: Double, width: Double, height: Double, since: Double) {
+        self.id = id
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.since = since
     }
 }

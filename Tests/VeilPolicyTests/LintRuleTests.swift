@@ -314,6 +314,15 @@ struct ThresholdTests {
                 && camera.thresholds.crowdHold?.seconds == 5)
         let zone = try #require(camera.zones.first).thresholds.over(camera.thresholds)
         #expect(zone.loiteringAfter?.seconds == 120 && zone.crowdPeople == 30)
+        // unattended-object: on the camera and per zone, as the other zone analytics.
+        let unattended = Self.withThresholds.replacingOccurrences(
+            of: "analytics: [loitering, crowd-count]", with: "analytics: [loitering, crowd-count, unattended-object]"
+        ).replacingOccurrences(
+            of: "thresholds: {loitering: {after: 2m}}",
+            with: "thresholds: {loitering: {after: 2m}, unattended-object: {after: 90s}}")
+        #expect(PolicyFixture.lint(unattended).diagnostics == [], "\(PolicyFixture.lint(unattended).diagnostics)")
+        let compiled = try #require(try PolicyFixture.compile(unattended).document.cameras.first?.zones.first)
+        #expect(compiled.thresholds.unattendedAfter?.seconds == 90)
     }
 
     @Test(
@@ -333,6 +342,11 @@ struct ThresholdTests {
             (
                 "  loitering: {after: 90s}\n", "  running: {speed: 2.5}\n", LintRule.misplacedKey,
                 "camera 'cam-a' sets thresholds for running, which the camera does not run"
+            ),
+            (
+                "analytics: [loitering, crowd-count]\n    thresholds:\n      loitering: {after: 90s}",
+                "analytics: [loitering, crowd-count, unattended-object]\n    thresholds:\n      unattended-object: {after: 2s}",
+                LintRule.impossibleValue, "unattended-object of camera 'cam-a': after 2s must be from 5s"
             ),
         ])
     func refused(_ old: String, _ new: String, _ rule: LintRule, _ message: String) {

@@ -206,11 +206,12 @@ struct VeilgateCLITests {
                 "analytic:       raised by this site's analytics on camera station-forecourt: a person inside a zone for 1 s"
             ),
             "\(runs.output)")
-        // Granted, listed, but not built: the DPO sees that no such alert will come.
-        let notBuilt = try explain("market-square", "unattended-object")
+        // Unattended objects run as well, with their threshold.
+        let unattended = try explain("market-square", "unattended-object")
         #expect(
-            notBuilt.output.contains("lists unattended-object, but this build does not run it yet"),
-            "\(notBuilt.output)")
+            unattended.output.contains(
+                "raised by this site's analytics on camera market-square: something that came to rest in a zone and stayed still, with nobody near it, for 60 s"
+            ), "\(unattended.output)")
         let notListed = try explain("station-forecourt", "loitering", json: true)
         let report = try JSONSerialization.jsonObject(with: Data(notListed.output.utf8)) as? [String: Any]
         #expect(

@@ -38,6 +38,8 @@ public final class CameraAnalyticsSink: TrackSink {
         var analytics: CameraAnalytics?
         /// When the counts were last written (stream time).
         var countsWritten = -Double.infinity
+        /// For unattended objects: what came to rest in the picture.
+        var still: StillObjectDetector?
     }
 
     public init(
@@ -54,11 +56,17 @@ public final class CameraAnalyticsSink: TrackSink {
 
     public func observe(_ frame: TrackedFrame) {
         let people = TrackedObject.people(in: frame.tracks, width: frame.width, height: frame.height)
-        let observation = Observation(
-            time: frame.time, objects: people,
-            aspectRatio: Double(frame.width) / Double(max(1, frame.height)))
         let setup = self.setup
         let (alerts, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
+            var stillObjects: [StillObject] = []
+            if setup.analytics.contains(.unattendedObject), let picture = frame.picture {
+                var still = state.still ?? StillObjectDetector()
+                stillObjects = still.update(picture).map(StillObject.init)
+                state.still = still
+            }
+            let observation = Observation(
+                time: frame.time, objects: people, aspectRatio: Double(frame.width) / Double(max(1, frame.height)),
+                stillObjects: stillObjects)
             var analytics = state.analytics ?? CameraAnalytics(setup, origin: frame.origin)
             analytics.origin = frame.origin  // the pipeline starts its clock again after its first frame
             let alerts = analytics.observe(observation)
@@ -127,5 +135,13 @@ extension TrackedObject {
                     track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
                     height: $0.box.height / height)
             })
+    }
+}
+
+extension StillObject {
+    /// A still-object detector's region as the analytics take it.
+    public init(_ region: StillObjectDetector.StillRegion) {
+        self.init(
+            id: region.id, x: region.x, y: region.y, width: region.width, height: region.height, since: region.since)
     }
 }

@@ -38,6 +38,7 @@ extension CameraAnalytics.Thresholds {
         if let value = policy.crowdHold { crowdHold = Double(value.seconds) }
         if let value = policy.runningSpeed { runningSpeed = value }
         if let value = policy.runningHold { runningHold = Double(value.seconds) }
+        if let value = policy.unattendedAfter { unattendedAfter = Double(value.seconds) }
     }
 }
 
@@ -108,6 +109,9 @@ extension CameraAnalytics {
             case .running:
                 "someone moving at \(thresholds.runningSpeed) body heights a second or faster for "
                     + "\(Self.seconds(thresholds.runningHold))"
+            case .unattendedObject:
+                "something that came to rest in a zone and stayed still, with nobody near it, for "
+                    + "\(Self.seconds(thresholds.unattendedAfter))"
             default: "as the analytic decides"
             }
         lines.insert("raised by this site's analytics on camera \(camera.id): \(when)", at: 0)

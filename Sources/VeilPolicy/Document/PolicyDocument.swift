@@ -103,6 +103,8 @@ extension PolicyDocument {
         /// running: body heights per second, for this long.
         public var runningSpeed: Double?
         public var runningHold: PolicyDuration?
+        /// unattended-object: still, with nobody near, this long.
+        public var unattendedAfter: PolicyDuration?
         /// Where each analytic's thresholds are written, for lint.
         public var locations: [Analytic: SourceLocation] = [:]
 
@@ -118,6 +120,7 @@ extension PolicyDocument {
             merged.crowdHold = crowdHold ?? other.crowdHold
             merged.runningSpeed = runningSpeed ?? other.runningSpeed
             merged.runningHold = runningHold ?? other.runningHold
+            merged.unattendedAfter = unattendedAfter ?? other.unattendedAfter
             return merged
         }
     }

@@ -38,7 +38,7 @@ struct DocumentBuilder {
     /// What each analytic's thresholds are, and the ranges they must lie in.
     static let thresholdKeys: [Analytic: [String]] = [
         .restrictedZone: ["after", "rearm"], .loitering: ["after"], .crowdCount: ["people", "hold"],
-        .running: ["speed", "hold"],
+        .running: ["speed", "hold"], .unattendedObject: ["after"],
     ]
     static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
@@ -186,7 +186,8 @@ struct DocumentBuilder {
         camera.masks = list(map["masks"], "masks", mask)
         if let node = map["thresholds"] {
             camera.thresholds = thresholds(
-                node, for: "camera '\(camera.id)'", allowed: [.restrictedZone, .loitering, .crowdCount, .running])
+                node, for: "camera '\(camera.id)'",
+                allowed: [.restrictedZone, .loitering, .crowdCount, .running, .unattendedObject])
         }
         return camera
     }
@@ -197,7 +198,8 @@ struct DocumentBuilder {
         if let thresholds = area.map["thresholds"] {
             // A zone's own: only the analytics judged per zone.
             zone.thresholds = self.thresholds(
-                thresholds, for: "zone '\(zone.id)'", allowed: [.restrictedZone, .loitering, .crowdCount])
+                thresholds, for: "zone '\(zone.id)'",
+                allowed: [.restrictedZone, .loitering, .crowdCount, .unattendedObject])
         }
         return zone
     }
@@ -251,6 +253,8 @@ struct DocumentBuilder {
                 result.runningSpeed = number(
                     entry["speed"], "\(name) speed (body heights per second)", within: 0.5...10)
                 result.runningHold = duration(entry["hold"], "\(name) hold", within: 1...60)
+            case .unattendedObject:
+                result.unattendedAfter = duration(entry["after"], "\(name) after", within: 5...3600)
             default:
                 break
             }

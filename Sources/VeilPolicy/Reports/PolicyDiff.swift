@@ -78,6 +78,7 @@ public struct PolicyDiff: Sendable {
                 value.crowdPeople.map { "crowd-count people \($0)" },
                 value.crowdHold.map { "crowd-count hold \($0)" }, value.runningSpeed.map { "running speed \($0)" },
                 value.runningHold.map { "running hold \($0)" },
+                value.unattendedAfter.map { "unattended-object after \($0)" },
             ].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: ", ")
         }

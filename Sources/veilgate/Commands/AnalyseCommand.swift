@@ -130,16 +130,18 @@ struct AnalyseCommand: AsyncParsableCommand {
         let started = Date()
         var progress = Progress(
             total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
+        var still = running.contains(.unattendedObject) ? StillObjectDetector() : nil
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
                 masks?.apply(to: frame)
                 let covered = try pipeline.track(frame)
                 let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
+                let stillObjects = still?.update(frame).map(StillObject.init) ?? []
                 let alerts = analytics.observe(
                     Observation(
                         time: frame.time, objects: people,
-                        aspectRatio: Double(source.width) / Double(max(1, source.height))))
+                        aspectRatio: Double(source.width) / Double(max(1, source.height)), stillObjects: stillObjects))
                 for alert in alerts {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)
