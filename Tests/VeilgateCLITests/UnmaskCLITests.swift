@@ -38,6 +38,18 @@ struct UnmaskCLITests {
             #expect(text.contains(old), "\(old)")
             text = text.replacingOccurrences(of: old, with: new)
         }
+        // And a privacy mask, which the unmasked clip must keep like every other output.
+        let anchor = "    zones:\n      - id: fountain"
+        #expect(text.contains(anchor))
+        let mask = PrivacyMaskCLITests.mask
+        text = text.replacingOccurrences(
+            of: anchor,
+            with: """
+                    masks:
+                      - id: flat-windows
+                        polygon: [[\(mask.x1), \(mask.y1)], [\(mask.x2), \(mask.y1)], [\(mask.x2), \(mask.y2)], [\(mask.x1), \(mask.y2)]]
+                \(anchor)
+                """)
         try FederationCLITests.writePolicy(text, in: folder)
         let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
         #expect(lint.status == 0, "\(lint.output)\(lint.errors)")
@@ -92,6 +104,7 @@ struct UnmaskCLITests {
         #expect(unmasked.output.contains("original pixels drawn back in"), "\(unmasked.output)")
         #expect(!unmasked.output.contains("drawn back in 0 of them"), "\(unmasked.output)")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("clip.mp4").path))
+        try PrivacyMaskCLITests.expectMasked("clip.mp4", in: folder, tolerance: 3, "the unmasked clip")
         let audit = try CLI.run(["audit", "show"] + vault, in: folder)
         #expect(audit.output.contains("unmask"), "\(audit.output.suffix(600))")
 
