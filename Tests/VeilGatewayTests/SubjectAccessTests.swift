@@ -7,19 +7,6 @@ import VeilTestSupport
 import VeilVault
 import VeilVision
 
-/// Keeps the original footage and the redacted, as a camera of the example policy does.
-private struct OriginalKept: RetentionSchedule {
-    var policyVersion: String { "subject-access-test" }
-    var legalHoldMaxDuration: PolicyDuration? { .days(30) }
-    var legalHoldRequiresCaseReference: Bool { false }
-    func retention(camera: CameraID, category: DataCategory, eventKind: AlertKind?) -> RetentionPeriod? {
-        RetentionPeriod(rule: RuleID("keep-\(category.rawValue)"), duration: .days(3))
-    }
-    func permitsStorage(camera: CameraID, category: DataCategory) -> Bool {
-        [.rawVideo, .redactedVideo].contains(category)
-    }
-}
-
 /// Issue 16, item 2: a subject access on stored original footage of vtest. The subject — the man in jeans walking
 /// up the path on frames 50–100 (hand-marked: `vtest-people.json` 50: 667,252–711,373; 100: 582,149–617,237) — stays
 /// visible, and every other hand-marked head on those frames is covered.
@@ -61,7 +48,7 @@ struct SubjectAccessTests {
         let state = try TestPaths.temporaryFolder("veilgate-subject-access")
         let configuration = VaultConfiguration.standard(stateDirectory: state, environment: [:])
         try Vault.initialise(configuration)
-        let vault = try Vault(configuration: configuration, schedule: OriginalKept())
+        let vault = try Vault(configuration: configuration, schedule: KeepsCategories([.rawVideo, .redactedVideo]))
         let source = try MediaSource(address: TestPaths.vtest)
         let writer = try SegmentWriter(
             folder: state + "/recording", width: source.width, height: source.height, frameRate: source.frameRate,
@@ -90,31 +77,10 @@ struct SubjectAccessTests {
         return (vault, state)
     }
 
-    /// Luma of every frame of a fragmented MP4 (or the concatenated parts of an export), in order.
-    static func lumaFrames(_ files: [[UInt8]]) throws -> [(width: Int, luma: [UInt8])] {
-        var frames: [(width: Int, luma: [UInt8])] = []
-        for bytes in files {
-            let source = try MediaSource(bytes: bytes, name: "part")
-            while let frame = try source.nextFrame() {
-                frames.append(
-                    frame.withPlanes { planes in
-                        var luma = [UInt8](repeating: 0, count: planes.width * planes.height)
-                        for row in 0..<planes.height {
-                            for column in 0..<planes.width {
-                                luma[row * planes.width + column] = planes.y[row * planes.yStride + column]
-                            }
-                        }
-                        return (planes.width, luma)
-                    })
-            }
-        }
-        return frames
-    }
-
     /// How much of the original's detail (variance of horizontal and vertical luma differences) the output keeps in a
     /// box: about 1 where nothing was painted, near 0 under a blur.
     static func detailKept(
-        _ box: Box, original: (width: Int, luma: [UInt8]), output: (width: Int, luma: [UInt8])
+        _ box: Box, original: LumaFrame, output: LumaFrame
     )
         -> Double
     {
@@ -183,8 +149,8 @@ struct SubjectAccessTests {
         }
         let stored = try await vault.segments(camera: Self.camera, from: from, to: to)
             .sorted { $0.descriptor.start < $1.descriptor.start }
-        let originals = try Self.lumaFrames(await stored.asyncMap { try await vault.read($0.id) })
-        let outputs = try Self.lumaFrames(parts)
+        let originals = try LumaFrame.all(of: await stored.asyncMap { try await vault.read($0.id) })
+        let outputs = try LumaFrame.all(of: parts)
         #expect(originals.count == Self.frameCount && outputs.count == Self.frameCount)
         var report: [String] = []
         for (frame, people) in Self.marked.sorted(by: { $0.key < $1.key }) {
@@ -230,7 +196,7 @@ struct SubjectAccessTests {
             _ = try SubjectAccessTransform(footage: footage, selections: [.init(.track(9999))], request: nil)
         } throws: { String(describing: $0).contains("no person has that track") }
         #expect(throws: GatewayError.self) { try SubjectSelection.parse("12@+1", rangeStart: from) }
-        #expect(!footage.people.isEmpty)
+        #expect(!footage.tracklets.isEmpty)
     }
 }
 

@@ -9,47 +9,13 @@ import VeilVision
 
 @testable import VeilGateway
 
-/// Keeps what a camera with an unmask layer records, and the original footage to compare with.
-private struct LayerKept: RetentionSchedule {
-    var policyVersion: String { "unmask-test" }
-    var legalHoldMaxDuration: PolicyDuration? { .days(30) }
-    var legalHoldRequiresCaseReference: Bool { false }
-    func retention(camera: CameraID, category: DataCategory, eventKind: AlertKind?) -> RetentionPeriod? {
-        RetentionPeriod(rule: RuleID("keep-\(category.rawValue)"), duration: .days(3))
-    }
-    func permitsStorage(camera: CameraID, category: DataCategory) -> Bool {
-        [.rawVideo, .redactedVideo, .unmaskLayer].contains(category)
-    }
-}
-
 /// Issue 16, item 3, on real footage: the camera pipeline records vtest redacted with an unmask layer beside it (and,
 /// for the comparison only, the original); two approvals open the layer, and the rendered clip has the original pixels
 /// back where the redaction covered them, and the request's watermark.
 @Suite("Unmask layer on real footage")
 struct UnmaskLayerTests {
-    static func luma(_ bytes: [UInt8]) throws -> [(time: Double, width: Int, luma: [UInt8])] {
-        try luma(MediaSource(bytes: bytes, name: "clip"))
-    }
-
-    static func luma(_ source: MediaSource) throws -> [(time: Double, width: Int, luma: [UInt8])] {
-        var frames: [(time: Double, width: Int, luma: [UInt8])] = []
-        while let frame = try source.nextFrame() {
-            frames.append(
-                frame.withPlanes { planes in
-                    var luma = [UInt8](repeating: 0, count: planes.width * planes.height)
-                    for row in 0..<planes.height {
-                        for column in 0..<planes.width {
-                            luma[row * planes.width + column] = planes.y[row * planes.yStride + column]
-                        }
-                    }
-                    return (frame.time, planes.width, luma)
-                })
-        }
-        return frames
-    }
-
     static func meanDifference(
-        _ a: (time: Double, width: Int, luma: [UInt8]), _ b: (time: Double, width: Int, luma: [UInt8]),
+        _ a: LumaFrame, _ b: LumaFrame,
         in crop: UnmaskLayer.Crop
     ) -> Double {
         var total = 0.0
@@ -103,7 +69,8 @@ struct UnmaskLayerTests {
         // Into a vault, as the gateway's recording sink stores them.
         let configuration = VaultConfiguration.standard(stateDirectory: state + "/state", environment: [:])
         try Vault.initialise(configuration)
-        let vault = try Vault(configuration: configuration, schedule: LayerKept())
+        let vault = try Vault(
+            configuration: configuration, schedule: KeepsCategories([.rawVideo, .redactedVideo, .unmaskLayer]))
         for segment in recorded {
             try await vault.store(
                 [UInt8](segment.bytes),
@@ -148,9 +115,9 @@ struct UnmaskLayerTests {
         #expect(result.framesUnmasked > 0 && result.crops > 0)
 
         // Frame by frame against the original: where a face was covered, the rendered clip is the original again.
-        let rendered = try Self.luma(MediaSource(address: state + "/unmasked.mp4"))
-        let originals = try raw.filter { $0.start < to }.flatMap { try Self.luma([UInt8]($0.bytes)) }
-        let covered = try redacted.filter { $0.start < to }.flatMap { try Self.luma([UInt8]($0.bytes)) }
+        let rendered = try LumaFrame.all(of: MediaSource(address: state + "/unmasked.mp4"))
+        let originals = try raw.filter { $0.start < to }.flatMap { try LumaFrame.all(of: [[UInt8]($0.bytes)]) }
+        let covered = try redacted.filter { $0.start < to }.flatMap { try LumaFrame.all(of: [[UInt8]($0.bytes)]) }
         #expect(
             rendered.count == covered.count && originals.count >= rendered.count,
             "rendered \(rendered.count), redacted \(covered.count), original \(originals.count), result \(result.frames)"
@@ -214,7 +181,7 @@ struct UnmaskLayerTests {
         let reopened = try await vault.unmask(request: again.id, approvals: approvedAgain, by: "operator").1
         #expect(!reopened.contains { $0.track.track == subject } && !reopened.isEmpty)
         _ = try await Unmasking.render(vault: vault, request: again, opened: reopened, to: state + "/after-erasure.mp4")
-        let after = try Self.luma(MediaSource(address: state + "/after-erasure.mp4"))
+        let after = try LumaFrame.all(of: MediaSource(address: state + "/after-erasure.mp4"))
         var subjectAfter: [Double] = []
         let subjectCrops = opened.filter { track in
             numbered.contains { $0.segment == track.segment.id && $0.track == track.track.track }

@@ -143,8 +143,8 @@ struct UnmaskApprovalTests {
         let (_, path) = try await setup.request()
         // Whoever holds the state folder holds the signing key: they say "an hour later" and sign it again.
         var text = try String(contentsOfFile: path, encoding: .utf8)
-        let later = Vault.preciseTimestamp(VaultFixture.noon.addingTimeInterval(3600))
-        let end = Vault.preciseTimestamp(VaultFixture.noon.addingTimeInterval(3700))
+        let later = Timestamp.precise(VaultFixture.noon.addingTimeInterval(3600))
+        let end = Timestamp.precise(VaultFixture.noon.addingTimeInterval(3700))
         let from = try #require(text.range(of: #""from" : "[^"]*""#, options: .regularExpression))
         text.replaceSubrange(from, with: "\"from\" : \"\(later)\"")
         let to = try #require(text.range(of: #""to" : "[^"]*""#, options: .regularExpression))

@@ -42,7 +42,7 @@ public struct SubjectSelection: Sendable, Hashable, CustomStringConvertible {
         let date: Date
         if time.hasPrefix("+"), let seconds = Double(time.dropFirst()), seconds >= 0 {
             date = rangeStart.addingTimeInterval(seconds)
-        } else if let parsed = Self.isoDate(time) {
+        } else if let parsed = Timestamp.parse(time) {
             date = parsed
         } else {
             throw GatewayError(
@@ -52,32 +52,16 @@ public struct SubjectSelection: Sendable, Hashable, CustomStringConvertible {
         return SubjectSelection(.point(x: coordinates[0], y: coordinates[1], at: date))
     }
 
-    static func isoDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
-
     public var description: String {
         switch target {
         case .track(let number): "track:\(number)"
         case .point(let x, let y, let date):
-            "\(Self.number(x)),\(Self.number(y))@\(ISO8601DateFormatter.withFraction.string(from: date))"
+            "\(Self.number(x)),\(Self.number(y))@\(Timestamp.precise(date))"
         }
     }
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.3f", value)
-    }
-}
-
-extension ISO8601DateFormatter {
-    /// Times with milliseconds, for frames.
-    static var withFraction: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
     }
 }
 
@@ -92,14 +76,14 @@ public struct FollowedFootage: Sendable {
     }
 
     /// The segments read, in time order, and each one's frames in decode order.
-    public var segments: [(id: String, frames: [Frame])]
-    public var width: Int
-    public var height: Int
+    public let segments: [(id: String, frames: [Frame])]
+    public let width: Int
+    public let height: Int
     /// How long a person may go unseen by the detectors and still count as seen (the interval between passes).
-    public var seenWithin: Double
+    public let seenWithin: Double
     /// What was read: the original footage, or the redacted recording with the original pixels of an approved unmask
     /// request drawn back (a camera that keeps an unmask layer instead of raw video).
-    public var category: DataCategory = .rawVideo
+    public let category: DataCategory
 
     public var frameCount: Int { segments.map(\.frames.count).reduce(0, +) }
 
@@ -132,10 +116,22 @@ public struct FollowedFootage: Sendable {
     }
 
     /// Every person's stretches of track, in the order they start.
-    public var tracklets: [Tracklet] {
+    public let tracklets: [Tracklet]
+
+    init(
+        segments: [(id: String, frames: [Frame])], width: Int, height: Int, seenWithin: Double, category: DataCategory
+    ) {
+        (self.segments, self.width, self.height, self.seenWithin, self.category) = (
+            segments, width, height, seenWithin, category
+        )
+        tracklets = Self.stretches(of: segments.flatMap(\.frames), seenWithin: seenWithin)
+    }
+
+    /// Every person's stretches of track, in the order they start (computed once: selections and chaining read them).
+    static func stretches(of frames: [Frame], seenWithin: Double) -> [Tracklet] {
         var open: [Int: Tracklet] = [:]
         var done: [Tracklet] = []
-        for (number, frame) in segments.flatMap(\.frames).enumerated() {
+        for (number, frame) in frames.enumerated() {
             for person in frame.covered where person.kind == .persons && person.unseenFor <= seenWithin {
                 if var current = open[person.track], let box = current.boxes.last,
                     Self.isContinuation(of: box, person.box, seconds: frame.date.timeIntervalSince(current.last))
@@ -152,18 +148,6 @@ public struct FollowedFootage: Sendable {
             }
         }
         return (done + open.values).sorted { ($0.frames[0], $0.track) < ($1.frames[0], $1.track) }
-    }
-
-    /// The people tracked, by track number: when each was first and last seen, in how many frames.
-    public var people: [(track: Int, first: Date, last: Date, frames: Int)] {
-        var seen: [Int: (first: Date, last: Date, frames: Int)] = [:]
-        for tracklet in tracklets {
-            let entry = seen[tracklet.track]
-            seen[tracklet.track] = (
-                entry?.first ?? tracklet.first, tracklet.last, (entry?.frames ?? 0) + tracklet.frames.count
-            )
-        }
-        return seen.map { ($0.key, $0.value.first, $0.value.last, $0.value.frames) }.sorted { $0.track < $1.track }
     }
 
     /// The stretches of track the selections name. A point names the smallest person seen around it at its moment; a
@@ -298,15 +282,15 @@ public struct FollowedFootage: Sendable {
     }
 
     /// Reads a camera's original footage in a range from the vault and follows everyone in it. `progress` hears the
-    /// frames done and the segments done of all. With `originals` (what an approved unmask request opened), the
+    /// frames done so far. With `originals` (what an approved unmask request opened), the
     /// redacted recording is read instead, with the original pixels drawn back: a camera that keeps an unmask layer
     /// instead of raw video.
     public static func follow(
         vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings = Settings(),
         originals: OriginalPixels? = nil,
-        progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)? = nil
+        progress: ((_ frames: Int) -> Void)? = nil
     ) async throws -> FollowedFootage {
-        try await onOwnThread("subject access") {
+        try await DedicatedThreadExecutor.run(named: "subject access") {
             try await followed(
                 vault: vault, camera: camera, from: from, to: to, models: models, settings: settings,
                 originals: originals, progress: progress)
@@ -315,7 +299,7 @@ public struct FollowedFootage: Sendable {
 
     private static func followed(
         vault: Vault, camera: CameraID, from: Date, to: Date, models: VisionModels, settings: Settings,
-        originals: OriginalPixels?, progress: (@Sendable (_ frames: Int, _ segment: Int, _ of: Int) -> Void)?
+        originals: OriginalPixels?, progress: ((_ frames: Int) -> Void)?
     ) async throws -> FollowedFootage {
         let category: DataCategory = originals == nil ? .rawVideo : .redactedVideo
         let stored = try await vault.segments(camera: camera, from: from, to: to)
@@ -336,7 +320,7 @@ public struct FollowedFootage: Sendable {
         var size: (Int, Int)?
         var frameRate = 25.0
         var done = 0
-        for (number, segment) in stored.enumerated() {
+        for segment in stored {
             let source = try MediaSource(bytes: try await vault.read(segment.id), name: "segment \(segment.id)")
             if source.frameRate > 0 { frameRate = source.frameRate }
             size = size ?? (source.width, source.height)
@@ -353,7 +337,7 @@ public struct FollowedFootage: Sendable {
                 frame.time = date.timeIntervalSince(from)
                 frames.append(Frame(date: date, covered: try pipeline.track(frame)))
                 done += 1
-                progress?(done, number, stored.count)
+                progress?(done)
             }
             segments.append((segment.id, frames))
         }
@@ -373,14 +357,11 @@ public final class SubjectAccessTransform: SegmentTransform {
         var shown = 0, hidden = 0, frames = 0
     }
 
-    private let footage: FollowedFootage
-    private let frames: [String: [FollowedFootage.Frame]]
-    /// The stretches of track the selections name; the subject's sightings, those and the ones chained to them.
-    private let selected: [FollowedFootage.Tracklet]
+    /// Each followed segment's frames, and where they start in the footage's numbering (which sightings use).
+    private let segments: [String: (first: Int, frames: [FollowedFootage.Frame])]
+    /// The subject's sightings: the stretches of track the selections name, and those chained to them.
     private let subject: Set<FollowedFootage.Sighting>
     private let chainedCount: Int
-    /// Where each segment's frames start in the footage's numbering.
-    private let offsets: [String: Int]
     private let originals: OriginalPixels?
     private let redactor: Redactor
     /// Covers the picture around the subject, in tiles.
@@ -403,26 +384,23 @@ public final class SubjectAccessTransform: SegmentTransform {
         originals: OriginalPixels? = nil, encoder: EncoderSettings = EncoderSettings(preset: "veryfast", crf: 20)
     ) throws {
         self.originals = originals
-        self.footage = footage
         self.selections = selections
         self.request = request
-        selected = try footage.selectedTracklets(selections)
-        (subject, chainedCount) = footage.subjectSightings(selected)
-        var offsets: [String: Int] = [:]
-        var frame = 0
+        (subject, chainedCount) = footage.subjectSightings(try footage.selectedTracklets(selections))
+        var segments: [String: (first: Int, frames: [FollowedFootage.Frame])] = [:]
+        var first = 0
         for segment in footage.segments {
-            offsets[segment.id] = frame
-            frame += segment.frames.count
+            segments[segment.id] = segments[segment.id] ?? (first, segment.frames)
+            first += segment.frames.count
         }
-        self.offsets = offsets
-        frames = Dictionary(footage.segments.map { ($0.id, $0.frames) }, uniquingKeysWith: { first, _ in first })
+        self.segments = segments
         redactor = Redactor(spec: Self.othersCovered(mode: mode))
         background = Redactor(spec: RedactionSpec(classes: [.persons], mode: mode, shape: .box, margin: 0))
         self.encoder = encoder
     }
 
     public var summary: String {
-        "subject access (GDPR Art. 15): the picture covered (\(redactor.spec.mode.rawValue)) but for the subject, who is followed by the tracker and covered too wherever it lost them; other people's faces, bodies and plates over the subject covered as well"
+        "subject access (GDPR Art. 15): the picture covered (\(redactor.spec.mode.rawValue)) but for the subject, who is followed by the tracker and covered too wherever it lost them; every other face, person and plate the detectors found covered again on top"
     }
 
     public var redactionLabel: String? { "all but the subject: " + redactor.spec.description }
@@ -511,11 +489,11 @@ public final class SubjectAccessTransform: SegmentTransform {
     }
 
     public func transform(_ segment: [UInt8], id: String, container: String) async throws -> [UInt8] {
-        try await onOwnThread("subject access") { try redrawn(segment, id: id) }
+        try await DedicatedThreadExecutor.run(named: "subject access") { try redrawn(segment, id: id) }
     }
 
     private func redrawn(_ segment: [UInt8], id: String) throws -> [UInt8] {
-        guard let followed = frames[id], let offset = offsets[id] else {
+        guard let (offset, followed) = segments[id] else {
             throw GatewayError(.footageChanged, "segment \(id) was not in the footage followed for this request")
         }
         let source = try MediaSource(bytes: segment, name: "segment \(id)")

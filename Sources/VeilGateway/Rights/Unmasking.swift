@@ -21,7 +21,7 @@ public enum Unmasking {
         vault: Vault, request: UnmaskRequest, opened: [UnmaskedTrack], to path: String,
         settings: EncoderSettings = EncoderSettings(preset: "veryfast", crf: 20)
     ) async throws -> Result {
-        try await onOwnThread("unmask") {
+        try await DedicatedThreadExecutor.run(named: "unmask") {
             try await rendered(vault: vault, request: request, opened: opened, to: path, settings: settings)
         }
     }
@@ -29,7 +29,7 @@ public enum Unmasking {
     private static func rendered(
         vault: Vault, request: UnmaskRequest, opened: [UnmaskedTrack], to path: String, settings: EncoderSettings
     ) async throws -> Result {
-        guard let from = Vault.parseTimestamp(request.from), let to = Vault.parseTimestamp(request.to) else {
+        guard let from = Timestamp.parse(request.from), let to = Timestamp.parse(request.to) else {
             throw GatewayError(.invalidConfiguration, "request \(request.id): its range cannot be read")
         }
         let segments = try await vault.segments(camera: .init(request.camera), from: from, to: to)

@@ -48,3 +48,14 @@ public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 }
+
+extension DedicatedThreadExecutor {
+    /// Runs a long piece of media work — decoding, detecting, encoding the footage of one request — on a thread of its
+    /// own, ended when the work is: like a camera pipeline, it then never holds a thread of the cooperative pool for
+    /// seconds at a time (the gateway's TLS handshakes and requests, or a test suite's other tests, keep theirs).
+    public static func run<T>(named name: String, _ body: () async throws -> T) async throws -> T {
+        let executor = DedicatedThreadExecutor(name: name)
+        defer { executor.shutdown() }
+        return try await withTaskExecutorPreference(executor) { try await body() }
+    }
+}

@@ -52,6 +52,15 @@ public struct UnmaskApproval: Codable, Sendable, Equatable {
     public var approver: String
     public var approvedAt: String
     public var shares: [Share]
+
+    /// Reads an approval file an approver handed over.
+    public static func load(from path: String) throws -> UnmaskApproval {
+        guard let data = FileManager.default.contents(atPath: path),
+            let approval = try? JSONDecoder().decode(UnmaskApproval.self, from: data),
+            approval.format == currentFormat
+        else { throw VaultError(.invalidArgument, "\(path): not an unmask approval") }
+        return approval
+    }
 }
 
 /// What an approved unmask request opens: a layer segment's track and its decrypted pixels (the video of its crops).
@@ -65,21 +74,6 @@ public struct UnmaskedTrack: Sendable {
 extension Vault {
     /// Open requests and their keys, beside the vault's other keys.
     var unmaskDirectory: String { configuration.keystoreDirectory + "/unmask-requests" }
-
-    /// A time with milliseconds: a request's range is drawn to the frame.
-    public static func preciseTimestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    /// Reads a time written with or without milliseconds.
-    public static func parseTimestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
 
     /// How long a request can be approved and used.
     static let unmaskRequestLifetime: TimeInterval = 7 * 86_400
@@ -127,8 +121,8 @@ extension Vault {
             atPath: unmaskDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let requestKey = try RecipientKey.generate(writingTo: unmaskDirectory + "/" + id)
         let request = UnmaskRequest(
-            format: UnmaskRequest.currentFormat, id: id, camera: camera.rawValue, from: Self.preciseTimestamp(from),
-            to: Self.preciseTimestamp(to), reason: reason, requestedBy: actor, createdAt: Self.timestamp(now),
+            format: UnmaskRequest.currentFormat, id: id, camera: camera.rawValue, from: Timestamp.precise(from),
+            to: Timestamp.precise(to), reason: reason, requestedBy: actor, createdAt: Self.timestamp(now),
             requestKey: requestKey.bytes.hex, approvers: approvers.mapValues { $0.sorted() },
             expires: Self.timestamp(now.addingTimeInterval(Self.unmaskRequestLifetime)), shares: shares)
         let encoder = JSONEncoder()
@@ -290,7 +284,7 @@ public enum UnmaskApprovals {
         }
         // What each half really opens travels sealed with it (camera, segment start, track): a request that says one
         // camera and time and carries halves of another — made with a stolen gateway key — is refused here.
-        guard let from = Vault.parseTimestamp(request.from), let to = Vault.parseTimestamp(request.to) else {
+        guard let from = Timestamp.parse(request.from), let to = Timestamp.parse(request.to) else {
             throw VaultError(.authenticationFailed, "\(path): malformed range")
         }
         let shares = try mine.map { share -> UnmaskApproval.Share in
@@ -368,10 +362,10 @@ extension Vault {
         return Self.continued(found, through: layers)
     }
 
-    /// Every track numbered `numbers` in the range's layer segments, followed as
-    /// ``unmaskTracks(camera:from:to:at:x:y:)``
-    /// follows them; a number that recurs after a restart, away from the others, is someone else and left alone only if
-    /// it does not connect — name tracks by pointing where you can.
+    /// The tracks numbered `numbers` in the first layer segment of the range that has any of them, followed into the
+    /// segments after as ``unmaskTracks(camera:from:to:at:x:y:)`` follows them. The same number later in the range, not
+    /// connected to these (the pipeline restarted and numbers began again), is someone else and is left alone — which
+    /// is why pointing at the subject is the better way to name them.
     public func unmaskTracks(
         camera: CameraID, from: Date, to: Date, numbered numbers: Set<Int>
     ) throws

@@ -96,12 +96,7 @@ struct SubjectAccessCommand: AsyncParsableCommand {
         // read twice — once to follow everyone, once to draw the subject.
         var opened: [UnmaskedTrack]?
         if let unmaskRequest {
-            let decoded = try approvals.map { path -> UnmaskApproval in
-                guard let data = FileManager.default.contents(atPath: path),
-                    let approval = try? JSONDecoder().decode(UnmaskApproval.self, from: data)
-                else { throw ValidationError("\(path): not an unmask approval") }
-                return approval
-            }
+            let decoded = try await vaultOperation { try approvals.map(UnmaskApproval.load) }
             opened = try await vaultOperation {
                 try await vault.unmask(request: unmaskRequest, approvals: decoded, by: requestedBy).1
             }
@@ -112,15 +107,16 @@ struct SubjectAccessCommand: AsyncParsableCommand {
             "following everyone in the \(opened == nil ? "original footage" : "unmasked recording") of \(camera) (detection every \(detectEvery) frame(s))…"
         )
         let started = Date()
+        var progress = Progress(total: nil)
         let footage = try await vaultOperation {
             try await gatewayOperation {
                 try await FollowedFootage.follow(
                     vault: vault, camera: camera, from: start, to: end, models: VisionModels(),
                     settings: .init(detectEvery: detectEvery), originals: opened.map(OriginalPixels.init),
-                    progress: Self.progress(started: started))
+                    progress: { frames in progress.update(frames: frames, elapsed: Date().timeIntervalSince(started)) })
             }
         }
-        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        progress.finish()
         let people = footage.tracklets
         print(
             "followed \(footage.frameCount) frame(s) in \(String(format: "%.0f", Date().timeIntervalSince(started))) s: \(people.count) stretch(es) of track, \(Set(people.map(\.track)).count) track(s)"
@@ -162,8 +158,6 @@ struct SubjectAccessCommand: AsyncParsableCommand {
             let file = FileHandle(forWritingAtPath: path)
         else { throw ValidationError("\(path): cannot create") }
         defer { try? file.close() }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func normalised(_ box: Box) -> [Double] {
             [box.x1, box.y1, box.x2, box.y2].enumerated().map { index, value in
                 (value / Double(index % 2 == 0 ? footage.width : footage.height) * 1000).rounded() / 1000
@@ -171,8 +165,8 @@ struct SubjectAccessCommand: AsyncParsableCommand {
         }
         for tracklet in tracklets {
             let line: [String: Any] = [
-                "track": tracklet.track, "first": formatter.string(from: tracklet.first),
-                "last": formatter.string(from: tracklet.last), "frames": tracklet.frames.count,
+                "track": tracklet.track, "first": Timestamp.precise(tracklet.first),
+                "last": Timestamp.precise(tracklet.last), "frames": tracklet.frames.count,
                 "firstBox": normalised(tracklet.boxes.first!), "lastBox": normalised(tracklet.boxes.last!),
             ]
             var data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
@@ -180,29 +174,5 @@ struct SubjectAccessCommand: AsyncParsableCommand {
             file.write(data)
         }
         print("  people found: \(path) (one line per stretch of track; choose one with --select track:N)")
-    }
-
-    static func progress(started: Date) -> @Sendable (Int, Int, Int) -> Void {
-        let last = LastPrint()
-        return { frames, segment, segments in
-            guard last.due() else { return }
-            let rate = Double(frames) / max(Date().timeIntervalSince(started), 0.001)
-            let line = "  segment \(segment + 1) of \(segments), \(frames) frames, \(String(format: "%.1f", rate)) fps"
-            let interactive = isatty(STDERR_FILENO) != 0
-            FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
-        }
-    }
-}
-
-/// Rate-limits progress lines: a few a second on a terminal, one every five seconds in a log.
-private final class LastPrint: @unchecked Sendable {
-    // @unchecked Sendable: called from the one task that reads the footage.
-    private var last = Date.distantPast
-    private let every = isatty(STDERR_FILENO) != 0 ? 0.25 : 5
-
-    func due() -> Bool {
-        guard Date().timeIntervalSince(last) >= every else { return false }
-        last = Date()
-        return true
     }
 }

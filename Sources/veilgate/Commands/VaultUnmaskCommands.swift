@@ -120,12 +120,7 @@ struct VaultUnmaskCommand: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: output) else {
             throw ValidationError("\(output) already exists; choose a new file")
         }
-        let decoded = try approvals.map { path -> UnmaskApproval in
-            guard let data = FileManager.default.contents(atPath: path),
-                let approval = try? JSONDecoder().decode(UnmaskApproval.self, from: data)
-            else { throw ValidationError("\(path): not an unmask approval") }
-            return approval
-        }
+        let decoded = try await vaultOperation { try approvals.map(UnmaskApproval.load) }
         let (vault, _) = try await location.open()
         let (asked, opened) = try await vaultOperation {
             try await vault.unmask(request: request, approvals: decoded, by: requestedBy)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilCore
 import VeilGateway
 import VeilPolicy
 
@@ -20,10 +21,7 @@ struct PolicyLocation: ParsableArguments {
 /// Parses `--at` times: ISO 8601 with a zone (`2026-12-01T20:00:00Z`, `2026-12-01T21:00:00+01:00`).
 func parseTime(_ text: String?, option: String = "--at") throws -> Date {
     guard let text else { return Date() }
-    let formatter = ISO8601DateFormatter()
-    if let date = formatter.date(from: text) { return date }
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = formatter.date(from: text) { return date }
+    if let date = Timestamp.parse(text) { return date }
     throw ValidationError("\(option) '\(text)' is not an ISO 8601 time such as 2026-12-01T20:00:00Z")
 }
 

@@ -1,15 +1,14 @@
-import VeilCore
-import VeilMedia
-import VeilVision
+public import VeilCore
 
-/// The pixels of a box of a picture (luma and chroma, on even coordinates), to put back after the picture was painted.
-struct PictureRegion {
-    let x1: Int, y1: Int, x2: Int, y2: Int
-    private(set) var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
-    var width: Int { x2 - x1 }
-    var height: Int { y2 - y1 }
+/// The pixels of a box of a picture (luma and chroma, on even coordinates), to put back after the picture was painted,
+/// or onto another picture: the subject of a subject access kept in the clear, an unmask layer's crops.
+public struct PictureRegion: Sendable {
+    public let x1: Int, y1: Int, x2: Int, y2: Int
+    private var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
+    public var width: Int { x2 - x1 }
+    public var height: Int { y2 - y1 }
 
-    init(copying box: Box, of picture: any YUVImage) {
+    public init(copying box: Box, of picture: any YUVImage) {
         let clamped = box.clamped(width: picture.width, height: picture.height)
         x1 = Int(clamped.x1.rounded(.down)) & ~1
         y1 = Int(clamped.y1.rounded(.down)) & ~1
@@ -31,10 +30,10 @@ struct PictureRegion {
     }
 
     /// Puts the pixels back where they were.
-    func paste(into picture: any YUVImage) { paste(into: picture, x: x1, y: y1) }
+    public func paste(into picture: any YUVImage) { paste(into: picture, x: x1, y: y1) }
 
     /// Puts the pixels at (`x`, `y`) (even) of another picture, clipped to it: a crop onto a track's canvas, or back.
-    func paste(into picture: any YUVImage, x: Int, y: Int) {
+    public func paste(into picture: any YUVImage, x: Int, y: Int) {
         guard x2 > x1, y2 > y1 else { return }
         let (x, y) = (x & ~1, y & ~1)
         picture.withWritablePlanes { planes in
@@ -53,13 +52,4 @@ struct PictureRegion {
             }
         }
     }
-}
-
-/// Runs long media work — decoding, detecting, encoding footage of a request — on a thread of its own, as camera
-/// pipelines do, so that it never holds a thread of Swift's cooperative pool (one per core) for seconds at a time: the
-/// gateway's TLS handshakes and requests, or the other tests of a suite, keep theirs.
-func onOwnThread<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
-    let executor = DedicatedThreadExecutor(name: name)
-    defer { executor.shutdown() }
-    return try await withTaskExecutorPreference(executor) { try await body() }
 }
