@@ -111,13 +111,37 @@ let package = Package(
             ],
             swiftSettings: veilSettings
         ),
+        // The operator and DPO console: its own HTTPS port for operators' client certificates, an operator API and the
+        // pages and scripts it serves (embedded in the binary; CodeMirror from Debian's libjs-codemirror when
+        // installed).
+        .target(
+            name: "VeilConsole",
+            dependencies: [
+                "VeilCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/console.js"),
+                .embedInCode("Assets/console.css"),
+            ],
+            swiftSettings: veilSettings
+        ),
         // The gateway's core: the one library that imports the feature targets and wires them together — camera
         // pipelines and their sinks, the policy in force, the services `veilgate serve` runs.
         .target(
             name: "VeilGateway",
             dependencies: [
                 "VeilCore", "VeilPolicy", "VeilVault", "VeilMedia", "VeilVision", "VeilAnalytics", "VeilAlerts",
-                "VeilFederation",
+                "VeilFederation", "VeilConsole",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,6 +233,23 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: veilSettings
+        ),
+        // The console over real TLS with operator and partner certificates, in process, its sources faked.
+        .testTarget(
+            name: "VeilConsoleTests",
+            dependencies: [
+                "VeilTestSupport", "VeilCore", "VeilConsole", "VeilFederation", "VeilAlerts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

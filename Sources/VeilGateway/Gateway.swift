@@ -1,14 +1,17 @@
 import Foundation
 public import Logging
+import NIOSSL
 public import ServiceLifecycle
 import VeilAlerts
 import VeilAnalytics
+import VeilConsole
 import VeilCore
 public import VeilFederation
 import VeilMedia
 public import VeilPolicy
 public import VeilVault
 import VeilVision
+import X509
 
 /// The gateway's long-running parts, wired together: the partner API, the policy in force and what follows it, the
 /// retention sweeper, the camera pipelines under their supervisor, alert push and peer subscriptions. `veilgate serve`
@@ -32,12 +35,29 @@ public struct Gateway: Sendable {
         public var federation = FederationConfiguration()
         /// Nil: no camera is ingested.
         public var cameras: Cameras? = Cameras()
+        /// The operator console's listener; nil for none.
+        public var console: Console?
 
         public init(policyPath: String, state: String, certs: SiteAuthority, server: FederationServerConfiguration) {
             self.policyPath = policyPath
             self.state = state
             self.certs = certs
             self.server = server
+        }
+    }
+
+    /// Where the operator console listens (`veilgate serve --console-port`). It uses the partner API's server
+    /// certificate and the site CA; operators present certificates from `veilgate certs issue --operator`.
+    public struct Console: Sendable {
+        public var host: String
+        public var port: Int
+        /// Called once the console's listener is bound, with its port.
+        public var onListening: @Sendable (Int) -> Void
+
+        public init(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+            self.host = host
+            self.port = port
+            self.onListening = onListening
         }
     }
 
@@ -138,7 +158,35 @@ public struct Gateway: Sendable {
         for peer in configuration.federation.peers {
             services.append(PeerSubscription(peer: peer, alerts: broker, logger: logger))
         }
+        if let console = configuration.console {
+            services.append(
+                try Self.console(
+                    console, configuration: configuration, siteRoots: siteRoots, verifier: verifier, policy: policy,
+                    live: live, snapshots: snapshots, alerts: broker, vault: vault, logger: logger))
+        }
         self.services = services
+    }
+
+    /// The operator console over the policy in force, the live feeds, the alert journal and the vault.
+    static func console(
+        _ console: Console, configuration: Configuration, siteRoots: [Certificate], verifier: PeerVerifier,
+        policy: PolicyInForce, live: LiveFeeds, snapshots: any AlertSnapshotStore, alerts: any AlertSource,
+        vault: Vault, logger: Logger
+    ) throws -> ConsoleServer {
+        let roots = try siteRoots.map { try NIOSSLCertificate(bytes: $0.derBytes, format: .der) }
+        let settings = ConsoleServerConfiguration(
+            host: console.host, port: console.port, certificatePath: configuration.server.certificatePath,
+            keyPath: configuration.server.keyPath, clientCARoots: roots,
+            verifyClient: { chain in
+                if case .trusted = await verifier.verify(chain) { return true }
+                return false
+            })
+        let onListening = console.onListening
+        return ConsoleServer(
+            configuration: settings, directory: PolicyOperatorDirectory(policy: policy, verifier: verifier),
+            cameras: GatewayConsoleCameras(policy: policy, live: live, snapshots: snapshots), alerts: alerts,
+            policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy),
+            audit: VaultConsoleAudit(vault: vault), logger: logger, onListening: { onListening($0) })
     }
 
     /// The pipelines `policy` calls for: each camera some partner may watch live, whose video the policy keeps, or that

@@ -65,3 +65,42 @@ public struct ZoneID: PolicyIdentifier {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
 }
+
+/// Identifies a person who operates the gateway through its console (`operators:` in the policy): a name the site
+/// chooses, such as a staff number, bound to roles. Its certificate carries it as ``uriPrefix`` + the id.
+public struct OperatorID: PolicyIdentifier {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
+    /// The SAN URI prefix of an operator's client certificate. Partner certificates never carry it: the partner API
+    /// refuses a certificate that does, the console any that does not.
+    public static let uriPrefix = "urn:veilgate:operator:"
+
+    /// The certificate identity URI of this operator.
+    public var certificateURI: String { Self.uriPrefix + rawValue }
+
+    /// The operator a certificate's SAN URI names, if it names one well-formed.
+    public init?(certificateURI uri: String) {
+        guard uri.hasPrefix(Self.uriPrefix) else { return nil }
+        let name = String(uri.dropFirst(Self.uriPrefix.count))
+        guard Self.isWellFormed(name) else { return nil }
+        self.init(name)
+    }
+}
+
+/// What an operator may do in the console. Roles are declared per operator in the policy; each page and API route
+/// names the roles it is for, and everything else is refused.
+public enum OperatorRole: String, Sendable, CaseIterable, Codable, Comparable {
+    /// Watches cameras, alerts and counts; acknowledges and annotates alerts.
+    case `operator`
+    /// The data-protection officer: the policy, its tests and deployment, the record of processing, approvals.
+    case dpo
+    /// Legal holds and exports.
+    case evidenceOfficer = "evidence-officer"
+    /// Reads the audit log and the record of processing; changes nothing.
+    case auditor
+    /// Partners, certificates and revocation.
+    case admin
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}

@@ -22,6 +22,7 @@ public struct SiteAuthority: Sendable {
     public static let caLifetimeDays = 3650
     public static let serverLifetimeDays = 397
     public static let partnerLifetimeDays = 365
+    public static let operatorLifetimeDays = 365
 
     public init(directory: String) {
         self.directory = directory
@@ -120,6 +121,14 @@ public struct SiteAuthority: Sendable {
         try SecureFile.writePublic(try certificate.serializeAsPEM().pemString, to: base + ".pem")
         return IssuedCertificate(
             partner: partner, certificate: certificate, certificatePath: base + ".pem", keyPath: base + ".key")
+    }
+
+    /// A console operator's client certificate: SAN URI `urn:veilgate:operator:NAME`, which the console maps to the
+    /// roles the policy gives NAME and the partner API refuses.
+    public func issueOperatorCertificate(
+        operator id: OperatorID, days: Int = operatorLifetimeDays, now: Date = Date()
+    ) throws -> IssuedCertificate {
+        try issuePartnerCertificate(partner: PartnerID(id.rawValue), uri: id.certificateURI, days: days, now: now)
     }
 
     /// A partner certificate for `publicKey`, signed by the site CA, and the path (without extension) it belongs at.

@@ -165,6 +165,8 @@ public final class PeerVerifier: Sendable {
         }
         if let known { return known }
         guard let certificate = await certificate() else { return .refused }
+        // A console operator's certificate (same site CA) is for the console only, never a partner's.
+        guard certificate.partnerURI?.hasPrefix(OperatorID.uriPrefix) != true else { return .refused }
         let trust = current
         // Checked here too: the connection may have been made just before a revocation was loaded.
         guard !trust.revokedSerials.contains(certificate.serialNumber.hex) else { return .refused }

@@ -180,6 +180,11 @@ public struct CompiledPolicy: Sendable {
 
     public var version: String { document.metadata.version }
 
+    /// The roles the policy gives a console operator; empty for a name it does not list.
+    public func roles(of id: OperatorID) -> Set<OperatorRole> {
+        Set(document.operators.first { $0.id == id }?.roles ?? [])
+    }
+
     /// The two approvers whose keys an unmask layer is sealed to (`retention.unmasking.approvers`): role and public
     /// key.
     public var unmaskApprovers: [(role: String, key: String)] {

@@ -14,6 +14,8 @@ public struct PolicyDocument: Sendable {
     public var redaction = RedactionSection()
     public var partners: [Partner] = []
     public var denies: [DenyRule] = []
+    /// The people who use the console, and their roles (`operators:`).
+    public var operators: [Operator] = []
 
     public init(file: String, metadata: Metadata) {
         self.file = file
@@ -138,6 +140,13 @@ extension PolicyDocument {
         public var id: ZoneID
         public var from: NormalisedPoint
         public var to: NormalisedPoint
+        public var location: SourceLocation
+    }
+
+    /// One console operator: the name their client certificate carries, and what they may do.
+    public struct Operator: Sendable {
+        public var id: OperatorID
+        public var roles: [OperatorRole] = []
         public var location: SourceLocation
     }
 

@@ -72,6 +72,7 @@ struct LintRun {
         duplicates(document.purposes.map { ($0.id, $0.location) }, "purpose", into: &self)
         duplicates(document.cameras.map { ($0.id, $0.location) }, "camera", into: &self)
         duplicates(document.partners.map { ($0.id, $0.location) }, "partner", into: &self)
+        duplicates(document.operators.map { ($0.id, $0.location) }, "operator", into: &self)
         // Grants, deny rules, retention rules and profiles share one namespace: decisions and the audit log
         // cite them by id alone.
         let rules =
@@ -86,8 +87,19 @@ struct LintRun {
                     + camera.masks.map { ($0.id, $0.location) },
                 "zone or line of camera '\(camera.id)'", into: &self)
         }
+        for entry in document.operators where entry.roles.isEmpty {
+            error(
+                .missingKey, "operator '\(entry.id)' has no role: name at least one of \(roleNames)", at: entry.location
+            )
+        }
         var identities: [String: PartnerID] = [:]
         for partner in document.partners {
+            if let uri = partner.identity.uri, uri.hasPrefix(OperatorID.uriPrefix) {
+                error(
+                    .invalidValue,
+                    "partner '\(partner.id)': identity '\(OperatorID.uriPrefix)…' is reserved for console operators",
+                    at: partner.location)
+            }
             for identity in [partner.identity.uri, partner.identity.fingerprint].compactMap({ $0 }) {
                 if let other = identities[identity], other != partner.id {
                     error(
@@ -98,6 +110,8 @@ struct LintRun {
             }
         }
     }
+
+    private var roleNames: String { OperatorRole.allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// Whether a camera source names a user or secret: `user:pw@host`, `?password=`, `;pwd=`, `&token=`, ….
     static func sourceCarriesCredentials(_ source: String) -> Bool {

@@ -23,7 +23,10 @@ public enum PolicyParser {
 struct DocumentBuilder {
     let reader: YAMLReader
 
-    static let topKeys = ["veilgate", "metadata", "purposes", "cameras", "retention", "redaction", "partners", "deny"]
+    static let topKeys = [
+        "veilgate", "metadata", "purposes", "cameras", "retention", "redaction", "partners", "deny",
+        "operators",
+    ]
     static let metadataKeys = [
         "controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security", "transfers",
     ]
@@ -57,6 +60,7 @@ struct DocumentBuilder {
     ]
     static let windowKeys = ["days", "from", "to"]
     static let denyKeys = ["id", "partners", "actions", "cameras", "windows", "reason"]
+    static let operatorKeys = ["name", "roles"]
 
     /// Grant keys that only make sense for one action.
     static let actionSpecificGrantKeys: [String: Set<SharingActionKind>] = [
@@ -82,6 +86,7 @@ struct DocumentBuilder {
         if let node = top["redaction"] { document.redaction = redaction(node) }
         document.partners = list(top["partners"], "partners", partner)
         document.denies = list(top["deny"], "deny", deny)
+        document.operators = list(top["operators"], "operators", consoleOperator)
         return document
     }
 
@@ -306,6 +311,19 @@ struct DocumentBuilder {
             return nil
         }
         return PolicyDocument.CountingLine(id: id, from: from, to: to, location: map.location)
+    }
+
+    private func consoleOperator(_ node: Node) -> PolicyDocument.Operator? {
+        guard let map = reader.mapping(node, "an operator", keys: Self.operatorKeys),
+            let id = reader.required(map, "name", "an operator").flatMap({
+                reader.identifier($0, "operator name", as: OperatorID.self)
+            })
+        else { return nil }
+        var entry = PolicyDocument.Operator(id: id, location: map.location)
+        if let roles = reader.required(map, "roles", "operator '\(id)'") {
+            entry.roles = reader.enumerations(roles, "role", as: OperatorRole.self)
+        }
+        return entry
     }
 
     private func retention(_ node: Node) -> PolicyDocument.RetentionSection {

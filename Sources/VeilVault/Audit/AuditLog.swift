@@ -50,6 +50,9 @@ public final class AuditLog: Sendable {
     public let anchorPath: String?
     private let anchorFailure = Mutex<VaultError?>(nil)
 
+    /// The public half of the key that signs this log's checkpoints (nil: a read-only vault that signs nothing).
+    public var signerPublicKey: GatewayPublicKey? { signingKey?.publicKey }
+
     init(index: any VaultIndexStore, signingKey: GatewaySigningKey?, anchorPath: String? = nil) {
         self.index = index
         self.signingKey = signingKey

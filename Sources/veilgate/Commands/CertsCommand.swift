@@ -60,14 +60,21 @@ struct CertsInitCommand: AsyncParsableCommand {
 struct CertsIssueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "issue",
-        abstract: "Issue a partner's client certificate, bound to the identity the policy names for it."
+        abstract:
+            "Issue a partner's client certificate, bound to the identity the policy names for it, or a console operator's."
     )
 
     @OptionGroup var folder: CertsFolder
     @OptionGroup var policyLocation: PolicyLocation
 
     @Option(help: "The partner id, as in the policy.")
-    var partner: String
+    var partner: String?
+
+    @Option(
+        name: .customLong("operator"),
+        help: ArgumentHelp(
+            "A console operator's name, as in the policy's operators: (instead of --partner).", valueName: "name"))
+    var operatorName: String?
 
     @Option(
         help: ArgumentHelp("The SAN URI; default: the identity the policy names for the partner.", valueName: "uri"))
@@ -76,8 +83,30 @@ struct CertsIssueCommand: AsyncParsableCommand {
     @Option(help: "How long the certificate is valid.")
     var days: Int = SiteAuthority.partnerLifetimeDays
 
+    func validate() throws {
+        guard (partner == nil) != (operatorName == nil) else {
+            throw ValidationError("give either --partner ID or --operator NAME")
+        }
+        if operatorName != nil, uri != nil { throw ValidationError("--uri is for partners: an operator's is fixed") }
+    }
+
     func run() async throws {
-        let (id, identity) = try policyIdentity(of: partner, in: policyLocation, given: uri, offersURIOption: true)
+        if let operatorName {
+            let id = try policyOperator(operatorName, in: policyLocation)
+            let issued = try await federationOperation {
+                try folder.authority.issueOperatorCertificate(operator: id, days: days)
+            }
+            print(issuedLine(issued))
+            print(
+                "private key \(issued.keyPath) (0600): hand both to the operator over a secure channel, then delete the key here"
+            )
+            print(
+                "for a browser: openssl pkcs12 -export -in \(issued.certificatePath) -inkey \(issued.keyPath) -out \(id.rawValue).p12, then import it (docs/console.md)"
+            )
+            return
+        }
+        let (id, identity) = try policyIdentity(
+            of: partner ?? "", in: policyLocation, given: uri, offersURIOption: true)
         let issued = try await federationOperation {
             try folder.authority.issuePartnerCertificate(partner: id, uri: identity, days: days)
         }
@@ -199,6 +228,20 @@ private func policyIdentity(
         throw ValidationError("--uri \(identity) is not the identity the policy names for '\(partner)' (\(named))")
     }
     return (id, identity)
+}
+
+/// The operator `name` of the policy, which must give them a role.
+private func policyOperator(_ name: String, in location: PolicyLocation) throws -> OperatorID {
+    let policy: CompiledPolicy
+    do { policy = try location.load(at: Date()) } catch let error as PolicyError { throw reportPolicyError(error) }
+    let id = OperatorID(name)
+    guard !policy.roles(of: id).isEmpty else {
+        let known = policy.document.operators.map(\.id.rawValue)
+        throw ValidationError(
+            "the policy has no operator '\(name)' with a role"
+                + (known.isEmpty ? " (it has no operators: section)" : " (it has: \(known.joined(separator: ", ")))"))
+    }
+    return id
 }
 
 private func issuedLine(_ issued: IssuedCertificate) -> String {

@@ -40,6 +40,13 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int = 8443
 
     @Option(
+        name: .customLong("console-port"),
+        help: ArgumentHelp(
+            "TLS port of the operator console, on --host (off unless given; 0: any free port). Operators present certificates from `veilgate certs issue --operator`.",
+            valueName: "port"))
+    var consolePort: Int?
+
+    @Option(
         name: .customLong("health-port"),
         help: ArgumentHelp("Plain-HTTP /health and Prometheus /metrics on 127.0.0.1 only (0: none).", valueName: "port")
     )
@@ -229,6 +236,14 @@ struct ServeCommand: AsyncParsableCommand {
         gatewayConfiguration.server.connectionLimits = PeerVerifier.ConnectionLimits(
             perCaller: maxConnectionsPerPartner, requestsPerConnection: maxRequestsPerConnection,
             lifetime: .seconds(Int64(connectionAge.seconds)))
+        if let consolePort {
+            gatewayConfiguration.console = Gateway.Console(
+                host: host, port: consolePort,
+                onListening: { [host] port in
+                    print("operator console on https://\(host):\(port)/ (operator certificates)")
+                    fflush(nil)
+                })
+        }
         if noCameras {
             gatewayConfiguration.cameras = nil
         } else {

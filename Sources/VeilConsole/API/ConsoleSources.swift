@@ -1,0 +1,160 @@
+public import Foundation
+public import VeilCore
+
+// What the console shows and changes, as protocols the gateway implements over the policy in force, the live feeds,
+// the alert journal and the vault (VeilConsole imports no other feature target).
+
+/// Who the console's operators are: the `operators:` of the policy in force, and the site's revocation list.
+public protocol OperatorDirectory: Sendable {
+    /// The roles the policy in force gives `id`; empty when it does not list the name.
+    func roles(of id: OperatorID) -> Set<OperatorRole>
+    /// Whether the site revoked the certificate with this serial (lower-case hex).
+    func isRevoked(serial: String) -> Bool
+    /// The site's name and the version of the policy in force, for the page header.
+    var site: String { get }
+    var policyVersion: String { get }
+}
+
+/// One camera as the console lists it: what it is, what runs on it, and the zones and lines drawn over its video.
+public struct ConsoleCamera: Sendable, Codable, Equatable {
+    public struct Zone: Sendable, Codable, Equatable {
+        public var id: String
+        /// Normalised `[x, y]` corners.
+        public var polygon: [[Double]]
+        public init(id: String, polygon: [[Double]]) {
+            self.id = id
+            self.polygon = polygon
+        }
+    }
+
+    public struct Line: Sendable, Codable, Equatable {
+        public var id: String
+        public var from: [Double]
+        public var to: [Double]
+        public init(id: String, from: [Double], to: [Double]) {
+            self.id = id
+            self.from = from
+            self.to = to
+        }
+    }
+
+    public var id: String
+    public var description: String
+    /// The gateway runs a pipeline for it (its video can be watched).
+    public var hasPipeline: Bool
+    /// The analytics running on it (policy kinds).
+    public var analytics: [String]
+    /// What its live video hides, e.g. `faces+plates blur ellipse`.
+    public var redaction: String
+    public var zones: [Zone]
+    public var lines: [Line]
+
+    public init(
+        id: String, description: String, hasPipeline: Bool, analytics: [String], redaction: String, zones: [Zone],
+        lines: [Line]
+    ) {
+        self.id = id
+        self.description = description
+        self.hasPipeline = hasPipeline
+        self.analytics = analytics
+        self.redaction = redaction
+        self.zones = zones
+        self.lines = lines
+    }
+}
+
+/// One fragment of a camera's live video (fragmented MP4, starting with a keyframe).
+public struct ConsoleLiveSegment: Sendable, Codable, Equatable {
+    public var sequence: Int
+    public var duration: Double
+    public init(sequence: Int, duration: Double) {
+        self.sequence = sequence
+        self.duration = duration
+    }
+}
+
+/// A camera's live video as operators watch it: redacted with the camera's default profile, like its recording.
+public enum ConsoleLive: Sendable, Equatable {
+    /// No pipeline runs for the camera.
+    case noPipeline
+    /// The rendition is starting (or the camera reconnecting): no segment yet.
+    case warmingUp
+    /// The initialisation segment and the newest segments, oldest first.
+    case ready(initSegment: Data, segments: [ConsoleLiveSegment])
+}
+
+/// The cameras and their live video.
+public protocol ConsoleCameras: Sendable {
+    func cameras() -> [ConsoleCamera]
+    /// Asking records demand: the camera's pipeline makes the rendition while someone watches.
+    func live(camera: CameraID) -> ConsoleLive
+    func liveSegment(camera: CameraID, sequence: Int) -> Data?
+    /// An alert's snapshot (a redacted JPEG), if the vault keeps it and it is at least as redacted as the camera's
+    /// default profile.
+    func snapshot(_ reference: String, camera: CameraID) async throws -> Data?
+}
+
+/// One finding of the policy linter, positioned in the text that was linted.
+public struct ConsoleDiagnostic: Sendable, Codable, Equatable {
+    public var severity: String
+    public var code: String
+    public var message: String
+    public var line: Int
+    public var column: Int
+    public init(severity: String, code: String, message: String, line: Int, column: Int) {
+        self.severity = severity
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+    }
+}
+
+/// The policy in force as a text, its linter, and what it generates.
+public protocol ConsolePolicyDesk: Sendable {
+    /// The file the policy in force came from, its YAML and its version.
+    func policyInForce() throws -> (file: String, text: String, version: String)
+    /// Lints a draft exactly as `veilgate policy lint` would, positions in the draft.
+    func lint(_ text: String) -> [ConsoleDiagnostic]
+    /// The record of processing (GDPR Art. 30) generated from the policy in force, as Markdown.
+    func recordOfProcessing() -> String
+}
+
+/// One entry of the audit log as the console lists it: ids and rule ids, never personal data.
+public struct ConsoleAuditEntry: Sendable, Codable, Equatable {
+    public var sequence: Int64
+    public var time: Date
+    public var action: String
+    public var actor: String
+    public var subject: String
+    public var rules: [String]
+    public init(sequence: Int64, time: Date, action: String, actor: String, subject: String, rules: [String]) {
+        self.sequence = sequence
+        self.time = time
+        self.action = action
+        self.actor = actor
+        self.subject = subject
+        self.rules = rules
+    }
+}
+
+/// Whether the audit log's chain and signed checkpoints verify.
+public struct ConsoleAuditStatus: Sendable, Codable, Equatable {
+    public var entries: Int
+    public var checkpoints: Int
+    public var intact: Bool
+    public var problems: [String]
+    public init(entries: Int, checkpoints: Int, intact: Bool, problems: [String]) {
+        self.entries = entries
+        self.checkpoints = checkpoints
+        self.intact = intact
+        self.problems = problems
+    }
+}
+
+/// The tamper-evident audit log.
+public protocol ConsoleAuditDesk: Sendable {
+    /// Entries after `sequence`, oldest first.
+    func entries(after sequence: Int64, limit: Int) throws -> [ConsoleAuditEntry]
+    func verify() throws -> ConsoleAuditStatus
+}

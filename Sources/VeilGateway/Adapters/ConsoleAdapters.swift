@@ -1,0 +1,116 @@
+import Foundation
+import VeilAnalytics
+import VeilConsole
+import VeilCore
+import VeilFederation
+import VeilPolicy
+import VeilVault
+
+// The console's sources (VeilConsole's protocols) over the gateway's parts: the policy in force, the live feeds, the
+// vault's snapshots and audit log.
+
+/// Operators and their roles from the policy in force; revocations from the trust the partner API uses too.
+struct PolicyOperatorDirectory: OperatorDirectory {
+    let policy: PolicyInForce
+    let verifier: PeerVerifier
+
+    func roles(of id: OperatorID) -> Set<OperatorRole> { policy.policy.roles(of: id) }
+    func isRevoked(serial: String) -> Bool { verifier.current.revokedSerials.contains(serial) }
+    var site: String { policy.policy.document.metadata.site }
+    var policyVersion: String { policy.policy.version }
+}
+
+/// The policy's cameras and their live video, redacted with the policy's default profile — what the recording keeps,
+/// never less.
+struct GatewayConsoleCameras: ConsoleCameras {
+    let policy: PolicyInForce
+    let live: LiveFeeds
+    let snapshots: any AlertSnapshotStore
+
+    func cameras() -> [ConsoleCamera] {
+        let policy = self.policy.policy
+        let running = Set(live.cameras)
+        func point(_ point: NormalisedPoint) -> [Double] { [point.x, point.y] }
+        return policy.document.cameras.map { camera in
+            ConsoleCamera(
+                id: camera.id.rawValue, description: camera.description, hasPipeline: running.contains(camera.id),
+                analytics: camera.analytics.map(\.rawValue), redaction: policy.defaultRedaction.description,
+                zones: camera.zones.map { .init(id: $0.id.rawValue, polygon: $0.polygon.map(point)) },
+                lines: camera.lines.map { .init(id: $0.id.rawValue, from: point($0.from), to: point($0.to)) })
+        }
+    }
+
+    func live(camera: CameraID) -> ConsoleLive {
+        let redaction = policy.policy.defaultRedaction
+        switch live.request(camera: camera, redaction: redaction) {
+        case .noPipeline: return .noPipeline
+        case .warmingUp: return .warmingUp
+        case .ready(_, let segments):
+            guard let initSegment = live.initSegment(camera: camera, redaction: redaction) else { return .warmingUp }
+            return .ready(
+                initSegment: initSegment,
+                segments: segments.map { ConsoleLiveSegment(sequence: $0.sequence, duration: $0.duration) })
+        }
+    }
+
+    func liveSegment(camera: CameraID, sequence: Int) -> Data? {
+        live.segment(camera: camera, redaction: policy.policy.defaultRedaction, sequence: sequence)?.bytes
+    }
+
+    func snapshot(_ reference: String, camera: CameraID) async throws -> Data? {
+        try await snapshots.snapshot(reference, camera: camera, required: policy.policy.defaultRedaction)
+    }
+}
+
+/// The policy file the gateway loaded, the linter, and the record of processing of the policy in force.
+struct PolicyFileDesk: ConsolePolicyDesk {
+    let policyPath: String
+    let policy: PolicyInForce
+
+    func policyInForce() throws -> (file: String, text: String, version: String) {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: policyPath, isDirectory: &isFolder)
+        let file =
+            exists && isFolder.boolValue
+            ? (try? PolicyLoader.policyFiles(at: policyPath).first) ?? policyPath : policyPath
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConsoleError(.sourceUnavailable, "\(file): cannot read the policy")
+        }
+        return ((file as NSString).lastPathComponent, String(decoding: data, as: UTF8.self), policy.policy.version)
+    }
+
+    func lint(_ text: String) -> [ConsoleDiagnostic] {
+        PolicyLoader.lint(data: Data(text.utf8), file: "draft.yaml", now: Date()).diagnostics.map {
+            ConsoleDiagnostic(
+                severity: $0.severity.rawValue, code: $0.rule.code, message: $0.message, line: $0.location.line,
+                column: $0.location.column)
+        }
+    }
+
+    func recordOfProcessing() -> String {
+        RecordOfProcessing(policy.policy, analyticsRun: CameraAnalytics.Setup.supported).render(.markdown)
+    }
+}
+
+/// The vault's audit log, verified with the key that signs it.
+struct VaultConsoleAudit: ConsoleAuditDesk {
+    let vault: Vault
+
+    func entries(after sequence: Int64, limit: Int) throws -> [ConsoleAuditEntry] {
+        try vault.audit.entries(after: sequence, limit: limit).map {
+            ConsoleAuditEntry(
+                sequence: $0.seq, time: $0.time, action: $0.action, actor: $0.actor, subject: $0.subject,
+                rules: $0.rules)
+        }
+    }
+
+    func verify() throws -> ConsoleAuditStatus {
+        guard let key = vault.audit.signerPublicKey else {
+            throw ConsoleError(.sourceUnavailable, "the vault is open read-only: its audit log cannot be verified here")
+        }
+        let verification = try vault.audit.verify(publicKey: key, anchor: vault.audit.anchorPath)
+        return ConsoleAuditStatus(
+            entries: verification.entries, checkpoints: verification.checkpoints, intact: verification.isIntact,
+            problems: verification.problems.map(\.description))
+    }
+}
