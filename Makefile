@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEMO_OUTPUT ?= demo-output
 CONFIG ?= release
 
-.PHONY: all setup build demo test lint format bench deb deb-test clean help
+.PHONY: all setup build demo test lint format bench deb deb-test clean help console-screenshots
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test   — set up, build, and run the whole test suite (what CI runs)"
 	@echo "make bench  — release build and benchmarks with their baselines"
 	@echo "make build  — debug build of the veilgate command"
+	@echo "make console-screenshots — the console's browser test, saving docs/console/*.png"
 	@echo "make lint   — the house format (.swift-format, 120 columns), as CI checks it; make format applies it"
 	@echo "make deb    — Debian package in .build/deb (release build; CONFIG=debug for a debug one)"
 	@echo "make deb-test — debug package, installed, started and purged again on this machine (root)"
@@ -36,6 +37,8 @@ test: setup lint
 	.build/debug/veilgate policy test policies
 	@echo "== unit, property, integration and CLI tests =="
 	$(SWIFT) test --skip-build --disable-xctest
+	@echo "== the operator console in a real browser (headless Chromium, operator certificates) =="
+	/usr/bin/python3 scripts/console-browser-test.py
 	@# CI (a throw-away machine, as root) also installs the Debian package and runs the gateway from it.
 	@if [ "$${VEILGATE_DEB_TEST:-}" = 1 ]; then $(MAKE) --no-print-directory deb-test; fi
 
@@ -55,6 +58,10 @@ bench: setup
 	taskset -c 0 .build/release/VeilBench policy vault media federation detectors unmask
 	@echo "(four cameras at once use both cores)"
 	.build/release/VeilBench cameras
+
+# The console's screenshots in docs/console/ (docs/console.md), made by its browser test.
+console-screenshots: build
+	VEILGATE_CONSOLE_SCREENSHOTS=docs/console /usr/bin/python3 scripts/console-browser-test.py
 
 # The package: scripts/deb/build.sh takes the binary this builds (see docs/operations.md).
 deb: setup

@@ -80,6 +80,7 @@ rm -rf "$out/certs"
 show "$veilgate" certs init --certs "$out/certs" --site "Example City"
 show "$veilgate" certs issue --partner police --certs "$out/certs"
 show "$veilgate" certs issue --partner bakerstreet-mall --certs "$out/certs"
+show "$veilgate" certs issue --operator control-room --certs "$out/certs"
 police=$(ls "$out"/certs/issued/police-*.pem)
 mall=$(ls "$out"/certs/issued/bakerstreet-mall-*.pem)
 recent=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)
@@ -89,12 +90,13 @@ show "$veilgate" alerts raise --camera mall-entrance --kind crowd-count --count 
 # No cameras here: the sample clip plays as the market-square camera, in real time and looped.
 # A gateway refuses to run as root; a throw-away demo in a container may.
 root_flag=""; if [ "$(id -u)" = 0 ]; then root_flag="--allow-root"; fi
-"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 $root_flag \
+"$veilgate" serve --certs "$out/certs" --host 127.0.0.1 --port 0 --console-port 0 $root_flag \
   --camera-source market-square=.cache/samples/vtest.avi > "$out/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q "partner API on" "$out/serve.log" && break; sleep 0.1; done
-server=$(grep -o 'https://127.0.0.1:[0-9]*' "$out/serve.log" | head -1)
+for _ in $(seq 100); do grep -q "operator console on" "$out/serve.log" && break; sleep 0.1; done
+server=$(grep -o 'partner API on https://127.0.0.1:[0-9]*' "$out/serve.log" | grep -o 'https://.*' | head -1)
+console=$(grep -o 'operator console on https://127.0.0.1:[0-9]*' "$out/serve.log" | grep -o 'https://.*' | head -1)
 echo "(veilgate serve is running at $server; its log is $out/serve.log)"
 partner() { show "$veilgate" partner get --server "$server" --ca "$out/certs/ca.pem" "$@" || true; }
 partner /v1/cameras --cert "$police"
@@ -120,6 +122,14 @@ echo "# meanwhile the gateway's own analytics watched the square (docs/analytics
 echo "# the mall may not (no grant, and a deny rule protects assemblies on the square):"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$mall" --seconds 2 \
   -o "$out/live-mall.mp4" || true
+echo "# the operator console (docs/console.md): the control room's cameras with live redacted video, and its alerts, at"
+echo "#   $console"
+echo "# open it with the demo's operator certificate:  scripts/open-console.sh $out/certs control-room $console"
+operator=$(ls "$out"/certs/issued/control-room-*.pem)
+show "$veilgate" partner get /api/v1/session --server "$console" --ca "$out/certs/ca.pem" --cert "$operator" || true
+if [ -t 0 ]; then
+  read -r -p "The gateway and its console stay up until you press Enter… " _
+fi
 show "$veilgate" certs revoke --partner bakerstreet-mall --certs "$out/certs"
 kill -HUP $serve_pid; sleep 0.5
 echo "# after SIGHUP the revoked certificate fails the handshake:"

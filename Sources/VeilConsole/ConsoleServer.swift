@@ -61,7 +61,8 @@ public final class ConsoleServer: Service, Sendable {
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
-        api = OperatorAPI(directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit)
+        api = OperatorAPI(
+            directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit, logger: logger)
         self.csrfKey = csrfKey
         self.logger = logger
         self.onListening = onListening

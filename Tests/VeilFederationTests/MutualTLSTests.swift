@@ -49,6 +49,24 @@ struct MutualTLSTests {
         await server.stop()
     }
 
+    @Test("A console operator's certificate, from the same site CA, gets nothing from the partner API")
+    func operatorCertificateRefused() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let server = try await RunningServer.start(pki: pki)
+        let operatorCertificate = try pki.site.issueOperatorCertificate(operator: "control-room")
+        for path in ["/v1/cameras", "/v1/alerts", "/v1/cameras/market-square/live/index.m3u8"] {
+            // Refused as the request is admitted: answered 403 and closed, or closed before the answer is read.
+            let status = try? await server.get(path, as: operatorCertificate).status
+            #expect(status == nil || status == 403, "\(path): \(String(describing: status))")
+        }
+        // Refused before any decision: it never became a caller the policy was asked about (an unknown partner's
+        // certificate is, and is audited as such — see cameraLists).
+        let entries = await server.audit.entries
+        #expect(entries.isEmpty, "\(entries)")
+        await server.stop()
+    }
+
     @Test(
         "No certificate, a foreign CA, an expired, a revoked certificate and a partner CA's impostor fail the handshake"
     )

@@ -24,6 +24,7 @@ struct DocumentationSyncTests {
         ("profiles", DocumentBuilder.profileKeys), ("partners", DocumentBuilder.partnerKeys),
         ("identity", DocumentBuilder.identityKeys), ("grants", DocumentBuilder.grantKeys),
         ("windows", DocumentBuilder.windowKeys), ("deny", DocumentBuilder.denyKeys),
+        ("operators", DocumentBuilder.operatorKeys),
         ("policy tests", PolicyTestSuite.topKeys), ("test cases", PolicyTestSuite.caseKeys),
         ("test requests", PolicyTestSuite.requestKeys), ("test expectations", PolicyTestSuite.expectKeys),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import VeilCore
 
@@ -12,6 +13,7 @@ struct OperatorAPI: Sendable {
     let alerts: any AlertSource
     let policy: any ConsolePolicyDesk
     let audit: any ConsoleAuditDesk
+    let logger: Logger
 
     /// SSE keep-alive comment interval.
     static let keepAlive: Duration = .seconds(15)
@@ -24,6 +26,9 @@ struct OperatorAPI: Sendable {
         var path: String
         var roles: Set<OperatorRole>?
         var handler: Handler
+
+        /// `GET`, `POST`: how docs/openapi-console.yaml names the method (lower-cased).
+        var methodName: String { method.rawValue }
     }
 
     /// Every route. docs/openapi-console.yaml documents exactly these (a test compares them).
@@ -74,7 +79,19 @@ struct OperatorAPI: Sendable {
                         Refusal(error: "forbidden", message: "This is for \(wanted); your roles: \(held)."),
                         status: HTTPResponse.Status.forbidden)
                 }
-                return try await route.handler(self, request, context)
+                do {
+                    return try await route.handler(self, request, context)
+                } catch let error as ConsoleError {
+                    logger.error("console: \(route.path) failed", metadata: ["error": "\(error)"])
+                    return try Response.json(
+                        Refusal(error: "unavailable", message: error.message), status: .internalServerError)
+                } catch {
+                    // Other errors may carry details of the vault or journal; the page gets no more than the fact.
+                    logger.error("console: \(route.path) failed", metadata: ["error": "\(error)"])
+                    return try Response.json(
+                        Refusal(error: "failed", message: "The gateway could not answer; its log says why."),
+                        status: .internalServerError)
+                }
             }
         }
     }

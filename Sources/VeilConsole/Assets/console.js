@@ -38,7 +38,11 @@ async function api(path, options = {}) {
     try { message = (await response.json()).message || message; } catch (_) { /* a refusal page, not JSON */ }
     throw new Refused(message);
   }
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
   const type = response.headers.get('content-type') || '';
   return type.includes('json') ? response.json() : response.text();
 }

@@ -108,7 +108,8 @@ struct VaultConsoleAudit: ConsoleAuditDesk {
         guard let key = vault.audit.signerPublicKey else {
             throw ConsoleError(.sourceUnavailable, "the vault is open read-only: its audit log cannot be verified here")
         }
-        let verification = try vault.audit.verify(publicKey: key, anchor: vault.audit.anchorPath)
+        // The configured anchor, when it exists yet (it is written at the first signed checkpoint).
+        let verification = try vault.audit.verify(publicKey: key)
         return ConsoleAuditStatus(
             entries: verification.entries, checkpoints: verification.checkpoints, intact: verification.isIntact,
             problems: verification.problems.map(\.description))

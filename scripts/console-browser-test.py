@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""The operator console in a real browser (issue 14), against a real `veilgate serve`.
+
+Debian's chromium (headless), driven by chromium-driver through python3-selenium, presents each operator's client
+certificate from its own NSS database (chromium's managed policy AutoSelectCertificateForUrls picks it without a
+prompt) and trusts the site CA the test made — the same mutual TLS an operator's browser uses. Checked:
+
+- an operator sees the market square's live redacted video playing (its time advances);
+- an alert raised while the alerts page is open appears within 2 s;
+- a role without rights gets 403 in the page and in the API;
+- a DPO's edit with a typo shows the lint error at the right line;
+- the record of processing and the audit log (verified) open for the DPO;
+- no page breaks its content security policy; the cameras page fits a tablet's width.
+
+Needs root, or sudo without a password, to install the managed policy in /etc/chromium/policies/managed for the
+run (removed afterwards). With VEILGATE_CONSOLE_SCREENSHOTS=DIR it
+saves a screenshot of each page there (`make console-screenshots` writes docs/console/).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent
+VEILGATE = Path(os.environ.get("VEILGATE_BIN", ROOT / ".build/debug/veilgate"))
+VTEST = ROOT.parent / "shared/data/video/vtest.avi"
+MANAGED = Path("/etc/chromium/policies/managed/veilgate-console-test.json")
+SHOTS = os.environ.get("VEILGATE_CONSOLE_SCREENSHOTS")
+
+failures = []
+
+
+def check(condition, what):
+    print(("  ok   " if condition else "  FAIL ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+
+
+def run(work, *args, env=None):
+    result = subprocess.run([str(VEILGATE), *args], cwd=work, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"veilgate {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def as_root(*command, data=None):
+    """Runs a command as root (directly, or through sudo without a password prompt)."""
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    result = subprocess.run(prefix + list(command), input=data, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"console browser test: needs root for chromium's managed policy ({' '.join(command)}): "
+                 + result.stderr.strip())
+
+
+def browser_home(work, name, certificate, key, ca):
+    """A home folder whose NSS database holds one operator's certificate and trusts the site CA."""
+    home = work / f"home-{name}"
+    nss = home / ".pki/nssdb"
+    nss.mkdir(parents=True)
+    p12 = work / f"{name}.p12"
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", certificate, "-inkey", key, "-out", str(p12),
+                    "-passout", "pass:"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["pk12util", "-i", str(p12), "-d", f"sql:{nss}", "-W", ""], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "veilgate-site-ca", "-t", "C,,", "-i", ca],
+                   check=True, capture_output=True)
+    return home
+
+
+def browser(home, width=1280, height=800):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     f"--window-size={width},{height}", f"--user-data-dir={home}/profile", "--autoplay-policy=no-user-gesture-required"]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service("/usr/bin/chromedriver", env=dict(os.environ, HOME=str(home)))
+    return webdriver.Chrome(service=service, options=options)
+
+
+def screenshot(driver, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def csp_violations(driver):
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+
+
+def wait(driver, seconds, condition, what):
+    try:
+        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(condition)
+    except TimeoutException:
+        check(False, f"{what} (waited {seconds} s)")
+        return None
+
+
+def main():
+    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver", "/usr/bin/certutil", "/usr/bin/pk12util"]:
+        if not Path(tool).exists():
+            sys.exit(f"console browser test: {tool} is missing (scripts/setup.sh installs it)")
+    work = Path(tempfile.mkdtemp(prefix="veil-console-"))
+    env = dict(os.environ, VEILGATE_STATE=str(work / "state"), COLUMNS="100")
+    env.setdefault("VEILGATE_MODELS", str(ROOT / ".cache/models"))
+    (work / "policies").mkdir()
+    shutil.copy(ROOT / "policies/city-centre.yaml", work / "policies/policy.yaml")
+    run(work, "vault", "init", env=env)
+    run(work, "certs", "init", "--certs", "certs", "--site", "Test City", env=env)
+    homes = {}
+    for name in ["control-room", "dpo-office"]:
+        run(work, "certs", "issue", "--operator", name, "--policy", "policies", "--certs", "certs", env=env)
+        pem = next(p for p in (work / "certs/issued").glob(f"{name}-*.pem"))
+        homes[name] = browser_home(work, name, str(pem), str(pem.with_suffix(".key")), str(work / "certs/ca.pem"))
+
+    serve = subprocess.Popen(
+        [str(VEILGATE), "serve", "--policy", "policies", "--certs", "certs", "--host", "127.0.0.1", "--port", "0",
+         "--console-port", "0", "--camera-source", f"market-square={VTEST}"]
+        + (["--allow-root"] if os.geteuid() == 0 else []),
+        cwd=work, env=env, stdout=subprocess.PIPE, stderr=open(work / "serve.log", "w"), text=True)
+    console = None
+    deadline = time.time() + 60
+    while console is None and time.time() < deadline:
+        line = serve.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"operator console on (https://127\.0\.0\.1:\d+)/", line)
+        if match:
+            console = match.group(1)
+    if console is None:
+        serve.kill()
+        sys.exit("veilgate serve did not start its console:\n" + (work / "serve.log").read_text()[-3000:])
+    print(f"console browser test: {console}", flush=True)
+    as_root("mkdir", "-p", str(MANAGED.parent))
+    as_root("tee", str(MANAGED),
+            data=json.dumps({"AutoSelectCertificateForUrls": [json.dumps({"pattern": console, "filter": {}})]}))
+    drivers = []
+    try:
+        operator = browser(homes["control-room"])
+        drivers.append(operator)
+
+        print("the operator's cameras page", flush=True)
+        operator.get(console + "/cameras")
+        video = 'document.querySelector(\'video[data-camera="market-square"]\')'
+        started = wait(operator, 90, lambda d: d.execute_script(f"return {video} && {video}.currentTime > 0.5"),
+                       "the market square's live video starts playing")
+        if started:
+            first = operator.execute_script(f"return {video}.currentTime")
+            time.sleep(3)
+            later = operator.execute_script(f"return {video}.currentTime")
+            check(later > first + 1, f"its time advances ({first:.1f} s, then {later:.1f} s three seconds later)")
+            size = operator.execute_script(f"return [{video}.videoWidth, {video}.videoHeight]")
+            check(size[0] > 0 and size[1] > 0, f"it has a picture ({size[0]}×{size[1]})")
+        zones = operator.execute_script("return document.querySelectorAll('.screen svg polygon').length")
+        check(zones > 0, f"zones are drawn over the video ({zones})")
+        screenshot(operator, "cameras")
+        operator.set_window_size(800, 1100)
+        time.sleep(0.5)
+        overflow = operator.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        check(overflow <= 0, f"the cameras page fits a tablet's width (overflow {overflow} px)")
+        screenshot(operator, "cameras-tablet")
+        operator.set_window_size(1280, 800)
+
+        print("the operator's alerts page", flush=True)
+        operator.get(console + "/alerts")
+        wait(operator, 10, lambda d: d.find_element(By.ID, "stream-state").text == "live", "the alert stream connects")
+        before = operator.execute_script("return document.querySelectorAll('#alerts li').length")
+        raised = time.monotonic()
+        run(work, "alerts", "raise", "--camera", "market-square", "--kind", "loitering", "--zone", "fountain", env=env)
+        shown = wait(operator, 10, lambda d: d.execute_script(
+            "return document.querySelectorAll('#alerts li').length") > before, "the raised alert appears")
+        if shown:
+            latency = time.monotonic() - raised
+            check(latency < 2, f"the raised alert appears within 2 s ({latency:.2f} s)")
+        pipeline = operator.execute_script(
+            "return [...document.querySelectorAll('#alerts li[data-camera=\"market-square\"]')]"
+            ".filter(li => li.dataset.kind !== 'loitering').length")
+        print(f"  (alerts the market square's own analytics raised so far: {pipeline})")
+        screenshot(operator, "alerts")
+
+        print("a page and an API route the operator's role does not open", flush=True)
+        operator.get(console + "/policy")
+        refusal = operator.find_element(By.ID, "refusal").text
+        check("Policy is for auditor or dpo" in refusal, f"the policy page refuses the operator: '{refusal}'")
+        status = operator.execute_script("return fetch('/api/v1/policy').then(r => r.status)")
+        check(status == 403, f"the policy API answers the operator {status}")
+        screenshot(operator, "forbidden")
+        check(not csp_violations(operator), "the operator's pages break no content security policy")
+
+        dpo = browser(homes["dpo-office"])
+        drivers.append(dpo)
+        print("the DPO edits the policy", flush=True)
+        dpo.get(console + "/policy")
+        wait(dpo, 15, lambda d: d.execute_script("return !!document.querySelector('.CodeMirror')"),
+             "the editor (Debian's CodeMirror) loads")
+        wait(dpo, 15, lambda d: "error" not in d.find_element(By.ID, "lint-summary").text
+             and d.find_element(By.ID, "lint-summary").text not in ("", "Checking…"), "the policy in force lints clean")
+        lines = dpo.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue().split('\\n')")
+        number = next(i for i, text in enumerate(lines) if text.startswith("retention:"))
+        dpo.execute_script(
+            "const cm = document.querySelector('.CodeMirror').CodeMirror;"
+            f"cm.replaceRange('retension:', {{line: {number}, ch: 0}}, {{line: {number}, ch: 10}});")
+        finding = wait(dpo, 10, lambda d: d.find_elements(By.CSS_SELECTOR, f'#diagnostics li[data-line="{number + 1}"]'),
+                       f"the typo's lint error appears at line {number + 1}")
+        if finding:
+            text = finding[0].text
+            check("VG101" in text and f"line {number + 1}, column 1" in text, f"it names the rule and place: '{text}'")
+        screenshot(dpo, "policy")
+
+        print("the DPO's record of processing and audit log", flush=True)
+        dpo.get(console + "/record")
+        wait(dpo, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#record h2"), "the record of processing shows")
+        screenshot(dpo, "record")
+        dpo.get(console + "/audit")
+        banner = wait(dpo, 10, lambda d: d.find_elements(By.ID, "audit-status"), "the audit status shows")
+        if banner:
+            check(banner[0].text.startswith("Intact"), f"the audit log verifies: '{banner[0].text}'")
+        screenshot(dpo, "audit")
+        check(not csp_violations(dpo), "the DPO's pages break no content security policy")
+    finally:
+        for driver in drivers:
+            driver.quit()
+        as_root("rm", "-f", str(MANAGED))
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+        if failures:
+            print((work / "serve.log").read_text()[-4000:])
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        sys.exit(f"console browser test: {len(failures)} check(s) failed: " + "; ".join(failures))
+    print("console browser test: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
