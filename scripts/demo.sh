@@ -141,5 +141,6 @@ show "$veilgate" audit verify
 step "Done"
 echo "Reports are in $out/: record-of-processing.md and .html (open the HTML in a browser);"
 echo "the redacted clip is $out/vtest-redacted.mp4, the police's live view $out/live-police.mp4; the vault is in $out/state, the signed export in $out/export;"
-echo "the site PKI is in $out/certs — run the gateway yourself with: $veilgate serve --certs $out/certs (docs/federation.md)."
+echo "the site PKI is in $out/certs — run the gateway yourself with: $veilgate serve --certs $out/certs --console-port 8444"
+echo "(docs/federation.md), and open its console with: scripts/open-console.sh $out/certs control-room https://127.0.0.1:8444/"
 echo "Next: edit policies/city-centre.yaml and run '$veilgate policy lint policies' — see docs/policy-language.md."

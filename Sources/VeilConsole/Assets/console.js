@@ -184,6 +184,10 @@ async function camerasPage() {
     const badge = h('span', { class: 'badge', 'data-state': camera.id }, camera.hasPipeline ? 'connecting…' : 'not ingested');
     const video = h('video', { muted: true, autoplay: true, playsinline: true, 'data-camera': camera.id, 'aria-label': `Live video of ${camera.id}, redacted` });
     video.muted = true;
+    // The screen takes the video's own shape once it is known, so zones and lines sit where the policy drew them.
+    video.addEventListener('loadedmetadata', () => {
+      if (video.videoWidth && video.videoHeight) video.parentElement.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+    });
     const placeholder = h('div', { class: 'placeholder' }, camera.hasPipeline ? 'Waiting for video…' : 'No pipeline runs for this camera (no source, or not ingested here).');
     grid.append(h('article', { class: 'camera', 'aria-labelledby': `camera-${camera.id}` },
       h('header', {}, h('h2', { id: `camera-${camera.id}` }, camera.id), badge),
