@@ -9,7 +9,9 @@ prompt) and trusts the site CA the test made — the same mutual TLS an operator
 - an alert raised while the alerts page is open appears within 2 s;
 - a role without rights gets 403 in the page and in the API;
 - a DPO's edit with a typo shows the lint error at the right line;
+- a hold release waits for a second approver of another role and then succeeds, every step in the audit log;
 - the record of processing and the audit log (verified) open for the DPO;
+- the admin sees partners, grants and certificates, and a certificate revoked there stops its holder at once;
 - no page breaks its content security policy; the cameras page fits a tablet's width.
 
 Needs root, or sudo without a password, to install the managed policy in /etc/chromium/policies/managed for the
@@ -120,7 +122,7 @@ def main():
     run(work, "vault", "init", env=env)
     run(work, "certs", "init", "--certs", "certs", "--site", "Test City", env=env)
     homes = {}
-    for name in ["control-room", "dpo-office"]:
+    for name in ["control-room", "dpo-office", "evidence-desk", "site-admin"]:
         run(work, "certs", "issue", "--operator", name, "--policy", "policies", "--certs", "certs", env=env)
         pem = next(p for p in (work / "certs/issued").glob(f"{name}-*.pem"))
         homes[name] = browser_home(work, name, str(pem), str(pem.with_suffix(".key")), str(work / "certs/ca.pem"))
@@ -190,6 +192,15 @@ def main():
         print(f"  (alerts the market square's own analytics raised so far: {pipeline})")
         screenshot(operator, "alerts")
 
+        print("the operator's counts page", flush=True)
+        operator.get(console + "/counts")
+        drawn = wait(operator, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#charts svg.chart, #no-counts"),
+                     "the counts page draws its charts (or says there are none yet)")
+        if drawn:
+            charts = len(operator.find_elements(By.CSS_SELECTOR, "#charts svg.chart"))
+            print(f"  ({charts} chart(s); the first minute's counts appear a minute after the camera starts)")
+        screenshot(operator, "counts")
+
         print("a page and an API route the operator's role does not open", flush=True)
         operator.get(console + "/policy")
         refusal = operator.find_element(By.ID, "refusal").text
@@ -219,6 +230,40 @@ def main():
             check("VG101" in text and f"line {number + 1}, column 1" in text, f"it names the rule and place: '{text}'")
         screenshot(dpo, "policy")
 
+        print("a legal hold released under the two-person rule", flush=True)
+        desk = browser(homes["evidence-desk"])
+        drivers.append(desk)
+        desk.get(console + "/evidence")
+        wait(desk, 10, lambda d: d.find_elements(By.ID, "hold-form"), "the evidence officer's hold form shows")
+        desk.execute_script(
+            "document.getElementById('hold-from').value = '2026-12-01T10:00:00';"
+            "document.getElementById('hold-to').value = '2026-12-01T11:00:00';")
+        desk.find_element(By.ID, "hold-case").send_keys("CASE-2026-0815")
+        desk.find_element(By.CSS_SELECTOR, "#hold-form button[type=submit]").click()
+        row = wait(desk, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#holds tr[data-hold]"), "the placed hold is listed")
+        hold = row[0].get_attribute("data-hold") if row else ""
+        if row:
+            row[0].find_element(By.CSS_SELECTOR, "button[data-action=release]").click()
+            pending = wait(desk, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals li[data-approval]"),
+                           "the release waits for a second person")
+            check(bool(desk.find_elements(By.CSS_SELECTOR, f'#holds tr[data-hold="{hold}"]')),
+                  "the hold stays active while the release waits")
+            check(not desk.find_elements(By.CSS_SELECTOR, "#approvals button[data-action=approve]"),
+                  "the requester is offered no way to approve their own request")
+            screenshot(desk, "evidence")
+            dpo.get(console + "/evidence")
+            approve = wait(dpo, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals button[data-action=approve]"),
+                           "the DPO (another role) is asked to approve")
+            if approve:
+                screenshot(dpo, "evidence-approval")
+                approve[0].click()
+                wait(dpo, 10, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#holds tr[data-hold="{hold}"]'),
+                     "the hold is released once approved")
+                released = wait(desk, 10, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#holds tr[data-hold="{hold}"]'),
+                                "the evidence officer's page shows it released without a reload")
+                check(bool(released), "a hold release waits for a second approver and then succeeds")
+        check(not csp_violations(desk), "the evidence officer's pages break no content security policy")
+
         print("the DPO's record of processing and audit log", flush=True)
         dpo.get(console + "/record")
         wait(dpo, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#record h2"), "the record of processing shows")
@@ -227,8 +272,30 @@ def main():
         banner = wait(dpo, 10, lambda d: d.find_elements(By.ID, "audit-status"), "the audit status shows")
         if banner:
             check(banner[0].text.startswith("Intact"), f"the audit log verifies: '{banner[0].text}'")
+            actions = dpo.execute_script("return [...document.querySelectorAll('#audit td:nth-child(3)')].map(td => td.textContent)")
+            for action in ["hold-placed", "console-approval-requested", "console-approval-granted", "hold-released"]:
+                check(action in actions, f"the audit log records {action}")
         screenshot(dpo, "audit")
         check(not csp_violations(dpo), "the DPO's pages break no content security policy")
+
+        print("the admin revokes the control room's certificate", flush=True)
+        admin = browser(homes["site-admin"])
+        drivers.append(admin)
+        admin.get(console + "/partners")
+        wait(admin, 10, lambda d: d.find_elements(By.CSS_SELECTOR, '#partners tr[data-partner="police"]'),
+             "the partners page lists the police")
+        screenshot(admin, "partners")
+        revoke = admin.find_elements(By.CSS_SELECTOR, '#operators tr[data-operator="control-room"] button[data-serial]')
+        check(len(revoke) == 1, "the control room's certificate can be revoked")
+        if revoke:
+            revoke[0].click()
+            admin.find_element(By.CSS_SELECTOR, '#operators tr[data-operator="control-room"] button[data-serial]').click()
+            wait(admin, 10, lambda d: d.find_element(By.ID, "partners-message").text.startswith("Revoked"),
+                 "the revocation is confirmed")
+            after = operator.execute_async_script(
+                "const done = arguments[0]; fetch('/api/v1/session').then(r => done(r.status)).catch(() => done('refused'))")
+            check(after in (403, "refused"), f"the revoked operator's browser gets nothing more ({after})")
+        check(not csp_violations(admin), "the admin's pages break no content security policy")
     finally:
         for driver in drivers:
             driver.quit()

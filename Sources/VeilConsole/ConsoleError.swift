@@ -11,12 +11,16 @@ public struct ConsoleError: CodedError {
             case invalidConfiguration
             /// A source the console reads (the policy file, the audit log) cannot be read.
             case sourceUnavailable
+            /// What an operator asked for cannot be done (a hold without its case reference, say); the message says why
+            /// and is shown to them.
+            case refused
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
         public static let invalidConfiguration = Code(.invalidConfiguration)
         public static let sourceUnavailable = Code(.sourceUnavailable)
+        public static let refused = Code(.refused)
 
         public var description: String { base.rawValue }
     }

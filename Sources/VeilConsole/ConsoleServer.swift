@@ -57,12 +57,14 @@ public final class ConsoleServer: Service, Sendable {
     public init(
         configuration: ConsoleServerConfiguration, directory: any OperatorDirectory, cameras: any ConsoleCameras,
         alerts: any AlertSource, policy: any ConsolePolicyDesk, audit: any ConsoleAuditDesk,
+        evidence: any ConsoleEvidenceDesk, partners: any ConsolePartners, approvals: TwoPersonRule = TwoPersonRule(),
         csrfKey: SymmetricKey = SymmetricKey(size: .bits256), logger: Logger,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         api = OperatorAPI(
-            directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit, logger: logger)
+            directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit, evidence: evidence,
+            approvals: approvals, partners: partners, logger: logger)
         self.csrfKey = csrfKey
         self.logger = logger
         self.onListening = onListening

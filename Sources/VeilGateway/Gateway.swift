@@ -186,7 +186,9 @@ public struct Gateway: Sendable {
             configuration: settings, directory: PolicyOperatorDirectory(policy: policy, verifier: verifier),
             cameras: GatewayConsoleCameras(policy: policy, live: live, snapshots: snapshots), alerts: alerts,
             policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy),
-            audit: VaultConsoleAudit(vault: vault), logger: logger, onListening: { onListening($0) })
+            audit: VaultConsoleAudit(vault: vault), evidence: VaultEvidenceDesk(vault: vault, policy: policy),
+            partners: GatewayConsolePartners(policy: policy, certs: configuration.certs, vault: vault),
+            logger: logger, onListening: { onListening($0) })
     }
 
     /// The pipelines `policy` calls for: each camera some partner may watch live, whose video the policy keeps, or that

@@ -24,6 +24,7 @@ struct ConsoleServerTests {
     final class Directory: OperatorDirectory {
         let operators = Mutex<[OperatorID: Set<OperatorRole>]>([
             "control-room": [.operator], "dpo-office": [.dpo, .auditor], "auditor": [.auditor],
+            "evidence-desk": [.evidenceOfficer], "second-desk": [.evidenceOfficer], "site-admin": [.admin],
         ])
         let revoked = Mutex<Set<String>>([])
         func roles(of id: OperatorID) -> Set<OperatorRole> { operators.withLock { $0[id] ?? [] } }
@@ -74,11 +75,69 @@ struct ConsoleServerTests {
         func verify() throws -> ConsoleAuditStatus { .init(entries: 0, checkpoints: 0, intact: true, problems: []) }
     }
 
+    /// Holds in memory; the audit records kept for the tests to read.
+    final class Evidence: ConsoleEvidenceDesk {
+        let active = Mutex<[ConsoleHold]>([])
+        let audited = Mutex<[String]>([])
+        func holds() async throws -> [ConsoleHold] { active.withLock { $0 } }
+        func placeHold(
+            camera: CameraID, from: Date, to: Date, caseReference: String, by actor: String
+        ) async throws
+            -> ConsoleHold
+        {
+            guard !caseReference.isEmpty else { throw ConsoleError(.refused, "a case reference is required") }
+            let hold = ConsoleHold(
+                id: "hold-\(active.withLock { $0.count + 1 })", camera: camera.rawValue, from: from, to: to,
+                placedAt: Date(), placedBy: actor, expiresAt: nil)
+            active.withLock { $0.append(hold) }
+            return hold
+        }
+        func renewHold(_ id: String, by actor: String) async throws -> ConsoleHold {
+            guard let hold = active.withLock({ $0.first { $0.id == id } }) else {
+                throw ConsoleError(.refused, "no active hold")
+            }
+            return hold
+        }
+        func releaseHold(_ id: String, by actor: String) async throws {
+            active.withLock { $0.removeAll { $0.id == id } }
+            audited.withLock { $0.append("released \(id) by \(actor)") }
+        }
+        func audit(_ action: String, actor: String, subject: String, details: [String: String]) async throws {
+            audited.withLock { $0.append("\(action) \(subject) by \(actor)") }
+        }
+        var holdRoles: Set<OperatorRole> { [.evidenceOfficer, .dpo] }
+        var cameraIDs: [CameraID] { ["market-square"] }
+    }
+
+    /// One partner with one certificate; revocations kept for the tests to read.
+    final class Partners: ConsolePartners {
+        let revoked = Mutex<[String]>([])
+        func partners() throws -> [ConsolePartner] {
+            [
+                ConsolePartner(
+                    id: "police", organisation: "City Police", role: "police",
+                    identity: "spiffe://city.example/partner/police",
+                    grants: [.init(id: "police-live", action: "live", cameras: "*", expires: nil)],
+                    certificates: [
+                        .init(
+                            serial: "0a1b", notAfter: Date() + 86400 * 10,
+                            state: revoked.withLock { $0.contains("0a1b") } ? "revoked" : "valid", expiresSoon: true)
+                    ])
+            ]
+        }
+        func operators() throws -> [ConsoleOperator] { [] }
+        func revoke(serial: String, by actor: String) async throws {
+            revoked.withLock { $0.append("\(serial) by \(actor)") }
+        }
+    }
+
     /// A site CA with operator and partner certificates, a journal, and the console on an ephemeral port.
     final class Site: Sendable {
         let root: String
         let authority: SiteAuthority
         let directory = Directory()
+        let evidence = Evidence()
+        let partners = Partners()
         let broker: AlertBroker
         let group: ServiceGroup
         let task: Task<Void, any Error>
@@ -96,7 +155,10 @@ struct ConsoleServerTests {
                     siteRoots: [
                         try Certificate(
                             pemEncoded: String(contentsOfFile: authority.caCertificatePath, encoding: .utf8))
-                    ], identities: NoPartners()))
+                    ], identities: NoPartners()),
+                // Generous: CI runs the CPU-bound vision tests alongside on two cores, and a handshake's verification
+                // waits for a free thread of the concurrency pool (the 2 s default refused handshakes there).
+                validationTimeout: .seconds(60))
             let configuration = ConsoleServerConfiguration(
                 host: "127.0.0.1", port: 0, certificatePath: authority.serverCertificatePath,
                 keyPath: authority.serverKeyPath,
@@ -110,7 +172,8 @@ struct ConsoleServerTests {
             let (ports, continuation) = AsyncStream<Int>.makeStream()
             let server = ConsoleServer(
                 configuration: configuration, directory: directory, cameras: Cameras(), alerts: broker,
-                policy: PolicyDesk(), audit: Audit(), logger: logger, onListening: { continuation.yield($0) })
+                policy: PolicyDesk(), audit: Audit(), evidence: evidence, partners: partners, logger: logger,
+                onListening: { continuation.yield($0) })
             group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
             let group = self.group
             task = Task { try await group.run() }
@@ -147,13 +210,15 @@ struct ConsoleServerTests {
                 .certificate($0)
             }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificate.keyPath, format: .pem))
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+            configuration.timeout = .init(connect: .seconds(60), read: .seconds(120))
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             do {
                 var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)\(path)")
                 request.method = method
                 for (name, value) in headers { request.headers.add(name: name, value: value) }
                 if let body { request.body = .bytes(ByteBuffer(string: body)) }
-                let response = try await client.execute(request, timeout: .seconds(30))
+                let response = try await client.execute(request, timeout: .seconds(120))
                 let bytes = try await response.body.collect(upTo: 1 << 20)
                 try await client.shutdown()
                 return Answer(
@@ -163,6 +228,101 @@ struct ConsoleServerTests {
                 try? await client.shutdown()
                 throw error
             }
+        }
+    }
+
+    @Test("Partners and their certificates for admin, DPO and auditor; revocation for the admin only")
+    func partnersAndRevocation() async throws {
+        try await withSite { site in
+            let admin = try site.operatorCertificate("site-admin")
+            let auditor = try site.operatorCertificate("auditor")
+            let listing = try await site.request("/api/v1/partners", as: auditor)
+            #expect(listing.status == 200 && listing.body.contains("police-live"))
+            #expect(listing.body.contains(#""expiresSoon" : true"#) && listing.body.contains(#""warningDays" : 30"#))
+            let auditorToken = try csrf(in: try await site.request("/api/v1/session", as: auditor).body)
+            let byAuditor = try await site.request(
+                "/api/v1/certificates/0a1b/revoke", as: auditor, method: .POST,
+                headers: [("X-Veilgate-CSRF", auditorToken)])
+            #expect(byAuditor.status == 403)
+            let token = try csrf(in: try await site.request("/api/v1/session", as: admin).body)
+            let revoked = try await site.request(
+                "/api/v1/certificates/0a1b/revoke", as: admin, method: .POST, headers: [("X-Veilgate-CSRF", token)])
+            #expect(revoked.status == 200)
+            #expect(site.partners.revoked.withLock { $0 } == ["0a1b by operator:site-admin"])
+            let notASerial = try await site.request(
+                "/api/v1/certificates/zz%2F..%2F/revoke", as: admin, method: .POST,
+                headers: [("X-Veilgate-CSRF", token)])
+            #expect(notASerial.status == 400 || notASerial.status == 404)
+        }
+    }
+
+    @Test("Counts: a camera's minute rows between from and to, for the roles that may read them")
+    func counts() async throws {
+        try await withSite { site in
+            let minute = Date(timeIntervalSince1970: 1_800_000_000)
+            try site.broker.record([
+                MinuteCount(camera: "market-square", zone: "fountain", minute: minute, peakOccupancy: 3),
+                MinuteCount(
+                    camera: "market-square", zone: "entrance", minute: minute + 60, crossingsIn: 4, crossingsOut: 1),
+                MinuteCount(camera: "market-square", zone: "fountain", minute: minute + 86400, peakOccupancy: 9),
+            ])
+            let control = try site.operatorCertificate("control-room")
+            let range = "from=2027-01-15T07:00:00Z&to=2027-01-15T09:00:00Z"
+            let answer = try await site.request("/api/v1/cameras/market-square/counts?\(range)", as: control)
+            #expect(answer.status == 200)
+            #expect(answer.body.contains(#""peakOccupancy" : 3"#) && answer.body.contains(#""crossingsIn" : 4"#))
+            #expect(!answer.body.contains(#""peakOccupancy" : 9"#))
+            let tooLong = "from=2027-01-01T00:00:00Z&to=2027-01-15T09:00:00Z"
+            #expect(
+                try await site.request("/api/v1/cameras/market-square/counts?\(tooLong)", as: control).status == 400)
+            let desk = try site.operatorCertificate("evidence-desk")
+            #expect(try await site.request("/api/v1/cameras/market-square/counts?\(range)", as: desk).status == 403)
+        }
+    }
+
+    @Test("Releasing a hold waits for a second person of another role, then succeeds; every step is audited")
+    func twoPersonRelease() async throws {
+        try await withSite { site in
+            let desk = try site.operatorCertificate("evidence-desk")
+            let colleague = try site.operatorCertificate("second-desk")
+            let dpo = try site.operatorCertificate("dpo-office")
+            let control = try site.operatorCertificate("control-room")
+            func post(
+                _ path: String, as certificate: IssuedCertificate, body: String? = nil
+            ) async throws
+                -> Site.Answer
+            {
+                let token = try csrf(in: try await site.request("/api/v1/session", as: certificate).body)
+                return try await site.request(
+                    path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
+            }
+            let hold =
+                #"{"camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T11:00:00Z","caseReference":"CASE-1"}"#
+            #expect(try await post("/api/v1/evidence/holds", as: control, body: hold).status == 403)
+            let placed = try await post("/api/v1/evidence/holds", as: desk, body: hold)
+            #expect(placed.status == 201 && placed.body.contains("hold-1"))
+
+            let asked = try await post("/api/v1/evidence/holds/hold-1/release", as: desk)
+            #expect(asked.status == 202)
+            let approval = try #require(
+                (try JSONSerialization.jsonObject(with: Data(asked.body.utf8)) as? [String: Any])?["id"] as? String)
+            // Not the requester, not someone of the same role, not a role without holds.
+            let own = try await post("/api/v1/approvals/\(approval)/approve", as: desk)
+            #expect(own.status == 400 && own.body.contains("second person"))
+            let sameRole = try await post("/api/v1/approvals/\(approval)/approve", as: colleague)
+            #expect(sameRole.status == 400 && sameRole.body.contains("role the requester does not"))
+            #expect(try await post("/api/v1/approvals/\(approval)/approve", as: control).status == 403)
+            #expect(try await site.evidence.holds().count == 1)
+
+            let approved = try await post("/api/v1/approvals/\(approval)/approve", as: dpo)
+            #expect(approved.status == 200)
+            #expect(try await site.evidence.holds().isEmpty)
+            let audited = site.evidence.audited.withLock { $0 }
+            #expect(audited.contains("approval-requested hold-1 by operator:evidence-desk"))
+            #expect(audited.contains { $0.hasPrefix("approval-refused") && $0.hasSuffix("operator:second-desk") })
+            #expect(audited.contains("released hold-1 by operator:dpo-office approving operator:evidence-desk"))
+            // Done once: approving again finds nothing.
+            #expect(try await post("/api/v1/approvals/\(approval)/approve", as: dpo).status == 400)
         }
     }
 

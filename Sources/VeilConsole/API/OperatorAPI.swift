@@ -13,6 +13,9 @@ struct OperatorAPI: Sendable {
     let alerts: any AlertSource
     let policy: any ConsolePolicyDesk
     let audit: any ConsoleAuditDesk
+    let evidence: any ConsoleEvidenceDesk
+    let approvals: TwoPersonRule
+    let partners: any ConsolePartners
     let logger: Logger
 
     /// SSE keep-alive comment interval.
@@ -43,6 +46,9 @@ struct OperatorAPI: Sendable {
         Route(method: .get, path: "/api/v1/cameras/:camera/live/:file", roles: ConsolePageKind.cameras.roles) {
             api, _, context in try api.liveFile(context)
         },
+        Route(method: .get, path: "/api/v1/cameras/:camera/counts", roles: ConsolePageKind.counts.roles) {
+            api, request, context in try api.counts(request, context)
+        },
         Route(method: .get, path: "/api/v1/alerts", roles: ConsolePageKind.alerts.roles) { api, request, _ in
             try api.recentAlerts(request)
         },
@@ -51,6 +57,33 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .get, path: "/api/v1/alerts/:sequence/snapshot", roles: ConsolePageKind.alerts.roles) {
             api, _, context in try await api.snapshot(context)
+        },
+        Route(method: .get, path: "/api/v1/evidence/holds", roles: ConsolePageKind.evidence.roles) { api, _, _ in
+            try await api.listHolds()
+        },
+        Route(method: .post, path: "/api/v1/evidence/holds", roles: nil) { api, request, context in
+            try await api.placeHold(request, context)
+        },
+        Route(method: .post, path: "/api/v1/evidence/holds/:hold/renew", roles: nil) { api, _, context in
+            try await api.renewHold(context)
+        },
+        Route(method: .post, path: "/api/v1/evidence/holds/:hold/release", roles: nil) { api, _, context in
+            try await api.requestRelease(context)
+        },
+        Route(method: .get, path: "/api/v1/approvals", roles: ConsolePageKind.evidence.roles) { api, _, _ in
+            try Response.json(api.approvals.waiting())
+        },
+        Route(method: .post, path: "/api/v1/approvals/:approval/approve", roles: nil) { api, _, context in
+            try await api.approve(context)
+        },
+        Route(method: .post, path: "/api/v1/approvals/:approval/withdraw", roles: nil) { api, _, context in
+            try await api.withdraw(context)
+        },
+        Route(method: .get, path: "/api/v1/partners", roles: ConsolePageKind.partners.roles) { api, _, _ in
+            try api.listPartners()
+        },
+        Route(method: .post, path: "/api/v1/certificates/:serial/revoke", roles: [.admin]) { api, _, context in
+            try await api.revoke(context)
         },
         Route(method: .get, path: "/api/v1/policy", roles: ConsolePageKind.policy.roles) { api, _, _ in
             try api.policyText()
@@ -81,6 +114,11 @@ struct OperatorAPI: Sendable {
                 }
                 do {
                     return try await route.handler(self, request, context)
+                } catch let refusal as RoleRefusal {
+                    return try Response.json(
+                        Refusal(error: "forbidden", message: refusal.message), status: HTTPResponse.Status.forbidden)
+                } catch let error as ConsoleError where error.code == .refused {
+                    return try Response.json(Refusal(error: "refused", message: error.message), status: .badRequest)
                 } catch let error as ConsoleError {
                     logger.error("console: \(route.path) failed", metadata: ["error": "\(error)"])
                     return try Response.json(
@@ -165,6 +203,25 @@ struct OperatorAPI: Sendable {
         return Response(
             status: .ok, headers: [.contentType: file == "init.mp4" ? "video/mp4" : "video/iso.segment"],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: Counts
+
+    /// The longest range one request may ask for: a week of minutes.
+    static let maxCountsSpan: TimeInterval = 7 * 86400
+
+    /// A camera's minute counts (peak occupancy per zone, crossings per line and direction) between `from` and `to`
+    /// (ISO 8601; default: the last six hours).
+    func counts(_ request: Request, _ context: ConsoleRequestContext) throws -> Response {
+        let camera = CameraID(context.parameters.get("camera") ?? "")
+        let now = Date()
+        let formatter = ISO8601DateFormatter()
+        let to = request.uri.queryParameters["to"].flatMap { formatter.date(from: String($0)) } ?? now
+        let from = request.uri.queryParameters["from"].flatMap { formatter.date(from: String($0)) } ?? to - 6 * 3600
+        guard from < to, to.timeIntervalSince(from) <= Self.maxCountsSpan else {
+            throw ConsoleError(.refused, "from must be before to, at most seven days apart (ISO 8601 times).")
+        }
+        return try .json(alerts.minuteCounts(camera: camera, from: from, to: to))
     }
 
     // MARK: Alerts
@@ -293,6 +350,148 @@ struct OperatorAPI: Sendable {
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let diagnostics = policy.lint(String(buffer: body))
         return try .json(diagnostics)
+    }
+
+    // MARK: Evidence
+
+    /// The roles that may act on holds: the policy's hold approvers. Checked in the handler, since the policy decides
+    /// them (routes with `roles: nil` above check here).
+    func holdRolesCheck(_ context: ConsoleRequestContext) throws {
+        guard context.holds(any: evidence.holdRoles) else {
+            let wanted = evidence.holdRoles.sorted().map(\.rawValue).joined(separator: " or ")
+            throw RoleRefusal(
+                message:
+                    "Holds are placed, renewed, released and approved by \(wanted) (the policy's legal-hold approvers)."
+            )
+        }
+    }
+
+    /// A route whose roles the policy decides, refused to this operator's: answered 403 like any other.
+    struct RoleRefusal: Error {
+        var message: String
+    }
+
+    static func actor(_ context: ConsoleRequestContext) -> String { "operator:\(context.operatorID?.rawValue ?? "?")" }
+
+    struct HoldList: Codable {
+        var holds: [ConsoleHold]
+        var cameras: [String]
+        var holdRoles: [String]
+        var approvalMinutes: Int
+    }
+
+    func listHolds() async throws -> Response {
+        try .json(
+            HoldList(
+                holds: try await evidence.holds(), cameras: evidence.cameraIDs.map(\.rawValue),
+                holdRoles: evidence.holdRoles.sorted().map(\.rawValue),
+                approvalMinutes: Int(approvals.timeLimit / 60)))
+    }
+
+    struct NewHold: Codable {
+        var camera: String
+        var from: Date
+        var to: Date
+        var caseReference: String
+    }
+
+    func placeHold(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        try holdRolesCheck(context)
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let hold = try? decoder.decode(NewHold.self, from: Data(body.readableBytesView)) else {
+            throw ConsoleError(.refused, "A hold needs camera, from, to (ISO 8601 times) and caseReference.")
+        }
+        guard evidence.cameraIDs.contains(CameraID(hold.camera)) else {
+            throw ConsoleError(.refused, "The policy has no camera '\(hold.camera.prefix(64))'.")
+        }
+        let placed = try await evidence.placeHold(
+            camera: CameraID(hold.camera), from: hold.from, to: hold.to, caseReference: hold.caseReference,
+            by: Self.actor(context))
+        return try .json(placed, status: .created)
+    }
+
+    func renewHold(_ context: ConsoleRequestContext) async throws -> Response {
+        try holdRolesCheck(context)
+        return try .json(try await evidence.renewHold(context.parameters.get("hold") ?? "", by: Self.actor(context)))
+    }
+
+    /// Releasing a hold is irreversible (its footage may expire at the next sweep): it waits for a second person.
+    func requestRelease(_ context: ConsoleRequestContext) async throws -> Response {
+        try holdRolesCheck(context)
+        let id = context.parameters.get("hold") ?? ""
+        guard try await evidence.holds().contains(where: { $0.id == id }) else {
+            throw ConsoleError(.refused, "No active hold \(id.prefix(64)).")
+        }
+        let request = approvals.request(
+            .releaseHold, subject: id, by: context.operatorID ?? "",
+            roles: context.roles.intersection(evidence.holdRoles))
+        try await evidence.audit(
+            "approval-requested", actor: Self.actor(context), subject: id,
+            details: ["action": request.action.rawValue, "approval": request.id])
+        return try .json(request, status: .accepted)
+    }
+
+    func approve(_ context: ConsoleRequestContext) async throws -> Response {
+        try holdRolesCheck(context)
+        let id = context.parameters.get("approval") ?? ""
+        let request: TwoPersonRule.Request
+        do {
+            request = try approvals.approve(
+                id, by: context.operatorID ?? "", roles: context.roles, allowed: evidence.holdRoles)
+        } catch {
+            try await evidence.audit(
+                "approval-refused", actor: Self.actor(context), subject: id, details: ["reason": error.code])
+            throw ConsoleError(.refused, error.description)
+        }
+        let actor = "\(Self.actor(context)) approving operator:\(request.requestedBy)"
+        switch request.action {
+        case .releaseHold:
+            try await evidence.audit(
+                "approval-granted", actor: Self.actor(context), subject: request.subject,
+                details: [
+                    "action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy,
+                ])
+            try await evidence.releaseHold(request.subject, by: actor)
+        }
+        return try .json(request)
+    }
+
+    func withdraw(_ context: ConsoleRequestContext) async throws -> Response {
+        let id = context.parameters.get("approval") ?? ""
+        guard let request = approvals.waiting().first(where: { $0.id == id }) else {
+            throw ConsoleError(.refused, TwoPersonRule.Refusal.noSuchRequest.description)
+        }
+        if request.requestedBy != context.operatorID?.rawValue { try holdRolesCheck(context) }
+        _ = approvals.withdraw(id)
+        try await evidence.audit(
+            "approval-withdrawn", actor: Self.actor(context), subject: request.subject, details: ["approval": id])
+        return try .json(request)
+    }
+
+    // MARK: Partners
+
+    struct PartnerList: Codable {
+        var partners: [ConsolePartner]
+        var operators: [ConsoleOperator]
+        var warningDays: Int
+    }
+
+    func listPartners() throws -> Response {
+        try .json(
+            PartnerList(
+                partners: try partners.partners(), operators: try partners.operators(),
+                warningDays: Int(type(of: partners).expiryWarning / 86400)))
+    }
+
+    func revoke(_ context: ConsoleRequestContext) async throws -> Response {
+        let serial = (context.parameters.get("serial") ?? "").lowercased()
+        guard !serial.isEmpty, serial.count <= 64, serial.allSatisfy(\.isHexDigit) else {
+            throw ConsoleError(.refused, "Not a certificate serial.")
+        }
+        try await partners.revoke(serial: serial, by: Self.actor(context))
+        return try .json(["revoked": serial])
     }
 
     // MARK: Audit

@@ -255,6 +255,200 @@ async function alertsPage() {
   });
 }
 
+// MARK: Counts
+
+/** A small SVG chart: one or more series of [time, value] over a shared time axis. */
+function chart(title, series, from, to) {
+  const width = 640, height = 180, left = 40, right = 10, top = 12, bottom = 26;
+  const most = Math.max(1, ...series.flatMap((line) => line.points.map((p) => p[1])));
+  const x = (t) => left + ((t - from) / (to - from)) * (width - left - right);
+  const y = (v) => height - bottom - (v / most) * (height - top - bottom);
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': title });
+  for (const tick of [0, Math.round(most / 2), most]) {
+    svg.append(s('line', { x1: left, x2: width - right, y1: y(tick), y2: y(tick), class: 'grid' }));
+    const label = s('text', { x: left - 6, y: y(tick) + 4, 'text-anchor': 'end' });
+    label.textContent = tick;
+    svg.append(label);
+  }
+  for (const t of [from, (from + to) / 2, to]) {
+    const label = s('text', { x: x(t), y: height - 6, 'text-anchor': 'middle' });
+    label.textContent = new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+    svg.append(label);
+  }
+  series.forEach((line, index) => {
+    if (line.points.length === 0) return;
+    const points = line.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    svg.append(s('polyline', { points, class: `series series-${index}` }));
+    // Few points (a camera just started, a quiet hour): each minute as a dot, so a lone value is seen.
+    if (line.points.length <= 120) {
+      for (const [t, v] of line.points) svg.append(s('circle', { cx: x(t).toFixed(1), cy: y(v).toFixed(1), r: 2.5, class: `dot series-${index}` }));
+    }
+  });
+  return h('figure', { class: 'panel chart-box' }, h('figcaption', {}, title,
+    ...series.map((line, index) => h('span', { class: `legend legend-${index}` },
+      `${line.name}${line.points.length ? ` (latest ${line.points[line.points.length - 1][1]})` : ''}`))), svg);
+}
+
+async function countsPage() {
+  const cameras = (await api('/api/v1/cameras')).filter((c) => c.zones.length + c.lines.length > 0);
+  if (cameras.length === 0) {
+    show(h('h1', {}, 'Counts'), h('p', { class: 'empty' }, 'No camera of the policy counts anything (it names no zones or lines).'));
+    return;
+  }
+  const camera = h('select', { id: 'counts-camera' }, cameras.map((c) => h('option', { value: c.id }, c.id)));
+  const range = h('select', { id: 'counts-range' },
+    [['1', 'last hour'], ['6', 'last 6 hours'], ['24', 'last 24 hours'], ['168', 'last 7 days']].map(([v, t]) => h('option', { value: v, selected: v === '6' }, t)));
+  const charts = h('div', { class: 'charts', id: 'charts' });
+  const draw = async () => {
+    const to = Date.now(), from = to - Number(range.value) * 3600 * 1000;
+    const counts = await api(`/api/v1/cameras/${encodeURIComponent(camera.value)}/counts?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`);
+    const chosen = cameras.find((c) => c.id === camera.value);
+    const byZone = (id) => counts.filter((c) => c.zone === id).map((c) => ({ t: Date.parse(c.minute), c }));
+    const panels = [];
+    for (const zone of chosen.zones) {
+      const rows = byZone(zone.id).filter((r) => r.c.peakOccupancy !== undefined && r.c.peakOccupancy !== null);
+      panels.push(chart(`Zone ${zone.id}: people at once (peak per minute)`, [{ name: 'people', points: rows.map((r) => [r.t, r.c.peakOccupancy]) }], from, to));
+    }
+    for (const line of chosen.lines) {
+      const rows = byZone(line.id);
+      panels.push(chart(`Line ${line.id}: crossings per minute`, [
+        { name: 'in', points: rows.map((r) => [r.t, r.c.crossingsIn || 0]) },
+        { name: 'out', points: rows.map((r) => [r.t, r.c.crossingsOut || 0]) }], from, to));
+    }
+    charts.replaceChildren(...(counts.length ? panels : [h('p', { class: 'empty', id: 'no-counts' }, 'No counts in this range yet: the analytics record one row per zone and line each minute while the camera runs.')]));
+  };
+  camera.addEventListener('change', () => draw().catch(showError));
+  range.addEventListener('change', () => draw().catch(showError));
+  show(h('h1', {}, 'Counts'),
+    h('div', { class: 'toolbar' }, h('label', { for: 'counts-camera' }, 'Camera'), camera, h('label', { for: 'counts-range' }, 'Range'), range),
+    charts);
+  await draw();
+  setInterval(() => draw().catch(() => {}), 60000);
+}
+
+// MARK: Evidence
+
+function field(label, input) {
+  return h('label', { class: 'field' }, h('span', {}, label), input);
+}
+
+async function evidencePage() {
+  const mayAct = () => session.roles.some((role) => listing.holdRoles.includes(role));
+  let listing = await api('/api/v1/evidence/holds');
+  const message = h('p', { id: 'evidence-message', role: 'status', 'aria-live': 'polite' });
+  const say = (text, bad) => { message.textContent = text; message.className = bad ? 'error' : 'status good'; };
+  const holdsBody = h('tbody', { id: 'holds' });
+  const approvalsList = h('ul', { class: 'approvals', id: 'approvals' });
+
+  const act = async (path, body) => {
+    try {
+      const result = await api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      await refresh();
+      return result;
+    } catch (error) { say(error.message, true); return null; }
+  };
+
+  const refresh = async () => {
+    listing = await api('/api/v1/evidence/holds');
+    const approvals = await api('/api/v1/approvals');
+    const waiting = new Map(approvals.map((a) => [a.subject, a]));
+    holdsBody.replaceChildren(...listing.holds.map((hold) => {
+      const pending = waiting.get(hold.id);
+      return h('tr', { 'data-hold': hold.id },
+        h('td', { class: 'mono' }, hold.id), h('td', {}, hold.camera), h('td', {}, `${time(hold.from)} – ${time(hold.to)}`),
+        h('td', {}, `${time(hold.placedAt)} by ${hold.placedBy}`), h('td', {}, hold.expiresAt ? time(hold.expiresAt) : 'until released'),
+        h('td', {}, mayAct() ? [
+          h('button', { type: 'button', class: 'secondary', onclick: () => act(`/api/v1/evidence/holds/${hold.id}/renew`).then((r) => r && say(`Renewed ${hold.id}.`)) }, 'Renew'), ' ',
+          pending ? h('span', { class: 'badge warn' }, 'release awaiting approval')
+            : h('button', { type: 'button', 'data-action': 'release', onclick: () => act(`/api/v1/evidence/holds/${hold.id}/release`).then((r) => r && say(`Release of ${hold.id} requested: a second person of another role must approve within ${listing.approvalMinutes} minutes.`)) }, 'Release…'),
+        ] : ''));
+    }));
+    approvalsList.replaceChildren(...(approvals.length ? approvals.map((a) => {
+      const own = a.requestedBy === session.operatorName;
+      const otherRole = session.roles.some((role) => listing.holdRoles.includes(role) && !a.requesterRoles.includes(role));
+      return h('li', { 'data-approval': a.id },
+        h('span', {}, `${a.action} ${a.subject}, asked by ${a.requestedBy} (${a.requesterRoles.join(', ')}) at ${time(a.requestedAt)}; expires ${time(a.expiresAt)} `),
+        !own && otherRole && mayAct() ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => act(`/api/v1/approvals/${a.id}/approve`).then((r) => r && say(`Approved: ${a.subject} released.`)) }, 'Approve') : null,
+        own ? h('span', { class: 'badge' }, 'waiting for a second person of another role') : null,
+        own || mayAct() ? h('button', { type: 'button', class: 'secondary', onclick: () => act(`/api/v1/approvals/${a.id}/withdraw`).then((r) => r && say('Withdrawn.')) }, 'Withdraw') : null);
+    }) : [h('li', { class: 'muted' }, 'Nothing waits for approval.')]));
+  };
+
+  const camera = h('select', { id: 'hold-camera', required: true }, listing.cameras.map((c) => h('option', { value: c }, c)));
+  const from = h('input', { type: 'datetime-local', id: 'hold-from', required: true, step: 1 });
+  const to = h('input', { type: 'datetime-local', id: 'hold-to', required: true, step: 1 });
+  const reference = h('input', { type: 'text', id: 'hold-case', required: true, autocomplete: 'off', placeholder: 'e.g. CASE-2026-0815' });
+  const form = h('form', { class: 'hold-form', id: 'hold-form' },
+    field('Camera', camera), field('From', from), field('To', to), field('Case reference', reference),
+    h('button', { type: 'submit' }, 'Place hold'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const placed = await act('/api/v1/evidence/holds', {
+      camera: camera.value, from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString(), caseReference: reference.value,
+    });
+    if (placed) { say(`Placed ${placed.id} on ${placed.camera}.`); reference.value = ''; }
+  });
+
+  show(h('h1', {}, 'Evidence'),
+    h('p', { class: 'toolbar' }, `Legal holds keep a camera's footage past its retention until released. Holds are for ${listing.holdRoles.join(' or ')}; releasing one needs a second person of another of these roles, within ${listing.approvalMinutes} minutes. The case reference stays in the vault and is never listed or logged.`),
+    message,
+    mayAct() ? h('section', { 'aria-labelledby': 'place-heading', class: 'panel' }, h('h2', { id: 'place-heading' }, 'Place a hold'), form) : null,
+    h('section', { 'aria-labelledby': 'approvals-heading', class: 'panel' }, h('h2', { id: 'approvals-heading' }, 'Waiting for a second person'), approvalsList),
+    h('section', { 'aria-labelledby': 'holds-heading', class: 'panel' }, h('h2', { id: 'holds-heading' }, 'Active holds'),
+      h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Hold', 'Camera', 'Footage', 'Placed', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))), holdsBody)));
+  await refresh();
+  // Another operator's approval shows without a reload.
+  setInterval(() => refresh().catch(() => {}), 3000);
+}
+
+// MARK: Partners
+
+async function partnersPage() {
+  const isAdmin = session.roles.includes('admin');
+  const message = h('p', { id: 'partners-message', role: 'status', 'aria-live': 'polite' });
+  const holder = h('div', {});
+  const certificateList = (certificates) => certificates.length === 0 ? h('span', { class: 'muted' }, 'none issued')
+    : h('ul', { class: 'certificates' }, certificates.map((c) => {
+      const days = Math.round((Date.parse(c.notAfter) - Date.now()) / 86400000);
+      const badge = c.state === 'revoked' ? h('span', { class: 'badge bad' }, 'revoked')
+        : c.state === 'expired' ? h('span', { class: 'badge bad' }, 'expired')
+          : c.expiresSoon ? h('span', { class: 'badge warn' }, `expires in ${days} days`) : h('span', { class: 'badge live' }, 'valid');
+      const revoke = isAdmin && c.state === 'valid' ? h('button', { type: 'button', class: 'secondary', 'data-serial': c.serial }, 'Revoke') : null;
+      if (revoke) {
+        // Two clicks: the first asks, the second revokes (no browser dialog).
+        revoke.addEventListener('click', async () => {
+          if (revoke.dataset.armed !== 'yes') { revoke.dataset.armed = 'yes'; revoke.textContent = 'Confirm: revoke now'; return; }
+          try {
+            await api(`/api/v1/certificates/${c.serial}/revoke`, { method: 'POST' });
+            message.textContent = `Revoked ${c.serial}: its connections are closed now.`;
+            message.className = 'status good';
+            await draw();
+          } catch (error) { message.textContent = error.message; message.className = 'error'; }
+        });
+      }
+      return h('li', { 'data-certificate': c.serial }, h('span', { class: 'mono' }, c.serial.slice(0, 16) + '…'), ' until ', time(c.notAfter), ' ', badge, ' ', revoke);
+    }));
+  const draw = async () => {
+    const listing = await api('/api/v1/partners');
+    holder.replaceChildren(
+      h('section', { class: 'panel', 'aria-labelledby': 'partners-heading' }, h('h2', { id: 'partners-heading' }, 'Partners'),
+        listing.partners.length === 0 ? h('p', { class: 'muted' }, 'The policy names no partners.') :
+          h('table', { class: 'audit', id: 'partners' }, h('thead', {}, h('tr', {}, ['Partner', 'Identity', 'Grants', 'Certificates'].map((t) => h('th', { scope: 'col' }, t)))),
+            h('tbody', {}, listing.partners.map((p) => h('tr', { 'data-partner': p.id },
+              h('td', {}, h('b', {}, p.id), h('div', { class: 'muted' }, `${p.organisation} · ${p.role}`)),
+              h('td', { class: 'mono' }, p.identity),
+              h('td', {}, h('ul', { class: 'grants' }, p.grants.map((g) => h('li', {}, `${g.action} `, h('span', { class: 'muted' }, `${g.cameras}${g.expires ? ` · until ${g.expires}` : ''} · ${g.id}`))))),
+              h('td', {}, certificateList(p.certificates))))))),
+      h('section', { class: 'panel', 'aria-labelledby': 'operators-heading' }, h('h2', { id: 'operators-heading' }, 'Console operators'),
+        h('table', { class: 'audit', id: 'operators' }, h('thead', {}, h('tr', {}, ['Operator', 'Roles', 'Certificates'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', {}, listing.operators.map((o) => h('tr', { 'data-operator': o.name }, h('td', {}, h('b', {}, o.name)), h('td', {}, o.roles.join(', ')), h('td', {}, certificateList(o.certificates))))))));
+  };
+  show(h('h1', {}, 'Partners'),
+    h('p', { class: 'toolbar' }, `Who may see what (from the policy in force), the certificates this site issued them, and their expiry: a warning 30 days ahead. ${isAdmin ? 'Revoking takes effect at once.' : 'Revocation is for the admin role.'}`),
+    message, holder);
+  await draw();
+}
+
 // MARK: Policy
 
 function loadScript(src) {
@@ -371,7 +565,7 @@ async function auditPage() {
 
 // MARK: Start
 
-const pages = { cameras: camerasPage, alerts: alertsPage, policy: policyPage, record: recordPage, audit: auditPage };
+const pages = { cameras: camerasPage, alerts: alertsPage, counts: countsPage, evidence: evidencePage, partners: partnersPage, policy: policyPage, record: recordPage, audit: auditPage };
 
 async function start() {
   try {

@@ -5,6 +5,7 @@ import VeilCore
 import VeilFederation
 import VeilPolicy
 import VeilVault
+import X509
 
 // The console's sources (VeilConsole's protocols) over the gateway's parts: the policy in force, the live feeds, the
 // vault's snapshots and audit log.
@@ -113,5 +114,128 @@ struct VaultConsoleAudit: ConsoleAuditDesk {
         return ConsoleAuditStatus(
             entries: verification.entries, checkpoints: verification.checkpoints, intact: verification.isIntact,
             problems: verification.problems.map(\.description))
+    }
+}
+
+/// Legal holds in the gateway's own vault — the running gateway does the vault work the CLI cannot do while it holds
+/// the vault's lock — and the console's approvals in the same audit log.
+struct VaultEvidenceDesk: ConsoleEvidenceDesk {
+    let vault: Vault
+    let policy: PolicyInForce
+
+    func holds() async throws -> [ConsoleHold] {
+        try await refusedByName { try await vault.holds().map(Self.listed) }
+    }
+
+    func placeHold(
+        camera: CameraID, from: Date, to: Date, caseReference: String, by actor: String
+    ) async throws
+        -> ConsoleHold
+    {
+        try await refusedByName {
+            Self.listed(
+                try await vault.placeHold(camera: camera, from: from, to: to, caseReference: caseReference, by: actor))
+        }
+    }
+
+    func renewHold(_ id: String, by actor: String) async throws -> ConsoleHold {
+        try await refusedByName { Self.listed(try await vault.renewHold(id, by: actor)) }
+    }
+
+    func releaseHold(_ id: String, by actor: String) async throws {
+        try await refusedByName { try await vault.releaseHold(id, by: actor) }
+    }
+
+    func audit(_ action: String, actor: String, subject: String, details: [String: String]) async throws {
+        try vault.audit.append(AuditLog.Action("console-" + action), actor: actor, subject: subject, details: details)
+    }
+
+    var holdRoles: Set<OperatorRole> {
+        let named = Set(policy.policy.document.retention.legalHold.approvers.compactMap(OperatorRole.init(rawValue:)))
+        return named.isEmpty ? [.evidenceOfficer, .dpo] : named
+    }
+
+    var cameraIDs: [CameraID] { policy.policy.document.cameras.map(\.id) }
+
+    static func listed(_ hold: LegalHold) -> ConsoleHold {
+        ConsoleHold(
+            id: hold.id, camera: hold.camera.rawValue, from: hold.start, to: hold.end, placedAt: hold.placedAt,
+            placedBy: hold.placedBy, expiresAt: hold.expiresAt)
+    }
+
+    /// What the vault refuses (an unknown hold, a missing case reference) is shown to the operator as it says.
+    private func refusedByName<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as VaultError {
+            throw ConsoleError(.refused, error.message)
+        }
+    }
+}
+
+/// The policy's partners and operators with the certificates the site CA issued them; revocation as
+/// `veilgate certs revoke` does it, applied at once.
+struct GatewayConsolePartners: ConsolePartners {
+    let policy: PolicyInForce
+    let certs: SiteAuthority
+    let vault: Vault
+
+    private func certificates(
+        _ issued: [IssuedCertificate], where matches: (IssuedCertificate) -> Bool
+    )
+        -> [ConsoleCertificate]
+    {
+        let revoked = policy.current.revokedSerials
+        let now = Date()
+        return issued.filter(matches).map { item in
+            let notAfter = item.certificate.notValidAfter
+            let state = revoked.contains(item.serial) ? "revoked" : notAfter < now ? "expired" : "valid"
+            return ConsoleCertificate(
+                serial: item.serial, notAfter: notAfter, state: state,
+                expiresSoon: state == "valid" && notAfter.timeIntervalSince(now) < Self.expiryWarning)
+        }
+    }
+
+    func partners() throws -> [ConsolePartner] {
+        let issued = try certs.issued()
+        return policy.policy.document.partners.map { partner in
+            ConsolePartner(
+                id: partner.id.rawValue, organisation: partner.organisation, role: partner.role.rawValue,
+                identity: partner.identity.uri ?? partner.identity.fingerprint.map { "sha256:" + $0 } ?? "",
+                grants: partner.grants.map { grant in
+                    let cameras: String
+                    switch grant.cameras {
+                    case .all: cameras = "*"
+                    case .ids(let ids): cameras = ids.map(\.value.rawValue).joined(separator: ", ")
+                    }
+                    return .init(
+                        id: grant.id.rawValue, action: grant.action.rawValue, cameras: cameras,
+                        expires: grant.expires?.description)
+                },
+                certificates: certificates(issued) {
+                    $0.partner == partner.id && $0.uri?.hasPrefix(OperatorID.uriPrefix) != true
+                })
+        }
+    }
+
+    func operators() throws -> [ConsoleOperator] {
+        let issued = try certs.issued()
+        return policy.policy.document.operators.map { entry in
+            ConsoleOperator(
+                name: entry.id.rawValue, roles: entry.roles.map(\.rawValue),
+                certificates: certificates(issued) { $0.uri == entry.id.certificateURI })
+        }
+    }
+
+    func revoke(serial: String, by actor: String) async throws {
+        guard try certs.issued().contains(where: { $0.serial == serial }) else {
+            throw ConsoleError(.refused, "This site issued no certificate with serial \(serial).")
+        }
+        do {
+            try certs.revoke(serials: [serial])
+            let serials = try certs.revocationList().serials
+            policy.update { $0.revokedSerials = serials }
+        } catch let error as FederationError {
+            throw ConsoleError(.refused, "The revocation list could not be written: \(error.message)")
+        }
+        try vault.audit.append(AuditLog.Action("certificate-revoked"), actor: actor, subject: "certificate:\(serial)")
     }
 }

@@ -1,0 +1,43 @@
+public import Foundation
+public import VeilCore
+
+/// One legal hold as the console lists it. The case reference is never listed: it stays in the vault.
+public struct ConsoleHold: Sendable, Codable, Equatable {
+    public var id: String
+    public var camera: String
+    public var from: Date
+    public var to: Date
+    public var placedAt: Date
+    public var placedBy: String
+    public var expiresAt: Date?
+    public init(
+        id: String, camera: String, from: Date, to: Date, placedAt: Date, placedBy: String, expiresAt: Date?
+    ) {
+        self.id = id
+        self.camera = camera
+        self.from = from
+        self.to = to
+        self.placedAt = placedAt
+        self.placedBy = placedBy
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Legal holds in the running gateway's vault, and its audit log for the console's own decisions (approvals).
+public protocol ConsoleEvidenceDesk: Sendable {
+    func holds() async throws -> [ConsoleHold]
+    /// Places a hold; `actor` is how the audit log names who did it (`operator:NAME`).
+    func placeHold(
+        camera: CameraID, from: Date, to: Date, caseReference: String, by actor: String
+    ) async throws
+        -> ConsoleHold
+    func renewHold(_ id: String, by actor: String) async throws -> ConsoleHold
+    func releaseHold(_ id: String, by actor: String) async throws
+    /// Records a step of the two-person rule (requested, approved, refused, expired) in the audit log: ids only.
+    func audit(_ action: String, actor: String, subject: String, details: [String: String]) async throws
+    /// The policy's `retention.legal-hold.approvers`: the roles that may place, renew and release holds (of those the
+    /// console knows; `evidence-officer` and `dpo` when the policy names none of them).
+    var holdRoles: Set<OperatorRole> { get }
+    /// The policy's cameras, for the form that places a hold.
+    var cameraIDs: [CameraID] { get }
+}
