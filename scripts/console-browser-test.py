@@ -229,6 +229,20 @@ def main():
             text = finding[0].text
             check("VG101" in text and f"line {number + 1}, column 1" in text, f"it names the rule and place: '{text}'")
         screenshot(dpo, "policy")
+        dpo.execute_script(
+            "const cm = document.querySelector('.CodeMirror').CodeMirror;"
+            f"cm.replaceRange('retention:', {{line: {number}, ch: 0}}, {{line: {number}, ch: 10}});"
+            "cm.setValue(cm.getValue().replace('duration: 72h', 'duration: 48h'));")
+        dpo.find_element(By.ID, "compare").click()
+        diff = wait(dpo, 10, lambda d: "retention raw-video" in d.find_element(By.ID, "policy-diff").text,
+                    "comparing the draft shows its change of retention")
+        if diff:
+            text = dpo.find_element(By.ID, "policy-diff").text
+            check("was: 72h (raw-72h)" in text and "now: 48h (raw-72h)" in text, "the diff says from what to what")
+            wait(dpo, 10, lambda d: d.find_element(By.ID, "lint-summary").text.startswith("No problems"),
+                 "the corrected draft lints clean")
+            dpo.execute_script("document.getElementById('policy-diff').scrollIntoView()")
+            screenshot(dpo, "policy-diff")
 
         print("a legal hold released under the two-person rule", flush=True)
         desk = browser(homes["evidence-desk"])

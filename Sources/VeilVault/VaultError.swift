@@ -8,7 +8,7 @@ public struct VaultError: CodedError {
         private enum Base: String, Hashable, Sendable {
             case keyFileInsecure, keyFileInvalid, wrongKeyEncryptionKey, authenticationFailed, truncated,
                 keyDestroyed, notFound, storageNotAllowed, io, database, invalidArgument, onHold, exportInvalid,
-                sodiumUnavailable, keyRotationInterrupted, twoPersonRule
+                sodiumUnavailable, keyRotationInterrupted, twoPersonRule, inUse
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -38,6 +38,8 @@ public struct VaultError: CodedError {
         public static let sodiumUnavailable = Code(.sodiumUnavailable)
         /// A key-encryption key rotation stopped half way: `veilgate vault rotate-kek` finishes it.
         public static let keyRotationInterrupted = Code(.keyRotationInterrupted)
+        /// Another process (a running gateway) holds the vault open for writing.
+        public static let inUse = Code(.inUse)
         /// Unmasking was asked without two approvals of different roles by different people, or with approvals that do
         /// not belong to the request.
         public static let twoPersonRule = Code(.twoPersonRule)

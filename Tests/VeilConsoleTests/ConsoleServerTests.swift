@@ -68,6 +68,7 @@ struct ConsoleServerTests {
             }
         }
         func recordOfProcessing() -> String { "# Record of processing\n" }
+        func diff(_ text: String) -> String? { text.contains("typo") ? nil : "No partner gains or loses anything.\n" }
     }
 
     struct Audit: ConsoleAuditDesk {

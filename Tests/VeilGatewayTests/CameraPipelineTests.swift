@@ -88,7 +88,9 @@ struct CameraPipelineTests {
         let frames = tracks.frames
         #expect(frames.count >= 150)
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.time < $1.time })
-        let people = frames.flatMap { $0.tracks.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.map(\.track) }
+        // Seen within the last second: on a machine short of cores the pipeline runs detection less often (it follows
+        // the CPU), and a track coasts between detections; the id it keeps is what this measures.
+        let people = frames.flatMap { $0.tracks.filter { $0.kind == .persons && $0.unseenFor <= 1.0 }.map(\.track) }
         let framesPerTrack = Dictionary(grouping: people, by: { $0 }).mapValues(\.count)
         #expect(
             (framesPerTrack.values.max() ?? 0) >= 50,

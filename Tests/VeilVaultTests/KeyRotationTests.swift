@@ -76,7 +76,7 @@ struct KeyRotationTests {
         let ids = try await populate(fixture)
         do {
             let open = try fixture.open()
-            #expect(throws: VaultError(.invalidArgument, "")) {
+            #expect(throws: VaultError(.inUse, "")) {
                 try Vault.rotateKeyEncryptionKey(fixture.configuration, by: "x")
             }
             _ = open

@@ -182,7 +182,7 @@ struct VaultStorageTests {
         let writer = try fixture.open()
         let stored = try await writer.store(
             VaultFixture.payload(100), as: VaultFixture.descriptor(start: VaultFixture.noon))
-        #expect(throws: VaultError(.invalidArgument, "")) { try fixture.open() }
+        #expect(throws: VaultError(.inUse, "")) { try fixture.open() }
         // A stray temporary file is the writer's business: a reader must not "recover" it away.
         let stray = fixture.configuration.temporaryDirectory + "/in-progress.part"
         #expect(FileManager.default.createFile(atPath: stray, contents: Data([1])))

@@ -118,6 +118,10 @@ public protocol ConsolePolicyDesk: Sendable {
     func lint(_ text: String) -> [ConsoleDiagnostic]
     /// The record of processing (GDPR Art. 30) generated from the policy in force, as Markdown.
     func recordOfProcessing() -> String
+    /// What a draft changes against the policy in force, as `veilgate policy diff` prints it (what each partner gains
+    /// or loses, each camera's recording, retention, analytics, zones and audio, the site's operators and holds); nil
+    /// when the draft has errors (its diagnostics say which).
+    func diff(_ text: String) -> String?
 }
 
 /// One entry of the audit log as the console lists it: ids and rule ids, never personal data.

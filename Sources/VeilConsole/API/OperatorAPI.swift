@@ -91,6 +91,9 @@ struct OperatorAPI: Sendable {
         Route(method: .post, path: "/api/v1/policy/lint", roles: [.dpo]) { api, request, context in
             try await api.lint(request, context)
         },
+        Route(method: .post, path: "/api/v1/policy/diff", roles: [.dpo]) { api, request, context in
+            try await api.diff(request, context)
+        },
         Route(method: .get, path: "/api/v1/record-of-processing", roles: ConsolePageKind.record.roles) { api, _, _ in
             Response.text(api.policy.recordOfProcessing(), type: "text/markdown; charset=utf-8")
         },
@@ -492,6 +495,17 @@ struct OperatorAPI: Sendable {
         }
         try await partners.revoke(serial: serial, by: Self.actor(context))
         return try .json(["revoked": serial])
+    }
+
+    struct DraftDiff: Codable {
+        /// Nil when the draft has errors.
+        var diff: String?
+        var diagnostics: [ConsoleDiagnostic]
+    }
+
+    func diff(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        let text = String(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        return try .json(DraftDiff(diff: policy.diff(text), diagnostics: policy.lint(text)))
     }
 
     // MARK: Audit

@@ -503,6 +503,29 @@ async function policyPage() {
         h('span', { class: `${d.severity}-text` }, `${d.severity} ${d.code}`), ' ', d.message))));
   };
   if (!mayLint) return;
+  // Compare the draft with the policy in force, and take it away to sign: the console never deploys a policy itself.
+  const diffOutput = h('pre', { class: 'diff', id: 'policy-diff', hidden: true });
+  const compare = h('button', { type: 'button', id: 'compare' }, 'Compare with the policy in force');
+  const download = h('button', { type: 'button', class: 'secondary', id: 'download' }, 'Download draft');
+  compare.addEventListener('click', async () => {
+    try {
+      const result = await api('/api/v1/policy/diff', { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: text() });
+      diffOutput.hidden = false;
+      diffOutput.replaceChildren(...(result.diff === null || result.diff === undefined
+        ? [h('span', { class: 'error-text' }, 'The draft has errors: fix them (see Lint) to compare it.')]
+        : result.diff.split('\n').map((line) => h('span', { class: /^\s*\+/.test(line) ? 'gained' : /^\s*-/.test(line) ? 'lost' : /^\s*~/.test(line) ? 'changed' : '' }, line + '\n'))));
+    } catch (error) { showLintError(error); }
+  });
+  download.addEventListener('click', () => {
+    const link = h('a', { href: URL.createObjectURL(new Blob([text()], { type: 'application/yaml' })), download: policy.file });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  });
+  document.querySelector('.diagnostics').append(
+    h('div', { class: 'toolbar draft-actions' }, compare, download),
+    h('p', { class: 'muted' }, 'A change takes effect only as a bundle signed with the DPO key (veilgate policy sign), loaded by the gateway on SIGHUP.'),
+    diffOutput);
   let timer = null;
   const schedule = () => { clearTimeout(timer); timer = setTimeout(() => lint().catch(showLintError), 350); };
   const showLintError = (error) => { summary.textContent = `Could not lint: ${error.message}`; };

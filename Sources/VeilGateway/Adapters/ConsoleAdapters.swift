@@ -88,6 +88,13 @@ struct PolicyFileDesk: ConsolePolicyDesk {
         }
     }
 
+    func diff(_ text: String) -> String? {
+        guard let draft = try? PolicyLoader.compile(data: Data(text.utf8), file: "draft.yaml", now: Date()) else {
+            return nil
+        }
+        return PolicyDiff(old: policy.policy, new: draft).render()
+    }
+
     func recordOfProcessing() -> String {
         RecordOfProcessing(policy.policy, analyticsRun: CameraAnalytics.Setup.supported).render(.markdown)
     }

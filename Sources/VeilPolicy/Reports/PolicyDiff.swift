@@ -30,7 +30,10 @@ public struct PolicyDiff: Sendable {
     /// changes for the people in front of it, whoever it is shared with.
     public let cameraChanges: [(camera: CameraID, changes: [Change])]
 
-    public var isEmpty: Bool { changes.isEmpty && cameraChanges.isEmpty }
+    /// Changes to the site as a whole — who operates the console with which roles, and the legal-hold rules.
+    public let siteChanges: [Change]
+
+    public var isEmpty: Bool { changes.isEmpty && cameraChanges.isEmpty && siteChanges.isEmpty }
 
     public init(old: CompiledPolicy, new: CompiledPolicy) {
         let before = Self.capabilities(of: old)
@@ -51,6 +54,15 @@ public struct PolicyDiff: Sendable {
         }
         changes = result
         let (was, now) = (Self.attributes(of: old), Self.attributes(of: new))
+        let (siteBefore, siteAfter) = (Self.siteAttributes(of: old), Self.siteAttributes(of: new))
+        siteChanges = Set(siteBefore.keys).union(siteAfter.keys).sorted().compactMap { capability -> Change? in
+            switch (siteBefore[capability], siteAfter[capability]) {
+            case (nil, let value?): .gained(capability, conditions: value)
+            case (let value?, nil): .lost(capability, conditions: value)
+            case (let from?, let to?) where from != to: .changed(capability, from: from, to: to)
+            default: nil
+            }
+        }
         cameraChanges = Set(was.keys).union(now.keys).sorted().compactMap { camera in
             let (before, after) = (was[camera] ?? [:], now[camera] ?? [:])
             let changes = Set(before.keys).union(after.keys).sorted().compactMap { capability -> Change? in
@@ -63,6 +75,21 @@ public struct PolicyDiff: Sendable {
             }
             return changes.isEmpty ? nil : (camera, changes)
         }
+    }
+
+    /// The site's operators and legal-hold rules, in words.
+    static func siteAttributes(of policy: CompiledPolicy) -> [Capability: String] {
+        var result: [Capability: String] = [:]
+        for entry in policy.document.operators {
+            result[Capability(camera: "*", action: "operator \(entry.id)")] =
+                entry.roles.map(\.rawValue).sorted().joined(separator: ", ")
+        }
+        let hold = policy.document.retention.legalHold
+        result[Capability(camera: "*", action: "legal holds")] =
+            "approved by \(hold.approvers.joined(separator: ", "))"
+            + (hold.requiresCaseReference ? ", case reference required" : "")
+            + (hold.maxDuration.map { ", at most \($0) unless renewed" } ?? "")
+        return result
     }
 
     /// What each camera records, analyses and masks, in words (a camera's absence is its attributes' absence).
@@ -91,6 +118,11 @@ public struct PolicyDiff: Sendable {
             set("produces", camera.produces.map(\.rawValue).sorted().joined(separator: ", "))
             set("analytics", camera.analytics.map(\.rawValue).sorted().joined(separator: ", "))
             set("audio", camera.audio ? "taken" : nil)
+            // How long each kind of data it produces is kept, and under which rule.
+            for category in camera.produces.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let period: RetentionPeriod? = policy.retention(camera: camera.id, category: category, eventKind: nil)
+                set("retention \(category.rawValue)", period.map { "\($0.duration) (\($0.rule))" } ?? "not kept")
+            }
             set("thresholds", thresholds(camera.thresholds))
             for zone in camera.zones {
                 set("zone \(zone.id)", points(zone.polygon) + (thresholds(zone.thresholds).map { "; \($0)" } ?? ""))
@@ -170,6 +202,7 @@ public struct PolicyDiff: Sendable {
         let sections =
             changes.map { ("partner \($0.partner):", $0.changes, true) }
             + cameraChanges.map { ("camera \($0.camera):", $0.changes, false) }
+            + (siteChanges.isEmpty ? [] : [("site:", siteChanges, false)])
         for (heading, changes, isPartner) in sections {
             lines.append(heading)
             for change in changes {

@@ -11,7 +11,7 @@ final class VaultLock: Sendable {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw VaultError(
-                .invalidArgument,
+                .inUse,
                 "the vault is in use by another veilgate process; read-only commands (list, audit show/verify) still work"
             )
         }

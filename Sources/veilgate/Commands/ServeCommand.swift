@@ -297,7 +297,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         for line in gateway.cameraSummaries { print(line) }
-        var services = gateway.services
+        // The vault and audit commands that need the vault open for writing run here while the gateway holds it.
+        let control = ControlSocket(
+            state: location.state, vault: vault, policy: { [policy = gateway.policy] in policy.policy }, logger: logger)
+        print("vault commands run by this gateway meanwhile, through \(control.path)")
+        var services = gateway.services + [control]
         if serviceUser != nil {
             // Everything but the listeners waits until root is given up, so none of its files is made as root.
             services = [services[0]] + services.dropFirst().map { gate.after($0) }

@@ -30,11 +30,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-/// Writes to standard error, for diagnostics and progress that must not mix with a command's output.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
 /// Renders a ``PolicyError`` for a terminal and exits non-zero, instead of ArgumentParser's generic text.
 func reportPolicyError(_ error: PolicyError) -> ExitCode {
     printError("error: \(error.message)")

@@ -27,6 +27,13 @@ struct VaultLocation: ParsableArguments {
 
     /// Opens the vault under the policy, reporting any crash recovery it did.
     func open(mode: Vault.Mode = .readWrite) async throws -> (Vault, CompiledPolicy) {
+        // Run by a gateway for the CLI (ControlSocket): its open vault, under the policy in force.
+        if let shared = ControlSocket.serving {
+            guard ControlSocket.absolute(state) == shared.state else {
+                throw ValidationError("the running gateway keeps the state folder \(shared.state), not \(state)")
+            }
+            return (shared.vault, shared.policy())
+        }
         let policy = try policy()
         do {
             let vault = try Vault(configuration: configuration, schedule: policy, mode: mode)
@@ -37,6 +44,10 @@ struct VaultLocation: ParsableArguments {
                 )
             }
             return (vault, policy)
+        } catch let error as VaultError where error.code == .inUse && mode == .readWrite {
+            // A running gateway holds the vault: it runs this command itself, through its control socket.
+            if let status = ControlClient.forward(state: state) { throw status }
+            throw reportVaultError(error)
         } catch let error as VaultError {
             throw reportVaultError(error)
         }
