@@ -35,6 +35,15 @@ public final class AlertJournal: Sendable {
                     table.primaryKey(["camera", "zone", "minute"])
                 }
             }
+            migrator.registerMigration("acknowledgements-v1") { db in
+                // An operator's acknowledgement of an alert, with their note: it goes when its alert goes (retention).
+                try db.create(table: "acknowledgement") { table in
+                    table.primaryKey("sequence", .integer).references("alert", onDelete: .cascade)
+                    table.column("time", .double).notNull()
+                    table.column("operator", .text).notNull()
+                    table.column("note", .text)
+                }
+            }
             migrator.registerMigration("peer-cursors-v1") { db in
                 // How far each peer site's alert stream has been imported: moved in the same transaction as
                 // the import, so a restart resumes exactly after the last alert kept.
@@ -157,6 +166,44 @@ public final class AlertJournal: Sendable {
                     arguments: [camera.rawValue, now.addingTimeInterval(-keep).timeIntervalSince1970])
             }
             return deleted
+        }
+    }
+
+    /// An operator's acknowledgement of an alert.
+    public struct Acknowledgement: Sendable, Hashable {
+        public var time: Date
+        public var by: String
+        /// What the operator wrote; shown to operators, never logged or audited.
+        public var note: String?
+    }
+
+    /// Acknowledges an alert (again: the newer note replaces the older). False when the journal no longer has it.
+    public func acknowledge(_ sequence: Int64, by actor: String, note: String?, at time: Date = Date()) throws -> Bool {
+        try pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM alert WHERE sequence = ?", arguments: [sequence]) != nil
+            else { return false }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO acknowledgement (sequence, time, operator, note) VALUES (?, ?, ?, ?)",
+                arguments: [sequence, time.timeIntervalSince1970, actor, note])
+            return true
+        }
+    }
+
+    /// The acknowledgements of these alerts, by sequence number.
+    public func acknowledgements(of sequences: [Int64]) throws -> [Int64: Acknowledgement] {
+        guard !sequences.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [Int64: Acknowledgement] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT sequence, time, operator, note FROM acknowledgement WHERE sequence IN (\(sequences.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(sequences))
+            for row in rows {
+                result[row["sequence"]] = Acknowledgement(
+                    time: Date(timeIntervalSince1970: row["time"]), by: row["operator"], note: row["note"])
+            }
+            return result
         }
     }
 

@@ -57,14 +57,15 @@ public final class ConsoleServer: Service, Sendable {
     public init(
         configuration: ConsoleServerConfiguration, directory: any OperatorDirectory, cameras: any ConsoleCameras,
         alerts: any AlertSource, policy: any ConsolePolicyDesk, audit: any ConsoleAuditDesk,
-        evidence: any ConsoleEvidenceDesk, partners: any ConsolePartners, approvals: TwoPersonRule = TwoPersonRule(),
+        evidence: any ConsoleEvidenceDesk, partners: any ConsolePartners, acknowledgements: any ConsoleAlertDesk,
+        approvals: TwoPersonRule = TwoPersonRule(),
         csrfKey: SymmetricKey = SymmetricKey(size: .bits256), logger: Logger,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         api = OperatorAPI(
             directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit, evidence: evidence,
-            approvals: approvals, partners: partners, logger: logger)
+            approvals: approvals, partners: partners, acknowledgements: acknowledgements, logger: logger)
         self.csrfKey = csrfKey
         self.logger = logger
         self.onListening = onListening

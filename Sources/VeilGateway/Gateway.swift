@@ -129,13 +129,15 @@ public struct Gateway: Sendable {
                 certs: certs, policy: policy, audit: vault.audit, logger: logger),
         ]
         var summaries: [String] = []
+        let cameraStatus = CameraStatusBoard()
         if let cameras = configuration.cameras {
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in
                 try Self.pipelines(
                     for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
-                    recorder: recorder, snapshots: snapshots, broker: broker, logger: logger, warn: warn)
+                    recorder: recorder, snapshots: snapshots, broker: broker, status: cameraStatus, logger: logger,
+                    warn: warn)
             }
             let initialPipelines = try pipelines(initial, false, warn)
             summaries = initialPipelines.map(Self.summary)
@@ -162,7 +164,8 @@ public struct Gateway: Sendable {
             services.append(
                 try Self.console(
                     console, configuration: configuration, siteRoots: siteRoots, verifier: verifier, policy: policy,
-                    live: live, snapshots: snapshots, alerts: broker, vault: vault, logger: logger))
+                    live: live, status: cameraStatus, snapshots: snapshots, alerts: broker, journal: journal,
+                    vault: vault, logger: logger))
         }
         self.services = services
     }
@@ -170,8 +173,8 @@ public struct Gateway: Sendable {
     /// The operator console over the policy in force, the live feeds, the alert journal and the vault.
     static func console(
         _ console: Console, configuration: Configuration, siteRoots: [Certificate], verifier: PeerVerifier,
-        policy: PolicyInForce, live: LiveFeeds, snapshots: any AlertSnapshotStore, alerts: any AlertSource,
-        vault: Vault, logger: Logger
+        policy: PolicyInForce, live: LiveFeeds, status: CameraStatusBoard, snapshots: any AlertSnapshotStore,
+        alerts: any AlertSource, journal: AlertJournal, vault: Vault, logger: Logger
     ) throws -> ConsoleServer {
         let roots = try siteRoots.map { try NIOSSLCertificate(bytes: $0.derBytes, format: .der) }
         let settings = ConsoleServerConfiguration(
@@ -184,10 +187,12 @@ public struct Gateway: Sendable {
         let onListening = console.onListening
         return ConsoleServer(
             configuration: settings, directory: PolicyOperatorDirectory(policy: policy, verifier: verifier),
-            cameras: GatewayConsoleCameras(policy: policy, live: live, snapshots: snapshots), alerts: alerts,
+            cameras: GatewayConsoleCameras(policy: policy, live: live, status: status, snapshots: snapshots),
+            alerts: alerts,
             policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy),
             audit: VaultConsoleAudit(vault: vault), evidence: VaultEvidenceDesk(vault: vault, policy: policy),
             partners: GatewayConsolePartners(policy: policy, certs: configuration.certs, vault: vault),
+            acknowledgements: JournalAlertDesk(journal: journal, vault: vault),
             logger: logger, onListening: { onListening($0) })
     }
 
@@ -195,8 +200,8 @@ public struct Gateway: Sendable {
     /// it analyses.
     static func pipelines(
         for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
-        recorder: VaultRecordingSink, snapshots: any AlertSnapshotStore, broker: any AlertSink, logger: Logger,
-        warn: (String) -> Void
+        recorder: VaultRecordingSink, snapshots: any AlertSnapshotStore, broker: any AlertSink,
+        status: CameraStatusBoard? = nil, logger: Logger, warn: (String) -> Void
     ) throws -> [CameraPipeline] {
         try CameraFeed.resolve(
             policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
@@ -249,9 +254,11 @@ public struct Gateway: Sendable {
                         }
                     }, logger: logger)
             }
-            return CameraPipeline(
+            var pipeline = CameraPipeline(
                 camera: feed.camera, address: feed.address, peer: feed.peer, paced: feed.isFile, live: live,
                 settings: cameras.pipeline, recording: recording, tracks: tracks, masks: feed.masks, logger: logger)
+            pipeline.status = status
+            return pipeline
         }
     }
 

@@ -118,4 +118,25 @@ struct AlertRetentionTests {
         #expect(try journal.applyRetention(Schedule(), now: now) == 2)
         #expect(try journal.entries(after: 0).map(\.sequence) == [1, 3, 5])
     }
+
+    @Test("An acknowledgement and its note stay with their alert, and go when its retention ends")
+    func acknowledgements() throws {
+        let folder = try AlertsFixture.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let journal = try AlertJournal(path: folder + "/j.sqlite")
+        let now = Date()
+        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 20 * 86400))
+        try journal.append(Alert(kind: .restrictedZone, camera: "station-forecourt", time: now - 3600))
+        #expect(try journal.acknowledge(1, by: "operator:a", note: "first"))
+        #expect(try journal.acknowledge(2, by: "operator:a", note: nil))
+        #expect(try journal.acknowledge(2, by: "operator:b", note: "handled"))
+        #expect(try !journal.acknowledge(3, by: "operator:a", note: nil))
+        var found = try journal.acknowledgements(of: [1, 2, 3])
+        #expect(found.keys.sorted() == [1, 2])
+        #expect(found[2]?.by == "operator:b" && found[2]?.note == "handled")
+        // The 7-day rule deletes alert 1, and its acknowledgement with it.
+        #expect(try journal.applyRetention(Schedule(), now: now) == 1)
+        found = try journal.acknowledgements(of: [1, 2])
+        #expect(found.keys.sorted() == [2])
+    }
 }

@@ -69,6 +69,15 @@ struct ConsoleServerTests {
         }
         func recordOfProcessing() -> String { "# Record of processing\n" }
         func diff(_ text: String) -> String? { text.contains("typo") ? nil : "No partner gains or loses anything.\n" }
+        func withGeometry(
+            camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
+        ) throws
+            -> ConsoleDraft
+        {
+            ConsoleDraft(
+                file: "city.yaml", text: "zones: \(zones.map(\.id))", diff: "camera \(camera):\n",
+                diagnostics: [])
+        }
     }
 
     struct Audit: ConsoleAuditDesk {
@@ -132,6 +141,19 @@ struct ConsoleServerTests {
         }
     }
 
+    /// Acknowledgements in memory.
+    final class AlertDesk: ConsoleAlertDesk {
+        let acknowledged = Mutex<[Int64: ConsoleAcknowledgement]>([:])
+        func acknowledge(_ sequence: Int64, by actor: String, note: String?) async throws -> Bool {
+            guard sequence == 1 else { return false }
+            acknowledged.withLock { $0[sequence] = ConsoleAcknowledgement(time: Date(), by: actor, note: note) }
+            return true
+        }
+        func acknowledgements(of sequences: [Int64]) throws -> [Int64: ConsoleAcknowledgement] {
+            acknowledged.withLock { all in all.filter { sequences.contains($0.key) } }
+        }
+    }
+
     /// A site CA with operator and partner certificates, a journal, and the console on an ephemeral port.
     final class Site: Sendable {
         let root: String
@@ -139,6 +161,7 @@ struct ConsoleServerTests {
         let directory = Directory()
         let evidence = Evidence()
         let partners = Partners()
+        let alertDesk = AlertDesk()
         let broker: AlertBroker
         let group: ServiceGroup
         let task: Task<Void, any Error>
@@ -173,7 +196,8 @@ struct ConsoleServerTests {
             let (ports, continuation) = AsyncStream<Int>.makeStream()
             let server = ConsoleServer(
                 configuration: configuration, directory: directory, cameras: Cameras(), alerts: broker,
-                policy: PolicyDesk(), audit: Audit(), evidence: evidence, partners: partners, logger: logger,
+                policy: PolicyDesk(), audit: Audit(), evidence: evidence, partners: partners,
+                acknowledgements: alertDesk, logger: logger,
                 onListening: { continuation.yield($0) })
             group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
             let group = self.group
@@ -377,7 +401,11 @@ struct ConsoleServerTests {
 
             let dpo = try site.operatorCertificate("dpo-office")
             #expect(try await site.request("/api/v1/policy", as: dpo).status == 200)
-            #expect(try await site.request("/api/v1/cameras", as: dpo).status == 403)
+            // The DPO sees cameras and their redacted picture (to draw zones), not the control room's pages.
+            #expect(try await site.request("/api/v1/cameras", as: dpo).status == 200)
+            #expect(try await site.request("/cameras", as: dpo).status == 403)
+            #expect(
+                try await site.request("/api/v1/cameras", as: try site.operatorCertificate("auditor")).status == 403)
             #expect(try await site.request("/api/v1/audit/verify", as: dpo).status == 200)
         }
     }
@@ -489,6 +517,24 @@ struct ConsoleServerTests {
             #expect(received.contains(#""kind":"loitering""#) && received.contains(#""zone":"fountain""#))
             let list = try await site.request("/api/v1/alerts", as: control)
             #expect(list.body.contains("loitering") && list.body.contains(#""sequence" : 1"#))
+
+            // Acknowledged with a note (CSRF token needed), listed as such; an alert no longer kept is refused.
+            let token = try csrf(in: try await site.request("/api/v1/session", as: control).body)
+            let acknowledged = try await site.request(
+                "/api/v1/alerts/1/acknowledge", as: control, method: .POST, body: #"{"note":"patrol sent"}"#,
+                headers: [("X-Veilgate-CSRF", token)])
+            #expect(acknowledged.status == 200 && acknowledged.body.contains("operator:control-room"))
+            let relisted = try await site.request("/api/v1/alerts", as: control)
+            #expect(relisted.body.contains(#""note" : "patrol sent""#))
+            let gone = try await site.request(
+                "/api/v1/alerts/99/acknowledge", as: control, method: .POST, body: "{}",
+                headers: [("X-Veilgate-CSRF", token)])
+            #expect(gone.status == 400 && gone.body.contains("no longer kept"))
+            let long = String(repeating: "x", count: 501)
+            let tooLong = try await site.request(
+                "/api/v1/alerts/1/acknowledge", as: control, method: .POST, body: #"{"note":"\#(long)"}"#,
+                headers: [("X-Veilgate-CSRF", token)])
+            #expect(tooLong.status == 400)
         }
     }
 }

@@ -48,6 +48,14 @@ public struct ConsoleCamera: Sendable, Codable, Equatable {
     public var redaction: String
     public var zones: [Zone]
     public var lines: [Line]
+    /// The pipeline's feed now: `connecting`, `streaming` or `unavailable`; nil without a pipeline.
+    public var state: String?
+    /// Frames processed per second over the last five seconds.
+    public var framesPerSecond: Double?
+    /// When the detectors last ran on its frames.
+    public var lastDetection: Date?
+    /// How many objects (people, faces, plates) the tracker follows in the newest frame: a count, never who.
+    public var objectsInView: Int?
 
     public init(
         id: String, description: String, hasPipeline: Bool, analytics: [String], redaction: String, zones: [Zone],
@@ -122,6 +130,27 @@ public protocol ConsolePolicyDesk: Sendable {
     /// or loses, each camera's recording, retention, analytics, zones and audio, the site's operators and holds); nil
     /// when the draft has errors (its diagnostics say which).
     func diff(_ text: String) -> String?
+    /// The policy in force's text with one camera's zones and lines replaced (the zone editor's proposal), what it
+    /// changes, and its lint. Throws ``ConsoleError`` `.refused` when the camera is not in the policy.
+    func withGeometry(
+        camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
+    ) throws
+        -> ConsoleDraft
+}
+
+/// A draft policy the console made, with what it changes and its lint: for the DPO to review, download and sign.
+public struct ConsoleDraft: Sendable, Codable, Equatable {
+    public var file: String
+    public var text: String
+    /// Nil when the draft has errors.
+    public var diff: String?
+    public var diagnostics: [ConsoleDiagnostic]
+    public init(file: String, text: String, diff: String?, diagnostics: [ConsoleDiagnostic]) {
+        self.file = file
+        self.text = text
+        self.diff = diff
+        self.diagnostics = diagnostics
+    }
 }
 
 /// One entry of the audit log as the console lists it: ids and rule ids, never personal data.
@@ -161,4 +190,23 @@ public protocol ConsoleAuditDesk: Sendable {
     /// Entries after `sequence`, oldest first.
     func entries(after sequence: Int64, limit: Int) throws -> [ConsoleAuditEntry]
     func verify() throws -> ConsoleAuditStatus
+}
+
+/// An operator's acknowledgement of an alert, with their note.
+public struct ConsoleAcknowledgement: Sendable, Codable, Equatable {
+    public var time: Date
+    public var by: String
+    public var note: String?
+    public init(time: Date, by: String, note: String?) {
+        self.time = time
+        self.by = by
+        self.note = note
+    }
+}
+
+/// Operators' acknowledgements of alerts: kept with the alerts (and gone with them), audited without the note.
+public protocol ConsoleAlertDesk: Sendable {
+    /// False when the alert is no longer kept.
+    func acknowledge(_ sequence: Int64, by actor: String, note: String?) async throws -> Bool
+    func acknowledgements(of sequences: [Int64]) throws -> [Int64: ConsoleAcknowledgement]
 }

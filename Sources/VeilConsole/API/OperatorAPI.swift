@@ -16,6 +16,7 @@ struct OperatorAPI: Sendable {
     let evidence: any ConsoleEvidenceDesk
     let approvals: TwoPersonRule
     let partners: any ConsolePartners
+    let acknowledgements: any ConsoleAlertDesk
     let logger: Logger
 
     /// SSE keep-alive comment interval.
@@ -34,16 +35,19 @@ struct OperatorAPI: Sendable {
         var methodName: String { method.rawValue }
     }
 
+    /// Who sees the cameras and their live redacted picture: the control room, and the DPO drawing zones on it.
+    static let pictureRoles = ConsolePageKind.cameras.roles.union(ConsolePageKind.zones.roles)
+
     /// Every route. docs/openapi-console.yaml documents exactly these (a test compares them).
     static let routes: [Route] = [
         Route(method: .get, path: "/api/v1/session", roles: nil) { api, _, context in try api.session(context) },
-        Route(method: .get, path: "/api/v1/cameras", roles: ConsolePageKind.cameras.roles) { api, _, _ in
+        Route(method: .get, path: "/api/v1/cameras", roles: Self.pictureRoles) { api, _, _ in
             try Response.json(api.cameras.cameras())
         },
-        Route(method: .get, path: "/api/v1/cameras/:camera/live", roles: ConsolePageKind.cameras.roles) {
+        Route(method: .get, path: "/api/v1/cameras/:camera/live", roles: Self.pictureRoles) {
             api, _, context in try api.live(context)
         },
-        Route(method: .get, path: "/api/v1/cameras/:camera/live/:file", roles: ConsolePageKind.cameras.roles) {
+        Route(method: .get, path: "/api/v1/cameras/:camera/live/:file", roles: Self.pictureRoles) {
             api, _, context in try api.liveFile(context)
         },
         Route(method: .get, path: "/api/v1/cameras/:camera/counts", roles: ConsolePageKind.counts.roles) {
@@ -54,6 +58,9 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .get, path: "/api/v1/alerts/stream", roles: ConsolePageKind.alerts.roles) {
             api, request, context in try api.alertStream(request, context)
+        },
+        Route(method: .post, path: "/api/v1/alerts/:sequence/acknowledge", roles: ConsolePageKind.alerts.roles) {
+            api, request, context in try await api.acknowledge(request, context)
         },
         Route(method: .get, path: "/api/v1/alerts/:sequence/snapshot", roles: ConsolePageKind.alerts.roles) {
             api, _, context in try await api.snapshot(context)
@@ -93,6 +100,9 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .post, path: "/api/v1/policy/diff", roles: [.dpo]) { api, request, context in
             try await api.diff(request, context)
+        },
+        Route(method: .post, path: "/api/v1/policy/zones", roles: ConsolePageKind.zones.roles) {
+            api, request, context in try await api.geometry(request, context)
         },
         Route(method: .get, path: "/api/v1/record-of-processing", roles: ConsolePageKind.record.roles) { api, _, _ in
             Response.text(api.policy.recordOfProcessing(), type: "text/markdown; charset=utf-8")
@@ -233,15 +243,40 @@ struct OperatorAPI: Sendable {
         var sequence: Int64
         var alert: Alert
         var snapshot: Bool
+        var acknowledged: ConsoleAcknowledgement?
     }
 
-    static func listed(_ entry: JournaledAlert) -> ListedAlert {
+    static func listed(_ entry: JournaledAlert, acknowledged: ConsoleAcknowledgement? = nil) -> ListedAlert {
         var alert = entry.alert
         // The vault reference of a snapshot is the gateway's; the page fetches it by the alert's sequence.
         let hasSnapshot = alert.snapshotID != nil || alert.snapshot != nil
         alert.snapshotID = nil
         alert.snapshot = nil
-        return ListedAlert(sequence: entry.sequence, alert: alert, snapshot: hasSnapshot)
+        return ListedAlert(sequence: entry.sequence, alert: alert, snapshot: hasSnapshot, acknowledged: acknowledged)
+    }
+
+    /// The most an acknowledgement's note may say.
+    static let maximumNote = 500
+
+    struct Acknowledging: Codable {
+        var note: String?
+    }
+
+    func acknowledge(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        guard let sequence = Int64(context.parameters.get("sequence") ?? "") else {
+            throw ConsoleError(.refused, "Not an alert number.")
+        }
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        let note = (try? JSONDecoder().decode(Acknowledging.self, from: Data(body.readableBytesView)))?.note?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (note?.count ?? 0) <= Self.maximumNote else {
+            throw ConsoleError(.refused, "A note is at most \(Self.maximumNote) characters.")
+        }
+        guard
+            try await acknowledgements.acknowledge(
+                sequence, by: Self.actor(context), note: note?.isEmpty == true ? nil : note)
+        else { throw ConsoleError(.refused, "Alert \(sequence) is no longer kept.") }
+        return try .json(acknowledgements.acknowledgements(of: [sequence])[sequence])
     }
 
     /// The newest alerts, newest first: `limit` (≤ 500, default 100) before `before` (a sequence number).
@@ -251,7 +286,8 @@ struct OperatorAPI: Sendable {
         let before = min(last + 1, Int64(request.uri.queryParameters["before"] ?? "") ?? (last + 1))
         let start = max(0, before - 1 - Int64(limit))
         let entries = try alerts.entries(after: start, limit: limit).filter { $0.sequence < before }
-        return try .json(entries.reversed().map(Self.listed))
+        let acknowledged = try acknowledgements.acknowledgements(of: entries.map(\.sequence))
+        return try .json(entries.reversed().map { Self.listed($0, acknowledged: acknowledged[$0.sequence]) })
     }
 
     func snapshot(_ context: ConsoleRequestContext) async throws -> Response {
@@ -506,6 +542,22 @@ struct OperatorAPI: Sendable {
     func diff(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
         let text = String(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         return try .json(DraftDiff(diff: policy.diff(text), diagnostics: policy.lint(text)))
+    }
+
+    struct Geometry: Codable {
+        var camera: String
+        var zones: [ConsoleCamera.Zone]
+        var lines: [ConsoleCamera.Line]
+    }
+
+    /// The zone editor's proposal as a draft policy: never applied here.
+    func geometry(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 256 * 1024)
+        guard let proposal = try? JSONDecoder().decode(Geometry.self, from: Data(body.readableBytesView)) else {
+            throw ConsoleError(.refused, "Expected {camera, zones: [{id, polygon}], lines: [{id, from, to}]}.")
+        }
+        return try .json(
+            policy.withGeometry(camera: CameraID(proposal.camera), zones: proposal.zones, lines: proposal.lines))
     }
 
     // MARK: Audit

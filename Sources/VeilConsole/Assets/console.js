@@ -173,6 +173,19 @@ function overlay(camera) {
   return svg;
 }
 
+/** A pipeline's state in words: `streaming · 10.0 fps · detected 1 s ago · 3 in view`. */
+function statusLine(camera) {
+  if (!camera.hasPipeline) return '';
+  if (!camera.state) return 'State: starting';
+  const parts = [camera.state];
+  if (camera.state === 'streaming') {
+    parts.push(`${(camera.framesPerSecond || 0).toFixed(1)} fps`);
+    if (camera.lastDetection) parts.push(`detected ${Math.max(0, Math.round((Date.now() - Date.parse(camera.lastDetection)) / 1000))} s ago`);
+    parts.push(`${camera.objectsInView || 0} in view`);
+  }
+  return `State: ${parts.join(' · ')}`;
+}
+
 async function camerasPage() {
   const cameras = await api('/api/v1/cameras');
   if (cameras.length === 0) {
@@ -194,12 +207,22 @@ async function camerasPage() {
       h('div', { class: 'screen' }, video, overlay(camera), placeholder),
       h('div', { class: 'facts' },
         h('span', {}, camera.description || ''),
+        h('span', { 'data-status': camera.id }, statusLine(camera)),
         h('span', {}, h('b', {}, 'Hidden: '), camera.redaction),
         h('span', {}, h('b', {}, 'Analytics: '), camera.analytics.length ? camera.analytics.join(', ') : 'none'),
         h('span', {}, h('b', {}, 'Zones and lines: '), [...camera.zones, ...camera.lines].map((x) => x.id).join(', ') || 'none'))));
     if (camera.hasPipeline && window.MediaSource) new LivePlayer(camera.id, video, badge, placeholder).start();
   }
   show(h('h1', {}, 'Cameras'), grid);
+  // The state lines follow the pipelines.
+  setInterval(async () => {
+    try {
+      for (const camera of await api('/api/v1/cameras')) {
+        const line = document.querySelector(`[data-status="${CSS.escape(camera.id)}"]`);
+        if (line) line.textContent = statusLine(camera);
+      }
+    } catch (_) { /* the next round tries again */ }
+  }, 2000);
 }
 
 // MARK: Alerts
@@ -211,9 +234,28 @@ function alertItem(entry, fresh) {
     : h('div', { class: 'nosnap' }, 'no snapshot');
   const details = [alert.camera, alert.zone ? `zone ${alert.zone}` : null, alert.count !== undefined && alert.count !== null ? `count ${alert.count}` : null]
     .filter(Boolean).join(' · ');
-  return h('li', { class: `alert${fresh ? ' fresh' : ''}`, 'data-sequence': entry.sequence, 'data-kind': alert.kind, 'data-camera': alert.camera },
+  const handling = h('div', { class: 'handling' });
+  const showHandling = (acknowledged) => {
+    if (acknowledged) {
+      handling.replaceChildren(h('span', { class: 'badge live', 'data-acknowledged': entry.sequence }, `acknowledged by ${acknowledged.by.replace(/^operator:/, '')} at ${time(acknowledged.time)}`),
+        acknowledged.note ? h('span', { class: 'note' }, acknowledged.note) : null);
+      return;
+    }
+    const note = h('input', { type: 'text', maxlength: 500, placeholder: 'Note (optional)', 'aria-label': `Note on alert ${entry.sequence}` });
+    const button = h('button', { type: 'button', class: 'secondary', 'data-action': 'acknowledge' }, 'Acknowledge');
+    const acknowledge = async () => {
+      try {
+        showHandling(await api(`/api/v1/alerts/${entry.sequence}/acknowledge`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ note: note.value }) }));
+      } catch (error) { handling.append(h('span', { class: 'error-text' }, error.message)); }
+    };
+    button.addEventListener('click', acknowledge);
+    note.addEventListener('keydown', (event) => { if (event.key === 'Enter') acknowledge(); });
+    handling.replaceChildren(note, button);
+  };
+  showHandling(entry.acknowledged);
+  return h('li', { class: `alert${fresh ? ' fresh' : ''}${entry.acknowledged ? ' done' : ''}`, 'data-sequence': entry.sequence, 'data-kind': alert.kind, 'data-camera': alert.camera },
     picture,
-    h('div', {}, h('div', { class: 'what' }, alert.kind), h('div', { class: 'meta' }, `${time(alert.time)} · ${details}`)));
+    h('div', {}, h('div', { class: 'what' }, alert.kind), h('div', { class: 'meta' }, `${time(alert.time)} · ${details}`), handling));
 }
 
 async function alertsPage() {
@@ -324,6 +366,170 @@ async function countsPage() {
     charts);
   await draw();
   setInterval(() => draw().catch(() => {}), 60000);
+}
+
+// MARK: Zones & lines
+
+async function zonesPage() {
+  const cameras = await api('/api/v1/cameras');
+  if (cameras.length === 0) {
+    show(h('h1', {}, 'Zones & lines'), h('p', { class: 'empty' }, 'The policy in force names no cameras.'));
+    return;
+  }
+  const clamp = (v) => Math.round(Math.min(1, Math.max(0, v)) * 1000) / 1000;
+  const state = { camera: null, shapes: [], selected: -1, drawing: null, dragging: null };
+  const select = h('select', { id: 'zones-camera' }, cameras.map((c) => h('option', { value: c.id }, c.id)));
+  const svg = s('svg', { viewBox: '0 0 1 1', preserveAspectRatio: 'none', class: 'editable', tabindex: 0, role: 'application', 'aria-label': 'Zones and lines over the camera picture; arrow keys move the selected shape' });
+  const video = h('video', { muted: true, autoplay: true, playsinline: true, 'aria-hidden': 'true' });
+  video.muted = true;
+  const badge = h('span', { class: 'badge' }, '');
+  const placeholder = h('div', { class: 'placeholder' }, 'No live picture for this camera: drawing on a blank screen.');
+  const screen = h('div', { class: 'screen editor-screen' }, video, svg, placeholder);
+  video.addEventListener('loadedmetadata', () => { if (video.videoWidth) screen.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`; });
+  const list = h('ul', { class: 'shapes', id: 'shapes' });
+  const hint = h('p', { class: 'muted', id: 'editor-hint' }, 'Select a zone or line to drag its corners, or add one.');
+  const output = h('pre', { class: 'diff', id: 'zones-diff', hidden: true });
+  const summary = h('p', { id: 'zones-summary' });
+  let draft = null;
+  let player = null;
+
+  const toPoint = (event) => {
+    const box = svg.getBoundingClientRect();
+    return [clamp((event.clientX - box.left) / box.width), clamp((event.clientY - box.top) / box.height)];
+  };
+  const render = () => {
+    svg.replaceChildren();
+    state.shapes.forEach((shape, index) => {
+      const selected = index === state.selected;
+      const attributes = { class: selected ? 'selected' : '', 'data-shape': shape.id };
+      if (shape.kind === 'zone') svg.append(s('polygon', Object.assign({ points: shape.points.map((p) => p.join(',')).join(' ') }, attributes)));
+      else svg.append(s('line', Object.assign({ x1: shape.points[0][0], y1: shape.points[0][1], x2: shape.points[1][0], y2: shape.points[1][1] }, attributes)));
+      const label = s('text', { x: shape.points[0][0] + 0.01, y: shape.points[0][1] + 0.04 });
+      label.textContent = shape.id;
+      svg.append(label);
+      if (!selected) return;
+      shape.points.forEach((point, vertex) => {
+        const handle = s('circle', { cx: point[0], cy: point[1], r: 0.014, class: 'vertex', 'data-vertex': vertex });
+        handle.addEventListener('pointerdown', (event) => {
+          event.stopPropagation();
+          state.dragging = { vertex };
+          svg.setPointerCapture(event.pointerId);
+        });
+        svg.append(handle);
+      });
+    });
+    if (state.drawing && state.drawing.points.length) {
+      svg.append(s('polyline', { points: state.drawing.points.map((p) => p.join(',')).join(' '), class: 'drawing' }));
+    }
+    list.replaceChildren(...state.shapes.map((shape, index) => {
+      const name = h('input', { type: 'text', value: shape.id, 'aria-label': `Id of ${shape.kind} ${shape.id}`, size: 16 });
+      name.addEventListener('change', () => { shape.id = name.value.trim().toLowerCase(); render(); });
+      return h('li', { 'data-shape': shape.id, class: index === state.selected ? 'selected' : '' },
+        h('button', { type: 'button', class: 'secondary', 'data-action': 'select', onclick: () => { state.selected = index; state.drawing = null; render(); svg.focus(); } }, shape.kind),
+        name,
+        h('button', { type: 'button', class: 'secondary', onclick: () => { state.shapes.splice(index, 1); state.selected = -1; render(); } }, 'Delete'));
+    }));
+  };
+  svg.addEventListener('pointerdown', (event) => {
+    if (!state.drawing) return;
+    state.drawing.points.push(toPoint(event));
+    if (state.drawing.kind === 'line' && state.drawing.points.length === 2) finish();
+    else render();
+  });
+  svg.addEventListener('pointermove', (event) => {
+    if (!state.dragging || state.selected < 0) return;
+    state.shapes[state.selected].points[state.dragging.vertex] = toPoint(event);
+    render();
+  });
+  svg.addEventListener('pointerup', () => { state.dragging = null; });
+  svg.addEventListener('keydown', (event) => {
+    const moves = { ArrowLeft: [-0.005, 0], ArrowRight: [0.005, 0], ArrowUp: [0, -0.005], ArrowDown: [0, 0.005] };
+    const move = moves[event.key];
+    if (!move || state.selected < 0) return;
+    event.preventDefault();
+    const shape = state.shapes[state.selected];
+    shape.points = shape.points.map(([x, y]) => [clamp(x + move[0]), clamp(y + move[1])]);
+    render();
+  });
+  const finish = () => {
+    const drawing = state.drawing;
+    state.drawing = null;
+    if (!drawing) return;
+    const enough = drawing.kind === 'zone' ? drawing.points.length >= 3 : drawing.points.length === 2;
+    if (enough) {
+      const taken = new Set(state.shapes.map((x) => x.id));
+      let number = 1;
+      while (taken.has(`${drawing.kind}-${number}`)) number += 1;
+      state.shapes.push({ kind: drawing.kind, id: `${drawing.kind}-${number}`, points: drawing.points });
+      state.selected = state.shapes.length - 1;
+    }
+    hint.textContent = enough ? 'Added: rename it, drag its corners, then show the policy change.' : 'Not enough points: nothing added.';
+    render();
+  };
+  const start = (kind) => {
+    state.drawing = { kind, points: [] };
+    state.selected = -1;
+    hint.textContent = kind === 'zone' ? 'Click the corners of the zone on the picture, then Finish (at least three).' : 'Click where the line starts and where it ends.';
+    render();
+    svg.focus();
+  };
+  const load = () => {
+    const camera = cameras.find((c) => c.id === select.value);
+    state.camera = camera.id;
+    state.shapes = [
+      ...camera.zones.map((z) => ({ kind: 'zone', id: z.id, points: z.polygon.map((p) => p.slice()) })),
+      ...camera.lines.map((l) => ({ kind: 'line', id: l.id, points: [l.from.slice(), l.to.slice()] })),
+    ];
+    state.selected = -1;
+    state.drawing = null;
+    output.hidden = true;
+    summary.textContent = '';
+    if (player) player.stopped = true;
+    video.removeAttribute('src');
+    placeholder.hidden = false;
+    if (camera.hasPipeline && window.MediaSource) { player = new LivePlayer(camera.id, video, badge, placeholder); player.start(); }
+    render();
+  };
+  select.addEventListener('change', load);
+  const propose = async () => {
+    try {
+      draft = await api('/api/v1/policy/zones', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          camera: state.camera,
+          zones: state.shapes.filter((x) => x.kind === 'zone').map((x) => ({ id: x.id, polygon: x.points })),
+          lines: state.shapes.filter((x) => x.kind === 'line').map((x) => ({ id: x.id, from: x.points[0], to: x.points[1] })),
+        }),
+      });
+      const errors = draft.diagnostics.filter((d) => d.severity === 'error');
+      summary.textContent = errors.length ? `The change has ${errors.length} error(s): ${errors.map((d) => `line ${d.line}: ${d.message}`).join('; ')}` : 'This is the change to the policy. Download it, sign it with the DPO key and reload the gateway to apply it.';
+      summary.className = errors.length ? 'error' : 'status good';
+      output.hidden = false;
+      output.replaceChildren(...(draft.diff || '').split('\n').map((line) => h('span', { class: /^\s*\+/.test(line) ? 'gained' : /^\s*-/.test(line) ? 'lost' : /^\s*~/.test(line) ? 'changed' : '' }, line + '\n')));
+    } catch (error) { summary.textContent = error.message; summary.className = 'error'; }
+  };
+  const download = () => {
+    if (!draft) return;
+    const link = h('a', { href: URL.createObjectURL(new Blob([draft.text], { type: 'application/yaml' })), download: draft.file });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  };
+  show(h('h1', {}, 'Zones & lines'),
+    h('div', { class: 'toolbar' }, h('label', { for: 'zones-camera' }, 'Camera'), select, badge),
+    h('div', { class: 'editor-wrap' },
+      h('div', {}, screen, hint),
+      h('section', { class: 'diagnostics', 'aria-labelledby': 'shapes-heading' },
+        h('h2', { id: 'shapes-heading' }, 'Zones and lines'), list,
+        h('div', { class: 'toolbar draft-actions' },
+          h('button', { type: 'button', class: 'secondary', id: 'new-zone', onclick: () => start('zone') }, 'New zone'),
+          h('button', { type: 'button', class: 'secondary', id: 'new-line', onclick: () => start('line') }, 'New line'),
+          h('button', { type: 'button', class: 'secondary', id: 'finish', onclick: finish }, 'Finish')),
+        h('div', { class: 'toolbar draft-actions' },
+          h('button', { type: 'button', id: 'propose', onclick: propose }, 'Show the policy change'),
+          h('button', { type: 'button', class: 'secondary', id: 'download-zones', onclick: download }, 'Download policy')),
+        summary, output)));
+  load();
 }
 
 // MARK: Evidence
@@ -588,7 +794,7 @@ async function auditPage() {
 
 // MARK: Start
 
-const pages = { cameras: camerasPage, alerts: alertsPage, counts: countsPage, evidence: evidencePage, partners: partnersPage, policy: policyPage, record: recordPage, audit: auditPage };
+const pages = { cameras: camerasPage, alerts: alertsPage, counts: countsPage, zones: zonesPage, evidence: evidencePage, partners: partnersPage, policy: policyPage, record: recordPage, audit: auditPage };
 
 async function start() {
   try {

@@ -1,4 +1,5 @@
 import Foundation
+import VeilAlerts
 import VeilAnalytics
 import VeilConsole
 import VeilCore
@@ -26,6 +27,7 @@ struct PolicyOperatorDirectory: OperatorDirectory {
 struct GatewayConsoleCameras: ConsoleCameras {
     let policy: PolicyInForce
     let live: LiveFeeds
+    let status: CameraStatusBoard
     let snapshots: any AlertSnapshotStore
 
     func cameras() -> [ConsoleCamera] {
@@ -33,11 +35,18 @@ struct GatewayConsoleCameras: ConsoleCameras {
         let running = Set(live.cameras)
         func point(_ point: NormalisedPoint) -> [Double] { [point.x, point.y] }
         return policy.document.cameras.map { camera in
-            ConsoleCamera(
+            var listed = ConsoleCamera(
                 id: camera.id.rawValue, description: camera.description, hasPipeline: running.contains(camera.id),
                 analytics: camera.analytics.map(\.rawValue), redaction: policy.defaultRedaction.description,
                 zones: camera.zones.map { .init(id: $0.id.rawValue, polygon: $0.polygon.map(point)) },
                 lines: camera.lines.map { .init(id: $0.id.rawValue, from: point($0.from), to: point($0.to)) })
+            if let now = status.status(of: camera.id) {
+                listed.state = now.state
+                listed.framesPerSecond = now.framesPerSecond
+                listed.lastDetection = now.lastDetection
+                listed.objectsInView = now.objectsInView
+            }
+            return listed
         }
     }
 
@@ -93,6 +102,27 @@ struct PolicyFileDesk: ConsolePolicyDesk {
             return nil
         }
         return PolicyDiff(old: policy.policy, new: draft).render()
+    }
+
+    func withGeometry(
+        camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
+    ) throws
+        -> ConsoleDraft
+    {
+        let (file, text, _) = try policyInForce()
+        func point(_ values: [Double]) -> NormalisedPoint {
+            NormalisedPoint(x: values.first ?? 0, y: values.count > 1 ? values[1] : 0)
+        }
+        let edited: String
+        do {
+            edited = try GeometryEdit.replacing(
+                in: text, camera: camera,
+                zones: zones.map { .init(id: $0.id, polygon: $0.polygon.map(point)) },
+                lines: lines.map { .init(id: $0.id, from: point($0.from), to: point($0.to)) }, file: file)
+        } catch let error as PolicyError {
+            throw ConsoleError(.refused, error.message)
+        }
+        return ConsoleDraft(file: file, text: edited, diff: diff(edited), diagnostics: lint(edited))
     }
 
     func recordOfProcessing() -> String {
@@ -244,5 +274,25 @@ struct GatewayConsolePartners: ConsolePartners {
             throw ConsoleError(.refused, "The revocation list could not be written: \(error.message)")
         }
         try vault.audit.append(AuditLog.Action("certificate-revoked"), actor: actor, subject: "certificate:\(serial)")
+    }
+}
+
+/// Acknowledgements in the alert journal, beside the alerts they acknowledge; audited without the note.
+struct JournalAlertDesk: ConsoleAlertDesk {
+    let journal: AlertJournal
+    let vault: Vault
+
+    func acknowledge(_ sequence: Int64, by actor: String, note: String?) async throws -> Bool {
+        guard try journal.acknowledge(sequence, by: actor, note: note) else { return false }
+        try vault.audit.append(
+            AuditLog.Action("alert-acknowledged"), actor: actor, subject: "alert:\(sequence)",
+            details: ["note": note == nil ? "none" : "written"])
+        return true
+    }
+
+    func acknowledgements(of sequences: [Int64]) throws -> [Int64: ConsoleAcknowledgement] {
+        try journal.acknowledgements(of: sequences).mapValues {
+            ConsoleAcknowledgement(time: $0.time, by: $0.by, note: $0.note)
+        }
     }
 }

@@ -76,9 +76,15 @@ struct CameraFrameProcessor {
 
     /// Handles one frame. `behind`: the camera is behind real time, so a detection due now waits until it has caught
     /// up (``RedactionPipeline/track(_:behind:)``): every frame is still encoded, under the covers the tracker keeps.
+    /// Whether the last frame processed had a detection pass, and how many objects the tracker followed in it (for the
+    /// console's camera status).
+    private(set) var detectedThisFrame = false
+    private(set) var objectsInView = 0
+
     mutating func process(
         _ frame: VideoFrame, wanted: Set<RedactionSpec>, live: any LiveSegmentSink, behind: Bool = false
     ) throws {
+        detectedThisFrame = false
         if origin == nil { origin = Date().addingTimeInterval(-frame.time) }
         if frame.time > lastTime, lastTime > 0 { frameDuration = min(1, frame.time - lastTime) }
         lastTime = frame.time
@@ -106,6 +112,8 @@ struct CameraFrameProcessor {
                 if tracking.detectionPasses > passes { passesCounter.increment() }
                 if tracking.framesDeferred > deferred { deferredCounter.increment() }
                 covered = tracked.map { ($0.kind, $0.box) }
+                detectedThisFrame = tracking.detectionPasses > passes
+                objectsInView = tracked.count
                 // Before any rendition paints the frame (the last one paints this very picture).
                 unmask?.capture(tracked, from: frame)
                 if let tracks, let origin {

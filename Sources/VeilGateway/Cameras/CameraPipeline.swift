@@ -82,6 +82,8 @@ public struct CameraPipeline: Service {
     public let tracks: (any TrackSink)?
     /// The policy's privacy masks for the camera, painted over every frame before anything else reads it.
     public let masks: [PrivacyMasks.Polygon]
+    /// Where the pipeline reports its state, frame rate and detections (the console's camera status); nil for none.
+    public var status: CameraStatusBoard?
     public let logger: Logger
 
     public init(
@@ -182,19 +184,22 @@ public struct CameraPipeline: Service {
 
     /// Logs the feed's connection state and keeps the connected gauge; a broken feed interrupts the live segments.
     private func connectionStateReporter() -> @Sendable (LiveSource.State) -> Void {
-        let camera = self.camera, live = self.live, logger = self.logger
+        let camera = self.camera, live = self.live, logger = self.logger, status = self.status
         let connected = Gauge(label: "veilgate_camera_connected", dimensions: [("camera", camera.rawValue)])
         return { state in
             switch state {
             case .connecting(let attempt) where attempt == 1:
+                status?.connection(camera, state: "connecting")
                 logger.info("camera connecting", metadata: ["camera": "\(camera.rawValue)"])
             case .connecting:
                 break
             case .streaming:
                 connected.record(1)
+                status?.connection(camera, state: "streaming")
                 logger.info("camera streaming", metadata: ["camera": "\(camera.rawValue)"])
             case .waiting(let delay, let reason):
                 connected.record(0)
+                status?.connection(camera, state: "unavailable")
                 live.interrupt(camera: camera)
                 logger.warning(
                     "camera unavailable",
@@ -230,6 +235,7 @@ public struct CameraPipeline: Service {
                     processor.startClockAgain()
                 }
                 frames.increment()
+                status?.frame(camera, detected: processor.detectedThisFrame, objects: processor.objectsInView)
                 await processor.storeRecordings()
             }
         } catch {
