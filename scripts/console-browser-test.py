@@ -10,6 +10,7 @@ prompt) and trusts the site CA the test made — the same mutual TLS an operator
 - a role without rights gets 403 in the page and in the API;
 - a DPO's edit with a typo shows the lint error at the right line, and a draft's diff against the policy in force;
 - a zone's corner dragged on the live picture becomes a policy change shown as a diff;
+- a changed policy is refused until signed with the DPO's key, then loaded, the page naming version and key;
 - a hold release waits for a second approver of another role and then succeeds, every step in the audit log;
 - the record of processing and the audit log (verified) open for the DPO;
 - the admin sees partners, grants and certificates, and a certificate revoked there stops its holder at once;
@@ -128,6 +129,9 @@ def main():
     env.setdefault("VEILGATE_MODELS", str(ROOT / ".cache/models"))
     (work / "policies").mkdir()
     shutil.copy(ROOT / "policies/city-centre.yaml", work / "policies/policy.yaml")
+    # The gateway loads only bundles signed with the DPO's key, as a production site would run it.
+    run(work, "policy", "keygen", "--out", "dpo", env=env)
+    run(work, "policy", "sign", "policies", "--key", "dpo.key", env=env)
     run(work, "vault", "init", env=env)
     run(work, "certs", "init", "--certs", "certs", "--site", "Test City", env=env)
     homes = {}
@@ -138,7 +142,7 @@ def main():
 
     serve = subprocess.Popen(
         [str(VEILGATE), "serve", "--policy", "policies", "--certs", "certs", "--host", "127.0.0.1", "--port", "0",
-         "--console-port", "0", "--camera-source", f"market-square={VTEST}"]
+         "--console-port", "0", "--policy-key", "dpo.pub", "--camera-source", f"market-square={VTEST}"]
         + (["--allow-root"] if os.geteuid() == 0 else []),
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=open(work / "serve.log", "w"), text=True)
     console = None
@@ -288,11 +292,39 @@ def main():
             screenshot(dpo, "zones")
         check(not csp_violations(dpo), "the zone editor breaks no content security policy")
 
+        print("the DPO deploys a change: refused unsigned, loaded once signed", flush=True)
+        dpo.get(console + "/policy")
+        wait(dpo, 10, lambda d: "signed with DPO key" in d.find_element(By.ID, "in-force").text,
+             "the policy page names the key that signed the policy in force")
+        policy_file = work / "policies/policy.yaml"
+        policy_file.write_text(policy_file.read_text().replace('version: "2026.11.1"', 'version: "2026.11.2"'))
+        dpo.find_element(By.ID, "reload").click()
+        refused = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Refused"),
+                       "a changed, unsigned policy is refused")
+        if refused:
+            check("2026.11.1 stays in force" in dpo.find_element(By.ID, "reload-result").text,
+                  f"the version in force stays: '{dpo.find_element(By.ID, 'reload-result').text[:160]}'")
+        run(work, "policy", "sign", "policies", "--key", "dpo.key", env=env)
+        dpo.find_element(By.ID, "reload").click()
+        loaded = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Loaded"),
+                      "the signed policy is loaded")
+        if loaded:
+            header = dpo.find_element(By.ID, "in-force").text
+            check("version 2026.11.2" in header and "signed with DPO key" in header, f"the header says so: '{header}'")
+            shown = wait(dpo, 10, lambda d: 'version: "2026.11.2"' in d.execute_script(
+                "return document.querySelector('.CodeMirror').CodeMirror.getValue()"), "the editor shows the text in force")
+        screenshot(dpo, "policy-deployed")
+
         print("a legal hold released under the two-person rule", flush=True)
         desk = browser(homes["evidence-desk"])
         drivers.append(desk)
         desk.get(console + "/evidence")
         wait(desk, 10, lambda d: d.find_elements(By.ID, "hold-form"), "the evidence officer's hold form shows")
+        calendar = wait(desk, 10, lambda d: d.find_elements(By.CSS_SELECTOR, '#retention tr[data-camera="market-square"]'),
+                        "the retention calendar lists what the market square's pipeline recorded")
+        if calendar:
+            check(any("raw-72h (72h)" in row.text or "redacted-7d (7d)" in row.text for row in calendar),
+                  f"with its rule: '{calendar[0].text}'")
         desk.execute_script(
             "document.getElementById('hold-from').value = '2026-12-01T10:00:00';"
             "document.getElementById('hold-to').value = '2026-12-01T11:00:00';")

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 public import Logging
+public import NIOCore
 public import NIOSSL
 public import ServiceLifecycle
 public import VeilCore
@@ -17,8 +18,9 @@ public struct ConsoleServerConfiguration: Sendable {
     /// The site CA: operators' client certificates must chain to it.
     public var clientCARoots: [NIOSSLCertificate]
     /// Checks a client's chain at the handshake (the gateway's verifier: the site CA, its revocation list, the
-    /// clientAuth usage). Replaces BoringSSL's own check, so it must validate the whole chain.
-    public var verifyClient: @Sendable ([NIOSSLCertificate]) async -> Bool
+    /// clientAuth usage), completing the promise — NIOSSL's hook, which replaces BoringSSL's own check, so it must
+    /// validate the whole chain.
+    public var verifyClient: @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     /// libjs-codemirror's folder, nil for none (the editor becomes a plain text area).
     public var codeMirrorDirectory: String?
     /// Connections the console serves at once; beyond it, new ones wait.
@@ -26,7 +28,8 @@ public struct ConsoleServerConfiguration: Sendable {
 
     public init(
         host: String = "0.0.0.0", port: Int, certificatePath: String, keyPath: String,
-        clientCARoots: [NIOSSLCertificate], verifyClient: @escaping @Sendable ([NIOSSLCertificate]) async -> Bool,
+        clientCARoots: [NIOSSLCertificate],
+        verifyClient: @escaping @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void,
         codeMirrorDirectory: String? = ConsoleServerConfiguration.debianCodeMirror
     ) {
         self.host = host
@@ -76,15 +79,9 @@ public final class ConsoleServer: Service, Sendable {
         router.add(middleware: OperatorAuthentication(directory: api.directory, csrfKey: csrfKey))
         api.register(on: router)
         ConsolePage.register(on: router, vendorDirectory: configuration.codeMirrorDirectory)
-        let verify = configuration.verifyClient
         let logger = self.logger
-        let channel = TLSChannelConfiguration(tlsConfiguration: try makeTLSConfiguration()) { chain in
-            guard await verify(chain) else {
-                logger.notice("console: TLS client refused")
-                return .failed
-            }
-            return .certificateVerified
-        }
+        let channel = TLSChannelConfiguration(
+            tlsConfiguration: try makeTLSConfiguration(), customVerificationCallback: configuration.verifyClient)
         let onListening = self.onListening
         let app = Application(
             router: router,

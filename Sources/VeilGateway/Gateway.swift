@@ -95,7 +95,8 @@ public struct Gateway: Sendable {
         let policy = PolicyInForce(
             .init(
                 policy: initial, revokedSerials: try certs.revocationList().serials,
-                partnerRoots: try GatewayTrust.partnerRoots(of: initial, verified: configuration.verifiedBundle)))
+                partnerRoots: try GatewayTrust.partnerRoots(of: initial, verified: configuration.verifiedBundle),
+                signer: configuration.verifiedBundle?.signer))
         self.policy = policy
         let verifier = PeerVerifier(
             GatewayTrust.peerTrust(policy.current, siteRoots: siteRoots),
@@ -116,6 +117,10 @@ public struct Gateway: Sendable {
             snapshots: snapshots, live: live,
             justifications: justifications, logger: logger,
             onListening: onListening)
+        let reloader = PolicyReloader(
+            policyPath: configuration.policyPath, publicKeyPath: configuration.policyPublicKeyPath,
+            state: configuration.state,
+            certs: certs, policy: policy, audit: vault.audit, logger: logger)
         var services: [any Service] = [
             server,
             // The alert journal's delivery loop: to SSE streams, push delivery and the console alike.
@@ -123,10 +128,7 @@ public struct Gateway: Sendable {
             PolicyFollowers(policy: policy, verifier: verifier, siteRoots: siteRoots, vault: vault, logger: logger),
             RetentionSweeper(
                 vault: vault, journal: journal, policy: policy, interval: configuration.sweepInterval, logger: logger),
-            PolicyReloader(
-                policyPath: configuration.policyPath, publicKeyPath: configuration.policyPublicKeyPath,
-                state: configuration.state,
-                certs: certs, policy: policy, audit: vault.audit, logger: logger),
+            reloader,
         ]
         var summaries: [String] = []
         let cameraStatus = CameraStatusBoard()
@@ -165,7 +167,7 @@ public struct Gateway: Sendable {
                 try Self.console(
                     console, configuration: configuration, siteRoots: siteRoots, verifier: verifier, policy: policy,
                     live: live, status: cameraStatus, snapshots: snapshots, alerts: broker, journal: journal,
-                    vault: vault, logger: logger))
+                    vault: vault, reloader: reloader, logger: logger))
         }
         self.services = services
     }
@@ -174,22 +176,23 @@ public struct Gateway: Sendable {
     static func console(
         _ console: Console, configuration: Configuration, siteRoots: [Certificate], verifier: PeerVerifier,
         policy: PolicyInForce, live: LiveFeeds, status: CameraStatusBoard, snapshots: any AlertSnapshotStore,
-        alerts: any AlertSource, journal: AlertJournal, vault: Vault, logger: Logger
+        alerts: any AlertSource, journal: AlertJournal, vault: Vault, reloader: PolicyReloader, logger: Logger
     ) throws -> ConsoleServer {
         let roots = try siteRoots.map { try NIOSSLCertificate(bytes: $0.derBytes, format: .der) }
         let settings = ConsoleServerConfiguration(
             host: console.host, port: console.port, certificatePath: configuration.server.certificatePath,
             keyPath: configuration.server.keyPath, clientCARoots: roots,
-            verifyClient: { chain in
-                if case .trusted = await verifier.verify(chain) { return true }
-                return false
+            verifyClient: verifier.verificationCallback { outcome in
+                if case .trusted = outcome { return .certificateVerified }
+                logger.notice("console: TLS client refused")
+                return .failed
             })
         let onListening = console.onListening
         return ConsoleServer(
             configuration: settings, directory: PolicyOperatorDirectory(policy: policy, verifier: verifier),
             cameras: GatewayConsoleCameras(policy: policy, live: live, status: status, snapshots: snapshots),
             alerts: alerts,
-            policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy),
+            policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy, reloader: reloader),
             audit: VaultConsoleAudit(vault: vault), evidence: VaultEvidenceDesk(vault: vault, policy: policy),
             partners: GatewayConsolePartners(policy: policy, certs: configuration.certs, vault: vault),
             acknowledgements: JournalAlertDesk(journal: journal, vault: vault),

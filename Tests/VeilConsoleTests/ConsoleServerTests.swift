@@ -69,6 +69,12 @@ struct ConsoleServerTests {
         }
         func recordOfProcessing() -> String { "# Record of processing\n" }
         func diff(_ text: String) -> String? { text.contains("typo") ? nil : "No partner gains or loses anything.\n" }
+        func deployment() -> ConsoleDeployment {
+            ConsoleDeployment(version: "2026.12-test", signer: nil, loadedAt: Date(), requiresSignature: false)
+        }
+        func reload(by actor: String) async -> ConsoleReload {
+            ConsoleReload(loaded: false, deployment: deployment(), message: "asked by \(actor)")
+        }
         func withGeometry(
             camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
         ) throws
@@ -117,6 +123,15 @@ struct ConsoleServerTests {
         }
         var holdRoles: Set<OperatorRole> { [.evidenceOfficer, .dpo] }
         var cameraIDs: [CameraID] { ["market-square"] }
+        func retentionCalendar() async throws -> [ConsoleRetentionRow] {
+            [
+                ConsoleRetentionRow(
+                    camera: "market-square", category: "raw-video", segments: 3, oldest: Date(timeIntervalSince1970: 0),
+                    newest: Date(timeIntervalSince1970: 60), rule: "raw-72h", duration: "72h",
+                    oldestExpires: Date(timeIntervalSince1970: 259_200),
+                    newestExpires: Date(timeIntervalSince1970: 259_260))
+            ]
+        }
     }
 
     /// One partner with one certificate; revocations kept for the tests to read.
@@ -187,9 +202,9 @@ struct ConsoleServerTests {
                 host: "127.0.0.1", port: 0, certificatePath: authority.serverCertificatePath,
                 keyPath: authority.serverKeyPath,
                 clientCARoots: try NIOSSLCertificate.fromPEMFile(authority.caCertificatePath),
-                verifyClient: { chain in
-                    if case .trusted = await verifier.verify(chain) { return true }
-                    return false
+                verifyClient: verifier.verificationCallback { outcome in
+                    if case .trusted = outcome { return .certificateVerified }
+                    return .failed
                 })
             var logger = Logger(label: "console-test")
             logger.logLevel = .warning
@@ -321,6 +336,9 @@ struct ConsoleServerTests {
                 return try await site.request(
                     path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
             }
+            let calendar = try await site.request("/api/v1/evidence/retention", as: desk)
+            #expect(calendar.status == 200 && calendar.body.contains(#""rule" : "raw-72h""#))
+            #expect(try await site.request("/api/v1/evidence/retention", as: control).status == 403)
             let hold =
                 #"{"camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T11:00:00Z","caseReference":"CASE-1"}"#
             #expect(try await post("/api/v1/evidence/holds", as: control, body: hold).status == 403)

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VeilCore
 import VeilMedia
 
 /// A live-looking source: ffmpeg serves a file over HTTP on loopback, as an MPEG-TS stream in real time.

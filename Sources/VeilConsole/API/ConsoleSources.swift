@@ -136,6 +136,39 @@ public protocol ConsolePolicyDesk: Sendable {
         camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
     ) throws
         -> ConsoleDraft
+    /// The policy in force: who signed it, when it was put in force, whether only signed bundles are loaded.
+    func deployment() -> ConsoleDeployment
+    /// Reads the policy from disk again, as on SIGHUP (a signed bundle where the gateway requires one), and says what
+    /// happened; `actor` is who asked.
+    func reload(by actor: String) async -> ConsoleReload
+}
+
+/// The policy in force and how it got there.
+public struct ConsoleDeployment: Sendable, Codable, Equatable {
+    public var version: String
+    /// SHA-256 of the DPO key that signed the bundle; nil when it was not signed.
+    public var signer: String?
+    public var loadedAt: Date
+    /// Only bundles signed with the DPO's key are loaded (`serve --policy-key`).
+    public var requiresSignature: Bool
+    public init(version: String, signer: String?, loadedAt: Date, requiresSignature: Bool) {
+        self.version = version
+        self.signer = signer
+        self.loadedAt = loadedAt
+        self.requiresSignature = requiresSignature
+    }
+}
+
+/// What a reload did: the version now in force, or why the one in force stays.
+public struct ConsoleReload: Sendable, Codable, Equatable {
+    public var loaded: Bool
+    public var deployment: ConsoleDeployment
+    public var message: String?
+    public init(loaded: Bool, deployment: ConsoleDeployment, message: String?) {
+        self.loaded = loaded
+        self.deployment = deployment
+        self.message = message
+    }
 }
 
 /// A draft policy the console made, with what it changes and its lint: for the DPO to review, download and sign.

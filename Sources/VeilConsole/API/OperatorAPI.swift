@@ -77,6 +77,9 @@ struct OperatorAPI: Sendable {
         Route(method: .post, path: "/api/v1/evidence/holds/:hold/release", roles: nil) { api, _, context in
             try await api.requestRelease(context)
         },
+        Route(method: .get, path: "/api/v1/evidence/retention", roles: ConsolePageKind.evidence.roles) { api, _, _ in
+            try Response.json(try await api.evidence.retentionCalendar())
+        },
         Route(method: .get, path: "/api/v1/approvals", roles: ConsolePageKind.evidence.roles) { api, _, _ in
             try Response.json(api.approvals.waiting())
         },
@@ -103,6 +106,9 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .post, path: "/api/v1/policy/zones", roles: ConsolePageKind.zones.roles) {
             api, request, context in try await api.geometry(request, context)
+        },
+        Route(method: .post, path: "/api/v1/policy/reload", roles: [.dpo]) { api, _, context in
+            try Response.json(await api.policy.reload(by: Self.actor(context)))
         },
         Route(method: .get, path: "/api/v1/record-of-processing", roles: ConsolePageKind.record.roles) { api, _, _ in
             Response.text(api.policy.recordOfProcessing(), type: "text/markdown; charset=utf-8")
@@ -378,11 +384,12 @@ struct OperatorAPI: Sendable {
         var file: String
         var version: String
         var text: String
+        var deployment: ConsoleDeployment
     }
 
     func policyText() throws -> Response {
         let (file, text, version) = try policy.policyInForce()
-        return try .json(PolicyText(file: file, version: version, text: text))
+        return try .json(PolicyText(file: file, version: version, text: text, deployment: policy.deployment()))
     }
 
     func lint(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {

@@ -545,6 +545,7 @@ async function evidencePage() {
   const say = (text, bad) => { message.textContent = text; message.className = bad ? 'error' : 'status good'; };
   const holdsBody = h('tbody', { id: 'holds' });
   const approvalsList = h('ul', { class: 'approvals', id: 'approvals' });
+  const calendar = h('div', { id: 'calendar' }, h('p', { class: 'muted' }, 'Loading…'));
 
   const act = async (path, body) => {
     try {
@@ -601,8 +602,17 @@ async function evidencePage() {
     mayAct() ? h('section', { 'aria-labelledby': 'place-heading', class: 'panel' }, h('h2', { id: 'place-heading' }, 'Place a hold'), form) : null,
     h('section', { 'aria-labelledby': 'approvals-heading', class: 'panel' }, h('h2', { id: 'approvals-heading' }, 'Waiting for a second person'), approvalsList),
     h('section', { 'aria-labelledby': 'holds-heading', class: 'panel' }, h('h2', { id: 'holds-heading' }, 'Active holds'),
-      h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Hold', 'Camera', 'Footage', 'Placed', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))), holdsBody)));
+      h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Hold', 'Camera', 'Footage', 'Placed', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))), holdsBody)),
+    h('section', { 'aria-labelledby': 'calendar-heading', class: 'panel' }, h('h2', { id: 'calendar-heading' }, 'Retention calendar'), calendar));
   await refresh();
+  const rows = await api('/api/v1/evidence/retention');
+  calendar.replaceChildren(rows.length === 0 ? h('p', { class: 'muted' }, 'The vault keeps nothing yet.')
+    : h('table', { class: 'audit', id: 'retention' },
+      h('thead', {}, h('tr', {}, ['Camera', 'Data', 'Kept', 'Rule', 'Oldest goes', 'Newest goes'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows.map((r) => h('tr', { 'data-camera': r.camera, 'data-category': r.category },
+        h('td', {}, r.camera), h('td', {}, r.category), h('td', {}, `${r.segments} segment(s), ${time(r.oldest)} – ${time(r.newest)}`),
+        h('td', {}, r.rule ? `${r.rule} (${r.duration})` : h('span', { class: 'badge warn' }, 'no rule: goes at the next sweep')),
+        h('td', {}, r.oldestExpires ? time(r.oldestExpires) : '—'), h('td', {}, r.newestExpires ? time(r.newestExpires) : '—'))))));
   // Another operator's approval shows without a reload.
   setInterval(() => refresh().catch(() => {}), 3000);
 }
@@ -676,8 +686,33 @@ async function policyPage() {
   const holder = h('div', { class: 'editor' }, textarea);
   const summary = h('p', { id: 'lint-summary' }, mayLint ? 'Checking…' : 'Read only: linting as you type is for the DPO.');
   const findings = h('ul', { id: 'diagnostics' });
+  const describe = (deployment) => `In force: version ${deployment.version}`
+    + (deployment.signer ? ` · signed with DPO key ${deployment.signer.slice(0, 16)}…` : ' · not signed')
+    + ` · since ${time(deployment.loadedAt)}`;
+  const inForce = h('span', { id: 'in-force' }, describe(policy.deployment));
+  const reloadResult = h('p', { id: 'reload-result', role: 'status', 'aria-live': 'polite' });
+  const reload = mayLint ? h('button', { type: 'button', class: 'secondary', id: 'reload' }, 'Reload from disk') : null;
+  if (reload) {
+    reload.addEventListener('click', async () => {
+      try {
+        const result = await api('/api/v1/policy/reload', { method: 'POST' });
+        inForce.textContent = describe(result.deployment);
+        reloadResult.textContent = result.loaded ? `Loaded: version ${result.deployment.version} is in force.` : `Refused; version ${result.deployment.version} stays in force. ${result.message || ''}`;
+        if (result.loaded) {
+          // The editor shows the text now in force.
+          const fresh = await api('/api/v1/policy');
+          if (editor) editor.setValue(fresh.text); else textarea.value = fresh.text;
+        }
+        reloadResult.className = result.loaded ? 'status good' : 'error';
+      } catch (error) { reloadResult.textContent = error.message; reloadResult.className = 'error'; }
+    });
+  }
   show(h('h1', {}, 'Policy'),
-    h('div', { class: 'toolbar' }, h('span', {}, `In force: version ${policy.version}`), h('span', { class: 'badge' }, policy.file)),
+    h('div', { class: 'toolbar' }, inForce, h('span', { class: 'badge' }, policy.file),
+      policy.deployment.requiresSignature ? h('span', { class: 'badge live' }, 'only signed bundles load')
+        : h('span', { class: 'badge warn', title: 'serve --policy-key DPO.pub makes the gateway load only bundles signed with the DPO key' }, 'unsigned policies load'),
+      reload),
+    reloadResult,
     h('div', { class: 'editor-wrap' }, holder, h('section', { class: 'diagnostics', 'aria-labelledby': 'lint-heading' }, h('h2', { id: 'lint-heading' }, 'Lint'), summary, findings)));
   let editor = null;
   if (hasCodeMirror) {
@@ -730,7 +765,7 @@ async function policyPage() {
   });
   document.querySelector('.diagnostics').append(
     h('div', { class: 'toolbar draft-actions' }, compare, download),
-    h('p', { class: 'muted' }, 'A change takes effect only as a bundle signed with the DPO key (veilgate policy sign), loaded by the gateway on SIGHUP.'),
+    h('p', { class: 'muted' }, 'To deploy: download the draft, put it in the policy folder, sign the folder with the DPO key (veilgate policy sign), then Reload from disk. A gateway started with --policy-key loads nothing unsigned.'),
     diffOutput);
   let timer = null;
   const schedule = () => { clearTimeout(timer); timer = setTimeout(() => lint().catch(showLintError), 350); };

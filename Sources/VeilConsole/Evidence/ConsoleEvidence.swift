@@ -40,4 +40,36 @@ public protocol ConsoleEvidenceDesk: Sendable {
     var holdRoles: Set<OperatorRole> { get }
     /// The policy's cameras, for the form that places a hold.
     var cameraIDs: [CameraID] { get }
+    /// What the vault keeps per camera and category, under which retention rule, and when it expires.
+    func retentionCalendar() async throws -> [ConsoleRetentionRow]
+}
+
+/// One line of the retention calendar: a camera's stored data of one category.
+public struct ConsoleRetentionRow: Sendable, Codable, Equatable {
+    public var camera: String
+    public var category: String
+    public var segments: Int
+    public var oldest: Date
+    public var newest: Date
+    /// The rule that keeps it and for how long (`raw-72h`, `72h`); nil when no rule covers it any more (it goes at the
+    /// next sweep unless held).
+    public var rule: String?
+    public var duration: String?
+    /// When the oldest and the newest of it expire, unless a hold keeps them.
+    public var oldestExpires: Date?
+    public var newestExpires: Date?
+    public init(
+        camera: String, category: String, segments: Int, oldest: Date, newest: Date, rule: String?, duration: String?,
+        oldestExpires: Date?, newestExpires: Date?
+    ) {
+        self.camera = camera
+        self.category = category
+        self.segments = segments
+        self.oldest = oldest
+        self.newest = newest
+        self.rule = rule
+        self.duration = duration
+        self.oldestExpires = oldestExpires
+        self.newestExpires = newestExpires
+    }
 }

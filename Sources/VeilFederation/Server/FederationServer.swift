@@ -100,19 +100,21 @@ public final class FederationServer: Service, Sendable {
             Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "trusted")]),
             Counter(label: "veilgate_client_certificates_total", dimensions: [("outcome", "refused")])
         )
-        let channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls) { chain in
-            switch await verifier.verify(chain) {
-            case .trusted:
-                trusted.increment()
-                return .certificateVerified
-            case .refused(let reason):
-                refused.increment()
-                logger.notice("TLS client refused", metadata: ["reason": "\(reason)"])
-                // A random pause so timing tells a prober nothing about why.
-                try? await Task.sleep(for: .milliseconds(Int(Double.random(in: delay) * 1000)))
-                return .failed
-            }
-        }
+        let channelConfiguration = TLSChannelConfiguration(
+            tlsConfiguration: tls,
+            customVerificationCallback: verifier.verificationCallback { outcome in
+                switch outcome {
+                case .trusted:
+                    trusted.increment()
+                    return .certificateVerified
+                case .refused(let reason):
+                    refused.increment()
+                    logger.notice("TLS client refused", metadata: ["reason": "\(reason)"])
+                    // A random pause so timing tells a prober nothing about why.
+                    try? await Task.sleep(for: .milliseconds(Int(Double.random(in: delay) * 1000)))
+                    return .failed
+                }
+            })
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000)
         // `onListening` runs once every listener is bound: `serve --user` drops root there, so nothing may bind after
         // it.

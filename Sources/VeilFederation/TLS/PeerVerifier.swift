@@ -72,6 +72,9 @@ public final class PeerVerifier: Sendable {
     /// How long one handshake's certificate validation may take before the client is refused. The chain limit already
     /// bounds it (milliseconds); this is the backstop should a parser or path builder ever take a pathological turn.
     public let validationTimeout: Duration
+    /// The thread verifications run on: a handshake never waits for the cooperative pool, which long work (or a test
+    /// suite's blocking tests) may keep busy for longer than a client waits.
+    private let executor = DedicatedThreadExecutor(name: "veilgate-tls-verify")
 
     public init(
         _ trust: PeerTrust, maximumChainLength: Int = PeerVerifier.defaultMaximumChainLength,
@@ -207,7 +210,9 @@ public final class PeerVerifier: Sendable {
         } catch {
             return .refused("unparseable certificate")
         }
-        let outcome = await withDeadline(validationTimeout) { [self] in await self.verify(certificates, now: now) }
+        let outcome = await withDeadline(validationTimeout, executor: executor) { [self] in
+            await self.verify(certificates, now: now)
+        }
         return outcome ?? .refused("certificate validation took longer than \(validationTimeout)")
     }
 
@@ -249,6 +254,20 @@ public final class PeerVerifier: Sendable {
         }
         if case .validCertificate = await verifier.validate(leaf: leaf, intermediates: intermediates) { return true }
         return false
+    }
+
+    deinit { executor.shutdown() }
+
+    /// NIOSSL's verification hook (Hummingbird's `TLSChannelConfiguration(customVerificationCallback:)`), verifying on
+    /// the verifier's own thread; `decide` turns the outcome into the handshake's result (and may count, log or wait).
+    public func verificationCallback(
+        _ decide: @escaping @Sendable (Outcome) async -> NIOSSLVerificationResult
+    ) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void {
+        { [self, executor] chain, promise in
+            Task(executorPreference: executor) {
+                promise.succeed(await decide(await self.verify(chain)))
+            }
+        }
     }
 
     /// The callback to hand to NIOSSL (via Hummingbird's `TLSChannelConfiguration`).

@@ -76,6 +76,21 @@ struct GatewayConsoleCameras: ConsoleCameras {
 struct PolicyFileDesk: ConsolePolicyDesk {
     let policyPath: String
     let policy: PolicyInForce
+    let reloader: PolicyReloader
+
+    func deployment() -> ConsoleDeployment {
+        let now = policy.current
+        return ConsoleDeployment(
+            version: now.policy.version, signer: now.signer, loadedAt: now.loadedAt,
+            requiresSignature: reloader.requiresSignature)
+    }
+
+    func reload(by actor: String) async -> ConsoleReload {
+        switch reloader.reload(by: actor) {
+        case .loaded: ConsoleReload(loaded: true, deployment: deployment(), message: nil)
+        case .refused(let reason): ConsoleReload(loaded: false, deployment: deployment(), message: reason)
+        }
+    }
 
     func policyInForce() throws -> (file: String, text: String, version: String) {
         var isFolder: ObjCBool = false
@@ -193,6 +208,18 @@ struct VaultEvidenceDesk: ConsoleEvidenceDesk {
     }
 
     var cameraIDs: [CameraID] { policy.policy.document.cameras.map(\.id) }
+
+    func retentionCalendar() async throws -> [ConsoleRetentionRow] {
+        let policy = self.policy.policy
+        return try await refusedByName { try await vault.summary() }.map { row in
+            let period: RetentionPeriod? = policy.retention(camera: row.camera, category: row.category, eventKind: nil)
+            let keep = period.map { TimeInterval($0.duration.seconds) }
+            return ConsoleRetentionRow(
+                camera: row.camera.rawValue, category: row.category.rawValue, segments: row.count, oldest: row.from,
+                newest: row.to, rule: period?.rule.rawValue, duration: period?.duration.description,
+                oldestExpires: keep.map { row.from + $0 }, newestExpires: keep.map { row.to + $0 })
+        }
+    }
 
     static func listed(_ hold: LegalHold) -> ConsoleHold {
         ConsoleHold(

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 public import VeilCore
 public import VeilPolicy
@@ -20,15 +20,20 @@ public final class PolicyInForce: Sendable {
         public var partnerRoots: [PartnerID: [Certificate]]
         /// Counts the swaps: a subscriber that sees the same generation twice has nothing new to do.
         public var generation: Int
+        /// Which DPO key signed the bundle the policy came from (SHA-256 of the public key), nil when unsigned.
+        public var signer: String?
+        /// When the gateway put the policy in force.
+        public var loadedAt = Date()
 
         public init(
             policy: CompiledPolicy, revokedSerials: Set<String>, partnerRoots: [PartnerID: [Certificate]] = [:],
-            generation: Int = 0
+            generation: Int = 0, signer: String? = nil
         ) {
             self.policy = policy
             self.revokedSerials = revokedSerials
             self.partnerRoots = partnerRoots
             self.generation = generation
+            self.signer = signer
         }
     }
 

@@ -42,7 +42,20 @@ public struct PolicyReloader: Service {
         }
     }
 
-    public func reload() {
+    /// What a reload did.
+    public enum Outcome: Sendable, Equatable {
+        /// The policy read from disk is in force now.
+        case loaded(version: String, signer: String?)
+        /// It was refused and the one in force stays; why, in words (no policy content).
+        case refused(String)
+    }
+
+    /// Whether only bundles signed with the DPO's key are loaded (`serve --policy-key`).
+    public var requiresSignature: Bool { publicKeyPath != nil }
+
+    /// Reloads the revocation list and the policy, as on SIGHUP; `actor` is who asked (the audit log names them).
+    @discardableResult
+    public func reload(by actor: String = "gateway") -> Outcome {
         // The revocation list first and on its own: a policy that fails to reload (unsigned, older, invalid) must not
         // keep a revoked certificate connected.
         do {
@@ -62,7 +75,7 @@ public struct PolicyReloader: Service {
                 logger.error(
                     "policy reload refused: older version",
                     metadata: ["loaded": "\(loaded.version)", "in-force": "\(current)"])
-                return
+                return .refused("version \(loaded.version) is older than \(current), the version in force")
             }
             // Signed bundles: also never older than any version accepted before (restarts included), and one version
             // never with two contents.
@@ -73,15 +86,29 @@ public struct PolicyReloader: Service {
             policy.update {
                 $0.policy = loaded
                 $0.partnerRoots = roots
+                $0.signer = verified?.signer
+                $0.loadedAt = Date()
             }
             try audit.append(
-                .policyLoaded, actor: "gateway", subject: "policy:\(loaded.version)", details: ["previous": current])
+                .policyLoaded, actor: actor, subject: "policy:\(loaded.version)",
+                details: ["previous": current].merging(verified.map { ["signer": $0.signer] } ?? [:]) { $1 })
             logger.notice("policy reloaded", metadata: ["version": "\(loaded.version)"])
+            return .loaded(version: loaded.version, signer: verified?.signer)
         } catch {
             logger.error(
                 "policy reload failed; keeping the policy in force",
                 metadata: ["error": "\(error)", "in-force": "\(current)"])
+            return .refused(Self.reason(error))
         }
+    }
+
+    /// A refusal in words: a policy error's message (it names files, keys and versions, never policy content).
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PolicyError {
+            return ([error.message] + error.diagnostics.prefix(5).map(\.description)).joined(separator: "\n")
+        }
+        if let error = error as? GatewayError { return error.message }
+        return "the policy could not be loaded (the gateway's log says why)"
     }
 }
 

@@ -1,11 +1,11 @@
 import Foundation
 
-/// A task executor with one thread of its own, for media work. Reading a ``LiveSource`` blocks in libavformat,
-/// and a camera pipeline decodes, detects and encodes for as long as the gateway runs; on Swift's cooperative
-/// pool (one thread per core) that would starve every other task — the TLS handshakes and requests of the
-/// gateway, or the other tests of a suite. With this executor preferred
-/// (`withTaskExecutorPreference(executor) { … }`), the async code and every synchronous FFmpeg or OpenCV call
-/// in it run here instead (docs/architecture.md).
+/// A task executor with one thread of its own, for work that must neither hold nor wait for Swift's cooperative pool
+/// (one thread per core). Media work: reading a camera blocks in libavformat, and a pipeline decodes, detects and
+/// encodes for as long as the gateway runs — on the pool that would starve every other task. TLS client verification:
+/// a handshake must not wait for a pool that long work (or a test suite's blocking tests) keeps busy. With this
+/// executor preferred (`withTaskExecutorPreference(executor) { … }`, `Task(executorPreference:)`), the async code and
+/// every synchronous call in it run here instead (docs/architecture.md).
 public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: `jobs` and `stopped` are only touched under `condition`.
     private let condition = NSCondition()
