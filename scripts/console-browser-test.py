@@ -11,7 +11,7 @@ prompt) and trusts the site CA the test made — the same mutual TLS an operator
 - a DPO's edit with a typo shows the lint error at the right line, and a draft's diff against the policy in force;
 - a zone's corner dragged on the live picture becomes a policy change shown as a diff;
 - a changed policy is refused until signed with the DPO's key, then loaded, the page naming version and key;
-- a hold release waits for a second approver of another role and then succeeds, every step in the audit log;
+- a hold release, and an erasure, wait for a second approver of another role and then succeed, every step audited;
 - the record of processing and the audit log (verified) open for the DPO;
 - the admin sees partners, grants and certificates, and a certificate revoked there stops its holder at once;
 - no page breaks its content security policy; the cameras page fits a tablet's width.
@@ -352,6 +352,22 @@ def main():
                 released = wait(desk, 10, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#holds tr[data-hold="{hold}"]'),
                                 "the evidence officer's page shows it released without a reload")
                 check(bool(released), "a hold release waits for a second approver and then succeeds")
+        print("an erasure under the two-person rule", flush=True)
+        desk.execute_script(
+            "document.getElementById('erase-from').value = '2026-12-01T10:00:00';"
+            "document.getElementById('erase-to').value = '2026-12-01T10:05:00';")
+        desk.find_element(By.CSS_SELECTOR, "#erase-form button[type=submit]").click()
+        asked = wait(desk, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals li[data-approval]"),
+                     "the erasure waits for a second person")
+        if asked:
+            check(asked[0].text.startswith("erase market-square"), f"as an erasure of the range: '{asked[0].text[:80]}'")
+            dpo.get(console + "/evidence")
+            approve = wait(dpo, 10, lambda d: d.find_elements(By.CSS_SELECTOR, "#approvals button[data-action=approve]"),
+                           "the DPO is asked to approve the erasure")
+            if approve:
+                approve[0].click()
+                wait(dpo, 10, lambda d: d.find_element(By.ID, "evidence-message").text.startswith("Approved: footage"),
+                     "the erasure is carried out once approved")
         check(not csp_violations(desk), "the evidence officer's pages break no content security policy")
 
         print("the DPO's record of processing and audit log", flush=True)

@@ -114,6 +114,10 @@ struct ConsoleServerTests {
             }
             return hold
         }
+        func erase(camera: CameraID, from: Date, to: Date, by actor: String) async throws -> Int {
+            audited.withLock { $0.append("erased \(camera) by \(actor)") }
+            return 3
+        }
         func releaseHold(_ id: String, by actor: String) async throws {
             active.withLock { $0.removeAll { $0.id == id } }
             audited.withLock { $0.append("released \(id) by \(actor)") }
@@ -364,6 +368,21 @@ struct ConsoleServerTests {
             #expect(audited.contains("approval-requested hold-1 by operator:evidence-desk"))
             #expect(audited.contains { $0.hasPrefix("approval-refused") && $0.hasSuffix("operator:second-desk") })
             #expect(audited.contains("released hold-1 by operator:dpo-office approving operator:evidence-desk"))
+            // An erasure: asked by the evidence desk, refused to a colleague of the same role, done on the DPO's
+            // approval.
+            let erasure = try await post(
+                "/api/v1/evidence/erasures", as: desk,
+                body: #"{"camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T10:05:00Z"}"#)
+            #expect(erasure.status == 202 && erasure.body.contains(#""action" : "erase""#))
+            let erasureID = try #require(
+                (try JSONSerialization.jsonObject(with: Data(erasure.body.utf8)) as? [String: Any])?["id"] as? String)
+            #expect(try await post("/api/v1/approvals/\(erasureID)/approve", as: colleague).status == 400)
+            #expect(site.evidence.audited.withLock { $0 }.allSatisfy { !$0.hasPrefix("erased") })
+            #expect(try await post("/api/v1/approvals/\(erasureID)/approve", as: dpo).status == 200)
+            #expect(
+                site.evidence.audited.withLock { $0 }.contains(
+                    "erased market-square by operator:dpo-office approving operator:evidence-desk"))
+            #expect(try await post("/api/v1/evidence/erasures", as: control, body: "{}").status == 403)
             // Done once: approving again finds nothing.
             #expect(try await post("/api/v1/approvals/\(approval)/approve", as: dpo).status == 400)
         }

@@ -35,6 +35,9 @@ struct OperatorAPI: Sendable {
         var methodName: String { method.rawValue }
     }
 
+    /// Who may ask for, and approve, an erasure: two people, one of each.
+    static let erasureRoles: Set<OperatorRole> = [.dpo, .evidenceOfficer]
+
     /// Who sees the cameras and their live redacted picture: the control room, and the DPO drawing zones on it.
     static let pictureRoles = ConsolePageKind.cameras.roles.union(ConsolePageKind.zones.roles)
 
@@ -79,6 +82,9 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .get, path: "/api/v1/evidence/retention", roles: ConsolePageKind.evidence.roles) { api, _, _ in
             try Response.json(try await api.evidence.retentionCalendar())
+        },
+        Route(method: .post, path: "/api/v1/evidence/erasures", roles: Self.erasureRoles) { api, request, context in
+            try await api.requestErasure(request, context)
         },
         Route(method: .get, path: "/api/v1/approvals", roles: ConsolePageKind.evidence.roles) { api, _, _ in
             try Response.json(api.approvals.waiting())
@@ -423,6 +429,7 @@ struct OperatorAPI: Sendable {
         var holds: [ConsoleHold]
         var cameras: [String]
         var holdRoles: [String]
+        var erasureRoles: [String]
         var approvalMinutes: Int
     }
 
@@ -431,6 +438,7 @@ struct OperatorAPI: Sendable {
             HoldList(
                 holds: try await evidence.holds(), cameras: evidence.cameraIDs.map(\.rawValue),
                 holdRoles: evidence.holdRoles.sorted().map(\.rawValue),
+                erasureRoles: Self.erasureRoles.sorted().map(\.rawValue),
                 approvalMinutes: Int(approvals.timeLimit / 60)))
     }
 
@@ -479,13 +487,47 @@ struct OperatorAPI: Sendable {
         return try .json(request, status: .accepted)
     }
 
+    struct NewErasure: Codable {
+        var camera: String
+        var from: Date
+        var to: Date
+    }
+
+    /// Erasure destroys footage for good: it waits for a second person of the other erasure role.
+    func requestErasure(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let erasure = try? decoder.decode(NewErasure.self, from: Data(body.readableBytesView)),
+            erasure.from < erasure.to
+        else { throw ConsoleError(.refused, "An erasure needs camera, from and to (ISO 8601 times, from before to).") }
+        guard evidence.cameraIDs.contains(CameraID(erasure.camera)) else {
+            throw ConsoleError(.refused, "The policy has no camera '\(erasure.camera.prefix(64))'.")
+        }
+        let formatter = ISO8601DateFormatter()
+        let subject =
+            "\(erasure.camera) \(formatter.string(from: erasure.from)) – \(formatter.string(from: erasure.to))"
+        let pending = approvals.request(
+            .erase, subject: subject, by: context.operatorID ?? "",
+            roles: context.roles.intersection(Self.erasureRoles),
+            camera: erasure.camera, from: erasure.from, to: erasure.to)
+        try await evidence.audit(
+            "approval-requested", actor: Self.actor(context), subject: "camera:\(erasure.camera)",
+            details: ["action": pending.action.rawValue, "approval": pending.id])
+        return try .json(pending, status: .accepted)
+    }
+
     func approve(_ context: ConsoleRequestContext) async throws -> Response {
-        try holdRolesCheck(context)
         let id = context.parameters.get("approval") ?? ""
+        let waiting = approvals.waiting().first { $0.id == id }
+        let allowed = waiting?.action == .erase ? Self.erasureRoles : evidence.holdRoles
+        guard context.holds(any: allowed) else {
+            throw RoleRefusal(
+                message: "Approving this is for \(allowed.sorted().map(\.rawValue).joined(separator: " or ")).")
+        }
         let request: TwoPersonRule.Request
         do {
-            request = try approvals.approve(
-                id, by: context.operatorID ?? "", roles: context.roles, allowed: evidence.holdRoles)
+            request = try approvals.approve(id, by: context.operatorID ?? "", roles: context.roles, allowed: allowed)
         } catch {
             try await evidence.audit(
                 "approval-refused", actor: Self.actor(context), subject: id, details: ["reason": error.code])
@@ -500,6 +542,16 @@ struct OperatorAPI: Sendable {
                     "action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy,
                 ])
             try await evidence.releaseHold(request.subject, by: actor)
+        case .erase:
+            guard let camera = request.camera, let from = request.from, let to = request.to else {
+                throw ConsoleError(.refused, "The erasure request is incomplete.")
+            }
+            try await evidence.audit(
+                "approval-granted", actor: Self.actor(context), subject: "camera:\(camera)",
+                details: [
+                    "action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy,
+                ])
+            _ = try await evidence.erase(camera: CameraID(camera), from: from, to: to, by: actor)
         }
         return try .json(request)
     }
@@ -509,7 +561,12 @@ struct OperatorAPI: Sendable {
         guard let request = approvals.waiting().first(where: { $0.id == id }) else {
             throw ConsoleError(.refused, TwoPersonRule.Refusal.noSuchRequest.description)
         }
-        if request.requestedBy != context.operatorID?.rawValue { try holdRolesCheck(context) }
+        if request.requestedBy != context.operatorID?.rawValue {
+            let allowed = request.action == .erase ? Self.erasureRoles : evidence.holdRoles
+            guard context.holds(any: allowed) else {
+                throw RoleRefusal(message: "Withdrawing this is not for your roles.")
+            }
+        }
         _ = approvals.withdraw(id)
         try await evidence.audit(
             "approval-withdrawn", actor: Self.actor(context), subject: request.subject, details: ["approval": id])

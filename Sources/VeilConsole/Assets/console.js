@@ -572,10 +572,11 @@ async function evidencePage() {
     }));
     approvalsList.replaceChildren(...(approvals.length ? approvals.map((a) => {
       const own = a.requestedBy === session.operatorName;
-      const otherRole = session.roles.some((role) => listing.holdRoles.includes(role) && !a.requesterRoles.includes(role));
+      const allowed = a.action === 'erase' ? listing.erasureRoles : listing.holdRoles;
+      const otherRole = session.roles.some((role) => allowed.includes(role) && !a.requesterRoles.includes(role));
       return h('li', { 'data-approval': a.id },
         h('span', {}, `${a.action} ${a.subject}, asked by ${a.requestedBy} (${a.requesterRoles.join(', ')}) at ${time(a.requestedAt)}; expires ${time(a.expiresAt)} `),
-        !own && otherRole && mayAct() ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => act(`/api/v1/approvals/${a.id}/approve`).then((r) => r && say(`Approved: ${a.subject} released.`)) }, 'Approve') : null,
+        !own && otherRole ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => act(`/api/v1/approvals/${a.id}/approve`).then((r) => r && say(a.action === 'erase' ? `Approved: footage of ${a.subject} erased.` : `Approved: ${a.subject} released.`)) }, 'Approve') : null,
         own ? h('span', { class: 'badge' }, 'waiting for a second person of another role') : null,
         own || mayAct() ? h('button', { type: 'button', class: 'secondary', onclick: () => act(`/api/v1/approvals/${a.id}/withdraw`).then((r) => r && say('Withdrawn.')) }, 'Withdraw') : null);
     }) : [h('li', { class: 'muted' }, 'Nothing waits for approval.')]));
@@ -596,10 +597,24 @@ async function evidencePage() {
     if (placed) { say(`Placed ${placed.id} on ${placed.camera}.`); reference.value = ''; }
   });
 
+  const mayErase = session.roles.some((role) => listing.erasureRoles.includes(role));
+  const eraseCamera = h('select', { id: 'erase-camera' }, listing.cameras.map((c) => h('option', { value: c }, c)));
+  const eraseFrom = h('input', { type: 'datetime-local', id: 'erase-from', required: true, step: 1 });
+  const eraseTo = h('input', { type: 'datetime-local', id: 'erase-to', required: true, step: 1 });
+  const eraseForm = h('form', { class: 'hold-form', id: 'erase-form' },
+    field('Camera', eraseCamera), field('From', eraseFrom), field('To', eraseTo),
+    h('button', { type: 'submit' }, 'Request erasure'));
+  eraseForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const asked = await act('/api/v1/evidence/erasures', { camera: eraseCamera.value, from: new Date(eraseFrom.value).toISOString(), to: new Date(eraseTo.value).toISOString() });
+    if (asked) say(`Erasure of ${asked.subject} requested: a second person of another role (${listing.erasureRoles.join(' or ')}) must approve within ${listing.approvalMinutes} minutes.`);
+  });
   show(h('h1', {}, 'Evidence'),
     h('p', { class: 'toolbar' }, `Legal holds keep a camera's footage past its retention until released. Holds are for ${listing.holdRoles.join(' or ')}; releasing one needs a second person of another of these roles, within ${listing.approvalMinutes} minutes. The case reference stays in the vault and is never listed or logged.`),
     message,
     mayAct() ? h('section', { 'aria-labelledby': 'place-heading', class: 'panel' }, h('h2', { id: 'place-heading' }, 'Place a hold'), form) : null,
+    mayErase ? h('section', { 'aria-labelledby': 'erase-heading', class: 'panel' }, h('h2', { id: 'erase-heading' }, 'Erase footage (GDPR Art. 17)'),
+      h('p', { class: 'muted' }, 'Destroys the keys of every segment of the camera in the range, for good; refused under a legal hold. Needs a second person of another role.'), eraseForm) : null,
     h('section', { 'aria-labelledby': 'approvals-heading', class: 'panel' }, h('h2', { id: 'approvals-heading' }, 'Waiting for a second person'), approvalsList),
     h('section', { 'aria-labelledby': 'holds-heading', class: 'panel' }, h('h2', { id: 'holds-heading' }, 'Active holds'),
       h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Hold', 'Camera', 'Footage', 'Placed', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))), holdsBody)),

@@ -33,6 +33,8 @@ public protocol ConsoleEvidenceDesk: Sendable {
         -> ConsoleHold
     func renewHold(_ id: String, by actor: String) async throws -> ConsoleHold
     func releaseHold(_ id: String, by actor: String) async throws
+    /// Erases a camera's footage in a range (refused under a legal hold); returns how many segments went.
+    func erase(camera: CameraID, from: Date, to: Date, by actor: String) async throws -> Int
     /// Records a step of the two-person rule (requested, approved, refused, expired) in the audit log: ids only.
     func audit(_ action: String, actor: String, subject: String, details: [String: String]) async throws
     /// The policy's `retention.legal-hold.approvers`: the roles that may place, renew and release holds (of those the

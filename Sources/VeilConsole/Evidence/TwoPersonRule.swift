@@ -11,6 +11,8 @@ public final class TwoPersonRule: Sendable {
         public enum Action: String, Sendable, Codable {
             /// Ends a legal hold (`subject`: the hold id); its footage then expires under the retention rules.
             case releaseHold = "release-hold"
+            /// Erases a camera's footage in a range (GDPR Art. 17): `camera`, `from`, `to`; keys destroyed, for good.
+            case erase
         }
 
         public var id: String
@@ -21,6 +23,10 @@ public final class TwoPersonRule: Sendable {
         public var requesterRoles: [OperatorRole]
         public var requestedAt: Date
         public var expiresAt: Date
+        /// What an erasure is of (nil for other actions).
+        public var camera: String?
+        public var from: Date?
+        public var to: Date?
     }
 
     /// Why an approval is refused.
@@ -65,7 +71,8 @@ public final class TwoPersonRule: Sendable {
 
     /// Records a request; a second request for the same action and subject replaces nothing and returns the first.
     public func request(
-        _ action: Request.Action, subject: String, by requester: OperatorID, roles: Set<OperatorRole>
+        _ action: Request.Action, subject: String, by requester: OperatorID, roles: Set<OperatorRole>,
+        camera: String? = nil, from: Date? = nil, to: Date? = nil
     ) -> Request {
         let now = clock()
         return pending.withLock { pending in
@@ -76,7 +83,7 @@ public final class TwoPersonRule: Sendable {
             let request = Request(
                 id: "approval-" + UUID().uuidString.lowercased().prefix(8), action: action, subject: subject,
                 requestedBy: requester.rawValue, requesterRoles: roles.sorted(), requestedAt: now,
-                expiresAt: now.addingTimeInterval(timeLimit))
+                expiresAt: now.addingTimeInterval(timeLimit), camera: camera, from: from, to: to)
             pending[request.id] = request
             return request
         }

@@ -198,6 +198,10 @@ struct VaultEvidenceDesk: ConsoleEvidenceDesk {
         try await refusedByName { try await vault.releaseHold(id, by: actor) }
     }
 
+    func erase(camera: CameraID, from: Date, to: Date, by actor: String) async throws -> Int {
+        try await refusedByName { try await vault.erase(camera: camera, from: from, to: to, by: actor) }
+    }
+
     func audit(_ action: String, actor: String, subject: String, details: [String: String]) async throws {
         try vault.audit.append(AuditLog.Action("console-" + action), actor: actor, subject: subject, details: details)
     }
