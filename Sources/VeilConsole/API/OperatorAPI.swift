@@ -325,54 +325,18 @@ struct OperatorAPI: Sendable {
             })
     }
 
-    private enum StreamEvent: Sendable {
-        case alert(JournaledAlert)
-        case keepAlive
-    }
-
     private static func stream(
         alerts: any AlertSource, after: Int64, closed: EventLoopFuture<Void>, into writer: inout any ResponseBodyWriter
     ) async throws {
-        // Subscribed before the replay, so nothing published meanwhile is missed; repeats are skipped by sequence.
-        let live = alerts.subscribe()
-        let (events, continuation) = AsyncStream<StreamEvent>.makeStream(
-            bufferingPolicy: .bufferingOldest(alerts.subscriptionBuffer))
-        let forward = Task {
-            for await entry in live {
-                if case .dropped = continuation.yield(.alert(entry)) { break }
-            }
-            continuation.finish()
-        }
-        closed.whenComplete { _ in continuation.finish() }
-        let keepAlive = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.keepAlive)
-                continuation.yield(.keepAlive)
-            }
-        }
-        defer {
-            forward.cancel()
-            keepAlive.cancel()
-            continuation.finish()
-        }
+        let events = AlertReplayThenLive(alerts, after: after, keepAlive: keepAlive)
+        closed.whenComplete { _ in events.finish() }
+        defer { events.finish() }
         try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-        var last = after
-        while true {
-            let batch = try alerts.entries(after: last, limit: 500)
-            if batch.isEmpty { break }
-            for entry in batch {
-                try await writer.write(try event(entry))
-                last = entry.sequence
-            }
-        }
-        for await event in events {
+        for try await event in events {
             switch event {
-            case .keepAlive:
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-            case .alert(let entry):
-                guard entry.sequence > last else { continue }
-                last = entry.sequence
-                try await writer.write(try Self.event(entry))
+            case .alert(let entry): try await writer.write(try Self.event(entry))
+            case .keepAlive: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+            case .caughtUp: break
             }
         }
         try await writer.finish(nil)

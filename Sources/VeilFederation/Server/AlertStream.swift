@@ -14,66 +14,32 @@ struct AlertStream: Sendable {
     /// The connection's close future.
     let closed: EventLoopFuture<Void>
 
-    private enum Event: Sendable {
-        case alert(JournaledAlert)
-        case keepAlive
-    }
-
     func run(_ writer: inout any ResponseBodyWriter) async throws {
-        // Subscribe before replaying, so nothing published during the replay is missed; duplicates are
-        // skipped by sequence number.
-        let live = api.alerts.subscribe()
-        let (events, continuation) = AsyncStream<Event>.makeStream(
-            bufferingPolicy: .bufferingOldest(api.alerts.subscriptionBuffer))
-        let forward = Task {
-            for await entry in live {
-                if case .dropped = continuation.yield(.alert(entry)) { break }
-            }
-            continuation.finish()
-        }
+        let events = AlertReplayThenLive(api.alerts, after: after, keepAlive: PartnerAPI.keepAlive)
         // A connection closed under the stream (a revocation, the partner going away) ends it at once rather than
         // at the next keep-alive.
-        closed.whenComplete { _ in continuation.finish() }
-        let keepAlive = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: PartnerAPI.keepAlive)
-                continuation.yield(.keepAlive)
-            }
-        }
-        defer {
-            forward.cancel()
-            keepAlive.cancel()
-            continuation.finish()
-        }
+        closed.whenComplete { _ in events.finish() }
+        defer { events.finish() }
 
         try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-        var last = after
         var replayed = 0
-        while true {
-            let batch = try api.alerts.entries(after: last, limit: 500)
-            if batch.isEmpty { break }
-            for entry in batch {
-                if try await send(entry, &writer) { replayed += 1 }
-                last = entry.sequence
-            }
-        }
-        if replayed > 0 {
-            try await api.audit.record(
-                AccessAuditEntry(
-                    action: .share, actor: actor, subject: "alerts/replay", rules: [],
-                    details: [
-                        "after": String(after), "through": String(last),
-                        "alerts": String(replayed),
-                    ], at: api.clock()))
-        }
-        for await event in events {
+        var replaying = true
+        for try await event in events {
             switch event {
+            case .alert(let entry):
+                if try await send(entry, &writer), replaying { replayed += 1 }
+            case .caughtUp(let last):
+                replaying = false
+                guard replayed > 0 else { continue }
+                try await api.audit.record(
+                    AccessAuditEntry(
+                        action: .share, actor: actor, subject: "alerts/replay", rules: [],
+                        details: [
+                            "after": String(after), "through": String(last),
+                            "alerts": String(replayed),
+                        ], at: api.clock()))
             case .keepAlive:
                 try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-            case .alert(let entry):
-                guard entry.sequence > last else { continue }
-                last = entry.sequence
-                _ = try await send(entry, &writer)
             }
         }
         try await writer.finish(nil)

@@ -269,16 +269,6 @@ public final class PeerVerifier: Sendable {
             }
         }
     }
-
-    /// The callback to hand to NIOSSL (via Hummingbird's `TLSChannelConfiguration`).
-    public var callback: @Sendable ([NIOSSLCertificate]) async throws -> NIOSSLVerificationResult {
-        { [self] chain in
-            switch await self.verify(chain) {
-            case .trusted: .certificateVerified
-            case .refused: .failed
-            }
-        }
-    }
 }
 
 /// The leaf must be meant for TLS client authentication (extended key usage clientAuth or anyExtendedKeyUsage).
