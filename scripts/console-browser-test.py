@@ -183,6 +183,13 @@ def main():
         if state:
             text = operator.find_element(By.CSS_SELECTOR, '[data-status="market-square"]').text
             check("streaming" in text and "detected" in text, f"its state line: '{text}'")
+        mapped = wait(operator, 10, lambda d: d.find_elements(By.CSS_SELECTOR, '#camera-map[data-ready="yes"]'),
+                      "the cameras page draws the map of the policy's camera positions")
+        if mapped:
+            labels = operator.execute_script("return [...document.querySelectorAll('#camera-map .camera-label')].map(e => e.textContent)")
+            check(sorted(labels) == ["mall-entrance", "market-square", "station-forecourt"], f"a marker per camera: {labels}")
+            check("plain background" in operator.find_element(By.ID, "map-note").text,
+                  "without a tile server the map says it draws on a plain background")
         zones = operator.execute_script("return document.querySelectorAll('.screen svg polygon').length")
         check(zones > 0, f"zones are drawn over the video ({zones})")
         screenshot(operator, "cameras")
@@ -313,6 +320,33 @@ def main():
             check("version 2026.11.2" in header and "signed with DPO key" in header, f"the header says so: '{header}'")
             shown = wait(dpo, 10, lambda d: 'version: "2026.11.2"' in d.execute_script(
                 "return document.querySelector('.CodeMirror').CodeMirror.getValue()"), "the editor shows the text in force")
+
+        # From the DPO's own machine: a bundle signed there, uploaded through the page. A file changed after signing
+        # is refused and the policy in force stays; the bundle as signed is loaded.
+        upload = work / "upload"
+        upload.mkdir()
+        (upload / "policy.yaml").write_text(policy_file.read_text().replace('version: "2026.11.2"', 'version: "2026.11.3"'))
+        run(work, "policy", "sign", "upload", "--key", "dpo.key", env=env)
+        signed_text = (upload / "policy.yaml").read_text()
+        (upload / "policy.yaml").write_text(signed_text.replace("72h", "720h"))
+        dpo.find_element(By.ID, "bundle-files").send_keys(f"{upload / 'policy.yaml'}\n{upload / 'bundle.sig'}")
+        dpo.find_element(By.ID, "deploy-bundle").click()
+        tampered = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Refused"),
+                        "an uploaded bundle changed after signing is refused")
+        if tampered:
+            result = dpo.find_element(By.ID, "reload-result").text
+            check("changed after the bundle was signed" in result, f"and says why: '{result[:200]}'")
+        check('version: "2026.11.2"' in policy_file.read_text(), "the refused upload left the policy folder as it was")
+        (upload / "policy.yaml").write_text(signed_text)
+        dpo.find_element(By.ID, "bundle-files").clear()
+        dpo.find_element(By.ID, "bundle-files").send_keys(f"{upload / 'policy.yaml'}\n{upload / 'bundle.sig'}")
+        dpo.find_element(By.ID, "deploy-bundle").click()
+        uploaded = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Loaded"),
+                        "the signed bundle uploaded through the page is loaded")
+        if uploaded:
+            header = dpo.find_element(By.ID, "in-force").text
+            check("version 2026.11.3" in header, f"the header names the uploaded version: '{header}'")
+            check('version: "2026.11.3"' in policy_file.read_text(), "the policy folder holds the uploaded bundle")
         screenshot(dpo, "policy-deployed")
 
         print("a legal hold released under the two-person rule", flush=True)
@@ -368,6 +402,71 @@ def main():
                 approve[0].click()
                 wait(dpo, 10, lambda d: d.find_element(By.ID, "evidence-message").text.startswith("Approved: footage"),
                      "the erasure is carried out once approved")
+
+        print("exports, and original footage watched under the two-person rule", flush=True)
+        # The last quarter of an hour, as the browser's local time the form takes.
+        desk.execute_script("""
+            const pad = (n) => String(n).padStart(2, '0');
+            const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+            for (const id of ['export', 'view']) {
+              document.getElementById(id + '-from').value = local(new Date(Date.now() - 15 * 60000));
+              document.getElementById(id + '-to').value = local(new Date(Date.now() + 60000));
+            }""")
+        desk.find_element(By.CSS_SELECTOR, "#export-form button[type=submit]").click()
+        link = wait(desk, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "#exports a[href$='/archive']"),
+                    "a redacted export is ready at once")
+        if link:
+            fetched = desk.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                fetch(arguments[0]).then(async (r) => {
+                  const bytes = new Uint8Array(await r.arrayBuffer());
+                  let binary = '';
+                  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+                  done({status: r.status, type: r.headers.get('content-type'), archive: btoa(binary)});
+                }).catch((e) => done({error: String(e)}));""", link[0].get_attribute("href"))
+            check(fetched.get("status") == 200 and fetched.get("type") == "application/x-tar",
+                  f"the export downloads as a tar ({fetched.get('status')}, {fetched.get('type')})")
+            if fetched.get("archive"):
+                import base64, io, tarfile
+                bundle = work / "console-export"
+                with tarfile.open(fileobj=io.BytesIO(base64.b64decode(fetched["archive"]))) as archive:
+                    names = archive.getnames()
+                    archive.extractall(bundle)
+                check("manifest.json" in names and "manifest.sig" in names and any(n.startswith("video/") for n in names),
+                      f"it holds the signed bundle ({len(names)} files)")
+                verified = subprocess.run(
+                    [str(VEILGATE), "vault", "verify-export", str(bundle), "--public-key",
+                     str(work / "state/keys/gateway-signing.pub")], cwd=work, env=env, capture_output=True, text=True)
+                check(verified.returncode == 0, f"veilgate vault verify-export accepts it: {verified.stdout[-300:]}{verified.stderr[-300:]}")
+                manifest = (bundle / "manifest.json").read_text()
+                check('"redacted-video"' in manifest and '"raw-video"' not in manifest,
+                      "a redacted export holds redacted footage only")
+        desk.find_element(By.ID, "view-reason").send_keys("Identify the person who left the bag at 10:42")
+        desk.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+        asked = wait(desk, 10, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#approvals li[data-approval]")
+                                          if e.text.startswith("view-original")], "watching original footage waits for approval")
+        check(not desk.find_elements(By.CSS_SELECTOR, "#original-views video"), "nothing plays before the approval")
+        if asked:
+            dpo.get(console + "/evidence")
+            approve = wait(dpo, 10, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#approvals li[data-approval]")
+                                               if e.text.startswith("view-original")], "the DPO sees the request")
+            if approve:
+                check("Identify the person who left the bag" in approve[0].text, "with the reason to decide on")
+                screenshot(dpo, "evidence-original-request")
+                approve[0].find_element(By.CSS_SELECTOR, "button[data-action=approve]").click()
+                wait(dpo, 10, lambda d: "may watch the original footage" in d.find_element(By.ID, "evidence-message").text,
+                     "the DPO approves")
+            video = wait(desk, 15, lambda d: d.find_elements(By.CSS_SELECTOR, "#original-views video"),
+                         "the evidence officer's page offers the original footage once approved")
+            if video:
+                decoded = wait(desk, 20, lambda d: d.execute_script(
+                    "const v = document.querySelector('#original-views video'); return v.readyState >= 1 && v.duration > 0"),
+                    "the original segment loads in the browser")
+                if decoded:
+                    desk.execute_script("document.querySelector('#original-views video').scrollIntoView({block: 'center'})")
+                    screenshot(desk, "evidence-original")
+            check(not dpo.find_elements(By.CSS_SELECTOR, "#original-views video"),
+                  "the approver is not given the footage: it is the requester's")
         check(not csp_violations(desk), "the evidence officer's pages break no content security policy")
 
         print("the DPO's record of processing and audit log", flush=True)
@@ -380,7 +479,7 @@ def main():
             check(banner[0].text.startswith("Intact"), f"the audit log verifies: '{banner[0].text}'")
             actions = dpo.execute_script("return [...document.querySelectorAll('#audit td:nth-child(3)')].map(td => td.textContent)")
             for action in ["hold-placed", "console-approval-requested", "console-approval-granted", "hold-released",
-                           "alert-acknowledged"]:
+                           "alert-acknowledged", "export", "console-original-viewed", "policy-loaded"]:
                 check(action in actions, f"the audit log records {action}")
         screenshot(dpo, "audit")
         check(not csp_violations(dpo), "the DPO's pages break no content security policy")

@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev opencv-data
   # The console: its policy editor (CodeMirror), and the browser its tests drive (with operator certificates).
-  libjs-codemirror openssl chromium chromium-driver python3-selenium libnss3-tools fonts-dejavu-core
+  libjs-codemirror libjs-leaflet openssl chromium chromium-driver python3-selenium libnss3-tools fonts-dejavu-core
 )
 
 say() { printf 'setup: %s\n' "$*"; }

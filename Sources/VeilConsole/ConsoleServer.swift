@@ -23,6 +23,8 @@ public struct ConsoleServerConfiguration: Sendable {
     public var verifyClient: @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     /// libjs-codemirror's folder, nil for none (the editor becomes a plain text area).
     public var codeMirrorDirectory: String?
+    /// libjs-leaflet's folder, nil for none (no camera map).
+    public var leafletDirectory: String? = ConsoleServerConfiguration.debianLeaflet
     /// Connections the console serves at once; beyond it, new ones wait.
     public var maximumConnections = 64
 
@@ -39,6 +41,12 @@ public struct ConsoleServerConfiguration: Sendable {
         self.clientCARoots = clientCARoots
         self.verifyClient = verifyClient
         self.codeMirrorDirectory = codeMirrorDirectory
+    }
+
+    /// Where Debian's libjs-leaflet installs Leaflet, if it does.
+    public static var debianLeaflet: String? {
+        let path = "/usr/share/javascript/leaflet"
+        return FileManager.default.fileExists(atPath: path + "/leaflet.js") ? path : nil
     }
 
     /// Where Debian's libjs-codemirror installs CodeMirror 5, if it does.
@@ -61,14 +69,15 @@ public final class ConsoleServer: Service, Sendable {
         configuration: ConsoleServerConfiguration, directory: any OperatorDirectory, cameras: any ConsoleCameras,
         alerts: any AlertSource, policy: any ConsolePolicyDesk, audit: any ConsoleAuditDesk,
         evidence: any ConsoleEvidenceDesk, partners: any ConsolePartners, acknowledgements: any ConsoleAlertDesk,
-        approvals: TwoPersonRule = TwoPersonRule(),
+        approvals: TwoPersonRule = TwoPersonRule(), grants: EvidenceGrants = EvidenceGrants(),
         csrfKey: SymmetricKey = SymmetricKey(size: .bits256), logger: Logger,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         api = OperatorAPI(
             directory: directory, cameras: cameras, alerts: alerts, policy: policy, audit: audit, evidence: evidence,
-            approvals: approvals, partners: partners, acknowledgements: acknowledgements, logger: logger)
+            approvals: approvals, partners: partners, acknowledgements: acknowledgements, grants: grants,
+            logger: logger)
         self.csrfKey = csrfKey
         self.logger = logger
         self.onListening = onListening
@@ -78,7 +87,9 @@ public final class ConsoleServer: Service, Sendable {
         let router = Router(context: ConsoleRequestContext.self)
         router.add(middleware: OperatorAuthentication(directory: api.directory, csrfKey: csrfKey))
         api.register(on: router)
-        ConsolePage.register(on: router, vendorDirectory: configuration.codeMirrorDirectory)
+        ConsolePage.register(
+            on: router, vendorDirectory: configuration.codeMirrorDirectory,
+            leafletDirectory: configuration.leafletDirectory)
         let logger = self.logger
         let channel = TLSChannelConfiguration(
             tlsConfiguration: try makeTLSConfiguration(), customVerificationCallback: configuration.verifyClient)

@@ -188,12 +188,19 @@ public struct Gateway: Sendable {
                 return .failed
             })
         let onListening = console.onListening
+        // Bundles are written there only while a download sends them; one left by a crash goes now.
+        let exports = configuration.state + "/console-exports"
+        try? FileManager.default.removeItem(atPath: exports)
         return ConsoleServer(
             configuration: settings, directory: PolicyOperatorDirectory(policy: policy, verifier: verifier),
             cameras: GatewayConsoleCameras(policy: policy, live: live, status: status, snapshots: snapshots),
             alerts: alerts,
-            policy: PolicyFileDesk(policyPath: configuration.policyPath, policy: policy, reloader: reloader),
-            audit: VaultConsoleAudit(vault: vault), evidence: VaultEvidenceDesk(vault: vault, policy: policy),
+            policy: PolicyFileDesk(
+                policyPath: configuration.policyPath, policy: policy, reloader: reloader,
+                upload: PolicyUpload(
+                    policyPath: configuration.policyPath, state: configuration.state, reloader: reloader)),
+            audit: VaultConsoleAudit(vault: vault),
+            evidence: VaultEvidenceDesk(vault: vault, policy: policy, exportsFolder: exports),
             partners: GatewayConsolePartners(policy: policy, certs: configuration.certs, vault: vault),
             acknowledgements: JournalAlertDesk(journal: journal, vault: vault),
             logger: logger, onListening: { onListening($0) })

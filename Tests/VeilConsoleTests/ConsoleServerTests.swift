@@ -75,6 +75,10 @@ struct ConsoleServerTests {
         func reload(by actor: String) async -> ConsoleReload {
             ConsoleReload(loaded: false, deployment: deployment(), message: "asked by \(actor)")
         }
+        func deploy(files: [String: Data], by actor: String) async throws -> ConsoleReload {
+            ConsoleReload(
+                loaded: false, deployment: deployment(), message: "\(files.keys.sorted()) uploaded by \(actor)")
+        }
         func withGeometry(
             camera: CameraID, zones: [ConsoleCamera.Zone], lines: [ConsoleCamera.Line]
         ) throws
@@ -127,6 +131,34 @@ struct ConsoleServerTests {
         }
         var holdRoles: Set<OperatorRole> { [.evidenceOfficer, .dpo] }
         var cameraIDs: [CameraID] { ["market-square"] }
+        /// One minute of market-square footage, kept both ways: `raw-1` original, `red-1` redacted.
+        static let recorded = (Date(timeIntervalSince1970: 1_796_119_200), Date(timeIntervalSince1970: 1_796_119_260))
+        func footage(camera: CameraID, from: Date, to: Date, original: Bool) async throws -> [ConsoleFootagePart] {
+            guard camera == "market-square", from < Self.recorded.1, to > Self.recorded.0 else { return [] }
+            return [
+                ConsoleFootagePart(
+                    id: original ? "raw-1" : "red-1", start: Self.recorded.0, end: Self.recorded.1,
+                    category: original ? "raw-video" : "redacted-video")
+            ]
+        }
+        func originalSegment(_ id: String, camera: CameraID, from: Date, to: Date) async throws -> Data? {
+            id == "raw-1" && camera == "market-square" ? Data("original pixels".utf8) : nil
+        }
+        func exportBundle(
+            camera: CameraID, from: Date, to: Date, original: Bool, by actor: String
+        ) async throws -> String {
+            let folder = NSTemporaryDirectory() + "/veilgate-console-export-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: folder + "/video", withIntermediateDirectories: true)
+            try Data(#"{"original": \#(original)}"#.utf8).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+            try Data(repeating: 0x42, count: 1500).write(
+                to: URL(fileURLWithPath: folder + "/video/0001-\(original ? "raw-1" : "red-1").mp4"))
+            audited.withLock { $0.append("exported \(camera) original=\(original) by \(actor)") }
+            return folder
+        }
+        func discardExport(_ folder: String) {
+            try? FileManager.default.removeItem(atPath: folder)
+            audited.withLock { $0.append("discarded export") }
+        }
         func retentionCalendar() async throws -> [ConsoleRetentionRow] {
             [
                 ConsoleRetentionRow(
@@ -385,6 +417,95 @@ struct ConsoleServerTests {
             #expect(try await post("/api/v1/evidence/erasures", as: control, body: "{}").status == 403)
             // Done once: approving again finds nothing.
             #expect(try await post("/api/v1/approvals/\(approval)/approve", as: dpo).status == 400)
+        }
+    }
+
+    @Test(
+        "Exports: redacted at once, original only on a second person's approval; original footage watched by its requester alone; all audited"
+    )
+    func exportsAndOriginalViews() async throws {
+        try await withSite { site in
+            let desk = try site.operatorCertificate("evidence-desk")
+            let colleague = try site.operatorCertificate("second-desk")
+            let dpo = try site.operatorCertificate("dpo-office")
+            let control = try site.operatorCertificate("control-room")
+            func post(
+                _ path: String, as certificate: IssuedCertificate, body: String? = nil
+            ) async throws -> Site.Answer {
+                let token = try csrf(in: try await site.request("/api/v1/session", as: certificate).body)
+                return try await site.request(
+                    path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
+            }
+            func id(_ answer: Site.Answer, _ key: String = "id") throws -> String {
+                try #require(
+                    (try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?[key] as? String)
+            }
+            let range = #""camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T10:05:00Z""#
+
+            // Redacted: granted at once, to the desk only, downloaded as a tar, the bundle gone after the download.
+            #expect(try await post("/api/v1/evidence/exports", as: control, body: "{\(range)}").status == 403)
+            let nothing = try await post(
+                "/api/v1/evidence/exports", as: desk,
+                body: #"{"camera":"market-square","from":"2025-01-01T10:00:00Z","to":"2025-01-01T11:00:00Z"}"#)
+            #expect(nothing.status == 400 && nothing.body.contains("keeps no redacted footage"))
+            let export = try await post("/api/v1/evidence/exports", as: desk, body: "{\(range)}")
+            #expect(export.status == 201 && export.body.contains(#""kind" : "export""#))
+            let exportID = try id(export)
+            #expect(try await site.request("/api/v1/evidence/exports", as: desk).body.contains(exportID))
+            #expect(try await !site.request("/api/v1/evidence/exports", as: dpo).body.contains(exportID))
+            #expect(try await site.request("/api/v1/evidence/exports/\(exportID)/archive", as: dpo).status == 400)
+            let archive = try await site.request("/api/v1/evidence/exports/\(exportID)/archive", as: desk)
+            #expect(archive.status == 200)
+            #expect(archive.headers.contains { $0.0.lowercased() == "content-type" && $0.1 == "application/x-tar" })
+            // Headers at 0 and 512 + 512 (manifest.json pads to one block), then the video, then two zero blocks.
+            #expect(archive.body.hasPrefix("manifest.json") && archive.body.contains("ustar"))
+            #expect(archive.body.contains("video/0001-red-1.mp4"))
+            let archiveSize: Int = 3 * 512 + 1536 + 1024
+            #expect(archive.body.utf8.count == archiveSize)
+            var discarded = false
+            for _ in 0..<40 where !discarded {
+                discarded = site.evidence.audited.withLock { $0.contains("discarded export") }
+                if !discarded { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(discarded, "no copy of the footage stays on the gateway's disk")
+            #expect(
+                site.evidence.audited.withLock {
+                    $0.contains("exported market-square original=false by operator:evidence-desk")
+                })
+
+            // Original: a reason, then a second person of the other role; the export is the requester's.
+            let unreasoned = try await post(
+                "/api/v1/evidence/exports", as: desk, body: "{\(range),\"original\":true}")
+            #expect(unreasoned.status == 400 && unreasoned.body.contains("needs a reason"))
+            let asked = try await post(
+                "/api/v1/evidence/exports", as: desk,
+                body: "{\(range),\"original\":true,\"reason\":\"Case 99: Ms Example\"}")
+            #expect(asked.status == 202 && asked.body.contains(#""action" : "export-original""#))
+            let askedID = try id(asked)
+            #expect(try await post("/api/v1/approvals/\(askedID)/approve", as: colleague).status == 400)
+            #expect(try await !site.request("/api/v1/evidence/exports", as: desk).body.contains("original-export"))
+            #expect(try await post("/api/v1/approvals/\(askedID)/approve", as: dpo).status == 200)
+            let exports = try await site.request("/api/v1/evidence/exports", as: desk).body
+            #expect(
+                exports.contains(#""kind" : "original-export""#) && exports.contains(#""approvedBy" : "dpo-office""#))
+
+            // Watching original footage: approved by the DPO, for the desk alone, each segment audited.
+            let view = try await post(
+                "/api/v1/evidence/originals", as: desk, body: "{\(range),\"reason\":\"identify the thief\"}")
+            #expect(view.status == 202 && view.body.contains(#""action" : "view-original""#))
+            #expect(try await post("/api/v1/approvals/\(try id(view))/approve", as: dpo).status == 200)
+            let views = try await site.request("/api/v1/evidence/originals", as: desk).body
+            #expect(views.contains("raw-1") && views.contains(#""kind" : "original-view""#))
+            let viewID = try #require(views.split(separator: "\"").first { $0.hasPrefix("view-") }.map(String.init))
+            let watched = try await site.request("/api/v1/evidence/originals/\(viewID)/raw-1", as: desk)
+            #expect(watched.status == 200 && watched.body == "original pixels")
+            #expect(try await site.request("/api/v1/evidence/originals/\(viewID)/raw-1", as: dpo).status == 404)
+            #expect(try await site.request("/api/v1/evidence/originals/\(viewID)/red-1", as: desk).status == 404)
+            #expect(try await site.request("/api/v1/evidence/originals", as: control).status == 403)
+            let audited = site.evidence.audited.withLock { $0 }
+            #expect(audited.contains("original-viewed camera:market-square by operator:evidence-desk"))
+            #expect(audited.filter { $0.hasPrefix("approval-granted camera:market-square") }.count == 2)
+            #expect(audited.allSatisfy { !$0.contains("Example") && !$0.contains("thief") }, "reasons are not audited")
         }
     }
 

@@ -238,6 +238,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $installed_size
 Depends: $depends
+Recommends: libjs-codemirror, libjs-leaflet
 Section: net
 Priority: optional
 Description: privacy-first video federation gateway

@@ -13,6 +13,26 @@ public protocol OperatorDirectory: Sendable {
     /// The site's name and the version of the policy in force, for the page header.
     var site: String { get }
     var policyVersion: String { get }
+    /// The site's map tiles for the cameras page, from the policy's `metadata.map`; nil for none.
+    var map: ConsoleSiteMap? { get }
+}
+
+extension OperatorDirectory {
+    public var map: ConsoleSiteMap? { nil }
+}
+
+/// Where the camera map's background comes from: the site's own tile server.
+public struct ConsoleSiteMap: Sendable, Codable, Equatable {
+    /// An https URL template with `{z}`, `{x}`, `{y}`.
+    public var tiles: String
+    public var attribution: String
+    /// The tiles' origin, which the content security policy lets images come from.
+    public var origin: String
+    public init(tiles: String, attribution: String, origin: String) {
+        self.tiles = tiles
+        self.attribution = attribution
+        self.origin = origin
+    }
 }
 
 /// One camera as the console lists it: what it is, what runs on it, and the zones and lines drawn over its video.
@@ -56,6 +76,9 @@ public struct ConsoleCamera: Sendable, Codable, Equatable {
     public var lastDetection: Date?
     /// How many objects (people, faces, plates) the tracker follows in the newest frame: a count, never who.
     public var objectsInView: Int?
+    /// Where it stands, `[latitude, longitude]` (WGS 84), and which way it looks (degrees from north).
+    public var position: [Double]?
+    public var heading: Double?
 
     public init(
         id: String, description: String, hasPipeline: Bool, analytics: [String], redaction: String, zones: [Zone],
@@ -141,6 +164,10 @@ public protocol ConsolePolicyDesk: Sendable {
     /// Reads the policy from disk again, as on SIGHUP (a signed bundle where the gateway requires one), and says what
     /// happened; `actor` is who asked.
     func reload(by actor: String) async -> ConsoleReload
+    /// Deploys a signed bundle handed over as files (name → contents): checked against the DPO key, put in place of
+    /// the bundle on disk and loaded as on SIGHUP; the files before it are put back when it is refused. Throws
+    /// ``ConsoleError`` `.refused` when the upload is refused before the policy on disk changes.
+    func deploy(files: [String: Data], by actor: String) async throws -> ConsoleReload
 }
 
 /// The policy in force and how it got there.

@@ -17,6 +17,7 @@ struct OperatorAPI: Sendable {
     let approvals: TwoPersonRule
     let partners: any ConsolePartners
     let acknowledgements: any ConsoleAlertDesk
+    let grants: EvidenceGrants
     let logger: Logger
 
     /// SSE keep-alive comment interval.
@@ -37,6 +38,10 @@ struct OperatorAPI: Sendable {
 
     /// Who may ask for, and approve, an erasure: two people, one of each.
     static let erasureRoles: Set<OperatorRole> = [.dpo, .evidenceOfficer]
+
+    /// Who may take footage out of the vault (exports, original views) and approve another's taking original footage:
+    /// original footage needs two people, one of each.
+    static let takeoutRoles: Set<OperatorRole> = [.dpo, .evidenceOfficer]
 
     /// Who sees the cameras and their live redacted picture: the control room, and the DPO drawing zones on it.
     static let pictureRoles = ConsolePageKind.cameras.roles.union(ConsolePageKind.zones.roles)
@@ -86,6 +91,24 @@ struct OperatorAPI: Sendable {
         Route(method: .post, path: "/api/v1/evidence/erasures", roles: Self.erasureRoles) { api, request, context in
             try await api.requestErasure(request, context)
         },
+        Route(method: .get, path: "/api/v1/evidence/exports", roles: ConsolePageKind.evidence.roles) {
+            api, _, context in try api.listExports(context)
+        },
+        Route(method: .post, path: "/api/v1/evidence/exports", roles: Self.takeoutRoles) { api, request, context in
+            try await api.requestExport(request, context)
+        },
+        Route(method: .get, path: "/api/v1/evidence/exports/:export/archive", roles: Self.takeoutRoles) {
+            api, _, context in try await api.exportArchive(context)
+        },
+        Route(method: .get, path: "/api/v1/evidence/originals", roles: Self.takeoutRoles) { api, _, context in
+            try await api.listViews(context)
+        },
+        Route(method: .post, path: "/api/v1/evidence/originals", roles: Self.takeoutRoles) {
+            api, request, context in try await api.requestView(request, context)
+        },
+        Route(method: .get, path: "/api/v1/evidence/originals/:view/:segment", roles: Self.takeoutRoles) {
+            api, _, context in try await api.originalSegment(context)
+        },
         Route(method: .get, path: "/api/v1/approvals", roles: ConsolePageKind.evidence.roles) { api, _, _ in
             try Response.json(api.approvals.waiting())
         },
@@ -115,6 +138,9 @@ struct OperatorAPI: Sendable {
         },
         Route(method: .post, path: "/api/v1/policy/reload", roles: [.dpo]) { api, _, context in
             try Response.json(await api.policy.reload(by: Self.actor(context)))
+        },
+        Route(method: .post, path: "/api/v1/policy/bundle", roles: [.dpo]) { api, request, context in
+            try await api.deployBundle(request, context)
         },
         Route(method: .get, path: "/api/v1/record-of-processing", roles: ConsolePageKind.record.roles) { api, _, _ in
             Response.text(api.policy.recordOfProcessing(), type: "text/markdown; charset=utf-8")
@@ -179,6 +205,7 @@ struct OperatorAPI: Sendable {
         var site: String
         var policyVersion: String
         var pages: [Page]
+        var map: ConsoleSiteMap?
     }
 
     func session(_ context: ConsoleRequestContext) throws -> Response {
@@ -188,7 +215,7 @@ struct OperatorAPI: Sendable {
                 csrf: context.csrfToken, site: directory.site, policyVersion: directory.policyVersion,
                 pages: ConsolePageKind.allCases.map {
                     .init(id: $0.rawValue, title: $0.title, allowed: context.holds(any: $0.roles))
-                }))
+                }, map: directory.map))
     }
 
     // MARK: Live video
@@ -368,6 +395,33 @@ struct OperatorAPI: Sendable {
         return try .json(diagnostics)
     }
 
+    /// A signed bundle's files, as the page reads them from the DPO's disk.
+    struct BundleUpload: Codable {
+        struct File: Codable {
+            var name: String
+            /// Base64.
+            var content: String
+        }
+
+        var files: [File]
+    }
+
+    func deployBundle(_ request: Request, _ context: ConsoleRequestContext) async throws -> Response {
+        // Base64 makes 4 MiB of files about 5.4 MiB of JSON.
+        let body = try await request.body.collect(upTo: 6 << 20)
+        guard let upload = try? JSONDecoder().decode(BundleUpload.self, from: Data(body.readableBytesView)) else {
+            throw ConsoleError(.refused, "Expected {files: [{name, content (base64)}]}: the bundle's files.")
+        }
+        var files: [String: Data] = [:]
+        for file in upload.files {
+            guard let contents = Data(base64Encoded: file.content), files[file.name] == nil else {
+                throw ConsoleError(.refused, "\(file.name.prefix(80)): unreadable or given twice.")
+            }
+            files[file.name] = contents
+        }
+        return try .json(await policy.deploy(files: files, by: Self.actor(context)))
+    }
+
     // MARK: Evidence
 
     /// The roles that may act on holds: the policy's hold approvers. Checked in the handler, since the policy decides
@@ -394,6 +448,8 @@ struct OperatorAPI: Sendable {
         var cameras: [String]
         var holdRoles: [String]
         var erasureRoles: [String]
+        /// Who exports and asks to see original footage, and approves another's asking.
+        var takeoutRoles: [String]
         var approvalMinutes: Int
     }
 
@@ -403,6 +459,7 @@ struct OperatorAPI: Sendable {
                 holds: try await evidence.holds(), cameras: evidence.cameraIDs.map(\.rawValue),
                 holdRoles: evidence.holdRoles.sorted().map(\.rawValue),
                 erasureRoles: Self.erasureRoles.sorted().map(\.rawValue),
+                takeoutRoles: Self.takeoutRoles.sorted().map(\.rawValue),
                 approvalMinutes: Int(approvals.timeLimit / 60)))
     }
 
@@ -481,10 +538,19 @@ struct OperatorAPI: Sendable {
         return try .json(pending, status: .accepted)
     }
 
+    /// The roles that may approve (and withdraw) a request for `action`.
+    func approverRoles(_ action: TwoPersonRule.Request.Action?) -> Set<OperatorRole> {
+        switch action {
+        case .releaseHold, nil: evidence.holdRoles
+        case .erase: Self.erasureRoles
+        case .exportOriginal, .viewOriginal: Self.takeoutRoles
+        }
+    }
+
     func approve(_ context: ConsoleRequestContext) async throws -> Response {
         let id = context.parameters.get("approval") ?? ""
         let waiting = approvals.waiting().first { $0.id == id }
-        let allowed = waiting?.action == .erase ? Self.erasureRoles : evidence.holdRoles
+        let allowed = approverRoles(waiting?.action)
         guard context.holds(any: allowed) else {
             throw RoleRefusal(
                 message: "Approving this is for \(allowed.sorted().map(\.rawValue).joined(separator: " or ")).")
@@ -498,24 +564,26 @@ struct OperatorAPI: Sendable {
             throw ConsoleError(.refused, error.description)
         }
         let actor = "\(Self.actor(context)) approving operator:\(request.requestedBy)"
+        try await evidence.audit(
+            "approval-granted", actor: Self.actor(context),
+            subject: request.camera.map { "camera:\($0)" } ?? request.subject,
+            details: ["action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy])
         switch request.action {
         case .releaseHold:
-            try await evidence.audit(
-                "approval-granted", actor: Self.actor(context), subject: request.subject,
-                details: [
-                    "action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy,
-                ])
             try await evidence.releaseHold(request.subject, by: actor)
         case .erase:
             guard let camera = request.camera, let from = request.from, let to = request.to else {
                 throw ConsoleError(.refused, "The erasure request is incomplete.")
             }
-            try await evidence.audit(
-                "approval-granted", actor: Self.actor(context), subject: "camera:\(camera)",
-                details: [
-                    "action": request.action.rawValue, "approval": request.id, "requested-by": request.requestedBy,
-                ])
             _ = try await evidence.erase(camera: CameraID(camera), from: from, to: to, by: actor)
+        case .exportOriginal, .viewOriginal:
+            guard let camera = request.camera, let from = request.from, let to = request.to else {
+                throw ConsoleError(.refused, "The request is incomplete.")
+            }
+            // The requester takes it out, not the approver: the grant is theirs.
+            grants.grant(
+                request.action == .viewOriginal ? .originalView : .originalExport, camera: camera, from: from, to: to,
+                requestedBy: request.requestedBy, approvedBy: context.operatorID?.rawValue)
         }
         return try .json(request)
     }
@@ -526,7 +594,7 @@ struct OperatorAPI: Sendable {
             throw ConsoleError(.refused, TwoPersonRule.Refusal.noSuchRequest.description)
         }
         if request.requestedBy != context.operatorID?.rawValue {
-            let allowed = request.action == .erase ? Self.erasureRoles : evidence.holdRoles
+            let allowed = approverRoles(request.action)
             guard context.holds(any: allowed) else {
                 throw RoleRefusal(message: "Withdrawing this is not for your roles.")
             }

@@ -73,7 +73,7 @@ struct OperatorAuthentication: RouterMiddleware {
         } catch let error as HTTPError {
             response = ConsolePage.refusal(error.status, error.status == .notFound ? "No such page." : "Refused.")
         }
-        return ConsoleSecurityHeaders.apply(to: response)
+        return ConsoleSecurityHeaders.apply(to: response, tiles: directory.map?.origin)
     }
 
     static func operatorID(of certificate: Certificate) -> OperatorID? {
@@ -109,16 +109,21 @@ struct OperatorAuthentication: RouterMiddleware {
 /// The headers of every console response: a strict content security policy (scripts, styles and media from the console
 /// itself only; no inline script), no framing, no referrer, HSTS.
 enum ConsoleSecurityHeaders {
-    static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-        + "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    static let contentSecurityPolicy = contentSecurityPolicy(tiles: nil)
 
-    static func apply(to response: Response) -> Response {
+    /// The policy, allowing images from the site's own map tile server when the policy names one.
+    static func contentSecurityPolicy(tiles origin: String?) -> String {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:\(origin.map { " " + $0 } ?? ""); "
+            + "media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    }
+
+    static func apply(to response: Response, tiles origin: String? = nil) -> Response {
         var response = response
         response.headers[.strictTransportSecurity] = "max-age=31536000"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        response.headers[.contentSecurityPolicy] =
+            origin == nil ? contentSecurityPolicy : contentSecurityPolicy(tiles: origin)
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         response.headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"

@@ -213,16 +213,79 @@ async function camerasPage() {
         h('span', {}, h('b', {}, 'Zones and lines: '), [...camera.zones, ...camera.lines].map((x) => x.id).join(', ') || 'none'))));
     if (camera.hasPipeline && window.MediaSource) new LivePlayer(camera.id, video, badge, placeholder).start();
   }
-  show(h('h1', {}, 'Cameras'), grid);
-  // The state lines follow the pipelines.
+  const located = cameras.filter((camera) => Array.isArray(camera.position));
+  const mapHolder = located.length ? h('section', { class: 'panel camera-map-panel', 'aria-labelledby': 'map-heading' },
+    h('h2', { id: 'map-heading' }, 'Map'), h('div', { id: 'camera-map', role: 'region', 'aria-label': 'Map of the cameras; each marker opens its live view below' })) : null;
+  show(h('h1', {}, 'Cameras'), mapHolder, grid);
+  const markers = mapHolder ? await cameraMap(located) : null;
+  // The state lines (and the markers' colours) follow the pipelines.
   setInterval(async () => {
     try {
       for (const camera of await api('/api/v1/cameras')) {
         const line = document.querySelector(`[data-status="${CSS.escape(camera.id)}"]`);
         if (line) line.textContent = statusLine(camera);
+        if (markers && markers.has(camera.id)) markers.get(camera.id).setStyle(markerStyle(camera));
       }
     } catch (_) { /* the next round tries again */ }
   }, 2000);
+}
+
+/** A marker's colours by its camera's state: streaming green, starting amber, unavailable red, no pipeline grey. */
+function markerStyle(camera) {
+  const colour = !camera.hasPipeline ? '#6b7280' : camera.state === 'streaming' ? '#1b7a3d' : camera.state === 'unavailable' ? '#b3261e' : '#c28a00';
+  return { color: '#ffffff', weight: 2, fillColor: colour, fillOpacity: 0.95 };
+}
+
+/**
+ * The cameras on a map (Leaflet from Debian's libjs-leaflet), with the site's own tiles when the policy names a tile
+ * server (metadata.map) and on a plain background otherwise: the console loads nothing from elsewhere. Returns the
+ * markers by camera, or null when Leaflet is not installed.
+ */
+async function cameraMap(located) {
+  const holder = document.getElementById('camera-map');
+  document.head.append(h('link', { rel: 'stylesheet', href: '/vendor/leaflet/leaflet.css' }));
+  if (!(await loadScript('/vendor/leaflet/leaflet.js')) || !window.L) {
+    holder.replaceWith(h('p', { class: 'muted' }, 'The map needs Leaflet (Debian package libjs-leaflet) on the gateway.'));
+    return null;
+  }
+  const L = window.L;
+  const map = L.map(holder, { attributionControl: Boolean(session.map), zoomSnap: 0.25 });
+  if (session.map) {
+    L.tileLayer(session.map.tiles, { attribution: session.map.attribution, maxZoom: 20 }).addTo(map);
+  } else {
+    holder.classList.add('no-tiles');
+    holder.after(h('p', { class: 'muted', id: 'map-note' }, 'Positions from the policy, on a plain background: the policy names no map tile server (metadata.map.tiles).'));
+  }
+  L.control.scale({ imperial: false }).addTo(map);
+  const markers = new Map();
+  const points = located.map((camera) => camera.position);
+  // Which way each camera looks: a 60° wedge, long enough to see at the zoom that shows them all (an eighth of their
+  // spread, at least 25 m).
+  const spread = points.length > 1 ? L.latLngBounds(points).getNorthWest().distanceTo(L.latLngBounds(points).getSouthEast()) : 0;
+  const metres = Math.max(25, spread / 8);
+  for (const camera of located) {
+    const [lat, lon] = camera.position;
+    if (typeof camera.heading === 'number') {
+      const latScale = 1 / 111320, lonScale = 1 / (111320 * Math.cos(lat * Math.PI / 180));
+      const wedge = [[lat, lon]];
+      for (let angle = camera.heading - 30; angle <= camera.heading + 30; angle += 10) {
+        const radians = angle * Math.PI / 180;
+        wedge.push([lat + Math.cos(radians) * metres * latScale, lon + Math.sin(radians) * metres * lonScale]);
+      }
+      L.polygon(wedge, { color: '#1f5fbf', weight: 1, fillOpacity: 0.15, interactive: false }).addTo(map);
+    }
+    const marker = L.circleMarker([lat, lon], Object.assign({ radius: 9 }, markerStyle(camera))).addTo(map);
+    marker.bindTooltip(camera.id, { permanent: true, direction: 'right', offset: [10, 0], className: 'camera-label' });
+    marker.on('click', () => {
+      const tile = document.getElementById(`camera-${camera.id}`);
+      if (tile) { tile.scrollIntoView({ behavior: 'smooth', block: 'center' }); tile.closest('article').classList.add('picked'); setTimeout(() => tile.closest('article').classList.remove('picked'), 1500); }
+    });
+    markers.set(camera.id, marker);
+  }
+  if (points.length === 1) map.setView(points[0], 18);
+  else map.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 19 });
+  holder.dataset.ready = 'yes';
+  return markers;
 }
 
 // MARK: Alerts
@@ -555,8 +618,38 @@ async function evidencePage() {
     } catch (error) { say(error.message, true); return null; }
   };
 
+  const approvedText = {
+    'release-hold': (a) => `Approved: ${a.subject} released.`,
+    erase: (a) => `Approved: footage of ${a.subject} erased.`,
+    'export-original': (a) => `Approved: ${a.requestedBy} may download the original footage of ${a.subject} for 24 hours.`,
+    'view-original': (a) => `Approved: ${a.requestedBy} may watch the original footage of ${a.subject} for 30 minutes.`,
+  };
+  const mayTakeOut = session.roles.some((role) => listing.takeoutRoles.includes(role));
+  const exportsList = h('ul', { class: 'approvals', id: 'exports' });
+  const viewsHolder = h('div', { id: 'original-views' });
+  const drawTakeouts = async () => {
+    if (!mayTakeOut) return;
+    const exports = await api('/api/v1/evidence/exports');
+    exportsList.replaceChildren(...(exports.length ? exports.map((e) => h('li', { 'data-export': e.id },
+      h('span', {}, `${e.kind === 'original-export' ? 'Original' : 'Redacted'} footage of ${e.camera}, ${time(e.from)} – ${time(e.to)}${e.approvedBy ? `, approved by ${e.approvedBy}` : ''}; until ${time(e.expiresAt)} `),
+      h('a', { class: 'button', href: `/api/v1/evidence/exports/${e.id}/archive`, download: `veilgate-${e.camera}-${e.id}.tar` }, 'Download signed bundle')))
+      : [h('li', { class: 'muted' }, 'No exports of yours in force.')]));
+    const views = await api('/api/v1/evidence/originals');
+    const shown = new Set([...viewsHolder.querySelectorAll('[data-view]')].map((element) => element.dataset.view));
+    if (views.length === 0) { viewsHolder.replaceChildren(h('p', { class: 'muted' }, 'No approved views of yours in force.')); return; }
+    // Videos already on the page keep playing: only new views are added.
+    if (views.some((v) => !shown.has(v.view.id)) || shown.size !== views.length) {
+      viewsHolder.replaceChildren(...views.map((v) => h('section', { class: 'original-view', 'data-view': v.view.id },
+        h('p', {}, h('span', { class: 'badge bad' }, 'original footage'), ` ${v.view.camera}, ${time(v.view.from)} – ${time(v.view.to)}, approved by ${v.view.approvedBy}; until ${time(v.view.expiresAt)}. Every segment you play is in the audit log.`),
+        h('div', { class: 'original-parts' }, v.parts.map((part) => h('figure', {},
+          h('video', { controls: true, preload: 'metadata', muted: true, src: `/api/v1/evidence/originals/${v.view.id}/${part.id}`, 'data-part': part.id }),
+          h('figcaption', {}, `${time(part.start)} – ${time(part.end)}`)))))));
+    }
+  };
+
   const refresh = async () => {
     listing = await api('/api/v1/evidence/holds');
+    await drawTakeouts();
     const approvals = await api('/api/v1/approvals');
     const waiting = new Map(approvals.map((a) => [a.subject, a]));
     holdsBody.replaceChildren(...listing.holds.map((hold) => {
@@ -572,11 +665,12 @@ async function evidencePage() {
     }));
     approvalsList.replaceChildren(...(approvals.length ? approvals.map((a) => {
       const own = a.requestedBy === session.operatorName;
-      const allowed = a.action === 'erase' ? listing.erasureRoles : listing.holdRoles;
+      const allowed = a.action === 'erase' ? listing.erasureRoles : a.action === 'release-hold' ? listing.holdRoles : listing.takeoutRoles;
       const otherRole = session.roles.some((role) => allowed.includes(role) && !a.requesterRoles.includes(role));
       return h('li', { 'data-approval': a.id },
         h('span', {}, `${a.action} ${a.subject}, asked by ${a.requestedBy} (${a.requesterRoles.join(', ')}) at ${time(a.requestedAt)}; expires ${time(a.expiresAt)} `),
-        !own && otherRole ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => act(`/api/v1/approvals/${a.id}/approve`).then((r) => r && say(a.action === 'erase' ? `Approved: footage of ${a.subject} erased.` : `Approved: ${a.subject} released.`)) }, 'Approve') : null,
+        a.reason ? h('q', { class: 'reason' }, a.reason) : null, ' ',
+        !own && otherRole ? h('button', { type: 'button', 'data-action': 'approve', onclick: () => act(`/api/v1/approvals/${a.id}/approve`).then((r) => r && say(approvedText[a.action](a))) }, 'Approve') : null,
         own ? h('span', { class: 'badge' }, 'waiting for a second person of another role') : null,
         own || mayAct() ? h('button', { type: 'button', class: 'secondary', onclick: () => act(`/api/v1/approvals/${a.id}/withdraw`).then((r) => r && say('Withdrawn.')) }, 'Withdraw') : null);
     }) : [h('li', { class: 'muted' }, 'Nothing waits for approval.')]));
@@ -609,6 +703,29 @@ async function evidencePage() {
     const asked = await act('/api/v1/evidence/erasures', { camera: eraseCamera.value, from: new Date(eraseFrom.value).toISOString(), to: new Date(eraseTo.value).toISOString() });
     if (asked) say(`Erasure of ${asked.subject} requested: a second person of another role (${listing.erasureRoles.join(' or ')}) must approve within ${listing.approvalMinutes} minutes.`);
   });
+  const takeoutForm = (id, original) => {
+    const formCamera = h('select', { id: `${id}-camera` }, listing.cameras.map((c) => h('option', { value: c }, c)));
+    const formFrom = h('input', { type: 'datetime-local', id: `${id}-from`, required: true, step: 1 });
+    const formTo = h('input', { type: 'datetime-local', id: `${id}-to`, required: true, step: 1 });
+    const originalBox = original ? null : h('input', { type: 'checkbox', id: `${id}-original` });
+    const reason = h('input', { type: 'text', id: `${id}-reason`, autocomplete: 'off', maxlength: 300, required: original, placeholder: 'for the approver; never logged' });
+    const form = h('form', { class: 'hold-form', id: `${id}-form` },
+      field('Camera', formCamera), field('From', formFrom), field('To', formTo),
+      originalBox ? h('label', { class: 'check' }, originalBox, ' Original (unredacted) footage: needs a second person') : null,
+      field('Reason', reason),
+      h('button', { type: 'submit' }, original ? 'Ask to watch' : 'Export'));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const wantsOriginal = original || originalBox.checked;
+      const body = { camera: formCamera.value, from: new Date(formFrom.value).toISOString(), to: new Date(formTo.value).toISOString(), original: wantsOriginal };
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      const result = await act(original ? '/api/v1/evidence/originals' : '/api/v1/evidence/exports', body);
+      if (!result) return;
+      reason.value = '';
+      say(result.action ? `Asked: a second person of another role (${listing.takeoutRoles.join(' or ')}) must approve within ${listing.approvalMinutes} minutes.` : `Export ready: download it below within 24 hours.`);
+    });
+    return form;
+  };
   show(h('h1', {}, 'Evidence'),
     h('p', { class: 'toolbar' }, `Legal holds keep a camera's footage past its retention until released. Holds are for ${listing.holdRoles.join(' or ')}; releasing one needs a second person of another of these roles, within ${listing.approvalMinutes} minutes. The case reference stays in the vault and is never listed or logged.`),
     message,
@@ -616,6 +733,12 @@ async function evidencePage() {
     mayErase ? h('section', { 'aria-labelledby': 'erase-heading', class: 'panel' }, h('h2', { id: 'erase-heading' }, 'Erase footage (GDPR Art. 17)'),
       h('p', { class: 'muted' }, 'Destroys the keys of every segment of the camera in the range, for good; refused under a legal hold. Needs a second person of another role.'), eraseForm) : null,
     h('section', { 'aria-labelledby': 'approvals-heading', class: 'panel' }, h('h2', { id: 'approvals-heading' }, 'Waiting for a second person'), approvalsList),
+    mayTakeOut ? h('section', { 'aria-labelledby': 'export-heading', class: 'panel' }, h('h2', { id: 'export-heading' }, 'Export footage'),
+      h('p', { class: 'muted' }, 'A signed bundle (veilgate vault verify-export checks it), made from the vault when you download it and not kept on the gateway. Redacted footage at once; original footage once a second person of another role approves. Yours for 24 hours; every download is audited.'),
+      takeoutForm('export', false), exportsList) : null,
+    mayTakeOut ? h('section', { 'aria-labelledby': 'original-heading', class: 'panel' }, h('h2', { id: 'original-heading' }, 'Watch original footage'),
+      h('p', { class: 'muted' }, 'The unredacted recording, for you alone, for 30 minutes after a second person of another role approves; give the reason they decide on.'),
+      takeoutForm('view', true), viewsHolder) : null,
     h('section', { 'aria-labelledby': 'holds-heading', class: 'panel' }, h('h2', { id: 'holds-heading' }, 'Active holds'),
       h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Hold', 'Camera', 'Footage', 'Placed', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))), holdsBody)),
     h('section', { 'aria-labelledby': 'calendar-heading', class: 'panel' }, h('h2', { id: 'calendar-heading' }, 'Retention calendar'), calendar));
@@ -707,26 +830,45 @@ async function policyPage() {
   const inForce = h('span', { id: 'in-force' }, describe(policy.deployment));
   const reloadResult = h('p', { id: 'reload-result', role: 'status', 'aria-live': 'polite' });
   const reload = mayLint ? h('button', { type: 'button', class: 'secondary', id: 'reload' }, 'Reload from disk') : null;
+  const report = async (result) => {
+    inForce.textContent = describe(result.deployment);
+    reloadResult.textContent = result.loaded ? `Loaded: version ${result.deployment.version} is in force.` : `Refused; version ${result.deployment.version} stays in force. ${result.message || ''}`;
+    if (result.loaded) {
+      // The editor shows the text now in force.
+      const fresh = await api('/api/v1/policy');
+      if (editor) editor.setValue(fresh.text); else textarea.value = fresh.text;
+    }
+    reloadResult.className = result.loaded ? 'status good' : 'error';
+  };
   if (reload) {
     reload.addEventListener('click', async () => {
-      try {
-        const result = await api('/api/v1/policy/reload', { method: 'POST' });
-        inForce.textContent = describe(result.deployment);
-        reloadResult.textContent = result.loaded ? `Loaded: version ${result.deployment.version} is in force.` : `Refused; version ${result.deployment.version} stays in force. ${result.message || ''}`;
-        if (result.loaded) {
-          // The editor shows the text now in force.
-          const fresh = await api('/api/v1/policy');
-          if (editor) editor.setValue(fresh.text); else textarea.value = fresh.text;
-        }
-        reloadResult.className = result.loaded ? 'status good' : 'error';
-      } catch (error) { reloadResult.textContent = error.message; reloadResult.className = 'error'; }
+      try { await report(await api('/api/v1/policy/reload', { method: 'POST' })); } catch (error) { reloadResult.textContent = error.message; reloadResult.className = 'error'; }
     });
   }
+  // A signed bundle from the DPO's machine: its YAML files, the files they reference and the signature, checked and
+  // loaded by the gateway (only one started with --policy-key accepts them).
+  const bundleFiles = h('input', { type: 'file', id: 'bundle-files', multiple: true, accept: '.yaml,.yml,.sig,.pem,.crt', 'aria-label': 'Signed bundle files' });
+  const deploy = h('button', { type: 'button', class: 'secondary', id: 'deploy-bundle' }, 'Deploy signed bundle');
+  const base64 = (buffer) => {
+    const bytes = new Uint8Array(buffer);
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  };
+  deploy.addEventListener('click', async () => {
+    if (bundleFiles.files.length === 0) { reloadResult.textContent = 'Choose the bundle\'s files first: the YAML files and bundle.sig.'; reloadResult.className = 'error'; return; }
+    try {
+      const files = await Promise.all([...bundleFiles.files].map(async (file) => ({ name: file.name, content: base64(await file.arrayBuffer()) })));
+      await report(await api('/api/v1/policy/bundle', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ files }) }));
+    } catch (error) { reloadResult.textContent = `Refused: ${error.message}`; reloadResult.className = 'error'; }
+  });
+  const upload = mayLint && policy.deployment.requiresSignature
+    ? h('span', { class: 'upload' }, h('label', { for: 'bundle-files' }, 'Signed bundle:'), bundleFiles, deploy) : null;
   show(h('h1', {}, 'Policy'),
     h('div', { class: 'toolbar' }, inForce, h('span', { class: 'badge' }, policy.file),
       policy.deployment.requiresSignature ? h('span', { class: 'badge live' }, 'only signed bundles load')
         : h('span', { class: 'badge warn', title: 'serve --policy-key DPO.pub makes the gateway load only bundles signed with the DPO key' }, 'unsigned policies load'),
-      reload),
+      reload, upload),
     reloadResult,
     h('div', { class: 'editor-wrap' }, holder, h('section', { class: 'diagnostics', 'aria-labelledby': 'lint-heading' }, h('h2', { id: 'lint-heading' }, 'Lint'), summary, findings)));
   let editor = null;
@@ -780,7 +922,9 @@ async function policyPage() {
   });
   document.querySelector('.diagnostics').append(
     h('div', { class: 'toolbar draft-actions' }, compare, download),
-    h('p', { class: 'muted' }, 'To deploy: download the draft, put it in the policy folder, sign the folder with the DPO key (veilgate policy sign), then Reload from disk. A gateway started with --policy-key loads nothing unsigned.'),
+    h('p', { class: 'muted' }, policy.deployment.requiresSignature
+      ? 'To deploy: download the draft, sign it with the DPO key on your own machine (veilgate policy sign FOLDER --key dpo.key), then choose the folder\'s YAML files and bundle.sig above and Deploy signed bundle. The gateway checks the signature, loads it, and keeps the policy in force if anything is wrong.'
+      : 'To deploy: download the draft, put it in the policy folder, then Reload from disk. This gateway loads policies unsigned; start it with --policy-key to require the DPO\'s signature (and to deploy from this page).'),
     diffOutput);
   let timer = null;
   const schedule = () => { clearTimeout(timer); timer = setTimeout(() => lint().catch(showLintError), 350); };

@@ -44,6 +44,30 @@ public protocol ConsoleEvidenceDesk: Sendable {
     var cameraIDs: [CameraID] { get }
     /// What the vault keeps per camera and category, under which retention rule, and when it expires.
     func retentionCalendar() async throws -> [ConsoleRetentionRow]
+    /// A camera's stored footage in a range: its original (identifiable) recording when `original`, else what was
+    /// stored redacted. Oldest first.
+    func footage(camera: CameraID, from: Date, to: Date, original: Bool) async throws -> [ConsoleFootagePart]
+    /// One segment of a camera's original footage, decrypted, if it is original footage of that camera overlapping the
+    /// range (an approved view covers no more).
+    func originalSegment(_ id: String, camera: CameraID, from: Date, to: Date) async throws -> Data?
+    /// Writes a signed export bundle (`vault export`'s) of the range into a new folder and returns its path; the caller
+    /// streams it and hands it to ``discardExport(_:)``. Audited as an export by `actor`.
+    func exportBundle(camera: CameraID, from: Date, to: Date, original: Bool, by actor: String) async throws -> String
+    func discardExport(_ folder: String)
+}
+
+/// A stored segment of footage as the console lists it.
+public struct ConsoleFootagePart: Sendable, Codable, Equatable {
+    public var id: String
+    public var start: Date
+    public var end: Date
+    public var category: String
+    public init(id: String, start: Date, end: Date, category: String) {
+        self.id = id
+        self.start = start
+        self.end = end
+        self.category = category
+    }
 }
 
 /// One line of the retention calendar: a camera's stored data of one category.

@@ -13,6 +13,10 @@ public final class TwoPersonRule: Sendable {
             case releaseHold = "release-hold"
             /// Erases a camera's footage in a range (GDPR Art. 17): `camera`, `from`, `to`; keys destroyed, for good.
             case erase
+            /// A signed export of a camera's original (identifiable) footage in a range.
+            case exportOriginal = "export-original"
+            /// Watching a camera's original footage in a range in the console, for a limited time.
+            case viewOriginal = "view-original"
         }
 
         public var id: String
@@ -27,6 +31,8 @@ public final class TwoPersonRule: Sendable {
         public var camera: String?
         public var from: Date?
         public var to: Date?
+        /// Why the requester needs it, for the approver (original footage): kept in memory only, never logged.
+        public var reason: String?
     }
 
     /// Why an approval is refused.
@@ -72,18 +78,22 @@ public final class TwoPersonRule: Sendable {
     /// Records a request; a second request for the same action and subject replaces nothing and returns the first.
     public func request(
         _ action: Request.Action, subject: String, by requester: OperatorID, roles: Set<OperatorRole>,
-        camera: String? = nil, from: Date? = nil, to: Date? = nil
+        camera: String? = nil, from: Date? = nil, to: Date? = nil, reason: String? = nil
     ) -> Request {
         let now = clock()
         return pending.withLock { pending in
             pending = pending.filter { $0.value.expiresAt > now }
-            if let existing = pending.values.first(where: { $0.action == action && $0.subject == subject }) {
+            // Original footage goes to whoever asked: only their own earlier request is the same one.
+            let personal = action == .exportOriginal || action == .viewOriginal
+            if let existing = pending.values.first(where: {
+                $0.action == action && $0.subject == subject && (!personal || $0.requestedBy == requester.rawValue)
+            }) {
                 return existing
             }
             let request = Request(
                 id: "approval-" + UUID().uuidString.lowercased().prefix(8), action: action, subject: subject,
                 requestedBy: requester.rawValue, requesterRoles: roles.sorted(), requestedAt: now,
-                expiresAt: now.addingTimeInterval(timeLimit), camera: camera, from: from, to: to)
+                expiresAt: now.addingTimeInterval(timeLimit), camera: camera, from: from, to: to, reason: reason)
             pending[request.id] = request
             return request
         }

@@ -7,7 +7,8 @@ import VeilCore
 /// The console's pages and the files they load. Every page is the same document (`Assets/index.html`), whose script
 /// draws the page its path names; the server decides first whether the operator may open it, and answers 403 with a
 /// page saying why when not. Scripts and styles are the console's own, compiled into the binary; CodeMirror comes from
-/// Debian's libjs-codemirror when it is installed (the policy editor falls back to a plain text area without it).
+/// Debian's libjs-codemirror when it is installed (the policy editor falls back to a plain text area without it), and
+/// Leaflet from libjs-leaflet for the camera map (the cameras page lists cameras without a map when it is missing).
 enum ConsolePage {
     static let assets: [String: (bytes: [UInt8], type: String)] = [
         "console.js": (PackageResources.console_js, "text/javascript; charset=utf-8"),
@@ -20,7 +21,12 @@ enum ConsolePage {
         "yaml.js": "mode/yaml/yaml.js",
     ]
 
-    static func register(on router: Router<ConsoleRequestContext>, vendorDirectory: String?) {
+    /// The files of libjs-leaflet the camera map loads.
+    static let leafletFiles: Set<String> = ["leaflet.js", "leaflet.css"]
+
+    static func register(
+        on router: Router<ConsoleRequestContext>, vendorDirectory: String?, leafletDirectory: String?
+    ) {
         router.get("/") { _, context -> Response in
             let first = ConsolePageKind.allCases.first { context.holds(any: $0.roles) } ?? .cameras
             return Response(status: .seeOther, headers: [.location: "/\(first.rawValue)"])
@@ -48,11 +54,25 @@ enum ConsolePage {
             guard let vendorDirectory, let relative = vendorFiles[context.parameters.get("file") ?? ""],
                 let data = FileManager.default.contents(atPath: vendorDirectory + "/" + relative)
             else { return Response(status: .notFound) }
-            let type = relative.hasSuffix(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8"
-            return Response(
-                status: .ok, headers: [.contentType: type, .cacheControl: "max-age=3600"],
-                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return vendorFile(data, css: relative.hasSuffix(".css"))
         }
+        router.get("vendor/leaflet/:file") { _, context -> Response in
+            let file = context.parameters.get("file") ?? ""
+            guard let leafletDirectory, leafletFiles.contains(file),
+                let data = FileManager.default.contents(atPath: leafletDirectory + "/" + file)
+            else { return Response(status: .notFound) }
+            return vendorFile(data, css: file.hasSuffix(".css"))
+        }
+    }
+
+    static func vendorFile(_ data: Data, css: Bool) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8",
+                .cacheControl: "max-age=3600",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// A refusal as a small page (with a way back to the console when the operator is known) — a browser shows it as

@@ -20,6 +20,10 @@ struct PolicyOperatorDirectory: OperatorDirectory {
     func isRevoked(serial: String) -> Bool { verifier.current.revokedSerials.contains(serial) }
     var site: String { policy.policy.document.metadata.site }
     var policyVersion: String { policy.policy.version }
+    var map: ConsoleSiteMap? {
+        guard let map = policy.policy.document.metadata.map, let origin = map.origin else { return nil }
+        return ConsoleSiteMap(tiles: map.tiles, attribution: map.attribution, origin: origin)
+    }
 }
 
 /// The policy's cameras and their live video, redacted with the policy's default profile — what the recording keeps,
@@ -40,6 +44,10 @@ struct GatewayConsoleCameras: ConsoleCameras {
                 analytics: camera.analytics.map(\.rawValue), redaction: policy.defaultRedaction.description,
                 zones: camera.zones.map { .init(id: $0.id.rawValue, polygon: $0.polygon.map(point)) },
                 lines: camera.lines.map { .init(id: $0.id.rawValue, from: point($0.from), to: point($0.to)) })
+            if let position = camera.position {
+                listed.position = [position.latitude, position.longitude]
+                listed.heading = position.heading
+            }
             if let now = status.status(of: camera.id) {
                 listed.state = now.state
                 listed.framesPerSecond = now.framesPerSecond
@@ -77,6 +85,7 @@ struct PolicyFileDesk: ConsolePolicyDesk {
     let policyPath: String
     let policy: PolicyInForce
     let reloader: PolicyReloader
+    let upload: PolicyUpload
 
     func deployment() -> ConsoleDeployment {
         let now = policy.current
@@ -89,6 +98,15 @@ struct PolicyFileDesk: ConsolePolicyDesk {
         switch reloader.reload(by: actor) {
         case .loaded: ConsoleReload(loaded: true, deployment: deployment(), message: nil)
         case .refused(let reason): ConsoleReload(loaded: false, deployment: deployment(), message: reason)
+        }
+    }
+
+    func deploy(files: [String: Data], by actor: String) async throws -> ConsoleReload {
+        let outcome: PolicyReloader.Outcome
+        do { outcome = try upload.deploy(files, by: actor) } catch { throw ConsoleError(.refused, error.message) }
+        switch outcome {
+        case .loaded: return ConsoleReload(loaded: true, deployment: deployment(), message: nil)
+        case .refused(let reason): return ConsoleReload(loaded: false, deployment: deployment(), message: reason)
         }
     }
 
@@ -174,6 +192,56 @@ struct VaultConsoleAudit: ConsoleAuditDesk {
 struct VaultEvidenceDesk: ConsoleEvidenceDesk {
     let vault: Vault
     let policy: PolicyInForce
+    /// Where a download's export bundle is written while it is sent (`STATE/console-exports`, 0700), removed after.
+    let exportsFolder: String
+
+    /// What an export of original footage holds: the identifiable recording and its sound; of redacted footage, what
+    /// was stored redacted.
+    static func categories(original: Bool) -> Set<DataCategory> {
+        original ? [.rawVideo, .audio] : [.redactedVideo]
+    }
+
+    func footage(camera: CameraID, from: Date, to: Date, original: Bool) async throws -> [ConsoleFootagePart] {
+        let categories = Self.categories(original: original)
+        return try await refusedByName { try await vault.segments(camera: camera, from: from, to: to) }
+            .filter { categories.contains($0.descriptor.category) }
+            .map {
+                ConsoleFootagePart(
+                    id: $0.id, start: $0.descriptor.start, end: $0.descriptor.end,
+                    category: $0.descriptor.category.rawValue)
+            }
+    }
+
+    func originalSegment(_ id: String, camera: CameraID, from: Date, to: Date) async throws -> Data? {
+        guard let segment = try await vault.segment(id), segment.descriptor.camera == camera,
+            segment.descriptor.category == .rawVideo, segment.descriptor.end > from, segment.descriptor.start < to
+        else { return nil }
+        return Data(try await refusedByName { try await vault.read(id) })
+    }
+
+    func exportBundle(camera: CameraID, from: Date, to: Date, original: Bool, by actor: String) async throws -> String {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: exportsFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch { throw ConsoleError(.sourceUnavailable, "\(exportsFolder): cannot create the exports folder") }
+        let bundle = exportsFolder + "/" + UUID().uuidString.lowercased()
+        do {
+            _ = try await refusedByName {
+                try await vault.export(
+                    camera: camera, from: from, to: to, into: bundle, requestedBy: actor,
+                    categories: Self.categories(original: original))
+            }
+        } catch {
+            discardExport(bundle)
+            throw error
+        }
+        return bundle
+    }
+
+    func discardExport(_ folder: String) {
+        guard folder.hasPrefix(exportsFolder + "/") else { return }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 
     func holds() async throws -> [ConsoleHold] {
         try await refusedByName { try await vault.holds().map(Self.listed) }

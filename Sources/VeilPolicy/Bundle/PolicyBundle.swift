@@ -159,7 +159,7 @@ public enum PolicyBundle {
     }
 
     /// Bundle file names are plain: letters, digits, `.`, `-` and `_`, not starting with a dot.
-    static func isSafeName(_ name: String) -> Bool {
+    public static func isSafeName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first != ".", name.count <= 128 else { return false }
         return name.unicodeScalars.allSatisfy {
             ($0.value >= 0x30 && $0.value <= 0x39) || ($0.value >= 0x41 && $0.value <= 0x5A)
@@ -167,7 +167,7 @@ public enum PolicyBundle {
         }
     }
 
-    static func signaturePath(for path: String) -> String {
+    public static func signaturePath(for path: String) -> String {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             return (path as NSString).appendingPathComponent(signatureFileName)

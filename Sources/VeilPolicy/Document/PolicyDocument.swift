@@ -39,9 +39,27 @@ extension PolicyDocument {
         public var securityMeasures: [String] = []
         /// Transfers to third countries or international organisations (Art. 30(1)(e)), with their safeguards.
         public var transfers: [String] = []
+        /// The site's map tiles for the console's camera map (`map:`); nil draws positions without a background.
+        public var map: SiteMap?
         public var location: SourceLocation
 
         public init(location: SourceLocation) { self.location = location }
+    }
+
+    /// Where the console's camera map takes its background from: the site's own tile server (the console loads nothing
+    /// from elsewhere).
+    public struct SiteMap: Sendable, Equatable {
+        /// An `https://` URL template with `{z}`, `{x}` and `{y}` (and optionally a leading `{s}` subdomain).
+        public var tiles: String
+        public var attribution: String
+    }
+
+    /// Where a camera stands (WGS 84) and which way it looks, for the console's map.
+    public struct MapPosition: Sendable, Equatable {
+        public var latitude: Double
+        public var longitude: Double
+        /// Degrees clockwise from north.
+        public var heading: Double?
     }
 
     public struct Purpose: Sendable {
@@ -70,6 +88,8 @@ extension PolicyDocument {
         public var lines: [CountingLine] = []
         /// Privacy masks: areas painted over in every output of this camera, before anything else sees the frame.
         public var masks: [Mask] = []
+        /// Where it stands on the site's map (`position:`), if the policy says.
+        public var position: MapPosition?
         /// When the camera's analytics fire, where it departs from the defaults (each zone may depart again).
         public var thresholds = AnalyticThresholds()
         public var location: SourceLocation
@@ -391,4 +411,27 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
+}
+
+extension PolicyDocument.SiteMap {
+    /// An `https://` URL template with `{z}`, `{x}` and `{y}`, no credentials, a host of its own.
+    public static func isTileTemplate(_ text: String) -> Bool {
+        guard text.hasPrefix("https://"), ["{z}", "{x}", "{y}"].allSatisfy(text.contains), origin(of: text) != nil
+        else { return false }
+        return true
+    }
+
+    /// The origin the browser fetches tiles from, as a content-security-policy source (`{s}.` becomes `*.`).
+    public static func origin(of template: String) -> String? {
+        guard template.hasPrefix("https://") else { return nil }
+        let authority = template.dropFirst("https://".count).prefix { $0 != "/" }
+        var host = String(authority)
+        if host.hasPrefix("{s}.") { host = "*." + host.dropFirst(4) }
+        guard !host.isEmpty, !host.contains("@"), !host.contains("{"),
+            host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:*".contains($0) })
+        else { return nil }
+        return "https://" + host
+    }
+
+    public var origin: String? { Self.origin(of: tiles) }
 }

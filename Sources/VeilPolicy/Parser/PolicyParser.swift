@@ -28,13 +28,15 @@ struct DocumentBuilder {
         "operators",
     ]
     static let metadataKeys = [
-        "controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security", "transfers",
+        "controller", "dpo", "dpia", "version", "effective", "site", "timezone", "security", "transfers", "map",
     ]
+    static let mapKeys = ["tiles", "attribution"]
+    static let positionKeys = ["lat", "lon", "heading"]
     static let dpoKeys = ["name", "email"]
     static let purposeKeys = ["id", "description", "basis", "assessment", "special-category"]
     static let cameraKeys = [
         "id", "site", "description", "source", "credentials", "purposes", "produces", "analytics", "audio",
-        "zones", "lines", "masks", "thresholds",
+        "zones", "lines", "masks", "thresholds", "position",
     ]
     static let credentialKeys = ["file", "env"]
     static let zoneKeys = ["id", "polygon", "thresholds"]
@@ -127,7 +129,49 @@ struct DocumentBuilder {
         if let node = map["transfers"], let items = reader.sequence(node, "transfers") {
             metadata.transfers = items.compactMap { reader.string($0, "transfer") }
         }
+        if let node = map["map"] { metadata.map = siteMap(node) }
         return metadata
+    }
+
+    private func siteMap(_ node: Node) -> PolicyDocument.SiteMap? {
+        guard let map = reader.mapping(node, "map", keys: Self.mapKeys),
+            let tilesNode = reader.required(map, "tiles", "map"), let tiles = reader.string(tilesNode, "tiles")
+        else { return nil }
+        guard PolicyDocument.SiteMap.isTileTemplate(tiles) else {
+            reader.error(
+                .invalidValue,
+                "map tiles must be an https:// URL template with {z}, {x} and {y}, e.g. https://tiles.city.example/{z}/{x}/{y}.png (no user name or password)",
+                at: tilesNode)
+            return nil
+        }
+        let attribution = map["attribution"].flatMap { reader.string($0, "attribution") } ?? ""
+        return PolicyDocument.SiteMap(tiles: tiles, attribution: attribution)
+    }
+
+    private func position(_ node: Node) -> PolicyDocument.MapPosition? {
+        guard let map = reader.mapping(node, "position", keys: Self.positionKeys) else { return nil }
+        func coordinate(_ key: String, _ what: String, within limit: Double) -> Double? {
+            guard let valueNode = reader.required(map, key, "position"),
+                let value = reader.number(valueNode, what)
+            else { return nil }
+            guard abs(value) <= limit else {
+                reader.error(.invalidValue, "\(what) must be between -\(Int(limit)) and \(Int(limit))", at: valueNode)
+                return nil
+            }
+            return value
+        }
+        let latitude = coordinate("lat", "latitude", within: 90)
+        let longitude = coordinate("lon", "longitude", within: 180)
+        var heading: Double?
+        if let headingNode = map["heading"], let value = reader.number(headingNode, "heading") {
+            if value >= 0 && value < 360 {
+                heading = value
+            } else {
+                reader.error(.invalidValue, "heading is degrees clockwise from north, 0 up to 360", at: headingNode)
+            }
+        }
+        guard let latitude, let longitude else { return nil }
+        return PolicyDocument.MapPosition(latitude: latitude, longitude: longitude, heading: heading)
     }
 
     private func purpose(_ node: Node) -> PolicyDocument.Purpose? {
@@ -189,6 +233,7 @@ struct DocumentBuilder {
         camera.zones = list(map["zones"], "zones", zone)
         camera.lines = list(map["lines"], "lines", line)
         camera.masks = list(map["masks"], "masks", mask)
+        camera.position = map["position"].flatMap(position)
         if let node = map["thresholds"] {
             camera.thresholds = thresholds(
                 node, for: "camera '\(camera.id)'",
