@@ -129,6 +129,9 @@ def main():
     env.setdefault("VEILGATE_MODELS", str(ROOT / ".cache/models"))
     (work / "policies").mkdir()
     shutil.copy(ROOT / "policies/city-centre.yaml", work / "policies/policy.yaml")
+    # The DPO's policy tests sit in the bundle beside the policy.
+    (work / "policies/policy.test.yaml").write_text(
+        (ROOT / "policies/city-centre.test.yaml").read_text().replace("policy: city-centre.yaml", "policy: policy.yaml"))
     # The gateway loads only bundles signed with the DPO's key, as a production site would run it.
     run(work, "policy", "keygen", "--out", "dpo", env=env)
     run(work, "policy", "sign", "policies", "--key", "dpo.key", env=env)
@@ -278,6 +281,17 @@ def main():
                  "the corrected draft lints clean")
             dpo.execute_script("document.getElementById('policy-diff').scrollIntoView()")
             screenshot(dpo, "policy-diff")
+        # The DPO's own tests catch what the change breaks: the police's evidence clips are promised 72 hours.
+        dpo.find_element(By.ID, "run-tests").click()
+        tested = wait(dpo, 10, lambda d: "policy tests pass" in d.find_element(By.ID, "policy-tests").text,
+                      "the DPO's policy tests run against the draft")
+        if tested:
+            summary = dpo.find_element(By.ID, "tests-summary").text
+            cases = len((work / "policies/policy.test.yaml").read_text().split("\n  - name:")) - 1
+            check(summary.startswith(f"{cases - 1} of {cases} policy tests pass"), f"one of them fails: '{summary}'")
+            failing = dpo.find_elements(By.CSS_SELECTOR, "#policy-tests li[data-test]")
+            check(len(failing) == 1 and "unredacted clip" in failing[0].text and "72h" in failing[0].text,
+                  f"the failing test is named with why: '{failing[0].text[:200] if failing else ''}'")
 
         print("the DPO moves a zone's corner on the market square's picture", flush=True)
         dpo.get(console + "/zones")
@@ -326,10 +340,11 @@ def main():
         upload = work / "upload"
         upload.mkdir()
         (upload / "policy.yaml").write_text(policy_file.read_text().replace('version: "2026.11.2"', 'version: "2026.11.3"'))
+        shutil.copy(work / "policies/policy.test.yaml", upload / "policy.test.yaml")
         run(work, "policy", "sign", "upload", "--key", "dpo.key", env=env)
         signed_text = (upload / "policy.yaml").read_text()
         (upload / "policy.yaml").write_text(signed_text.replace("72h", "720h"))
-        dpo.find_element(By.ID, "bundle-files").send_keys(f"{upload / 'policy.yaml'}\n{upload / 'bundle.sig'}")
+        dpo.find_element(By.ID, "bundle-files").send_keys("\n".join(str(upload / name) for name in ["policy.yaml", "policy.test.yaml", "bundle.sig"]))
         dpo.find_element(By.ID, "deploy-bundle").click()
         tampered = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Refused"),
                         "an uploaded bundle changed after signing is refused")
@@ -339,7 +354,7 @@ def main():
         check('version: "2026.11.2"' in policy_file.read_text(), "the refused upload left the policy folder as it was")
         (upload / "policy.yaml").write_text(signed_text)
         dpo.find_element(By.ID, "bundle-files").clear()
-        dpo.find_element(By.ID, "bundle-files").send_keys(f"{upload / 'policy.yaml'}\n{upload / 'bundle.sig'}")
+        dpo.find_element(By.ID, "bundle-files").send_keys("\n".join(str(upload / name) for name in ["policy.yaml", "policy.test.yaml", "bundle.sig"]))
         dpo.find_element(By.ID, "deploy-bundle").click()
         uploaded = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Loaded"),
                         "the signed bundle uploaded through the page is loaded")

@@ -75,6 +75,9 @@ struct ConsoleServerTests {
         func reload(by actor: String) async -> ConsoleReload {
             ConsoleReload(loaded: false, deployment: deployment(), message: "asked by \(actor)")
         }
+        func test(_ text: String) -> ConsolePolicyTestRun {
+            ConsolePolicyTestRun(files: [], cases: [], problem: nil)
+        }
         func deploy(files: [String: Data], by actor: String) async throws -> ConsoleReload {
             ConsoleReload(
                 loaded: false, deployment: deployment(), message: "\(files.keys.sorted()) uploaded by \(actor)")

@@ -168,6 +168,37 @@ public protocol ConsolePolicyDesk: Sendable {
     /// the bundle on disk and loaded as on SIGHUP; the files before it are put back when it is refused. Throws
     /// ``ConsoleError`` `.refused` when the upload is refused before the policy on disk changes.
     func deploy(files: [String: Data], by actor: String) async throws -> ConsoleReload
+    /// Runs the DPO's policy tests of the policy folder (`veilgate policy test`) against a draft.
+    func test(_ text: String) -> ConsolePolicyTestRun
+}
+
+/// The DPO's policy tests run against a draft: each case and whether the draft decides as it expects.
+public struct ConsolePolicyTestRun: Sendable, Codable, Equatable {
+    public struct Case: Sendable, Codable, Equatable {
+        public var file: String
+        public var name: String
+        public var line: Int
+        public var passed: Bool
+        public var failures: [String]
+        public init(file: String, name: String, line: Int, passed: Bool, failures: [String]) {
+            self.file = file
+            self.name = name
+            self.line = line
+            self.passed = passed
+            self.failures = failures
+        }
+    }
+
+    /// The test files found beside the policy in force.
+    public var files: [String]
+    public var cases: [Case]
+    /// Why nothing ran (the draft has errors, a test file does not load); nil when the tests ran.
+    public var problem: String?
+    public init(files: [String], cases: [Case], problem: String?) {
+        self.files = files
+        self.cases = cases
+        self.problem = problem
+    }
 }
 
 /// The policy in force and how it got there.

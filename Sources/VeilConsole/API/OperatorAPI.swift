@@ -133,6 +133,10 @@ struct OperatorAPI: Sendable {
         Route(method: .post, path: "/api/v1/policy/diff", roles: [.dpo]) { api, request, context in
             try await api.diff(request, context)
         },
+        Route(method: .post, path: "/api/v1/policy/test", roles: [.dpo]) { api, request, context in
+            let text = String(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+            return try .json(api.policy.test(text))
+        },
         Route(method: .post, path: "/api/v1/policy/zones", roles: ConsolePageKind.zones.roles) {
             api, request, context in try await api.geometry(request, context)
         },

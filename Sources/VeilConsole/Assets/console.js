@@ -914,6 +914,21 @@ async function policyPage() {
         : result.diff.split('\n').map((line) => h('span', { class: /^\s*\+/.test(line) ? 'gained' : /^\s*-/.test(line) ? 'lost' : /^\s*~/.test(line) ? 'changed' : '' }, line + '\n'))));
     } catch (error) { showLintError(error); }
   });
+  const testOutput = h('div', { id: 'policy-tests', hidden: true });
+  const runTests = h('button', { type: 'button', class: 'secondary', id: 'run-tests' }, 'Run the policy tests');
+  runTests.addEventListener('click', async () => {
+    try {
+      const run = await api('/api/v1/policy/test', { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: text() });
+      testOutput.hidden = false;
+      if (run.problem) { testOutput.replaceChildren(h('p', { class: 'error-text', id: 'tests-summary' }, run.problem)); return; }
+      if (run.files.length === 0) { testOutput.replaceChildren(h('p', { class: 'muted', id: 'tests-summary' }, 'The policy folder holds no policy tests (YAML files starting with veilgate: policy-tests/v1).')); return; }
+      const failed = run.cases.filter((c) => !c.passed);
+      testOutput.replaceChildren(
+        h('p', { id: 'tests-summary', class: failed.length ? 'error-text' : 'gained' }, `${run.cases.length - failed.length} of ${run.cases.length} policy tests pass (${run.files.join(', ')}).`),
+        h('ul', { class: 'test-results' }, failed.map((c) => h('li', { 'data-test': c.name },
+          h('b', {}, `${c.file}:${c.line} ${c.name}`), h('ul', {}, c.failures.map((f) => h('li', {}, f)))))));
+    } catch (error) { showLintError(error); }
+  });
   download.addEventListener('click', () => {
     const link = h('a', { href: URL.createObjectURL(new Blob([text()], { type: 'application/yaml' })), download: policy.file });
     document.body.append(link);
@@ -921,11 +936,11 @@ async function policyPage() {
     link.remove();
   });
   document.querySelector('.diagnostics').append(
-    h('div', { class: 'toolbar draft-actions' }, compare, download),
+    h('div', { class: 'toolbar draft-actions' }, compare, runTests, download),
     h('p', { class: 'muted' }, policy.deployment.requiresSignature
       ? 'To deploy: download the draft, sign it with the DPO key on your own machine (veilgate policy sign FOLDER --key dpo.key), then choose the folder\'s YAML files and bundle.sig above and Deploy signed bundle. The gateway checks the signature, loads it, and keeps the policy in force if anything is wrong.'
       : 'To deploy: download the draft, put it in the policy folder, then Reload from disk. This gateway loads policies unsigned; start it with --policy-key to require the DPO\'s signature (and to deploy from this page).'),
-    diffOutput);
+    testOutput, diffOutput);
   let timer = null;
   const schedule = () => { clearTimeout(timer); timer = setTimeout(() => lint().catch(showLintError), 350); };
   const showLintError = (error) => { summary.textContent = `Could not lint: ${error.message}`; };

@@ -110,6 +110,36 @@ struct PolicyFileDesk: ConsolePolicyDesk {
         }
     }
 
+    func test(_ text: String) -> ConsolePolicyTestRun {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: policyPath, isDirectory: &isFolder)
+        let folder = exists && isFolder.boolValue ? policyPath : (policyPath as NSString).deletingLastPathComponent
+        let suites: [PolicyTestSuite]
+        do {
+            suites = try PolicyLoader.files(at: folder.isEmpty ? "." : folder, of: .tests).map {
+                try PolicyTestSuite.load(file: $0)
+            }
+        } catch {
+            return ConsolePolicyTestRun(
+                files: [], cases: [],
+                problem: PolicyReloader.reason(error).replacingOccurrences(of: folder + "/", with: ""))
+        }
+        let files = suites.map { ($0.file as NSString).lastPathComponent }
+        guard let draft = try? PolicyLoader.compile(data: Data(text.utf8), file: "draft.yaml", now: Date()) else {
+            return ConsolePolicyTestRun(
+                files: files, cases: [], problem: "The draft has errors: fix them (see Lint) to test it.")
+        }
+        // The folder holds one policy: its tests run against the draft whatever file name they give it.
+        let cases = suites.flatMap { suite in
+            suite.run(against: draft).map {
+                ConsolePolicyTestRun.Case(
+                    file: (suite.file as NSString).lastPathComponent, name: $0.name, line: $0.location.line,
+                    passed: $0.passed, failures: $0.failures)
+            }
+        }
+        return ConsolePolicyTestRun(files: files, cases: cases, problem: nil)
+    }
+
     func policyInForce() throws -> (file: String, text: String, version: String) {
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: policyPath, isDirectory: &isFolder)
