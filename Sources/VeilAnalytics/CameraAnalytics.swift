@@ -55,9 +55,11 @@ public struct CameraAnalytics: Sendable {
         /// A zone's own thresholds, where its policy entry sets them (restricted-zone, loitering, crowd-count).
         public var zoneThresholds: [ZoneID: Thresholds]
 
-        /// The analytics this library runs; a policy may list others, which callers report rather than fake.
+        /// The analytics that run on a camera; a policy may list others, which callers report rather than fake.
+        /// `watchlist-match` runs beside this library (reading plates needs vision: the gateway's plate watch), so
+        /// ``CameraAnalytics`` itself passes it by.
         public static let supported: Set<Analytic> = [
-            .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running, .unattendedObject,
+            .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running, .unattendedObject, .watchlistMatch,
         ]
 
         /// `analytics` cut down to the supported ones.

@@ -133,13 +133,15 @@ public struct Gateway: Sendable {
         var summaries: [String] = []
         let cameraStatus = CameraStatusBoard()
         if let cameras = configuration.cameras {
+            // Partners' plate watchlists (keyed hashes), read by cameras that run watchlist-match.
+            let watchlists = try Watchlists(state: configuration.state)
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in
                 try Self.pipelines(
                     for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
-                    recorder: recorder, snapshots: snapshots, broker: broker, status: cameraStatus, logger: logger,
-                    warn: warn)
+                    recorder: recorder, snapshots: snapshots, broker: broker, watchlists: watchlists,
+                    status: cameraStatus, logger: logger, warn: warn)
             }
             let initialPipelines = try pipelines(initial, false, warn)
             summaries = initialPipelines.map(Self.summary)
@@ -211,7 +213,7 @@ public struct Gateway: Sendable {
     static func pipelines(
         for policy: CompiledPolicy, cameras: Cameras, peers: [PeerSite], lenient: Bool, live: LiveFeeds,
         recorder: VaultRecordingSink, snapshots: any AlertSnapshotStore, broker: any AlertSink,
-        status: CameraStatusBoard? = nil, logger: Logger, warn: (String) -> Void
+        watchlists: Watchlists? = nil, status: CameraStatusBoard? = nil, logger: Logger, warn: (String) -> Void
     ) throws -> [CameraPipeline] {
         try CameraFeed.resolve(
             policy: policy, overrides: cameras.sourceOverrides, recording: cameras.record, analysing: cameras.analyse,
@@ -249,6 +251,8 @@ public struct Gateway: Sendable {
                     snapshots: policy.snapshotRedaction(camera: feed.camera).map {
                         AlertSnapshotting(redaction: $0, store: snapshots)
                     },
+                    plates: setup.analytics.contains(.watchlistMatch)
+                        ? Self.plateWatch(camera: feed.camera, watchlists: watchlists, warn: warn) : nil,
                     raise: { alert in
                         do { try broker.publish(alert) } catch {
                             logger.error(
@@ -269,6 +273,17 @@ public struct Gateway: Sendable {
                 settings: cameras.pipeline, recording: recording, tracks: tracks, masks: feed.masks, logger: logger)
             pipeline.status = status
             return pipeline
+        }
+    }
+
+    /// A camera's watchlist matching, or nil with a warning when the plate text recogniser is missing.
+    static func plateWatch(camera: CameraID, watchlists: Watchlists?, warn: (String) -> Void) -> PlateWatch? {
+        guard let watchlists else { return nil }
+        do {
+            return PlateWatch(camera: camera, reader: try VisionModels().plateReader(), watchlists: watchlists)
+        } catch {
+            warn("camera \(camera.rawValue): watchlist-match reads no plates: \(error)")
+            return nil
         }
     }
 

@@ -16,7 +16,7 @@ struct Veilgate: AsyncParsableCommand {
         subcommands: [
             PolicyCommand.self, RedactCommand.self, AnalyseCommand.self, VaultCommand.self, AuditCommand.self,
             CertsCommand.self, ServeCommand.self,
-            PartnerCommand.self, AlertsCommand.self, SubjectAccessCommand.self,
+            PartnerCommand.self, AlertsCommand.self, WatchlistCommand.self, SubjectAccessCommand.self,
         ]
     )
 }

@@ -20,8 +20,9 @@ struct AnalyseCLITests {
         // It also counts people, and the mall may see those counts (the camera serves crowd management and produces
         // counts).
         let edited = example.replacingOccurrences(
-            of: "analytics: [line-crossing, unattended-object, restricted-zone]",
-            with: "analytics: [line-crossing, unattended-object, restricted-zone, crowd-count, running]"
+            of: "analytics: [line-crossing, unattended-object, restricted-zone, watchlist-match]",
+            with:
+                "analytics: [line-crossing, unattended-object, restricted-zone, watchlist-match, crowd-count, running]"
         )
         .replacingOccurrences(
             of:

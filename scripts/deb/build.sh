@@ -157,7 +157,8 @@ models=$repo/.cache/models
 say "checking the detector models (scripts/fetch-models.sh: pinned digests, fetches what is missing)"
 VEILGATE_MODELS=$models scripts/fetch-models.sh >&2 || die "scripts/fetch-models.sh failed"
 install -d -m 0755 "$stage/usr/share/veilgate/models"
-for model in centerface.onnx ppocr-det-cv46.onnx ssdlite-pedestrian.pb ssdlite-pedestrian.pbtxt; do
+for model in centerface.onnx yunet-2023mar.onnx ppocr-det-cv46.onnx ppocr-rec-cv46.onnx ppocr-rec-keys.txt \
+  ssdlite-pedestrian.pb ssdlite-pedestrian.pbtxt; do
   [ -f "$models/$model" ] || die "$models/$model is missing after scripts/fetch-models.sh"
   install -m 0644 "$models/$model" "$stage/usr/share/veilgate/models/$model"
 done

@@ -73,6 +73,16 @@ void veil_text_net_close(veil_text_net *net);
 int veil_text_net_detect(veil_text_net *net, veil_image image, int long_side, float margin, veil_box *boxes,
                          int capacity, char *error, size_t error_size);
 
+/// PP-OCRv4's text recogniser (ONNX, converted for OpenCV 4.6 with its input fixed at 1×3×48×320): the line of text
+/// in `box` is scaled to 48 px high (at most 320 wide) and read greedily (CTC). Writes the characters as indices into
+/// the model's character list, 1-based (0 is CTC's blank and never written), with each one's probability; returns
+/// how many (at most `capacity`), or -1 with `error` set.
+typedef struct veil_text_reader veil_text_reader;
+veil_text_reader *veil_text_reader_open(const char *onnx_path, char *error, size_t error_size);
+void veil_text_reader_close(veil_text_reader *reader);
+int veil_text_reader_read(veil_text_reader *reader, veil_image image, veil_box box, int32_t *indices,
+                          float *probabilities, int capacity, char *error, size_t error_size);
+
 /// SSDLite-MobileNetV2 pedestrian detector (TensorFlow frozen graph + OpenCV text graph).
 typedef struct veil_ssd_net veil_ssd_net;
 veil_ssd_net *veil_ssd_net_open(const char *pb_path, const char *pbtxt_path, char *error, size_t error_size);

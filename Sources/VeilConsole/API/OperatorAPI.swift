@@ -295,6 +295,8 @@ struct OperatorAPI: Sendable {
         let hasSnapshot = alert.snapshotID != nil || alert.snapshot != nil
         alert.snapshotID = nil
         alert.snapshot = nil
+        // A watchlist match's reference is the owning partner's alone.
+        alert.reference = nil
         return ListedAlert(sequence: entry.sequence, alert: alert, snapshot: hasSnapshot, acknowledged: acknowledged)
     }
 

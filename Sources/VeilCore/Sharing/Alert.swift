@@ -24,15 +24,28 @@ public struct Alert: Hashable, Sendable, Codable {
     /// For an alert received from a peer site: whether that site allowed passing it on. Anything but an
     /// explicit yes means it goes to nobody from here, whatever this site's policy says.
     public var reshare: Bool?
+    /// A watchlist match: the owning partner's reference for the entry that matched (never the plate).
+    public var reference: String?
+    /// The only partner that may receive this alert (a watchlist match goes to the list's owner alone); nil for any
+    /// partner the policy grants it to.
+    public var audience: PartnerID?
 
     /// Whether this site may share the alert at all (its own, or a peer's that allowed re-sharing).
     public var mayBeShared: Bool { origin == nil || reshare == true }
 
+    /// Whether this site may share the alert with `partner`, before its grants are asked: shareable at all, and for
+    /// that partner where the alert names its audience.
+    public func mayBeShared(with partner: PartnerID) -> Bool {
+        mayBeShared && (audience == nil || audience == partner)
+    }
+
     public init(
         kind: AlertKind, camera: CameraID, zone: ZoneID? = nil, time: Date, count: Int? = nil,
         boxes: [[Double]]? = nil, track: Int? = nil, snapshot: String? = nil, snapshotID: String? = nil,
-        origin: PartnerID? = nil, reshare: Bool? = nil
+        origin: PartnerID? = nil, reshare: Bool? = nil, reference: String? = nil, audience: PartnerID? = nil
     ) {
+        self.reference = reference
+        self.audience = audience
         self.snapshotID = snapshotID
         self.origin = origin
         self.reshare = reshare
@@ -59,7 +72,9 @@ public struct Alert: Hashable, Sendable, Codable {
             boxes: granted.contains(.boxes) ? boxes : nil,
             track: granted.contains(.track) ? track : nil,
             snapshot: granted.contains(.snapshot) ? snapshot : nil,
-            reshare: reshare ? true : nil)
+            // An alert for one partner alone is never passed on.
+            reshare: reshare && audience == nil ? true : nil,
+            reference: reference)
     }
 }
 
@@ -75,4 +90,6 @@ public struct GrantedAlert: Hashable, Sendable, Codable {
     public var snapshot: String?
     /// Present (true) only when the receiving peer site may pass the alert on.
     public var reshare: Bool?
+    /// A watchlist match's reference, for the list's owner (the only partner that receives such an alert).
+    public var reference: String?
 }

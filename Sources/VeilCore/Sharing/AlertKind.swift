@@ -11,10 +11,13 @@ public struct AlertKind: Hashable, Sendable, Comparable, CustomStringConvertible
     public static let unattendedObject = AlertKind("unattended-object")
     public static let loudSound = AlertKind("loud-sound")
     public static let running = AlertKind("running")
+    /// A read plate matched a partner's watchlist: the alert carries that partner's reference and goes to it alone.
+    public static let watchlistMatch = AlertKind("watchlist-match")
 
     /// Every alert kind that Veilgate's analytics can raise.
     public static let known: [AlertKind] = [
         .restrictedZone, .loitering, .lineCrossing, .crowdCount, .unattendedObject, .loudSound, .running,
+        .watchlistMatch,
     ]
 
     public var description: String { rawValue }
@@ -43,6 +46,9 @@ public enum Analytic: String, Sendable, CaseIterable, Codable, Comparable {
     case plateRecognition = "plate-recognition"
     /// Matches faces against a watch-list: biometric identification, GDPR Art. 9.
     case faceRecognition = "face-recognition"
+    /// Reads plates in memory and compares them with partners' watchlists, kept as keyed hashes; plate text is never
+    /// stored. Raises `watchlist-match` for the partner whose list matched.
+    case watchlistMatch = "watchlist-match"
 
     /// The alert kind this analytic raises, if it raises one.
     public var alertKind: AlertKind? {

@@ -48,8 +48,9 @@ struct AlertStream: Sendable {
     /// Sends one alert if the policy allows it now; returns whether it was sent.
     private func send(_ entry: JournaledAlert, _ writer: inout any ResponseBodyWriter) async throws -> Bool {
         let alert = entry.alert
-        // A peer's alert that its site did not allow passing on goes to nobody from here.
-        guard alert.mayBeShared else { return false }
+        // A peer's alert that its site did not allow passing on goes to nobody from here; one for another partner
+        // alone (a watchlist match) not to this one.
+        guard alert.mayBeShared(with: partner) else { return false }
         let verdict = api.authority.verdict(
             for: AccessRequest(
                 partner: partner, camera: alert.camera, action: .alert(alert.kind),

@@ -28,6 +28,8 @@ public final class CameraAnalyticsSink: TrackSink {
     public let setup: CameraAnalytics.Setup
     /// Nil: the camera's alerts go without a snapshot (no grant sends one, or the policy keeps no events of it).
     public let snapshots: AlertSnapshotting?
+    /// Watchlist matching on the camera's plates, where the policy runs `watchlist-match`.
+    let plates: PlateWatch?
     private let raise: @Sendable (Alert) -> Void
     private let record: @Sendable ([MinuteCount]) -> Void
     private let logger: Logger
@@ -42,11 +44,20 @@ public final class CameraAnalyticsSink: TrackSink {
         var still: StillObjectDetector?
     }
 
-    public init(
+    public convenience init(
         setup: CameraAnalytics.Setup, snapshots: AlertSnapshotting? = nil, raise: @escaping @Sendable (Alert) -> Void,
         record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in },
         logger: Logger = Logger(label: "veilgate.analytics")
     ) {
+        self.init(setup: setup, snapshots: snapshots, plates: nil, raise: raise, record: record, logger: logger)
+    }
+
+    init(
+        setup: CameraAnalytics.Setup, snapshots: AlertSnapshotting?, plates: PlateWatch?,
+        raise: @escaping @Sendable (Alert) -> Void, record: @escaping @Sendable ([MinuteCount]) -> Void,
+        logger: Logger
+    ) {
+        self.plates = plates
         self.setup = setup
         self.snapshots = snapshots
         self.logger = logger
@@ -57,7 +68,7 @@ public final class CameraAnalyticsSink: TrackSink {
     public func observe(_ frame: TrackedFrame) {
         let people = TrackedObject.people(in: frame.tracks, width: frame.width, height: frame.height)
         let setup = self.setup
-        let (alerts, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
+        let (analysed, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
             var stillObjects: [StillObject] = []
             if setup.analytics.contains(.unattendedObject), let picture = frame.picture {
                 var still = state.still ?? StillObjectDetector()
@@ -80,6 +91,7 @@ public final class CameraAnalyticsSink: TrackSink {
             return (alerts, counts)
         }
         if let counts { record(counts) }
+        let alerts = analysed + (plates?.observe(frame) ?? [])
         guard !alerts.isEmpty else { return }
         guard let snapshots, let jpeg = Self.snapshot(of: frame, redaction: snapshots.redaction) else {
             for alert in alerts { raise(alert) }
@@ -115,9 +127,12 @@ public final class CameraAnalyticsSink: TrackSink {
         return try? ImageWriter.jpeg(copy)
     }
 
+    /// People for the analytics, and plates where the camera matches them against watchlists.
+    public var detects: Set<RedactionClass> { plates == nil ? [.persons] : [.persons, .plates] }
+
     public var fingerprint: String {
         "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
-            + "\(snapshots.map { "snapshots \($0.redaction)" } ?? "") "
+            + "\(snapshots.map { "snapshots \($0.redaction)" } ?? "") \(plates == nil ? "" : "plates ")"
             + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" }) \(setup.thresholds) "
             + "\(setup.zoneThresholds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)\($0.value)" })"
     }

@@ -261,7 +261,7 @@ struct CameraFrameProcessor {
             }
         }
         // Analytics follow people: the person detector runs for them whatever the renditions need.
-        let classes = renditions.classes.union(tracks == nil ? [] : [.persons])
+        let classes = renditions.classes.union(tracks?.detects ?? [])
         guard classes != tracking?.redactor.spec.classes ?? [] else { return }
         guard !classes.isEmpty else {
             tracking = nil

@@ -76,6 +76,12 @@ public protocol TrackSink: Sendable {
     func observe(_ frame: TrackedFrame)
     /// What the sink does, to tell whether two pipelines of one camera are the same (compared in memory only).
     var fingerprint: String { get }
+    /// What the tracker must detect for it, whatever the renditions hide: people by default.
+    var detects: Set<RedactionClass> { get }
+}
+
+extension TrackSink {
+    public var detects: Set<RedactionClass> { [.persons] }
 }
 
 /// One frame's tracks.

@@ -346,11 +346,17 @@ public struct VisionModels: Sendable {
     /// CenterFace's cost at 640 (640 lost three).
     public static let videoFaceInputWidth = 704
     public var plateModel: String { directory + "/ppocr-det-cv46.onnx" }
+    /// The plate text recogniser (watchlist matching) and its character list.
+    public var plateTextModel: String { directory + "/ppocr-rec-cv46.onnx" }
+    public var plateTextCharacters: String { directory + "/ppocr-rec-keys.txt" }
     public var peopleModel: String { directory + "/ssdlite-pedestrian.pb" }
     public var peopleConfig: String { directory + "/ssdlite-pedestrian.pbtxt" }
 
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }
+    public func plateReader() throws -> PlateReader {
+        try PlateReader(modelPath: plateTextModel, charactersPath: plateTextCharacters)
+    }
     public func people(
         tiles: Int = 1, tileInterval: Double = 0, tilesPerCall: Int = 0, threshold: Double = 0.3
     ) throws -> PersonDetector {

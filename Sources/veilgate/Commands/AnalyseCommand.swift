@@ -5,6 +5,7 @@ import VeilCore
 import VeilGateway
 import VeilMedia
 import VeilPolicy
+import VeilVault
 import VeilVision
 
 /// `veilgate analyse`: a camera's analytics on a file, as an operator tunes zones and lines before deploying them.
@@ -64,6 +65,12 @@ struct AnalyseCommand: AsyncParsableCommand {
 
     @OptionGroup var policyLocation: PolicyLocation
 
+    @Option(
+        help: ArgumentHelp(
+            "The gateway's state folder, for the partners' watchlists (watchlist-match). Default: $VEILGATE_STATE or ./state.",
+            valueName: "dir"))
+    var state: String = ProcessInfo.processInfo.environment["VEILGATE_STATE"] ?? "state"
+
     func run() async throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard (loiteringAfter ?? 1) > 0, (crowdThreshold ?? 1) >= 1 else {
@@ -99,11 +106,14 @@ struct AnalyseCommand: AsyncParsableCommand {
         let source: MediaSource
         let pipeline: RedactionPipeline
         var writer: MP4Writer?
+        var plates: PlateWatch?
         do {
             source = try MediaSource(address: input)
             // People are what the analytics count: the person detector with its tile grid, and what moves like one.
             // An overlay is redacted as well, with the default profile: its classes are detected too.
+            // Plates as well where the camera matches them against watchlists.
             let classes = Set([RedactionClass.persons]).union(overlay == nil ? [] : policy.defaultRedaction.classes)
+                .union(running.contains(.watchlistMatch) ? [.plates] : [])
             let detectors = try VisionModels().detectors(for: classes, headsOfPeople: true).detectors
             pipeline = RedactionPipeline(
                 spec: RedactionSpec(classes: classes), detectors: detectors,
@@ -111,6 +121,11 @@ struct AnalyseCommand: AsyncParsableCommand {
             if let overlay {
                 writer = try MP4Writer(
                     path: overlay, width: source.width, height: source.height, frameRate: source.frameRate)
+            }
+            if running.contains(.watchlistMatch) {
+                plates = PlateWatch(
+                    camera: entry.id, reader: try VisionModels().plateReader(),
+                    watchlists: try watchlistOperation { try Watchlists(state: state) })
             }
         } catch let error as MediaError {
             printError("error: \(error)")
@@ -138,10 +153,17 @@ struct AnalyseCommand: AsyncParsableCommand {
                 let covered = try pipeline.track(frame)
                 let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
                 let stillObjects = still?.update(frame).map(StillObject.init) ?? []
-                let alerts = analytics.observe(
-                    Observation(
-                        time: frame.time, objects: people,
-                        aspectRatio: Double(source.width) / Double(max(1, source.height)), stillObjects: stillObjects))
+                let origin = analytics.origin
+                let alerts =
+                    analytics.observe(
+                        Observation(
+                            time: frame.time, objects: people,
+                            aspectRatio: Double(source.width) / Double(max(1, source.height)),
+                            stillObjects: stillObjects))
+                    + (plates?.observe(
+                        TrackedFrame(
+                            camera: entry.id, time: frame.time, origin: origin, width: source.width,
+                            height: source.height, tracks: covered, picture: frame)) ?? [])
                 for alert in alerts {
                     var line = try encoder.encode(alert)
                     line.append(0x0A)
