@@ -110,11 +110,14 @@ public struct Gateway: Sendable {
         let authority: @Sendable () -> any SharingAuthority = { policy.policy }
         // Alert snapshots: made by the camera analytics, read by the alert stream and push delivery.
         let snapshots = VaultAlertSnapshots(vault: vault, policyVersion: { policy.policy.version })
+        // Partners' plate watchlists (keyed hashes): uploaded by their owners, read by cameras that run
+        // watchlist-match.
+        let watchlists = try Watchlists(state: configuration.state)
         server = FederationServer(
             configuration: configuration.server, verifier: verifier, authority: authority,
             archive: VaultFootageArchive(vault: vault),
             audit: audit, alerts: broker,
-            snapshots: snapshots, live: live,
+            snapshots: snapshots, live: live, watchlists: VaultPartnerWatchlists(watchlists: watchlists),
             justifications: justifications, logger: logger,
             onListening: onListening)
         let reloader = PolicyReloader(
@@ -133,8 +136,6 @@ public struct Gateway: Sendable {
         var summaries: [String] = []
         let cameraStatus = CameraStatusBoard()
         if let cameras = configuration.cameras {
-            // Partners' plate watchlists (keyed hashes), read by cameras that run watchlist-match.
-            let watchlists = try Watchlists(state: configuration.state)
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in

@@ -94,16 +94,29 @@ struct WatchlistCLITests {
         #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
         try "\(plate),case-2026-0917\n".write(
             to: folder.appendingPathComponent("police.csv"), atomically: true, encoding: .utf8)
-        #expect(
-            try CLI.run(
-                ["watchlist", "import", "police.csv", "--partner", "police", "--policy", "policies"], in: folder
-            ).status == 0)
+        try "\(plate),case-2026-0917\nX,short\n".write(
+            to: folder.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
         let gateway = try FederationCLITests.Gateway(
             in: folder, policy: "policies",
             extra: [
                 "--camera-source", "station-forecourt=\(folder.appendingPathComponent("plate.mp4").path)",
                 "--no-record",
             ])
+        // The police upload their own list through the partner API: refused by line when malformed, kept when right.
+        func watchlist(_ arguments: [String], as certificate: String) throws -> CLI.Run {
+            try CLI.run(
+                ["partner", "watchlist"] + arguments + [
+                    "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem", "--cert", certificate,
+                ], in: folder)
+        }
+        let bad = try watchlist(["upload", "bad.csv"], as: police)
+        #expect(bad.status == 1 && bad.output.contains("watchlist:2:1: the plate must have 2 to 12"), "\(bad.output)")
+        #expect(!bad.output.contains(plate))
+        let uploaded = try watchlist(["upload", "police.csv", "--expires", "7d"], as: police)
+        #expect(
+            uploaded.status == 0 && uploaded.output.contains(#""entries" : 1"#), "\(uploaded.output)\(uploaded.errors)")
+        #expect(try watchlist(["show"], as: police).output.contains(#""entries" : 1"#))
+        #expect(try watchlist(["show"], as: mall).status == 1, "the mall sees no list of the police's")
         var listed = ""
         for _ in 0..<120 where !listed.contains("watchlist-match") {
             Thread.sleep(forTimeInterval: 0.5)
@@ -135,6 +148,8 @@ struct WatchlistCLITests {
         let forMall = try events(mall)
         #expect(forMall.output.contains(#""kind":"crowd-count""#), "\(forMall.output)\(forMall.errors)")
         #expect(!forMall.output.contains("watchlist-match") && !forMall.output.contains("case-2026-0917"))
+        #expect(try watchlist(["clear"], as: police).output.contains("true"))
+        #expect(try watchlist(["show"], as: police).status == 1, "cleared")
         #expect(gateway.stop() == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
         #expect(!log.contains(plate), "the gateway's log holds no plate text")

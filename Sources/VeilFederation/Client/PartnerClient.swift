@@ -53,6 +53,14 @@ public final class PartnerClient: Sendable {
             .POST, path, headers: headers + [("Content-Type", "application/json")], body: json, limit: 1 << 20)
     }
 
+    public func put(_ path: String, body: [UInt8], contentType: String) async throws -> Response {
+        try await send(.PUT, path, headers: [("Content-Type", contentType)], body: body, limit: 1 << 20)
+    }
+
+    public func delete(_ path: String) async throws -> Response {
+        try await send(.DELETE, path, headers: [], body: nil, limit: 1 << 20)
+    }
+
     func send(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]?, limit: Int
     ) async throws -> Response {

@@ -68,7 +68,7 @@ public final class FederationServer: Service, Sendable {
         configuration: FederationServerConfiguration, verifier: PeerVerifier,
         authority: @escaping @Sendable () -> any SharingAuthority, archive: (any FootageArchive)?,
         audit: any AccessAuditTrail, alerts: any AlertSource, snapshots: (any AlertSnapshotStore)? = nil,
-        live: LiveFeeds? = nil,
+        live: LiveFeeds? = nil, watchlists: (any PartnerWatchlists)? = nil,
         justifications: JustificationDigest = JustificationDigest(key: SymmetricKey(size: .bits256)), logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onListening: @escaping @Sendable (_ tlsPort: Int) async -> Void = { _ in }
@@ -78,8 +78,8 @@ public final class FederationServer: Service, Sendable {
         self.api = PartnerAPI(
             currentAuthority: authority, archive: archive, audit: audit, alerts: alerts, snapshots: snapshots,
             live: live,
-            justifications: justifications, streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner),
-            clock: clock)
+            watchlists: watchlists, justifications: justifications,
+            streams: StreamQuota(perPartner: configuration.maximumStreamsPerPartner), clock: clock)
         self.logger = logger
         self.onListening = onListening
     }

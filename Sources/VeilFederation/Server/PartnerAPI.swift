@@ -18,6 +18,8 @@ struct PartnerAPI: Sendable {
     /// Where this site's alert snapshots are kept, read for partners whose grants send them.
     let snapshots: (any AlertSnapshotStore)?
     let live: LiveFeeds?
+    /// Partners' own plate watchlists (`/v1/watchlist`); nil where the site keeps none.
+    var watchlists: (any PartnerWatchlists)? = nil
     let justifications: JustificationDigest
     let streams: StreamQuota
     let liveLedger = LiveAuditLedger()
@@ -44,10 +46,11 @@ struct PartnerAPI: Sendable {
         ("/v1/alerts", { try await $0.alerts($1, $2) }),
     ]
 
-    static var routes: [String] { handlers.map(\.path) }
+    static var routes: [String] { handlers.map(\.path) + [watchlistPath] }
 
     /// Registers every route; a ``PartnerDenial`` from any handler is audited and answered here, and only here.
     func register(on router: Router<PartnerRequestContext>) {
+        registerWatchlist(on: router)
         for (path, handler) in Self.handlers {
             router.get(RouterPath(path)) { request, context in
                 do {

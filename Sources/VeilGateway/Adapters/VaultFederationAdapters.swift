@@ -82,3 +82,36 @@ public struct VaultAuditTrail: AccessAuditTrail {
             details: entry.details, at: entry.at)
     }
 }
+
+/// Partners' own watchlists through the partner API, kept by the vault's ``Watchlists`` as keyed hashes only.
+struct VaultPartnerWatchlists: PartnerWatchlists {
+    let watchlists: Watchlists
+
+    func replace(owner: PartnerID, file: Data, lifetime: TimeInterval) throws -> PartnerWatchlistSummary {
+        let now = Date()
+        do {
+            let entries = try WatchlistFile.parse(file, name: "watchlist")
+            return Self.summary(
+                try watchlists.replace(
+                    owner: owner, entries: entries, expires: now.addingTimeInterval(lifetime), at: now))
+        } catch let error as VaultError {
+            throw PartnerWatchlistRefusal(message: error.message)
+        }
+    }
+
+    func summary(owner: PartnerID) -> PartnerWatchlistSummary? {
+        watchlists.summaries().first { $0.owner == owner.rawValue }.map(Self.summary)
+    }
+
+    func clear(owner: PartnerID) throws -> Bool { try watchlists.clear(owner: owner) }
+
+    static func summary(_ summary: Watchlists.Summary) -> PartnerWatchlistSummary {
+        PartnerWatchlistSummary(entries: summary.entries, importedAt: summary.importedAt, expiresAt: summary.expiresAt)
+    }
+}
+
+/// Why an uploaded watchlist was refused, as the partner reads it (a line and a problem, never a plate).
+struct PartnerWatchlistRefusal: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -11,7 +11,7 @@ struct PartnerCommand: AsyncParsableCommand {
         abstract: "Call a Veilgate site's partner API with a client certificate (what a partner sees).",
         subcommands: [
             PartnerRequestCommand.self, PartnerExportKeyCommand.self, PartnerGetCommand.self, PartnerEventsCommand.self,
-            PartnerLiveCommand.self,
+            PartnerLiveCommand.self, PartnerWatchlistCommand.self,
         ]
     )
 }
@@ -269,5 +269,57 @@ struct PartnerExportKeyCommand: AsyncParsableCommand {
         print(
             "wrote \(out).key (0600: keep it, never send it) and \(out).pub (give it to the site); key \(publicKey.fingerprint)"
         )
+    }
+}
+
+/// `veilgate partner watchlist upload|show|clear`: the partner's own plate watchlist at a site (`/v1/watchlist`).
+struct PartnerWatchlistCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watchlist",
+        abstract: "Upload, show or clear your plate watchlist at a site (it keeps keyed hashes only).",
+        discussion: """
+            The file lists one PLATE,REFERENCE per line. Matches come as watchlist-match alerts on your alert stream, \
+            carrying your reference (never the plate), to you alone. Needs a grant of watchlist-match alerts.
+            """
+    )
+
+    enum Action: String, ExpressibleByArgument, CaseIterable {
+        case upload, show, clear
+    }
+
+    @OptionGroup var identity: PartnerIdentityOptions
+
+    @Argument(help: "upload, show or clear.") var action: Action
+    @Argument(help: ArgumentHelp("The watchlist file (upload).", valueName: "file")) var file: String?
+    @Option(help: ArgumentHelp("How long the site keeps it (at most 90d).", valueName: "duration"))
+    var expires: String = "30d"
+
+    func run() async throws {
+        if action == .upload, file == nil { throw ValidationError("upload needs the watchlist file") }
+        let body: [UInt8]? = try file.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("\(path): cannot read the file")
+            }
+            return [UInt8](data)
+        }
+        let client = try await identity.client()
+        let response: PartnerClient.Response
+        do {
+            switch action {
+            case .upload:
+                response = try await client.put(
+                    "/v1/watchlist?expires=\(expires)", body: body ?? [], contentType: "text/csv")
+            case .show: response = try await client.get("/v1/watchlist")
+            case .clear: response = try await client.delete("/v1/watchlist")
+            }
+        } catch {
+            await client.shutdown()
+            printError("error: no answer from \(identity.server) (\(error))")
+            throw ExitCode(2)
+        }
+        await client.shutdown()
+        printError("HTTP \(response.status)")
+        print(response.text)
+        if response.status >= 400 { throw ExitCode(1) }
     }
 }
