@@ -56,10 +56,11 @@ public struct CameraAnalytics: Sendable {
         public var zoneThresholds: [ZoneID: Thresholds]
 
         /// The analytics that run on a camera; a policy may list others, which callers report rather than fake.
-        /// `watchlist-match` runs beside this library (reading plates needs vision: the gateway's plate watch), so
-        /// ``CameraAnalytics`` itself passes it by.
+        /// `watchlist-match` runs beside this library (reading plates needs vision: the gateway's plate watch), and
+        /// `loud-sound` on sound levels (``LoudSoundDetector``), so ``CameraAnalytics`` itself passes both by.
         public static let supported: Set<Analytic> = [
             .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running, .unattendedObject, .watchlistMatch,
+            .loudSound,
         ]
 
         /// `analytics` cut down to the supported ones.

@@ -42,6 +42,9 @@ public final class CameraAnalyticsSink: TrackSink {
         var countsWritten = -Double.infinity
         /// For unattended objects: what came to rest in the picture.
         var still: StillObjectDetector?
+        /// For loud sounds: the sound's levels (made at the first audio packet) and what they mean.
+        var meter: AudioLevelMeter?
+        var loud = LoudSoundDetector()
     }
 
     public convenience init(
@@ -80,7 +83,19 @@ public final class CameraAnalyticsSink: TrackSink {
                 stillObjects: stillObjects)
             var analytics = state.analytics ?? CameraAnalytics(setup, origin: frame.origin)
             analytics.origin = frame.origin  // the pipeline starts its clock again after its first frame
-            let alerts = analytics.observe(observation)
+            var alerts = analytics.observe(observation)
+            if setup.analytics.contains(.loudSound), let first = frame.audio.first {
+                // Sound is measured in memory, window by window, and dropped; only the alert stays.
+                if state.meter == nil { state.meter = AudioLevelMeter(format: first.format) }
+                for level in state.meter?.levels(of: frame.audio) ?? [] {
+                    if state.loud.observe(level: level.rms, at: level.time) != nil {
+                        alerts.append(
+                            Alert(
+                                kind: .loudSound, camera: setup.camera,
+                                time: frame.origin.addingTimeInterval(level.time)))
+                    }
+                }
+            }
             let closed = analytics.takeMinuteCounts()
             var counts: [MinuteCount]?
             if !closed.isEmpty || frame.time - state.countsWritten >= 5 || frame.time < state.countsWritten {
@@ -126,6 +141,9 @@ public final class CameraAnalyticsSink: TrackSink {
         Redactor(spec: redaction).apply(to: copy, boxes: frame.tracks.map { ($0.kind, $0.box) })
         return try? ImageWriter.jpeg(copy)
     }
+
+    /// The camera's sound, where it runs `loud-sound` (the policy lints that its `audio:` allows it).
+    public var hearsAudio: Bool { setup.analytics.contains(.loudSound) }
 
     /// People for the analytics, and plates where the camera matches them against watchlists.
     public var detects: Set<RedactionClass> { plates == nil ? [.persons] : [.persons, .plates] }

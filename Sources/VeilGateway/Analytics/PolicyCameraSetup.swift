@@ -112,6 +112,12 @@ extension CameraAnalytics {
             case .unattendedObject:
                 "something that came to rest in a zone and stayed still, with nobody near it, for "
                     + "\(Self.seconds(thresholds.unattendedAfter))"
+            case .loudSound:
+                "a bang 20 dB over the camera's own baseline (the median of its last 30 s of sound) and louder than "
+                    + "−20 dBFS, or shouting 12 dB over it for 1.5 s; the sound is measured in memory, never kept for this"
+            case .watchlistMatch:
+                "a plate read on the camera matches a partner's watchlist (kept as keyed hashes only); the alert "
+                    + "carries that partner's reference, never the plate, and goes to that partner alone"
             default: "as the analytic decides"
             }
         lines.insert("raised by this site's analytics on camera \(camera.id): \(when)", at: 0)

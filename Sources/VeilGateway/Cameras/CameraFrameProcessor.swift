@@ -120,7 +120,7 @@ struct CameraFrameProcessor {
                     tracks.observe(
                         TrackedFrame(
                             camera: camera, time: frame.time, origin: origin, width: frame.width, height: frame.height,
-                            tracks: tracked, picture: frame))
+                            tracks: tracked, picture: frame, audio: frame.audio))
                 }
             } catch {
                 covered = nil

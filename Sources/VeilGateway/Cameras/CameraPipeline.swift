@@ -142,7 +142,7 @@ public struct CameraPipeline: Service {
     private func ingest(stopping: StopFlag) async throws {
         let options = SourceOptions(
             decoderThreads: settings.decoderThreads, interrupt: { stopping.isSet },
-            keepAudio: recording?.keepsAudio == true)
+            keepAudio: recording?.keepsAudio == true || tracks?.hearsAudio == true)
         let onState = connectionStateReporter()
         var processor = CameraFrameProcessor(
             camera: camera, settings: settings, models: models, recording: recording, tracks: tracks,

@@ -78,10 +78,13 @@ public protocol TrackSink: Sendable {
     var fingerprint: String { get }
     /// What the tracker must detect for it, whatever the renditions hide: people by default.
     var detects: Set<RedactionClass> { get }
+    /// Whether it listens to the camera's sound (``TrackedFrame/audio``): the source then passes its audio on.
+    var hearsAudio: Bool { get }
 }
 
 extension TrackSink {
     public var detects: Set<RedactionClass> { [.persons] }
+    public var hearsAudio: Bool { false }
 }
 
 /// One frame's tracks.
@@ -99,12 +102,15 @@ public struct TrackedFrame: Sendable {
     /// in a copy of its own before anything leaves. Valid only during ``TrackSink/observe(_:)``: keep a copy, never the
     /// frame (the pipeline paints it next).
     public var picture: VideoFrame?
+    /// The sound demuxed since the previous frame, compressed as it came (``TrackSink/hearsAudio``), else empty.
+    public var audio: [AudioPacket]
 
     public init(
         camera: CameraID, time: Double, origin: Date, width: Int, height: Int, tracks: [RedactionTracker.Covered],
-        picture: VideoFrame? = nil
+        picture: VideoFrame? = nil, audio: [AudioPacket] = []
     ) {
         self.picture = picture
+        self.audio = audio
         self.camera = camera
         self.time = time
         self.origin = origin

@@ -108,7 +108,8 @@ struct AnalyseCommand: AsyncParsableCommand {
         var writer: MP4Writer?
         var plates: PlateWatch?
         do {
-            source = try MediaSource(address: input)
+            // Sound where the camera listens for loud sounds (measured in memory, never kept).
+            source = try MediaSource(address: input, options: SourceOptions(keepAudio: running.contains(.loudSound)))
             // People are what the analytics count: the person detector with its tile grid, and what moves like one.
             // An overlay is redacted as well, with the default profile: its classes are detected too.
             // Plates as well where the camera matches them against watchlists.
@@ -146,6 +147,8 @@ struct AnalyseCommand: AsyncParsableCommand {
         var progress = Progress(
             total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
         var still = running.contains(.unattendedObject) ? StillObjectDetector() : nil
+        var meter: AudioLevelMeter?
+        var loud = LoudSoundDetector()
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
@@ -154,8 +157,18 @@ struct AnalyseCommand: AsyncParsableCommand {
                 let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
                 let stillObjects = still?.update(frame).map(StillObject.init) ?? []
                 let origin = analytics.origin
+                var sounds: [Alert] = []
+                if running.contains(.loudSound), let first = frame.audio.first {
+                    if meter == nil { meter = AudioLevelMeter(format: first.format) }
+                    for level in meter?.levels(of: frame.audio) ?? []
+                    where loud.observe(level: level.rms, at: level.time) != nil {
+                        sounds.append(
+                            Alert(kind: .loudSound, camera: entry.id, time: origin.addingTimeInterval(level.time)))
+                    }
+                }
                 let alerts =
-                    analytics.observe(
+                    sounds
+                    + analytics.observe(
                         Observation(
                             time: frame.time, objects: people,
                             aspectRatio: Double(source.width) / Double(max(1, source.height)),
