@@ -41,8 +41,8 @@ struct LoudSoundCLITests {
     }
 
     /// The loud-sound alerts' times (when they were raised, on the analysis's clock; the unit tests check timing).
-    static func loudSounds(_ clip: String, in folder: URL) throws -> [Double] {
-        let run = try CLI.run(
+    static func loudSounds(_ clip: String, in folder: URL) async throws -> [Double] {
+        let run = try await CLI.runAsync(
             ["analyse", clip, "--camera", "station-forecourt", "--policy", "policies", "--state", "state"], in: folder)
         #expect(run.status == 0, "\(run.errors)")
         let formatter = ISO8601DateFormatter()
@@ -57,7 +57,7 @@ struct LoudSoundCLITests {
     }
 
     @Test("speech raises nothing; a bang at 5 s and shouting from 3 s raise one alert each, at their time")
-    func loudSoundsOnMegamind() throws {
+    func loudSoundsOnMegamind() async throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.listeningPolicy(in: folder)
@@ -67,9 +67,9 @@ struct LoudSoundCLITests {
             extraInputs: ["-f", "lavfi", "-i", "anoisesrc=d=0.08:c=white:a=0.9:r=48000"], in: folder)
         try Self.clip("shout.mp4", filter: "[0:a]volume=enable='between(t,3,5.5)':volume=16dB[a]", in: folder)
 
-        #expect(try Self.loudSounds("speech.mp4", in: folder).isEmpty, "ordinary speech is no alarm")
-        let bang = try Self.loudSounds("bang.mp4", in: folder)
-        let shout = try Self.loudSounds("shout.mp4", in: folder)
+        #expect(try await Self.loudSounds("speech.mp4", in: folder).isEmpty, "ordinary speech is no alarm")
+        let bang = try await Self.loudSounds("bang.mp4", in: folder)
+        let shout = try await Self.loudSounds("shout.mp4", in: folder)
         #expect(bang.count == 1, "\(bang)")
         #expect(shout.count == 1, "\(shout)")
 
@@ -82,8 +82,8 @@ struct LoudSoundCLITests {
             extra: ["--camera-source", "station-forecourt=\(folder.appendingPathComponent("bang.mp4").path)"])
         var listed = ""
         for _ in 0..<60 where !listed.contains("loud-sound") {
-            Thread.sleep(forTimeInterval: 0.5)
-            listed = try CLI.run(["alerts", "list", "--state", "state"], in: folder).output
+            try await Task.sleep(for: .milliseconds(500))
+            listed = try await CLI.runAsync(["alerts", "list", "--state", "state"], in: folder).output
         }
         #expect(listed.contains("loud-sound"), "\(listed)")
         #expect(gateway.stop() == 0)

@@ -53,6 +53,41 @@ struct VeilgateCLITests {
             errors: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// `run` without holding a thread while the command works: its output goes to files, read once it has exited.
+    /// Long commands in async tests use it, so that they leave the few threads async tests share (two on a 2-core CI
+    /// machine) to the tests that talk TLS.
+    static func runAsync(_ arguments: [String], in directory: URL = repositoryRoot) async throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = environment
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-run-\(UUID().uuidString)")
+        let outputURL = base.appendingPathExtension("out"), errorsURL = base.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outputURL)
+            try? FileManager.default.removeItem(at: errorsURL)
+        }
+        let outputHandle = try FileHandle(forWritingTo: outputURL),
+            errorsHandle = try FileHandle(forWritingTo: errorsURL)
+        process.standardOutput = outputHandle
+        process.standardError = errorsHandle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        try? outputHandle.close()
+        try? errorsHandle.close()
+        return Run(
+            status: status, output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "")
+    }
+
     static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veilgate-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

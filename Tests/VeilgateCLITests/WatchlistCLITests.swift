@@ -28,12 +28,12 @@ struct WatchlistCLITests {
     }
 
     @Test("import, list, analyse, clear: a match names the police's entry, never the plate; bad lists refused by line")
-    func watchlistOnAClip() throws {
+    func watchlistOnAClip() async throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let plate = try Self.plateCamera(in: folder)
         let policy = CLI.repositoryRoot.appendingPathComponent("policies").path
-        func veilgate(_ arguments: [String]) throws -> CLI.Run { try CLI.run(arguments, in: folder) }
+        func veilgate(_ arguments: [String]) async throws -> CLI.Run { try await CLI.runAsync(arguments, in: folder) }
         // Written as people write plates: with a dash and a space.
         let listed = plate.prefix(2) + "-" + plate.dropFirst(2).prefix(1) + " " + plate.dropFirst(3)
         try "# City Police test list\n\(listed),case-2026-0917\nB-AB 123,stolen-1\n".write(
@@ -41,17 +41,21 @@ struct WatchlistCLITests {
         try "\(listed),ok\nX,short\n".write(
             to: folder.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
 
-        let bad = try veilgate(["watchlist", "import", "bad.csv", "--partner", "police", "--policy", policy])
+        let bad = try await veilgate(["watchlist", "import", "bad.csv", "--partner", "police", "--policy", policy])
         #expect(bad.status == 1 && bad.errors.contains("bad.csv:2:1: the plate must have 2 to 12"), "\(bad.errors)")
-        let stranger = try veilgate(["watchlist", "import", "police.csv", "--partner", "nobody", "--policy", policy])
+        let stranger = try await veilgate([
+            "watchlist", "import", "police.csv", "--partner", "nobody", "--policy", policy,
+        ])
         #expect(stranger.status != 0 && stranger.errors.contains("the policy has no partner 'nobody'"))
-        let imported = try veilgate(["watchlist", "import", "police.csv", "--partner", "police", "--policy", policy])
+        let imported = try await veilgate([
+            "watchlist", "import", "police.csv", "--partner", "police", "--policy", policy,
+        ])
         #expect(imported.status == 0, "\(imported.errors)")
         #expect(imported.output.contains("2 plate(s), kept as keyed hashes"))
         #expect(imported.output.contains("matched on: station-forecourt"))
-        #expect(try veilgate(["watchlist", "list"]).output.contains("police: 2 plate(s)"))
+        #expect(try await veilgate(["watchlist", "list"]).output.contains("police: 2 plate(s)"))
 
-        let analysed = try veilgate(["analyse", "plate.mp4", "--camera", "station-forecourt", "--policy", policy])
+        let analysed = try await veilgate(["analyse", "plate.mp4", "--camera", "station-forecourt", "--policy", policy])
         #expect(analysed.status == 0, "\(analysed.errors)")
         let matches = analysed.output.split(separator: "\n").filter { $0.contains(#""kind":"watchlist-match""#) }
         #expect(matches.count == 1, "one alert for the one plate: \(analysed.output)")
@@ -66,13 +70,13 @@ struct WatchlistCLITests {
             #expect(!text.contains(plate) && !text.contains(String(listed)), "no plate text anywhere")
         }
 
-        #expect(try veilgate(["watchlist", "clear", "--partner", "police"]).output.contains("removed"))
-        let cleared = try veilgate(["analyse", "plate.mp4", "--camera", "station-forecourt", "--policy", policy])
+        #expect(try await veilgate(["watchlist", "clear", "--partner", "police"]).output.contains("removed"))
+        let cleared = try await veilgate(["analyse", "plate.mp4", "--camera", "station-forecourt", "--policy", policy])
         #expect(!cleared.output.contains("watchlist-match"), "no list, no match")
     }
 
     @Test("inside veilgate serve: the match reaches the police's stream, and not the mall's, though granted the kind")
-    func gatewaySendsMatchToOwnerOnly() throws {
+    func gatewaySendsMatchToOwnerOnly() async throws {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let plate = try Self.plateCamera(in: folder)
@@ -103,24 +107,24 @@ struct WatchlistCLITests {
                 "--no-record",
             ])
         // The police upload their own list through the partner API: refused by line when malformed, kept when right.
-        func watchlist(_ arguments: [String], as certificate: String) throws -> CLI.Run {
-            try CLI.run(
+        func watchlist(_ arguments: [String], as certificate: String) async throws -> CLI.Run {
+            try await CLI.runAsync(
                 ["partner", "watchlist"] + arguments + [
                     "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem", "--cert", certificate,
                 ], in: folder)
         }
-        let bad = try watchlist(["upload", "bad.csv"], as: police)
+        let bad = try await watchlist(["upload", "bad.csv"], as: police)
         #expect(bad.status == 1 && bad.output.contains("watchlist:2:1: the plate must have 2 to 12"), "\(bad.output)")
         #expect(!bad.output.contains(plate))
-        let uploaded = try watchlist(["upload", "police.csv", "--expires", "7d"], as: police)
+        let uploaded = try await watchlist(["upload", "police.csv", "--expires", "7d"], as: police)
         #expect(
             uploaded.status == 0 && uploaded.output.contains(#""entries" : 1"#), "\(uploaded.output)\(uploaded.errors)")
-        #expect(try watchlist(["show"], as: police).output.contains(#""entries" : 1"#))
-        #expect(try watchlist(["show"], as: mall).status == 1, "the mall sees no list of the police's")
+        #expect(try await watchlist(["show"], as: police).output.contains(#""entries" : 1"#))
+        #expect(try await watchlist(["show"], as: mall).status == 1, "the mall sees no list of the police's")
         var listed = ""
         for _ in 0..<120 where !listed.contains("watchlist-match") {
-            Thread.sleep(forTimeInterval: 0.5)
-            listed = try CLI.run(["alerts", "list", "--state", "state"], in: folder).output
+            try await Task.sleep(for: .milliseconds(500))
+            listed = try await CLI.runAsync(["alerts", "list", "--state", "state"], in: folder).output
         }
         #expect(listed.contains("watchlist-match"), "\(listed)")
         guard listed.contains("watchlist-match") else {
@@ -128,14 +132,14 @@ struct WatchlistCLITests {
             _ = gateway.stop()
             return
         }
-        func events(_ certificate: String) throws -> CLI.Run {
-            try CLI.run(
+        func events(_ certificate: String) async throws -> CLI.Run {
+            try await CLI.runAsync(
                 [
                     "partner", "events", "--server", "https://127.0.0.1:\(gateway.port)", "--ca", "certs/ca.pem",
                     "--cert", certificate, "--last-event-id", "0", "--count", "1",
                 ], in: folder)
         }
-        let forPolice = try events(police)
+        let forPolice = try await events(police)
         #expect(forPolice.output.contains(#""kind":"watchlist-match""#), "\(forPolice.output)\(forPolice.errors)")
         #expect(forPolice.output.contains(#""reference":"case-2026-0917""#))
         #expect(!forPolice.output.contains(plate))
@@ -145,11 +149,11 @@ struct WatchlistCLITests {
                 ["alerts", "raise", "--state", "state", "--camera", "mall-entrance", "--kind", "crowd-count"],
                 in: folder
             ).status == 0)
-        let forMall = try events(mall)
+        let forMall = try await events(mall)
         #expect(forMall.output.contains(#""kind":"crowd-count""#), "\(forMall.output)\(forMall.errors)")
         #expect(!forMall.output.contains("watchlist-match") && !forMall.output.contains("case-2026-0917"))
-        #expect(try watchlist(["clear"], as: police).output.contains("true"))
-        #expect(try watchlist(["show"], as: police).status == 1, "cleared")
+        #expect(try await watchlist(["clear"], as: police).output.contains("true"))
+        #expect(try await watchlist(["show"], as: police).status == 1, "cleared")
         #expect(gateway.stop() == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
         #expect(!log.contains(plate), "the gateway's log holds no plate text")
