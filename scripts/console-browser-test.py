@@ -344,20 +344,22 @@ def main():
         run(work, "policy", "sign", "upload", "--key", "dpo.key", env=env)
         signed_text = (upload / "policy.yaml").read_text()
         (upload / "policy.yaml").write_text(signed_text.replace("72h", "720h"))
-        dpo.find_element(By.ID, "bundle-files").send_keys("\n".join(str(upload / name) for name in ["policy.yaml", "policy.test.yaml", "bundle.sig"]))
-        dpo.find_element(By.ID, "deploy-bundle").click()
-        tampered = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Refused"),
-                        "an uploaded bundle changed after signing is refused")
+
+        def deploy(outcome, what):
+            """Chooses the bundle's files in the page, deploys them, and waits for the result to start with `outcome`."""
+            chooser = dpo.find_element(By.ID, "bundle-files")
+            chooser.clear()
+            chooser.send_keys("\n".join(str(upload / name) for name in ["policy.yaml", "policy.test.yaml", "bundle.sig"]))
+            dpo.find_element(By.ID, "deploy-bundle").click()
+            return wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith(outcome), what)
+
+        tampered = deploy("Refused", "an uploaded bundle changed after signing is refused")
         if tampered:
             result = dpo.find_element(By.ID, "reload-result").text
             check("changed after the bundle was signed" in result, f"and says why: '{result[:200]}'")
         check('version: "2026.11.2"' in policy_file.read_text(), "the refused upload left the policy folder as it was")
         (upload / "policy.yaml").write_text(signed_text)
-        dpo.find_element(By.ID, "bundle-files").clear()
-        dpo.find_element(By.ID, "bundle-files").send_keys("\n".join(str(upload / name) for name in ["policy.yaml", "policy.test.yaml", "bundle.sig"]))
-        dpo.find_element(By.ID, "deploy-bundle").click()
-        uploaded = wait(dpo, 10, lambda d: d.find_element(By.ID, "reload-result").text.startswith("Loaded"),
-                        "the signed bundle uploaded through the page is loaded")
+        uploaded = deploy("Loaded", "the signed bundle uploaded through the page is loaded")
         if uploaded:
             header = dpo.find_element(By.ID, "in-force").text
             check("version 2026.11.3" in header, f"the header names the uploaded version: '{header}'")

@@ -279,6 +279,15 @@ struct ConsoleServerTests {
             }
         }
 
+        /// A state change as the console's page makes it: with the operator's CSRF token from their session.
+        func post(_ path: String, as certificate: IssuedCertificate, body: String? = nil) async throws -> Answer {
+            let session = try await request("/api/v1/session", as: certificate).body
+            let object = try JSONSerialization.jsonObject(with: Data(session.utf8)) as? [String: Any]
+            let token = try #require(object?["csrf"] as? String)
+            return try await request(
+                path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
+        }
+
         func request(
             _ path: String, as certificate: IssuedCertificate, method: HTTPMethod = .GET, body: String? = nil,
             headers: [(String, String)] = []
@@ -366,37 +375,28 @@ struct ConsoleServerTests {
             let colleague = try site.operatorCertificate("second-desk")
             let dpo = try site.operatorCertificate("dpo-office")
             let control = try site.operatorCertificate("control-room")
-            func post(
-                _ path: String, as certificate: IssuedCertificate, body: String? = nil
-            ) async throws
-                -> Site.Answer
-            {
-                let token = try csrf(in: try await site.request("/api/v1/session", as: certificate).body)
-                return try await site.request(
-                    path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
-            }
             let calendar = try await site.request("/api/v1/evidence/retention", as: desk)
             #expect(calendar.status == 200 && calendar.body.contains(#""rule" : "raw-72h""#))
             #expect(try await site.request("/api/v1/evidence/retention", as: control).status == 403)
             let hold =
                 #"{"camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T11:00:00Z","caseReference":"CASE-1"}"#
-            #expect(try await post("/api/v1/evidence/holds", as: control, body: hold).status == 403)
-            let placed = try await post("/api/v1/evidence/holds", as: desk, body: hold)
+            #expect(try await site.post("/api/v1/evidence/holds", as: control, body: hold).status == 403)
+            let placed = try await site.post("/api/v1/evidence/holds", as: desk, body: hold)
             #expect(placed.status == 201 && placed.body.contains("hold-1"))
 
-            let asked = try await post("/api/v1/evidence/holds/hold-1/release", as: desk)
+            let asked = try await site.post("/api/v1/evidence/holds/hold-1/release", as: desk)
             #expect(asked.status == 202)
             let approval = try #require(
                 (try JSONSerialization.jsonObject(with: Data(asked.body.utf8)) as? [String: Any])?["id"] as? String)
             // Not the requester, not someone of the same role, not a role without holds.
-            let own = try await post("/api/v1/approvals/\(approval)/approve", as: desk)
+            let own = try await site.post("/api/v1/approvals/\(approval)/approve", as: desk)
             #expect(own.status == 400 && own.body.contains("second person"))
-            let sameRole = try await post("/api/v1/approvals/\(approval)/approve", as: colleague)
+            let sameRole = try await site.post("/api/v1/approvals/\(approval)/approve", as: colleague)
             #expect(sameRole.status == 400 && sameRole.body.contains("role the requester does not"))
-            #expect(try await post("/api/v1/approvals/\(approval)/approve", as: control).status == 403)
+            #expect(try await site.post("/api/v1/approvals/\(approval)/approve", as: control).status == 403)
             #expect(try await site.evidence.holds().count == 1)
 
-            let approved = try await post("/api/v1/approvals/\(approval)/approve", as: dpo)
+            let approved = try await site.post("/api/v1/approvals/\(approval)/approve", as: dpo)
             #expect(approved.status == 200)
             #expect(try await site.evidence.holds().isEmpty)
             let audited = site.evidence.audited.withLock { $0 }
@@ -405,21 +405,21 @@ struct ConsoleServerTests {
             #expect(audited.contains("released hold-1 by operator:dpo-office approving operator:evidence-desk"))
             // An erasure: asked by the evidence desk, refused to a colleague of the same role, done on the DPO's
             // approval.
-            let erasure = try await post(
+            let erasure = try await site.post(
                 "/api/v1/evidence/erasures", as: desk,
                 body: #"{"camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T10:05:00Z"}"#)
             #expect(erasure.status == 202 && erasure.body.contains(#""action" : "erase""#))
             let erasureID = try #require(
                 (try JSONSerialization.jsonObject(with: Data(erasure.body.utf8)) as? [String: Any])?["id"] as? String)
-            #expect(try await post("/api/v1/approvals/\(erasureID)/approve", as: colleague).status == 400)
+            #expect(try await site.post("/api/v1/approvals/\(erasureID)/approve", as: colleague).status == 400)
             #expect(site.evidence.audited.withLock { $0 }.allSatisfy { !$0.hasPrefix("erased") })
-            #expect(try await post("/api/v1/approvals/\(erasureID)/approve", as: dpo).status == 200)
+            #expect(try await site.post("/api/v1/approvals/\(erasureID)/approve", as: dpo).status == 200)
             #expect(
                 site.evidence.audited.withLock { $0 }.contains(
                     "erased market-square by operator:dpo-office approving operator:evidence-desk"))
-            #expect(try await post("/api/v1/evidence/erasures", as: control, body: "{}").status == 403)
+            #expect(try await site.post("/api/v1/evidence/erasures", as: control, body: "{}").status == 403)
             // Done once: approving again finds nothing.
-            #expect(try await post("/api/v1/approvals/\(approval)/approve", as: dpo).status == 400)
+            #expect(try await site.post("/api/v1/approvals/\(approval)/approve", as: dpo).status == 400)
         }
     }
 
@@ -432,13 +432,6 @@ struct ConsoleServerTests {
             let colleague = try site.operatorCertificate("second-desk")
             let dpo = try site.operatorCertificate("dpo-office")
             let control = try site.operatorCertificate("control-room")
-            func post(
-                _ path: String, as certificate: IssuedCertificate, body: String? = nil
-            ) async throws -> Site.Answer {
-                let token = try csrf(in: try await site.request("/api/v1/session", as: certificate).body)
-                return try await site.request(
-                    path, as: certificate, method: .POST, body: body, headers: [("X-Veilgate-CSRF", token)])
-            }
             func id(_ answer: Site.Answer, _ key: String = "id") throws -> String {
                 try #require(
                     (try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?[key] as? String)
@@ -446,12 +439,12 @@ struct ConsoleServerTests {
             let range = #""camera":"market-square","from":"2026-12-01T10:00:00Z","to":"2026-12-01T10:05:00Z""#
 
             // Redacted: granted at once, to the desk only, downloaded as a tar, the bundle gone after the download.
-            #expect(try await post("/api/v1/evidence/exports", as: control, body: "{\(range)}").status == 403)
-            let nothing = try await post(
+            #expect(try await site.post("/api/v1/evidence/exports", as: control, body: "{\(range)}").status == 403)
+            let nothing = try await site.post(
                 "/api/v1/evidence/exports", as: desk,
                 body: #"{"camera":"market-square","from":"2025-01-01T10:00:00Z","to":"2025-01-01T11:00:00Z"}"#)
             #expect(nothing.status == 400 && nothing.body.contains("keeps no redacted footage"))
-            let export = try await post("/api/v1/evidence/exports", as: desk, body: "{\(range)}")
+            let export = try await site.post("/api/v1/evidence/exports", as: desk, body: "{\(range)}")
             #expect(export.status == 201 && export.body.contains(#""kind" : "export""#))
             let exportID = try id(export)
             #expect(try await site.request("/api/v1/evidence/exports", as: desk).body.contains(exportID))
@@ -477,26 +470,26 @@ struct ConsoleServerTests {
                 })
 
             // Original: a reason, then a second person of the other role; the export is the requester's.
-            let unreasoned = try await post(
+            let unreasoned = try await site.post(
                 "/api/v1/evidence/exports", as: desk, body: "{\(range),\"original\":true}")
             #expect(unreasoned.status == 400 && unreasoned.body.contains("needs a reason"))
-            let asked = try await post(
+            let asked = try await site.post(
                 "/api/v1/evidence/exports", as: desk,
                 body: "{\(range),\"original\":true,\"reason\":\"Case 99: Ms Example\"}")
             #expect(asked.status == 202 && asked.body.contains(#""action" : "export-original""#))
             let askedID = try id(asked)
-            #expect(try await post("/api/v1/approvals/\(askedID)/approve", as: colleague).status == 400)
+            #expect(try await site.post("/api/v1/approvals/\(askedID)/approve", as: colleague).status == 400)
             #expect(try await !site.request("/api/v1/evidence/exports", as: desk).body.contains("original-export"))
-            #expect(try await post("/api/v1/approvals/\(askedID)/approve", as: dpo).status == 200)
+            #expect(try await site.post("/api/v1/approvals/\(askedID)/approve", as: dpo).status == 200)
             let exports = try await site.request("/api/v1/evidence/exports", as: desk).body
             #expect(
                 exports.contains(#""kind" : "original-export""#) && exports.contains(#""approvedBy" : "dpo-office""#))
 
             // Watching original footage: approved by the DPO, for the desk alone, each segment audited.
-            let view = try await post(
+            let view = try await site.post(
                 "/api/v1/evidence/originals", as: desk, body: "{\(range),\"reason\":\"identify the thief\"}")
             #expect(view.status == 202 && view.body.contains(#""action" : "view-original""#))
-            #expect(try await post("/api/v1/approvals/\(try id(view))/approve", as: dpo).status == 200)
+            #expect(try await site.post("/api/v1/approvals/\(try id(view))/approve", as: dpo).status == 200)
             let views = try await site.request("/api/v1/evidence/originals", as: desk).body
             #expect(views.contains("raw-1") && views.contains(#""kind" : "original-view""#))
             let viewID = try #require(views.split(separator: "\"").first { $0.hasPrefix("view-") }.map(String.init))

@@ -204,7 +204,8 @@ final class RunningServer: Sendable {
     static func start(
         pki: TestPKI, authority: any SharingAuthority = TestAuthority(), journalPath: String? = nil,
         live: LiveFeeds? = nil, snapshots: (any AlertSnapshotStore)? = nil,
-        configure: (inout FederationServerConfiguration) -> Void = { _ in }
+        configure: (inout FederationServerConfiguration) -> Void = { _ in },
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> RunningServer {
         let audit = MemoryAudit()
         let journal = try AlertJournal(path: journalPath ?? pki.root + "/alerts.sqlite")
@@ -228,7 +229,7 @@ final class RunningServer: Sendable {
         let server = FederationServer(
             configuration: configuration, verifier: verifier, authority: { policy.current },
             archive: MemoryArchive(now: Date()),
-            audit: audit, alerts: broker, snapshots: snapshots, live: live, logger: logger,
+            audit: audit, alerts: broker, snapshots: snapshots, live: live, logger: logger, clock: clock,
             onListening: { port in portContinuation.yield(port) })
         let group = ServiceGroup(configuration: .init(services: [server, broker], logger: logger))
         let task = Task { try await group.run() }
