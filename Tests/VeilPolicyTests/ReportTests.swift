@@ -147,4 +147,19 @@ struct ReportTests {
         let running = RecordOfProcessing(policy, analyticsRun: [.loitering, .crowdCount]).render(.markdown)
         #expect(running.contains("loitering, crowd-count (declared, not run by this gateway: unattended-object)"))
     }
+
+    @Test("the record says what is processed without being kept: plate text read for watchlists, sound measured")
+    func processedNotKept() throws {
+        let text = PolicyFixture.replacing(
+            "analytics: [loitering, crowd-count]",
+            with: "analytics: [loitering, crowd-count, watchlist-match, loud-sound]\n    audio: true")
+        #expect(text != PolicyFixture.base)
+        let record = RecordOfProcessing(try PolicyFixture.compile(text)).render(.markdown)
+        let row = try #require(record.split(separator: "\n").first { $0.hasPrefix("| cam-a") })
+        #expect(
+            row.contains("Licence-plate text read in memory and compared with partners' watchlists as keyed hashes"))
+        #expect(row.contains("loudness measured in memory for loud-sound alerts (not stored)"))
+        let plain = RecordOfProcessing(try PolicyFixture.compile()).render(.markdown)
+        #expect(!plain.contains("Licence-plate text") && !plain.contains("loudness"))
+    }
 }

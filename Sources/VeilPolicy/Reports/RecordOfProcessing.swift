@@ -81,9 +81,16 @@ public struct RecordOfProcessing: Sendable {
                 [
                     camera.id.rawValue, camera.description.isEmpty ? camera.site : camera.description,
                     camera.purposes.map(\.value.rawValue).joined(separator: ", "),
-                    camera.produces.sorted().map(\.title).joined(separator: "; "),
+                    (camera.produces.sorted().map(\.title)
+                        // Read, not stored: processing all the same (Art. 4(2)), so the record says so.
+                        + (camera.analytics.contains(.watchlistMatch)
+                            ? [
+                                "Licence-plate text read in memory and compared with partners' watchlists as keyed "
+                                    + "hashes (not stored)"
+                            ] : []))
+                        .joined(separator: "; "),
                     analytics(of: camera),
-                    camera.audio ? "recorded or analysed" : "not processed",
+                    Self.audio(of: camera),
                 ]
             })
 
@@ -227,5 +234,19 @@ struct ReportDocument {
         }
         out += ["</body>", "</html>"]
         return out.joined(separator: "\n") + "\n"
+    }
+
+}
+
+extension RecordOfProcessing {
+    /// What happens to a camera's sound: recorded where a rule keeps audio, measured in memory for loud sounds.
+    static func audio(of camera: PolicyDocument.Camera) -> String {
+        guard camera.audio else { return "not processed" }
+        var uses: [String] = []
+        if camera.produces.contains(.audio) { uses.append("recorded") }
+        if camera.analytics.contains(.loudSound) {
+            uses.append("loudness measured in memory for loud-sound alerts (not stored)")
+        }
+        return uses.isEmpty ? "recorded or analysed" : uses.joined(separator: "; ")
     }
 }
