@@ -59,9 +59,10 @@ extension OperatorAPI {
         return takeout
     }
 
-    static func subject(_ takeout: NewTakeout) -> String {
+    /// What a request for a camera's footage in a range is about, as the approvals list shows it.
+    static func subject(camera: String, from: Date, to: Date) -> String {
         let formatter = ISO8601DateFormatter()
-        return "\(takeout.camera) \(formatter.string(from: takeout.from)) – \(formatter.string(from: takeout.to))"
+        return "\(camera) \(formatter.string(from: from)) – \(formatter.string(from: to))"
     }
 
     // MARK: Exports
@@ -89,7 +90,8 @@ extension OperatorAPI {
         _ action: TwoPersonRule.Request.Action, _ takeout: NewTakeout, _ context: ConsoleRequestContext
     ) async throws -> Response {
         let pending = approvals.request(
-            action, subject: Self.subject(takeout), by: context.operatorID ?? "",
+            action, subject: Self.subject(camera: takeout.camera, from: takeout.from, to: takeout.to),
+            by: context.operatorID ?? "",
             roles: context.roles.intersection(Self.takeoutRoles), camera: takeout.camera, from: takeout.from,
             to: takeout.to, reason: takeout.reason)
         // The reason may name people: the audit log records that one was given, not what it says.

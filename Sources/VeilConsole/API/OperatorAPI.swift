@@ -531,11 +531,9 @@ struct OperatorAPI: Sendable {
         guard evidence.cameraIDs.contains(CameraID(erasure.camera)) else {
             throw ConsoleError(.refused, "The policy has no camera '\(erasure.camera.prefix(64))'.")
         }
-        let formatter = ISO8601DateFormatter()
-        let subject =
-            "\(erasure.camera) \(formatter.string(from: erasure.from)) – \(formatter.string(from: erasure.to))"
         let pending = approvals.request(
-            .erase, subject: subject, by: context.operatorID ?? "",
+            .erase, subject: Self.subject(camera: erasure.camera, from: erasure.from, to: erasure.to),
+            by: context.operatorID ?? "",
             roles: context.roles.intersection(Self.erasureRoles),
             camera: erasure.camera, from: erasure.from, to: erasure.to)
         try await evidence.audit(

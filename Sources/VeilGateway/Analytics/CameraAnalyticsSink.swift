@@ -42,9 +42,8 @@ public final class CameraAnalyticsSink: TrackSink {
         var countsWritten = -Double.infinity
         /// For unattended objects: what came to rest in the picture.
         var still: StillObjectDetector?
-        /// For loud sounds: the sound's levels (made at the first audio packet) and what they mean.
-        var meter: AudioLevelMeter?
-        var loud = LoudSoundDetector()
+        /// For loud sounds: the camera's sound, measured and judged.
+        var sound: LoudSoundListener?
     }
 
     public convenience init(
@@ -84,17 +83,11 @@ public final class CameraAnalyticsSink: TrackSink {
             var analytics = state.analytics ?? CameraAnalytics(setup, origin: frame.origin)
             analytics.origin = frame.origin  // the pipeline starts its clock again after its first frame
             var alerts = analytics.observe(observation)
-            if setup.analytics.contains(.loudSound), let first = frame.audio.first {
+            if setup.analytics.contains(.loudSound) {
                 // Sound is measured in memory, window by window, and dropped; only the alert stays.
-                if state.meter == nil { state.meter = AudioLevelMeter(format: first.format) }
-                for level in state.meter?.levels(of: frame.audio) ?? [] {
-                    if state.loud.observe(level: level.rms, at: level.time) != nil {
-                        alerts.append(
-                            Alert(
-                                kind: .loudSound, camera: setup.camera,
-                                time: frame.origin.addingTimeInterval(level.time)))
-                    }
-                }
+                var sound = state.sound ?? LoudSoundListener(camera: setup.camera)
+                alerts += sound.alerts(for: frame.audio, origin: frame.origin)
+                state.sound = sound
             }
             let closed = analytics.takeMinuteCounts()
             var counts: [MinuteCount]?

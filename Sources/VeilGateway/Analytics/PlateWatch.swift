@@ -39,7 +39,10 @@ public final class PlateWatch: Sendable {
 
     /// The alerts for the plates of `frame` that match a watchlist in force.
     public func observe(_ frame: TrackedFrame) -> [Alert] {
-        guard let picture = frame.picture, !watchlists.isEmpty() else { return [] }
+        // Asking the watchlists looks at their file: only on frames with a plate in view, never on every frame.
+        guard let picture = frame.picture,
+            frame.tracks.contains(where: { $0.kind == .plates && $0.unseenFor == 0 }), !watchlists.isEmpty()
+        else { return [] }
         let due: [RedactionTracker.Covered] = tracks.withLock { tracks in
             tracks = tracks.filter { frame.time - $0.value.lastSeen < 30 }
             var due: [RedactionTracker.Covered] = []

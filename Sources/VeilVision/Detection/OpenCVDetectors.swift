@@ -2,8 +2,8 @@ internal import CVeilVision
 import Foundation
 public import VeilCore
 
-/// Calls a C detector with the image's planes and collects its boxes.
-private func withImage<T>(_ image: any YUVImage, _ body: (veil_image) throws -> T) rethrows -> T {
+/// Calls a C detector (or the plate reader) with the image's planes.
+func withImage<T>(_ image: any YUVImage, _ body: (veil_image) throws -> T) rethrows -> T {
     try image.withPlanes { planes in
         try body(
             veil_image(
@@ -37,7 +37,7 @@ private func collect(
     }
 }
 
-private func openError(_ error: [CChar]) -> String {
+func openError(_ error: [CChar]) -> String {
     String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).prefix(200).description
 }
 

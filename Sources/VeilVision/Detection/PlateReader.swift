@@ -26,10 +26,7 @@ public final class PlateReader: @unchecked Sendable {
         }
         var error = [CChar](repeating: 0, count: 256)
         guard let handle = veil_text_reader_open(modelPath, &error, error.count) else {
-            throw VisionError(
-                .modelInvalid,
-                "\(modelPath): "
-                    + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw VisionError(.modelInvalid, "\(modelPath): \(openError(error))")
         }
         reader = handle
         var lines = String(decoding: keys, as: UTF8.self).components(separatedBy: "\n")
@@ -46,22 +43,15 @@ public final class PlateReader: @unchecked Sendable {
         var probabilities = [Float](repeating: 0, count: 64)
         var error = [CChar](repeating: 0, count: 256)
         let count: Int32 = lock.withLock {
-            image.withPlanes { planes in
-                let native = veil_image(
-                    y: planes.y, u: planes.u, v: planes.v, y_stride: Int32(planes.yStride),
-                    u_stride: Int32(planes.uStride), v_stride: Int32(planes.vStride), width: Int32(planes.width),
-                    height: Int32(planes.height))
-                return veil_text_reader_read(
+            withImage(image) { native in
+                veil_text_reader_read(
                     reader, native,
                     veil_box(x1: Float(box.x1), y1: Float(box.y1), x2: Float(box.x2), y2: Float(box.y2), score: 1),
                     &indices, &probabilities, Int32(indices.count), &error, error.count)
             }
         }
         guard count >= 0 else {
-            throw VisionError(
-                .detectionFailed,
-                "plate reading failed: "
-                    + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw VisionError(.detectionFailed, "plate reading failed: \(openError(error))")
         }
         var raw = ""
         var least: Float = 1

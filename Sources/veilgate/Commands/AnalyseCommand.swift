@@ -147,8 +147,7 @@ struct AnalyseCommand: AsyncParsableCommand {
         var progress = Progress(
             total: [source.duration, seconds].compactMap { $0 }.min().map { Int($0 * source.frameRate) })
         var still = running.contains(.unattendedObject) ? StillObjectDetector() : nil
-        var meter: AudioLevelMeter?
-        var loud = LoudSoundDetector()
+        var sound = running.contains(.loudSound) ? LoudSoundListener(camera: entry.id) : nil
         do {
             for try await frame in source.frames {
                 if let seconds, frame.time > seconds { break }
@@ -157,15 +156,7 @@ struct AnalyseCommand: AsyncParsableCommand {
                 let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
                 let stillObjects = still?.update(frame).map(StillObject.init) ?? []
                 let origin = analytics.origin
-                var sounds: [Alert] = []
-                if running.contains(.loudSound), let first = frame.audio.first {
-                    if meter == nil { meter = AudioLevelMeter(format: first.format) }
-                    for level in meter?.levels(of: frame.audio) ?? []
-                    where loud.observe(level: level.rms, at: level.time) != nil {
-                        sounds.append(
-                            Alert(kind: .loudSound, camera: entry.id, time: origin.addingTimeInterval(level.time)))
-                    }
-                }
+                let sounds = sound?.alerts(for: frame.audio, origin: origin) ?? []
                 let alerts =
                     sounds
                     + analytics.observe(
