@@ -189,8 +189,11 @@ let package = Package(
             ],
             swiftSettings: veilSettings
         ),
-        // What every test target shares: where the repository, the shared media and the models are, seeded randomness.
-        .target(name: "VeilTestSupport", path: "Tests/VeilTestSupport", swiftSettings: veilSettings),
+        // What every test target shares: where the repository, the shared media and the models are, seeded randomness,
+        // and the gate that runs CPU-heavy tests one at a time on a thread of their own.
+        .target(
+            name: "VeilTestSupport", dependencies: ["VeilCore"], path: "Tests/VeilTestSupport",
+            swiftSettings: veilSettings),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: veilSettings),
         .testTarget(
             name: "VeilAlertsTests", dependencies: ["VeilTestSupport", "VeilCore", "VeilAlerts"],

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 
 @testable import VeilVision
 
@@ -54,23 +55,27 @@ struct CollateralTests {
     @Test(
         "the measure itself: an untouched picture loses nothing, a blurred one nearly everything, a face allowance is not counted"
     )
-    func measure() throws {
-        let frame = try VisionFixture.image("faces/city.jpg")
-        let before = Collateral.detail(of: frame)
-        let untouched = Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: [])
-        #expect(untouched.textured > 1000)
-        #expect(untouched.obscured == 0)
-        let whole = Box(x1: 0, y1: 0, x2: Double(frame.width), y2: Double(frame.height))
-        // Blur the left half: about half of the textured blocks obscured, none when the left half is all allowed.
-        Redactor(spec: RedactionSpec(classes: [.faces], mode: .blur, shape: .box, margin: 0))
-            .apply(to: frame, boxes: [(.faces, Box(x1: 0, y1: 0, x2: whole.width / 2, y2: whole.height))])
-        let after = Collateral.detail(of: frame)
-        let half = Collateral.tally(before: before, after: after, faces: [])
-        #expect(half.fraction > 0.3 && half.fraction < 0.7, "\(half)")
-        let allowed = Collateral.tally(
-            before: before, after: after,
-            faces: [Box(x1: whole.width / 8, y1: whole.height / 4, x2: whole.width * 3 / 8, y2: whole.height * 3 / 4)])
-        #expect(allowed.obscured == 0, "a face box grown 2× covers the blurred half: \(allowed)")
+    func measure() async throws {
+        try await HeavyTest.run {
+            let frame = try VisionFixture.image("faces/city.jpg")
+            let before = Collateral.detail(of: frame)
+            let untouched = Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: [])
+            #expect(untouched.textured > 1000)
+            #expect(untouched.obscured == 0)
+            let whole = Box(x1: 0, y1: 0, x2: Double(frame.width), y2: Double(frame.height))
+            // Blur the left half: about half of the textured blocks obscured, none when the left half is all allowed.
+            Redactor(spec: RedactionSpec(classes: [.faces], mode: .blur, shape: .box, margin: 0))
+                .apply(to: frame, boxes: [(.faces, Box(x1: 0, y1: 0, x2: whole.width / 2, y2: whole.height))])
+            let after = Collateral.detail(of: frame)
+            let half = Collateral.tally(before: before, after: after, faces: [])
+            #expect(half.fraction > 0.3 && half.fraction < 0.7, "\(half)")
+            let allowed = Collateral.tally(
+                before: before, after: after,
+                faces: [
+                    Box(x1: whole.width / 8, y1: whole.height / 4, x2: whole.width * 3 / 8, y2: whole.height * 3 / 4)
+                ])
+            #expect(allowed.obscured == 0, "a face box grown 2× covers the blurred half: \(allowed)")
+        }
     }
 
     @Test(
@@ -79,60 +84,64 @@ struct CollateralTests {
             "faces/city.jpg", "faces/messi5.jpg", "people/person.jpg", "people/kite.jpg", "people/dog.jpg",
             "people/horses.jpg",
         ])
-    func photo(_ name: String) throws {
-        let marks = try #require(try Self.marks().images[name])
-        let frame = try VisionFixture.image(name)
-        let before = Collateral.detail(of: frame)
-        // As `veilgate redact` looks at a photo: the face network at twice the picture's width.
-        let detectors = try VisionModels(directory: VisionFixture.models)
-            .detectors(
-                for: Self.defaultProfile.classes, headsOfPeople: true,
-                faceInputWidth: min(1920, max(640, frame.width * 2))
-            ).detectors
-        let pipeline = RedactionPipeline(spec: Self.defaultProfile, detectors: detectors)
-        let painted = Self.painted(try pipeline.process(frame), Self.defaultProfile)
-        let faces = marks.faces.map(Self.box), heads = marks.heads.map(Self.box)
-        let uncovered = faces.filter { PlateRedactionTests.coverage(of: $0, by: painted, inner: 0) < 0.8 }
-        let tally = Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: faces + heads)
-        let headsCovered = heads.filter { PlateRedactionTests.coverage(of: $0, by: painted, inner: 0) >= 0.8 }.count
-        print(
-            "\(name): \(faces.count - uncovered.count) of \(faces.count) faces and \(headsCovered) of \(heads.count) heads covered; collateral \(tally)"
-        )
-        #expect(uncovered.isEmpty, "faces left visible: \(uncovered)")
-        #expect(tally.fraction <= Self.ceiling[name] ?? Self.goal, "collateral \(tally)")
+    func photo(_ name: String) async throws {
+        try await HeavyTest.run {
+            let marks = try #require(try Self.marks().images[name])
+            let frame = try VisionFixture.image(name)
+            let before = Collateral.detail(of: frame)
+            // As `veilgate redact` looks at a photo: the face network at twice the picture's width.
+            let detectors = try VisionModels(directory: VisionFixture.models)
+                .detectors(
+                    for: Self.defaultProfile.classes, headsOfPeople: true,
+                    faceInputWidth: min(1920, max(640, frame.width * 2))
+                ).detectors
+            let pipeline = RedactionPipeline(spec: Self.defaultProfile, detectors: detectors)
+            let painted = Self.painted(try pipeline.process(frame), Self.defaultProfile)
+            let faces = marks.faces.map(Self.box), heads = marks.heads.map(Self.box)
+            let uncovered = faces.filter { PlateRedactionTests.coverage(of: $0, by: painted, inner: 0) < 0.8 }
+            let tally = Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: faces + heads)
+            let headsCovered = heads.filter { PlateRedactionTests.coverage(of: $0, by: painted, inner: 0) >= 0.8 }.count
+            print(
+                "\(name): \(faces.count - uncovered.count) of \(faces.count) faces and \(headsCovered) of \(heads.count) heads covered; collateral \(tally)"
+            )
+            #expect(uncovered.isEmpty, "faces left visible: \(uncovered)")
+            #expect(tally.fraction <= Self.ceiling[name] ?? Self.goal, "collateral \(tally)")
+        }
     }
 
     @Test(
         "Megamind.avi, default profile: every marked face covered on the marked frames, no more of the rest obscured than today"
     )
-    func megamind() throws {
-        let marks = try #require(try Self.marks().videos["video/Megamind.avi"])
-        let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/Megamind.avi").path)
-        let detectors = try VisionModels(directory: VisionFixture.models).detectors(
-            for: Self.defaultProfile.classes, headsOfPeople: true
-        ).detectors
-        // As `veilgate redact` runs on video: detection every 2nd frame (and at once on new motion).
-        let pipeline = RedactionPipeline(
-            spec: Self.defaultProfile, detectors: detectors, options: .init(detectEvery: 2))
-        var tally = Collateral.Tally()
-        var faces = 0
-        var uncovered: [String] = []
-        while let frame = try source.nextFrame() {
-            let marked = marks[String(frame.index)]?.map(Self.box)
-            let before = marked.map { _ in Collateral.detail(of: frame) }
-            let painted = Self.painted(try pipeline.process(frame), Self.defaultProfile)
-            guard let marked, let before else { continue }
-            tally = tally + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: marked)
-            for face in marked {
-                faces += 1
-                if PlateRedactionTests.coverage(of: face, by: painted, inner: 0) < 0.8 {
-                    uncovered.append("frame \(frame.index): \(face)")
+    func megamind() async throws {
+        try await HeavyTest.run {
+            let marks = try #require(try Self.marks().videos["video/Megamind.avi"])
+            let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/Megamind.avi").path)
+            let detectors = try VisionModels(directory: VisionFixture.models).detectors(
+                for: Self.defaultProfile.classes, headsOfPeople: true
+            ).detectors
+            // As `veilgate redact` runs on video: detection every 2nd frame (and at once on new motion).
+            let pipeline = RedactionPipeline(
+                spec: Self.defaultProfile, detectors: detectors, options: .init(detectEvery: 2))
+            var tally = Collateral.Tally()
+            var faces = 0
+            var uncovered: [String] = []
+            while let frame = try source.nextFrame() {
+                let marked = marks[String(frame.index)]?.map(Self.box)
+                let before = marked.map { _ in Collateral.detail(of: frame) }
+                let painted = Self.painted(try pipeline.process(frame), Self.defaultProfile)
+                guard let marked, let before else { continue }
+                tally = tally + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: marked)
+                for face in marked {
+                    faces += 1
+                    if PlateRedactionTests.coverage(of: face, by: painted, inner: 0) < 0.8 {
+                        uncovered.append("frame \(frame.index): \(face)")
+                    }
                 }
             }
+            print("Megamind.avi: \(faces - uncovered.count) of \(faces) faces covered; collateral \(tally)")
+            #expect(faces == 11)
+            #expect(uncovered.isEmpty, "faces left visible: \(uncovered)")
+            #expect(tally.fraction <= Self.ceiling["video/Megamind.avi"] ?? Self.goal, "collateral \(tally)")
         }
-        print("Megamind.avi: \(faces - uncovered.count) of \(faces) faces covered; collateral \(tally)")
-        #expect(faces == 11)
-        #expect(uncovered.isEmpty, "faces left visible: \(uncovered)")
-        #expect(tally.fraction <= Self.ceiling["video/Megamind.avi"] ?? Self.goal, "collateral \(tally)")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 
 @testable import VeilVision
 
@@ -39,93 +40,99 @@ struct HeadCoverageTests {
     @Test(
         "Heads of the walking people on sampled frames are covered, and no more of the rest obscured than today (default profile, one running pipeline)",
         arguments: [0, 2])
-    func vtestHeads(phase: Int) throws {
-        let truth = try Self.groundTruth()
-        #expect(truth.count == 16)
-        let models = VisionModels(directory: VisionFixture.models)
-        let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
-        var pipeline: RedactionPipeline?
-        var heads = 0, covered = 0
-        var missed: [String] = []
-        var index = 0
-        var tally = Collateral.Tally()
-        var paintedShares: [Double] = []
-        while let frame = try source.nextFrame() {
-            defer { index += 1 }
-            let target = index
-            guard index >= phase else { continue }
-            if pipeline == nil {
-                // One pipeline over the whole clip, as on a camera that keeps running.
-                // The example policy's default profile, so the collateral measured is what partners see.
-                let spec = CollateralTests.defaultProfile
-                pipeline = RedactionPipeline(
-                    spec: spec, detectors: try models.detectors(for: spec.classes, headsOfPeople: true).detectors,
-                    // Phase 2 measures what the tracker carries between scheduled
-                    // detections, so no detection on motion moves them.
-                    options: .init(detectEvery: 5, coverHeadsOfPeople: true, detectOnMotion: phase == 0))
-            }
-            // What is painted: the tracked boxes grown by the spec's margin (as the Redactor does).
-            let margin = pipeline!.redactor.spec.margin
-            let before = truth[target].map { _ in Collateral.detail(of: frame) }
-            let coveredNow = try pipeline!.process(frame).filter { $0.kind == .faces }
-            let boxes = coveredNow.map { $0.box.expanded(by: margin) }
-            if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil, let people = truth[target] {
-                let heads = people.map(Self.head)
-                func share(_ c: [RedactionTracker.Covered]) -> String {
-                    Collateral.percent(
-                        Collateral.paintedOutside(
-                            c.map { $0.box.expanded(by: margin) }, ellipses: true, faces: heads, width: frame.width,
-                            height: frame.height))
+    func vtestHeads(phase: Int) async throws {
+        try await HeavyTest.run {
+            let truth = try Self.groundTruth()
+            #expect(truth.count == 16)
+            let models = VisionModels(directory: VisionFixture.models)
+            let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
+            var pipeline: RedactionPipeline?
+            var heads = 0, covered = 0
+            var missed: [String] = []
+            var index = 0
+            var tally = Collateral.Tally()
+            var paintedShares: [Double] = []
+            while let frame = try source.nextFrame() {
+                defer { index += 1 }
+                let target = index
+                guard index >= phase else { continue }
+                if pipeline == nil {
+                    // One pipeline over the whole clip, as on a camera that keeps running.
+                    // The example policy's default profile, so the collateral measured is what partners see.
+                    let spec = CollateralTests.defaultProfile
+                    pipeline = RedactionPipeline(
+                        spec: spec, detectors: try models.detectors(for: spec.classes, headsOfPeople: true).detectors,
+                        // Phase 2 measures what the tracker carries between scheduled
+                        // detections, so no detection on motion moves them.
+                        options: .init(detectEvery: 5, coverHeadsOfPeople: true, detectOnMotion: phase == 0))
                 }
-                print(
-                    "DIAG painted frame \(target): seen \(share(coveredNow.filter { $0.unseenFor == 0 })), lost \(share(coveredNow.filter { $0.unseenFor > 0 })); lost sizes "
-                        + coveredNow.filter { $0.unseenFor > 0 }.map {
-                            "\(Int($0.box.width))x\(Int($0.box.height))@\(String(format: "%.1f", $0.unseenFor))"
-                        }.joined(separator: " "))
-            }
-            guard let people = truth[target], let before else { continue }
-            tally =
-                tally
-                + Collateral.tally(before: before, after: Collateral.detail(of: frame), faces: people.map(Self.head))
-            paintedShares.append(
-                Collateral.paintedOutside(
-                    boxes, ellipses: true, faces: people.map(Self.head), width: frame.width, height: frame.height))
-            for person in people {
-                heads += 1
-                let head = Self.head(of: person)
-                let share = PlateRedactionTests.coverage(of: head, by: boxes, inner: 0)
-                if share >= 0.8 {
-                    covered += 1
-                } else {
-                    missed.append("frame \(target) box \(Int(person.x1)),\(Int(person.y1)): \(Int(share * 100)) %")
-                    if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil {
-                        func text(_ b: Box) -> String { "\(Int(b.x1)),\(Int(b.y1))-\(Int(b.x2)),\(Int(b.y2))" }
-                        let near = pipeline!.lastDetections.filter { $0.box.intersectionOverUnion(person) > 0 }
-                        print(
-                            "DIAG phase \(phase) frame \(target) person \(text(person)) head \(text(head)): detections "
-                                + near.map { "\($0.kind.rawValue) \(text($0.box)) \(String(format: "%.2f", $0.score))" }
-                                .joined(separator: "; ")
-                                + " | painted "
-                                + boxes.filter { $0.intersectionOverUnion(person) > 0 }.map(text).joined(
-                                    separator: "; "))
+                // What is painted: the tracked boxes grown by the spec's margin (as the Redactor does).
+                let margin = pipeline!.redactor.spec.margin
+                let before = truth[target].map { _ in Collateral.detail(of: frame) }
+                let coveredNow = try pipeline!.process(frame).filter { $0.kind == .faces }
+                let boxes = coveredNow.map { $0.box.expanded(by: margin) }
+                if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil, let people = truth[target] {
+                    let heads = people.map(Self.head)
+                    func share(_ c: [RedactionTracker.Covered]) -> String {
+                        Collateral.percent(
+                            Collateral.paintedOutside(
+                                c.map { $0.box.expanded(by: margin) }, ellipses: true, faces: heads, width: frame.width,
+                                height: frame.height))
+                    }
+                    print(
+                        "DIAG painted frame \(target): seen \(share(coveredNow.filter { $0.unseenFor == 0 })), lost \(share(coveredNow.filter { $0.unseenFor > 0 })); lost sizes "
+                            + coveredNow.filter { $0.unseenFor > 0 }.map {
+                                "\(Int($0.box.width))x\(Int($0.box.height))@\(String(format: "%.1f", $0.unseenFor))"
+                            }.joined(separator: " "))
+                }
+                guard let people = truth[target], let before else { continue }
+                tally =
+                    tally
+                    + Collateral.tally(
+                        before: before, after: Collateral.detail(of: frame), faces: people.map(Self.head))
+                paintedShares.append(
+                    Collateral.paintedOutside(
+                        boxes, ellipses: true, faces: people.map(Self.head), width: frame.width, height: frame.height))
+                for person in people {
+                    heads += 1
+                    let head = Self.head(of: person)
+                    let share = PlateRedactionTests.coverage(of: head, by: boxes, inner: 0)
+                    if share >= 0.8 {
+                        covered += 1
+                    } else {
+                        missed.append("frame \(target) box \(Int(person.x1)),\(Int(person.y1)): \(Int(share * 100)) %")
+                        if ProcessInfo.processInfo.environment["VEILGATE_DIAGNOSE"] != nil {
+                            func text(_ b: Box) -> String { "\(Int(b.x1)),\(Int(b.y1))-\(Int(b.x2)),\(Int(b.y2))" }
+                            let near = pipeline!.lastDetections.filter { $0.box.intersectionOverUnion(person) > 0 }
+                            print(
+                                "DIAG phase \(phase) frame \(target) person \(text(person)) head \(text(head)): detections "
+                                    + near.map {
+                                        "\($0.kind.rawValue) \(text($0.box)) \(String(format: "%.2f", $0.score))"
+                                    }
+                                    .joined(separator: "; ")
+                                    + " | painted "
+                                    + boxes.filter { $0.intersectionOverUnion(person) > 0 }.map(text).joined(
+                                        separator: "; "))
+                        }
                     }
                 }
+                if index >= 750 { break }
             }
-            if index >= 750 { break }
+            let painted = paintedShares.reduce(0, +) / Double(max(1, paintedShares.count))
+            let worstPainted = paintedShares.max() ?? 0
+            print(
+                "vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed); collateral \(tally); painted outside the heads \(Collateral.percent(painted)) of the picture on average, \(Collateral.percent(worstPainted)) at most"
+            )
+            #expect(
+                tally.fraction <= CollateralTests.ceiling["video/vtest.avi"] ?? CollateralTests.goal,
+                "collateral \(tally)")
+            // The same judged by area, texture or not: an oval over empty road hides little texture but is plain to
+            // see. 6.1–6.5 % before moving regions explained by the people found in them stopped getting head regions
+            // of their own and lost covers grew to 1.3 × their size rather than 1.5 ×; now 5.0–5.2 %.
+            #expect(painted <= 0.055, "painted outside the heads: \(Collateral.percent(painted)) of the picture")
+            #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
+            #expect(covered == heads, "every head covered; missed: \(missed)")
         }
-        let painted = paintedShares.reduce(0, +) / Double(max(1, paintedShares.count))
-        let worstPainted = paintedShares.max() ?? 0
-        print(
-            "vtest heads covered (phase \(phase)): \(covered) of \(heads); missed: \(missed); collateral \(tally); painted outside the heads \(Collateral.percent(painted)) of the picture on average, \(Collateral.percent(worstPainted)) at most"
-        )
-        #expect(
-            tally.fraction <= CollateralTests.ceiling["video/vtest.avi"] ?? CollateralTests.goal, "collateral \(tally)")
-        // The same judged by area, texture or not: an oval over empty road hides little texture but is plain to see.
-        // 6.1–6.5 % before moving regions explained by the people found in them stopped getting head regions of their
-        // own and lost covers grew to 1.3 × their size rather than 1.5 ×; now 5.0–5.2 %.
-        #expect(painted <= 0.055, "painted outside the heads: \(Collateral.percent(painted)) of the picture")
-        #expect(heads == 91 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
-        #expect(covered == heads, "every head covered; missed: \(missed)")
     }
 
     /// The tile grid is looked at two tiles per pass, each tile at most twice a second of video: with detection on
@@ -134,31 +141,35 @@ struct HeadCoverageTests {
     /// motion fallback and what the tracker carries from the last pass over their tile, which a pass that did not look
     /// at it does not count as a miss.
     @Test("Between two passes over a tile (two tiles a pass) the heads stay covered")
-    func headsBetweenTilePasses() throws {
-        let truth = try Self.groundTruth()
-        let models = VisionModels(directory: VisionFixture.models)
-        let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
-        let detectors = try models.detectors(for: [.faces], headsOfPeople: true).detectors
-        let people = try #require(detectors.compactMap { $0 as? PersonDetector }.first)
-        let pipeline = RedactionPipeline(
-            spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
-            // As on a camera short of CPU (a pipeline economises after putting off a detection).
-            options: .init(detectEvery: 2, coverHeadsOfPeople: true, detectOnMotion: false, economical: true))
-        var heads = 0, covered = 0
-        while let frame = try source.nextFrame(), frame.index <= 50 {
-            let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map {
-                $0.box.expanded(by: pipeline.redactor.spec.margin)
+    func headsBetweenTilePasses() async throws {
+        try await HeavyTest.run {
+            let truth = try Self.groundTruth()
+            let models = VisionModels(directory: VisionFixture.models)
+            let source = try MediaSource(address: VisionFixture.data.appendingPathComponent("video/vtest.avi").path)
+            let detectors = try models.detectors(for: [.faces], headsOfPeople: true).detectors
+            let people = try #require(detectors.compactMap { $0 as? PersonDetector }.first)
+            let pipeline = RedactionPipeline(
+                spec: RedactionSpec(classes: [.faces], mode: .solid), detectors: detectors,
+                // As on a camera short of CPU (a pipeline economises after putting off a detection).
+                options: .init(detectEvery: 2, coverHeadsOfPeople: true, detectOnMotion: false, economical: true))
+            var heads = 0, covered = 0
+            while let frame = try source.nextFrame(), frame.index <= 50 {
+                let boxes = try pipeline.process(frame).filter { $0.kind == .faces }.map {
+                    $0.box.expanded(by: pipeline.redactor.spec.margin)
+                }
+                for person in truth[frame.index] ?? [] {
+                    heads += 1
+                    if PlateRedactionTests.coverage(of: Self.head(of: person), by: boxes, inner: 0) >= 0.8 {
+                        covered += 1
+                    }
+                }
             }
-            for person in truth[frame.index] ?? [] {
-                heads += 1
-                if PlateRedactionTests.coverage(of: Self.head(of: person), by: boxes, inner: 0) >= 0.8 { covered += 1 }
-            }
+            // Detections at 0, 0.2, …, 5.0 s (and the passes lost tracks ask for): the first looks at every tile, each
+            // after it at two that are due — each tile every 0.6 s.
+            // Half the grid at a time, more often than the whole grid twice a second (9 passes by 5.0 s).
+            #expect(people.tilePasses > 9)
+            #expect(heads == (truth[0]?.count ?? 0) + (truth[50]?.count ?? 0))
+            #expect(covered == heads)
         }
-        // Detections at 0, 0.2, …, 5.0 s (and the passes lost tracks ask for): the first looks at every tile, each
-        // after it at two that are due — each tile every 0.6 s.
-        // Half the grid at a time, more often than the whole grid twice a second (9 passes by 5.0 s).
-        #expect(people.tilePasses > 9)
-        #expect(heads == (truth[0]?.count ?? 0) + (truth[50]?.count ?? 0))
-        #expect(covered == heads)
     }
 }

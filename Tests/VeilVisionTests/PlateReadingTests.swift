@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 
 @testable import VeilVision
 
@@ -34,42 +35,47 @@ struct PlateReadingTests {
     }
 
     @Test("EU plates read from the detector's boxes match their own entry, and no other plate of the set")
-    func readsDetectedPlates() throws {
-        let models = VisionModels(directory: VisionFixture.models)
-        let detector = try models.plates()
-        let reader = try models.plateReader()
-        let truth = try Self.plates()
-        let lengths = Set(truth.map(\.text.count))
-        var matched = 0, exact = 0, wrong = 0
-        for plate in truth {
-            let frame = try VisionFixture.image(plate.image)
-            // Every plate-shaped box the detector finds on the photo is read, as the camera pipeline reads every plate
-            // track: a match on any of them counts, a match with another plate of the set is wrong.
-            var candidates = Set<String>()
-            var runs = Set<String>()
-            for detection in try detector.detect(in: frame) {
-                guard let reading = try reader.read(frame, box: detection.box) else { continue }
-                #expect(!reading.description.contains(reading.text), "a reading's description never shows the text")
-                candidates.formUnion(PlateText.candidates(of: reading.text, lengths: lengths))
-                runs.formUnion(PlateText.candidates(of: reading.text, lengths: lengths).filter(reading.text.contains))
+    func readsDetectedPlates() async throws {
+        try await HeavyTest.run {
+            let models = VisionModels(directory: VisionFixture.models)
+            let detector = try models.plates()
+            let reader = try models.plateReader()
+            let truth = try Self.plates()
+            let lengths = Set(truth.map(\.text.count))
+            var matched = 0, exact = 0, wrong = 0
+            for plate in truth {
+                let frame = try VisionFixture.image(plate.image)
+                // Every plate-shaped box the detector finds on the photo is read, as the camera pipeline reads every
+                // plate track: a match on any of them counts, a match with another plate of the set is wrong.
+                var candidates = Set<String>()
+                var runs = Set<String>()
+                for detection in try detector.detect(in: frame) {
+                    guard let reading = try reader.read(frame, box: detection.box) else { continue }
+                    #expect(!reading.description.contains(reading.text), "a reading's description never shows the text")
+                    candidates.formUnion(PlateText.candidates(of: reading.text, lengths: lengths))
+                    runs.formUnion(
+                        PlateText.candidates(of: reading.text, lengths: lengths).filter(reading.text.contains))
+                }
+                if candidates.contains(plate.text) { matched += 1 }
+                if runs.contains(plate.text) { exact += 1 }
+                wrong += truth.filter { $0.text != plate.text && candidates.contains($0.text) }.count
             }
-            if candidates.contains(plate.text) { matched += 1 }
-            if runs.contains(plate.text) { exact += 1 }
-            wrong += truth.filter { $0.text != plate.text && candidates.contains($0.text) }.count
+            print(
+                "EU plates matched from detected boxes: \(matched) of \(truth.count) (\(exact) read exactly); matches with another plate of the set: \(wrong)"
+            )
+            #expect(truth.count >= 50)
+            #expect(Double(matched) / Double(truth.count) >= 0.9)
+            #expect(wrong == 0)
         }
-        print(
-            "EU plates matched from detected boxes: \(matched) of \(truth.count) (\(exact) read exactly); matches with another plate of the set: \(wrong)"
-        )
-        #expect(truth.count >= 50)
-        #expect(Double(matched) / Double(truth.count) >= 0.9)
-        #expect(wrong == 0)
     }
 
     @Test("A plate-less picture reads as nothing a watchlist could match")
-    func readsNothingFromAFace() throws {
-        let reader = try VisionModels(directory: VisionFixture.models).plateReader()
-        let frame = try VisionFixture.image("faces/messi5.jpg")
-        let reading = try reader.read(frame, box: Box(x1: 200, y1: 40, x2: 320, y2: 80))
-        #expect((reading?.text.count ?? 0) < 5, "\(String(describing: reading))")
+    func readsNothingFromAFace() async throws {
+        try await HeavyTest.run {
+            let reader = try VisionModels(directory: VisionFixture.models).plateReader()
+            let frame = try VisionFixture.image("faces/messi5.jpg")
+            let reading = try reader.read(frame, box: Box(x1: 200, y1: 40, x2: 320, y2: 80))
+            #expect((reading?.text.count ?? 0) < 5, "\(String(describing: reading))")
+        }
     }
 }

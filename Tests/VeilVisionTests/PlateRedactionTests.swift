@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilCore
 import VeilMedia
+import VeilTestSupport
 
 @testable import VeilVision
 
@@ -58,27 +59,31 @@ struct PlateRedactionTests {
     }
 
     @Test("EU plates: at least 98 % of ground-truth plate boxes covered by the text detector (PP-OCRv4)")
-    func euPlatesTextDetector() throws {
-        let result = try Self.measure(try VisionModels(directory: VisionFixture.models).plates())
-        print(
-            "EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)"
-        )
-        #expect(result.total >= 50)
-        #expect(Double(result.covered) / Double(result.total) >= 0.98)
+    func euPlatesTextDetector() async throws {
+        try await HeavyTest.run {
+            let result = try Self.measure(try VisionModels(directory: VisionFixture.models).plates())
+            print(
+                "EU plates covered (PP-OCRv4, whole plate box): \(result.covered) of \(result.total); missed: \(result.missed)"
+            )
+            #expect(result.total >= 50)
+            #expect(Double(result.covered) / Double(result.total) >= 0.98)
+        }
     }
 
     /// The Haar cascade is the fallback when the text model is missing: it must stay usable.
     @Test("EU plates: the Haar fallback still covers most plates' characters")
-    func euPlatesCascade() throws {
-        let detector = try PlateDetector()
-        let truth = try Self.groundTruth()
-        var covered = 0
-        for (image, plate) in truth {
-            let boxes = try detector.detect(in: try VisionFixture.image(image)).map { $0.box.expanded(by: 0.15) }
-            if Self.coverage(of: plate, by: boxes) >= 0.9 { covered += 1 }
+    func euPlatesCascade() async throws {
+        try await HeavyTest.run {
+            let detector = try PlateDetector()
+            let truth = try Self.groundTruth()
+            var covered = 0
+            for (image, plate) in truth {
+                let boxes = try detector.detect(in: try VisionFixture.image(image)).map { $0.box.expanded(by: 0.15) }
+                if Self.coverage(of: plate, by: boxes) >= 0.9 { covered += 1 }
+            }
+            print("EU plates covered (Haar, characters): \(covered) of \(truth.count)")
+            #expect(Double(covered) / Double(truth.count) >= 0.85)
         }
-        print("EU plates covered (Haar, characters): \(covered) of \(truth.count)")
-        #expect(Double(covered) / Double(truth.count) >= 0.85)
     }
 
     /// A 1280×720 frame with `car` pasted at (`x`, `y`) on grey (even offsets, so chroma lines up).
@@ -115,40 +120,42 @@ struct PlateRedactionTests {
     @Test(
         "A plate driving through the picture stays covered on every frame (default profile, detection every 10th frame)"
     )
-    func movingPlate() throws {
-        let vision = VisionModels(directory: VisionFixture.models)
-        let spec = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
-        let detector = try vision.plates()
-        // Cars whose plate the detector finds on the still (the still test measures the rest).
-        var cars: [(image: String, plate: Box)] = []
-        for (image, plate) in try Self.groundTruth() where cars.count < 2 {
-            let still = try VisionFixture.image(image)
-            guard still.width <= 760, still.height <= 700,
-                Self.coverage(of: plate, by: try detector.detect(in: still).map(\.box), inner: 0) >= 0.9
-            else { continue }
-            cars.append((image, plate))
-        }
-        #expect(cars.count == 2)
-        for (image, plate) in cars {
-            let car = try VisionFixture.image(image)
-            let pipeline = RedactionPipeline(
-                spec: spec, detectors: try vision.detectors(for: spec.classes, headsOfPeople: true).detectors,
-                options: .init(detectEvery: 10))
-            let y = ((720 - car.height) / 2) & ~1
-            var uncovered: [Int] = []
-            for index in 0..<50 {
-                let time = Double(index) / 25
-                let x = Int(10 + 400 * time) & ~1
-                let covered = try pipeline.process(try Self.frame(with: car, x: x, y: y, time: time, index: index))
-                let moved = plate.offset(dx: Double(x), dy: Double(y))
-                if Self.coverage(of: moved, by: covered.filter { $0.kind == .plates }.map(\.box)) < 0.9 {
-                    uncovered.append(index)
-                }
+    func movingPlate() async throws {
+        try await HeavyTest.run {
+            let vision = VisionModels(directory: VisionFixture.models)
+            let spec = RedactionSpec(classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
+            let detector = try vision.plates()
+            // Cars whose plate the detector finds on the still (the still test measures the rest).
+            var cars: [(image: String, plate: Box)] = []
+            for (image, plate) in try Self.groundTruth() where cars.count < 2 {
+                let still = try VisionFixture.image(image)
+                guard still.width <= 760, still.height <= 700,
+                    Self.coverage(of: plate, by: try detector.detect(in: still).map(\.box), inner: 0) >= 0.9
+                else { continue }
+                cars.append((image, plate))
             }
-            print(
-                "moving plate (\(image)): uncovered on \(uncovered.count) of 50 frames \(uncovered.prefix(10)); \(pipeline.passSummary)"
-            )
-            #expect(uncovered.isEmpty, "the plate of \(image) was visible on frames \(uncovered)")
+            #expect(cars.count == 2)
+            for (image, plate) in cars {
+                let car = try VisionFixture.image(image)
+                let pipeline = RedactionPipeline(
+                    spec: spec, detectors: try vision.detectors(for: spec.classes, headsOfPeople: true).detectors,
+                    options: .init(detectEvery: 10))
+                let y = ((720 - car.height) / 2) & ~1
+                var uncovered: [Int] = []
+                for index in 0..<50 {
+                    let time = Double(index) / 25
+                    let x = Int(10 + 400 * time) & ~1
+                    let covered = try pipeline.process(try Self.frame(with: car, x: x, y: y, time: time, index: index))
+                    let moved = plate.offset(dx: Double(x), dy: Double(y))
+                    if Self.coverage(of: moved, by: covered.filter { $0.kind == .plates }.map(\.box)) < 0.9 {
+                        uncovered.append(index)
+                    }
+                }
+                print(
+                    "moving plate (\(image)): uncovered on \(uncovered.count) of 50 frames \(uncovered.prefix(10)); \(pipeline.passSummary)"
+                )
+                #expect(uncovered.isEmpty, "the plate of \(image) was visible on frames \(uncovered)")
+            }
         }
     }
 }

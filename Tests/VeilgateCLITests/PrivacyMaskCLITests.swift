@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VeilTestSupport
 
 /// Issue 16: a camera's privacy masks are painted over before anything else sees the frame, so they are in every
 /// output — a redacted photo or clip, the police's live view, and the recordings, the original footage included.
@@ -108,109 +109,121 @@ struct PrivacyMaskCLITests {
     @Test(
         "veilgate redact --camera and analyse paint the camera's masks; a self-crossing mask is refused with its position"
     )
-    func redactAndLint() throws {
-        let folder = try CLI.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.maskedPolicy(in: folder)
-        let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/faces/city.jpg")
+    func redactAndLint() async throws {
+        try await HeavyTest.run {
+            let folder = try CLI.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try Self.maskedPolicy(in: folder)
+            let city = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+                "shared/data/faces/city.jpg"
+            )
             .path
-        let redacted = try CLI.run(
-            ["redact", city, "-o", "masked.png", "--camera", "market-square", "--policy", "policies"], in: folder)
-        #expect(redacted.status == 0, "\(redacted.errors)")
-        #expect(redacted.errors.contains("painting 1 privacy mask(s) of camera market-square"))
-        try Self.expectMasked("masked.png", in: folder, tolerance: 0.5, "redact (PNG)")
-        // Without --camera nothing is masked: the mask belongs to the camera, not to every picture.
-        #expect(try CLI.run(["redact", city, "-o", "plain.png", "--policy", "policies"], in: folder).status == 0)
-        #expect(Self.statistics(try Self.firstFrameLuma("plain.png", in: folder)).inside.deviation > 20)
+            let redacted = try CLI.run(
+                ["redact", city, "-o", "masked.png", "--camera", "market-square", "--policy", "policies"], in: folder)
+            #expect(redacted.status == 0, "\(redacted.errors)")
+            #expect(redacted.errors.contains("painting 1 privacy mask(s) of camera market-square"))
+            try Self.expectMasked("masked.png", in: folder, tolerance: 0.5, "redact (PNG)")
+            // Without --camera nothing is masked: the mask belongs to the camera, not to every picture.
+            #expect(try CLI.run(["redact", city, "-o", "plain.png", "--policy", "policies"], in: folder).status == 0)
+            #expect(Self.statistics(try Self.firstFrameLuma("plain.png", in: folder)).inside.deviation > 20)
 
-        try FederationCLITests.cityCamera(in: folder)
-        let analysed = try CLI.run(
-            ["analyse", "camera.mp4", "--camera", "market-square", "--policy", "policies", "--seconds", "1"], in: folder
-        )
-        #expect(analysed.status == 0 && analysed.errors.contains("under 1 privacy mask(s)"), "\(analysed.errors)")
+            try FederationCLITests.cityCamera(in: folder)
+            let analysed = try CLI.run(
+                ["analyse", "camera.mp4", "--camera", "market-square", "--policy", "policies", "--seconds", "1"],
+                in: folder
+            )
+            #expect(analysed.status == 0 && analysed.errors.contains("under 1 privacy mask(s)"), "\(analysed.errors)")
 
-        var text = try String(contentsOf: folder.appendingPathComponent("policies/policy.yaml"), encoding: .utf8)
-        // a bow tie
-        text = text.replacingOccurrences(of: "[0.35, 0.45], [0.05, 0.45]", with: "[0.05, 0.45], [0.35, 0.45]")
-        try FederationCLITests.writePolicy(text, in: folder)
-        let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
-        #expect(lint.status != 0)
-        #expect(
-            lint.output.contains("mask 'flat-windows': the polygon crosses itself")
-                || lint.errors.contains("mask 'flat-windows': the polygon crosses itself"),
-            "\(lint.output)\(lint.errors)")
-        #expect((lint.output + lint.errors).contains("policy.yaml:"), "with its position")
+            var text = try String(contentsOf: folder.appendingPathComponent("policies/policy.yaml"), encoding: .utf8)
+            // a bow tie
+            text = text.replacingOccurrences(of: "[0.35, 0.45], [0.05, 0.45]", with: "[0.05, 0.45], [0.35, 0.45]")
+            try FederationCLITests.writePolicy(text, in: folder)
+            let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
+            #expect(lint.status != 0)
+            #expect(
+                lint.output.contains("mask 'flat-windows': the polygon crosses itself")
+                    || lint.errors.contains("mask 'flat-windows': the polygon crosses itself"),
+                "\(lint.output)\(lint.errors)")
+            #expect((lint.output + lint.errors).contains("policy.yaml:"), "with its position")
+        }
     }
 
     @Test("served and recorded: the police's live view and the raw and redacted recordings all carry the mask")
-    func liveAndRecorded() throws {
-        let folder = try CLI.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.maskedPolicy(in: folder)
-        let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
-        #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
-        try FederationCLITests.cityCamera(in: folder)
-        #expect(
-            Self.statistics(try Self.firstFrameLuma("camera.mp4", in: folder)).inside.deviation > 20,
-            "the source has a scene there")
-
-        let gateway = try FederationCLITests.Gateway(
-            in: folder, policy: "policies",
-            extra: [
-                "--camera-source", "market-square=camera.mp4",
-                "--no-analytics",
-            ])
-        let watched = try CLI.run(
-            [
-                "partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca",
-                "certs/ca.pem",
-                "--cert", police, "-o", "police.mp4", "--seconds", "3",
-            ], in: folder)
-        #expect(watched.status == 0, "\(watched.errors)")
-        #expect(gateway.stop() == 0)
-        try Self.expectMasked("police.mp4", in: folder, tolerance: 3, "the police's live view")
-
-        let listed = try CLI.run(
-            ["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
-        for category in ["raw-video", "redacted-video"] {
-            let line = listed.output.split(separator: "\n").first { $0.contains("  \(category)  ") }
-            let segment = try #require(line?.split(separator: " ").first.map(String.init), "\(listed.output)")
+    func liveAndRecorded() async throws {
+        try await HeavyTest.run {
+            let folder = try CLI.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try Self.maskedPolicy(in: folder)
+            let (police, _) = try FederationCLITests.site(in: folder, policy: "policies")
+            #expect(try CLI.run(["vault", "init", "--state", "state"], in: folder).status == 0)
+            try FederationCLITests.cityCamera(in: folder)
             #expect(
-                try CLI.run(
-                    ["vault", "read", segment, "--state", "state", "--policy", "policies", "-o", "\(category).mp4"],
-                    in: folder
-                ).status == 0)
-            try Self.expectMasked("\(category).mp4", in: folder, tolerance: 3, "the \(category) recording")
-        }
+                Self.statistics(try Self.firstFrameLuma("camera.mp4", in: folder)).inside.deviation > 20,
+                "the source has a scene there")
 
-        // A subject access (Art. 15) on the same footage: the people listed first, one chosen, the export signed, and
-        // the mask in it too.
-        let range = [
-            "--camera", "market-square", "--from",
-            ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600)),
-            "--to", ISO8601DateFormatter().string(from: Date().addingTimeInterval(60)),
-            "--state", "state", "--policy", "policies",
-        ]
-        let listedPeople = try CLI.run(["subject-access"] + range + ["--detections", "people.jsonl"], in: folder)
-        #expect(listedPeople.status == 0, "\(listedPeople.errors)")
-        let people = try String(contentsOf: folder.appendingPathComponent("people.jsonl"), encoding: .utf8)
-        let first = try #require(people.split(separator: "\n").first, "no person found in the recording")
-        let track = try #require(
-            (try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["track"] as? Int)
-        let answered = try CLI.run(
-            ["subject-access"] + range + ["--select", "track:\(track)", "--request", "SAR-1", "-o", "sar"], in: folder)
-        #expect(answered.status == 0, "\(answered.errors)")
-        #expect(answered.output.contains("the subject is shown in"), "\(answered.output)")
-        let verified = try CLI.run(
-            ["vault", "verify-export", "sar", "--public-key", "state/keys/gateway-signing.pub"], in: folder)
-        #expect(verified.status == 0 && verified.output.contains("subject access"), "\(verified.output)")
-        let part = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sar/video").path).first)
-        // The export covers the whole picture coarsely (blocks of a 36th of its height): the mask's edges blend in a
-        // little, its grey stays.
-        try Self.expectMasked("sar/video/\(part)", in: folder, tolerance: 10, "the subject-access export")
-        let refused = try CLI.run(
-            ["subject-access"] + range + ["--select", "0.5,0.5@+99999", "-o", "sar-2"], in: folder)
-        #expect(refused.status != 0 && refused.errors.contains("no footage of that moment"), "\(refused.errors)")
+            let gateway = try FederationCLITests.Gateway(
+                in: folder, policy: "policies",
+                extra: [
+                    "--camera-source", "market-square=camera.mp4",
+                    "--no-analytics",
+                ])
+            let watched = try CLI.run(
+                [
+                    "partner", "live", "market-square", "--server", "https://127.0.0.1:\(gateway.port)", "--ca",
+                    "certs/ca.pem",
+                    "--cert", police, "-o", "police.mp4", "--seconds", "3",
+                ], in: folder)
+            #expect(watched.status == 0, "\(watched.errors)")
+            #expect(gateway.stop() == 0)
+            try Self.expectMasked("police.mp4", in: folder, tolerance: 3, "the police's live view")
+
+            let listed = try CLI.run(
+                ["vault", "list", "--state", "state", "--policy", "policies", "--camera", "market-square"], in: folder)
+            for category in ["raw-video", "redacted-video"] {
+                let line = listed.output.split(separator: "\n").first { $0.contains("  \(category)  ") }
+                let segment = try #require(line?.split(separator: " ").first.map(String.init), "\(listed.output)")
+                #expect(
+                    try CLI.run(
+                        [
+                            "vault", "read", segment, "--state", "state", "--policy", "policies", "-o",
+                            "\(category).mp4",
+                        ],
+                        in: folder
+                    ).status == 0)
+                try Self.expectMasked("\(category).mp4", in: folder, tolerance: 3, "the \(category) recording")
+            }
+
+            // A subject access (Art. 15) on the same footage: the people listed first, one chosen, the export signed,
+            // and the mask in it too.
+            let range = [
+                "--camera", "market-square", "--from",
+                ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600)),
+                "--to", ISO8601DateFormatter().string(from: Date().addingTimeInterval(60)),
+                "--state", "state", "--policy", "policies",
+            ]
+            let listedPeople = try CLI.run(["subject-access"] + range + ["--detections", "people.jsonl"], in: folder)
+            #expect(listedPeople.status == 0, "\(listedPeople.errors)")
+            let people = try String(contentsOf: folder.appendingPathComponent("people.jsonl"), encoding: .utf8)
+            let first = try #require(people.split(separator: "\n").first, "no person found in the recording")
+            let track = try #require(
+                (try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["track"] as? Int)
+            let answered = try CLI.run(
+                ["subject-access"] + range + ["--select", "track:\(track)", "--request", "SAR-1", "-o", "sar"],
+                in: folder)
+            #expect(answered.status == 0, "\(answered.errors)")
+            #expect(answered.output.contains("the subject is shown in"), "\(answered.output)")
+            let verified = try CLI.run(
+                ["vault", "verify-export", "sar", "--public-key", "state/keys/gateway-signing.pub"], in: folder)
+            #expect(verified.status == 0 && verified.output.contains("subject access"), "\(verified.output)")
+            let part = try #require(
+                try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sar/video").path)
+                    .first)
+            // The export covers the whole picture coarsely (blocks of a 36th of its height): the mask's edges blend in
+            // a little, its grey stays.
+            try Self.expectMasked("sar/video/\(part)", in: folder, tolerance: 10, "the subject-access export")
+            let refused = try CLI.run(
+                ["subject-access"] + range + ["--select", "0.5,0.5@+99999", "-o", "sar-2"], in: folder)
+            #expect(refused.status != 0 && refused.errors.contains("no footage of that moment"), "\(refused.errors)")
+        }
     }
 }
