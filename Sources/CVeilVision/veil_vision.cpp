@@ -589,6 +589,60 @@ extern "C" int veil_ssd_net_detect(veil_ssd_net *net, veil_image image, int inpu
     });
 }
 
+// MARK: YOLOv3-tiny vehicle detector
+
+struct veil_vehicle_net {
+    cv::dnn::Net network;
+    std::vector<cv::String> outputs;
+};
+
+extern "C" veil_vehicle_net *veil_vehicle_net_open(const char *cfg_path, const char *weights_path, char *error,
+                                                   size_t error_size) {
+    return guarded(error, error_size, static_cast<veil_vehicle_net *>(nullptr), [&]() -> veil_vehicle_net * {
+            auto *net = new veil_vehicle_net{cv::dnn::readNetFromDarknet(cfg_path, weights_path), {}};
+            net->outputs = net->network.getUnconnectedOutLayersNames();
+            return net;
+    });
+}
+
+extern "C" void veil_vehicle_net_close(veil_vehicle_net *net) { delete net; }
+
+/// Darknet's region output: per row the box centre and size (fractions of the input), objectness, then one score per
+/// COCO class; a vehicle's score is objectness × its class's. The picture is stretched to the square input, as
+/// darknet trains, so the fractions map straight back to the frame.
+extern "C" int veil_vehicle_net_detect(veil_vehicle_net *net, veil_image image, int input_size, float threshold,
+                                       veil_box *boxes, int capacity, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+            if (!net || image.width <= 0 || image.height <= 0 || input_size < 32 || input_size % 32 != 0) {
+                set_error(error, error_size, "invalid arguments");
+                return -1;
+            }
+            cv::Mat rgb = rgb_scaled(image, cv::Size(input_size, input_size));
+            net->network.setInput(cv::dnn::blobFromImage(rgb, 1.0 / 255, cv::Size(), cv::Scalar(), false, false));
+            std::vector<cv::Mat> outputs;
+            net->network.forward(outputs, net->outputs);
+            // COCO's class indices: 2 car, 3 motorbike, 5 bus, 7 truck.
+            static const int vehicles[] = {2, 3, 5, 7};
+            std::vector<veil_box> found;
+            for (const cv::Mat &output : outputs) {
+                for (int row = 0; row < output.rows; ++row) {
+                    const float *values = output.ptr<float>(row);
+                    float best = 0;
+                    for (int index : vehicles) {
+                        if (5 + index < output.cols) best = std::max(best, values[4] * values[5 + index]);
+                    }
+                    if (best < threshold) continue;
+                    const float cx = values[0] * image.width, cy = values[1] * image.height;
+                    const float w = values[2] * image.width, h = values[3] * image.height;
+                    found.push_back(veil_box{std::max(0.f, cx - w / 2), std::max(0.f, cy - h / 2),
+                                             std::min(float(image.width), cx + w / 2),
+                                             std::min(float(image.height), cy + h / 2), best});
+                }
+            }
+            return copy_boxes(non_maximum_suppression(found, 0.45f), boxes, capacity);
+    });
+}
+
 // MARK: PP-OCRv4 text recogniser
 
 struct veil_text_reader {

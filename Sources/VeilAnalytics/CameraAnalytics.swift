@@ -41,6 +41,8 @@ public struct CameraAnalytics: Sendable {
         /// …where near is within this many of a person's own heights of it (their owner standing beside it, sitting on
         /// the bench it is on).
         public var unattendedReach = 1.0
+        /// Vehicle dwell: a vehicle in a zone this long (seconds): ten minutes unless the policy says otherwise.
+        public var vehicleDwellAfter = 600.0
 
         public init() {}
     }
@@ -60,7 +62,7 @@ public struct CameraAnalytics: Sendable {
         /// `loud-sound` on sound levels (``LoudSoundDetector``), so ``CameraAnalytics`` itself passes both by.
         public static let supported: Set<Analytic> = [
             .restrictedZone, .loitering, .lineCrossing, .crowdCount, .running, .unattendedObject, .watchlistMatch,
-            .loudSound,
+            .loudSound, .vehicleDwell,
         ]
 
         /// `analytics` cut down to the supported ones.
@@ -106,6 +108,8 @@ public struct CameraAnalytics: Sendable {
     private var runs: [Int: RunState] = [:]
     /// Per still object: since when nobody has been near it, and whether it raised its alert.
     private var unattended: [Int: (aloneSince: Double, alerted: Bool)] = [:]
+    /// Per vehicle and zone: since when it has been in the zone, and whether it raised its alert.
+    private var parked: [Key: (since: Double, alerted: Bool)] = [:]
     private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
 
     private struct Key: Hashable {
@@ -193,6 +197,9 @@ public struct CameraAnalytics: Sendable {
             alerts += unattendedObjects(
                 observation.stillObjects, people, at: time, aspectRatio: observation.aspectRatio)
         }
+        if analytics.contains(.vehicleDwell) {
+            alerts += vehicleDwell(observation.objects.filter { $0.kind == .vehicle }, at: time)
+        }
         return alerts
     }
 
@@ -238,6 +245,33 @@ public struct CameraAnalytics: Sendable {
             }
         }
         restricted = restricted.filter { footing[$0.key.track] != nil }
+        return alerts
+    }
+
+    // MARK: Vehicle dwell
+
+    /// A vehicle whose ground point stays in a zone longer than the zone's threshold raises one alert for that stay.
+    /// The vehicle tracker keeps a parked vehicle's track through passers-by hiding it (``VehicleTracker/keepFor``); a
+    /// vehicle that leaves the zone or is dropped by the tracker ends its stay.
+    private mutating func vehicleDwell(_ vehicles: [TrackedObject], at time: Double) -> [Alert] {
+        var alerts: [Alert] = []
+        for zone in zones {
+            for vehicle in vehicles {
+                let key = Key(track: vehicle.track, place: zone.id)
+                guard zone.contains(vehicle.groundPoint) else {
+                    parked[key] = nil
+                    continue
+                }
+                var stay = parked[key] ?? (since: time, alerted: false)
+                if !stay.alerted, time - stay.since >= limits(zone.id).vehicleDwellAfter {
+                    stay.alerted = true
+                    alerts.append(alert(.vehicleDwell, zone: zone.id, at: time, people: [vehicle]))
+                }
+                parked[key] = stay
+            }
+        }
+        let present = Set(vehicles.map(\.track))
+        parked = parked.filter { present.contains($0.key.track) }
         return alerts
     }
 

@@ -3,6 +3,8 @@
 public struct TrackedObject: Hashable, Sendable {
     public enum Kind: String, Sendable {
         case person
+        /// A car, van, lorry, bus or motorbike (``VehicleTracker``): only vehicle-dwell looks at these.
+        case vehicle
     }
 
     /// Stable while the tracker follows the object; never reused within a camera's run.

@@ -254,6 +254,8 @@ public struct Gateway: Sendable {
                     },
                     plates: setup.analytics.contains(.watchlistMatch)
                         ? Self.plateWatch(camera: feed.camera, watchlists: watchlists, warn: warn) : nil,
+                    vehicles: setup.analytics.contains(.vehicleDwell)
+                        ? Self.vehicleWatch(camera: feed.camera, warn: warn) : nil,
                     raise: { alert in
                         do { try broker.publish(alert) } catch {
                             logger.error(
@@ -284,6 +286,16 @@ public struct Gateway: Sendable {
             return PlateWatch(camera: camera, reader: try VisionModels().plateReader(), watchlists: watchlists)
         } catch {
             warn("camera \(camera.rawValue): watchlist-match reads no plates: \(error)")
+            return nil
+        }
+    }
+
+    /// A camera's vehicle watch, or nil with a warning when the vehicle model is missing.
+    static func vehicleWatch(camera: CameraID, warn: (String) -> Void) -> VehicleWatch? {
+        do {
+            return VehicleWatch(detector: try VisionModels().vehicles())
+        } catch {
+            warn("camera \(camera.rawValue): vehicle-dwell sees no vehicles: \(error)")
             return nil
         }
     }

@@ -348,6 +348,15 @@ struct ThresholdTests {
                 "analytics: [loitering, crowd-count, unattended-object]\n    thresholds:\n      unattended-object: {after: 2s}",
                 LintRule.impossibleValue, "unattended-object of camera 'cam-a': after 2s must be from 5s"
             ),
+            (
+                "analytics: [loitering, crowd-count]\n    thresholds:\n      loitering: {after: 90s}",
+                "analytics: [loitering, crowd-count, vehicle-dwell]\n    thresholds:\n      vehicle-dwell: {after: 30s}",
+                LintRule.impossibleValue, "vehicle-dwell of camera 'cam-a': after 30s must be from 1m"
+            ),
+            (
+                "  loitering: {after: 90s}\n", "  vehicle-dwell: {after: 15m}\n", LintRule.misplacedKey,
+                "camera 'cam-a' sets thresholds for vehicle-dwell, which the camera does not run"
+            ),
         ])
     func refused(_ old: String, _ new: String, _ rule: LintRule, _ message: String) {
         let text = Self.withThresholds.replacingOccurrences(of: old, with: new)

@@ -85,6 +85,56 @@ struct AnalyseCLITests {
     }
 
     @Test(
+        "vehicle-dwell on vtest's parked van: one alert a minute in for the kerb zone it stands in, none for the walkway"
+    )
+    func vehicleDwell() async throws {
+        try await HeavyTest.run {
+            let folder = try CLI.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try Self.vtestPolicy(in: folder)
+            let path = folder.appendingPathComponent("policies/policy.yaml")
+            let text = try String(contentsOf: path, encoding: .utf8)
+            // The white van parked at the top right all through the clip (660–710 × 55–81 px of 768 × 576); the other
+            // vehicle, at the picture's right edge, stands outside the kerb zone.
+            let edited = text.replacingOccurrences(
+                of: "crowd-count, running]", with: "crowd-count, running, vehicle-dwell]"
+            ).replacingOccurrences(
+                of: "      - id: shop-fronts\n",
+                with: """
+                          - id: kerb
+                            polygon: [[0.84, 0.05], [0.95, 0.05], [0.95, 0.20], [0.84, 0.20]]
+                            thresholds: {vehicle-dwell: {after: 1m}}
+                          - id: shop-fronts
+
+                    """)
+            #expect(edited != text)
+            try edited.write(to: path, atomically: true, encoding: .utf8)
+            let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
+            #expect(lint.status == 0, "\(lint.output)\(lint.errors)")
+            // What a DPO reads about it: when it fires, and that it reads no plate.
+            let explained = try CLI.run(
+                [
+                    "policy", "explain", "--partner", "police", "--camera", "station-forecourt", "--action",
+                    "alert:vehicle-dwell", "--zone", "kerb",
+                ], in: folder)
+            #expect(
+                explained.output.contains(
+                    "a vehicle (a car, van, lorry, bus or motorbike: boxes only, no make, colour or plate) in a zone for 60 s, once per stay"
+                ), "\(explained.output)\(explained.errors)")
+            let run = try CLI.run(
+                ["analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies"], in: folder)
+            #expect(run.status == 0, "\(run.errors)")
+            let dwell = run.output.split(separator: "\n").compactMap { line -> [String: Any]? in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            }.filter { $0["kind"] as? String == "vehicle-dwell" }
+            #expect(dwell.count == 1, "\(dwell)")
+            #expect(dwell.first?["zone"] as? String == "kerb", "\(dwell)")
+            #expect((dwell.first?["track"] as? Int ?? 0) >= 1_000_000, "a vehicle's own track number: \(dwell)")
+            #expect(run.errors.contains("vehicle-dwell"), "\(run.errors)")
+        }
+    }
+
+    @Test(
         "the policy's thresholds reach the analytics: a walkway zone that alerts at the default 1 s stays silent at 20 s"
     )
     func policyThresholds() async throws {

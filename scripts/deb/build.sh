@@ -158,7 +158,7 @@ say "checking the detector models (scripts/fetch-models.sh: pinned digests, fetc
 VEILGATE_MODELS=$models scripts/fetch-models.sh >&2 || die "scripts/fetch-models.sh failed"
 install -d -m 0755 "$stage/usr/share/veilgate/models"
 for model in centerface.onnx yunet-2023mar.onnx ppocr-det-cv46.onnx ppocr-rec-cv46.onnx ppocr-rec-keys.txt \
-  ssdlite-pedestrian.pb ssdlite-pedestrian.pbtxt; do
+  ssdlite-pedestrian.pb ssdlite-pedestrian.pbtxt yolov3-tiny.cfg yolov3-tiny.weights; do
   [ -f "$models/$model" ] || die "$models/$model is missing after scripts/fetch-models.sh"
   install -m 0644 "$models/$model" "$stage/usr/share/veilgate/models/$model"
 done

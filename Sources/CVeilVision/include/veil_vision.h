@@ -83,6 +83,14 @@ void veil_text_reader_close(veil_text_reader *reader);
 int veil_text_reader_read(veil_text_reader *reader, veil_image image, veil_box box, int32_t *indices,
                           float *probabilities, int capacity, char *error, size_t error_size);
 
+/// YOLOv3-tiny (darknet's cfg and weights): vehicles — COCO's car, motorbike, bus and truck — as boxes in the image's
+/// pixels. `input_size`: the square the picture is stretched to (a multiple of 32; 416 as trained).
+typedef struct veil_vehicle_net veil_vehicle_net;
+veil_vehicle_net *veil_vehicle_net_open(const char *cfg_path, const char *weights_path, char *error, size_t error_size);
+void veil_vehicle_net_close(veil_vehicle_net *net);
+int veil_vehicle_net_detect(veil_vehicle_net *net, veil_image image, int input_size, float threshold, veil_box *boxes,
+                            int capacity, char *error, size_t error_size);
+
 /// SSDLite-MobileNetV2 pedestrian detector (TensorFlow frozen graph + OpenCV text graph).
 typedef struct veil_ssd_net veil_ssd_net;
 veil_ssd_net *veil_ssd_net_open(const char *pb_path, const char *pbtxt_path, char *error, size_t error_size);

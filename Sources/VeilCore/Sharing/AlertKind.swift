@@ -11,13 +11,15 @@ public struct AlertKind: Hashable, Sendable, Comparable, CustomStringConvertible
     public static let unattendedObject = AlertKind("unattended-object")
     public static let loudSound = AlertKind("loud-sound")
     public static let running = AlertKind("running")
+    /// A vehicle stayed in a zone longer than the zone allows (parking overstay, a car left on a fire lane).
+    public static let vehicleDwell = AlertKind("vehicle-dwell")
     /// A read plate matched a partner's watchlist: the alert carries that partner's reference and goes to it alone.
     public static let watchlistMatch = AlertKind("watchlist-match")
 
     /// Every alert kind that Veilgate's analytics can raise.
     public static let known: [AlertKind] = [
         .restrictedZone, .loitering, .lineCrossing, .crowdCount, .unattendedObject, .loudSound, .running,
-        .watchlistMatch,
+        .watchlistMatch, .vehicleDwell,
     ]
 
     public var description: String { rawValue }
@@ -49,6 +51,8 @@ public enum Analytic: String, Sendable, CaseIterable, Codable, Comparable {
     /// Reads plates in memory and compares them with partners' watchlists, kept as keyed hashes; plate text is never
     /// stored. Raises `watchlist-match` for the partner whose list matched.
     case watchlistMatch = "watchlist-match"
+    /// Vehicles (boxes only: no make, colour or plate) staying in a zone longer than its threshold.
+    case vehicleDwell = "vehicle-dwell"
 
     /// The alert kind this analytic raises, if it raises one.
     public var alertKind: AlertKind? {
@@ -59,7 +63,9 @@ public enum Analytic: String, Sendable, CaseIterable, Codable, Comparable {
     }
 
     /// Whether the analytic needs zones drawn on the camera.
-    public var needsZones: Bool { self == .restrictedZone || self == .loitering || self == .unattendedObject }
+    public var needsZones: Bool {
+        self == .restrictedZone || self == .loitering || self == .unattendedObject || self == .vehicleDwell
+    }
     /// Whether the analytic needs counting lines drawn on the camera.
     public var needsLines: Bool { self == .lineCrossing }
 

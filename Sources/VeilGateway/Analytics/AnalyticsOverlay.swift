@@ -6,8 +6,8 @@ public import VeilVision
 /// What `veilgate analyse --overlay` draws on a camera's redacted video: what its analytics see, for the operator
 /// tuning zones and lines. Never on anything shared.
 public enum AnalyticsOverlay {
-    /// Zones, lines and mask outlines from the camera's policy entry (normalised to the picture), and the people
-    /// tracked — red while an alert names them.
+    /// Zones, lines and mask outlines from the camera's policy entry (normalised to the picture), and the people (and,
+    /// with vehicle-dwell, the vehicles) tracked — red while an alert names them.
     public static func draw(
         on frame: VideoFrame, camera entry: PolicyDocument.Camera, masks: PrivacyMasks?, people: [TrackedObject],
         alerted: Set<Int>

@@ -30,6 +30,8 @@ public final class CameraAnalyticsSink: TrackSink {
     public let snapshots: AlertSnapshotting?
     /// Watchlist matching on the camera's plates, where the policy runs `watchlist-match`.
     let plates: PlateWatch?
+    /// The camera's vehicles, where the policy runs `vehicle-dwell`.
+    let vehicles: VehicleWatch?
     private let raise: @Sendable (Alert) -> Void
     private let record: @Sendable ([MinuteCount]) -> Void
     private let logger: Logger
@@ -51,15 +53,18 @@ public final class CameraAnalyticsSink: TrackSink {
         record: @escaping @Sendable ([MinuteCount]) -> Void = { _ in },
         logger: Logger = Logger(label: "veilgate.analytics")
     ) {
-        self.init(setup: setup, snapshots: snapshots, plates: nil, raise: raise, record: record, logger: logger)
+        self.init(
+            setup: setup, snapshots: snapshots, plates: nil, vehicles: nil, raise: raise, record: record,
+            logger: logger)
     }
 
     init(
-        setup: CameraAnalytics.Setup, snapshots: AlertSnapshotting?, plates: PlateWatch?,
+        setup: CameraAnalytics.Setup, snapshots: AlertSnapshotting?, plates: PlateWatch?, vehicles: VehicleWatch?,
         raise: @escaping @Sendable (Alert) -> Void, record: @escaping @Sendable ([MinuteCount]) -> Void,
         logger: Logger
     ) {
         self.plates = plates
+        self.vehicles = vehicles
         self.setup = setup
         self.snapshots = snapshots
         self.logger = logger
@@ -68,7 +73,9 @@ public final class CameraAnalyticsSink: TrackSink {
     }
 
     public func observe(_ frame: TrackedFrame) {
-        let people = TrackedObject.people(in: frame.tracks, width: frame.width, height: frame.height)
+        let people =
+            TrackedObject.people(in: frame.tracks, width: frame.width, height: frame.height)
+            + (vehicles?.vehicles(in: frame.picture, at: frame.time, width: frame.width, height: frame.height) ?? [])
         let setup = self.setup
         let (analysed, counts) = state.withLock { state -> ([Alert], [MinuteCount]?) in
             var stillObjects: [StillObject] = []
@@ -144,6 +151,7 @@ public final class CameraAnalyticsSink: TrackSink {
     public var fingerprint: String {
         "\(setup.analytics.map(\.rawValue).sorted()) \(setup.zones.map { "\($0.id)\($0.polygon)" }) "
             + "\(snapshots.map { "snapshots \($0.redaction)" } ?? "") \(plates == nil ? "" : "plates ")"
+            + "\(vehicles == nil ? "" : "vehicles ")"
             + "\(setup.lines.map { "\($0.id)\($0.from)\($0.to)" }) \(setup.thresholds) "
             + "\(setup.zoneThresholds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)\($0.value)" })"
     }

@@ -39,6 +39,7 @@ extension CameraAnalytics.Thresholds {
         if let value = policy.runningSpeed { runningSpeed = value }
         if let value = policy.runningHold { runningHold = Double(value.seconds) }
         if let value = policy.unattendedAfter { unattendedAfter = Double(value.seconds) }
+        if let value = policy.vehicleDwellAfter { vehicleDwellAfter = Double(value.seconds) }
     }
 }
 
@@ -115,6 +116,9 @@ extension CameraAnalytics {
             case .loudSound:
                 "a bang 20 dB over the camera's own baseline (the median of its last 30 s of sound) and louder than "
                     + "−20 dBFS, or shouting 12 dB over it for 1.5 s; the sound is measured in memory, never kept for this"
+            case .vehicleDwell:
+                "a vehicle (a car, van, lorry, bus or motorbike: boxes only, no make, colour or plate) in a zone for "
+                    + "\(Self.seconds(thresholds.vehicleDwellAfter)), once per stay"
             case .watchlistMatch:
                 "a plate read on the camera matches a partner's watchlist (kept as keyed hashes only); the alert "
                     + "carries that partner's reference, never the plate, and goes to that partner alone"

@@ -127,6 +127,8 @@ extension PolicyDocument {
         public var runningHold: PolicyDuration?
         /// unattended-object: still, with nobody near, this long.
         public var unattendedAfter: PolicyDuration?
+        /// vehicle-dwell: a vehicle in a zone this long.
+        public var vehicleDwellAfter: PolicyDuration?
         /// Where each analytic's thresholds are written, for lint.
         public var locations: [Analytic: SourceLocation] = [:]
 
@@ -143,6 +145,7 @@ extension PolicyDocument {
             merged.runningSpeed = runningSpeed ?? other.runningSpeed
             merged.runningHold = runningHold ?? other.runningHold
             merged.unattendedAfter = unattendedAfter ?? other.unattendedAfter
+            merged.vehicleDwellAfter = vehicleDwellAfter ?? other.vehicleDwellAfter
             return merged
         }
     }

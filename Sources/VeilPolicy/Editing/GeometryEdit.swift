@@ -140,6 +140,7 @@ public enum GeometryEdit {
             entry(
                 "running", [("speed", value.runningSpeed.map { "\($0)" }), ("hold", value.runningHold?.description)]),
             entry("unattended-object", [("after", value.unattendedAfter?.description)]),
+            entry("vehicle-dwell", [("after", value.vehicleDwellAfter?.description)]),
         ].compactMap { $0 }
         return parts.isEmpty ? nil : "{\(parts.joined(separator: ", "))}"
     }

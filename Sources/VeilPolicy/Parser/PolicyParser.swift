@@ -43,7 +43,7 @@ struct DocumentBuilder {
     /// What each analytic's thresholds are, and the ranges they must lie in.
     static let thresholdKeys: [Analytic: [String]] = [
         .restrictedZone: ["after", "rearm"], .loitering: ["after"], .crowdCount: ["people", "hold"],
-        .running: ["speed", "hold"], .unattendedObject: ["after"],
+        .running: ["speed", "hold"], .unattendedObject: ["after"], .vehicleDwell: ["after"],
     ]
     static let maskKeys = ["id", "polygon"]
     static let lineKeys = ["id", "from", "to"]
@@ -237,7 +237,7 @@ struct DocumentBuilder {
         if let node = map["thresholds"] {
             camera.thresholds = thresholds(
                 node, for: "camera '\(camera.id)'",
-                allowed: [.restrictedZone, .loitering, .crowdCount, .running, .unattendedObject])
+                allowed: [.restrictedZone, .loitering, .crowdCount, .running, .unattendedObject, .vehicleDwell])
         }
         return camera
     }
@@ -249,7 +249,7 @@ struct DocumentBuilder {
             // A zone's own: only the analytics judged per zone.
             zone.thresholds = self.thresholds(
                 thresholds, for: "zone '\(zone.id)'",
-                allowed: [.restrictedZone, .loitering, .crowdCount, .unattendedObject])
+                allowed: [.restrictedZone, .loitering, .crowdCount, .unattendedObject, .vehicleDwell])
         }
         return zone
     }
@@ -305,6 +305,9 @@ struct DocumentBuilder {
                 result.runningHold = duration(entry["hold"], "\(name) hold", within: 1...60)
             case .unattendedObject:
                 result.unattendedAfter = duration(entry["after"], "\(name) after", within: 5...3600)
+            case .vehicleDwell:
+                // From a minute (a drop-off lane) to a week (a long-stay car park).
+                result.vehicleDwellAfter = duration(entry["after"], "\(name) after", within: 60...604_800)
             default:
                 break
             }

@@ -106,6 +106,7 @@ public struct PolicyDiff: Sendable {
                 value.crowdHold.map { "crowd-count hold \($0)" }, value.runningSpeed.map { "running speed \($0)" },
                 value.runningHold.map { "running hold \($0)" },
                 value.unattendedAfter.map { "unattended-object after \($0)" },
+                value.vehicleDwellAfter.map { "vehicle-dwell after \($0)" },
             ].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: ", ")
         }

@@ -17,6 +17,13 @@ private func collect(
     _ kind: RedactionClass, capacity: Int = 512,
     _ call: (UnsafeMutablePointer<veil_box>, Int32, UnsafeMutablePointer<CChar>, Int) -> Int32
 ) throws -> [Detection] {
+    try collectBoxes(capacity: capacity, call).map { Detection(kind: kind, box: $0.box, score: $0.score) }
+}
+
+/// Calls a C detector with room for `capacity` boxes; its boxes and scores, or its error.
+func collectBoxes(
+    capacity: Int = 512, _ call: (UnsafeMutablePointer<veil_box>, Int32, UnsafeMutablePointer<CChar>, Int) -> Int32
+) throws -> [(box: Box, score: Double)] {
     var boxes = [veil_box](repeating: veil_box(), count: capacity)
     var error = [CChar](repeating: 0, count: 256)
     let count = boxes.withUnsafeMutableBufferPointer { boxBuffer in
@@ -31,9 +38,7 @@ private func collect(
                 + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     return boxes.prefix(Int(count)).map {
-        Detection(
-            kind: kind, box: Box(x1: Double($0.x1), y1: Double($0.y1), x2: Double($0.x2), y2: Double($0.y2)),
-            score: Double($0.score))
+        (Box(x1: Double($0.x1), y1: Double($0.y1), x2: Double($0.x2), y2: Double($0.y2)), Double($0.score))
     }
 }
 
@@ -351,6 +356,12 @@ public struct VisionModels: Sendable {
     public var plateTextCharacters: String { directory + "/ppocr-rec-keys.txt" }
     public var peopleModel: String { directory + "/ssdlite-pedestrian.pb" }
     public var peopleConfig: String { directory + "/ssdlite-pedestrian.pbtxt" }
+    /// YOLOv3-tiny for vehicles (vehicle-dwell), darknet's configuration and weights.
+    public var vehicleConfig: String { directory + "/yolov3-tiny.cfg" }
+    public var vehicleWeights: String { directory + "/yolov3-tiny.weights" }
+    public func vehicles() throws -> VehicleDetector {
+        try VehicleDetector(configPath: vehicleConfig, weightsPath: vehicleWeights)
+    }
 
     public func faces() throws -> FaceDetector { try FaceDetector(modelPath: faceModel) }
     public func plates() throws -> PlateDetector { try PlateDetector(textModelPath: plateModel) }

@@ -33,7 +33,7 @@ struct AlertsRaiseCommand: AsyncParsableCommand {
     @Option(help: "The camera id.") var camera: String
     @Option(
         help:
-            "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound, running)."
+            "The alert kind (restricted-zone, loitering, line-crossing, crowd-count, unattended-object, loud-sound, running, vehicle-dwell)."
     )
     var kind: String
     @Option(help: "The zone or line.") var zone: String?

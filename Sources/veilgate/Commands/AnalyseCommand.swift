@@ -107,6 +107,7 @@ struct AnalyseCommand: AsyncParsableCommand {
         let pipeline: RedactionPipeline
         var writer: MP4Writer?
         var plates: PlateWatch?
+        var vehicles: VehicleWatch?
         do {
             // Sound where the camera listens for loud sounds (measured in memory, never kept).
             source = try MediaSource(address: input, options: SourceOptions(keepAudio: running.contains(.loudSound)))
@@ -128,6 +129,7 @@ struct AnalyseCommand: AsyncParsableCommand {
                     camera: entry.id, reader: try VisionModels().plateReader(),
                     watchlists: try watchlistOperation { try Watchlists(state: state) })
             }
+            if running.contains(.vehicleDwell) { vehicles = VehicleWatch(detector: try VisionModels().vehicles()) }
         } catch let error as MediaError {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -154,6 +156,9 @@ struct AnalyseCommand: AsyncParsableCommand {
                 masks?.apply(to: frame)
                 let covered = try pipeline.track(frame)
                 let people = TrackedObject.people(in: covered, width: source.width, height: source.height)
+                let seen =
+                    people
+                    + (vehicles?.vehicles(in: frame, at: frame.time, width: source.width, height: source.height) ?? [])
                 let stillObjects = still?.update(frame).map(StillObject.init) ?? []
                 let origin = analytics.origin
                 let sounds = sound?.alerts(for: frame.audio, origin: origin) ?? []
@@ -161,7 +166,7 @@ struct AnalyseCommand: AsyncParsableCommand {
                     sounds
                     + analytics.observe(
                         Observation(
-                            time: frame.time, objects: people,
+                            time: frame.time, objects: seen,
                             aspectRatio: Double(source.width) / Double(max(1, source.height)),
                             stillObjects: stillObjects))
                     + (plates?.observe(
@@ -177,7 +182,7 @@ struct AnalyseCommand: AsyncParsableCommand {
                 if let writer {
                     Redactor(spec: policy.defaultRedaction).apply(to: frame, boxes: covered.map { ($0.kind, $0.box) })
                     AnalyticsOverlay.draw(
-                        on: frame, camera: entry, masks: masks, people: people,
+                        on: frame, camera: entry, masks: masks, people: seen,
                         alerted: Set(alerts.compactMap(\.track)))
                     try writer.write(frame)
                 }
