@@ -46,6 +46,16 @@ struct AnalyseCLITests {
         try FederationCLITests.writePolicy(edited, in: folder)
     }
 
+    /// ``vtestPolicy(in:)`` changed by `edit` (which must change it).
+    static func vtestPolicy(in folder: URL, edited edit: (String) -> String) throws {
+        try vtestPolicy(in: folder)
+        let path = folder.appendingPathComponent("policies/policy.yaml")
+        let text = try String(contentsOf: path, encoding: .utf8)
+        let edited = edit(text)
+        #expect(edited != text)
+        try edited.write(to: path, atomically: true, encoding: .utf8)
+    }
+
     static let vtest = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent(
         "shared/data/video/vtest.avi"
     ).path
@@ -91,24 +101,20 @@ struct AnalyseCLITests {
         try await HeavyTest.run {
             let folder = try CLI.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
-            try Self.vtestPolicy(in: folder)
-            let path = folder.appendingPathComponent("policies/policy.yaml")
-            let text = try String(contentsOf: path, encoding: .utf8)
             // The white van parked at the top right all through the clip (660–710 × 55–81 px of 768 × 576); the other
             // vehicle, at the picture's right edge, stands outside the kerb zone.
-            let edited = text.replacingOccurrences(
-                of: "crowd-count, running]", with: "crowd-count, running, vehicle-dwell]"
-            ).replacingOccurrences(
-                of: "      - id: shop-fronts\n",
-                with: """
-                          - id: kerb
-                            polygon: [[0.84, 0.05], [0.95, 0.05], [0.95, 0.20], [0.84, 0.20]]
-                            thresholds: {vehicle-dwell: {after: 1m}}
-                          - id: shop-fronts
+            try Self.vtestPolicy(in: folder) { text in
+                text.replacingOccurrences(of: "crowd-count, running]", with: "crowd-count, running, vehicle-dwell]")
+                    .replacingOccurrences(
+                        of: "      - id: shop-fronts\n",
+                        with: """
+                                  - id: kerb
+                                    polygon: [[0.84, 0.05], [0.95, 0.05], [0.95, 0.20], [0.84, 0.20]]
+                                    thresholds: {vehicle-dwell: {after: 1m}}
+                                  - id: shop-fronts
 
-                    """)
-            #expect(edited != text)
-            try edited.write(to: path, atomically: true, encoding: .utf8)
+                            """)
+            }
             let lint = try CLI.run(["policy", "lint", "policies"], in: folder)
             #expect(lint.status == 0, "\(lint.output)\(lint.errors)")
             // What a DPO reads about it: when it fires, and that it reads no plate.
@@ -141,14 +147,11 @@ struct AnalyseCLITests {
         try await HeavyTest.run {
             let folder = try CLI.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
-            try Self.vtestPolicy(in: folder)
-            let path = folder.appendingPathComponent("policies/policy.yaml")
-            let text = try String(contentsOf: path, encoding: .utf8)
             let walkway = "polygon: [[0.50, 0.25], [0.75, 0.25], [0.75, 0.50], [0.50, 0.50]]"
-            let edited = text.replacingOccurrences(
-                of: walkway, with: walkway + "\n        thresholds: {restricted-zone: {after: 20s}}")
-            #expect(edited != text)
-            try edited.write(to: path, atomically: true, encoding: .utf8)
+            try Self.vtestPolicy(in: folder) {
+                $0.replacingOccurrences(
+                    of: walkway, with: walkway + "\n        thresholds: {restricted-zone: {after: 20s}}")
+            }
             let run = try CLI.run(
                 ["analyse", Self.vtest, "--camera", "station-forecourt", "--policy", "policies", "--seconds", "30"],
                 in: folder)
