@@ -40,6 +40,69 @@ struct GroundTruthTests {
         return result
     }
 
+    struct Crossings: Decodable {
+        struct Line: Decodable {
+            var x: Double, top: Double, bottom: Double
+        }
+        var line: Line
+        var rightward: [Int]
+        var leftward: [Int]
+    }
+
+    /// Issue 13 asks for line counts within ±10 % of hand counts in each direction. The hand count
+    /// (Fixtures/vtest-crossings.json): 12 crossings to the right and 15 to the left of a line across the walkway, over
+    /// the whole clip. The line is drawn from the bottom up, so `in` (from its left to its right) is rightward.
+    /// Measured: 10 in and 16 out. Leftward is within ±10 %; rightward is not yet: the two missed are the first
+    /// person of the clip (already near the line on its first frame) and one who stood on the line for four seconds
+    /// before walking on. Before lost tracks handed their side on and the margin came down from a quarter of a
+    /// person's height to a fifth: 6 in, 10 out. The bounds hold today's level; a change that counts worse fails here.
+    @Test(
+        "line crossings against the hand count: out within ±10 % of the people counted crossing leftward, in within 2 of those rightward",
+        .enabled(if: FileManager.default.fileExists(atPath: vtest)))
+    func lineCrossings() async throws {
+        try await HeavyTest.run {
+            let url = TestPaths.repository.appendingPathComponent(
+                "Tests/VeilAnalyticsTests/Fixtures/vtest-crossings.json")
+            let hand = try JSONDecoder().decode(Crossings.self, from: Data(contentsOf: url))
+            let detectors = try VisionModels(directory: Self.models).detectors(for: [.persons], headsOfPeople: true)
+                .detectors
+            let pipeline = RedactionPipeline(
+                spec: RedactionSpec(classes: [.persons]), detectors: detectors,
+                options: .init(detectEvery: 2, coverHeadsOfPeople: false))
+            let line = CountingLine(
+                id: "walkway", from: Point(x: hand.line.x, y: hand.line.bottom),
+                to: Point(x: hand.line.x, y: hand.line.top))
+            var analytics = CameraAnalytics(
+                camera: "vtest", analytics: [.lineCrossing], zones: [], lines: [line],
+                origin: Date(timeIntervalSince1970: 0))
+            let source = try MediaSource(address: Self.vtest)
+            var crossings: [String] = []
+            while let frame = try source.nextFrame() {
+                let tracked = try pipeline.track(frame)
+                let (width, height) = (Double(frame.width), Double(frame.height))
+                let people = TrackedObject.distinct(
+                    tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }
+                        .sorted { $0.unseenFor < $1.unseenFor }.map {
+                            TrackedObject(
+                                track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height,
+                                width: $0.box.width / width, height: $0.box.height / height)
+                        })
+                let before = analytics.lineTotals["walkway"] ?? (0, 0)
+                _ = analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: width / height))
+                let after = analytics.lineTotals["walkway"] ?? (0, 0)
+                if after.in > before.in { crossings.append("in@\(frame.index)") }
+                if after.out > before.out { crossings.append("out@\(frame.index)") }
+            }
+            let totals = analytics.lineTotals["walkway"] ?? (0, 0)
+            print(
+                "vtest line crossings: \(totals.in) in (hand: \(hand.rightward.count) rightward), \(totals.out) out (hand: \(hand.leftward.count) leftward); \(crossings)"
+            )
+            #expect(hand.rightward.count == 12 && hand.leftward.count == 15)
+            #expect(abs(Double(totals.out - hand.leftward.count)) <= 0.1 * Double(hand.leftward.count) + 1e-9)
+            #expect(abs(totals.in - hand.rightward.count) <= 2)
+        }
+    }
+
     /// Issue 13 asks for ±1 on every sampled frame; today 40 of 48 zone-frames are, and none is off by more than 3. The
     /// bounds hold that level: a change that makes counting worse fails here.
     @Test(
