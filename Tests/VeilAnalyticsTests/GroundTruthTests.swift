@@ -28,6 +28,26 @@ struct GroundTruthTests {
             polygon: [Point(x: 0.0, y: 0.0), Point(x: 1.0, y: 0.0), Point(x: 1.0, y: 0.25), Point(x: 0.0, y: 0.25)]),
     ]
 
+    /// The people detection and tracker `veilgate analyse` runs for the analytics: people with the tile grid and the
+    /// motion fallback, every 2nd frame.
+    static func pipeline() throws -> RedactionPipeline {
+        let detectors = try VisionModels(directory: models).detectors(for: [.persons], headsOfPeople: true).detectors
+        return RedactionPipeline(
+            spec: RedactionSpec(classes: [.persons]), detectors: detectors,
+            options: .init(detectEvery: 2, coverHeadsOfPeople: false))
+    }
+
+    /// As the gateway does (VeilGateway's `TrackedObject.people`, which this target cannot import): tracks seen in the
+    /// last half second, one per person.
+    static func people(in tracked: [RedactionTracker.Covered], width: Double, height: Double) -> [TrackedObject] {
+        TrackedObject.distinct(
+            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
+                TrackedObject(
+                    track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
+                    height: $0.box.height / height)
+            })
+    }
+
     /// Hand-marked people per frame: each box's ground point (bottom centre), normalised.
     static func marked() throws -> [Int: [Point]] {
         let url = TestPaths.repository.appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-people.json")
@@ -64,11 +84,7 @@ struct GroundTruthTests {
             let url = TestPaths.repository.appendingPathComponent(
                 "Tests/VeilAnalyticsTests/Fixtures/vtest-crossings.json")
             let hand = try JSONDecoder().decode(Crossings.self, from: Data(contentsOf: url))
-            let detectors = try VisionModels(directory: Self.models).detectors(for: [.persons], headsOfPeople: true)
-                .detectors
-            let pipeline = RedactionPipeline(
-                spec: RedactionSpec(classes: [.persons]), detectors: detectors,
-                options: .init(detectEvery: 2, coverHeadsOfPeople: false))
+            let pipeline = try Self.pipeline()
             let line = CountingLine(
                 id: "walkway", from: Point(x: hand.line.x, y: hand.line.bottom),
                 to: Point(x: hand.line.x, y: hand.line.top))
@@ -80,13 +96,7 @@ struct GroundTruthTests {
             while let frame = try source.nextFrame() {
                 let tracked = try pipeline.track(frame)
                 let (width, height) = (Double(frame.width), Double(frame.height))
-                let people = TrackedObject.distinct(
-                    tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }
-                        .sorted { $0.unseenFor < $1.unseenFor }.map {
-                            TrackedObject(
-                                track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height,
-                                width: $0.box.width / width, height: $0.box.height / height)
-                        })
+                let people = Self.people(in: tracked, width: width, height: height)
                 let before = analytics.lineTotals["walkway"] ?? (0, 0)
                 _ = analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: width / height))
                 let after = analytics.lineTotals["walkway"] ?? (0, 0)
@@ -111,11 +121,7 @@ struct GroundTruthTests {
     func occupancy() async throws {
         try await HeavyTest.run {
             let marked = try Self.marked()
-            let detectors = try VisionModels(directory: Self.models).detectors(for: [.persons], headsOfPeople: true)
-                .detectors
-            let pipeline = RedactionPipeline(
-                spec: RedactionSpec(classes: [.persons]), detectors: detectors,
-                options: .init(detectEvery: 2, coverHeadsOfPeople: false))
+            let pipeline = try Self.pipeline()
             var analytics = CameraAnalytics(
                 camera: "vtest", analytics: [.crowdCount], zones: Self.zones, lines: [], origin: Date())
             let source = try MediaSource(address: Self.vtest)
@@ -124,16 +130,7 @@ struct GroundTruthTests {
             while let frame = try source.nextFrame(), frame.index <= 750 {
                 let tracked = try pipeline.track(frame)
                 let (width, height) = (Double(frame.width), Double(frame.height))
-                // As the gateway does (veilgate's TrackedObject.people): tracks seen in the last half second, one per
-                // person.
-                let people = TrackedObject.distinct(
-                    tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }
-                        .sorted { $0.unseenFor < $1.unseenFor }.map {
-                            TrackedObject(
-                                track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height,
-                                width: $0.box.width / width,
-                                height: $0.box.height / height)
-                        })
+                let people = Self.people(in: tracked, width: width, height: height)
                 _ = analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: width / height))
                 guard let hand = marked[frame.index] else { continue }
                 for zone in Self.zones {
