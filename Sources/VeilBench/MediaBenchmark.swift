@@ -172,23 +172,19 @@ enum MediaBenchmark {
     static let defaultProfile = RedactionSpec(
         classes: [.faces, .plates, .screens], mode: .blur, shape: .ellipse, margin: 0.15)
 
-    /// The hand-marked heads of vtest.avi (top sixth, middle half of each marked person;
-    /// Tests/VeilVisionTests/Fixtures), scaled to a `width` × `height` copy whose frames run `every` times as often (25
-    /// fps from 10 fps: 2.5).
+    /// The hand-checked heads of vtest.avi (Tests/VeilVisionTests/Fixtures/vtest-heads.json), scaled to a `width` ×
+    /// `height` copy whose frames run `every` times as often (25 fps from 10 fps: 2.5).
     static func vtestHeads(scaledTo width: Int, _ height: Int, every: Double) throws -> [Int: [Box]] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-            .appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-people.json")
+            .appendingPathComponent("Tests/VeilVisionTests/Fixtures/vtest-heads.json")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
         let scaleX = Double(width) / 768, scaleY = Double(height) / 576
         var marks: [Int: [Box]] = [:]
         for (key, value) in object {
-            guard let frame = Int(key), let people = value as? [[Double]] else { continue }
-            marks[Int((Double(frame) * every).rounded())] = people.map { person in
-                let personWidth = person[2] - person[0], personHeight = person[3] - person[1]
-                return Box(
-                    x1: (person[0] + personWidth * 0.25) * scaleX, y1: person[1] * scaleY,
-                    x2: (person[2] - personWidth * 0.25) * scaleX, y2: (person[1] + personHeight / 6) * scaleY)
+            guard let frame = Int(key), let heads = value as? [[Double]] else { continue }
+            marks[Int((Double(frame) * every).rounded())] = heads.map { head in
+                Box(x1: head[0] * scaleX, y1: head[1] * scaleY, x2: head[2] * scaleX, y2: head[3] * scaleY)
             }
         }
         return marks

@@ -10,7 +10,7 @@ import VeilTestSupport
 /// covered, and the textured scene outside the faces obscured (``Collateral``, the reference definition of
 /// ../shared/tools/collateral.cpp) no more than today's ceiling for that medium. The goal is 2 % everywhere; the
 /// ceilings are what the shipped detectors reach now and only ever go down. Marks: Fixtures/faces.json (photos,
-/// Megamind.avi) and vtest-people.json (HeadCoverageTests).
+/// Megamind.avi) and vtest-heads.json (HeadCoverageTests).
 @Suite("Collateral: what redaction hides besides faces and plates")
 struct CollateralTests {
     /// The example policy's default profile (policies/city-centre.yaml, `standard`).
@@ -24,8 +24,9 @@ struct CollateralTests {
         "faces/city.jpg": goal, "faces/messi5.jpg": goal, "people/person.jpg": goal, "people/kite.jpg": goal,
         // Megamind went up once, from 5 % to 7–8 %, with YuNet for video faces: a fifth of CenterFace's cost, every
         // marked face still covered, but one large false face on a dark lamp-lit corner (frames 150–200). vtest went
-        // down.
-        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.085, "video/vtest.avi": 0.06,
+        // down, to 5.1–5.4 %; then its marks became tight heads (vtest-heads.json) instead of the top of loose person
+        // boxes, a smaller allowance, and the same redaction measures 5.6–5.9 %.
+        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.085, "video/vtest.avi": 0.062,
     ]
 
     struct Marks: Decodable {
