@@ -341,10 +341,6 @@ public struct CameraAnalytics: Sendable {
                 let key = Key(track: person.track, place: line.id)
                 let point = person.groundPoint
                 let distance = line.side(of: point)
-                // Only a point clearly on one side (by a fifth of the person's height) sets the side, so jitter on the
-                // line counts nothing. (A quarter missed people who turned round 30 px from vtest's line.)
-                guard abs(distance) >= max(thresholds.lineMargin, 0.2 * person.height) else { continue }
-                defer { sides[key] = (distance, point) }
                 // A person the tracker lost and found again as a new track (people crossing each other, a pass that
                 // missed them) keeps the side the lost track was last seen on, when found near where it was lost: a
                 // crossing made while the tracker switched tracks counts. Each lost track's side is taken once.
@@ -358,8 +354,18 @@ public struct CameraAnalytics: Sendable {
                     if let lost {
                         previous = lost.value
                         sides[lost.key] = nil
+                        sides[key] = lost.value
                     }
                 }
+                // Only a point clearly on one side (by a fifth of the person's height) sets the side, so jitter on the
+                // line counts nothing. (A quarter missed people who turned round 30 px from vtest's line.) Someone
+                // first seen on the line — as the camera starts, or stepping out from behind someone — takes the side
+                // they are on, so that walking off it to the other side counts as the crossing it is.
+                guard abs(distance) >= max(thresholds.lineMargin, 0.2 * person.height) else {
+                    if previous == nil, distance != 0 { sides[key] = (distance, point) }
+                    continue
+                }
+                defer { sides[key] = (distance, point) }
                 guard let previous, (previous.side > 0) != (distance > 0),
                     line.isCrossedBetweenEnds(from: previous.point, to: point)
                 else { continue }

@@ -117,7 +117,7 @@ struct CameraAnalyticsTests {
     }
 
     @Test(
-        "line crossing: one count per crossing and direction; jitter on the line and passing beyond its end count nothing"
+        "line crossing: one count per crossing and direction; jitter on the line and passing beyond its end count nothing; someone first seen on the line counts when they walk off it to the other side"
     )
     func lineCrossing() {
         var analytics = Self.analytics([.lineCrossing])
@@ -135,6 +135,14 @@ struct CameraAnalyticsTests {
         #expect(Self.run(&jitter, seconds: 20) { t in [Self.person(2, at: 0.5, 0.5 + 0.005 * sin(t * 7))] }.isEmpty)
         var beyond = Self.analytics([.lineCrossing])
         #expect(Self.run(&beyond, seconds: 6) { t in [Self.person(3, at: 0.95, 0.3 + t * 0.1)] }.isEmpty)
+
+        // First seen on the line, just on its left (above it), then walking off down the picture: one crossing in. One
+        // first seen there who walks back up the way they were facing crosses nothing.
+        var fromTheLine = Self.analytics([.lineCrossing])
+        let off = Self.run(&fromTheLine, seconds: 3) { t in [Self.person(4, at: 0.5, 0.49 + t * 0.1)] }
+        #expect(off.count == 1 && fromTheLine.lineTotals["gate"]?.in == 1)
+        var back = Self.analytics([.lineCrossing])
+        #expect(Self.run(&back, seconds: 3) { t in [Self.person(5, at: 0.5, 0.49 - t * 0.1)] }.isEmpty)
     }
 
     @Test("crowd: occupancy per zone, one alert when a crowd holds, re-armed only once it thins out; minutes of counts")
