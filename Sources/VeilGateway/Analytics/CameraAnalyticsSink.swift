@@ -113,10 +113,11 @@ public final class CameraAnalyticsSink: TrackSink {
             return
         }
         // The picture is stored before the alerts are raised, so every alert journaled with a reference can be served
-        // (a few milliseconds later than without; off the camera's thread).
+        // (a few milliseconds later than without), off the camera's thread: a plain `Task {}` would inherit the
+        // camera's executor preference and wait for the camera to pause between frames.
         let (raise, logger, camera) = (self.raise, self.logger, frame.camera)
         let time = frame.origin.addingTimeInterval(frame.time)
-        Task {
+        Task(executorPreference: globalConcurrentExecutor) {
             var reference: String?
             do {
                 reference = try await snapshots.store.store(

@@ -30,9 +30,11 @@ public struct CameraPipeline: Service {
         public var headsOfPeople = true
         /// Seconds behind real time past which the camera puts off its detections until it has caught up, so that it
         /// never falls further behind for want of CPU: the detection rate follows what the cores can give, every frame
-        /// is encoded, and the tracker keeps every cover meanwhile. Detection on a pass takes 20–200 ms on one core,
-        /// so less than a pass of slack would defer nearly every pass.
-        public var lagTolerance = 0.2
+        /// is encoded, and the tracker keeps every cover meanwhile. An alert can be no earlier than the frame it is
+        /// seen in is handled, so this slack is most of an alert's delay: at four cameras on two cores 0.2 s gave
+        /// frame-to-alert p99 of 440–630 ms, 0.1 s gives 330–420 ms, with as many detection passes a second (the
+        /// cores, not the slack, set how many there are). `make bench` (`VeilBench cameras`) measures both.
+        public var lagTolerance = 0.1
         /// Threads decoding the camera's video (0: FFmpeg's choice, one per core). One: each camera is a thread of its
         /// own, and a gateway has more cameras than cores — a decoder of its own per core and camera only adds threads
         /// contending for the same cores (four 720p cameras on two cores fell behind with FFmpeg's choice).
