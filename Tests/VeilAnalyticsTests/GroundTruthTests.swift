@@ -38,10 +38,12 @@ struct GroundTruthTests {
     }
 
     /// As the gateway does (VeilGateway's `TrackedObject.people`, which this target cannot import): tracks seen in the
-    /// last half second, one per person.
+    /// last half second that the people network recognised, one per person.
     static func people(in tracked: [RedactionTracker.Covered], width: Double, height: Double) -> [TrackedObject] {
         TrackedObject.distinct(
-            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
+            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 && $0.score > 0 }.sorted {
+                $0.unseenFor < $1.unseenFor
+            }.map {
                 TrackedObject(
                     track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
                     height: $0.box.height / height)
@@ -72,7 +74,8 @@ struct GroundTruthTests {
     /// Issue 13 asks for line counts within ±10 % of hand counts in each direction. The hand count
     /// (Fixtures/vtest-crossings.json): 12 crossings to the right and 15 to the left of a line across the walkway, over
     /// the whole clip. The line is drawn from the bottom up, so `in` (from its left to its right) is rightward.
-    /// Measured: 11 in and 16 out, both within ±10 %. The rightward one missed is the first person of the clip. Before
+    /// Measured: 11 in and 15 out, both within ±10 % (16 out before moving regions only the fallback found stopped
+    /// counting as people). The rightward one missed is the first person of the clip. Before
     /// lost tracks handed their side on and the margin came down from a quarter of a person's height to a fifth: 6 in,
     /// 10 out; before someone first seen on the line took the side they were on: 10 in.
     @Test(
@@ -112,10 +115,11 @@ struct GroundTruthTests {
         }
     }
 
-    /// Issue 13 asks for ±1 on every sampled frame; today 40 of 48 zone-frames are, and none is off by more than 3. The
-    /// bounds hold that level: a change that makes counting worse fails here.
+    /// Issue 13 asks for ±1 on every sampled frame; today 46 of 48 zone-frames are (43 before moving regions only the
+    /// fallback found stopped counting as people; the two left are groups found as one), and none is off by more than
+    /// 2. The bounds hold that level: a change that makes counting worse fails here.
     @Test(
-        "zone occupancy against the hand count: at least 40 of 48 zone-frames within ±1 person, none off by more than 3",
+        "zone occupancy against the hand count: at least 46 of 48 zone-frames within ±1 person, none off by more than 2",
         .enabled(if: FileManager.default.fileExists(atPath: vtest)))
     func occupancy() async throws {
         try await HeavyTest.run {
@@ -149,8 +153,8 @@ struct GroundTruthTests {
                 "vtest occupancy: \(within) of \(compared) zone-frames within ±1 (\(exact) exact), worst off by \(worst); \(report)"
             )
             #expect(compared == 16 * Self.zones.count)
-            #expect(within >= 40, "\(report)")
-            #expect(worst <= 3, "\(report)")
+            #expect(within >= 46, "\(report)")
+            #expect(worst <= 2, "\(report)")
         }
     }
 }

@@ -160,12 +160,16 @@ public final class CameraAnalyticsSink: TrackSink {
 
 extension TrackedObject {
     /// The people a redaction tracker follows in a `width` × `height` frame, normalised, for the analytics: tracks seen
-    /// lately only (a lost track's grown cover is redaction's business, not a person's place), one per person
+    /// lately only (a lost track's grown cover is redaction's business, not a person's place), that the people network
+    /// has recognised (a moving region the fallback alone found — a ghost of someone who left, fluttering tape, a group
+    /// as one box — is covered but not counted: on vtest counting them put 6 people where 4 stood), one per person
     /// (``TrackedObject/distinct(_:)``).
     public static func people(in tracked: [RedactionTracker.Covered], width: Int, height: Int) -> [TrackedObject] {
         let width = Double(width), height = Double(height)
         return distinct(
-            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 }.sorted { $0.unseenFor < $1.unseenFor }.map {
+            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 && $0.score > 0 }.sorted {
+                $0.unseenFor < $1.unseenFor
+            }.map {
                 TrackedObject(
                     track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
                     height: $0.box.height / height)

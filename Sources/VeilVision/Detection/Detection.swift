@@ -66,11 +66,15 @@ public struct Detection: Hashable, Sendable, Codable {
     public var kind: RedactionClass
     public var box: Box
     public var score: Double
+    /// Found by a fallback that covers what the networks may have missed (the motion detector's moving regions), not
+    /// by a network that recognised the object: enough to cover, not to count.
+    public var isFallback: Bool
 
-    public init(kind: RedactionClass, box: Box, score: Double) {
+    public init(kind: RedactionClass, box: Box, score: Double, isFallback: Bool = false) {
         self.kind = kind
         self.box = box
         self.score = score
+        self.isFallback = isFallback
     }
 }
 

@@ -68,7 +68,7 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
             let box = Box(
                 x1: Double(x1 * cell), y1: Double(y1 * cell), x2: Double(min(imageWidth, (x2 + 1) * cell)),
                 y2: Double(min(imageHeight, (y2 + 1) * cell)))
-            return Detection(kind: .persons, box: box, score: 0.5)
+            return Detection(kind: .persons, box: box, score: 0.5, isFallback: true)
         }
     }
 

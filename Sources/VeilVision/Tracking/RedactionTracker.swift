@@ -53,12 +53,16 @@ public struct RedactionTracker: Sendable {
         public var box: Box
         /// Seconds since the detector last saw it (0 when seen in this frame).
         public var unseenFor: Double
+        /// The highest score a network gave it (0 when only a fallback found it — a moving region): what counts people
+        /// for the analytics, where a cover need only be sure it hides enough.
+        public var score: Double
 
-        public init(track: Int, kind: RedactionClass, box: Box, unseenFor: Double) {
+        public init(track: Int, kind: RedactionClass, box: Box, unseenFor: Double, score: Double = 1) {
             self.track = track
             self.kind = kind
             self.box = box
             self.unseenFor = unseenFor
+            self.score = score
         }
     }
 
@@ -75,6 +79,8 @@ public struct RedactionTracker: Sendable {
         var misses = 0
         /// Left behind where a track was when a doubtful match moved it on: kept only until the next pass misses it.
         var isResidue = false
+        /// The highest score a network's detection matched to it had (0: only fallbacks found it).
+        var score = 0.0
     }
 
     public let configuration: Configuration
@@ -166,6 +172,9 @@ public struct RedactionTracker: Sendable {
             track.box = box
             track.lastSeen = time
             track.misses = 0
+            if !detections[pair.detection].isFallback {
+                track.score = max(track.score, detections[pair.detection].score)
+            }
             tracks[pair.track] = track
         }
         // This was a detection pass: every track it did not find has been missed once more.
@@ -178,7 +187,10 @@ public struct RedactionTracker: Sendable {
         tracks += residues
         unmatched.removeAll { usedDetections.contains($0) }
         for index in unmatched {
-            tracks.append(Track(id: nextID, kind: detections[index].kind, box: detections[index].box, lastSeen: time))
+            tracks.append(
+                Track(
+                    id: nextID, kind: detections[index].kind, box: detections[index].box, lastSeen: time,
+                    score: detections[index].isFallback ? 0 : detections[index].score))
             nextID += 1
             tracksStarted += 1
         }
@@ -202,7 +214,7 @@ public struct RedactionTracker: Sendable {
         return tracks.map { track in
             Covered(
                 track: track.id, kind: track.kind, box: coveredBox(track, at: time),
-                unseenFor: max(0, time - track.lastSeen))
+                unseenFor: max(0, time - track.lastSeen), score: track.score)
         }
     }
 
