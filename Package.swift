@@ -202,7 +202,8 @@ let package = Package(
         // detectors).
         .testTarget(
             name: "VeilAnalyticsTests",
-            dependencies: ["VeilTestSupport", "VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia"],
+            // VeilGateway: the ground-truth tests count people as the gateway does (`TrackedObject.people(in:…)`).
+            dependencies: ["VeilTestSupport", "VeilCore", "VeilAnalytics", "VeilVision", "VeilMedia", "VeilGateway"],
             swiftSettings: veilSettings),
         .testTarget(
             name: "VeilPolicyTests",

@@ -296,6 +296,6 @@ public final class RedactionPipeline: @unchecked Sendable {
             box: Box(
                 x1: box.centreX - halfWidth, y1: box.y1 - above, x2: box.centreX + halfWidth,
                 y2: box.y1 + below),
-            score: person.score)
+            score: person.score, isFallback: person.isFallback)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeilAnalytics
 import VeilCore
+import VeilGateway
 import VeilMedia
 import VeilTestSupport
 import VeilVision
@@ -35,19 +36,6 @@ struct GroundTruthTests {
         return RedactionPipeline(
             spec: RedactionSpec(classes: [.persons]), detectors: detectors,
             options: .init(detectEvery: 2, coverHeadsOfPeople: false))
-    }
-
-    /// As the gateway does (VeilGateway's `TrackedObject.people`, which this target cannot import): tracks seen in the
-    /// last half second that the people network recognised, one per person.
-    static func people(in tracked: [RedactionTracker.Covered], width: Double, height: Double) -> [TrackedObject] {
-        TrackedObject.distinct(
-            tracked.filter { $0.kind == .persons && $0.unseenFor <= 0.5 && $0.score > 0 }.sorted {
-                $0.unseenFor < $1.unseenFor
-            }.map {
-                TrackedObject(
-                    track: $0.track, x: $0.box.x1 / width, y: $0.box.y1 / height, width: $0.box.width / width,
-                    height: $0.box.height / height)
-            })
     }
 
     /// Hand-marked people per frame: each box's ground point (bottom centre), normalised.
@@ -98,7 +86,7 @@ struct GroundTruthTests {
             while let frame = try source.nextFrame() {
                 let tracked = try pipeline.track(frame)
                 let (width, height) = (Double(frame.width), Double(frame.height))
-                let people = Self.people(in: tracked, width: width, height: height)
+                let people = TrackedObject.people(in: tracked, width: frame.width, height: frame.height)
                 let before = analytics.lineTotals["walkway"] ?? (0, 0)
                 _ = analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: width / height))
                 let after = analytics.lineTotals["walkway"] ?? (0, 0)
@@ -133,7 +121,7 @@ struct GroundTruthTests {
             while let frame = try source.nextFrame(), frame.index <= 750 {
                 let tracked = try pipeline.track(frame)
                 let (width, height) = (Double(frame.width), Double(frame.height))
-                let people = Self.people(in: tracked, width: width, height: height)
+                let people = TrackedObject.people(in: tracked, width: frame.width, height: frame.height)
                 _ = analytics.observe(Observation(time: frame.time, objects: people, aspectRatio: width / height))
                 guard let hand = marked[frame.index] else { continue }
                 for zone in Self.zones {

@@ -76,6 +76,9 @@ public struct Detection: Hashable, Sendable, Codable {
         self.score = score
         self.isFallback = isFallback
     }
+
+    /// The score a network gave it; 0 for a fallback's.
+    public var networkScore: Double { isFallback ? 0 : score }
 }
 
 /// A detector of one or more redaction classes. Implementations own their native resources.

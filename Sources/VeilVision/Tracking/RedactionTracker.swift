@@ -172,9 +172,7 @@ public struct RedactionTracker: Sendable {
             track.box = box
             track.lastSeen = time
             track.misses = 0
-            if !detections[pair.detection].isFallback {
-                track.score = max(track.score, detections[pair.detection].score)
-            }
+            track.score = max(track.score, detections[pair.detection].networkScore)
             tracks[pair.track] = track
         }
         // This was a detection pass: every track it did not find has been missed once more.
@@ -190,7 +188,7 @@ public struct RedactionTracker: Sendable {
             tracks.append(
                 Track(
                     id: nextID, kind: detections[index].kind, box: detections[index].box, lastSeen: time,
-                    score: detections[index].isFallback ? 0 : detections[index].score))
+                    score: detections[index].networkScore))
             nextID += 1
             tracksStarted += 1
         }
