@@ -65,8 +65,11 @@ let package = Package(
             name: "CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
+        // libjpeg-turbo (Debian 12: libjpeg62-turbo-dev) behind a small C encoder, imported by VeilMedia alone: JPEG
+        // snapshots straight from a frame's 4:2:0 planes.
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // Ingest, decode, re-encode and segment video with FFmpeg's libraries.
-        .target(name: "VeilMedia", dependencies: ["VeilCore", "CFFmpeg"], swiftSettings: veilSettings),
+        .target(name: "VeilMedia", dependencies: ["VeilCore", "CFFmpeg", "CJPEG"], swiftSettings: veilSettings),
         // OpenCV 4.6 (Debian 12: core, imgproc, dnn, objdetect only) behind a plain C header.
         .target(
             name: "CVeilVision",

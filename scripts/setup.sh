@@ -7,7 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   git make pkg-config ca-certificates python3 python3-pip
   libsodium-dev libsqlite3-dev
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg libjpeg62-turbo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev opencv-data
   # The console: its policy editor (CodeMirror), and the browser its tests drive (with operator certificates).
   libjs-codemirror libjs-leaflet openssl chromium chromium-driver python3-selenium libnss3-tools fonts-dejavu-core

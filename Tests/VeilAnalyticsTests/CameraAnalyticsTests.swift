@@ -56,6 +56,19 @@ struct CameraAnalyticsTests {
             "beyond the line's end")
     }
 
+    @Test("one object per person: duplicates fold into the first, a group box gives way to the people found in it")
+    func distinctPeople() {
+        let walker = Self.person(1, at: 0.5, 0.5)
+        let motionRegion = TrackedObject(track: 2, x: 0.465, y: 0.29, width: 0.07, height: 0.22)
+        #expect(TrackedObject.distinct([walker, motionRegion]) == [walker], "one person, two boxes")
+        let left = Self.person(3, at: 0.45, 0.6), right = Self.person(4, at: 0.53, 0.61)
+        let group = TrackedObject(track: 5, x: 0.40, y: 0.38, width: 0.18, height: 0.24)
+        #expect(TrackedObject.distinct([group, left, right]) == [left, right], "a pair found as one box and apart")
+        let legs = TrackedObject(track: 6, x: 0.43, y: 0.52, width: 0.05, height: 0.08)
+        #expect(
+            TrackedObject.distinct([group, left, legs]) == [group], "one person and a fragment in a box are no group")
+    }
+
     @Test(
         "restricted zone: one alert after the dwell time, none for someone who passes outside it, one for someone on its edge"
     )

@@ -62,8 +62,8 @@ struct GroundTruthTests {
     /// Issue 13 asks for line counts within ±10 % of hand counts in each direction. The hand count
     /// (Fixtures/vtest-crossings.json): 12 crossings to the right and 15 to the left of a line across the walkway, over
     /// the whole clip. The line is drawn from the bottom up, so `in` (from its left to its right) is rightward.
-    /// Measured: 11 in and 15 out, both within ±10 % (16 out before moving regions only the fallback found stopped
-    /// counting as people). The rightward one missed is the first person of the clip. Before
+    /// Measured: 12 in and 15 out (11 in before a group's box gave way to the people found in it; 16 out before moving
+    /// regions only the fallback found stopped counting as people). Before
     /// lost tracks handed their side on and the margin came down from a quarter of a person's height to a fifth: 6 in,
     /// 10 out; before someone first seen on the line took the side they were on: 10 in.
     @Test(
@@ -103,11 +103,13 @@ struct GroundTruthTests {
         }
     }
 
-    /// Issue 13 asks for ±1 on every sampled frame; today 46 of 48 zone-frames are (43 before moving regions only the
-    /// fallback found stopped counting as people; the two left are groups found as one), and none is off by more than
-    /// 2. The bounds hold that level: a change that makes counting worse fails here.
+    /// Issue 13 asks for ±1 on every sampled frame; today 47 of 48 zone-frames are (46 before a group's box gave way to
+    /// the people found in it, 43 before moving regions only the fallback found stopped counting as people; the one
+    /// left, frame 350, has two pairs each found as one box: one person behind another, two walking shoulder to
+    /// shoulder), and none is off by more than 2. The bounds hold that level: a change that makes counting worse fails
+    /// here.
     @Test(
-        "zone occupancy against the hand count: at least 46 of 48 zone-frames within ±1 person, none off by more than 2",
+        "zone occupancy against the hand count: at least 47 of 48 zone-frames within ±1 person, none off by more than 2",
         .enabled(if: FileManager.default.fileExists(atPath: vtest)))
     func occupancy() async throws {
         try await HeavyTest.run {
@@ -141,7 +143,7 @@ struct GroundTruthTests {
                 "vtest occupancy: \(within) of \(compared) zone-frames within ±1 (\(exact) exact), worst off by \(worst); \(report)"
             )
             #expect(compared == 16 * Self.zones.count)
-            #expect(within >= 46, "\(report)")
+            #expect(within >= 47, "\(report)")
             #expect(worst <= 2, "\(report)")
         }
     }

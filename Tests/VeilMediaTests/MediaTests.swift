@@ -327,6 +327,37 @@ struct MediaTests {
         }
     }
 
+    /// Snapshots and stills are JPEGs made by libjpeg-turbo from the frame's 4:2:0 planes: a real photo and a picture
+    /// whose sides are not multiples of the 16-pixel blocks come back from FFmpeg's decoder the same size and close to
+    /// what went in (the bottom rows too: libjpeg is handed the last row again below the picture).
+    @Test("a frame written as JPEG decodes to the same size and picture, odd sizes included")
+    func jpegRoundTrip() async throws {
+        try await HeavyTest.run {
+            let photo = try #require(
+                try MediaSource(address: Self.data.appendingPathComponent("people/kite.jpg").path).nextFrame())
+            let odd = try VideoFrame(width: 34, height: 18)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-jpeg-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            for (name, frame) in [("photo", photo), ("odd", odd)] {
+                let jpeg = try ImageWriter.jpeg(frame)
+                #expect(jpeg.prefix(2) == Data([0xFF, 0xD8]) && jpeg.suffix(2) == Data([0xFF, 0xD9]), "\(name)")
+                let path = folder.appendingPathComponent("\(name).jpg").path
+                try ImageWriter.write(frame, to: path)
+                let again = try #require(try MediaSource(address: path).nextFrame())
+                #expect(again.width == frame.width && again.height == frame.height, "\(name)")
+                let (before, after) = (try frame.rgb(), try again.rgb())
+                let difference = zip(before, after).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) } / before.count
+                #expect(difference <= 4, "\(name): mean difference \(difference)")
+                let rowBytes = frame.width * 3
+                let last = zip(before.suffix(rowBytes), after.suffix(rowBytes)).reduce(0) {
+                    $0 + abs(Int($1.0) - Int($1.1))
+                }
+                #expect(last / rowBytes <= 8, "\(name): last row")
+            }
+        }
+    }
+
     @Test("addresses are printed without credentials")
     func redaction() async throws {
         try await HeavyTest.run {

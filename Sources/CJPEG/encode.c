@@ -1,0 +1,100 @@
+// A 4:2:0 picture to JPEG with libjpeg-turbo's raw-data path: its SIMD DCT and Huffman coding, no colour conversion and
+// no copy of the picture (rows are handed to libjpeg as pointers into the planes). Measured on 720p alert snapshots:
+// about a third of the time FFmpeg's MJPEG encoder takes for the same picture.
+#include "veil_jpeg.h"
+
+#include <setjmp.h>
+#include <stdio.h>  // before jpeglib.h, which uses FILE
+#include <jpeglib.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct veil_jpeg_error {
+    struct jpeg_error_mgr manager;
+    jmp_buf escape;
+    char *message;
+    size_t messageSize;
+    // Where jpeg_mem_dest keeps the JPEG (it writes both through these pointers): in this struct, not in locals, so
+    // they are still right after a longjmp.
+    unsigned char *buffer;
+    unsigned long size;
+};
+
+static void veil_jpeg_error_exit(j_common_ptr info) {
+    struct veil_jpeg_error *error = (struct veil_jpeg_error *)info->err;
+    if (error->message && error->messageSize > 0) {
+        char text[JMSG_LENGTH_MAX];
+        (*info->err->format_message)(info, text);
+        snprintf(error->message, error->messageSize, "%s", text);
+    }
+    longjmp(error->escape, 1);
+}
+
+// libjpeg's warnings (corrupt data and the like) concern decoding; an encoder has nothing to say.
+static void veil_jpeg_silent(j_common_ptr info) { (void)info; }
+
+// Row `row` of a plane `rows` tall, the last row repeated below the picture (libjpeg asks for whole 16-row groups).
+static JSAMPROW veil_row(const uint8_t *plane, int stride, int row, int rows) {
+    return (JSAMPROW)(plane + (size_t)stride * (size_t)(row < rows ? row : rows - 1));
+}
+
+int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blue, int blueStride,
+                         const uint8_t *red, int redStride, int width, int height, int quality,
+                         unsigned char **jpeg, unsigned long *size, char *error, size_t errorSize) {
+    if (!luma || !blue || !red || !jpeg || !size || width <= 0 || height <= 0 || width > 65500 || height > 65500) {
+        if (error && errorSize > 0) snprintf(error, errorSize, "invalid picture");
+        return -1;
+    }
+    *jpeg = NULL;
+    *size = 0;
+    struct jpeg_compress_struct info;
+    struct veil_jpeg_error failure;
+    memset(&failure, 0, sizeof failure);
+    info.err = jpeg_std_error(&failure.manager);
+    failure.manager.error_exit = veil_jpeg_error_exit;
+    failure.manager.output_message = veil_jpeg_silent;
+    failure.message = error;
+    failure.messageSize = errorSize;
+    if (setjmp(failure.escape)) {
+        jpeg_destroy_compress(&info);
+        free(failure.buffer);
+        return -1;
+    }
+    jpeg_create_compress(&info);
+    jpeg_mem_dest(&info, &failure.buffer, &failure.size);
+    info.image_width = (JDIMENSION)width;
+    info.image_height = (JDIMENSION)height;
+    info.input_components = 3;
+    info.in_color_space = JCS_YCbCr;
+    jpeg_set_defaults(&info);
+    jpeg_set_colorspace(&info, JCS_YCbCr);
+    jpeg_set_quality(&info, quality, TRUE);
+    info.raw_data_in = TRUE;
+    info.dct_method = JDCT_ISLOW;
+    info.comp_info[0].h_samp_factor = 2;
+    info.comp_info[0].v_samp_factor = 2;
+    info.comp_info[1].h_samp_factor = 1;
+    info.comp_info[1].v_samp_factor = 1;
+    info.comp_info[2].h_samp_factor = 1;
+    info.comp_info[2].v_samp_factor = 1;
+    jpeg_start_compress(&info, TRUE);
+    const int chromaHeight = (height + 1) / 2;
+    JSAMPROW lumaRows[16], blueRows[8], redRows[8];
+    JSAMPARRAY planes[3] = {lumaRows, blueRows, redRows};
+    while (info.next_scanline < info.image_height) {
+        const int top = (int)info.next_scanline;
+        for (int row = 0; row < 16; row++) lumaRows[row] = veil_row(luma, lumaStride, top + row, height);
+        for (int row = 0; row < 8; row++) {
+            blueRows[row] = veil_row(blue, blueStride, top / 2 + row, chromaHeight);
+            redRows[row] = veil_row(red, redStride, top / 2 + row, chromaHeight);
+        }
+        jpeg_write_raw_data(&info, planes, 16);
+    }
+    jpeg_finish_compress(&info);
+    jpeg_destroy_compress(&info);
+    *jpeg = failure.buffer;
+    *size = failure.size;
+    return 0;
+}
+
+void veil_jpeg_free(unsigned char *jpeg) { free(jpeg); }

@@ -1,0 +1,17 @@
+#ifndef VEILGATE_CJPEG_H
+#define VEILGATE_CJPEG_H
+// libjpeg-turbo (apt: libjpeg62-turbo-dev) for VeilMedia only: a 4:2:0 picture straight from its planes to a JPEG in
+// memory. Written in C because libjpeg reports errors by longjmp, which Swift cannot catch.
+#include <stddef.h>
+#include <stdint.h>
+
+/// Encodes a width × height 4:2:0 picture (three planes and their strides) as a baseline JPEG of `quality` (1–100),
+/// taking the planes as they are (no colour conversion). On success returns 0 and sets *jpeg and *size: free *jpeg
+/// with veil_jpeg_free. On failure returns -1 and writes libjpeg's message into `error` (at most errorSize bytes).
+int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blue, int blueStride,
+                         const uint8_t *red, int redStride, int width, int height, int quality,
+                         unsigned char **jpeg, unsigned long *size, char *error, size_t errorSize);
+
+void veil_jpeg_free(unsigned char *jpeg);
+
+#endif
