@@ -37,8 +37,8 @@ struct HeadCoverageTests {
     ///
     /// To see why: `VEILGATE_DIAGNOSE=1` prints each missed head with the pass's detections near it, and the painted
     /// area per frame split into covers seen in that frame and lost ones; `VEILGATE_DUMP=FILE` writes, per sampled
-    /// frame, the painted boxes (track, seconds unseen) and the last pass's detections as JSON lines, to draw on the
-    /// frames.
+    /// frame, the painted boxes (track, seconds unseen, best network score, class) and the last pass's detections as
+    /// JSON lines, to draw on the frames.
     @Test(
         "Heads of the walking people on sampled frames are covered, and no more of the rest obscured than today (default profile, one running pipeline)",
         arguments: [0, 2])
@@ -89,7 +89,8 @@ struct HeadCoverageTests {
                 if let dump = ProcessInfo.processInfo.environment["VEILGATE_DUMP"], truth[target] != nil {
                     let line = coveredNow.map { c in
                         let b = c.box.expanded(by: margin)
-                        return "[\(Int(b.x1)),\(Int(b.y1)),\(Int(b.x2)),\(Int(b.y2)),\(c.track),\(c.unseenFor)]"
+                        return "[\(Int(b.x1)),\(Int(b.y1)),\(Int(b.x2)),\(Int(b.y2)),\(c.track),\(c.unseenFor),"
+                            + "\(c.score),\"\(c.kind.rawValue)\"]"
                     }.joined(separator: ",")
                     let found = pipeline!.lastDetections.map { d in
                         "[\(Int(d.box.x1)),\(Int(d.box.y1)),\(Int(d.box.x2)),\(Int(d.box.y2)),\"\(d.kind.rawValue)\",\(d.score)]"
