@@ -1,6 +1,7 @@
-// A 4:2:0 picture to JPEG with libjpeg-turbo's raw-data path: its SIMD DCT and Huffman coding, no colour conversion and
-// no copy of the picture (rows are handed to libjpeg as pointers into the planes). Measured on 720p alert snapshots:
-// about a third of the time FFmpeg's MJPEG encoder takes for the same picture.
+// A 4:2:0 picture to JPEG with libjpeg-turbo's raw-data path: its SIMD DCT and Huffman coding, no colour
+// conversion and, when the width is a multiple of 16 (720p, 1080p), no copy of the picture: rows are handed to
+// libjpeg as pointers into the planes. Measured on 720p alert snapshots at four cameras: about 3.5 ms, where
+// FFmpeg's MJPEG encoder took 6–9 ms.
 #include "veil_jpeg.h"
 
 #include <setjmp.h>
@@ -18,6 +19,8 @@ struct veil_jpeg_error {
     // they are still right after a longjmp.
     unsigned char *buffer;
     unsigned long size;
+    // Rows padded to whole blocks (see below), freed on either path.
+    unsigned char *scratch;
 };
 
 static void veil_jpeg_error_exit(j_common_ptr info) {
@@ -36,6 +39,13 @@ static void veil_jpeg_silent(j_common_ptr info) { (void)info; }
 // Row `row` of a plane `rows` tall, the last row repeated below the picture (libjpeg asks for whole 16-row groups).
 static JSAMPROW veil_row(const uint8_t *plane, int stride, int row, int rows) {
     return (JSAMPROW)(plane + (size_t)stride * (size_t)(row < rows ? row : rows - 1));
+}
+
+// `row`'s `width` pixels copied into `padded`, the last one repeated to `paddedWidth`.
+static JSAMPROW veil_padded(unsigned char *padded, JSAMPROW row, int width, int paddedWidth) {
+    memcpy(padded, row, (size_t)width);
+    memset(padded + width, row[width - 1], (size_t)(paddedWidth - width));
+    return padded;
 }
 
 int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blue, int blueStride,
@@ -58,6 +68,7 @@ int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blu
     if (setjmp(failure.escape)) {
         jpeg_destroy_compress(&info);
         free(failure.buffer);
+        free(failure.scratch);
         return -1;
     }
     jpeg_create_compress(&info);
@@ -77,21 +88,50 @@ int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blu
     info.comp_info[1].v_samp_factor = 1;
     info.comp_info[2].h_samp_factor = 1;
     info.comp_info[2].v_samp_factor = 1;
+    // libjpeg reads whole 8 × 8 blocks: rows as wide as the picture rounded up to 16 (luma) and 8 (chroma) pixels.
+    // Past the picture a frame's row holds whatever its buffer held before — stale pixels, perhaps of an unredacted
+    // picture — so a picture whose width is not a multiple of 16 goes through rows of its own, the last pixel
+    // repeated.
+    const int chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2;
+    const int paddedWidth = (width + 15) / 16 * 16, paddedChroma = paddedWidth / 2;
+    unsigned char *scratch = NULL;
+    if (paddedWidth != width) {
+        scratch = malloc((size_t)paddedWidth * 16 + (size_t)paddedChroma * 16);
+        if (!scratch) {
+            if (error && errorSize > 0) snprintf(error, errorSize, "out of memory");
+            jpeg_destroy_compress(&info);
+            free(failure.buffer);
+            return -1;
+        }
+    }
+    failure.scratch = scratch;
     jpeg_start_compress(&info, TRUE);
-    const int chromaHeight = (height + 1) / 2;
     JSAMPROW lumaRows[16], blueRows[8], redRows[8];
     JSAMPARRAY planes[3] = {lumaRows, blueRows, redRows};
     while (info.next_scanline < info.image_height) {
         const int top = (int)info.next_scanline;
-        for (int row = 0; row < 16; row++) lumaRows[row] = veil_row(luma, lumaStride, top + row, height);
+        for (int row = 0; row < 16; row++) {
+            lumaRows[row] = veil_row(luma, lumaStride, top + row, height);
+            if (scratch) {
+                lumaRows[row] = veil_padded(scratch + (size_t)paddedWidth * row, lumaRows[row], width, paddedWidth);
+            }
+        }
         for (int row = 0; row < 8; row++) {
             blueRows[row] = veil_row(blue, blueStride, top / 2 + row, chromaHeight);
             redRows[row] = veil_row(red, redStride, top / 2 + row, chromaHeight);
+            if (scratch) {
+                unsigned char *chroma = scratch + (size_t)paddedWidth * 16;
+                blueRows[row] =
+                    veil_padded(chroma + (size_t)paddedChroma * row, blueRows[row], chromaWidth, paddedChroma);
+                redRows[row] =
+                    veil_padded(chroma + (size_t)paddedChroma * (8 + row), redRows[row], chromaWidth, paddedChroma);
+            }
         }
         jpeg_write_raw_data(&info, planes, 16);
     }
     jpeg_finish_compress(&info);
     jpeg_destroy_compress(&info);
+    free(scratch);
     *jpeg = failure.buffer;
     *size = failure.size;
     return 0;
