@@ -328,28 +328,44 @@ struct MediaTests {
         }
     }
 
-    /// Snapshots and stills are JPEGs made by libjpeg-turbo from the frame's 4:2:0 planes: a real photo and a picture
-    /// whose sides are not multiples of the 16-pixel blocks come back from FFmpeg's decoder the same size and close to
-    /// what went in (the bottom rows too: libjpeg is handed the last row again below the picture). So do pictures
-    /// smaller than a block and thin strips: libjpeg reads whole blocks, and rows are padded with their last pixel, not
-    /// with whatever lay past the picture in the frame's buffer (2 × 18 came back 5–6 levels off on average, varying
-    /// from run to run, before).
-    @Test("a frame written as JPEG decodes to the same size and picture, odd sizes included")
+    /// Snapshots and stills are JPEGs made by libjpeg-turbo from the frame's 4:2:0 planes. Real photos and pictures
+    /// whose sides are not multiples of the 16-pixel blocks — smaller than a block, thin strips — come back from
+    /// FFmpeg's decoder the same size and close to what went in, the last rows too: libjpeg reads whole blocks, and
+    /// rows are padded with their last pixel, not with whatever lay past the picture in the frame's buffer (2 × 18 came
+    /// back 5–6 levels off on average, varying from run to run, before). Video's limited range is stretched to the full
+    /// range JPEG readers assume: a camera's black is black, not dark grey.
+    @Test("a frame written as JPEG decodes to the same size and picture, odd sizes included, video's range stretched")
     func jpegRoundTrip() async throws {
         try await HeavyTest.run {
-            let photo = try #require(
-                try MediaSource(address: Self.data.appendingPathComponent("people/kite.jpg").path).nextFrame())
-            let odd = try VideoFrame(width: 34, height: 18)
-            // Smaller than one 16 × 16 block, one block, and thin strips: a luma ramp with colour, so a row or column
-            // written from the wrong place shows.
-            var small: [(String, VideoFrame)] = []
-            for (width, height) in [(2, 2), (16, 16), (18, 2), (2, 18), (66, 34)] {
+            /// The planes' pixels, rows packed.
+            func planes(_ frame: VideoFrame) -> [[UInt8]] {
+                frame.withWritablePlanes { planes in
+                    var (luma, blue, red) = ([UInt8](), [UInt8](), [UInt8]())
+                    for row in 0..<frame.height {
+                        for column in 0..<frame.width { luma.append(planes.y[row * planes.yStride + column]) }
+                    }
+                    for row in 0..<frame.height / 2 {
+                        for column in 0..<frame.width / 2 {
+                            blue.append(planes.u[row * planes.uStride + column])
+                            red.append(planes.v[row * planes.vStride + column])
+                        }
+                    }
+                    return [luma, blue, red]
+                }
+            }
+            /// Limited-range levels as a JPEG reader expects them (as libjpeg is given them).
+            func fullRange(luma level: UInt8) -> UInt8 {
+                UInt8(max(0, min(255, ((Int(level) - 16) * 255 + 109) / 219)))
+            }
+            func fullRange(chroma level: UInt8) -> UInt8 {
+                let offset = Int(level) - 128
+                return UInt8(max(0, min(255, 128 + (offset * 255 + (offset >= 0 ? 112 : -112)) / 224)))
+            }
+            func synthetic(_ width: Int, _ height: Int, luma: (Int, Int) -> UInt8) throws -> VideoFrame {
                 let frame = try VideoFrame(width: width, height: height)
                 frame.withWritablePlanes { planes in
                     for row in 0..<height {
-                        for column in 0..<width {
-                            planes.y[row * planes.yStride + column] = UInt8(40 + (row * 7 + column * 3) % 180)
-                        }
+                        for column in 0..<width { planes.y[row * planes.yStride + column] = luma(row, column) }
                     }
                     for row in 0..<height / 2 {
                         for column in 0..<width / 2 {
@@ -358,26 +374,53 @@ struct MediaTests {
                         }
                     }
                 }
-                small.append(("\(width)x\(height)", frame))
+                return frame
+            }
+            func photo(_ name: String) throws -> VideoFrame {
+                try #require(try MediaSource(address: Self.data.appendingPathComponent(name).path).nextFrame())
+            }
+            // (name, frame, whether it is limited range). messi5.jpg is 4:2:0 and decodes as it is, full range;
+            // kite.jpg is 4:4:4 and is converted to 4:2:0, and to video's range with it.
+            var pictures: [(String, VideoFrame, Bool)] = [
+                ("messi5", try photo("faces/messi5.jpg"), false), ("kite", try photo("people/kite.jpg"), true),
+            ]
+            // A luma ramp with colour, so a row or column written from the wrong place shows.
+            for (width, height) in [(2, 2), (16, 16), (18, 2), (2, 18), (34, 18), (66, 34)] {
+                let ramp = try synthetic(width, height) { row, column in UInt8(40 + (row * 7 + column * 3) % 180) }
+                pictures.append(("\(width)x\(height)", ramp, true))
             }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-jpeg-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
-            for (name, frame) in [("photo", photo), ("odd", odd)] + small {
+            func decoded(_ frame: VideoFrame, _ name: String) throws -> VideoFrame {
                 let jpeg = try ImageWriter.jpeg(frame)
                 #expect(jpeg.prefix(2) == Data([0xFF, 0xD8]) && jpeg.suffix(2) == Data([0xFF, 0xD9]), "\(name)")
                 let path = folder.appendingPathComponent("\(name).jpg").path
                 try ImageWriter.write(frame, to: path)
                 let again = try #require(try MediaSource(address: path).nextFrame())
                 #expect(again.width == frame.width && again.height == frame.height, "\(name)")
-                let (before, after) = (try frame.rgb(), try again.rgb())
-                let difference = zip(before, after).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) } / before.count
-                #expect(difference <= 4, "\(name): mean difference \(difference)")
-                let rowBytes = frame.width * 3
-                let last = zip(before.suffix(rowBytes), after.suffix(rowBytes)).reduce(0) {
-                    $0 + abs(Int($1.0) - Int($1.1))
+                return again
+            }
+            for (name, frame, limited) in pictures {
+                let again = try decoded(frame, name)
+                for (plane, (before, after)) in zip(planes(frame), planes(again)).enumerated() {
+                    let expected =
+                        limited ? before.map { plane == 0 ? fullRange(luma: $0) : fullRange(chroma: $0) } : before
+                    let difference = zip(expected, after).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) } / expected.count
+                    #expect(difference <= 4, "\(name) plane \(plane): mean difference \(difference)")
+                    let width = plane == 0 ? frame.width : frame.width / 2
+                    let last = zip(expected.suffix(width), after.suffix(width)).reduce(0) {
+                        $0 + abs(Int($1.0) - Int($1.1))
+                    }
+                    #expect(last / width <= 8, "\(name) plane \(plane): last row")
                 }
-                #expect(last / rowBytes <= 8, "\(name): last row")
+            }
+            // A camera's black and white.
+            for (level, expected) in [(UInt8(16), 0), (UInt8(235), 255)] {
+                let again = try decoded(try synthetic(64, 32) { _, _ in level }, "level-\(level)")
+                let luma = planes(again)[0]
+                let mean = luma.reduce(0) { $0 + Int($1) } / luma.count
+                #expect(abs(mean - expected) <= 2, "video level \(level) came back as \(mean)")
             }
         }
     }

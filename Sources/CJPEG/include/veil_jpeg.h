@@ -6,11 +6,12 @@
 #include <stdint.h>
 
 /// Encodes a width × height 4:2:0 picture (three planes and their strides) as a baseline JPEG of `quality` (1–100),
-/// taking the planes as they are (no colour conversion). On success returns 0 and sets *jpeg and *size: free *jpeg
+/// without colour conversion; `limitedRange` nonzero: the planes are video's limited range (luma 16–235), stretched
+/// to the full range JPEG readers assume. On success returns 0 and sets *jpeg and *size: free *jpeg
 /// with veil_jpeg_free. On failure returns -1 and writes libjpeg's message into `error` (at most errorSize bytes).
 int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blue, int blueStride,
-                         const uint8_t *red, int redStride, int width, int height, int quality,
-                         unsigned char **jpeg, unsigned long *size, char *error, size_t errorSize);
+                         const uint8_t *red, int redStride, int width, int height, int limitedRange,
+                         int quality, unsigned char **jpeg, unsigned long *size, char *error, size_t errorSize);
 
 void veil_jpeg_free(unsigned char *jpeg);
 
