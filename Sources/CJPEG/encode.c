@@ -75,6 +75,27 @@ int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blu
     }
     *jpeg = NULL;
     *size = 0;
+    // libjpeg reads whole 8 × 8 blocks: rows as wide as the picture rounded up to 16 (luma) and 8 (chroma) pixels.
+    // Past the picture a frame's row holds whatever its buffer held before — stale pixels, perhaps of an unredacted
+    // picture — so a picture whose width is not a multiple of 16 goes through rows of its own, the last pixel
+    // repeated. So does a limited-range picture, its levels stretched on the way.
+    const int chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2;
+    const int paddedWidth = (width + 15) / 16 * 16, paddedChroma = paddedWidth / 2;
+    unsigned char lumaTable[256], chromaTable[256];
+    const unsigned char *lumaLevels = NULL, *chromaLevels = NULL;
+    if (limitedRange) {
+        veil_full_range(lumaTable, chromaTable);
+        lumaLevels = lumaTable;
+        chromaLevels = chromaTable;
+    }
+    unsigned char *scratch = NULL;
+    if (paddedWidth != width || limitedRange) {
+        scratch = malloc((size_t)paddedWidth * 16 + (size_t)paddedChroma * 16);
+        if (!scratch) {
+            if (error && errorSize > 0) snprintf(error, errorSize, "out of memory");
+            return -1;
+        }
+    }
     struct jpeg_compress_struct info;
     struct veil_jpeg_error failure;
     memset(&info, 0, sizeof info);
@@ -84,6 +105,7 @@ int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blu
     failure.manager.output_message = veil_jpeg_silent;
     failure.message = error;
     failure.messageSize = errorSize;
+    failure.scratch = scratch;
     if (setjmp(failure.escape)) {
         // Fetch the buffer as it is now (see above), so that the one libjpeg holds is freed, and once.
         if (failure.buffer && info.dest) info.dest->term_destination((j_compress_ptr)&info);
@@ -107,30 +129,6 @@ int veil_jpeg_encode_420(const uint8_t *luma, int lumaStride, const uint8_t *blu
     info.comp_info[1].v_samp_factor = 1;
     info.comp_info[2].h_samp_factor = 1;
     info.comp_info[2].v_samp_factor = 1;
-    // libjpeg reads whole 8 × 8 blocks: rows as wide as the picture rounded up to 16 (luma) and 8 (chroma) pixels.
-    // Past the picture a frame's row holds whatever its buffer held before — stale pixels, perhaps of an unredacted
-    // picture — so a picture whose width is not a multiple of 16 goes through rows of its own, the last pixel
-    // repeated. So does a limited-range picture, its levels stretched on the way.
-    const int chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2;
-    const int paddedWidth = (width + 15) / 16 * 16, paddedChroma = paddedWidth / 2;
-    unsigned char lumaTable[256], chromaTable[256];
-    const unsigned char *lumaLevels = NULL, *chromaLevels = NULL;
-    if (limitedRange) {
-        veil_full_range(lumaTable, chromaTable);
-        lumaLevels = lumaTable;
-        chromaLevels = chromaTable;
-    }
-    unsigned char *scratch = NULL;
-    if (paddedWidth != width || limitedRange) {
-        scratch = malloc((size_t)paddedWidth * 16 + (size_t)paddedChroma * 16);
-        if (!scratch) {
-            if (error && errorSize > 0) snprintf(error, errorSize, "out of memory");
-            jpeg_destroy_compress(&info);
-            free(failure.buffer);
-            return -1;
-        }
-    }
-    failure.scratch = scratch;
     jpeg_start_compress(&info, TRUE);
     JSAMPROW lumaRows[16], blueRows[8], redRows[8];
     JSAMPARRAY planes[3] = {lumaRows, blueRows, redRows};
