@@ -159,6 +159,7 @@ enum CamerasBenchmark {
             let worstLag = counters.map(\.worstLag).max() ?? 0
             let passes = metrics.counterTotal(label: "veilgate_camera_detection_passes_total")
             let deferred = metrics.counterTotal(label: "veilgate_camera_detections_deferred_total")
+            let platePasses = metrics.counterTotal(label: "veilgate_camera_plate_passes_total")
             let resyncs = counters.map(\.resyncs).reduce(0, +)
             let warmingUp = counters.map(\.resyncsWarmingUp).reduce(0, +)
             print(
@@ -169,6 +170,10 @@ enum CamerasBenchmark {
                     worstLag,
                     resyncs, warmingUp, Double(passes) / Double(cameras) / seconds, deferred,
                     resyncs == 0 ? "real time after the first second" : "NOT real time"))
+            print(
+                String(
+                    format: "  of them looking for plates: %.2f per camera-second",
+                    Double(platePasses) / Double(cameras) / seconds))
             // Analytics (issue 13): their share of the CPU a frame gets (two cores over four cameras' 100 frames a
             // second: 20 ms), and how long after its frame was played each alert was raised (snapshot made and kept).
             let analysed = counters.map(\.analyticsSeconds).reduce(0, +) / Double(max(1, frames))

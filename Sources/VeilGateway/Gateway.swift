@@ -139,10 +139,15 @@ public struct Gateway: Sendable {
             let recorder = VaultRecordingSink(vault: vault, policyVersion: { policy.policy.version }, logger: logger)
             let pipelines: @Sendable (CompiledPolicy, Bool, (String) -> Void) throws -> [CameraPipeline] = {
                 policy, lenient, warn in
-                try Self.pipelines(
+                let made = try Self.pipelines(
                     for: policy, cameras: cameras, peers: configuration.federation.peers, lenient: lenient, live: live,
                     recorder: recorder, snapshots: snapshots, broker: broker, watchlists: watchlists,
                     status: cameraStatus, logger: logger, warn: warn)
+                // Each camera is a thread of its own: with two or more, OpenCV's networks run on the calling thread
+                // rather than each call fanning out over every core against the other cameras' (as `make bench`
+                // measures them). One camera keeps OpenCV's threads.
+                VisionRuntime.setThreads(made.count > 1 ? 1 : 0)
+                return made
             }
             let initialPipelines = try pipelines(initial, false, warn)
             summaries = initialPipelines.map(Self.summary)

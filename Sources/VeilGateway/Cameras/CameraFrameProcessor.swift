@@ -46,6 +46,8 @@ struct CameraFrameProcessor {
     /// rate a camera achieves on the cores it shares.
     private let passesCounter: Counter
     private let deferredCounter: Counter
+    /// Passes that looked for plates (the costliest network of the default profile's).
+    private let platePassesCounter: Counter
     /// Wall-clock time of stream time 0, for the vault's dates and the analytics' alerts.
     private var origin: Date?
 
@@ -72,6 +74,8 @@ struct CameraFrameProcessor {
             label: "veilgate_camera_detection_passes_total", dimensions: [("camera", camera.rawValue)])
         deferredCounter = Counter(
             label: "veilgate_camera_detections_deferred_total", dimensions: [("camera", camera.rawValue)])
+        platePassesCounter = Counter(
+            label: "veilgate_camera_plate_passes_total", dimensions: [("camera", camera.rawValue)])
     }
 
     /// Handles one frame. `behind`: the camera is behind real time, so a detection due now waits until it has caught
@@ -108,9 +112,12 @@ struct CameraFrameProcessor {
         if let tracking {
             do {
                 let (passes, deferred) = (tracking.detectionPasses, tracking.framesDeferred)
+                let platePasses = tracking.passesPerClass[.plates] ?? 0
                 let tracked = try tracking.track(frame, behind: behind)
                 if tracking.detectionPasses > passes { passesCounter.increment() }
                 if tracking.framesDeferred > deferred { deferredCounter.increment() }
+                let morePlatePasses = (tracking.passesPerClass[.plates] ?? 0) - platePasses
+                if morePlatePasses > 0 { platePassesCounter.increment(by: Int64(morePlatePasses)) }
                 covered = tracked.map { ($0.kind, $0.box) }
                 detectedThisFrame = tracking.detectionPasses > passes
                 objectsInView = tracked.count
