@@ -255,4 +255,24 @@ struct MotionTests {
             #expect(plates.calls == [0, 11], "\(plates.calls)")
         }
     }
+
+    @Test(
+        "a camera short of CPU looks for still plates on every fourth scheduled pass instead of every other, on a frame of their own"
+    )
+    func fewerPlatePassesShortOfCPU() async throws {
+        try await HeavyTest.run {
+            var calls: [[Int]] = []
+            for economical in [false, true] {
+                let plates = FrameRecorder(.plates)
+                let pipeline = RedactionPipeline(
+                    spec: RedactionSpec(classes: [.faces, .plates]), detectors: [FrameRecorder(.faces), plates],
+                    options: .init(detectEvery: 5, coverHeadsOfPeople: false, economical: economical))
+                for index in 0..<30 { _ = try pipeline.track(try Self.picture([], time: Double(index) / 25)) }
+                calls.append(plates.calls)
+            }
+            #expect(calls[0] == [0, 10, 20], "every other scheduled pass: \(calls[0])")
+            // Frame 0 is looked at whole; the fifth scheduled pass (20) leaves plates to a frame of their own.
+            #expect(calls[1] == [0, 21], "every fourth, the frame after: \(calls[1])")
+        }
+    }
 }
