@@ -25,8 +25,11 @@ struct CollateralTests {
         // Megamind went up once, from 5 % to 7–8 %, with YuNet for video faces: a fifth of CenterFace's cost, every
         // marked face still covered, but one large false face on a dark lamp-lit corner (frames 150–200). vtest went
         // down, to 5.1–5.4 %; then its marks became tight heads (vtest-heads.json) instead of the top of loose person
-        // boxes, a smaller allowance, and the same redaction measures 5.6–5.9 %.
-        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.085, "video/vtest.avi": 0.062,
+        // boxes, a smaller allowance, and the same redaction measures 5.6–5.9 %. Then head covers went half a second
+        // after passes start missing them, not a second (people's tracks, which the analytics follow, still a second),
+        // and a head region of someone the whole frame finds counts as missed by every pass that misses them: vtest
+        // 5.1–5.3 %, Megamind 3.5 % (the false face goes sooner).
+        "people/dog.jpg": goal, "people/horses.jpg": goal, "video/Megamind.avi": 0.045, "video/vtest.avi": 0.056,
     ]
 
     struct Marks: Decodable {

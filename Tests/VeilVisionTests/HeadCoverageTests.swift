@@ -150,8 +150,9 @@ struct HeadCoverageTests {
             // The same judged by area, texture or not: an oval over empty road hides little texture but is plain to
             // see. 6.1–6.5 % before moving regions explained by the people found in them stopped getting head regions
             // of their own and lost covers grew to 1.3 × their size rather than 1.5 ×; 5.0–5.2 % then, measured
-            // outside the loose marks' heads; 5.4–5.7 % outside the tight head marks.
-            #expect(painted <= 0.06, "painted outside the heads: \(Collateral.percent(painted)) of the picture")
+            // outside the loose marks' heads; 5.4–5.7 % outside the tight head marks; 4.9–5.2 % since head covers go
+            // half a second after passes start missing them.
+            #expect(painted <= 0.055, "painted outside the heads: \(Collateral.percent(painted)) of the picture")
             #expect(heads == 92 - (phase > 0 ? truth[0]?.count ?? 0 : 0))
             #expect(covered == heads, "every head covered; missed: \(missed)")
         }

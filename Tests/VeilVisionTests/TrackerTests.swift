@@ -101,6 +101,33 @@ struct TrackerTests {
         #expect(covered.allSatisfy { $0.box.x2 < 125 + 40 + 0.3 * 4 * 40 + 0.25 * 40 + 0.001 })
     }
 
+    @Test(
+        "a lost head's cover goes half a second after passes start missing it; a lost person's track, which the analytics follow, stays a second"
+    )
+    func headsGoSoonerThanPeople() {
+        var tracker = RedactionTracker()
+        let person = Detection(kind: .persons, box: Box(x1: 100, y1: 100, x2: 140, y2: 200), score: 0.9)
+        let head = Detection(kind: .faces, box: Box(x1: 103, y1: 85, x2: 137, y2: 127), score: 0.9)
+        _ = tracker.update(with: [person, head], at: 0)
+        // A pass every 0.2 s, each missing both.
+        var kinds: [Int: Set<RedactionClass>] = [:]
+        for step in 1...6 { kinds[step] = Set(tracker.update(with: [], at: Double(step) * 0.2).map(\.kind)) }
+        #expect(kinds[2] == [.persons, .faces], "two misses, but seen 0.4 s ago")
+        #expect(kinds[3] == [.persons], "the head: missed three times, unseen 0.6 s")
+        #expect(kinds[5] == [.persons], "the person: unseen 1 s, not more")
+        #expect(kinds[6] == [], "the person: unseen 1.2 s")
+    }
+
+    @Test("a head region's person is the person it was made from")
+    func personOfHead() throws {
+        let person = Box(x1: 200, y1: 100, x2: 240, y2: 200)
+        let head = try #require(RedactionPipeline.head(of: Detection(kind: .persons, box: person, score: 0.9)))
+        let back = RedactionPipeline.person(ofHead: head.box)
+        for (a, b) in [(back.x1, person.x1), (back.y1, person.y1), (back.x2, person.x2), (back.y2, person.y2)] {
+            #expect(abs(a - b) < 1e-9, "\(back) for \(person)")
+        }
+    }
+
     @Test("a lost track inside what is seen now is dropped; a residue lasts one missed pass")
     func redundantTracksGo() {
         var tracker = RedactionTracker()
