@@ -167,8 +167,8 @@ public final class RedactionPipeline: @unchecked Sendable {
         // arriving), as does one a plate asked for, one that runs after something new moved while passes were put off,
         // every other scheduled one, and every one while a plate moves. Short of CPU, every fourth scheduled one: a
         // still plate's cover stays until passes that looked for it miss it, so looking less often uncovers nothing,
-        // and at four cameras on two cores the plate passes saved (0.65–0.8 a camera-second → 0.45) took the alerts'
-        // p99 from 337–778 ms to 325–413 (`VeilBench cameras`, docs/analytics.md).
+        // and at four cameras on two cores the plate passes saved took the alerts' p99 tail under 500 ms
+        // (`VeilBench cameras`; the figures are in docs/analytics.md).
         let platesDue =
             (triggered && (moved || wanting.contains(.plates))) || movedWhileDeferred
             || (!triggered && (scheduledPasses - 1) % (options.plateEvery * (economical ? 2 : 1)) == 0)
@@ -235,13 +235,17 @@ public final class RedactionPipeline: @unchecked Sendable {
         }
     }
 
+    /// A standing person's head region (``head(of:)``), in fractions of the person's box: from this far above its top,
+    /// to this far down it, this far either side of its centre.
+    static let headAbove = 0.15, headBelow = 0.27, headHalfWidth = 0.42
+
     /// The person a head region (``head(of:)``) was made from: its box is the top 42 % of the person's height (15 %
     /// above the box to 27 % down) and 84 % of the person's width. For a face's head (``head(around:)``), smaller
     /// against its person, this is a smaller person than the real one: a pass is taken to have looked at it only where
     /// it looked at people that small.
     static func person(ofHead head: Box) -> Box {
-        let height = head.height / 0.42, width = head.width / 0.84
-        let top = head.y1 + 0.15 * height
+        let height = head.height / (headAbove + headBelow), width = head.width / (2 * headHalfWidth)
+        let top = head.y1 + headAbove * height
         return Box(x1: head.centreX - width / 2, y1: top, x2: head.centreX + width / 2, y2: top + height)
     }
 
@@ -311,8 +315,8 @@ public final class RedactionPipeline: @unchecked Sendable {
         guard box.width <= box.height * 1.2 else { return nil }
         // A group's band: its heads are at its top, but its box is as loose as one person's, so less above and below.
         let group = box.width > box.height * 0.6
-        let halfWidth = group ? box.width / 2 : box.width * 0.42
-        let above = box.height * (group ? 0.1 : 0.15), below = box.height * (group ? 0.22 : 0.27)
+        let halfWidth = group ? box.width / 2 : box.width * Self.headHalfWidth
+        let above = box.height * (group ? 0.1 : Self.headAbove), below = box.height * (group ? 0.22 : Self.headBelow)
         return Detection(
             kind: .faces,
             box: Box(

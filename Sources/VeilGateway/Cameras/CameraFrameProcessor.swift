@@ -114,10 +114,11 @@ struct CameraFrameProcessor {
                 let (passes, deferred) = (tracking.detectionPasses, tracking.framesDeferred)
                 let platePasses = tracking.passesPerClass[.plates] ?? 0
                 let tracked = try tracking.track(frame, behind: behind)
-                if tracking.detectionPasses > passes { passesCounter.increment() }
+                if tracking.detectionPasses > passes {
+                    passesCounter.increment()
+                    if (tracking.passesPerClass[.plates] ?? 0) > platePasses { platePassesCounter.increment() }
+                }
                 if tracking.framesDeferred > deferred { deferredCounter.increment() }
-                let morePlatePasses = (tracking.passesPerClass[.plates] ?? 0) - platePasses
-                if morePlatePasses > 0 { platePassesCounter.increment(by: Int64(morePlatePasses)) }
                 covered = tracked.map { ($0.kind, $0.box) }
                 detectedThisFrame = tracking.detectionPasses > passes
                 objectsInView = tracked.count

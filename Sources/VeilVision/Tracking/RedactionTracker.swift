@@ -51,6 +51,9 @@ public struct RedactionTracker: Sendable {
             self.missesToDrop = max(1, missesToDrop)
             self.matchThreshold = matchThreshold
         }
+
+        /// How long a lost object of `kind` stays covered at least.
+        func coverLostFor(_ kind: RedactionClass) -> Double { kind == .faces ? faceCoverLostFor : coverLostFor }
     }
 
     /// A box to cover in the current frame.
@@ -217,8 +220,7 @@ public struct RedactionTracker: Sendable {
     public mutating func covered(at time: Double) -> [Covered] {
         let configuration = self.configuration
         tracks.removeAll { track in
-            time - track.lastSeen > (track.kind == .faces ? configuration.faceCoverLostFor : configuration.coverLostFor)
-                && track.misses >= configuration.missesToDrop
+            time - track.lastSeen > configuration.coverLostFor(track.kind) && track.misses >= configuration.missesToDrop
         }
         return tracks.map { track in
             Covered(
