@@ -171,9 +171,10 @@ public struct CameraAnalytics: Sendable {
     /// Takes one frame's tracked objects; returns the alerts it raises.
     public mutating func observe(_ observation: Observation) -> [Alert] {
         let time = observation.time
+        let seen = observation.objects.filter { $0.kind == .person }
         // Where people stand, smoothed per track: a detector's box bottom jumps by a tenth of a person's height from
         // one detection to the next, and an unsmoothed foot point crossed a line back and forth while its owner stood.
-        let people = observation.objects.filter { $0.kind == .person }.map { person -> TrackedObject in
+        let people = seen.map { person -> TrackedObject in
             var smoothed = person
             if let previous = footing[person.track], time - previous.time <= thresholds.occlusionGap {
                 let point = person.groundPoint
@@ -191,7 +192,11 @@ public struct CameraAnalytics: Sendable {
         if analytics.contains(.restrictedZone) { alerts += restrictedZones(people, at: time) }
         if analytics.contains(.loitering) { alerts += loitering(people, at: time) }
         if analytics.contains(.lineCrossing) { alerts += lineCrossings(people, at: time) }
-        if analytics.contains(.crowdCount) { alerts += crowd(people, at: time) }
+        // Occupancy is a count of where people are now, which needs no hysteresis and so no smoothing: the smoothed
+        // point of someone walking lags a step behind them, and people walking over a zone's edge were counted on the
+        // side they had left. Measured on vtest against hand counts: 48 of 48 zone-frames within ±1 person, 35 exact,
+        // 13 people miscounted in all, from the detector's own points; 47, 32 and 17 from the smoothed ones.
+        if analytics.contains(.crowdCount) { alerts += crowd(seen, at: time) }
         if analytics.contains(.running) { alerts += running(people, at: time, aspectRatio: observation.aspectRatio) }
         if analytics.contains(.unattendedObject) {
             alerts += unattendedObjects(

@@ -176,6 +176,22 @@ struct CameraAnalyticsTests {
         #expect(analytics.takeMinuteCounts().isEmpty, "handed over once")
     }
 
+    @Test("crowd: occupancy counts people where they stand now, not where their smoothed point lags behind")
+    func occupancyDoesNotLag() {
+        var analytics = Self.analytics([.crowdCount])
+        // Walking right at 0.1 of the picture a second: into the square at x = 0.3 when t = 2.
+        var inside: [Double: Int] = [:]
+        for step in 0..<30 {
+            let t = Double(step) / 10
+            _ = analytics.observe(Observation(time: t, objects: [Self.person(1, at: 0.1 + 0.1 * t, 0.5)]))
+            inside[t] = analytics.occupancy["square"]
+        }
+        // A step after the feet cross the edge: the smoothed point (a third of the way to each new position) is still
+        // outside until t = 2.2.
+        #expect(inside[2.1] == 1)
+        #expect(inside[1.9] == 0)
+    }
+
     @Test(
         "running: speed in the person's own heights per second, sustained; walking, standing and a tracker's jump raise nothing"
     )

@@ -103,13 +103,17 @@ struct GroundTruthTests {
         }
     }
 
-    /// Issue 13 asks for ±1 on every sampled frame; today 47 of 48 zone-frames are (46 before a group's box gave way to
-    /// the people found in it, 43 before moving regions only the fallback found stopped counting as people; the one
-    /// left, frame 350, has two pairs each found as one box: one person behind another, two walking shoulder to
-    /// shoulder), and none is off by more than 2. The bounds hold that level: a change that makes counting worse fails
-    /// here.
+    /// Issue 13 asks for ±1 on every sampled frame. Measured: all 48 zone-frames within ±1, 35 exact, 13 people
+    /// miscounted in all (47, 32 and 17 before occupancy was counted from where the detector puts people's feet rather
+    /// than the smoothed points the lines use; 46 before a group's box gave way to the people found in it, 43 before
+    /// moving regions only the fallback found stopped counting as people).
+    ///
+    /// Tried and not kept: a perspective model learnt from the detections (one person's height by where their feet are;
+    /// on vtest 0.26 × foot y + 17 px) counting a box at least 1.4 times that height as two people. It mended frame
+    /// 350's pair walking one behind the other but counted two where the hand count has one elsewhere: 14 people
+    /// miscounted at 1.4 and 1.6, 13 at 1.8 (where it no longer mends anything).
     @Test(
-        "zone occupancy against the hand count: at least 47 of 48 zone-frames within ±1 person, none off by more than 2",
+        "zone occupancy against the hand count: every zone-frame within ±1 person",
         .enabled(if: FileManager.default.fileExists(atPath: vtest)))
     func occupancy() async throws {
         try await HeavyTest.run {
@@ -118,7 +122,7 @@ struct GroundTruthTests {
             var analytics = CameraAnalytics(
                 camera: "vtest", analytics: [.crowdCount], zones: Self.zones, lines: [], origin: Date())
             let source = try MediaSource(address: Self.vtest)
-            var compared = 0, exact = 0, within = 0, worst = 0
+            var compared = 0, exact = 0, within = 0, worst = 0, miscounted = 0
             var report: [String] = []
             while let frame = try source.nextFrame(), frame.index <= 750 {
                 let tracked = try pipeline.track(frame)
@@ -137,14 +141,15 @@ struct GroundTruthTests {
                         report.append("frame \(frame.index) \(zone.id): \(measured) for \(counted)")
                     }
                     worst = max(worst, abs(counted - measured))
+                    miscounted += abs(counted - measured)
                 }
             }
             print(
-                "vtest occupancy: \(within) of \(compared) zone-frames within ±1 (\(exact) exact), worst off by \(worst); \(report)"
+                "vtest occupancy: \(within) of \(compared) zone-frames within ±1 (\(exact) exact), \(miscounted) people miscounted, worst off by \(worst); \(report)"
             )
             #expect(compared == 16 * Self.zones.count)
-            #expect(within >= 47, "\(report)")
-            #expect(worst <= 2, "\(report)")
+            #expect(within == compared, "\(report)")
+            #expect(miscounted <= 16, "\(report)")
         }
     }
 }
