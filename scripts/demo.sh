@@ -119,7 +119,10 @@ show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/
   -o "$out/live-police.mp4" || true
 echo "# meanwhile the gateway's own analytics watched the square (docs/analytics.md): people in its zones raise alerts"
 "$veilgate" alerts list --state "$out/state" | grep market-square | tail -5 || echo "(none yet)"
-echo "# the mall may not (no grant, and a deny rule protects assemblies on the square):"
+echo "# the mall's share of the square: people per zone and minute from those analytics, and its crowd alerts counted —"
+echo "# nothing else (no restricted-zone or loitering alerts, no pictures; its grant is counts and crowd alerts):"
+partner /v1/cameras/market-square/counts --cert "$mall"
+echo "# the mall may not watch the square live (no grant, and a deny rule protects assemblies on the square):"
 show "$veilgate" partner live market-square --server "$server" --ca "$out/certs/ca.pem" --cert "$mall" --seconds 2 \
   -o "$out/live-mall.mp4" || true
 echo "# the operator console (docs/console.md): the control room's cameras with live redacted video, and its alerts, at"

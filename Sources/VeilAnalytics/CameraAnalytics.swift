@@ -110,6 +110,8 @@ public struct CameraAnalytics: Sendable {
     private var unattended: [Int: (aloneSince: Double, alerted: Bool)] = [:]
     /// Per vehicle and zone: since when it has been in the zone, and whether it raised its alert.
     private var parked: [Key: (since: Double, alerted: Bool)] = [:]
+    /// The minute being counted: its start (seconds since 1970, on the minute), each zone's peak and each line's
+    /// crossings.
     private var minute: (start: Double, peaks: [ZoneID: Int], crossings: [ZoneID: (in: Int, out: Int)])?
 
     private struct Key: Hashable {
@@ -519,8 +521,11 @@ public struct CameraAnalytics: Sendable {
 
     // MARK: Minutes
 
+    /// Minutes are the clock's (09:41:00 to 09:42:00), not counted from when the camera started: a partner's counts
+    /// line up across cameras and roll up into hours, and the pipeline setting ``origin`` again after its first frame
+    /// does not start a second minute one second after the first.
     private mutating func rollMinute(at time: Double) {
-        let start = (time / 60).rounded(.down) * 60
+        let start = ((origin.timeIntervalSince1970 + time) / 60).rounded(.down) * 60
         if let current = minute, current.start != start { closeMinute() }
         if minute == nil { minute = (start, [:], [:]) }
     }
@@ -533,7 +538,7 @@ public struct CameraAnalytics: Sendable {
     /// The minute in progress so far (a partner asking for counts sees it before it closes).
     public var countsInProgress: [MinuteCount] {
         guard let current = minute else { return [] }
-        let date = origin.addingTimeInterval(current.start)
+        let date = Date(timeIntervalSince1970: current.start)
         return current.peaks.sorted { $0.key.rawValue < $1.key.rawValue }.map {
             MinuteCount(camera: camera, zone: $0.key, minute: date, peakOccupancy: $0.value)
         }

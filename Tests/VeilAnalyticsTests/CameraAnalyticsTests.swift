@@ -176,6 +176,26 @@ struct CameraAnalyticsTests {
         #expect(analytics.takeMinuteCounts().isEmpty, "handed over once")
     }
 
+    @Test("counts: minutes are the clock's, whenever the camera started, and a new origin starts no new minute")
+    func clockMinutes() {
+        // The camera starts half a minute past the minute; the pipeline sets the origin again, a second later, at once.
+        let start = Self.origin.addingTimeInterval(30)
+        var analytics = CameraAnalytics(
+            camera: "cam", analytics: [.crowdCount], zones: [Self.square], lines: [], origin: start)
+        _ = analytics.observe(Observation(time: 0, objects: [Self.person(1, at: 0.5, 0.5)]))
+        analytics.origin = start.addingTimeInterval(1)
+        for step in 1...1000 {
+            let t = Double(step) / 10
+            _ = analytics.observe(Observation(time: t, objects: t < 40 ? [Self.person(1, at: 0.5, 0.5)] : []))
+        }
+        analytics.finish()
+        let minutes = analytics.takeMinuteCounts().filter { $0.zone == "square" }
+        #expect(
+            minutes.map(\.minute) == [0, 60, 120].map { Self.origin.addingTimeInterval($0) },
+            "\(minutes.map(\.minute))")
+        #expect(minutes.map(\.peakOccupancy) == [1, 1, 0])
+    }
+
     @Test("crowd: occupancy counts people where they stand now, not where their smoothed point lags behind")
     func occupancyDoesNotLag() {
         var analytics = Self.analytics([.crowdCount])

@@ -142,6 +142,42 @@ struct MutualTLSTests {
         await server.stop()
     }
 
+    @Test(
+        "Counts: alerts are counted only of the kinds the partner may receive; the latest crowd count only with crowd alerts"
+    )
+    func alertCountsFollowGrants() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let now = Date()
+        let raised = [
+            Alert(kind: .restrictedZone, camera: "mall-entrance", zone: "stockroom", time: now),
+            Alert(kind: .crowdCount, camera: "mall-entrance", zone: "doorway", time: now, count: 41),
+            Alert(kind: .crowdCount, camera: "market-square", zone: "fountain", time: now, count: 300),
+        ]
+        // Counts alone: the mall learns neither that a restricted zone alerted nor how many crowd alerts there were.
+        let countsOnly = try await RunningServer.start(pki: pki)
+        for alert in raised { try countsOnly.broker.publish(alert) }
+        let bare = try await countsOnly.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
+        #expect(bare.status == 200)
+        let decoded = try JSONDecoder.iso8601.decode(PartnerAPI.Counts.self, from: Data(bare.body.utf8))
+        #expect(decoded.alerts.isEmpty, "\(bare.body)")
+        #expect(decoded.latestCrowdCount == nil)
+        #expect(!bare.body.contains("restricted-zone"), "\(bare.body)")
+        await countsOnly.stop()
+
+        // Counts and crowd alerts: the crowd alerts are counted and the latest count given; the restricted zone's not.
+        var authority = TestAuthority()
+        authority.mallCrowdAlerts = true
+        let withCrowds = try await RunningServer.start(
+            pki: pki, authority: authority, journalPath: pki.root + "/b.sqlite")
+        for alert in raised { try withCrowds.broker.publish(alert) }
+        let counted = try await withCrowds.get("/v1/cameras/mall-entrance/counts", as: pki.retailer)
+        let granted = try JSONDecoder.iso8601.decode(PartnerAPI.Counts.self, from: Data(counted.body.utf8))
+        #expect(granted.alerts == ["crowd-count": 1], "\(counted.body)")
+        #expect(granted.latestCrowdCount == 41)
+        await withCrowds.stop()
+    }
+
     @Test("A denial looks the same whether the camera exists, belongs to someone else, or the route does not exist")
     func uniformDenials() async throws {
         let pki = try TestPKI()

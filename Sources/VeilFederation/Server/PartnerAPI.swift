@@ -239,6 +239,19 @@ struct PartnerAPI: Sendable {
             return .badRequest("hourly counts cover at most 31 days per request")
         }
         let statistics = try alerts.statistics(camera: camera, since: since)
+        // Alerts are counted only of the kinds this partner may receive from this camera (anywhere on it): a grant of
+        // counts is not a grant of every alert kind, and how many restricted-zone alerts a camera raised is itself
+        // something a partner without that grant must not learn. The latest crowd count is a crowd-count alert's.
+        let authority = self.authority
+        let mayReceive: (String) -> Bool = { kind in
+            context.partner.map { partner in
+                authority.verdict(
+                    for: AccessRequest(partner: partner, camera: camera, action: .alert(AlertKind(kind)), at: now)
+                ).isAllowed
+            } ?? false
+        }
+        let alertCounts = statistics.byKind.filter { mayReceive($0.key) }
+        let latestCrowdCount = mayReceive(AlertKind.crowdCount.rawValue) ? statistics.latestCrowdCount : nil
         let counts = try alerts.minuteCounts(camera: camera, from: since, to: to)
         let minutes = counts.map {
             Counts.Minute(
@@ -247,8 +260,7 @@ struct PartnerAPI: Sendable {
         }
         return try .json(
             Counts(
-                camera: camera.rawValue, since: since, alerts: statistics.byKind,
-                latestCrowdCount: statistics.latestCrowdCount,
+                camera: camera.rawValue, since: since, alerts: alertCounts, latestCrowdCount: latestCrowdCount,
                 minutes: per == "minute" ? minutes : nil, hours: per == "hour" ? Counts.hours(of: counts) : nil))
     }
 

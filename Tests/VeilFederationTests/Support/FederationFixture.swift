@@ -82,6 +82,8 @@ struct TestAuthority: SharingAuthority {
     /// The redaction the police's live grant demands.
     static let policeLive = RedactionSpec(classes: [.faces, .plates], mode: .blur, shape: .ellipse, margin: 0.15)
     var partnerAuthorities: [PartnerID: String] = [:]
+    /// Whether the mall gets crowd-count alerts from its entrance (beside its counts).
+    var mallCrowdAlerts = false
 
     func partner(forCertificateURI uri: String) -> PartnerID? {
         switch uri {
@@ -125,6 +127,10 @@ struct TestAuthority: SharingAuthority {
             return SharingVerdict(
                 isAllowed: true, rules: ["police-incident-alerts"], reasons: ["granted"], redaction: spec,
                 alertFields: [.kind, .camera, .zone, .time, .boxes] + (policeSnapshots ? [.snapshot] : []))
+        case ("bakerstreet-mall", .alert(.crowdCount), "mall-entrance") where mallCrowdAlerts:
+            return SharingVerdict(
+                isAllowed: true, rules: ["mall-crowd-alerts"], reasons: ["granted"], redaction: spec,
+                alertFields: [.kind, .camera, .time, .count])
         case ("bakerstreet-mall", .counts, "mall-entrance"):
             return SharingVerdict(isAllowed: true, rules: ["mall-counts"], reasons: ["granted"], redaction: spec)
         case ("northtown-gateway", .alert(.restrictedZone), "station-forecourt"):
