@@ -103,8 +103,8 @@ struct GroundTruthTests {
         }
     }
 
-    /// Issue 13 asks for ±1 on every sampled frame. Measured: all 48 zone-frames within ±1, 34 exact, 14 people
-    /// miscounted in all (35 and 13 before the motion fallback's background warmed up on a median; 47, 32 and 17 before
+    /// Issue 13 asks for ±1 on every sampled frame. Measured: all 48 zone-frames within ±1, 35 exact, 13 people
+    /// miscounted in all (47, 32 and 17 before
     /// occupancy was counted from where the detector puts people's feet rather than the smoothed points the lines use;
     /// 46 before a group's box gave way to the people found in it, 43 before moving regions only the fallback found
     /// stopped counting as people).

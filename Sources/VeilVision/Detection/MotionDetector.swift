@@ -25,17 +25,11 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
         public var columns = 160
         /// Smallest region reported, in cells.
         public var minimumCells = 8
-        /// Seconds of video after a (re)start over which the background is taken again as each cell's median, so
-        /// that people who were in the first picture and walked on leave no "ghost" behind (0: the first picture
-        /// stays the background, absorbed at `learningPerSecond`).
-        public var warmUpSeconds = 2.0
         public init() {}
     }
 
     public let configuration: Configuration
     private var background: [Float] = []
-    /// The pictures seen since the background (re)started, while it warms up; nil once it has.
-    private var warmUp: (since: Double, pictures: [[Float]])?
     private var lastTime = 0.0
     private var grid = LumaGrid()
     private var gridWidth = 0, gridHeight = 0, cell = 1, imageWidth = 0, imageHeight = 0
@@ -49,23 +43,9 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
         guard background.count == luma.count, imageWidth == image.width, imageHeight == image.height, elapsed >= 0
         else {
             background = luma  // the first picture (or a new size, or a new source) is the background
-            warmUp = configuration.warmUpSeconds > 0 ? (image.time, [luma]) : nil
             imageWidth = image.width
             imageHeight = image.height
             return []
-        }
-        // The first picture holds whoever was there. Someone who walks on leaves their shape in it, reported as moving
-        // for the ten seconds the running average takes to forget them (a cover over empty ground). After a couple of
-        // seconds each cell's median over the pictures seen is what stays — the ground where people walked, someone
-        // standing all along — and becomes the background at once.
-        if var current = warmUp {
-            current.pictures.append(luma)
-            if image.time - current.since >= configuration.warmUpSeconds, current.pictures.count >= 3 {
-                background = Self.median(of: current.pictures)
-                warmUp = nil
-            } else {
-                warmUp = current
-            }
         }
         var foreground = [Bool](repeating: false, count: luma.count)
         var changed = 0
@@ -76,7 +56,6 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
         let rate = 1 - Float(pow(Double(1 - configuration.learningPerSecond), min(elapsed, 5)))
         if changed * 3 > luma.count {
             background = luma
-            warmUp = configuration.warmUpSeconds > 0 ? (image.time, [luma]) : nil
             return []
         }
         for index in luma.indices { background[index] += rate * (luma[index] - background[index]) }
@@ -90,17 +69,6 @@ public final class MotionDetector: ObjectDetector, @unchecked Sendable {
                 x1: Double(x1 * cell), y1: Double(y1 * cell), x2: Double(min(imageWidth, (x2 + 1) * cell)),
                 y2: Double(min(imageHeight, (y2 + 1) * cell)))
             return Detection(kind: .persons, box: box, score: 0.5, isFallback: true)
-        }
-    }
-
-    /// Each cell's median over `pictures`.
-    static func median(of pictures: [[Float]]) -> [Float] {
-        guard let first = pictures.first else { return [] }
-        var values = [Float](repeating: 0, count: pictures.count)
-        return first.indices.map { index in
-            for (picture, samples) in pictures.enumerated() { values[picture] = samples[index] }
-            values.sort()
-            return values[values.count / 2]
         }
     }
 
