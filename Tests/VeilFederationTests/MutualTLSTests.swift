@@ -139,6 +139,16 @@ struct MutualTLSTests {
         #expect(decoded.hours?.contains { $0.hour.timeIntervalSince1970 == hourStart && $0.peakOccupancy == 9 } == true)
         let bad = try await server.get("/v1/cameras/mall-entrance/counts?per=week", as: pki.retailer)
         #expect(bad.status == 400)
+        // `from` names the start as on the clip route; a time that does not parse, or a range backwards, is refused
+        // rather than answered for the default last hour.
+        let named = try await server.get("/v1/cameras/mall-entrance/counts?from=\(from)&per=hour", as: pki.retailer)
+        #expect(named.body == hourly.body)
+        for query in ["from=yesterday", "to=2026-13-45T99:00:00Z", "since=noon", "from=\(before)&to=\(from)"] {
+            let refused = try await server.get("/v1/cameras/mall-entrance/counts?\(query)", as: pki.retailer)
+            #expect(refused.status == 400, "\(query): \(refused.body)")
+        }
+        // Parameters or not, a partner without the grant gets the same bare 403.
+        #expect(try await server.get("/v1/cameras/mall-entrance/counts?from=yesterday", as: pki.police).status == 403)
         await server.stop()
     }
 

@@ -230,10 +230,19 @@ struct PartnerAPI: Sendable {
     func counts(_ request: Request, _ context: PartnerRequestContext) async throws -> Response {
         let camera = CameraID(context.parameters.get("camera") ?? "")
         let now = clock()
-        let since = Self.time(request.uri.queryParameters["since"]) ?? now.addingTimeInterval(-3600)
         _ = try await authorize(.camera(camera, .counts), request, context, subject: "camera:\(camera.rawValue)/counts")
-        let to = Self.time(request.uri.queryParameters["to"]) ?? now
-        let per = request.uri.queryParameters["per"].map(String.init) ?? "minute"
+        // `from` as the clip route names it (`since`, its first name, still works); the last hour up to now by default.
+        // A time that does not parse is refused, not replaced by the default: counts for another range than asked
+        // would pass for an answer.
+        let query = request.uri.queryParameters
+        let fromText = query["from"] ?? query["since"], toText = query["to"]
+        guard fromText.map({ Self.time($0) != nil }) ?? true, toText.map({ Self.time($0) != nil }) ?? true else {
+            return .badRequest("from and to must be ISO 8601 times such as 2026-12-06T09:00:00Z")
+        }
+        let since = Self.time(fromText) ?? now.addingTimeInterval(-3600)
+        let to = Self.time(toText) ?? now
+        guard since <= to else { return .badRequest("from must not be after to") }
+        let per = query["per"].map(String.init) ?? "minute"
         guard per == "minute" || per == "hour" else { return .badRequest("per must be minute or hour") }
         guard per == "minute" || to.timeIntervalSince(since) <= Self.maxHourlySpan else {
             return .badRequest("hourly counts cover at most 31 days per request")
