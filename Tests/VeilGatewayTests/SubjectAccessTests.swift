@@ -124,6 +124,11 @@ struct SubjectAccessTests {
             print(
                 "DIAG selected \(selected.map { "\($0.track)@\($0.frames.first!)-\($0.frames.last!)" }) chained \(sightings.chained): "
                     + Set(sightings.sightings.map(\.track)).sorted().map(String.init).joined(separator: ","))
+            for tracklet in footage.tracklets where [32, 46, 21, 5, 43, 4, 26].contains(tracklet.track) {
+                for (f, b) in zip(tracklet.frames, tracklet.boxes) where f >= 20 && f <= 40 {
+                    print("DIAGF \(tracklet.track) \(f) \(Int(b.x1)),\(Int(b.y1))-\(Int(b.x2)),\(Int(b.y2))")
+                }
+            }
             for tracklet in footage.tracklets {
                 let (a, b) = (tracklet.boxes.first!, tracklet.boxes.last!)
                 print(

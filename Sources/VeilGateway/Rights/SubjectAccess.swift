@@ -203,8 +203,9 @@ public struct FollowedFootage: Sendable {
     /// lost the subject for a moment and took them up again under a new number, or carried their number on to someone
     /// else. A stretch that begins within ``chainGap`` seconds of a subject's stretch ending, where the subject could
     /// have got to by then, is the subject's — if it is the only one that could be; the same backwards, for the
-    /// stretches before a selected one. Fails closed on doubt: with two people near, neither is chained, and the
-    /// subject stays hidden until the DPO selects them again.
+    /// stretches before a selected one. A stretch the tracker started inside the subject's own while it still ran, and
+    /// that outlasts it, is theirs too (``handOver(from:forward:among:chain:)``). Fails closed on doubt: with two
+    /// people near, neither is chained, and the subject stays hidden until the DPO selects them again.
     public func subjectSightings(_ selected: [Tracklet]) -> (sightings: Set<Sighting>, chained: Int) {
         let all = tracklets
         let frames = segments.flatMap(\.frames)
@@ -257,6 +258,9 @@ public struct FollowedFootage: Sendable {
                     if candidates.count == 1, bystanders.isEmpty, let next = candidates.first {
                         chain.insert(next)
                         grew = true
+                    } else if let next = Self.handOver(from: tracklet, forward: forward, among: all, chain: chain) {
+                        chain.insert(next)
+                        grew = true
                     }
                 }
                 if grew { break }
@@ -267,6 +271,48 @@ public struct FollowedFootage: Sendable {
             for number in tracklet.frames { sightings.insert(Sighting(frame: number, track: tracklet.track)) }
         }
         return (sightings, chain.count - Set(selected).count)
+    }
+
+    /// The stretch the tracker handed the subject on to while their own still ran: a box the tracker started inside
+    /// the subject's (a tight one within a loose one, the network's box within a moving region around them) that goes
+    /// on after the subject's stretch ends (`forward`; before it begins, backwards). On the frames both have, two at
+    /// least, it must overlap the subject's box on every one and lie mostly (60 %) inside it on two in three; and
+    /// nobody else's stretch may lie inside it on any of the subject's frames — a loose box holding two people hands
+    /// over to neither.
+    static func handOver(
+        from tracklet: Tracklet, forward: Bool, among all: [Tracklet], chain: Set<Tracklet>
+    )
+        -> Tracklet?
+    {
+        guard let start = tracklet.frames.first, let end = tracklet.frames.last else { return nil }
+        let boxes = Dictionary(zip(tracklet.frames, tracklet.boxes)) { first, _ in first }
+        /// The frames `other` shares with the subject's stretch; on how many it lies mostly inside the subject's box;
+        /// and whether it overlaps it on all of them (by a third of its area at least).
+        func inside(_ other: Tracklet) -> (shared: Int, within: Int, always: Bool) {
+            var shared = 0, within = 0, always = true
+            for (frame, box) in zip(other.frames, other.boxes) {
+                guard let subject = boxes[frame] else { continue }
+                shared += 1
+                let fraction = box.fraction(inside: subject)
+                if fraction >= 0.6 { within += 1 }
+                always = always && fraction >= 0.3
+            }
+            return (shared, within, always)
+        }
+        let nested = all.filter { other in
+            guard !chain.contains(other), let first = other.frames.first, let last = other.frames.last else {
+                return false
+            }
+            let overlaps =
+                forward ? first > start && first <= end && last > end : last < end && last >= start && first < start
+            guard overlaps else { return false }
+            // Mostly inside on two frames in three: a detector's boxes of one person do not nest on every frame.
+            let (shared, within, always) = inside(other)
+            return shared >= 2 && always && 3 * within >= 2 * shared
+        }
+        guard nested.count == 1, let next = nested.first else { return nil }
+        let others = all.filter { !chain.contains($0) && $0 != next && inside($0).within > 0 }
+        return others.isEmpty ? next : nil
     }
 
     /// The longest a subject may go unseen between two stretches chained as theirs (seconds).
