@@ -235,12 +235,11 @@ struct PartnerAPI: Sendable {
         // A time that does not parse is refused, not replaced by the default: counts for another range than asked
         // would pass for an answer.
         let query = request.uri.queryParameters
-        let fromText = query["from"] ?? query["since"], toText = query["to"]
-        guard fromText.map({ Self.time($0) != nil }) ?? true, toText.map({ Self.time($0) != nil }) ?? true else {
+        guard let since = Self.time(query["from"] ?? query["since"], or: now.addingTimeInterval(-3600)),
+            let to = Self.time(query["to"], or: now)
+        else {
             return .badRequest("from and to must be ISO 8601 times such as 2026-12-06T09:00:00Z")
         }
-        let since = Self.time(fromText) ?? now.addingTimeInterval(-3600)
-        let to = Self.time(toText) ?? now
         guard since <= to else { return .badRequest("from must not be after to") }
         let per = query["per"].map(String.init) ?? "minute"
         guard per == "minute" || per == "hour" else { return .badRequest("per must be minute or hour") }
@@ -318,5 +317,11 @@ struct PartnerAPI: Sendable {
     static func time(_ text: Substring?) -> Date? {
         guard let text else { return nil }
         return try? Date(String(text), strategy: .iso8601)
+    }
+
+    /// An optional time parameter: `fallback` when it is absent, nil when it is there but not an ISO 8601 time.
+    static func time(_ text: Substring?, or fallback: Date) -> Date? {
+        guard let text else { return fallback }
+        return time(text)
     }
 }
